@@ -1,0 +1,336 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.type import date_pb2 as _date_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class DocumentKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    DOCUMENT_KIND_UNSPECIFIED: _ClassVar[DocumentKind]
+    DOCUMENT_KIND_RESIDENT_ID_CARD: _ClassVar[DocumentKind]
+    DOCUMENT_KIND_PASSPORT: _ClassVar[DocumentKind]
+    DOCUMENT_KIND_HK_MACAO_PERMIT: _ClassVar[DocumentKind]
+    DOCUMENT_KIND_TAIWAN_PERMIT: _ClassVar[DocumentKind]
+    DOCUMENT_KIND_FOREIGN_PERMANENT_RESIDENT_ID: _ClassVar[DocumentKind]
+
+class Relation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RELATION_UNSPECIFIED: _ClassVar[Relation]
+    RELATION_PARENT: _ClassVar[Relation]
+    RELATION_GUARDIAN: _ClassVar[Relation]
+    RELATION_CHILD: _ClassVar[Relation]
+    RELATION_SPOUSE: _ClassVar[Relation]
+    RELATION_RELATIVE: _ClassVar[Relation]
+    RELATION_OTHER: _ClassVar[Relation]
+
+class LinkBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LINK_BASIS_UNSPECIFIED: _ClassVar[LinkBasis]
+    LINK_BASIS_DEPENDENT_FACE_CHECK: _ClassVar[LinkBasis]
+    LINK_BASIS_GUARDIANSHIP_OF_MINOR: _ClassVar[LinkBasis]
+
+class ActingBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACTING_BASIS_UNSPECIFIED: _ClassVar[ActingBasis]
+    ACTING_BASIS_SELF: _ClassVar[ActingBasis]
+    ACTING_BASIS_DEPENDENT_LINK: _ClassVar[ActingBasis]
+DOCUMENT_KIND_UNSPECIFIED: DocumentKind
+DOCUMENT_KIND_RESIDENT_ID_CARD: DocumentKind
+DOCUMENT_KIND_PASSPORT: DocumentKind
+DOCUMENT_KIND_HK_MACAO_PERMIT: DocumentKind
+DOCUMENT_KIND_TAIWAN_PERMIT: DocumentKind
+DOCUMENT_KIND_FOREIGN_PERMANENT_RESIDENT_ID: DocumentKind
+RELATION_UNSPECIFIED: Relation
+RELATION_PARENT: Relation
+RELATION_GUARDIAN: Relation
+RELATION_CHILD: Relation
+RELATION_SPOUSE: Relation
+RELATION_RELATIVE: Relation
+RELATION_OTHER: Relation
+LINK_BASIS_UNSPECIFIED: LinkBasis
+LINK_BASIS_DEPENDENT_FACE_CHECK: LinkBasis
+LINK_BASIS_GUARDIANSHIP_OF_MINOR: LinkBasis
+ACTING_BASIS_UNSPECIFIED: ActingBasis
+ACTING_BASIS_SELF: ActingBasis
+ACTING_BASIS_DEPENDENT_LINK: ActingBasis
+
+class Document(_message.Message):
+    __slots__ = ("kind", "number", "country_code")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    kind: DocumentKind
+    number: str
+    country_code: str
+    def __init__(self, kind: _Optional[_Union[DocumentKind, str]] = ..., number: _Optional[str] = ..., country_code: _Optional[str] = ...) -> None: ...
+
+class FaceAttestation(_message.Message):
+    __slots__ = ("claims", "signature")
+    CLAIMS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    claims: bytes
+    signature: bytes
+    def __init__(self, claims: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class FaceCheckClaims(_message.Message):
+    __slots__ = ("provider_id", "key_id", "document", "check_time", "nonce")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    key_id: str
+    document: Document
+    check_time: _timestamp_pb2.Timestamp
+    nonce: str
+    def __init__(self, provider_id: _Optional[str] = ..., key_id: _Optional[str] = ..., document: _Optional[_Union[Document, _Mapping]] = ..., check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nonce: _Optional[str] = ...) -> None: ...
+
+class Person(_message.Message):
+    __slots__ = ("person_id", "masked_name", "document_kind", "masked_document_number", "document_country_code", "home_province_code", "face_check_time", "create_time")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    MASKED_NAME_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_KIND_FIELD_NUMBER: _ClassVar[int]
+    MASKED_DOCUMENT_NUMBER_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    HOME_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    FACE_CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    masked_name: str
+    document_kind: DocumentKind
+    masked_document_number: str
+    document_country_code: str
+    home_province_code: str
+    face_check_time: _timestamp_pb2.Timestamp
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, person_id: _Optional[str] = ..., masked_name: _Optional[str] = ..., document_kind: _Optional[_Union[DocumentKind, str]] = ..., masked_document_number: _Optional[str] = ..., document_country_code: _Optional[str] = ..., home_province_code: _Optional[str] = ..., face_check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class DependentLink(_message.Message):
+    __slots__ = ("holder_person_id", "dependent", "relation", "basis", "link_time", "unlink_time")
+    HOLDER_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPENDENT_FIELD_NUMBER: _ClassVar[int]
+    RELATION_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    LINK_TIME_FIELD_NUMBER: _ClassVar[int]
+    UNLINK_TIME_FIELD_NUMBER: _ClassVar[int]
+    holder_person_id: str
+    dependent: Person
+    relation: Relation
+    basis: LinkBasis
+    link_time: _timestamp_pb2.Timestamp
+    unlink_time: _timestamp_pb2.Timestamp
+    def __init__(self, holder_person_id: _Optional[str] = ..., dependent: _Optional[_Union[Person, _Mapping]] = ..., relation: _Optional[_Union[Relation, str]] = ..., basis: _Optional[_Union[LinkBasis, str]] = ..., link_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unlink_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class FaceProviderKey(_message.Message):
+    __slots__ = ("provider_id", "key_id", "public_key_der", "valid_from_time", "valid_until_time", "revoke_time", "create_time")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_DER_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_TIME_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_TIME_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_TIME_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    key_id: str
+    public_key_der: bytes
+    valid_from_time: _timestamp_pb2.Timestamp
+    valid_until_time: _timestamp_pb2.Timestamp
+    revoke_time: _timestamp_pb2.Timestamp
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, provider_id: _Optional[str] = ..., key_id: _Optional[str] = ..., public_key_der: _Optional[bytes] = ..., valid_from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RegisterPersonRequest(_message.Message):
+    __slots__ = ("name", "document", "home_province_code", "birth_date", "face_attestation")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    HOME_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
+    FACE_ATTESTATION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    document: Document
+    home_province_code: str
+    birth_date: _date_pb2.Date
+    face_attestation: FaceAttestation
+    def __init__(self, name: _Optional[str] = ..., document: _Optional[_Union[Document, _Mapping]] = ..., home_province_code: _Optional[str] = ..., birth_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., face_attestation: _Optional[_Union[FaceAttestation, _Mapping]] = ...) -> None: ...
+
+class RegisterPersonResponse(_message.Message):
+    __slots__ = ("person", "created")
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    person: Person
+    created: bool
+    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class GetPersonRequest(_message.Message):
+    __slots__ = ("person_id",)
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    def __init__(self, person_id: _Optional[str] = ...) -> None: ...
+
+class GetPersonResponse(_message.Message):
+    __slots__ = ("person",)
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    person: Person
+    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ...) -> None: ...
+
+class LookupPersonByDocumentRequest(_message.Message):
+    __slots__ = ("document",)
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    document: Document
+    def __init__(self, document: _Optional[_Union[Document, _Mapping]] = ...) -> None: ...
+
+class LookupPersonByDocumentResponse(_message.Message):
+    __slots__ = ("person",)
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    person: Person
+    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ...) -> None: ...
+
+class BatchGetPersonsRequest(_message.Message):
+    __slots__ = ("person_ids",)
+    PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    person_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, person_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BatchGetPersonsResponse(_message.Message):
+    __slots__ = ("persons", "missing_person_ids")
+    PERSONS_FIELD_NUMBER: _ClassVar[int]
+    MISSING_PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    persons: _containers.RepeatedCompositeFieldContainer[Person]
+    missing_person_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, persons: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., missing_person_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RecordFaceCheckRequest(_message.Message):
+    __slots__ = ("person_id", "face_attestation")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    FACE_ATTESTATION_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    face_attestation: FaceAttestation
+    def __init__(self, person_id: _Optional[str] = ..., face_attestation: _Optional[_Union[FaceAttestation, _Mapping]] = ...) -> None: ...
+
+class RecordFaceCheckResponse(_message.Message):
+    __slots__ = ("person",)
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    person: Person
+    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ...) -> None: ...
+
+class LinkDependentRequest(_message.Message):
+    __slots__ = ("holder_person_id", "dependent_person_id", "relation", "dependent_face_attestation")
+    HOLDER_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPENDENT_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    RELATION_FIELD_NUMBER: _ClassVar[int]
+    DEPENDENT_FACE_ATTESTATION_FIELD_NUMBER: _ClassVar[int]
+    holder_person_id: str
+    dependent_person_id: str
+    relation: Relation
+    dependent_face_attestation: FaceAttestation
+    def __init__(self, holder_person_id: _Optional[str] = ..., dependent_person_id: _Optional[str] = ..., relation: _Optional[_Union[Relation, str]] = ..., dependent_face_attestation: _Optional[_Union[FaceAttestation, _Mapping]] = ...) -> None: ...
+
+class LinkDependentResponse(_message.Message):
+    __slots__ = ("link", "created")
+    LINK_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    link: DependentLink
+    created: bool
+    def __init__(self, link: _Optional[_Union[DependentLink, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class UnlinkDependentRequest(_message.Message):
+    __slots__ = ("holder_person_id", "dependent_person_id")
+    HOLDER_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    DEPENDENT_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    holder_person_id: str
+    dependent_person_id: str
+    def __init__(self, holder_person_id: _Optional[str] = ..., dependent_person_id: _Optional[str] = ...) -> None: ...
+
+class UnlinkDependentResponse(_message.Message):
+    __slots__ = ("link",)
+    LINK_FIELD_NUMBER: _ClassVar[int]
+    link: DependentLink
+    def __init__(self, link: _Optional[_Union[DependentLink, _Mapping]] = ...) -> None: ...
+
+class ListDependentsRequest(_message.Message):
+    __slots__ = ("holder_person_id",)
+    HOLDER_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    holder_person_id: str
+    def __init__(self, holder_person_id: _Optional[str] = ...) -> None: ...
+
+class ListDependentsResponse(_message.Message):
+    __slots__ = ("links",)
+    LINKS_FIELD_NUMBER: _ClassVar[int]
+    links: _containers.RepeatedCompositeFieldContainer[DependentLink]
+    def __init__(self, links: _Optional[_Iterable[_Union[DependentLink, _Mapping]]] = ...) -> None: ...
+
+class CheckActingRightRequest(_message.Message):
+    __slots__ = ("actor_person_id", "subject_person_id")
+    ACTOR_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    actor_person_id: str
+    subject_person_id: str
+    def __init__(self, actor_person_id: _Optional[str] = ..., subject_person_id: _Optional[str] = ...) -> None: ...
+
+class CheckActingRightResponse(_message.Message):
+    __slots__ = ("allowed", "basis")
+    ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    allowed: bool
+    basis: ActingBasis
+    def __init__(self, allowed: _Optional[bool] = ..., basis: _Optional[_Union[ActingBasis, str]] = ...) -> None: ...
+
+class RegisterFaceProviderKeyRequest(_message.Message):
+    __slots__ = ("provider_id", "key_id", "public_key_der", "valid_from_time", "valid_until_time")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_DER_FIELD_NUMBER: _ClassVar[int]
+    VALID_FROM_TIME_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_TIME_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    key_id: str
+    public_key_der: bytes
+    valid_from_time: _timestamp_pb2.Timestamp
+    valid_until_time: _timestamp_pb2.Timestamp
+    def __init__(self, provider_id: _Optional[str] = ..., key_id: _Optional[str] = ..., public_key_der: _Optional[bytes] = ..., valid_from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RegisterFaceProviderKeyResponse(_message.Message):
+    __slots__ = ("key", "created")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_FIELD_NUMBER: _ClassVar[int]
+    key: FaceProviderKey
+    created: bool
+    def __init__(self, key: _Optional[_Union[FaceProviderKey, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class RevokeFaceProviderKeyRequest(_message.Message):
+    __slots__ = ("provider_id", "key_id")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    key_id: str
+    def __init__(self, provider_id: _Optional[str] = ..., key_id: _Optional[str] = ...) -> None: ...
+
+class RevokeFaceProviderKeyResponse(_message.Message):
+    __slots__ = ("key",)
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    key: FaceProviderKey
+    def __init__(self, key: _Optional[_Union[FaceProviderKey, _Mapping]] = ...) -> None: ...
+
+class ListFaceProviderKeysRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListFaceProviderKeysResponse(_message.Message):
+    __slots__ = ("keys", "next_page_token")
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    keys: _containers.RepeatedCompositeFieldContainer[FaceProviderKey]
+    next_page_token: str
+    def __init__(self, keys: _Optional[_Iterable[_Union[FaceProviderKey, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

@@ -1,0 +1,1 @@
+"""The health-code microservices and their shared runtime."""

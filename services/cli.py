@@ -1,0 +1,151 @@
+"""The `healthcode` command: run the platform, one service, migrations, or code generation."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from services.identity import bootstrap as identity
+from services.runtime.database import migrate
+from services.runtime.logs import configure_logging, get_logger
+from services.runtime.postgres import EmbeddedPostgres
+from services.runtime.server import HostedServer, run_until_signalled, start_server
+from services.runtime.settings import PREFIX, Env, SettingsError
+
+# Every service built so far, in start order. Each module offers NAME, SCHEMA,
+# MIGRATIONS, DEFAULT_PORT, a settings class with read(env), and build_app(settings).
+SERVICES = (identity,)
+SETTINGS = {identity.NAME: identity.IdentitySettings}
+
+log = get_logger("healthcode.cli")
+
+
+def _dev_secrets(data_dir: Path) -> dict[str, str]:
+    """Development keys, made once and kept beside the embedded database so a restart reads old data.
+
+    Production sets HEALTHCODE_IDENTITY_SEALING_KEYS and HEALTHCODE_IDENTITY_LOOKUP_KEY from a secret store.
+    """
+    path = data_dir / "dev-secrets.json"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        values = {
+            f"{PREFIX}IDENTITY_SEALING_KEYS": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            f"{PREFIX}IDENTITY_LOOKUP_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(values, handle)
+    return json.loads(path.read_text())
+
+
+async def _migrate_all(url: str) -> None:
+    for service in SERVICES:
+        await migrate(url, service.SCHEMA, service.MIGRATIONS)
+
+
+async def _start(service, environ: Mapping[str, str]) -> HostedServer:
+    settings = SETTINGS[service.NAME].read(Env(environ))
+    app = await service.build_app(settings)
+    return await start_server(app, settings.server.host, settings.server.port)
+
+
+async def _up(environ: dict[str, str], embedded: EmbeddedPostgres | None) -> None:
+    await _migrate_all(environ[f"{PREFIX}DATABASE_URL"])
+    servers = [await _start(service, environ) for service in SERVICES]
+    for server in servers:
+        print(f"{server.app.name:<14} grpc://{server.address}", flush=True)
+    print("healthcode is up; Ctrl-C stops it.", flush=True)
+    grace = Env(environ).number("GRACE_SECONDS", 10.0)
+    await run_until_signalled(servers, grace)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    environ = dict(os.environ)
+    data_dir = Path(environ.get(f"{PREFIX}DATA_DIR", ".data")).resolve()
+    embedded = None
+    if not environ.get(f"{PREFIX}DATABASE_URL"):
+        embedded = EmbeddedPostgres(data_dir / "postgres", keep=True)
+        environ[f"{PREFIX}DATABASE_URL"] = embedded.start()
+        print(f"postgres       embedded, data in {data_dir / 'postgres'}", flush=True)
+    for name, value in _dev_secrets(data_dir).items():
+        if not environ.get(name):
+            environ[name] = value
+    try:
+        _run(_up(environ, embedded))
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    env = Env()
+    url = env.text("DATABASE_URL")
+    env.check()
+    _run(_migrate_all(url))
+    return 0
+
+
+def cmd_service(args: argparse.Namespace) -> int:
+    """One service alone, as a Kubernetes pod runs it: settings from the environment only."""
+    service = next(s for s in SERVICES if s.NAME == args.command)
+    env = Env()
+    settings = SETTINGS[service.NAME].read(env)
+    migrate_on_start = env.text("MIGRATE_ON_START", "true").lower() != "false"
+
+    async def serve() -> None:
+        if migrate_on_start:
+            await migrate(settings.server.database_url, service.SCHEMA, service.MIGRATIONS)
+        app = await service.build_app(settings)
+        server = await start_server(app, settings.server.host, settings.server.port)
+        print(f"{service.NAME} grpc://{server.address}", flush=True)
+        await run_until_signalled([server], settings.server.grace_seconds)
+
+    _run(serve())
+    return 0
+
+
+def cmd_protos(args: argparse.Namespace) -> int:
+    from services import protogen
+
+    for path in protogen.generate():
+        print(path.relative_to(protogen.PROTO_ROOT.parent))
+    return 0
+
+
+def _run(coroutine) -> None:
+    import uvloop
+
+    uvloop.run(coroutine)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="healthcode", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="run every service (embedded Postgres unless HEALTHCODE_DATABASE_URL is set)"
+                        ).set_defaults(handler=cmd_up)
+    commands.add_parser("migrate", help="apply pending migrations of every schema").set_defaults(handler=cmd_migrate)
+    for service in SERVICES:
+        commands.add_parser(service.NAME, help=f"run the {service.NAME} service alone (port "
+                                                f"{service.DEFAULT_PORT})").set_defaults(handler=cmd_service)
+    commands.add_parser("protos", help="regenerate Python code from protos/").set_defaults(handler=cmd_protos)
+    args = parser.parse_args(argv)
+    configure_logging(os.environ.get(f"{PREFIX}LOG_LEVEL", "info"))
+    try:
+        return args.handler(args)
+    except SettingsError as error:
+        print(f"healthcode: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

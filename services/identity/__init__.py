@@ -1,0 +1,1 @@
+"""The identity service: real-name persons and the dependents one may act for."""

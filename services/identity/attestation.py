@@ -1,0 +1,95 @@
+"""Face-check attestations from outside providers: signature, key validity, age and binding."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+from services.identity.documents import Document
+from services.identity.model import FaceProviderKey
+from services.runtime.errors import FailedPrecondition, InvalidArgument
+
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+_PROVIDER_ID = re.compile(r"^[a-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class FaceCheckClaims:
+    provider_id: str
+    key_id: str
+    document: Document = field(repr=False)
+    check_time: datetime
+    nonce: str
+
+
+@dataclass(frozen=True)
+class FaceAttestation:
+    """The signed bytes as received, and the claims parsed from them."""
+
+    signed_claims: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
+    claims: FaceCheckClaims
+
+
+@dataclass(frozen=True)
+class AttestationPolicy:
+    max_age: timedelta
+    clock_skew: timedelta
+
+
+def is_valid_identifier(value: str) -> bool:
+    return bool(_PROVIDER_ID.match(value))
+
+
+def load_public_key(der: bytes, field_path: str) -> ec.EllipticCurvePublicKey:
+    """Provider keys must be EC P-256 (ES256)."""
+    try:
+        key = load_der_public_key(der)
+    except (ValueError, TypeError):
+        raise InvalidArgument.for_field(field_path, "is not a DER SubjectPublicKeyInfo",
+                                        reason="PUBLIC_KEY_INVALID") from None
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise InvalidArgument.for_field(field_path, "must be an EC P-256 key", reason="PUBLIC_KEY_INVALID")
+    return key
+
+
+def verify_attestation(attestation: FaceAttestation, key: FaceProviderKey | None, *, now: datetime,
+                       policy: AttestationPolicy, field_path: str) -> FaceCheckClaims:
+    """Checks, failing closed: key known → signature → key valid then and not revoked → age → nonce.
+
+    Binding to a particular person's document is the caller's check, by keyed hash.
+    """
+    claims = attestation.claims
+    if key is None:
+        raise InvalidArgument.for_field(field_path, "is signed by an unknown provider key",
+                                        reason="ATTESTATION_KEY_UNKNOWN")
+    public_key = load_public_key(key.public_key_der, field_path)
+    try:
+        public_key.verify(attestation.signature, attestation.signed_claims, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        raise InvalidArgument.for_field(field_path, "signature does not verify",
+                                        reason="ATTESTATION_SIGNATURE_INVALID") from None
+    if key.revoke_time is not None:
+        raise FailedPrecondition(reason="ATTESTATION_KEY_REVOKED",
+                                 message=f"{field_path}: the provider key was revoked")
+    if claims.check_time < key.valid_from_time or (
+            key.valid_until_time is not None and claims.check_time >= key.valid_until_time):
+        raise FailedPrecondition(reason="ATTESTATION_KEY_NOT_VALID",
+                                 message=f"{field_path}: the provider key was not valid at the check time")
+    if claims.check_time > now + policy.clock_skew:
+        raise InvalidArgument.for_field(field_path, "check time is in the future",
+                                        reason="ATTESTATION_FROM_FUTURE")
+    if now - claims.check_time > policy.max_age:
+        raise FailedPrecondition(reason="ATTESTATION_EXPIRED",
+                                 message=f"{field_path}: the face check is older than "
+                                         f"{int(policy.max_age.total_seconds())} s; check again")
+    if not _NONCE.match(claims.nonce):
+        raise InvalidArgument.for_field(field_path, "nonce must be 16 to 128 URL-safe characters",
+                                        reason="ATTESTATION_NONCE_INVALID")
+    return claims

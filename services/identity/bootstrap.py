@@ -1,0 +1,77 @@
+"""Wires the identity service: settings → pool → repository → registry → servicers."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from services.identity import servicer
+from services.identity.attestation import AttestationPolicy
+from services.identity.registry import PersonRegistry
+from services.identity.repository import IdentityRepository
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.database import create_pool
+from services.runtime.logs import get_logger
+from services.runtime.sealing import Keyring, LookupHasher
+from services.runtime.server import App
+from services.runtime.settings import Env, ServerSettings
+
+NAME = "identity"
+SCHEMA = "identity"
+MIGRATIONS = Path(__file__).parent / "migrations"
+DEFAULT_PORT = 50051
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IdentitySettings:
+    server: ServerSettings
+    # HEALTHCODE_IDENTITY_SEALING_KEYS: "id:base64,..." AES-256 keys, the first active.
+    sealing_keys: dict[str, bytes]
+    # HEALTHCODE_IDENTITY_LOOKUP_KEY: base64, 32 bytes, for document and name hashes.
+    lookup_key: bytes
+    attestation_max_age: timedelta
+    attestation_clock_skew: timedelta
+    nonce_purge_interval: float
+
+    @classmethod
+    def read(cls, env: Env) -> IdentitySettings:
+        settings = cls(
+            server=ServerSettings.read(env, NAME, DEFAULT_PORT),
+            sealing_keys=env.secret_keyring("IDENTITY_SEALING_KEYS"),
+            lookup_key=env.secret_key("IDENTITY_LOOKUP_KEY"),
+            attestation_max_age=timedelta(seconds=env.integer("IDENTITY_ATTESTATION_MAX_AGE_SECONDS", 300,
+                                                              minimum=10, maximum=86400)),
+            attestation_clock_skew=timedelta(seconds=env.integer("IDENTITY_ATTESTATION_CLOCK_SKEW_SECONDS", 30,
+                                                                 minimum=0, maximum=600)),
+            nonce_purge_interval=env.number("IDENTITY_NONCE_PURGE_INTERVAL_SECONDS", 600.0, minimum=1.0),
+        )
+        env.check()
+        return settings
+
+
+async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> App:
+    clock = clock or SystemClock()
+    pool = await create_pool(settings.server.database_url, application=NAME,
+                             min_size=settings.server.pool_min_size, max_size=settings.server.pool_max_size)
+    registry = PersonRegistry(
+        IdentityRepository(pool), Keyring(settings.sealing_keys),
+        document_hasher=LookupHasher(settings.lookup_key, "identity.document"),
+        name_hasher=LookupHasher(settings.lookup_key, "identity.name"),
+        policy=AttestationPolicy(settings.attestation_max_age, settings.attestation_clock_skew), clock=clock)
+
+    async def purge_nonces() -> None:
+        # Spent nonces are kept only while their attestation could still be accepted.
+        while True:
+            await asyncio.sleep(settings.nonce_purge_interval)
+            try:
+                log.info("nonces_purged", count=await registry.purge_expired_nonces())
+            except Exception as error:  # noqa: BLE001 - the next round retries
+                log.warning("nonce_purge_failed", error_type=type(error).__name__)
+
+    return App(name=NAME, service_names=servicer.SERVICE_NAMES,
+               add_to_server=lambda server: servicer.add_to_server(registry, server),
+               background=(purge_nonces,), close=pool.close)

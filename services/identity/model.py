@@ -1,0 +1,135 @@
+"""Persons, dependent links and provider keys, with the rules that govern links."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from services import areas
+from services.identity.documents import Document, DocumentKind, is_minor
+from services.runtime.errors import FailedPrecondition, InvalidArgument
+
+# 他人代查: Beijing allowed at most 4 people per account.
+MAX_DEPENDENTS = 4
+
+# Home provinces that follow from the document alone.
+_PROVINCE_BY_PERMIT_COUNTRY = {"HKG": "810000", "MAC": "820000", "TWN": "710000"}
+
+
+class Relation(enum.IntEnum):
+    """How the holder relates to the dependent (numbers match the proto)."""
+
+    PARENT = 1
+    GUARDIAN = 2
+    CHILD = 3
+    SPOUSE = 4
+    RELATIVE = 5
+    OTHER = 6
+
+
+class LinkBasis(enum.IntEnum):
+    DEPENDENT_FACE_CHECK = 1
+    GUARDIANSHIP_OF_MINOR = 2
+
+
+class ActingBasis(enum.IntEnum):
+    NONE = 0
+    SELF = 1
+    DEPENDENT_LINK = 2
+
+
+@dataclass(frozen=True)
+class Person:
+    """A person as the outside sees them: masked only."""
+
+    person_id: str
+    masked_name: str
+    document_kind: DocumentKind
+    masked_document_number: str
+    document_country_code: str
+    home_province_code: str
+    face_check_time: datetime | None
+    create_time: datetime
+
+
+@dataclass(frozen=True)
+class DependentLink:
+    holder_person_id: str
+    dependent: Person
+    relation: Relation
+    basis: LinkBasis
+    link_time: datetime
+    unlink_time: datetime | None
+
+
+@dataclass(frozen=True)
+class FaceProviderKey:
+    provider_id: str
+    key_id: str
+    public_key_der: bytes
+    valid_from_time: datetime
+    valid_until_time: datetime | None
+    revoke_time: datetime | None
+    create_time: datetime
+
+
+def parse_person_id(value: str, field_path: str) -> str:
+    """Person ids are UUIDs; anything else is refused before it reaches SQL."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidArgument.for_field(field_path, "must be a person id", reason="PERSON_ID_INVALID") from None
+
+
+def new_person_id() -> str:
+    return str(uuid.uuid4())
+
+
+def resolve_home_province(document: Document, given: str) -> str:
+    """The given province if valid, else the one the document implies, else an error."""
+    if given:
+        if not areas.is_province_code(given):
+            raise InvalidArgument.for_field("home_province_code", "must be a six-digit GB/T 2260 province code",
+                                            reason="PROVINCE_CODE_INVALID")
+        return given
+    if document.kind is DocumentKind.RESIDENT_ID_CARD:
+        return areas.province_code_of(document.number)
+    if document.country_code in _PROVINCE_BY_PERMIT_COUNTRY and document.kind in (
+            DocumentKind.HK_MACAO_PERMIT, DocumentKind.TAIWAN_PERMIT):
+        return _PROVINCE_BY_PERMIT_COUNTRY[document.country_code]
+    raise InvalidArgument.for_field("home_province_code", "is required for this kind of document",
+                                    reason="PROVINCE_CODE_REQUIRED")
+
+
+def resolve_birth_date(document: Document, given: date | None) -> date | None:
+    """The document's birth date wins; a different one given beside it is an error."""
+    if document.birth_date is not None:
+        if given is not None and given != document.birth_date:
+            raise InvalidArgument.for_field("birth_date", "does not agree with the document",
+                                            reason="BIRTH_DATE_MISMATCH")
+        return document.birth_date
+    return given
+
+
+def decide_link_basis(relation: Relation, dependent_birth_date: date | None, today: date,
+                      has_dependent_face_check: bool) -> LinkBasis:
+    """A dependent consents by their own face check; a minor may instead be linked by a parent or guardian."""
+    if has_dependent_face_check:
+        return LinkBasis.DEPENDENT_FACE_CHECK
+    if (relation in (Relation.PARENT, Relation.GUARDIAN) and dependent_birth_date is not None
+            and is_minor(dependent_birth_date, today)):
+        return LinkBasis.GUARDIANSHIP_OF_MINOR
+    raise FailedPrecondition(
+        reason="DEPENDENT_CONSENT_REQUIRED",
+        message="the dependent must pass their own face check, unless they are a minor "
+                "linked by a parent or guardian")
+
+
+def check_dependent_limit(live_links: int) -> None:
+    if live_links >= MAX_DEPENDENTS:
+        raise FailedPrecondition(
+            reason="DEPENDENT_LIMIT_REACHED",
+            message=f"a person may act for at most {MAX_DEPENDENTS} dependents; remove a link first",
+            metadata={"max_dependents": str(MAX_DEPENDENTS)})

@@ -1,0 +1,243 @@
+"""The identity use cases: register, look up, face checks, dependents, provider keys."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+
+from services.identity import model
+from services.identity.attestation import (
+    AttestationPolicy,
+    FaceAttestation,
+    is_valid_identifier,
+    load_public_key,
+    verify_attestation,
+)
+from services.identity.documents import Document, mask_name, normalise_name
+from services.identity.model import ActingBasis, DependentLink, FaceProviderKey, Person, Relation
+from services.identity.repository import (
+    IdentityRepository,
+    IdentityTransaction,
+    NewPerson,
+    StoredPerson,
+    decode_page_token,
+    encode_page_token,
+)
+from services.runtime.clock import Clock
+from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.runtime.sealing import Keyring, LookupHasher
+
+MAX_BATCH_GET = 1000
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+
+
+class PersonRegistry:
+    def __init__(self, repository: IdentityRepository, keyring: Keyring, document_hasher: LookupHasher,
+                 name_hasher: LookupHasher, policy: AttestationPolicy, clock: Clock) -> None:
+        self._repository = repository
+        self._keyring = keyring
+        self._document_hasher = document_hasher
+        self._name_hasher = name_hasher
+        self._policy = policy
+        self._clock = clock
+
+    # Persons
+
+    async def register(self, name: str, document: Document, home_province_code: str, birth_date: date | None,
+                       attestation: FaceAttestation | None) -> tuple[Person, bool]:
+        """Idempotent on the document; a different name for a known document is refused."""
+        name = normalise_name(name)
+        province = model.resolve_home_province(document, home_province_code)
+        birth_date = model.resolve_birth_date(document, birth_date)
+        document_lookup = self._document_hasher.digest(document.lookup_key())
+        name_lookup = self._name_hasher.digest(name.encode())
+        now = self._clock.now()
+        async with self._repository.transaction() as tx:
+            if attestation is not None:
+                await self._accept_face_check(tx, attestation, document_lookup, "register", now, "face_attestation")
+            existing = await tx.find_stored_by_document(document_lookup)
+            if existing is None:
+                person_id = model.new_person_id()
+                record = json.dumps({"name": name, "document_number": document.number,
+                                     "birth_date": birth_date.isoformat() if birth_date else None}).encode()
+                inserted = await tx.insert_person(NewPerson(
+                    person_id=person_id, document_lookup=document_lookup, name_lookup=name_lookup,
+                    document_kind=document.kind, document_country_code=document.country_code,
+                    sealed=self._keyring.seal(record, _person_context(person_id)),
+                    masked_name=mask_name(name), masked_document_number=document.masked_number(),
+                    home_province_code=province,
+                    face_check_time=attestation.claims.check_time if attestation else None, create_time=now))
+                if inserted:
+                    stored = await tx.get_stored(person_id)
+                    assert stored is not None
+                    return stored.person, True
+                existing = await tx.find_stored_by_document(document_lookup)
+                assert existing is not None
+            if existing.name_lookup != name_lookup:
+                raise AlreadyExists(reason="DOCUMENT_NAME_CONFLICT",
+                                    message="this document is registered under a different name")
+            person = existing.person
+            if attestation is not None:
+                person = await tx.record_face_check(person.person_id, attestation.claims.check_time, now)
+            return person, False
+
+    async def get(self, person_id: str) -> Person:
+        person = await self._repository.get_person(model.parse_person_id(person_id, "person_id"))
+        if person is None:
+            raise NotFound(reason="PERSON_NOT_FOUND", message="no person with this id")
+        return person
+
+    async def find_by_document(self, document: Document) -> Person:
+        person = await self._repository.find_person_by_document(
+            self._document_hasher.digest(document.lookup_key()))
+        if person is None:
+            raise NotFound(reason="PERSON_NOT_FOUND", message="no person holds this document")
+        return person
+
+    async def get_many(self, person_ids: list[str]) -> tuple[list[Person], list[str]]:
+        if len(person_ids) > MAX_BATCH_GET:
+            raise InvalidArgument.for_field("person_ids", f"at most {MAX_BATCH_GET} ids per call",
+                                            reason="BATCH_TOO_LARGE")
+        wanted = list(dict.fromkeys(model.parse_person_id(p, f"person_ids[{i}]") for i, p in enumerate(person_ids)))
+        persons = await self._repository.get_persons(wanted)
+        found = {p.person_id for p in persons}
+        return persons, [p for p in wanted if p not in found]
+
+    async def record_face_check(self, person_id: str, attestation: FaceAttestation) -> Person:
+        person_id = model.parse_person_id(person_id, "person_id")
+        now = self._clock.now()
+        async with self._repository.transaction() as tx:
+            stored = await self._stored_or_not_found(tx, person_id, "PERSON_NOT_FOUND")
+            await self._accept_face_check(tx, attestation, stored.document_lookup, f"face-check:{person_id}", now,
+                                          "face_attestation")
+            return await tx.record_face_check(person_id, attestation.claims.check_time, now)
+
+    # Dependents
+
+    async def link_dependent(self, holder_id: str, dependent_id: str, relation: Relation | None,
+                             attestation: FaceAttestation | None) -> tuple[DependentLink, bool]:
+        holder_id = model.parse_person_id(holder_id, "holder_person_id")
+        dependent_id = model.parse_person_id(dependent_id, "dependent_person_id")
+        if holder_id == dependent_id:
+            raise InvalidArgument.for_field("dependent_person_id", "a person cannot be their own dependent",
+                                            reason="SELF_LINK")
+        if relation is None:
+            raise InvalidArgument.for_field("relation", "is required", reason="RELATION_REQUIRED")
+        now = self._clock.now()
+        async with self._repository.transaction() as tx:
+            # Locking the holder serialises concurrent links, so two can't both pass the limit.
+            await self._stored_or_not_found(tx, holder_id, "HOLDER_NOT_FOUND", lock=True)
+            dependent = await self._stored_or_not_found(tx, dependent_id, "DEPENDENT_NOT_FOUND")
+            live = await tx.get_live_link(holder_id, dependent_id)
+            if live is not None:
+                return live, False
+            if attestation is not None:
+                await self._accept_face_check(tx, attestation, dependent.document_lookup,
+                                              f"link:{holder_id}:{dependent_id}", now, "dependent_face_attestation")
+            birth_date = None if attestation else self._open_birth_date(dependent)
+            basis = model.decide_link_basis(relation, birth_date, now.date(), attestation is not None)
+            model.check_dependent_limit(await tx.count_live_links(holder_id))
+            await tx.insert_link(holder_id, dependent_id, relation, basis, now)
+            link = await tx.get_live_link(holder_id, dependent_id)
+            assert link is not None
+            return link, True
+
+    async def unlink_dependent(self, holder_id: str, dependent_id: str) -> DependentLink:
+        holder_id = model.parse_person_id(holder_id, "holder_person_id")
+        dependent_id = model.parse_person_id(dependent_id, "dependent_person_id")
+        async with self._repository.transaction() as tx:
+            await tx.unlink(holder_id, dependent_id, self._clock.now())
+            link = await tx.get_last_link(holder_id, dependent_id)
+        if link is None:
+            raise NotFound(reason="LINK_NOT_FOUND", message="the holder was never linked to this dependent")
+        return link
+
+    async def list_dependents(self, holder_id: str) -> list[DependentLink]:
+        return await self._repository.list_live_links(model.parse_person_id(holder_id, "holder_person_id"))
+
+    async def acting_basis(self, actor_id: str, subject_id: str) -> ActingBasis:
+        actor_id = model.parse_person_id(actor_id, "actor_person_id")
+        subject_id = model.parse_person_id(subject_id, "subject_person_id")
+        if actor_id == subject_id:
+            return ActingBasis.SELF if await self._repository.get_person(actor_id) else ActingBasis.NONE
+        if await self._repository.has_live_link(actor_id, subject_id):
+            return ActingBasis.DEPENDENT_LINK
+        return ActingBasis.NONE
+
+    # Face-check provider keys
+
+    async def register_provider_key(self, provider_id: str, key_id: str, public_key_der: bytes,
+                                    valid_from: datetime | None, valid_until: datetime | None
+                                    ) -> tuple[FaceProviderKey, bool]:
+        for field_path, value in (("provider_id", provider_id), ("key_id", key_id)):
+            if not is_valid_identifier(value):
+                raise InvalidArgument.for_field(field_path, "must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'",
+                                                reason="IDENTIFIER_INVALID")
+        load_public_key(public_key_der, "public_key_der")
+        now = self._clock.now()
+        valid_from = valid_from or now
+        if valid_until is not None and valid_until <= valid_from:
+            raise InvalidArgument.for_field("valid_until_time", "must be after valid_from_time",
+                                            reason="VALIDITY_INVALID")
+        key = FaceProviderKey(provider_id, key_id, public_key_der, valid_from, valid_until, None, now)
+        async with self._repository.transaction() as tx:
+            if await tx.insert_provider_key(key):
+                return key, True
+            existing = await tx.get_provider_key(provider_id, key_id)
+        assert existing is not None
+        if existing.public_key_der != public_key_der:
+            raise AlreadyExists(reason="PROVIDER_KEY_EXISTS",
+                                message="this provider already has a different key under this key id")
+        return existing, False
+
+    async def revoke_provider_key(self, provider_id: str, key_id: str) -> FaceProviderKey:
+        async with self._repository.transaction() as tx:
+            key = await tx.revoke_provider_key(provider_id, key_id, self._clock.now())
+        if key is None:
+            raise NotFound(reason="PROVIDER_KEY_NOT_FOUND", message="no such provider key")
+        return key
+
+    async def list_provider_keys(self, page_size: int, page_token: str) -> tuple[list[FaceProviderKey], str]:
+        if page_size < 0:
+            raise InvalidArgument.for_field("page_size", "must not be negative", reason="PAGE_SIZE_INVALID")
+        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        keys = await self._repository.list_provider_keys(decode_page_token(page_token), size + 1)
+        if len(keys) <= size:
+            return keys, ""
+        last = keys[size - 1]
+        return keys[:size], encode_page_token(last.provider_id, last.key_id)
+
+    async def purge_expired_nonces(self) -> int:
+        return await self._repository.purge_expired_nonces(self._clock.now())
+
+    # Internals
+
+    async def _accept_face_check(self, tx: IdentityTransaction, attestation: FaceAttestation,
+                                 document_lookup: bytes, purpose: str, now: datetime, field_path: str) -> None:
+        """Verifies the attestation, binds it to the person's document, and spends its nonce once."""
+        claims = attestation.claims
+        key = await tx.get_provider_key(claims.provider_id, claims.key_id)
+        verify_attestation(attestation, key, now=now, policy=self._policy, field_path=field_path)
+        if self._document_hasher.digest(claims.document.lookup_key()) != document_lookup:
+            raise InvalidArgument.for_field(field_path, "attests a different document",
+                                            reason="ATTESTATION_DOCUMENT_MISMATCH")
+        expire_time = claims.check_time + self._policy.max_age + self._policy.clock_skew
+        if not await tx.consume_nonce(claims.provider_id, claims.nonce, document_lookup, purpose, now, expire_time):
+            raise FailedPrecondition(reason="ATTESTATION_REPLAYED",
+                                     message=f"{field_path}: this attestation was already used")
+
+    async def _stored_or_not_found(self, tx: IdentityTransaction, person_id: str, reason: str, *,
+                                   lock: bool = False) -> StoredPerson:
+        stored = await tx.get_stored(person_id, lock=lock)
+        if stored is None:
+            raise NotFound(reason=reason, message="no person with this id")
+        return stored
+
+    def _open_birth_date(self, stored: StoredPerson) -> date | None:
+        record = json.loads(self._keyring.open(stored.sealed, _person_context(stored.person.person_id)))
+        return date.fromisoformat(record["birth_date"]) if record["birth_date"] else None
+
+
+def _person_context(person_id: str) -> bytes:
+    return f"identity.persons:{person_id}".encode()

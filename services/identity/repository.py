@@ -1,0 +1,251 @@
+"""The identity schema: the only module with SQL. Sealed personal data in, masked models out."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.identity.documents import DocumentKind
+from services.identity.model import DependentLink, FaceProviderKey, LinkBasis, Person, Relation
+from services.runtime.errors import InvalidArgument
+from services.runtime.sealing import Sealed
+
+# Stored as smallint, numbered as in the proto.
+_KIND_NUMBERS = {
+    DocumentKind.RESIDENT_ID_CARD: 1, DocumentKind.PASSPORT: 2, DocumentKind.HK_MACAO_PERMIT: 3,
+    DocumentKind.TAIWAN_PERMIT: 4, DocumentKind.FOREIGN_PERMANENT_RESIDENT_ID: 5,
+}
+_KINDS_BY_NUMBER = {number: kind for kind, number in _KIND_NUMBERS.items()}
+
+_PERSON_COLUMNS = """p.person_id, p.masked_name, p.document_kind, p.masked_document_number,
+    p.document_country_code, p.home_province_code, p.face_check_time, p.create_time"""
+
+
+@dataclass(frozen=True)
+class NewPerson:
+    person_id: str
+    document_lookup: bytes
+    name_lookup: bytes
+    document_kind: DocumentKind
+    document_country_code: str
+    sealed: Sealed
+    masked_name: str
+    masked_document_number: str
+    home_province_code: str
+    face_check_time: datetime | None
+    create_time: datetime
+
+
+@dataclass(frozen=True)
+class StoredPerson:
+    """A person with what only identity itself may see: lookups and the sealed record."""
+
+    person: Person
+    document_lookup: bytes
+    name_lookup: bytes
+    sealed: Sealed
+
+
+def _person(row: asyncpg.Record) -> Person:
+    return Person(
+        person_id=str(row["person_id"]), masked_name=row["masked_name"],
+        document_kind=_KINDS_BY_NUMBER[row["document_kind"]],
+        masked_document_number=row["masked_document_number"],
+        document_country_code=row["document_country_code"], home_province_code=row["home_province_code"],
+        face_check_time=row["face_check_time"], create_time=row["create_time"])
+
+
+def _stored(row: asyncpg.Record) -> StoredPerson:
+    return StoredPerson(_person(row), bytes(row["document_lookup"]), bytes(row["name_lookup"]),
+                        Sealed(row["sealed_key_id"], bytes(row["sealed_record"])))
+
+
+def _link(row: asyncpg.Record) -> DependentLink:
+    return DependentLink(
+        holder_person_id=str(row["holder_person_id"]), dependent=_person(row), relation=Relation(row["relation"]),
+        basis=LinkBasis(row["basis"]), link_time=row["link_time"], unlink_time=row["unlink_time"])
+
+
+def _key(row: asyncpg.Record) -> FaceProviderKey:
+    return FaceProviderKey(
+        provider_id=row["provider_id"], key_id=row["key_id"], public_key_der=bytes(row["public_key_der"]),
+        valid_from_time=row["valid_from_time"], valid_until_time=row["valid_until_time"],
+        revoke_time=row["revoke_time"], create_time=row["create_time"])
+
+
+class IdentityRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[IdentityTransaction]:
+        async with self._pool.acquire() as connection, connection.transaction():
+            yield IdentityTransaction(connection)
+
+    async def get_person(self, person_id: str) -> Person | None:
+        row = await self._pool.fetchrow(f"SELECT {_PERSON_COLUMNS} FROM identity.persons p WHERE p.person_id = $1",
+                                        person_id)
+        return _person(row) if row else None
+
+    async def find_person_by_document(self, document_lookup: bytes) -> Person | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_PERSON_COLUMNS} FROM identity.persons p WHERE p.document_lookup = $1", document_lookup)
+        return _person(row) if row else None
+
+    async def get_persons(self, person_ids: list[str]) -> list[Person]:
+        rows = await self._pool.fetch(
+            f"SELECT {_PERSON_COLUMNS} FROM identity.persons p WHERE p.person_id = ANY($1::uuid[])", person_ids)
+        return [_person(row) for row in rows]
+
+    async def list_live_links(self, holder_person_id: str) -> list[DependentLink]:
+        rows = await self._pool.fetch(
+            f"""SELECT l.holder_person_id, l.relation, l.basis, l.link_time, l.unlink_time, {_PERSON_COLUMNS}
+                FROM identity.dependent_links l JOIN identity.persons p ON p.person_id = l.dependent_person_id
+                WHERE l.holder_person_id = $1 AND l.unlink_time IS NULL ORDER BY l.link_id""", holder_person_id)
+        return [_link(row) for row in rows]
+
+    async def has_live_link(self, holder_person_id: str, dependent_person_id: str) -> bool:
+        return bool(await self._pool.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM identity.dependent_links WHERE holder_person_id = $1
+                   AND dependent_person_id = $2 AND unlink_time IS NULL)""", holder_person_id, dependent_person_id))
+
+    async def list_provider_keys(self, after: tuple[str, str] | None, limit: int) -> list[FaceProviderKey]:
+        rows = await self._pool.fetch(
+            """SELECT * FROM identity.face_provider_keys
+               WHERE $1::text IS NULL OR (provider_id, key_id) > ($1, $2)
+               ORDER BY provider_id, key_id LIMIT $3""",
+            after[0] if after else None, after[1] if after else None, limit)
+        return [_key(row) for row in rows]
+
+    async def purge_expired_nonces(self, now: datetime) -> int:
+        result = await self._pool.execute("DELETE FROM identity.face_check_nonces WHERE expire_time < $1", now)
+        return int(result.split()[-1])
+
+
+class IdentityTransaction:
+    """Statements that must share one transaction (locks, check-then-write)."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def find_stored_by_document(self, document_lookup: bytes, *, lock: bool = False) -> StoredPerson | None:
+        row = await self._connection.fetchrow(
+            f"""SELECT {_PERSON_COLUMNS}, p.document_lookup, p.name_lookup, p.sealed_key_id, p.sealed_record
+                FROM identity.persons p WHERE p.document_lookup = $1 {'FOR UPDATE' if lock else ''}""",
+            document_lookup)
+        return _stored(row) if row else None
+
+    async def get_stored(self, person_id: str, *, lock: bool = False) -> StoredPerson | None:
+        row = await self._connection.fetchrow(
+            f"""SELECT {_PERSON_COLUMNS}, p.document_lookup, p.name_lookup, p.sealed_key_id, p.sealed_record
+                FROM identity.persons p WHERE p.person_id = $1 {'FOR UPDATE' if lock else ''}""", person_id)
+        return _stored(row) if row else None
+
+    async def insert_person(self, new: NewPerson) -> bool:
+        """False when another registration of the same document won the race."""
+        inserted = await self._connection.fetchval(
+            """INSERT INTO identity.persons (person_id, document_lookup, name_lookup, document_kind,
+                   document_country_code, sealed_key_id, sealed_record, masked_name, masked_document_number,
+                   home_province_code, face_check_time, create_time, update_time)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+               ON CONFLICT (document_lookup) DO NOTHING RETURNING true""",
+            new.person_id, new.document_lookup, new.name_lookup, _KIND_NUMBERS[new.document_kind],
+            new.document_country_code, new.sealed.key_id, new.sealed.ciphertext, new.masked_name,
+            new.masked_document_number, new.home_province_code, new.face_check_time, new.create_time)
+        return bool(inserted)
+
+    async def record_face_check(self, person_id: str, check_time: datetime, now: datetime) -> Person:
+        row = await self._connection.fetchrow(
+            f"""UPDATE identity.persons p SET face_check_time = GREATEST(p.face_check_time, $2), update_time = $3
+                WHERE p.person_id = $1 RETURNING {_PERSON_COLUMNS}""", person_id, check_time, now)
+        return _person(row)
+
+    async def consume_nonce(self, provider_id: str, nonce: str, document_lookup: bytes, purpose: str,
+                            now: datetime, expire_time: datetime) -> bool:
+        """True if the nonce is fresh, or was consumed by this same request before (a retry)."""
+        inserted = await self._connection.fetchval(
+            """INSERT INTO identity.face_check_nonces
+                   (provider_id, nonce, document_lookup, purpose, consume_time, expire_time)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_id, nonce) DO NOTHING RETURNING true""",
+            provider_id, nonce, document_lookup, purpose, now, expire_time)
+        if inserted:
+            return True
+        return bool(await self._connection.fetchval(
+            """SELECT document_lookup = $3 AND purpose = $4 FROM identity.face_check_nonces
+               WHERE provider_id = $1 AND nonce = $2""", provider_id, nonce, document_lookup, purpose))
+
+    async def get_provider_key(self, provider_id: str, key_id: str) -> FaceProviderKey | None:
+        row = await self._connection.fetchrow(
+            "SELECT * FROM identity.face_provider_keys WHERE provider_id = $1 AND key_id = $2", provider_id, key_id)
+        return _key(row) if row else None
+
+    async def insert_provider_key(self, key: FaceProviderKey) -> bool:
+        inserted = await self._connection.fetchval(
+            """INSERT INTO identity.face_provider_keys
+                   (provider_id, key_id, public_key_der, valid_from_time, valid_until_time, create_time)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_id, key_id) DO NOTHING RETURNING true""",
+            key.provider_id, key.key_id, key.public_key_der, key.valid_from_time, key.valid_until_time,
+            key.create_time)
+        return bool(inserted)
+
+    async def revoke_provider_key(self, provider_id: str, key_id: str, now: datetime) -> FaceProviderKey | None:
+        row = await self._connection.fetchrow(
+            """UPDATE identity.face_provider_keys SET revoke_time = COALESCE(revoke_time, $3)
+               WHERE provider_id = $1 AND key_id = $2 RETURNING *""", provider_id, key_id, now)
+        return _key(row) if row else None
+
+    async def get_live_link(self, holder_person_id: str, dependent_person_id: str) -> DependentLink | None:
+        row = await self._connection.fetchrow(
+            f"""SELECT l.holder_person_id, l.relation, l.basis, l.link_time, l.unlink_time, {_PERSON_COLUMNS}
+                FROM identity.dependent_links l JOIN identity.persons p ON p.person_id = l.dependent_person_id
+                WHERE l.holder_person_id = $1 AND l.dependent_person_id = $2 AND l.unlink_time IS NULL""",
+            holder_person_id, dependent_person_id)
+        return _link(row) if row else None
+
+    async def get_last_link(self, holder_person_id: str, dependent_person_id: str) -> DependentLink | None:
+        row = await self._connection.fetchrow(
+            f"""SELECT l.holder_person_id, l.relation, l.basis, l.link_time, l.unlink_time, {_PERSON_COLUMNS}
+                FROM identity.dependent_links l JOIN identity.persons p ON p.person_id = l.dependent_person_id
+                WHERE l.holder_person_id = $1 AND l.dependent_person_id = $2
+                ORDER BY l.link_id DESC LIMIT 1""", holder_person_id, dependent_person_id)
+        return _link(row) if row else None
+
+    async def count_live_links(self, holder_person_id: str) -> int:
+        return int(await self._connection.fetchval(
+            "SELECT count(*) FROM identity.dependent_links WHERE holder_person_id = $1 AND unlink_time IS NULL",
+            holder_person_id))
+
+    async def insert_link(self, holder_person_id: str, dependent_person_id: str, relation: Relation,
+                          basis: LinkBasis, now: datetime) -> None:
+        await self._connection.execute(
+            """INSERT INTO identity.dependent_links
+                   (holder_person_id, dependent_person_id, relation, basis, link_time)
+               VALUES ($1, $2, $3, $4, $5)""", holder_person_id, dependent_person_id, int(relation), int(basis), now)
+
+    async def unlink(self, holder_person_id: str, dependent_person_id: str, now: datetime) -> bool:
+        result = await self._connection.execute(
+            """UPDATE identity.dependent_links SET unlink_time = $3
+               WHERE holder_person_id = $1 AND dependent_person_id = $2 AND unlink_time IS NULL""",
+            holder_person_id, dependent_person_id, now)
+        return result != "UPDATE 0"
+
+
+def encode_page_token(provider_id: str, key_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{provider_id}\x00{key_id}".encode()).decode()
+
+
+def decode_page_token(token: str) -> tuple[str, str] | None:
+    if not token:
+        return None
+    try:
+        provider_id, key_id = base64.urlsafe_b64decode(token.encode()).decode().split("\x00")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidArgument.for_field("page_token", "is not a token this service issued",
+                                        reason="PAGE_TOKEN_INVALID") from None
+    return provider_id, key_id
+

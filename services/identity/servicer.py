@@ -1,0 +1,200 @@
+"""gRPC transport for identity: the only module that touches identity_pb2; no rules here."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from google.protobuf import timestamp_pb2
+from google.protobuf.message import DecodeError
+
+from healthcode.identity.v1 import identity_pb2 as pb
+from healthcode.identity.v1 import identity_pb2_grpc as pb_grpc
+from services.identity.attestation import FaceAttestation, FaceCheckClaims
+from services.identity.documents import Document, DocumentKind, parse_document
+from services.identity.model import DependentLink, FaceProviderKey, Person, Relation
+from services.identity.registry import PersonRegistry
+from services.runtime.errors import FieldViolation, InvalidArgument
+
+_KINDS = {
+    pb.DOCUMENT_KIND_RESIDENT_ID_CARD: DocumentKind.RESIDENT_ID_CARD,
+    pb.DOCUMENT_KIND_PASSPORT: DocumentKind.PASSPORT,
+    pb.DOCUMENT_KIND_HK_MACAO_PERMIT: DocumentKind.HK_MACAO_PERMIT,
+    pb.DOCUMENT_KIND_TAIWAN_PERMIT: DocumentKind.TAIWAN_PERMIT,
+    pb.DOCUMENT_KIND_FOREIGN_PERMANENT_RESIDENT_ID: DocumentKind.FOREIGN_PERMANENT_RESIDENT_ID,
+}
+_KIND_NUMBERS = {kind: number for number, kind in _KINDS.items()}
+
+
+# Requests → domain
+
+
+def _document(message: pb.Document, prefix: str = "document") -> Document:
+    kind = _KINDS.get(message.kind)
+    try:
+        if kind is None:
+            raise InvalidArgument.for_field("document.kind", "must be one of the document kinds",
+                                            reason="DOCUMENT_KIND")
+        return parse_document(kind, message.number, message.country_code)
+    except InvalidArgument as error:
+        raise _rebased(error, "document", prefix) from None
+
+
+def _rebased(error: InvalidArgument, old: str, new: str) -> InvalidArgument:
+    """The same violations, named from the request's root (e.g. inside an attestation)."""
+    if old == new:
+        return error
+    violations = [FieldViolation(new + v.field.removeprefix(old), v.description) for v in error.violations]
+    return InvalidArgument(reason=error.reason, message=error.message.replace(old, new, 1), violations=violations)
+
+
+def _time(message: timestamp_pb2.Timestamp) -> datetime:
+    return message.ToDatetime(tzinfo=UTC)
+
+
+def _optional_time(holder, field_name: str) -> datetime | None:
+    return _time(getattr(holder, field_name)) if holder.HasField(field_name) else None
+
+
+def _attestation(holder, field_name: str) -> FaceAttestation | None:
+    if not holder.HasField(field_name):
+        return None
+    message: pb.FaceAttestation = getattr(holder, field_name)
+    claims = pb.FaceCheckClaims()
+    try:
+        claims.ParseFromString(message.claims)
+    except DecodeError:
+        raise InvalidArgument.for_field(f"{field_name}.claims", "is not a serialized FaceCheckClaims",
+                                        reason="ATTESTATION_MALFORMED") from None
+    if not message.signature or not claims.HasField("check_time") or not claims.HasField("document"):
+        raise InvalidArgument.for_field(field_name, "needs claims with a document and a check time, and a signature",
+                                        reason="ATTESTATION_MALFORMED")
+    return FaceAttestation(
+        signed_claims=message.claims, signature=message.signature,
+        claims=FaceCheckClaims(
+            provider_id=claims.provider_id, key_id=claims.key_id,
+            document=_document(claims.document, f"{field_name}.claims.document"),
+            check_time=_time(claims.check_time), nonce=claims.nonce))
+
+
+def _birth_date(request: pb.RegisterPersonRequest) -> date | None:
+    if not request.HasField("birth_date"):
+        return None
+    value = request.birth_date
+    try:
+        return date(value.year, value.month, value.day)
+    except ValueError:
+        raise InvalidArgument.for_field("birth_date", "is not a real date", reason="BIRTH_DATE_INVALID") from None
+
+
+# Domain → responses
+
+
+def _timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def _person(person: Person) -> pb.Person:
+    return pb.Person(
+        person_id=person.person_id, masked_name=person.masked_name,
+        document_kind=_KIND_NUMBERS[person.document_kind], masked_document_number=person.masked_document_number,
+        document_country_code=person.document_country_code, home_province_code=person.home_province_code,
+        face_check_time=_timestamp(person.face_check_time), create_time=_timestamp(person.create_time))
+
+
+def _link(link: DependentLink) -> pb.DependentLink:
+    return pb.DependentLink(
+        holder_person_id=link.holder_person_id, dependent=_person(link.dependent), relation=int(link.relation),
+        basis=int(link.basis), link_time=_timestamp(link.link_time), unlink_time=_timestamp(link.unlink_time))
+
+
+def _key(key: FaceProviderKey) -> pb.FaceProviderKey:
+    return pb.FaceProviderKey(
+        provider_id=key.provider_id, key_id=key.key_id, public_key_der=key.public_key_der,
+        valid_from_time=_timestamp(key.valid_from_time), valid_until_time=_timestamp(key.valid_until_time),
+        revoke_time=_timestamp(key.revoke_time), create_time=_timestamp(key.create_time))
+
+
+class IdentityServicer(pb_grpc.IdentityServiceServicer):
+    def __init__(self, registry: PersonRegistry) -> None:
+        self._registry = registry
+
+    async def RegisterPerson(self, request: pb.RegisterPersonRequest, context) -> pb.RegisterPersonResponse:
+        person, created = await self._registry.register(
+            request.name, _document(request.document), request.home_province_code, _birth_date(request),
+            _attestation(request, "face_attestation"))
+        return pb.RegisterPersonResponse(person=_person(person), created=created)
+
+    async def GetPerson(self, request: pb.GetPersonRequest, context) -> pb.GetPersonResponse:
+        return pb.GetPersonResponse(person=_person(await self._registry.get(request.person_id)))
+
+    async def LookupPersonByDocument(self, request: pb.LookupPersonByDocumentRequest,
+                                     context) -> pb.LookupPersonByDocumentResponse:
+        person = await self._registry.find_by_document(_document(request.document))
+        return pb.LookupPersonByDocumentResponse(person=_person(person))
+
+    async def BatchGetPersons(self, request: pb.BatchGetPersonsRequest, context) -> pb.BatchGetPersonsResponse:
+        persons, missing = await self._registry.get_many(list(request.person_ids))
+        return pb.BatchGetPersonsResponse(persons=[_person(p) for p in persons], missing_person_ids=missing)
+
+    async def RecordFaceCheck(self, request: pb.RecordFaceCheckRequest, context) -> pb.RecordFaceCheckResponse:
+        attestation = _attestation(request, "face_attestation")
+        if attestation is None:
+            raise InvalidArgument.for_field("face_attestation", "is required", reason="ATTESTATION_REQUIRED")
+        person = await self._registry.record_face_check(request.person_id, attestation)
+        return pb.RecordFaceCheckResponse(person=_person(person))
+
+    async def LinkDependent(self, request: pb.LinkDependentRequest, context) -> pb.LinkDependentResponse:
+        relation = Relation(request.relation) if request.relation in Relation._value2member_map_ else None
+        link, created = await self._registry.link_dependent(
+            request.holder_person_id, request.dependent_person_id, relation,
+            _attestation(request, "dependent_face_attestation"))
+        return pb.LinkDependentResponse(link=_link(link), created=created)
+
+    async def UnlinkDependent(self, request: pb.UnlinkDependentRequest, context) -> pb.UnlinkDependentResponse:
+        link = await self._registry.unlink_dependent(request.holder_person_id, request.dependent_person_id)
+        return pb.UnlinkDependentResponse(link=_link(link))
+
+    async def ListDependents(self, request: pb.ListDependentsRequest, context) -> pb.ListDependentsResponse:
+        links = await self._registry.list_dependents(request.holder_person_id)
+        return pb.ListDependentsResponse(links=[_link(link) for link in links])
+
+    async def CheckActingRight(self, request: pb.CheckActingRightRequest, context) -> pb.CheckActingRightResponse:
+        basis = await self._registry.acting_basis(request.actor_person_id, request.subject_person_id)
+        return pb.CheckActingRightResponse(allowed=bool(basis), basis=int(basis))
+
+
+class FaceProviderAdminServicer(pb_grpc.FaceProviderAdminServiceServicer):
+    def __init__(self, registry: PersonRegistry) -> None:
+        self._registry = registry
+
+    async def RegisterFaceProviderKey(self, request: pb.RegisterFaceProviderKeyRequest,
+                                      context) -> pb.RegisterFaceProviderKeyResponse:
+        key, created = await self._registry.register_provider_key(
+            request.provider_id, request.key_id, request.public_key_der,
+            _optional_time(request, "valid_from_time"), _optional_time(request, "valid_until_time"))
+        return pb.RegisterFaceProviderKeyResponse(key=_key(key), created=created)
+
+    async def RevokeFaceProviderKey(self, request: pb.RevokeFaceProviderKeyRequest,
+                                    context) -> pb.RevokeFaceProviderKeyResponse:
+        key = await self._registry.revoke_provider_key(request.provider_id, request.key_id)
+        return pb.RevokeFaceProviderKeyResponse(key=_key(key))
+
+    async def ListFaceProviderKeys(self, request: pb.ListFaceProviderKeysRequest,
+                                   context) -> pb.ListFaceProviderKeysResponse:
+        keys, token = await self._registry.list_provider_keys(request.page_size, request.page_token)
+        return pb.ListFaceProviderKeysResponse(keys=[_key(k) for k in keys], next_page_token=token)
+
+
+def add_to_server(registry: PersonRegistry, server) -> None:
+    pb_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(registry), server)
+    pb_grpc.add_FaceProviderAdminServiceServicer_to_server(FaceProviderAdminServicer(registry), server)
+
+
+SERVICE_NAMES = (
+    pb.DESCRIPTOR.services_by_name["IdentityService"].full_name,
+    pb.DESCRIPTOR.services_by_name["FaceProviderAdminService"].full_name,
+)

@@ -1,0 +1,1 @@
+"""The runtime every service shares: settings, logs, database, errors, server bootstrap."""

@@ -1,0 +1,120 @@
+"""The asyncpg pool and the versioned SQL migrations of each service's schema."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
+
+_MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+async def _reset_if_dirty(connection: asyncpg.Connection) -> None:
+    # asyncpg's default reset costs a round trip per release (LIMITS.md); our code
+    # keeps no session state, so only an abandoned transaction needs undoing.
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
+async def create_pool(url: str, *, application: str, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
+    """A pool whose connections name the service in pg_stat_activity."""
+    pool = await asyncpg.create_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        reset=_reset_if_dirty,
+        server_settings={"application_name": f"healthcode-{application}", "timezone": "UTC"},
+    )
+    assert pool is not None
+    return pool
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+class MigrationError(Exception):
+    """An applied migration was edited, or the migration files are malformed."""
+
+
+def load_migrations(directory: Path) -> list[Migration]:
+    """Reads `NNNN_name.sql` files in version order; gaps and duplicates are refused."""
+    migrations = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_FILE.match(path.name)
+        if not match:
+            raise MigrationError(f"migration file name must be NNNN_name.sql: {path.name}")
+        migrations.append(Migration(int(match[1]), match[2], path.read_text(encoding="utf-8")))
+    versions = [m.version for m in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise MigrationError(f"migrations in {directory} must be numbered 0001, 0002, ... without gaps")
+    return migrations
+
+
+async def migrate(url: str, schema: str, directory: Path) -> list[int]:
+    """Applies the pending migrations of one schema; returns the versions applied.
+
+    Replicas starting together serialise on an advisory lock; each migration runs
+    in its own transaction with its bookkeeping row, so a crash leaves the schema
+    at a whole version. Running it again applies nothing.
+    """
+    migrations = load_migrations(directory)
+    connection = await asyncpg.connect(url, server_settings={"application_name": f"healthcode-migrate-{schema}"})
+    try:
+        lock_key = int.from_bytes(hashlib.sha256(f"healthcode.migrate.{schema}".encode()).digest()[:8], "big",
+                                  signed=True)
+        await connection.execute("SELECT pg_advisory_lock($1)", lock_key)
+        try:
+            return await _apply_pending(connection, schema, migrations)
+        finally:
+            await connection.execute("SELECT pg_advisory_unlock($1)", lock_key)
+    finally:
+        await connection.close()
+
+
+async def _apply_pending(connection: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[int]:
+    quoted = _quote_identifier(schema)
+    await connection.execute(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+    await connection.execute(
+        f"""CREATE TABLE IF NOT EXISTS {quoted}.schema_migrations (
+                version integer PRIMARY KEY,
+                name text NOT NULL,
+                checksum text NOT NULL,
+                applied_time timestamptz NOT NULL DEFAULT now())"""
+    )
+    applied = {row["version"]: row["checksum"]
+               for row in await connection.fetch(f"SELECT version, checksum FROM {quoted}.schema_migrations")}
+    done: list[int] = []
+    for migration in migrations:
+        if migration.version in applied:
+            if applied[migration.version] != migration.checksum:
+                raise MigrationError(f"{schema} migration {migration.version:04d} was edited after it was applied")
+            continue
+        async with connection.transaction():
+            await connection.execute(migration.sql)
+            await connection.execute(
+                f"INSERT INTO {quoted}.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                migration.version, migration.name, migration.checksum)
+        log.info("migration_applied", schema=schema, version=migration.version, name=migration.name)
+        done.append(migration.version)
+    return done
+
+
+def _quote_identifier(name: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise MigrationError(f"schema name must be a plain lower-case identifier: {name!r}")
+    return f'"{name}"'

@@ -1,0 +1,207 @@
+"""The grpc.aio server bootstrap every service uses: interceptor, health, reflection, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+import structlog
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.runtime.errors import DomainError
+from services.runtime.logs import get_logger
+from services.runtime.status import retryable_database_status, to_rpc_status
+
+log = get_logger(__name__)
+
+REQUEST_ID_HEADER = "x-request-id"
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+@dataclass
+class App:
+    """What the runtime needs to host one service."""
+
+    name: str
+    # Full gRPC service names (for health and reflection), e.g. healthcode.identity.v1.IdentityService.
+    service_names: Sequence[str]
+    add_to_server: Callable[[grpc.aio.Server], None]
+    # Long-running jobs (purges, schedulers), cancelled at shutdown.
+    background: Sequence[Callable[[], Awaitable[None]]] = ()
+    close: Callable[[], Awaitable[None]] | None = None
+    error_domain: str = field(default="")
+
+    def __post_init__(self) -> None:
+        self.error_domain = self.error_domain or f"{self.name}.healthcode"
+
+
+class CallInterceptor(grpc.aio.ServerInterceptor):
+    """Per call: binds a request id for logs, maps domain errors to statuses, logs failures."""
+
+    def __init__(self, error_domain: str) -> None:
+        self._domain = error_domain
+
+    async def intercept_service(self, continuation, handler_call_details):
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        request_id = _request_id(handler_call_details.invocation_metadata)
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method, request_id),
+                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap_unary(handler.stream_unary, method, request_id),
+                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method, request_id),
+                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+        return grpc.stream_stream_rpc_method_handler(
+            self._wrap_stream(handler.stream_stream, method, request_id),
+            request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+
+    def _wrap_unary(self, behaviour, method: str, request_id: str):
+        async def unary(request, context):
+            with structlog.contextvars.bound_contextvars(request_id=request_id, rpc=method):
+                started = time.perf_counter()
+                try:
+                    return await behaviour(request, context)
+                except Exception as error:  # noqa: BLE001 - mapped, never swallowed
+                    await self._fail(error, context, started)
+        return unary
+
+    def _wrap_stream(self, behaviour, method: str, request_id: str):
+        async def stream(request, context):
+            with structlog.contextvars.bound_contextvars(request_id=request_id, rpc=method):
+                started = time.perf_counter()
+                try:
+                    async for response in behaviour(request, context):
+                        yield response
+                except Exception as error:  # noqa: BLE001 - mapped, never swallowed
+                    await self._fail(error, context, started)
+        return stream
+
+    async def _fail(self, error: Exception, context: grpc.aio.ServicerContext, started: float) -> None:
+        elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
+        if isinstance(error, grpc.aio.AbortError):
+            raise error
+        if isinstance(error, DomainError):
+            log.info("rpc_refused", reason=error.reason, duration_ms=elapsed_ms)
+            status = to_rpc_status(error, self._domain)
+        else:
+            status = retryable_database_status(error, self._domain)
+            if status is not None:
+                log.warning("rpc_database_unavailable", error_type=type(error).__name__, duration_ms=elapsed_ms)
+            else:
+                # The traceback names code locations only; handlers keep personal data out of exceptions.
+                log.error("rpc_internal_error", error_type=type(error).__name__, duration_ms=elapsed_ms,
+                          exc_info=error)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error; quote the request id to support")
+        await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+def _request_id(metadata) -> str:
+    for key, value in metadata or ():
+        if key == REQUEST_ID_HEADER and isinstance(value, str) and _SAFE_REQUEST_ID.match(value):
+            return value
+    return uuid.uuid4().hex
+
+
+class HostedServer:
+    """A started grpc.aio server hosting one App."""
+
+    def __init__(self, app: App, server: grpc.aio.Server, health_servicer: health.aio.HealthServicer,
+                 port: int, host: str) -> None:
+        self.app = app
+        self.port = port
+        self.address = f"{host}:{port}"
+        self._server = server
+        self._health = health_servicer
+        self._tasks: list[asyncio.Task] = []
+        self._stopped = False
+
+    def _start_background(self) -> None:
+        for job in self.app.background:
+            self._tasks.append(asyncio.create_task(job(), name=f"{self.app.name}-background"))
+
+    async def stop(self, grace: float) -> None:
+        """NOT_SERVING first (load balancers stop routing), then drain in-flight calls, then close."""
+        if self._stopped:
+            return
+        self._stopped = True
+        log.info("shutdown_started", service=self.app.name, grace_seconds=grace)
+        await self._health.enter_graceful_shutdown()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.stop(grace)
+        if self.app.close is not None:
+            await self.app.close()
+        log.info("shutdown_finished", service=self.app.name)
+
+    async def wait_for_termination(self) -> None:
+        await self._server.wait_for_termination()
+
+
+async def start_server(app: App, host: str, port: int, *, max_message_bytes: int = 8 * 1024 * 1024) -> HostedServer:
+    """Binds, registers health and reflection, starts background jobs, marks SERVING."""
+    server = grpc.aio.server(
+        interceptors=[CallInterceptor(app.error_domain)],
+        options=[
+            # grpcio 1.85 defaults SO_REUSEPORT on: a second server on a taken port would bind
+            # silently and steal connections (LIMITS.md). Multi-worker setups opt in explicitly.
+            ("grpc.so_reuseport", 0),
+            ("grpc.max_receive_message_length", max_message_bytes),
+            ("grpc.max_send_message_length", max_message_bytes),
+        ],
+    )
+    app.add_to_server(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*app.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+        server)
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"could not bind {host}:{port}")
+    await server.start()
+    hosted = HostedServer(app, server, health_servicer, bound, host)
+    hosted._start_background()
+    for name in ("", *app.service_names):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("server_started", service=app.name, address=hosted.address)
+    return hosted
+
+
+async def run_until_signalled(servers: Sequence[HostedServer], grace: float) -> None:
+    """Serves until SIGTERM or SIGINT, then shuts every server down gracefully.
+
+    The handlers stay installed while draining, so a repeated Ctrl-C or a second
+    SIGTERM from an orchestrator cannot cut the drain short with a traceback.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal(signum: int) -> None:
+        if stop.is_set():
+            log.info("shutdown_already_in_progress", signal=signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        await stop.wait()
+        await asyncio.gather(*(server.stop(grace) for server in servers))
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)

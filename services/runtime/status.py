@@ -1,0 +1,70 @@
+"""The single place where domain errors become gRPC statuses with rich details."""
+
+from __future__ import annotations
+
+import asyncpg
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from services.runtime import errors
+
+_CODES: dict[type[errors.DomainError], grpc.StatusCode] = {
+    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.ResourceExhausted: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+}
+
+# Database failures a client may retry as they are: the server was briefly unreachable,
+# or Postgres chose this transaction as a deadlock / serialisation victim.
+_RETRYABLE_DATABASE_ERRORS: dict[type[BaseException], tuple[grpc.StatusCode, str]] = {
+    asyncpg.exceptions.SerializationError: (grpc.StatusCode.ABORTED, "SERIALIZATION_CONFLICT"),
+    asyncpg.exceptions.DeadlockDetectedError: (grpc.StatusCode.ABORTED, "SERIALIZATION_CONFLICT"),
+    asyncpg.exceptions.TooManyConnectionsError: (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE"),
+    asyncpg.exceptions.CannotConnectNowError: (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE"),
+    asyncpg.exceptions.ConnectionDoesNotExistError: (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE"),
+    asyncpg.exceptions.InterfaceError: (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE"),
+    ConnectionError: (grpc.StatusCode.UNAVAILABLE, "DATABASE_UNAVAILABLE"),
+}
+
+
+def _pack(message) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def to_rpc_status(error: errors.DomainError, domain: str) -> grpc.Status:
+    """google.rpc.Status with ErrorInfo, plus BadRequest field violations for invalid input."""
+    code = _code_for(error)
+    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=error.metadata))]
+    if isinstance(error, errors.InvalidArgument) and error.violations:
+        details.append(_pack(error_details_pb2.BadRequest(field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            for v in error.violations])))
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=details)
+    return rpc_status.to_status(status)
+
+
+def retryable_database_status(error: BaseException, domain: str) -> grpc.Status | None:
+    """A status for a database failure a client may retry, or None if it is a bug."""
+    for kind, (code, reason) in _RETRYABLE_DATABASE_ERRORS.items():
+        if isinstance(error, kind):
+            status = status_pb2.Status(
+                code=getattr(code_pb2, code.name), message="the database is briefly unavailable; retry",
+                details=[_pack(error_details_pb2.ErrorInfo(reason=reason, domain=domain))])
+            return rpc_status.to_status(status)
+    return None
+
+
+def _code_for(error: errors.DomainError) -> grpc.StatusCode:
+    for kind in type(error).__mro__:
+        if kind in _CODES:
+            return _CODES[kind]
+    return grpc.StatusCode.INTERNAL
