@@ -1,0 +1,103 @@
+"""Session fixtures: a real Postgres (HEALTHCODE_TEST_DATABASE_URL, else an embedded one), a fresh
+database with every schema migrated, and the identity service on an ephemeral port."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import grpc
+import pytest
+
+from healthcode.identity.v1 import identity_pb2_grpc
+from services.cli import SERVICES
+from services.identity import bootstrap as identity
+from services.runtime.database import migrate
+from services.runtime.postgres import EmbeddedPostgres
+from services.runtime.server import HostedServer, start_server
+from services.runtime.settings import Env
+from tests.support import FaceProvider, ManualClock, random_key
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url(tmp_path_factory) -> Iterator[str]:
+    url = os.environ.get("HEALTHCODE_TEST_DATABASE_URL")
+    if url:
+        yield url
+        return
+    embedded = EmbeddedPostgres(tmp_path_factory.mktemp("pg") / "data", keep=False)
+    yield embedded.start()
+    embedded.stop()
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    """A database of our own on that server, so a shared server keeps nothing of ours."""
+    name = f"healthcode_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(postgres_server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(postgres_server_url, name)
+    for service in SERVICES:
+        await migrate(url, service.SCHEMA, service.MIGRATIONS)
+    yield url
+    await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def db(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
+
+
+@pytest.fixture(scope="session")
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@dataclass
+class IdentityEnv:
+    server: HostedServer
+    channel: grpc.aio.Channel
+    persons: identity_pb2_grpc.IdentityServiceStub
+    admin: identity_pb2_grpc.FaceProviderAdminServiceStub
+    provider: FaceProvider
+    settings: identity.IdentitySettings
+
+
+@pytest.fixture(scope="session")
+async def identity_env(database_url: str, clock: ManualClock) -> AsyncIterator[IdentityEnv]:
+    settings = identity.IdentitySettings.read(Env({
+        "HEALTHCODE_DATABASE_URL": database_url,
+        "HEALTHCODE_IDENTITY_PORT": "0",
+        "HEALTHCODE_IDENTITY_SEALING_KEYS": f"test1:{random_key()}",
+        "HEALTHCODE_IDENTITY_LOOKUP_KEY": random_key(),
+    }))
+    server = await start_server(await identity.build_app(settings, clock), "127.0.0.1", 0)
+    channel = grpc.aio.insecure_channel(server.address)
+    env = IdentityEnv(server, channel, identity_pb2_grpc.IdentityServiceStub(channel),
+                      identity_pb2_grpc.FaceProviderAdminServiceStub(channel), FaceProvider(), settings)
+    await env.admin.RegisterFaceProviderKey(_key_request(env.provider, clock))
+    yield env
+    await channel.close()
+    await server.stop(grace=1)
+
+
+def _key_request(provider: FaceProvider, clock: ManualClock):
+    from healthcode.identity.v1 import identity_pb2 as pb
+    from tests.support import timestamp
+
+    return pb.RegisterFaceProviderKeyRequest(
+        provider_id=provider.provider_id, key_id=provider.key_id, public_key_der=provider.public_key_der,
+        valid_from_time=timestamp(clock.now() - timedelta(days=365)))

@@ -1,0 +1,99 @@
+"""Test helpers: a controllable clock, valid documents, signed face attestations, error details."""
+
+from __future__ import annotations
+
+import base64
+import random
+import secrets
+from datetime import UTC, date, datetime, timedelta
+
+import grpc
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from google.protobuf import timestamp_pb2
+from google.rpc import error_details_pb2, status_pb2
+from stdnum.cn import ric
+
+from healthcode.identity.v1 import identity_pb2 as pb
+
+
+class ManualClock:
+    """A clock tests move by hand; starts at the real time so stored rows look ordinary."""
+
+    def __init__(self) -> None:
+        self._now = datetime.now(UTC).replace(microsecond=0)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
+
+def random_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def id_card_number(birth: date | None = None, region: str = "110105") -> str:
+    """A fresh, valid GB 11643 number (random sequence, correct check character)."""
+    birth = birth or date(1960, 1, 1) + timedelta(days=random.randrange(20000))
+    body = f"{region}{birth:%Y%m%d}{random.randrange(1000):03d}"
+    return body + ric.calc_check_digit(body + "0")  # stdnum ignores the last character
+
+
+def id_card(birth: date | None = None) -> pb.Document:
+    return pb.Document(kind=pb.DOCUMENT_KIND_RESIDENT_ID_CARD, number=id_card_number(birth))
+
+
+def passport(country: str = "DEU") -> pb.Document:
+    return pb.Document(kind=pb.DOCUMENT_KIND_PASSPORT, number=f"C{random.randrange(10**7, 10**8)}",
+                       country_code=country)
+
+
+def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+class FaceProvider:
+    """An outside face-check provider with its own P-256 key."""
+
+    def __init__(self, provider_id: str = "", key_id: str = "k1") -> None:
+        self.provider_id = provider_id or f"provider-{secrets.token_hex(4)}"
+        self.key_id = key_id
+        self.private_key = ec.generate_private_key(ec.SECP256R1())
+
+    @property
+    def public_key_der(self) -> bytes:
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def attest(self, document: pb.Document, check_time: datetime, nonce: str | None = None,
+               key_id: str | None = None) -> pb.FaceAttestation:
+        claims = pb.FaceCheckClaims(
+            provider_id=self.provider_id, key_id=key_id or self.key_id, document=document,
+            check_time=timestamp(check_time), nonce=nonce or secrets.token_urlsafe(24)).SerializeToString()
+        return pb.FaceAttestation(claims=claims, signature=self.private_key.sign(claims, ec.ECDSA(hashes.SHA256())))
+
+
+def error_details(error: grpc.aio.AioRpcError) -> tuple[str, list[str]]:
+    """(ErrorInfo reason, BadRequest field paths) from a failed call's rich status."""
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            status = status_pb2.Status.FromString(value)
+            reason, fields = "", []
+            for detail in status.details:
+                if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+                    info = error_details_pb2.ErrorInfo()
+                    detail.Unpack(info)
+                    reason = info.reason
+                elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+                    bad = error_details_pb2.BadRequest()
+                    detail.Unpack(bad)
+                    fields = [v.field for v in bad.field_violations]
+            return reason, fields
+    return "", []
