@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 import signal
 import time
@@ -81,6 +82,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         return unary
 
     def _wrap_stream(self, behaviour, method: str, request_id: str):
+        # A streaming handler is either an async generator or a coroutine that calls context.write().
+        if not inspect.isasyncgenfunction(behaviour):
+            return self._wrap_unary(behaviour, method, request_id)
+
         async def stream(request, context):
             with structlog.contextvars.bound_contextvars(request_id=request_id, rpc=method):
                 started = time.perf_counter()

@@ -1,0 +1,102 @@
+"""The runtime server: errors become rich statuses in one place; health and request ids work."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from services.runtime.errors import FailedPrecondition, InvalidArgument
+from services.runtime.server import App, start_server
+from tests.support import error_details
+
+
+def _identity(value: bytes) -> bytes:
+    return value
+
+
+async def _behaviour(request: bytes, context) -> bytes:
+    if request == b"invalid":
+        raise InvalidArgument.for_field("thing.name", "is too long", reason="NAME_TOO_LONG")
+    if request == b"precondition":
+        raise FailedPrecondition(reason="NOT_NOW", message="not now", metadata={"retry_after": "60"})
+    if request == b"bug":
+        raise ValueError("secret 11010519491231002X inside a bug")
+    return b"ok:" + request
+
+
+def _add(server: grpc.aio.Server) -> None:
+    handler = grpc.unary_unary_rpc_method_handler(_behaviour, request_deserializer=_identity,
+                                                  response_serializer=_identity)
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("test.v1.Probe", {"Call": handler}),))
+
+
+@pytest.fixture
+async def probe():
+    server = await start_server(App(name="probe", service_names=("test.v1.Probe",), add_to_server=_add),
+                                "127.0.0.1", 0)
+    channel = grpc.aio.insecure_channel(server.address)
+    yield server, channel, channel.unary_unary("/test.v1.Probe/Call", request_serializer=_identity,
+                                               response_deserializer=_identity)
+    await channel.close()
+    await server.stop(grace=1)
+
+
+async def test_a_field_error_becomes_invalid_argument_with_the_field(probe):
+    _, _, call = probe
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await call(b"invalid")
+
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(error.value) == ("NAME_TOO_LONG", ["thing.name"])
+
+
+async def test_a_state_error_becomes_failed_precondition_with_its_reason(probe):
+    _, _, call = probe
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await call(b"precondition")
+
+    assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_details(error.value)[0] == "NOT_NOW"
+
+
+async def test_a_bug_becomes_internal_without_its_message(probe):
+    _, _, call = probe
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await call(b"bug")
+
+    assert error.value.code() == grpc.StatusCode.INTERNAL
+    assert "11010519491231002X" not in error.value.details()
+    assert "request id" in error.value.details()
+
+
+async def test_the_callers_request_id_is_bound_to_the_calls_log_lines(probe, capsys):
+    _, _, call = probe
+
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call(b"invalid", metadata=(("x-request-id", "req-12345"),))
+
+    assert "req-12345" in capsys.readouterr().out
+
+
+async def test_health_reports_serving_then_not_serving_on_shutdown(probe):
+    server, channel, _ = probe
+    health = health_pb2_grpc.HealthStub(channel)
+
+    serving = await health.Check(health_pb2.HealthCheckRequest(service="test.v1.Probe"))
+    watch = health.Watch(health_pb2.HealthCheckRequest(service=""))
+    assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
+    await server.stop(grace=1)
+
+    assert serving.status == health_pb2.HealthCheckResponse.SERVING
+    assert (await watch.read()).status == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+async def test_a_second_server_on_a_taken_port_fails_instead_of_sharing_it(probe):
+    server, _, _ = probe
+
+    with pytest.raises(RuntimeError):
+        await start_server(App(name="probe2", service_names=(), add_to_server=_add), "127.0.0.1", server.port)

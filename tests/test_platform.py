@@ -1,0 +1,157 @@
+"""The commands as an operator runs them: `healthcode up` and one service alone, as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+import signal
+import sys
+from datetime import date
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from healthcode.identity.v1 import identity_pb2 as pb
+from healthcode.identity.v1 import identity_pb2_grpc
+from tests.support import id_card, random_key
+
+pytestmark = pytest.mark.slow
+
+HEALTHCODE = [sys.executable, "-m", "services.cli"]
+ROOT = Path(__file__).resolve().parent.parent
+STARTUP_TIMEOUT = 60
+
+
+def _clean_environ(**overrides: str) -> dict[str, str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HEALTHCODE_")}
+    environ.update(overrides)
+    return environ
+
+
+class Process:
+    """A `healthcode` subprocess whose stdout we read for the addresses it prints."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.output: list[str] = []
+
+    @classmethod
+    async def start(cls, *args: str, environ: dict[str, str]) -> Process:
+        process = await asyncio.create_subprocess_exec(*HEALTHCODE, *args, cwd=ROOT, env=environ,
+                                                       stdout=asyncio.subprocess.PIPE,
+                                                       stderr=asyncio.subprocess.STDOUT)
+        return cls(process)
+
+    async def wait_for_line(self, pattern: str) -> re.Match:
+        async def read() -> re.Match:
+            while True:
+                line = await self.process.stdout.readline()
+                if not line:
+                    raise AssertionError("process ended before printing " + pattern + ":\n" + "".join(self.output))
+                self.output.append(line.decode())
+                if match := re.search(pattern, line.decode()):
+                    return match
+        return await asyncio.wait_for(read(), STARTUP_TIMEOUT)
+
+    async def stop(self, signum: int = signal.SIGINT) -> int:
+        self.process.send_signal(signum)
+        remaining, _ = await asyncio.wait_for(self.process.communicate(), STARTUP_TIMEOUT)
+        self.output.append(remaining.decode())
+        return self.process.returncode
+
+
+async def test_up_keeps_its_data_across_a_restart(tmp_path):
+    environ = _clean_environ(HEALTHCODE_DATA_DIR=str(tmp_path / "data"), HEALTHCODE_IDENTITY_PORT="0")
+    document = id_card(date(1985, 5, 5))
+
+    first = await Process.start("up", environ=environ)
+    address = (await first.wait_for_line(r"identity\s+grpc://(\S+)"))[1]
+    async with grpc.aio.insecure_channel(address) as channel:
+        registered = await identity_pb2_grpc.IdentityServiceStub(channel).RegisterPerson(
+            pb.RegisterPersonRequest(name="林一", document=document))
+    assert await first.stop() == 0
+
+    second = await Process.start("up", environ=environ)
+    address = (await second.wait_for_line(r"identity\s+grpc://(\S+)"))[1]
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = identity_pb2_grpc.IdentityServiceStub(channel)
+        found = await stub.LookupPersonByDocument(pb.LookupPersonByDocumentRequest(document=document))
+        again = await stub.RegisterPerson(pb.RegisterPersonRequest(name="林一", document=document))
+    assert await second.stop() == 0
+
+    assert found.person.person_id == registered.person.person_id
+    assert not again.created
+
+
+async def test_a_call_in_flight_completes_during_graceful_shutdown(database_url, identity_env, db):
+    holder = (await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(name="韩一", document=id_card()))).person
+    child = (await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(
+        name="韩小", document=id_card(date.today().replace(year=date.today().year - 5))))).person
+    settings = identity_env.settings
+    environ = _clean_environ(
+        HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0", HEALTHCODE_GRACE_SECONDS="30",
+        HEALTHCODE_IDENTITY_SEALING_KEYS=",".join(f"{k}:{base64.b64encode(v).decode()}"
+                                                  for k, v in settings.sealing_keys.items()),
+        HEALTHCODE_IDENTITY_LOOKUP_KEY=base64.b64encode(settings.lookup_key).decode())
+    service = await Process.start("identity", environ=environ)
+    address = (await service.wait_for_line(r"identity grpc://(\S+)"))[1]
+
+    async with db.acquire() as blocker, grpc.aio.insecure_channel(address) as channel:
+        # Hold the holder's row so LinkDependent waits inside the server.
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute("SELECT 1 FROM identity.persons WHERE person_id = $1 FOR UPDATE", holder.person_id)
+        in_flight = asyncio.ensure_future(identity_pb2_grpc.IdentityServiceStub(channel).LinkDependent(
+            pb.LinkDependentRequest(holder_person_id=holder.person_id, dependent_person_id=child.person_id,
+                                    relation=pb.RELATION_PARENT)))
+        await _wait_until_blocked_on_lock(db)
+        watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
+        assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
+
+        service.process.send_signal(signal.SIGTERM)
+        assert (await watch.read()).status == health_pb2.HealthCheckResponse.NOT_SERVING
+        await transaction.rollback()
+        response = await in_flight
+
+    assert response.created
+    assert response.link.basis == pb.LINK_BASIS_GUARDIANSHIP_OF_MINOR
+    remaining, _ = await asyncio.wait_for(service.process.communicate(), STARTUP_TIMEOUT)
+    assert service.process.returncode == 0
+    assert b"shutdown_finished" in remaining
+
+
+async def _wait_until_blocked_on_lock(db) -> None:
+    """Polls pg_stat_activity until the service's backend waits on our row lock."""
+    for _ in range(500):
+        if await db.fetchval("""SELECT count(*) FROM pg_stat_activity
+                                WHERE application_name = 'healthcode-identity' AND wait_event_type = 'Lock'"""):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the call never reached the database lock")
+
+
+async def test_a_service_started_without_its_settings_fails_fast_naming_them():
+    service = await Process.start("identity", environ=_clean_environ())
+    output, _ = await asyncio.wait_for(service.process.communicate(), STARTUP_TIMEOUT)
+
+    assert service.process.returncode == 2
+    assert b"HEALTHCODE_DATABASE_URL is required" in output
+    assert b"HEALTHCODE_IDENTITY_LOOKUP_KEY is required" in output
+
+
+async def test_a_service_runs_alone_with_a_settings_only_environment(database_url):
+    environ = _clean_environ(HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0",
+                             HEALTHCODE_IDENTITY_SEALING_KEYS=f"k:{random_key()}",
+                             HEALTHCODE_IDENTITY_LOOKUP_KEY=random_key())
+    service = await Process.start("identity", environ=environ)
+    address = (await service.wait_for_line(r"identity grpc://(\S+)"))[1]
+    async with grpc.aio.insecure_channel(address) as channel:
+        health = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="healthcode.identity.v1.IdentityService"))
+
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    assert await service.stop(signal.SIGTERM) == 0
