@@ -103,8 +103,10 @@ def resolve_home_province(document: Document, given: str) -> str:
                                     reason="PROVINCE_CODE_REQUIRED")
 
 
-def resolve_birth_date(document: Document, given: date | None) -> date | None:
+def resolve_birth_date(document: Document, given: date | None, today: date) -> date | None:
     """The document's birth date wins; a different one given beside it is an error."""
+    if given is not None and given > today:
+        raise InvalidArgument.for_field("birth_date", "is in the future", reason="BIRTH_DATE_INVALID")
     if document.birth_date is not None:
         if given is not None and given != document.birth_date:
             raise InvalidArgument.for_field("birth_date", "does not agree with the document",

@@ -49,10 +49,10 @@ class PersonRegistry:
         """Idempotent on the document; a different name for a known document is refused."""
         name = normalise_name(name)
         province = model.resolve_home_province(document, home_province_code)
-        birth_date = model.resolve_birth_date(document, birth_date)
+        now = self._clock.now()
+        birth_date = model.resolve_birth_date(document, birth_date, now.date())
         document_lookup = self._document_hasher.digest(document.lookup_key())
         name_lookup = self._name_hasher.digest(name.encode())
-        now = self._clock.now()
         async with self._repository.transaction() as tx:
             if attestation is not None:
                 await self._accept_face_check(tx, attestation, document_lookup, "register", now, "face_attestation")

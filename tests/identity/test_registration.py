@@ -183,3 +183,13 @@ async def test_batch_get_refuses_more_than_a_thousand_ids(identity_env):
             pb.BatchGetPersonsRequest(person_ids=[str(uuid.uuid4()) for _ in range(1001)]))
 
     assert error_details(refused.value) == ("BATCH_TOO_LARGE", ["person_ids"])
+
+
+async def test_a_birth_date_in_the_future_is_refused(identity_env, clock):
+    tomorrow = clock.now().date().replace(year=clock.now().year + 1)
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await register(identity_env, "JANE DOE", passport(), home_province_code="440000",
+                       birth_date=date_pb2.Date(year=tomorrow.year, month=tomorrow.month, day=tomorrow.day))
+
+    assert error_details(refused.value) == ("BIRTH_DATE_INVALID", ["birth_date"])
