@@ -52,6 +52,12 @@ class Env:
 
     def integer(self, name: str, default: int | _Required = REQUIRED, *, minimum: int | None = None,
                 maximum: int | None = None) -> int:
+        return int(self._converted(name, default, int, "an integer", minimum, maximum))
+
+    def number(self, name: str, default: float | _Required = REQUIRED, *, minimum: float = 0.0) -> float:
+        return float(self._converted(name, default, float, "a number", minimum, None))
+
+    def _converted(self, name: str, default, convert, kind: str, minimum, maximum):
         raw = self._raw(name)
         if raw is None:
             if isinstance(default, _Required):
@@ -59,28 +65,12 @@ class Env:
                 return 0
             return default
         try:
-            value = int(raw)
+            value = convert(raw)
         except ValueError:
-            self._problems.append(f"{PREFIX}{name} must be an integer")
+            self._problems.append(f"{PREFIX}{name} must be {kind}")
             return 0
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             self._problems.append(f"{PREFIX}{name} must be between {minimum} and {maximum}")
-        return value
-
-    def number(self, name: str, default: float | _Required = REQUIRED, *, minimum: float = 0.0) -> float:
-        raw = self._raw(name)
-        if raw is None:
-            if isinstance(default, _Required):
-                self._missing(name)
-                return 0.0
-            return default
-        try:
-            value = float(raw)
-        except ValueError:
-            self._problems.append(f"{PREFIX}{name} must be a number")
-            return 0.0
-        if value < minimum:
-            self._problems.append(f"{PREFIX}{name} must be at least {minimum}")
         return value
 
     def secret_key(self, name: str, *, size: int = 32) -> bytes:
