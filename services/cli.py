@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from services.identity import bootstrap as identity
+from services.itinerary import bootstrap as itinerary
 from services.runtime.database import migrate
 from services.runtime.logs import configure_logging, get_logger
 from services.runtime.postgres import EmbeddedPostgres
@@ -21,8 +22,8 @@ from services.runtime.settings import PREFIX, Env, SettingsError
 
 # Every service built so far, in start order. Each module offers NAME, SCHEMA,
 # MIGRATIONS, DEFAULT_PORT, a settings class with read(env), and build_app(settings).
-SERVICES = (identity,)
-SETTINGS = {identity.NAME: identity.IdentitySettings}
+SERVICES = (identity, itinerary)
+SETTINGS = {identity.NAME: identity.IdentitySettings, itinerary.NAME: itinerary.ItinerarySettings}
 
 log = get_logger("healthcode.cli")
 
@@ -58,7 +59,12 @@ async def _start(service, environ: Mapping[str, str]) -> HostedServer:
 
 async def _up(environ: dict[str, str], embedded: EmbeddedPostgres | None) -> None:
     await _migrate_all(environ[f"{PREFIX}DATABASE_URL"])
-    servers = [await _start(service, environ) for service in SERVICES]
+    servers = []
+    for service in SERVICES:
+        server = await _start(service, environ)
+        # Services started later reach this one where it actually listens (ports may be 0 in tests).
+        environ.setdefault(f"{PREFIX}{service.NAME.upper()}_ADDRESS", server.address)
+        servers.append(server)
     for server in servers:
         print(f"{server.app.name:<14} grpc://{server.address}", flush=True)
     print("healthcode is up; Ctrl-C stops it.", flush=True)

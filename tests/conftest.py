@@ -15,8 +15,10 @@ import grpc
 import pytest
 
 from healthcode.identity.v1 import identity_pb2_grpc
+from healthcode.itinerary.v1 import itinerary_pb2_grpc
 from services.cli import SERVICES
 from services.identity import bootstrap as identity
+from services.itinerary import bootstrap as itinerary
 from services.runtime.database import migrate
 from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.server import HostedServer, start_server
@@ -101,3 +103,23 @@ def _key_request(provider: FaceProvider, clock: ManualClock):
     return pb.RegisterFaceProviderKeyRequest(
         provider_id=provider.provider_id, key_id=provider.key_id, public_key_der=provider.public_key_der,
         valid_from_time=timestamp(clock.now() - timedelta(days=365)))
+
+
+@dataclass
+class ItineraryEnv:
+    server: HostedServer
+    stub: itinerary_pb2_grpc.ItineraryServiceStub
+    settings: itinerary.ItinerarySettings
+
+
+@pytest.fixture(scope="session")
+async def itinerary_env(database_url: str, clock: ManualClock, identity_env: IdentityEnv) -> AsyncIterator[ItineraryEnv]:
+    settings = itinerary.ItinerarySettings.read(Env({
+        "HEALTHCODE_DATABASE_URL": database_url,
+        "HEALTHCODE_IDENTITY_ADDRESS": identity_env.server.address,
+    }))
+    server = await start_server(await itinerary.build_app(settings, clock), "127.0.0.1", 0)
+    channel = grpc.aio.insecure_channel(server.address)
+    yield ItineraryEnv(server, itinerary_pb2_grpc.ItineraryServiceStub(channel), settings)
+    await channel.close()
+    await server.stop(grace=1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-import random
+import itertools
 import secrets
 from datetime import UTC, date, datetime, timedelta
 
@@ -37,10 +37,16 @@ def random_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
+# Numbers come from a counter, so no two documents of one test session collide
+# (a collision would silently return an earlier person).
+_serial = itertools.count()
+
+
 def id_card_number(birth: date | None = None, region: str = "110105") -> str:
-    """A fresh, valid GB 11643 number (random sequence, correct check character)."""
-    birth = birth or date(1960, 1, 1) + timedelta(days=random.randrange(20000))
-    body = f"{region}{birth:%Y%m%d}{random.randrange(1000):03d}"
+    """A fresh, valid GB 11643 number, unique within the session."""
+    serial = next(_serial)
+    birth = birth or date(1960, 1, 1) + timedelta(days=serial % 20000)
+    body = f"{region}{birth:%Y%m%d}{serial % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")  # stdnum ignores the last character
 
 
@@ -49,7 +55,7 @@ def id_card(birth: date | None = None) -> pb.Document:
 
 
 def passport(country: str = "DEU") -> pb.Document:
-    return pb.Document(kind=pb.DOCUMENT_KIND_PASSPORT, number=f"C{random.randrange(10**7, 10**8)}",
+    return pb.Document(kind=pb.DOCUMENT_KIND_PASSPORT, number=f"C{next(_serial):08d}",
                        country_code=country)
 
 
@@ -97,3 +103,12 @@ def error_details(error: grpc.aio.AioRpcError) -> tuple[str, list[str]]:
                     fields = [v.field for v in bad.field_violations]
             return reason, fields
     return "", []
+
+
+async def register_persons(persons_stub, count: int) -> list[str]:
+    """Registers `count` fresh persons in identity; returns their ids."""
+    import asyncio
+
+    responses = await asyncio.gather(*(persons_stub.RegisterPerson(
+        pb.RegisterPersonRequest(name="路人甲", document=id_card())) for _ in range(count)))
+    return [r.person.person_id for r in responses]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ from services.identity.registry import PersonRegistry
 from services.identity.repository import IdentityRepository
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import create_pool
-from services.runtime.logs import get_logger
+from services.runtime.jobs import every
 from services.runtime.sealing import Keyring, LookupHasher
 from services.runtime.server import App
 from services.runtime.settings import Env, ServerSettings
@@ -22,8 +21,6 @@ NAME = "identity"
 SCHEMA = "identity"
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_PORT = 50051
-
-log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -63,15 +60,8 @@ async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> A
         name_hasher=LookupHasher(settings.lookup_key, "identity.name"),
         policy=AttestationPolicy(settings.attestation_max_age, settings.attestation_clock_skew), clock=clock)
 
-    async def purge_nonces() -> None:
-        # Spent nonces are kept only while their attestation could still be accepted.
-        while True:
-            await asyncio.sleep(settings.nonce_purge_interval)
-            try:
-                log.info("nonces_purged", count=await registry.purge_expired_nonces())
-            except Exception as error:  # noqa: BLE001 - the next round retries
-                log.warning("nonce_purge_failed", error_type=type(error).__name__)
-
+    # Spent nonces are kept only while their attestation could still be accepted.
+    purge_nonces = every(settings.nonce_purge_interval, registry.purge_expired_nonces, "purge_nonces")
     return App(name=NAME, service_names=servicer.SERVICE_NAMES,
                add_to_server=lambda server: servicer.add_to_server(registry, server),
                background=(purge_nonces,), close=pool.close)

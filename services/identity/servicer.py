@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
-from google.protobuf import timestamp_pb2
 from google.protobuf.message import DecodeError
 
 from healthcode.identity.v1 import identity_pb2 as pb
@@ -14,6 +13,7 @@ from services.identity.documents import Document, DocumentKind, parse_document
 from services.identity.model import DependentLink, FaceProviderKey, Person, Relation
 from services.identity.registry import PersonRegistry
 from services.runtime.errors import FieldViolation, InvalidArgument
+from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
 
 _KINDS = {
     pb.DOCUMENT_KIND_RESIDENT_ID_CARD: DocumentKind.RESIDENT_ID_CARD,
@@ -47,14 +47,6 @@ def _rebased(error: InvalidArgument, old: str, new: str) -> InvalidArgument:
     return InvalidArgument(reason=error.reason, message=error.message.replace(old, new, 1), violations=violations)
 
 
-def _time(message: timestamp_pb2.Timestamp) -> datetime:
-    return message.ToDatetime(tzinfo=UTC)
-
-
-def _optional_time(holder, field_name: str) -> datetime | None:
-    return _time(getattr(holder, field_name)) if holder.HasField(field_name) else None
-
-
 def _attestation(holder, field_name: str) -> FaceAttestation | None:
     if not holder.HasField(field_name):
         return None
@@ -73,7 +65,7 @@ def _attestation(holder, field_name: str) -> FaceAttestation | None:
         claims=FaceCheckClaims(
             provider_id=claims.provider_id, key_id=claims.key_id,
             document=_document(claims.document, f"{field_name}.claims.document"),
-            check_time=_time(claims.check_time), nonce=claims.nonce))
+            check_time=to_datetime(claims.check_time), nonce=claims.nonce))
 
 
 def _birth_date(request: pb.RegisterPersonRequest) -> date | None:
@@ -89,33 +81,25 @@ def _birth_date(request: pb.RegisterPersonRequest) -> date | None:
 # Domain → responses
 
 
-def _timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
-    if value is None:
-        return None
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(value)
-    return stamp
-
-
 def _person(person: Person) -> pb.Person:
     return pb.Person(
         person_id=person.person_id, masked_name=person.masked_name,
         document_kind=_KIND_NUMBERS[person.document_kind], masked_document_number=person.masked_document_number,
         document_country_code=person.document_country_code, home_province_code=person.home_province_code,
-        face_check_time=_timestamp(person.face_check_time), create_time=_timestamp(person.create_time))
+        face_check_time=to_timestamp(person.face_check_time), create_time=to_timestamp(person.create_time))
 
 
 def _link(link: DependentLink) -> pb.DependentLink:
     return pb.DependentLink(
         holder_person_id=link.holder_person_id, dependent=_person(link.dependent), relation=int(link.relation),
-        basis=int(link.basis), link_time=_timestamp(link.link_time), unlink_time=_timestamp(link.unlink_time))
+        basis=int(link.basis), link_time=to_timestamp(link.link_time), unlink_time=to_timestamp(link.unlink_time))
 
 
 def _key(key: FaceProviderKey) -> pb.FaceProviderKey:
     return pb.FaceProviderKey(
         provider_id=key.provider_id, key_id=key.key_id, public_key_der=key.public_key_der,
-        valid_from_time=_timestamp(key.valid_from_time), valid_until_time=_timestamp(key.valid_until_time),
-        revoke_time=_timestamp(key.revoke_time), create_time=_timestamp(key.create_time))
+        valid_from_time=to_timestamp(key.valid_from_time), valid_until_time=to_timestamp(key.valid_until_time),
+        revoke_time=to_timestamp(key.revoke_time), create_time=to_timestamp(key.create_time))
 
 
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
@@ -175,7 +159,7 @@ class FaceProviderAdminServicer(pb_grpc.FaceProviderAdminServiceServicer):
                                       context) -> pb.RegisterFaceProviderKeyResponse:
         key, created = await self._registry.register_provider_key(
             request.provider_id, request.key_id, request.public_key_der,
-            _optional_time(request, "valid_from_time"), _optional_time(request, "valid_until_time"))
+            optional_datetime(request, "valid_from_time"), optional_datetime(request, "valid_until_time"))
         return pb.RegisterFaceProviderKeyResponse(key=_key(key), created=created)
 
     async def RevokeFaceProviderKey(self, request: pb.RevokeFaceProviderKeyRequest,

@@ -1,0 +1,152 @@
+"""The itinerary use cases: ingest stays, declare itineraries and risk areas, find the affected."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+
+from services import areas
+from services.itinerary import model
+from services.itinerary.model import BatchResult, RiskDeclaration, RiskLevel, Stay, StayPolicy
+from services.itinerary.persons import PersonDirectory
+from services.itinerary.repository import ItineraryRepository, StagedStay
+from services.runtime.clock import Clock
+from services.runtime.errors import AlreadyExists, InvalidArgument, NotFound
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+AFFECTED_CHUNK = 1000
+_PROVINCES = sorted(areas.PROVINCES)
+
+
+class ItineraryLedger:
+    def __init__(self, repository: ItineraryRepository, persons: PersonDirectory, policy: StayPolicy,
+                 clock: Clock, max_batch_rows: int) -> None:
+        self._repository = repository
+        self._persons = persons
+        self.policy = policy
+        self._clock = clock
+        self._max_batch_rows = max_batch_rows
+
+    @property
+    def max_batch_rows(self) -> int:
+        return self._max_batch_rows
+
+    async def ingest_carrier_batch(self, batch_id: str, carrier: str, rows: Sequence[StagedStay]) -> BatchResult:
+        """Judges every row, keeps the good ones, reports the bad ones by row number."""
+        model.check_batch_header(batch_id, carrier)
+        # Identity is asked once per distinct well-formed id, in batches, before the transaction opens.
+        candidates = sorted({row[1] for row in rows if model.is_person_id(row[1])})
+        unknown = await self._persons.unknown(candidates) if candidates else set()
+        result = await self._repository.ingest_carrier_batch(
+            batch_id, carrier, rows, sorted(unknown), _PROVINCES, self._clock.now(), self.policy)
+        log.info("carrier_batch_ingested", carrier=carrier, received=result.received, stored=result.stored,
+                 duplicates=result.duplicates, rejected=result.rejected, replayed=result.replayed)
+        return result
+
+    async def declare_itinerary(self, person_id: str, stays: Sequence[tuple[str, datetime, datetime]]) -> int:
+        person_id = _person_id(person_id)
+        if not 1 <= len(stays) <= model.MAX_DECLARED_STAYS:
+            raise InvalidArgument.for_field("stays", f"must hold 1 to {model.MAX_DECLARED_STAYS} stays",
+                                            reason="STAYS_COUNT_INVALID")
+        now = self._clock.now()
+        for index, (area_code, arrival, departure) in enumerate(stays):
+            model.check_declared_stay(index, area_code, arrival, departure, now, self.policy)
+        if not await self._persons.exists(person_id):
+            raise NotFound(reason="PERSON_NOT_FOUND", message="identity knows no person with this id")
+        return await self._repository.insert_declared_stays(person_id, stays)
+
+    async def list_stays(self, person_id: str) -> list[Stay]:
+        return await self._repository.list_stays(_person_id(person_id),
+                                                 self.policy.window_start(self._clock.now()))
+
+    async def declare_risk_area(self, area_code: str, level: RiskLevel, effective_time: datetime | None,
+                                authority: str, reason: str, request_id: str) -> tuple[RiskDeclaration, bool]:
+        """Stores a declaration; `raised` says whether the level went up at its time."""
+        model.check_declaration(area_code, level, authority, reason)
+        declaration, previous = await self._record(area_code, level, effective_time, authority, reason, request_id)
+        return declaration, declaration.level > previous
+
+    async def lift_risk_area(self, area_code: str, effective_time: datetime | None, authority: str, reason: str,
+                             request_id: str) -> RiskDeclaration:
+        model.check_area_code(area_code, "area_code")
+        model.check_authority(authority, reason)
+        declaration, _ = await self._record(area_code, RiskLevel.NONE, effective_time, authority, reason, request_id)
+        return declaration
+
+    async def list_risk_areas(self, page_size: int, page_token: str) -> tuple[list[RiskDeclaration], str]:
+        if page_size < 0:
+            raise InvalidArgument.for_field("page_size", "must not be negative", reason="PAGE_SIZE_INVALID")
+        if page_token and not areas.is_area_code(page_token):
+            raise InvalidArgument.for_field("page_token", "is not a token this service issued",
+                                            reason="PAGE_TOKEN_INVALID")
+        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        found = await self._repository.list_current_risk_areas(self._clock.now(), page_token or None, size + 1)
+        if len(found) <= size:
+            return found, ""
+        return found[:size], found[size - 1].area_code
+
+    async def affected_persons(self, declaration_id: str) -> AsyncIterator[list[str]]:
+        """Everyone with a stay under the declared area while it was in force, within the window."""
+        declaration = await self._repository.get_declaration(_uuid(declaration_id, "declaration_id"))
+        if declaration is None:
+            raise NotFound(reason="DECLARATION_NOT_FOUND", message="no risk declaration with this id")
+        start = max(declaration.effective_time, self.policy.window_start(self._clock.now()))
+        async for chunk in self._repository.affected_persons(
+                model.area_code_range(declaration.area_code), start, declaration.end_time, AFFECTED_CHUNK):
+            yield chunk
+
+    async def maintain_partitions(self) -> list[str]:
+        """Partitions for every day a stay may still arrive for; drops those past retention."""
+        now = self._clock.now()
+        first = self.policy.retention_start(now).date()
+        last = (now + timedelta(days=2)).date()
+        dropped = await self._repository.maintain_partitions(first, last, self.policy.retention_start(now))
+        if dropped:
+            log.info("stay_partitions_dropped", partitions=dropped)
+        return dropped
+
+    async def _record(self, area_code: str, level: RiskLevel, effective_time: datetime | None, authority: str,
+                      reason: str, request_id: str) -> tuple[RiskDeclaration, RiskLevel]:
+        """Stores a declaration once per request id; returns it with the level it replaced."""
+        stored = await self._replayed(request_id, area_code, level)
+        if stored is None:
+            now = self._clock.now()
+            stored = await self._repository.insert_declaration(
+                str(uuid.uuid4()), area_code, level, effective_time or now, authority, reason, request_id or None,
+                now)
+            if stored is None:
+                # Either a concurrent retry won the race (then answer as it did) or the time is taken.
+                stored = await self._replayed(request_id, area_code, level)
+                if stored is None:
+                    raise AlreadyExists(reason="DECLARATION_EXISTS",
+                                        message="this area already has a declaration at that exact time")
+            else:
+                log.info("risk_declared", area_code=area_code, level=level.name, authority=authority)
+        return stored, await self._repository.level_before(stored.area_code, stored.effective_time)
+
+    async def _replayed(self, request_id: str, area_code: str, level: RiskLevel) -> RiskDeclaration | None:
+        if not request_id:
+            return None
+        earlier = await self._repository.find_declaration_by_request(request_id)
+        if earlier is not None and (earlier.area_code, earlier.level) != (area_code, level):
+            raise AlreadyExists(reason="REQUEST_ID_REUSED",
+                                message="this request id was used for a different declaration")
+        return earlier
+
+
+def _uuid(value: str, field_path: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise InvalidArgument.for_field(field_path, "is not a valid id", reason="ID_INVALID") from None
+
+
+def _person_id(value: str) -> str:
+    if not model.is_person_id(value):
+        raise InvalidArgument.for_field("person_id", "must be a person id", reason="PERSON_ID_INVALID")
+    return value

@@ -1,0 +1,166 @@
+"""Stays, risk levels and declarations: the rules of the 14-day itinerary, without I/O."""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from services import areas
+from services.runtime.errors import InvalidArgument
+
+# Person ids are identity's UUIDs; the same pattern filters rows in SQL and in Python.
+PERSON_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+_PERSON_ID = re.compile(PERSON_ID_PATTERN)
+_CARRIER = re.compile(r"^[a-z0-9-]{1,64}$")
+_BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+MAX_STAYS_PER_CHUNK = 10_000
+MAX_REPORTED_REJECTIONS = 10_000
+MAX_DECLARED_STAYS = 100
+MAX_REASON_LENGTH = 500
+
+
+class RiskLevel(enum.IntEnum):
+    """Numbered as in healthcode.common.v1.RiskLevel; NONE also marks a lift."""
+
+    NONE = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+
+
+class StaySource(enum.IntEnum):
+    CARRIER = 1
+    DECLARED = 2
+
+
+# Why a carrier row was refused, and which field it names. The order is the order
+# rows are judged in (repository SQL follows it).
+REJECTION_FIELDS = {
+    "PERSON_ID_INVALID": "person_id",
+    "AREA_UNKNOWN": "area_code",
+    "DEPARTURE_NOT_AFTER_ARRIVAL": "departure_time",
+    "TIME_IN_FUTURE": "departure_time",
+    "TIME_BEFORE_WINDOW": "departure_time",
+    "PERSON_UNKNOWN": "person_id",
+}
+
+
+@dataclass(frozen=True)
+class StayPolicy:
+    """How long stays count and are kept, and how long a stay must be to count."""
+
+    window: timedelta            # 14 days
+    grace: timedelta             # kept this much longer before the purge
+    minimum_stay: timedelta      # 4 hours
+    clock_skew: timedelta        # how far in the future a departure may be reported
+
+    def window_start(self, now: datetime) -> datetime:
+        return now - self.window
+
+    def retention_start(self, now: datetime) -> datetime:
+        return now - self.window - self.grace
+
+
+@dataclass(frozen=True)
+class Stay:
+    area_code: str
+    arrival_time: datetime
+    departure_time: datetime
+    source: StaySource
+    source_carrier: str
+    verified: bool
+    highest_risk_level: RiskLevel
+
+
+@dataclass(frozen=True)
+class RiskDeclaration:
+    declaration_id: str
+    area_code: str
+    level: RiskLevel
+    effective_time: datetime
+    end_time: datetime | None
+    authority: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    batch_id: str
+    received: int
+    stored: int
+    duplicates: int
+    below_threshold: int
+    rejected: int
+    rejected_rows: list[tuple[int, str]]  # (row, reason)
+    replayed: bool = False
+
+
+def is_person_id(value: str) -> bool:
+    return bool(_PERSON_ID.match(value))
+
+
+def check_batch_header(batch_id: str, source_carrier: str) -> None:
+    if not _BATCH_ID.match(batch_id):
+        raise InvalidArgument.for_field("batch_id", "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':', '-'",
+                                        reason="BATCH_ID_INVALID")
+    if not _CARRIER.match(source_carrier):
+        raise InvalidArgument.for_field("source_carrier", "must be 1 to 64 characters of a-z, 0-9, '-'",
+                                        reason="CARRIER_INVALID")
+
+
+def check_area_code(code: str, field_path: str) -> str:
+    if not areas.is_area_code(code):
+        raise InvalidArgument.for_field(field_path, "must be a six-digit GB/T 2260 code under a known province",
+                                        reason="AREA_UNKNOWN")
+    return code
+
+
+def area_code_range(code: str) -> tuple[str, str]:
+    """The codes an area covers, as a half-open range: a province its cities and
+    counties, a city its counties, a county itself (420000 → [420000, 430000))."""
+    if code.endswith("0000"):
+        prefix = code[:2]
+    elif code.endswith("00"):
+        prefix = code[:4]
+    else:
+        prefix = code
+    upper = str(int(prefix) + 1).zfill(len(prefix))
+    return prefix.ljust(6, "0"), upper.ljust(6, "0")
+
+
+def check_declared_stay(index: int, area_code: str, arrival: datetime, departure: datetime, now: datetime,
+                        policy: StayPolicy) -> None:
+    """A traveller's declaration is refused whole if any stay is impossible."""
+    prefix = f"stays[{index}]"
+    check_area_code(area_code, f"{prefix}.area_code")
+    if departure <= arrival:
+        raise InvalidArgument.for_field(f"{prefix}.departure_time", "must be after the arrival",
+                                        reason="DEPARTURE_NOT_AFTER_ARRIVAL")
+    if departure > now + policy.clock_skew:
+        raise InvalidArgument.for_field(f"{prefix}.departure_time", "is in the future", reason="TIME_IN_FUTURE")
+    if departure < policy.window_start(now):
+        raise InvalidArgument.for_field(f"{prefix}.departure_time", "is before the 14-day window",
+                                        reason="TIME_BEFORE_WINDOW")
+    if departure - arrival < policy.minimum_stay:
+        raise InvalidArgument.for_field(f"{prefix}.departure_time",
+                                        f"stays shorter than {policy.minimum_stay} do not count",
+                                        reason="STAY_TOO_SHORT")
+
+
+def check_declaration(area_code: str, level: RiskLevel, authority: str, reason: str) -> None:
+    check_area_code(area_code, "area_code")
+    if level is RiskLevel.NONE:
+        raise InvalidArgument.for_field("level", "must be LOW, MEDIUM or HIGH (use LiftRiskArea to lift)",
+                                        reason="RISK_LEVEL_INVALID")
+    check_authority(authority, reason)
+
+
+def check_authority(authority: str, reason: str) -> None:
+    if not 1 <= len(authority) <= 64:
+        raise InvalidArgument.for_field("authority", "must be 1 to 64 characters", reason="AUTHORITY_INVALID")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidArgument.for_field("reason", f"must be at most {MAX_REASON_LENGTH} characters",
+                                        reason="REASON_TOO_LONG")

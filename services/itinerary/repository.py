@@ -1,0 +1,251 @@
+"""The itinerary schema: the only module with SQL. Bulk work is COPY plus set-based statements."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, datetime, time, timedelta, timezone
+
+import asyncpg
+
+from services.itinerary.model import (
+    MAX_REPORTED_REJECTIONS,
+    PERSON_ID_PATTERN,
+    BatchResult,
+    RiskDeclaration,
+    RiskLevel,
+    Stay,
+    StayPolicy,
+    StaySource,
+)
+
+# (row, person_id, area_code, arrival µs since the epoch, departure µs since the epoch)
+StagedStay = tuple[int, str, str, int, int]
+
+_PARTITION_PREFIX = "stays_p"
+_MAINTENANCE_LOCK = int.from_bytes(hashlib.sha256(b"healthcode.itinerary.partitions").digest()[:8], "big",
+                                   signed=True)
+
+_PARTITIONS_SQL = """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                     WHERE i.inhparent = 'itinerary.stays'::regclass"""
+
+_DECLARATION_COLUMNS = "declaration_id, area_code, level, start_time, end_time, authority, reason"
+
+
+def _declaration(row: asyncpg.Record) -> RiskDeclaration:
+    return RiskDeclaration(
+        declaration_id=str(row["declaration_id"]), area_code=row["area_code"], level=RiskLevel(row["level"]),
+        effective_time=row["start_time"], end_time=row["end_time"], authority=row["authority"],
+        reason=row["reason"])
+
+
+class ItineraryRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    # Stays
+
+    async def ingest_carrier_batch(self, batch_id: str, carrier: str, rows: Sequence[StagedStay],
+                                   unknown_persons: Sequence[str], provinces: Sequence[str], now: datetime,
+                                   policy: StayPolicy) -> BatchResult:
+        """Stages the rows with COPY, judges them all in one statement, merges the good ones.
+
+        The batch row is claimed first in the same transaction: a concurrent resend
+        waits for it, then finds the first answer instead of applying twice.
+        """
+        async with self._pool.acquire() as connection, connection.transaction():
+            claimed = await connection.fetchval(
+                """INSERT INTO itinerary.ingest_batches (batch_id, source_carrier, receive_time, result)
+                   VALUES ($1, $2, $3, '{}') ON CONFLICT (batch_id) DO NOTHING RETURNING true""",
+                batch_id, carrier, now)
+            if not claimed:
+                stored = await connection.fetchval(
+                    "SELECT result FROM itinerary.ingest_batches WHERE batch_id = $1", batch_id)
+                return _result_from_json(batch_id, stored, replayed=True)
+            await connection.execute(
+                """CREATE TEMP TABLE staged_stays (row bigint, person_id text, area_code text,
+                       arrival_us bigint, departure_us bigint) ON COMMIT DROP""")
+            await connection.copy_records_to_table("staged_stays", records=rows)
+            await connection.execute(
+                """CREATE TEMP TABLE judged_stays ON COMMIT DROP AS
+                   SELECT row, person_id, area_code, arrival_time, departure_time,
+                          CASE
+                              WHEN person_id !~ $1 THEN 'PERSON_ID_INVALID'
+                              WHEN area_code !~ '^[0-9]{6}$' OR left(area_code, 2) <> ALL($2::text[])
+                                  THEN 'AREA_UNKNOWN'
+                              WHEN departure_time <= arrival_time THEN 'DEPARTURE_NOT_AFTER_ARRIVAL'
+                              WHEN departure_time > $3 THEN 'TIME_IN_FUTURE'
+                              WHEN departure_time < $4 THEN 'TIME_BEFORE_WINDOW'
+                              WHEN person_id = ANY($5::text[]) THEN 'PERSON_UNKNOWN'
+                          END AS reason
+                   FROM (SELECT row, person_id, area_code,
+                                'epoch'::timestamptz + arrival_us * interval '1 microsecond' AS arrival_time,
+                                'epoch'::timestamptz + departure_us * interval '1 microsecond' AS departure_time
+                         FROM staged_stays) staged""",
+                PERSON_ID_PATTERN, list(provinces), now + policy.clock_skew, policy.window_start(now),
+                list(unknown_persons))
+            status = await connection.execute(
+                """INSERT INTO itinerary.stays (person_id, area_code, arrival_time, departure_time, source,
+                       source_carrier)
+                   SELECT person_id::uuid, area_code, arrival_time, departure_time, $1, $2 FROM judged_stays
+                   WHERE reason IS NULL AND departure_time - arrival_time >= $3
+                   ON CONFLICT DO NOTHING""", int(StaySource.CARRIER), carrier, policy.minimum_stay)
+            counts = await connection.fetchrow(
+                """SELECT count(*) FILTER (WHERE reason IS NOT NULL) AS rejected,
+                          count(*) FILTER (WHERE reason IS NULL AND departure_time - arrival_time < $1) AS short,
+                          count(*) FILTER (WHERE reason IS NULL AND departure_time - arrival_time >= $1) AS valid
+                   FROM judged_stays""", policy.minimum_stay)
+            rejections = await connection.fetch(
+                "SELECT row, reason FROM judged_stays WHERE reason IS NOT NULL ORDER BY row LIMIT $1",
+                MAX_REPORTED_REJECTIONS)
+            stored = int(status.split()[-1])
+            result = BatchResult(
+                batch_id=batch_id, received=len(rows), stored=stored, duplicates=counts["valid"] - stored,
+                below_threshold=counts["short"], rejected=counts["rejected"],
+                rejected_rows=[(r["row"], r["reason"]) for r in rejections])
+            await connection.execute("UPDATE itinerary.ingest_batches SET result = $2 WHERE batch_id = $1",
+                                     batch_id, _result_to_json(result))
+            return result
+
+    async def insert_declared_stays(self, person_id: str, stays: Sequence[tuple[str, datetime, datetime]]) -> int:
+        status = await self._pool.execute(
+            """INSERT INTO itinerary.stays (person_id, area_code, arrival_time, departure_time, source,
+                   source_carrier)
+               SELECT $1, area_code, arrival_time, departure_time, $2, ''
+               FROM unnest($3::text[], $4::timestamptz[], $5::timestamptz[]) AS d(area_code, arrival_time,
+                                                                                  departure_time)
+               ON CONFLICT DO NOTHING""",
+            person_id, int(StaySource.DECLARED), [s[0] for s in stays], [s[1] for s in stays],
+            [s[2] for s in stays])
+        return int(status.split()[-1])
+
+    async def list_stays(self, person_id: str, window_start: datetime) -> list[Stay]:
+        """A person's stays, each with the highest level in force for its county, city or
+        province while they were there; declared stays are verified by an overlapping
+        carrier stay in the same city."""
+        rows = await self._pool.fetch(
+            """SELECT s.area_code, s.arrival_time, s.departure_time, s.source, s.source_carrier,
+                      (s.source = $3 OR EXISTS (
+                          SELECT 1 FROM itinerary.stays c
+                          WHERE c.person_id = s.person_id AND c.source = $3 AND c.departure_time >= $2
+                            AND left(c.area_code, 4) = left(s.area_code, 4)
+                            AND c.arrival_time < s.departure_time AND c.departure_time > s.arrival_time))
+                          AS verified,
+                      COALESCE((
+                          SELECT max(r.level) FROM itinerary.risk_periods r
+                          WHERE r.area_code IN (s.area_code, left(s.area_code, 4) || '00',
+                                                left(s.area_code, 2) || '0000')
+                            AND r.start_time < s.departure_time
+                            AND (r.end_time IS NULL OR r.end_time > s.arrival_time)), 0) AS level
+               FROM itinerary.stays s
+               WHERE s.person_id = $1 AND s.departure_time >= $2
+               ORDER BY s.arrival_time, s.area_code""", person_id, window_start, int(StaySource.CARRIER))
+        return [Stay(r["area_code"], r["arrival_time"], r["departure_time"], StaySource(r["source"]),
+                     r["source_carrier"], r["verified"], RiskLevel(r["level"])) for r in rows]
+
+    async def affected_persons(self, code_range: tuple[str, str], start: datetime, end: datetime | None,
+                               chunk_size: int) -> AsyncIterator[list[str]]:
+        """Distinct persons with a stay in the code range overlapping [start, end), in chunks.
+
+        One snapshot and a server-side cursor: memory stays flat however many match.
+        """
+        async with self._pool.acquire() as connection, connection.transaction(isolation="repeatable_read",
+                                                                             readonly=True):
+            chunk: list[str] = []
+            async for record in connection.cursor(
+                    """SELECT DISTINCT person_id::text FROM itinerary.stays
+                       WHERE area_code >= $1 AND area_code < $2 AND departure_time > $3
+                         AND ($4::timestamptz IS NULL OR arrival_time < $4)""",
+                    code_range[0], code_range[1], start, end, prefetch=chunk_size):
+                chunk.append(record[0])
+                if len(chunk) == chunk_size:
+                    yield chunk
+                    chunk = []
+            if chunk:
+                yield chunk
+
+    # Risk declarations
+
+    async def find_declaration_by_request(self, request_id: str) -> RiskDeclaration | None:
+        row = await self._pool.fetchrow(
+            f"""SELECT {_DECLARATION_COLUMNS} FROM itinerary.risk_periods
+                WHERE declaration_id = (SELECT declaration_id FROM itinerary.risk_declarations
+                                        WHERE request_id = $1)""", request_id)
+        return _declaration(row) if row else None
+
+    async def insert_declaration(self, declaration_id: str, area_code: str, level: RiskLevel,
+                                 effective_time: datetime, authority: str, reason: str, request_id: str | None,
+                                 now: datetime) -> RiskDeclaration | None:
+        """The stored declaration, or None if its request id or its (area, time) is taken."""
+        inserted = await self._pool.fetchval(
+            """INSERT INTO itinerary.risk_declarations (declaration_id, area_code, level, effective_time,
+                   authority, reason, request_id, create_time)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true""",
+            declaration_id, area_code, int(level), effective_time, authority, reason, request_id, now)
+        return await self.get_declaration(declaration_id) if inserted else None
+
+    async def level_before(self, area_code: str, moment: datetime) -> RiskLevel:
+        """The level declared for exactly this area just before `moment`."""
+        level = await self._pool.fetchval(
+            """SELECT level FROM itinerary.risk_declarations WHERE area_code = $1 AND effective_time < $2
+               ORDER BY effective_time DESC LIMIT 1""", area_code, moment)
+        return RiskLevel(level or 0)
+
+    async def get_declaration(self, declaration_id: str) -> RiskDeclaration | None:
+        row = await self._pool.fetchrow(
+            f"SELECT {_DECLARATION_COLUMNS} FROM itinerary.risk_periods WHERE declaration_id = $1", declaration_id)
+        return _declaration(row) if row else None
+
+    async def list_current_risk_areas(self, now: datetime, after_area: str | None, limit: int
+                                      ) -> list[RiskDeclaration]:
+        rows = await self._pool.fetch(
+            f"""SELECT {_DECLARATION_COLUMNS} FROM itinerary.risk_periods
+                WHERE start_time <= $1 AND (end_time IS NULL OR end_time > $1) AND level > 0
+                  AND ($2::text IS NULL OR area_code > $2)
+                ORDER BY area_code LIMIT $3""", now, after_area, limit)
+        return [_declaration(row) for row in rows]
+
+    # Retention
+
+    async def maintain_partitions(self, first_day: date, last_day: date, purge_before: datetime) -> list[str]:
+        """Makes a partition for every day in [first_day, last_day] and drops every partition
+        wholly before `purge_before`; returns the dropped ones. Replicas take turns."""
+        dropped = []
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _MAINTENANCE_LOCK)
+            existing = {r["relname"] for r in await connection.fetch(_PARTITIONS_SQL)}
+            day = first_day
+            while day <= last_day:
+                name = f"{_PARTITION_PREFIX}{day:%Y%m%d}"
+                if name not in existing:
+                    start = datetime.combine(day, time(), timezone.utc)
+                    # DDL takes no bind parameters; both bounds are our own formatted dates.
+                    await connection.execute(
+                        f"""CREATE TABLE itinerary.{name} PARTITION OF itinerary.stays
+                            FOR VALUES FROM ('{start.isoformat()}') TO ('{(start + timedelta(days=1)).isoformat()}')""")
+                day += timedelta(days=1)
+            for name in sorted(existing):
+                day_of = datetime.strptime(name.removeprefix(_PARTITION_PREFIX), "%Y%m%d").replace(tzinfo=timezone.utc)
+                if day_of + timedelta(days=1) <= purge_before:
+                    await connection.execute(f"DROP TABLE itinerary.{name}")
+                    dropped.append(name)
+            await connection.execute("DELETE FROM itinerary.ingest_batches WHERE receive_time < $1", purge_before)
+        return dropped
+
+    async def partitions(self) -> list[str]:
+        return sorted(r["relname"] for r in await self._pool.fetch(_PARTITIONS_SQL))
+
+
+def _result_to_json(result: BatchResult) -> str:
+    return json.dumps({"received": result.received, "stored": result.stored, "duplicates": result.duplicates,
+                       "below_threshold": result.below_threshold, "rejected": result.rejected,
+                       "rejected_rows": result.rejected_rows})
+
+
+def _result_from_json(batch_id: str, stored: str, *, replayed: bool) -> BatchResult:
+    data = json.loads(stored)
+    return BatchResult(batch_id=batch_id, received=data["received"], stored=data["stored"],
+                       duplicates=data["duplicates"], below_threshold=data["below_threshold"],
+                       rejected=data["rejected"], rejected_rows=[tuple(r) for r in data["rejected_rows"]],
+                       replayed=replayed)

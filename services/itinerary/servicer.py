@@ -1,0 +1,103 @@
+"""gRPC transport for itinerary: the only module that touches itinerary_pb2; no rules here."""
+
+from __future__ import annotations
+
+from healthcode.itinerary.v1 import itinerary_pb2 as pb
+from healthcode.itinerary.v1 import itinerary_pb2_grpc as pb_grpc
+from services.itinerary.ledger import ItineraryLedger
+from services.itinerary.model import MAX_STAYS_PER_CHUNK, REJECTION_FIELDS, RiskDeclaration, RiskLevel, Stay
+from services.itinerary.repository import StagedStay
+from services.runtime.errors import InvalidArgument
+from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
+
+
+def _micros(stamp) -> int:
+    return stamp.seconds * 1_000_000 + stamp.nanos // 1000
+
+
+def _text(value: str) -> str:
+    # Postgres text cannot hold NUL; such a value is invalid anyway and must be judged, not crash COPY.
+    return value.replace("\x00", "?") if "\x00" in value else value
+
+
+def _declaration(declaration: RiskDeclaration) -> pb.RiskDeclaration:
+    return pb.RiskDeclaration(
+        declaration_id=declaration.declaration_id, area_code=declaration.area_code, level=int(declaration.level),
+        effective_time=to_timestamp(declaration.effective_time), end_time=to_timestamp(declaration.end_time),
+        authority=declaration.authority, reason=declaration.reason)
+
+
+def _stay(stay: Stay) -> pb.Stay:
+    return pb.Stay(area_code=stay.area_code, arrival_time=to_timestamp(stay.arrival_time),
+                   departure_time=to_timestamp(stay.departure_time), source=int(stay.source),
+                   source_carrier=stay.source_carrier, verified=stay.verified,
+                   highest_risk_level=int(stay.highest_risk_level))
+
+
+class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
+    def __init__(self, ledger: ItineraryLedger) -> None:
+        self._ledger = ledger
+
+    async def IngestCarrierStays(self, request_iterator, context) -> pb.IngestCarrierStaysResponse:
+        header: tuple[str, str] | None = None
+        rows: list[StagedStay] = []
+        async for chunk in request_iterator:
+            if header is None:
+                header = (chunk.batch_id, chunk.source_carrier)
+            elif (chunk.batch_id, chunk.source_carrier) != header:
+                raise InvalidArgument.for_field("batch_id", "every chunk of a stream must carry the same batch id "
+                                                "and carrier", reason="BATCH_HEADER_CHANGED")
+            if len(chunk.stays) > MAX_STAYS_PER_CHUNK:
+                raise InvalidArgument.for_field("stays", f"at most {MAX_STAYS_PER_CHUNK} stays per chunk",
+                                                reason="CHUNK_TOO_LARGE")
+            if len(rows) + len(chunk.stays) > self._ledger.max_batch_rows:
+                raise InvalidArgument.for_field("stays", f"a batch holds at most {self._ledger.max_batch_rows} "
+                                                "stays; split it", reason="BATCH_TOO_LARGE")
+            row = len(rows)
+            rows.extend((row + i, _text(s.person_id.lower()), _text(s.area_code), _micros(s.arrival_time),
+                         _micros(s.departure_time)) for i, s in enumerate(chunk.stays))
+        if header is None:
+            raise InvalidArgument.for_field("batch_id", "the stream carried no chunk", reason="BATCH_EMPTY")
+        result = await self._ledger.ingest_carrier_batch(header[0], header[1], rows)
+        return pb.IngestCarrierStaysResponse(
+            batch_id=result.batch_id, received=result.received, stored=result.stored,
+            duplicates=result.duplicates, below_threshold=result.below_threshold, rejected=result.rejected,
+            rejected_stays=[pb.RejectedStay(row=row, field=REJECTION_FIELDS[reason], reason=reason)
+                            for row, reason in result.rejected_rows],
+            replayed=result.replayed)
+
+    async def DeclareItinerary(self, request: pb.DeclareItineraryRequest, context) -> pb.DeclareItineraryResponse:
+        stays = [(s.area_code, to_datetime(s.arrival_time), to_datetime(s.departure_time)) for s in request.stays]
+        return pb.DeclareItineraryResponse(stored=await self._ledger.declare_itinerary(request.person_id, stays))
+
+    async def ListStays(self, request: pb.ListStaysRequest, context) -> pb.ListStaysResponse:
+        return pb.ListStaysResponse(stays=[_stay(s) for s in await self._ledger.list_stays(request.person_id)])
+
+    async def DeclareRiskArea(self, request: pb.DeclareRiskAreaRequest, context) -> pb.DeclareRiskAreaResponse:
+        level = RiskLevel(request.level) if request.level in RiskLevel._value2member_map_ else RiskLevel.NONE
+        declaration, raised = await self._ledger.declare_risk_area(
+            request.area_code, level, optional_datetime(request, "effective_time"), request.authority,
+            request.reason, request.request_id)
+        return pb.DeclareRiskAreaResponse(declaration=_declaration(declaration), raised=raised)
+
+    async def LiftRiskArea(self, request: pb.LiftRiskAreaRequest, context) -> pb.LiftRiskAreaResponse:
+        declaration = await self._ledger.lift_risk_area(
+            request.area_code, optional_datetime(request, "effective_time"), request.authority, request.reason,
+            request.request_id)
+        return pb.LiftRiskAreaResponse(declaration=_declaration(declaration))
+
+    async def ListRiskAreas(self, request: pb.ListRiskAreasRequest, context) -> pb.ListRiskAreasResponse:
+        declarations, token = await self._ledger.list_risk_areas(request.page_size, request.page_token)
+        return pb.ListRiskAreasResponse(declarations=[_declaration(d) for d in declarations],
+                                        next_page_token=token)
+
+    async def StreamAffectedPersons(self, request: pb.StreamAffectedPersonsRequest, context):
+        async for chunk in self._ledger.affected_persons(request.declaration_id):
+            yield pb.StreamAffectedPersonsResponse(person_ids=chunk)
+
+
+def add_to_server(ledger: ItineraryLedger, server) -> None:
+    pb_grpc.add_ItineraryServiceServicer_to_server(ItineraryServicer(ledger), server)
+
+
+SERVICE_NAMES = (pb.DESCRIPTOR.services_by_name["ItineraryService"].full_name,)
