@@ -77,6 +77,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 started = time.perf_counter()
                 try:
                     return await behaviour(request, context)
+                except asyncio.CancelledError:
+                    _log_cancelled(started)
+                    raise
                 except Exception as error:  # noqa: BLE001 - mapped, never swallowed
                     await self._fail(error, context, started)
         return unary
@@ -92,6 +95,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 try:
                     async for response in behaviour(request, context):
                         yield response
+                except asyncio.CancelledError:
+                    _log_cancelled(started)
+                    raise
                 except Exception as error:  # noqa: BLE001 - mapped, never swallowed
                     await self._fail(error, context, started)
         return stream
@@ -113,6 +119,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                           exc_info=error)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error; quote the request id to support")
         await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+def _log_cancelled(started: float) -> None:
+    # The client went away or its deadline passed; grpc cancels the handler's task.
+    log.info("rpc_cancelled", duration_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
 def _request_id(metadata) -> str:
