@@ -65,15 +65,21 @@ class Process:
 
 
 async def test_up_keeps_its_data_across_a_restart(tmp_path):
-    environ = _clean_environ(HEALTHCODE_DATA_DIR=str(tmp_path / "data"), HEALTHCODE_IDENTITY_PORT="0")
+    environ = _clean_environ(HEALTHCODE_DATA_DIR=str(tmp_path / "data"), HEALTHCODE_IDENTITY_PORT="0",
+                             HEALTHCODE_ITINERARY_PORT="0")
     document = id_card(date(1985, 5, 5))
 
     first = await Process.start("up", environ=environ)
     address = (await first.wait_for_line(r"identity\s+grpc://(\S+)"))[1]
-    async with grpc.aio.insecure_channel(address) as channel:
+    itinerary_address = (await first.wait_for_line(r"itinerary\s+grpc://(\S+)"))[1]
+    async with grpc.aio.insecure_channel(address) as channel, \
+            grpc.aio.insecure_channel(itinerary_address) as itinerary_channel:
         registered = await identity_pb2_grpc.IdentityServiceStub(channel).RegisterPerson(
             pb.RegisterPersonRequest(name="林一", document=document))
+        itinerary_health = await health_pb2_grpc.HealthStub(itinerary_channel).Check(
+            health_pb2.HealthCheckRequest(service="healthcode.itinerary.v1.ItineraryService"))
     assert await first.stop() == 0
+    assert itinerary_health.status == health_pb2.HealthCheckResponse.SERVING
 
     second = await Process.start("up", environ=environ)
     address = (await second.wait_for_line(r"identity\s+grpc://(\S+)"))[1]
