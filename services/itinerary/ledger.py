@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from services import areas
 from services.itinerary import model
 from services.itinerary.model import BatchResult, RiskDeclaration, RiskLevel, Stay, StayPolicy
 from services.itinerary.persons import PersonDirectory
-from services.itinerary.repository import ItineraryRepository, StagedStay
+from services.itinerary.repository import CarrierBatch, ItineraryRepository, StagedStay
 from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
@@ -36,16 +37,19 @@ class ItineraryLedger:
     def max_batch_rows(self) -> int:
         return self._max_batch_rows
 
-    async def ingest_carrier_batch(self, batch_id: str, carrier: str, rows: Sequence[StagedStay]) -> BatchResult:
-        """Judges every row, keeps the good ones, reports the bad ones by row number."""
+    @asynccontextmanager
+    async def carrier_batch(self, batch_id: str, carrier: str) -> AsyncIterator[CarrierBatchIngest]:
+        """Opens a batch for its chunks; close it with `finish()` for the answer."""
         model.check_batch_header(batch_id, carrier)
-        # Identity is asked once per distinct well-formed id, in batches, before the transaction opens.
-        candidates = sorted({row[1] for row in rows if model.is_person_id(row[1])})
-        unknown = await self._persons.unknown(candidates) if candidates else set()
-        result = await self._repository.ingest_carrier_batch(
-            batch_id, carrier, rows, sorted(unknown), _PROVINCES, self._clock.now(), self.policy)
-        log.info("carrier_batch_ingested", carrier=carrier, received=result.received, stored=result.stored,
-                 duplicates=result.duplicates, rejected=result.rejected, replayed=result.replayed)
+        async with self._repository.open_carrier_batch(batch_id, carrier, self._clock.now()) as batch:
+            yield CarrierBatchIngest(batch, self)
+
+    async def _settle(self, batch: CarrierBatch) -> BatchResult:
+        # Identity is asked once per distinct well-formed id, 1000 at a time.
+        unknown = await self._persons.unknown(await batch.person_ids())
+        result = await batch.settle(sorted(unknown), _PROVINCES, self._clock.now(), self.policy)
+        log.info("carrier_batch_ingested", carrier=batch.carrier, received=result.received, stored=result.stored,
+                 duplicates=result.duplicates, rejected=result.rejected)
         return result
 
     async def declare_itinerary(self, person_id: str, stays: Sequence[tuple[str, datetime, datetime]]) -> int:
@@ -137,6 +141,25 @@ class ItineraryLedger:
             raise AlreadyExists(reason="REQUEST_ID_REUSED",
                                 message="this request id was used for a different declaration")
         return earlier
+
+
+class CarrierBatchIngest:
+    """A batch being received: chunks go straight to staging, so memory holds one chunk at a time."""
+
+    def __init__(self, batch: CarrierBatch, ledger: ItineraryLedger) -> None:
+        self._batch = batch
+        self._ledger = ledger
+
+    async def add(self, rows: Sequence[StagedStay]) -> None:
+        if self._batch.received + len(rows) > self._ledger.max_batch_rows:
+            raise InvalidArgument.for_field("stays", f"a batch holds at most {self._ledger.max_batch_rows} stays; "
+                                            "split it", reason="BATCH_TOO_LARGE")
+        await self._batch.stage(rows)
+
+    async def finish(self) -> BatchResult:
+        if self._batch.replayed is not None:
+            return self._batch.replayed
+        return await self._ledger._settle(self._batch)
 
 
 def _uuid(value: str, field_path: str) -> str:

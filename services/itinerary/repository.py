@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta, timezone
 
 import asyncpg
@@ -40,19 +41,87 @@ def _declaration(row: asyncpg.Record) -> RiskDeclaration:
         reason=row["reason"])
 
 
+class CarrierBatch:
+    """One carrier batch inside its transaction: staged with COPY, then judged and merged set-based."""
+
+    def __init__(self, connection: asyncpg.Connection, batch_id: str, carrier: str,
+                 replayed: BatchResult | None) -> None:
+        self._connection = connection
+        self.batch_id = batch_id
+        self.carrier = carrier
+        # The first answer, when this batch id was ingested before; nothing is staged then.
+        self.replayed = replayed
+        self.received = 0
+
+    async def stage(self, rows: Sequence[StagedStay]) -> None:
+        self.received += len(rows)
+        if self.replayed is None:
+            await self._connection.copy_records_to_table("staged_stays", records=rows)
+
+    async def person_ids(self) -> list[str]:
+        """The distinct well-formed person ids staged, for identity to confirm."""
+        return [r[0] for r in await self._connection.fetch(
+            "SELECT DISTINCT person_id FROM staged_stays WHERE person_id ~ $1", PERSON_ID_PATTERN)]
+
+    async def settle(self, unknown_persons: Sequence[str], provinces: Sequence[str], now: datetime,
+                     policy: StayPolicy) -> BatchResult:
+        """Judges every staged row in one statement, merges the good ones, keeps the answer."""
+        connection = self._connection
+        await connection.execute(
+            """CREATE TEMP TABLE judged_stays ON COMMIT DROP AS
+               SELECT row, person_id, area_code, arrival_time, departure_time,
+                      CASE
+                          WHEN person_id !~ $1 THEN 'PERSON_ID_INVALID'
+                          WHEN area_code !~ '^[0-9]{6}$' OR left(area_code, 2) <> ALL($2::text[])
+                              THEN 'AREA_UNKNOWN'
+                          WHEN departure_time <= arrival_time THEN 'DEPARTURE_NOT_AFTER_ARRIVAL'
+                          WHEN departure_time > $3 THEN 'TIME_IN_FUTURE'
+                          WHEN departure_time < $4 THEN 'TIME_BEFORE_WINDOW'
+                          WHEN person_id = ANY($5::text[]) THEN 'PERSON_UNKNOWN'
+                      END AS reason
+               FROM (SELECT row, person_id, area_code,
+                            'epoch'::timestamptz + arrival_us * interval '1 microsecond' AS arrival_time,
+                            'epoch'::timestamptz + departure_us * interval '1 microsecond' AS departure_time
+                     FROM staged_stays) staged""",
+            PERSON_ID_PATTERN, list(provinces), now + policy.clock_skew, policy.window_start(now),
+            list(unknown_persons))
+        status = await connection.execute(
+            """INSERT INTO itinerary.stays (person_id, area_code, arrival_time, departure_time, source,
+                   source_carrier)
+               SELECT person_id::uuid, area_code, arrival_time, departure_time, $1, $2 FROM judged_stays
+               WHERE reason IS NULL AND departure_time - arrival_time >= $3
+               ON CONFLICT DO NOTHING""", int(StaySource.CARRIER), self.carrier, policy.minimum_stay)
+        counts = await connection.fetchrow(
+            """SELECT count(*) FILTER (WHERE reason IS NOT NULL) AS rejected,
+                      count(*) FILTER (WHERE reason IS NULL AND departure_time - arrival_time < $1) AS short,
+                      count(*) FILTER (WHERE reason IS NULL AND departure_time - arrival_time >= $1) AS valid
+               FROM judged_stays""", policy.minimum_stay)
+        rejections = await connection.fetch(
+            "SELECT row, reason FROM judged_stays WHERE reason IS NOT NULL ORDER BY row LIMIT $1",
+            MAX_REPORTED_REJECTIONS)
+        stored = int(status.split()[-1])
+        result = BatchResult(
+            batch_id=self.batch_id, received=self.received, stored=stored, duplicates=counts["valid"] - stored,
+            below_threshold=counts["short"], rejected=counts["rejected"],
+            rejected_rows=[(r["row"], r["reason"]) for r in rejections])
+        await connection.execute("UPDATE itinerary.ingest_batches SET result = $2 WHERE batch_id = $1",
+                                 self.batch_id, _result_to_json(result))
+        return result
+
+
 class ItineraryRepository:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
     # Stays
 
-    async def ingest_carrier_batch(self, batch_id: str, carrier: str, rows: Sequence[StagedStay],
-                                   unknown_persons: Sequence[str], provinces: Sequence[str], now: datetime,
-                                   policy: StayPolicy) -> BatchResult:
-        """Stages the rows with COPY, judges them all in one statement, merges the good ones.
+    @asynccontextmanager
+    async def open_carrier_batch(self, batch_id: str, carrier: str, now: datetime) -> AsyncIterator[CarrierBatch]:
+        """A batch in its own transaction, staged chunk by chunk as the stream arrives.
 
-        The batch row is claimed first in the same transaction: a concurrent resend
-        waits for it, then finds the first answer instead of applying twice.
+        The batch row is claimed first: a concurrent resend waits for this transaction,
+        then finds the first answer instead of applying twice. An error or a cancelled
+        stream rolls everything back, the claim included.
         """
         async with self._pool.acquire() as connection, connection.transaction():
             claimed = await connection.fetchval(
@@ -62,51 +131,12 @@ class ItineraryRepository:
             if not claimed:
                 stored = await connection.fetchval(
                     "SELECT result FROM itinerary.ingest_batches WHERE batch_id = $1", batch_id)
-                return _result_from_json(batch_id, stored, replayed=True)
+                yield CarrierBatch(connection, batch_id, carrier, _result_from_json(batch_id, stored, replayed=True))
+                return
             await connection.execute(
                 """CREATE TEMP TABLE staged_stays (row bigint, person_id text, area_code text,
                        arrival_us bigint, departure_us bigint) ON COMMIT DROP""")
-            await connection.copy_records_to_table("staged_stays", records=rows)
-            await connection.execute(
-                """CREATE TEMP TABLE judged_stays ON COMMIT DROP AS
-                   SELECT row, person_id, area_code, arrival_time, departure_time,
-                          CASE
-                              WHEN person_id !~ $1 THEN 'PERSON_ID_INVALID'
-                              WHEN area_code !~ '^[0-9]{6}$' OR left(area_code, 2) <> ALL($2::text[])
-                                  THEN 'AREA_UNKNOWN'
-                              WHEN departure_time <= arrival_time THEN 'DEPARTURE_NOT_AFTER_ARRIVAL'
-                              WHEN departure_time > $3 THEN 'TIME_IN_FUTURE'
-                              WHEN departure_time < $4 THEN 'TIME_BEFORE_WINDOW'
-                              WHEN person_id = ANY($5::text[]) THEN 'PERSON_UNKNOWN'
-                          END AS reason
-                   FROM (SELECT row, person_id, area_code,
-                                'epoch'::timestamptz + arrival_us * interval '1 microsecond' AS arrival_time,
-                                'epoch'::timestamptz + departure_us * interval '1 microsecond' AS departure_time
-                         FROM staged_stays) staged""",
-                PERSON_ID_PATTERN, list(provinces), now + policy.clock_skew, policy.window_start(now),
-                list(unknown_persons))
-            status = await connection.execute(
-                """INSERT INTO itinerary.stays (person_id, area_code, arrival_time, departure_time, source,
-                       source_carrier)
-                   SELECT person_id::uuid, area_code, arrival_time, departure_time, $1, $2 FROM judged_stays
-                   WHERE reason IS NULL AND departure_time - arrival_time >= $3
-                   ON CONFLICT DO NOTHING""", int(StaySource.CARRIER), carrier, policy.minimum_stay)
-            counts = await connection.fetchrow(
-                """SELECT count(*) FILTER (WHERE reason IS NOT NULL) AS rejected,
-                          count(*) FILTER (WHERE reason IS NULL AND departure_time - arrival_time < $1) AS short,
-                          count(*) FILTER (WHERE reason IS NULL AND departure_time - arrival_time >= $1) AS valid
-                   FROM judged_stays""", policy.minimum_stay)
-            rejections = await connection.fetch(
-                "SELECT row, reason FROM judged_stays WHERE reason IS NOT NULL ORDER BY row LIMIT $1",
-                MAX_REPORTED_REJECTIONS)
-            stored = int(status.split()[-1])
-            result = BatchResult(
-                batch_id=batch_id, received=len(rows), stored=stored, duplicates=counts["valid"] - stored,
-                below_threshold=counts["short"], rejected=counts["rejected"],
-                rejected_rows=[(r["row"], r["reason"]) for r in rejections])
-            await connection.execute("UPDATE itinerary.ingest_batches SET result = $2 WHERE batch_id = $1",
-                                     batch_id, _result_to_json(result))
-            return result
+            yield CarrierBatch(connection, batch_id, carrier, None)
 
     async def insert_declared_stays(self, person_id: str, stays: Sequence[tuple[str, datetime, datetime]]) -> int:
         status = await self._pool.execute(

@@ -39,26 +39,25 @@ class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
         self._ledger = ledger
 
     async def IngestCarrierStays(self, request_iterator, context) -> pb.IngestCarrierStaysResponse:
-        header: tuple[str, str] | None = None
-        rows: list[StagedStay] = []
-        async for chunk in request_iterator:
-            if header is None:
-                header = (chunk.batch_id, chunk.source_carrier)
-            elif (chunk.batch_id, chunk.source_carrier) != header:
-                raise InvalidArgument.for_field("batch_id", "every chunk of a stream must carry the same batch id "
-                                                "and carrier", reason="BATCH_HEADER_CHANGED")
-            if len(chunk.stays) > MAX_STAYS_PER_CHUNK:
-                raise InvalidArgument.for_field("stays", f"at most {MAX_STAYS_PER_CHUNK} stays per chunk",
-                                                reason="CHUNK_TOO_LARGE")
-            if len(rows) + len(chunk.stays) > self._ledger.max_batch_rows:
-                raise InvalidArgument.for_field("stays", f"a batch holds at most {self._ledger.max_batch_rows} "
-                                                "stays; split it", reason="BATCH_TOO_LARGE")
-            row = len(rows)
-            rows.extend((row + i, _text(s.person_id.lower()), _text(s.area_code), _micros(s.arrival_time),
-                         _micros(s.departure_time)) for i, s in enumerate(chunk.stays))
-        if header is None:
+        chunks = aiter(request_iterator)
+        first = await anext(chunks, None)
+        if first is None:
             raise InvalidArgument.for_field("batch_id", "the stream carried no chunk", reason="BATCH_EMPTY")
-        result = await self._ledger.ingest_carrier_batch(header[0], header[1], rows)
+        header = (first.batch_id, first.source_carrier)
+        async with self._ledger.carrier_batch(*header) as batch:
+            chunk, row = first, 0
+            while chunk is not None:
+                if (chunk.batch_id, chunk.source_carrier) != header:
+                    raise InvalidArgument.for_field("batch_id", "every chunk of a stream must carry the same batch "
+                                                    "id and carrier", reason="BATCH_HEADER_CHANGED")
+                if len(chunk.stays) > MAX_STAYS_PER_CHUNK:
+                    raise InvalidArgument.for_field("stays", f"at most {MAX_STAYS_PER_CHUNK} stays per chunk",
+                                                    reason="CHUNK_TOO_LARGE")
+                await batch.add([(row + i, _text(s.person_id.lower()), _text(s.area_code), _micros(s.arrival_time),
+                                  _micros(s.departure_time)) for i, s in enumerate(chunk.stays)])
+                row += len(chunk.stays)
+                chunk = await anext(chunks, None)
+            result = await batch.finish()
         return pb.IngestCarrierStaysResponse(
             batch_id=result.batch_id, received=result.received, stored=result.stored,
             duplicates=result.duplicates, below_threshold=result.below_threshold, rejected=result.rejected,

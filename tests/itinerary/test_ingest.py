@@ -176,3 +176,21 @@ async def test_a_chunk_over_ten_thousand_stays_is_refused(itinerary_env, clock):
         await ingest(itinerary_env, big, chunk=10_001)
 
     assert error_details(refused.value)[0] == "CHUNK_TOO_LARGE"
+
+
+async def test_a_stream_that_fails_midway_keeps_nothing_and_may_be_sent_again(identity_env, itinerary_env, clock):
+    person = (await register_persons(identity_env.persons, 1))[0]
+    batch_id = "midway-" + person
+
+    async def broken():
+        yield pb.IngestCarrierStaysRequest(batch_id=batch_id, source_carrier="china-mobile",
+                                           stays=[stay(person, clock=clock)])
+        yield pb.IngestCarrierStaysRequest(batch_id="another", source_carrier="china-mobile")
+
+    with pytest.raises(grpc.aio.AioRpcError):
+        await itinerary_env.stub.IngestCarrierStays(broken())
+    assert await listed(itinerary_env, person) == []
+
+    again = await ingest(itinerary_env, [stay(person, clock=clock)], batch_id=batch_id)
+
+    assert (again.replayed, again.stored) == (False, 1)
