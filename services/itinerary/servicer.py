@@ -5,7 +5,14 @@ from __future__ import annotations
 from healthcode.itinerary.v1 import itinerary_pb2 as pb
 from healthcode.itinerary.v1 import itinerary_pb2_grpc as pb_grpc
 from services.itinerary.ledger import ItineraryLedger
-from services.itinerary.model import MAX_STAYS_PER_CHUNK, REJECTION_FIELDS, RiskDeclaration, RiskLevel, Stay
+from services.itinerary.model import (
+    MAX_STAYS_PER_CHUNK,
+    REJECTION_FIELDS,
+    RiskDeclaration,
+    RiskLevel,
+    Stay,
+    checked_person_id,
+)
 from services.itinerary.repository import StagedStay
 from services.runtime.errors import InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
@@ -53,8 +60,9 @@ class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
                 if len(chunk.stays) > MAX_STAYS_PER_CHUNK:
                     raise InvalidArgument.for_field("stays", f"at most {MAX_STAYS_PER_CHUNK} stays per chunk",
                                                     reason="CHUNK_TOO_LARGE")
-                await batch.add([(row + i, _text(s.person_id.lower()), _text(s.area_code), _micros(s.arrival_time),
-                                  _micros(s.departure_time)) for i, s in enumerate(chunk.stays)])
+                await batch.add([(row + i, checked_person_id(s.person_id), _text(s.area_code),
+                                  _micros(s.arrival_time), _micros(s.departure_time))
+                                 for i, s in enumerate(chunk.stays)])
                 row += len(chunk.stays)
                 chunk = await anext(chunks, None)
             result = await batch.finish()
