@@ -120,3 +120,16 @@ async def register_persons(persons_stub, count: int) -> list[str]:
         return response.person.person_id
 
     return list(await asyncio.gather(*(register() for _ in range(count))))
+
+
+async def ingest_one_stay(itinerary_stub, person_id: str, area_code: str, arrival: datetime, hours: float = 6) -> None:
+    """A carrier reports one stay of `hours` for the person, in a batch of its own."""
+    from healthcode.itinerary.v1 import itinerary_pb2
+
+    async def requests():
+        yield itinerary_pb2.IngestCarrierStaysRequest(
+            batch_id=f"b-{secrets.token_hex(6)}", source_carrier="china-unicom",
+            stays=[itinerary_pb2.CarrierStay(person_id=person_id, area_code=area_code, arrival_time=timestamp(arrival),
+                                             departure_time=timestamp(arrival + timedelta(hours=hours)))])
+    response = await itinerary_stub.IngestCarrierStays(requests())
+    assert response.stored == 1, response

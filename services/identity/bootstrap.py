@@ -11,7 +11,7 @@ from services.identity.attestation import AttestationPolicy
 from services.identity.registry import PersonRegistry
 from services.identity.repository import IdentityRepository
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.database import create_pool
+from services.runtime.database import open_pool
 from services.runtime.jobs import every
 from services.runtime.sealing import Keyring, LookupHasher
 from services.runtime.server import App
@@ -52,8 +52,7 @@ class IdentitySettings:
 
 async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
-    pool = await create_pool(settings.server.database_url, application=NAME,
-                             min_size=settings.server.pool_min_size, max_size=settings.server.pool_max_size)
+    pool = await open_pool(settings.server, NAME)
     registry = PersonRegistry(
         IdentityRepository(pool), Keyring(settings.sealing_keys),
         document_hasher=LookupHasher(settings.lookup_key, "identity.document"),

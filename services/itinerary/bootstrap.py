@@ -13,7 +13,7 @@ from services.itinerary.persons import PersonDirectory
 from services.itinerary.repository import ItineraryRepository
 from services.runtime.clients import open_channel
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.database import create_pool
+from services.runtime.database import open_pool
 from services.runtime.jobs import every
 from services.runtime.server import App
 from services.runtime.settings import Env, ServerSettings
@@ -53,8 +53,7 @@ class ItinerarySettings:
 
 async def build_app(settings: ItinerarySettings, clock: Clock | None = None) -> App:
     clock = clock or SystemClock()
-    pool = await create_pool(settings.server.database_url, application=NAME,
-                             min_size=settings.server.pool_min_size, max_size=settings.server.pool_max_size)
+    pool = await open_pool(settings.server, NAME)
     identity_channel = open_channel(settings.identity_address)
     ledger = ItineraryLedger(ItineraryRepository(pool), PersonDirectory(identity_channel), settings.policy, clock,
                              settings.max_batch_rows)

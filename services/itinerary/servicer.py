@@ -13,7 +13,6 @@ from services.itinerary.model import (
     Stay,
     checked_person_id,
 )
-from services.itinerary.repository import StagedStay
 from services.runtime.errors import InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
 

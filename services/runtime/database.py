@@ -10,6 +10,7 @@ from pathlib import Path
 import asyncpg
 
 from services.runtime.logs import get_logger
+from services.runtime.settings import ServerSettings
 
 log = get_logger(__name__)
 
@@ -34,6 +35,12 @@ async def create_pool(url: str, *, application: str, min_size: int = 2, max_size
     )
     assert pool is not None
     return pool
+
+
+async def open_pool(settings: ServerSettings, application: str) -> asyncpg.Pool:
+    """The pool a service's settings describe."""
+    return await create_pool(settings.database_url, application=application, min_size=settings.pool_min_size,
+                             max_size=settings.pool_max_size)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -13,7 +12,7 @@ from healthcode.itinerary.v1 import itinerary_pb2 as pb
 from services.itinerary.ledger import ItineraryLedger
 from services.itinerary.persons import PersonDirectory
 from services.itinerary.repository import ItineraryRepository
-from tests.support import error_details, register_persons, timestamp
+from tests.support import error_details, ingest_one_stay, register_persons, timestamp
 
 
 def declared(area, arrival, hours=8):
@@ -21,13 +20,8 @@ def declared(area, arrival, hours=8):
                            departure_time=timestamp(arrival + timedelta(hours=hours)))
 
 
-async def carrier_stay(env, person, area, arrival, hours=6):
-    async def requests():
-        yield pb.IngestCarrierStaysRequest(
-            batch_id=f"b-{secrets.token_hex(6)}", source_carrier="china-mobile",
-            stays=[pb.CarrierStay(person_id=person, area_code=area, arrival_time=timestamp(arrival),
-                                  departure_time=timestamp(arrival + timedelta(hours=hours)))])
-    await env.stub.IngestCarrierStays(requests())
+async def carrier_stay(env, person, area, arrival):
+    await ingest_one_stay(env.stub, person, area, arrival)
 
 
 async def test_a_declared_city_is_verified_by_an_overlapping_carrier_stay_in_that_city(

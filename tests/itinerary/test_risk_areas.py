@@ -10,7 +10,7 @@ import pytest
 
 from healthcode.common.v1 import common_pb2
 from healthcode.itinerary.v1 import itinerary_pb2 as pb
-from tests.support import error_details, register_persons, timestamp
+from tests.support import error_details, ingest_one_stay, register_persons, timestamp
 
 HIGH, MEDIUM, LOW, NONE = (common_pb2.RISK_LEVEL_HIGH, common_pb2.RISK_LEVEL_MEDIUM, common_pb2.RISK_LEVEL_LOW,
                            common_pb2.RISK_LEVEL_UNSPECIFIED)
@@ -35,14 +35,8 @@ async def lift(env, area, at):
         area_code=area, effective_time=timestamp(at), authority="hubei-health", reason="notice 2022-18"))
 
 
-async def stay_at(env, person, area, arrival, hours=6):
-    async def requests():
-        yield pb.IngestCarrierStaysRequest(
-            batch_id=f"b-{secrets.token_hex(6)}", source_carrier="china-unicom",
-            stays=[pb.CarrierStay(person_id=person, area_code=area, arrival_time=timestamp(arrival),
-                                  departure_time=timestamp(arrival + timedelta(hours=hours)))])
-    response = await env.stub.IngestCarrierStays(requests())
-    assert response.stored == 1
+async def stay_at(env, person, area, arrival):
+    await ingest_one_stay(env.stub, person, area, arrival)
 
 
 async def levels(env, person):
