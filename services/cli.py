@@ -117,6 +117,20 @@ def cmd_service(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reseal(args: argparse.Namespace) -> int:
+    """After adding a new first key to HEALTHCODE_IDENTITY_SEALING_KEYS: re-encrypt old rows under it."""
+    settings = identity.IdentitySettings.read(Env())
+    count = 0
+
+    async def run() -> None:
+        nonlocal count
+        count = await identity.reseal(settings)
+
+    _run(run())
+    print(f"resealed {count} persons under key {next(iter(settings.sealing_keys))}")
+    return 0
+
+
 def cmd_protos(args: argparse.Namespace) -> int:
     from services import protogen
 
@@ -140,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     for service in SERVICES:
         commands.add_parser(service.NAME, help=f"run the {service.NAME} service alone (port "
                                                 f"{service.DEFAULT_PORT})").set_defaults(handler=cmd_service)
+    commands.add_parser("reseal", help="re-encrypt identity's personal data under the active sealing key"
+                        ).set_defaults(handler=cmd_reseal)
     commands.add_parser("protos", help="regenerate Python code from protos/").set_defaults(handler=cmd_protos)
     args = parser.parse_args(argv)
     configure_logging(os.environ.get(f"{PREFIX}LOG_LEVEL", "info"))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
+
 from services.identity import servicer
 from services.identity.attestation import AttestationPolicy
 from services.identity.registry import PersonRegistry
@@ -50,17 +52,28 @@ class IdentitySettings:
         return settings
 
 
-async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> App:
-    clock = clock or SystemClock()
-    pool = await open_pool(settings.server, NAME)
-    registry = PersonRegistry(
+def build_registry(settings: IdentitySettings, pool: asyncpg.Pool, clock: Clock) -> PersonRegistry:
+    return PersonRegistry(
         IdentityRepository(pool), Keyring(settings.sealing_keys),
         document_hasher=LookupHasher(settings.lookup_key, "identity.document"),
         name_hasher=LookupHasher(settings.lookup_key, "identity.name"),
         policy=AttestationPolicy(settings.attestation_max_age, settings.attestation_clock_skew), clock=clock)
 
+
+async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> App:
+    pool = await open_pool(settings.server, NAME)
+    registry = build_registry(settings, pool, clock or SystemClock())
     # Spent nonces are kept only while their attestation could still be accepted.
     purge_nonces = every(settings.nonce_purge_interval, registry.purge_expired_nonces, "purge_nonces")
     return App(name=NAME, service_names=servicer.SERVICE_NAMES,
                add_to_server=lambda server: servicer.add_to_server(registry, server),
                background=(purge_nonces,), close=pool.close)
+
+
+async def reseal(settings: IdentitySettings) -> int:
+    """Moves every person onto the active sealing key (after a rotation), then old keys may go."""
+    pool = await open_pool(settings.server, NAME)
+    try:
+        return await build_registry(settings, pool, SystemClock()).reseal()
+    finally:
+        await pool.close()

@@ -25,7 +25,10 @@ from services.identity.repository import (
 )
 from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from services.runtime.logs import get_logger
 from services.runtime.sealing import Keyring, LookupHasher
+
+log = get_logger(__name__)
 
 MAX_BATCH_GET = 1000
 DEFAULT_PAGE_SIZE = 100
@@ -207,6 +210,24 @@ class PersonRegistry:
             return keys, ""
         last = keys[size - 1]
         return keys[:size], encode_page_token(last.provider_id, last.key_id)
+
+    async def reseal(self, batch_size: int = 1000) -> int:
+        """Re-encrypts every person sealed under an older key with the active one; returns how many.
+
+        After it finishes, old keys can leave the keyring. Safe to stop and run again.
+        """
+        total = 0
+        while True:
+            async with self._repository.sealed_under_other_keys(self._keyring.active_key_id, batch_size) as (
+                    batch, writer):
+                if not batch:
+                    return total
+                await writer.write([
+                    (person_id, self._keyring.seal(self._keyring.open(sealed, _person_context(person_id)),
+                                                   _person_context(person_id)))
+                    for person_id, sealed in batch])
+            total += len(batch)
+            log.info("persons_resealed", count=total, key_id=self._keyring.active_key_id)
 
     async def purge_expired_nonces(self) -> int:
         return await self._repository.purge_expired_nonces(self._clock.now())

@@ -122,9 +122,38 @@ class IdentityRepository:
             after[0] if after else None, after[1] if after else None, limit)
         return [_key(row) for row in rows]
 
+    @asynccontextmanager
+    async def sealed_under_other_keys(self, active_key_id: str, limit: int
+                                      ) -> AsyncIterator[tuple[list[tuple[str, Sealed]], ResealWriter]]:
+        """Up to `limit` persons not sealed under the active key, locked for rewriting.
+
+        SKIP LOCKED lets several resealers (or a restarted one) share the work.
+        """
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                """SELECT person_id, sealed_key_id, sealed_record FROM identity.persons
+                   WHERE sealed_key_id <> $1 ORDER BY person_id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+                active_key_id, limit)
+            yield ([(str(r["person_id"]), Sealed(r["sealed_key_id"], bytes(r["sealed_record"]))) for r in rows],
+                   ResealWriter(connection))
+
     async def purge_expired_nonces(self, now: datetime) -> int:
         result = await self._pool.execute("DELETE FROM identity.face_check_nonces WHERE expire_time < $1", now)
         return int(result.split()[-1])
+
+
+class ResealWriter:
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def write(self, resealed: list[tuple[str, Sealed]]) -> None:
+        """One set-based UPDATE for the whole batch."""
+        await self._connection.execute(
+            """UPDATE identity.persons p SET sealed_key_id = r.key_id, sealed_record = r.record
+               FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS r(person_id, key_id, record)
+               WHERE p.person_id = r.person_id""",
+            [person_id for person_id, _ in resealed], [s.key_id for _, s in resealed],
+            [s.ciphertext for _, s in resealed])
 
 
 class IdentityTransaction:
