@@ -133,3 +133,11 @@ async def ingest_one_stay(itinerary_stub, person_id: str, area_code: str, arriva
                                              departure_time=timestamp(arrival + timedelta(hours=hours)))])
     response = await itinerary_stub.IngestCarrierStays(requests())
     assert response.stored == 1, response
+
+
+def years_from(day: date, years: int) -> date:
+    """The same calendar day `years` later (or earlier, if negative); 29 February becomes 28 February."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)

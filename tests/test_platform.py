@@ -17,7 +17,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc
-from tests.support import id_card, random_key
+from tests.support import id_card, random_key, years_from
 
 pytestmark = pytest.mark.slow
 
@@ -96,7 +96,7 @@ async def test_up_keeps_its_data_across_a_restart(tmp_path):
 async def test_a_call_in_flight_completes_during_graceful_shutdown(database_url, identity_env, db):
     holder = (await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(name="韩一", document=id_card()))).person
     child = (await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(
-        name="韩小", document=id_card(date.today().replace(year=date.today().year - 5))))).person
+        name="韩小", document=id_card(years_from(date.today(), -5))))).person
     settings = identity_env.settings
     environ = _clean_environ(
         HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0", HEALTHCODE_GRACE_SECONDS="30",

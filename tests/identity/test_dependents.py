@@ -9,7 +9,7 @@ import grpc
 import pytest
 
 from healthcode.identity.v1 import identity_pb2 as pb
-from tests.support import error_details, id_card
+from tests.support import error_details, id_card, years_from
 
 
 async def person(env, document=None, name="陈大明"):
@@ -37,7 +37,7 @@ async def refused(call) -> grpc.aio.AioRpcError:
 
 def birth_date_for_age(clock, years: int, days_extra: int = 0) -> date:
     today = clock.now().date()
-    return today.replace(year=today.year - years) - timedelta(days=days_extra)
+    return years_from(today, -years) - timedelta(days=days_extra)
 
 
 async def test_an_adult_dependent_is_linked_by_their_own_face_check(identity_env, clock):

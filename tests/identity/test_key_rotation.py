@@ -10,7 +10,7 @@ from healthcode.identity.v1 import identity_pb2 as pb
 from services.identity.bootstrap import build_registry
 from services.identity.model import LinkBasis, Relation
 from services.runtime.sealing import SealError
-from tests.support import id_card
+from tests.support import id_card, years_from
 
 
 def _registry(identity_env, db, clock, keys):
@@ -23,7 +23,7 @@ async def test_after_reseal_only_the_new_key_is_needed(identity_env, db, clock):
     old_keys = identity_env.settings.sealing_keys
     new_keys = {"rotated": os.urandom(32), **old_keys}
     parent = (await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(name="周父", document=id_card()))).person
-    six_years_ago = clock.now().date().replace(year=clock.now().year - 6)
+    six_years_ago = years_from(clock.now().date(), -6)
     child, sibling = [(await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(
         name=name, document=id_card(six_years_ago)))).person for name in ("周子", "周女")]
     try:

@@ -11,7 +11,7 @@ from google.type import date_pb2
 from stdnum.cn import ric
 
 from healthcode.identity.v1 import identity_pb2 as pb
-from tests.support import error_details, id_card, id_card_number, passport
+from tests.support import error_details, id_card, id_card_number, passport, years_from
 
 
 async def register(env, name="张小三", document=None, **fields):
@@ -186,10 +186,10 @@ async def test_batch_get_refuses_more_than_a_thousand_ids(identity_env):
 
 
 async def test_a_birth_date_in_the_future_is_refused(identity_env, clock):
-    tomorrow = clock.now().date().replace(year=clock.now().year + 1)
+    next_year = years_from(clock.now().date(), 1)
 
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await register(identity_env, "JANE DOE", passport(), home_province_code="440000",
-                       birth_date=date_pb2.Date(year=tomorrow.year, month=tomorrow.month, day=tomorrow.day))
+                       birth_date=date_pb2.Date(year=next_year.year, month=next_year.month, day=next_year.day))
 
     assert error_details(refused.value) == ("BIRTH_DATE_INVALID", ["birth_date"])
