@@ -50,24 +50,24 @@ async def _migrate_all(url: str) -> None:
         await migrate(url, service.SCHEMA, service.MIGRATIONS)
 
 
-async def _start(service, environ: Mapping[str, str]) -> HostedServer:
+async def _start(service, environ: Mapping[str, str]) -> tuple[HostedServer, float]:
+    """The started server and its drain time."""
     settings = SETTINGS[service.NAME].read(Env(environ))
     app = await service.build_app(settings)
-    return await start_server(app, settings.server.host, settings.server.port)
+    return await start_server(app, settings.server.host, settings.server.port), settings.server.grace_seconds
 
 
-async def _up(environ: dict[str, str], embedded: EmbeddedPostgres | None) -> None:
+async def _up(environ: dict[str, str]) -> None:
     await _migrate_all(environ[f"{PREFIX}DATABASE_URL"])
     servers = []
     for service in SERVICES:
-        server = await _start(service, environ)
+        server, grace = await _start(service, environ)
         # Services started later reach this one where it actually listens (ports may be 0 in tests).
         environ.setdefault(f"{PREFIX}{service.NAME.upper()}_ADDRESS", server.address)
         servers.append(server)
     for server in servers:
         print(f"{server.app.name:<14} grpc://{server.address}", flush=True)
     print("healthcode is up; Ctrl-C stops it.", flush=True)
-    grace = Env(environ).number("GRACE_SECONDS", 10.0)
     await run_until_signalled(servers, grace)
 
 
@@ -83,7 +83,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         if not environ.get(name):
             environ[name] = value
     try:
-        _run(_up(environ, embedded))
+        _run(_up(environ))
     finally:
         if embedded is not None:
             embedded.stop()

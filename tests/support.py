@@ -141,3 +141,12 @@ def years_from(day: date, years: int) -> date:
         return day.replace(year=day.year + years)
     except ValueError:
         return day.replace(year=day.year + years, day=28)
+
+
+async def refused(call) -> grpc.aio.AioRpcError:
+    """The error a call failed with; fails the test if it succeeded."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as error:
+        return error
+    raise AssertionError("the call succeeded; it should have been refused")

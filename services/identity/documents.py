@@ -32,12 +32,14 @@ _FOREIGNER_2023 = re.compile(r"9[0-9]{16}[0-9X]")
 _FOREIGNER_2004 = re.compile(r"[A-Z]{3}[0-9]{12}")
 
 
-class DocumentKind(enum.Enum):
-    RESIDENT_ID_CARD = "RESIDENT_ID_CARD"
-    PASSPORT = "PASSPORT"
-    HK_MACAO_PERMIT = "HK_MACAO_PERMIT"
-    TAIWAN_PERMIT = "TAIWAN_PERMIT"
-    FOREIGN_PERMANENT_RESIDENT_ID = "FOREIGN_PERMANENT_RESIDENT_ID"
+class DocumentKind(enum.IntEnum):
+    """Numbered as healthcode.identity.v1.DocumentKind; the number is also what the database stores."""
+
+    RESIDENT_ID_CARD = 1
+    PASSPORT = 2
+    HK_MACAO_PERMIT = 3
+    TAIWAN_PERMIT = 4
+    FOREIGN_PERMANENT_RESIDENT_ID = 5
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from services import areas
 from services.identity.documents import Document, DocumentKind, is_minor
 from services.runtime.errors import FailedPrecondition, InvalidArgument
+from services.runtime.requests import parse_uuid
 
 # 他人代查: Beijing allowed at most 4 people per account.
 MAX_DEPENDENTS = 4
@@ -76,11 +77,7 @@ class FaceProviderKey:
 
 
 def parse_person_id(value: str, field_path: str) -> str:
-    """Person ids are UUIDs; anything else is refused before it reaches SQL."""
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument.for_field(field_path, "must be a person id", reason="PERSON_ID_INVALID") from None
+    return parse_uuid(value, field_path, "PERSON_ID_INVALID")
 
 
 def new_person_id() -> str:

@@ -26,13 +26,12 @@ from services.identity.repository import (
 from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
+from services.runtime.requests import page_size as requested_page_size
 from services.runtime.sealing import Keyring, LookupHasher
 
 log = get_logger(__name__)
 
 MAX_BATCH_GET = 1000
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 
 
 class PersonRegistry:
@@ -202,9 +201,7 @@ class PersonRegistry:
         return key
 
     async def list_provider_keys(self, page_size: int, page_token: str) -> tuple[list[FaceProviderKey], str]:
-        if page_size < 0:
-            raise InvalidArgument.for_field("page_size", "must not be negative", reason="PAGE_SIZE_INVALID")
-        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        size = requested_page_size(page_size)
         keys = await self._repository.list_provider_keys(decode_page_token(page_token), size + 1)
         if len(keys) <= size:
             return keys, ""

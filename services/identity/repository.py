@@ -15,15 +15,12 @@ from services.identity.model import DependentLink, FaceProviderKey, LinkBasis, P
 from services.runtime.errors import InvalidArgument
 from services.runtime.sealing import Sealed
 
-# Stored as smallint, numbered as in the proto.
-_KIND_NUMBERS = {
-    DocumentKind.RESIDENT_ID_CARD: 1, DocumentKind.PASSPORT: 2, DocumentKind.HK_MACAO_PERMIT: 3,
-    DocumentKind.TAIWAN_PERMIT: 4, DocumentKind.FOREIGN_PERMANENT_RESIDENT_ID: 5,
-}
-_KINDS_BY_NUMBER = {number: kind for kind, number in _KIND_NUMBERS.items()}
-
 _PERSON_COLUMNS = """p.person_id, p.masked_name, p.document_kind, p.masked_document_number,
     p.document_country_code, p.home_province_code, p.face_check_time, p.create_time"""
+_STORED_PERSON = f"""SELECT {_PERSON_COLUMNS}, p.document_lookup, p.name_lookup, p.sealed_key_id, p.sealed_record
+    FROM identity.persons p"""
+_LINKS = f"""SELECT l.holder_person_id, l.relation, l.basis, l.link_time, l.unlink_time, {_PERSON_COLUMNS}
+    FROM identity.dependent_links l JOIN identity.persons p ON p.person_id = l.dependent_person_id"""
 
 
 @dataclass(frozen=True)
@@ -54,7 +51,7 @@ class StoredPerson:
 def _person(row: asyncpg.Record) -> Person:
     return Person(
         person_id=str(row["person_id"]), masked_name=row["masked_name"],
-        document_kind=_KINDS_BY_NUMBER[row["document_kind"]],
+        document_kind=DocumentKind(row["document_kind"]),
         masked_document_number=row["masked_document_number"],
         document_country_code=row["document_country_code"], home_province_code=row["home_province_code"],
         face_check_time=row["face_check_time"], create_time=row["create_time"])
@@ -104,8 +101,7 @@ class IdentityRepository:
 
     async def list_live_links(self, holder_person_id: str) -> list[DependentLink]:
         rows = await self._pool.fetch(
-            f"""SELECT l.holder_person_id, l.relation, l.basis, l.link_time, l.unlink_time, {_PERSON_COLUMNS}
-                FROM identity.dependent_links l JOIN identity.persons p ON p.person_id = l.dependent_person_id
+            f"""{_LINKS}
                 WHERE l.holder_person_id = $1 AND l.unlink_time IS NULL ORDER BY l.link_id""", holder_person_id)
         return [_link(row) for row in rows]
 
@@ -164,15 +160,13 @@ class IdentityTransaction:
 
     async def find_stored_by_document(self, document_lookup: bytes, *, lock: bool = False) -> StoredPerson | None:
         row = await self._connection.fetchrow(
-            f"""SELECT {_PERSON_COLUMNS}, p.document_lookup, p.name_lookup, p.sealed_key_id, p.sealed_record
-                FROM identity.persons p WHERE p.document_lookup = $1 {'FOR UPDATE' if lock else ''}""",
+            f"""{_STORED_PERSON} WHERE p.document_lookup = $1 {'FOR UPDATE' if lock else ''}""",
             document_lookup)
         return _stored(row) if row else None
 
     async def get_stored(self, person_id: str, *, lock: bool = False) -> StoredPerson | None:
         row = await self._connection.fetchrow(
-            f"""SELECT {_PERSON_COLUMNS}, p.document_lookup, p.name_lookup, p.sealed_key_id, p.sealed_record
-                FROM identity.persons p WHERE p.person_id = $1 {'FOR UPDATE' if lock else ''}""", person_id)
+            f"""{_STORED_PERSON} WHERE p.person_id = $1 {'FOR UPDATE' if lock else ''}""", person_id)
         return _stored(row) if row else None
 
     async def insert_person(self, new: NewPerson) -> bool:
@@ -183,7 +177,7 @@ class IdentityTransaction:
                    home_province_code, face_check_time, create_time, update_time)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
                ON CONFLICT (document_lookup) DO NOTHING RETURNING true""",
-            new.person_id, new.document_lookup, new.name_lookup, _KIND_NUMBERS[new.document_kind],
+            new.person_id, new.document_lookup, new.name_lookup, int(new.document_kind),
             new.document_country_code, new.sealed.key_id, new.sealed.ciphertext, new.masked_name,
             new.masked_document_number, new.home_province_code, new.face_check_time, new.create_time)
         return bool(inserted)
@@ -230,16 +224,14 @@ class IdentityTransaction:
 
     async def get_live_link(self, holder_person_id: str, dependent_person_id: str) -> DependentLink | None:
         row = await self._connection.fetchrow(
-            f"""SELECT l.holder_person_id, l.relation, l.basis, l.link_time, l.unlink_time, {_PERSON_COLUMNS}
-                FROM identity.dependent_links l JOIN identity.persons p ON p.person_id = l.dependent_person_id
+            f"""{_LINKS}
                 WHERE l.holder_person_id = $1 AND l.dependent_person_id = $2 AND l.unlink_time IS NULL""",
             holder_person_id, dependent_person_id)
         return _link(row) if row else None
 
     async def get_last_link(self, holder_person_id: str, dependent_person_id: str) -> DependentLink | None:
         row = await self._connection.fetchrow(
-            f"""SELECT l.holder_person_id, l.relation, l.basis, l.link_time, l.unlink_time, {_PERSON_COLUMNS}
-                FROM identity.dependent_links l JOIN identity.persons p ON p.person_id = l.dependent_person_id
+            f"""{_LINKS}
                 WHERE l.holder_person_id = $1 AND l.dependent_person_id = $2
                 ORDER BY l.link_id DESC LIMIT 1""", holder_person_id, dependent_person_id)
         return _link(row) if row else None

@@ -15,26 +15,17 @@ from services.identity.registry import PersonRegistry
 from services.runtime.errors import FieldViolation, InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
 
-_KINDS = {
-    pb.DOCUMENT_KIND_RESIDENT_ID_CARD: DocumentKind.RESIDENT_ID_CARD,
-    pb.DOCUMENT_KIND_PASSPORT: DocumentKind.PASSPORT,
-    pb.DOCUMENT_KIND_HK_MACAO_PERMIT: DocumentKind.HK_MACAO_PERMIT,
-    pb.DOCUMENT_KIND_TAIWAN_PERMIT: DocumentKind.TAIWAN_PERMIT,
-    pb.DOCUMENT_KIND_FOREIGN_PERMANENT_RESIDENT_ID: DocumentKind.FOREIGN_PERMANENT_RESIDENT_ID,
-}
-_KIND_NUMBERS = {kind: number for number, kind in _KINDS.items()}
 
 
 # Requests → domain
 
 
 def _document(message: pb.Document, prefix: str = "document") -> Document:
-    kind = _KINDS.get(message.kind)
     try:
-        if kind is None:
+        if message.kind not in DocumentKind._value2member_map_:
             raise InvalidArgument.for_field("document.kind", "must be one of the document kinds",
                                             reason="DOCUMENT_KIND")
-        return parse_document(kind, message.number, message.country_code)
+        return parse_document(DocumentKind(message.kind), message.number, message.country_code)
     except InvalidArgument as error:
         raise _rebased(error, "document", prefix) from None
 
@@ -84,7 +75,7 @@ def _birth_date(request: pb.RegisterPersonRequest) -> date | None:
 def _person(person: Person) -> pb.Person:
     return pb.Person(
         person_id=person.person_id, masked_name=person.masked_name,
-        document_kind=_KIND_NUMBERS[person.document_kind], masked_document_number=person.masked_document_number,
+        document_kind=int(person.document_kind), masked_document_number=person.masked_document_number,
         document_country_code=person.document_country_code, home_province_code=person.home_province_code,
         face_check_time=to_timestamp(person.face_check_time), create_time=to_timestamp(person.create_time))
 

@@ -15,11 +15,11 @@ from services.itinerary.repository import CarrierBatch, ItineraryRepository, Sta
 from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
+from services.runtime.requests import page_size as requested_page_size
+from services.runtime.requests import parse_uuid
 
 log = get_logger(__name__)
 
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 AFFECTED_CHUNK = 1000
 _PROVINCES = sorted(areas.PROVINCES)
 
@@ -83,12 +83,10 @@ class ItineraryLedger:
         return declaration
 
     async def list_risk_areas(self, page_size: int, page_token: str) -> tuple[list[RiskDeclaration], str]:
-        if page_size < 0:
-            raise InvalidArgument.for_field("page_size", "must not be negative", reason="PAGE_SIZE_INVALID")
+        size = requested_page_size(page_size)
         if page_token and not areas.is_area_code(page_token):
             raise InvalidArgument.for_field("page_token", "is not a token this service issued",
                                             reason="PAGE_TOKEN_INVALID")
-        size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
         found = await self._repository.list_current_risk_areas(self._clock.now(), page_token or None, size + 1)
         if len(found) <= size:
             return found, ""
@@ -96,7 +94,8 @@ class ItineraryLedger:
 
     async def affected_persons(self, declaration_id: str) -> AsyncIterator[list[str]]:
         """Everyone with a stay under the declared area while it was in force, within the window."""
-        declaration = await self._repository.get_declaration(_uuid(declaration_id, "declaration_id"))
+        declaration = await self._repository.get_declaration(
+            parse_uuid(declaration_id, "declaration_id", "DECLARATION_ID_INVALID"))
         if declaration is None:
             raise NotFound(reason="DECLARATION_NOT_FOUND", message="no risk declaration with this id")
         start = max(declaration.effective_time, self.policy.window_start(self._clock.now()))
@@ -160,13 +159,6 @@ class CarrierBatchIngest:
         if self._batch.replayed is not None:
             return self._batch.replayed
         return await self._ledger._settle(self._batch)
-
-
-def _uuid(value: str, field_path: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        raise InvalidArgument.for_field(field_path, "is not a valid id", reason="ID_INVALID") from None
 
 
 def _person_id(value: str) -> str:

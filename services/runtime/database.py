@@ -24,23 +24,17 @@ async def _reset_if_dirty(connection: asyncpg.Connection) -> None:
         await connection.execute("ROLLBACK")
 
 
-async def create_pool(url: str, *, application: str, min_size: int = 2, max_size: int = 10) -> asyncpg.Pool:
-    """A pool whose connections name the service in pg_stat_activity."""
+async def open_pool(settings: ServerSettings, application: str) -> asyncpg.Pool:
+    """The pool a service's settings describe; its connections name the service in pg_stat_activity."""
     pool = await asyncpg.create_pool(
-        url,
-        min_size=min_size,
-        max_size=max_size,
+        settings.database_url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
         reset=_reset_if_dirty,
         server_settings={"application_name": f"healthcode-{application}", "timezone": "UTC"},
     )
     assert pool is not None
     return pool
-
-
-async def open_pool(settings: ServerSettings, application: str) -> asyncpg.Pool:
-    """The pool a service's settings describe."""
-    return await create_pool(settings.database_url, application=application, min_size=settings.pool_min_size,
-                             max_size=settings.pool_max_size)
 
 
 @dataclass(frozen=True)

@@ -187,9 +187,7 @@ async def start_server(app: App, host: str, port: int, *, max_message_bytes: int
     reflection.enable_server_reflection(
         (*app.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server)
-    bound = server.add_insecure_port(f"{host}:{port}")
-    if bound == 0:
-        raise OSError(f"could not bind {host}:{port}")
+    bound = server.add_insecure_port(f"{host}:{port}")  # raises RuntimeError when the port is taken
     await server.start()
     hosted = HostedServer(app, server, health_servicer, bound, host)
     hosted._start_background()

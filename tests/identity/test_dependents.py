@@ -6,10 +6,9 @@ import asyncio
 from datetime import date, timedelta
 
 import grpc
-import pytest
 
 from healthcode.identity.v1 import identity_pb2 as pb
-from tests.support import error_details, id_card, years_from
+from tests.support import refused, error_details, id_card, years_from
 
 
 async def person(env, document=None, name="陈大明"):
@@ -27,12 +26,6 @@ async def consenting(env, clock):
     """A registered adult and their fresh face-check attestation."""
     document = id_card(date(1950, 6, 1))
     return await person(env, document), env.provider.attest(document, clock.now())
-
-
-async def refused(call) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    return caught.value
 
 
 def birth_date_for_age(clock, years: int, days_extra: int = 0) -> date:

@@ -6,21 +6,14 @@ import secrets
 from datetime import timedelta
 
 import grpc
-import pytest
 
 from healthcode.identity.v1 import identity_pb2 as pb
-from tests.support import FaceProvider, error_details, id_card, timestamp
+from tests.support import refused, FaceProvider, error_details, id_card, timestamp
 
 
 async def register(env, document, attestation=None):
     return await env.persons.RegisterPerson(
         pb.RegisterPersonRequest(name="冯小明", document=document, face_attestation=attestation))
-
-
-async def refused(call) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await call
-    return caught.value
 
 
 async def test_a_valid_attestation_records_the_face_check(identity_env, clock):
