@@ -7,6 +7,7 @@ import inspect
 import re
 import signal
 import time
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -114,11 +115,18 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             if status is not None:
                 log.warning("rpc_database_unavailable", error_type=type(error).__name__, duration_ms=elapsed_ms)
             else:
-                # The traceback names code locations only; handlers keep personal data out of exceptions.
+                # Where it failed, never the message: a driver's message may quote a query's arguments
+                # (a name, a document number).
                 log.error("rpc_internal_error", error_type=type(error).__name__, duration_ms=elapsed_ms,
-                          exc_info=error)
+                          frames=_frames(error))
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error; quote the request id to support")
         await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+def _frames(error: BaseException) -> list[str]:
+    """The failing call chain as file:line function, without locals or messages."""
+    return [f"{frame.filename.rsplit('/', 2)[-1]}:{frame.lineno} {frame.name}"
+            for frame in traceback.extract_tb(error.__traceback__)]
 
 
 def _log_cancelled(started: float) -> None:

@@ -100,3 +100,15 @@ async def test_a_second_server_on_a_taken_port_fails_instead_of_sharing_it(probe
 
     with pytest.raises(RuntimeError):
         await start_server(App(name="probe2", service_names=(), add_to_server=_add), "127.0.0.1", server.port)
+
+
+async def test_a_bug_is_logged_with_its_location_but_not_its_message(probe, capsys):
+    _, _, call = probe
+
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call(b"bug")
+
+    logs = capsys.readouterr().out
+    assert "rpc_internal_error" in logs
+    assert "test_server.py" in logs and "_behaviour" in logs
+    assert "11010519491231002X" not in logs
