@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -20,6 +21,8 @@ async def _behaviour(request: bytes, context) -> bytes:
         raise InvalidArgument.for_field("thing.name", "is too long", reason="NAME_TOO_LONG")
     if request == b"precondition":
         raise FailedPrecondition(reason="NOT_NOW", message="not now", metadata={"retry_after": "60"})
+    if request == b"conflict":
+        raise asyncpg.exceptions.SerializationError("could not serialize access")
     if request == b"bug":
         raise ValueError("secret 11010519491231002X inside a bug")
     return b"ok:" + request
@@ -112,3 +115,13 @@ async def test_a_bug_is_logged_with_its_location_but_not_its_message(probe, caps
     assert "rpc_internal_error" in logs
     assert "test_server.py" in logs and "_behaviour" in logs
     assert "11010519491231002X" not in logs
+
+
+async def test_a_serialization_conflict_is_aborted_so_the_client_retries(probe):
+    _, _, call = probe
+
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await call(b"conflict")
+
+    assert error.value.code() == grpc.StatusCode.ABORTED
+    assert error_details(error.value)[0] == "SERIALIZATION_CONFLICT"
