@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +11,7 @@ import asyncpg
 
 from services.identity import servicer
 from services.identity.attestation import AttestationPolicy
+from services.identity.documents import load_reference_data
 from services.identity.registry import PersonRegistry
 from services.identity.repository import IdentityRepository
 from services.runtime.clock import Clock, SystemClock
@@ -61,6 +63,7 @@ def build_registry(settings: IdentitySettings, pool: asyncpg.Pool, clock: Clock)
 
 
 async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> App:
+    await asyncio.to_thread(load_reference_data)
     pool = await open_pool(settings.server, NAME)
     registry = build_registry(settings, pool, clock or SystemClock())
     # Spent nonces are kept only while their attestation could still be accepted.

@@ -219,6 +219,12 @@ _PARSERS = {
 }
 
 
+def load_reference_data() -> None:
+    """Reads the country and region tables now, at start-up, not from disk inside a first request."""
+    pycountry.countries.get(alpha_3="CHN")
+    ric.get_birth_place("11010519491231002X")
+
+
 def parse_document(kind: DocumentKind, number: str, country_code: str = "", *,
                    today: date | None = None) -> Document:
     """Normalise and validate a document; `today` bounds birth dates (tests pin it)."""
