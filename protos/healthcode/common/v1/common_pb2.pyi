@@ -10,7 +10,18 @@ class RiskLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RISK_LEVEL_LOW: _ClassVar[RiskLevel]
     RISK_LEVEL_MEDIUM: _ClassVar[RiskLevel]
     RISK_LEVEL_HIGH: _ClassVar[RiskLevel]
+
+class Colour(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    COLOUR_UNSPECIFIED: _ClassVar[Colour]
+    COLOUR_GREEN: _ClassVar[Colour]
+    COLOUR_YELLOW: _ClassVar[Colour]
+    COLOUR_RED: _ClassVar[Colour]
 RISK_LEVEL_UNSPECIFIED: RiskLevel
 RISK_LEVEL_LOW: RiskLevel
 RISK_LEVEL_MEDIUM: RiskLevel
 RISK_LEVEL_HIGH: RiskLevel
+COLOUR_UNSPECIFIED: Colour
+COLOUR_GREEN: Colour
+COLOUR_YELLOW: Colour
+COLOUR_RED: Colour
