@@ -57,9 +57,11 @@ WINDOW = 14 * 24 * 60  # minutes
 COUNTIES = [f"{p}{c:02d}{k:02d}" for p in sorted(areas.PROVINCES) if p < "71" for c in range(1, 9)
             for k in range(1, 9)]
 # The repository's query, verbatim, for the baseline.
-AFFECTED_SQL = """SELECT DISTINCT person_id::text FROM itinerary.stays
+AFFECTED_SQL = """SELECT DISTINCT person_id FROM itinerary.stays
                   WHERE area_code >= $1 AND area_code < $2 AND departure_time > $3
-                    AND ($4::timestamptz IS NULL OR arrival_time < $4)"""
+                    AND ($4::timestamptz IS NULL OR arrival_time < $4)
+                    AND ($5::uuid IS NULL OR person_id > $5)
+                  ORDER BY person_id"""
 
 
 def minutes() -> tuple[list[datetime], list[Timestamp]]:
@@ -177,7 +179,7 @@ async def affected(stub, url: str, area_code: str, repeats: int = 3) -> tuple[in
             persons += len(chunk.person_ids)
         streamed.append(time.perf_counter() - started)
         started = time.perf_counter()
-        rows = await connection.fetch(AFFECTED_SQL, *area_code_range(area_code), start, None)
+        rows = await connection.fetch(AFFECTED_SQL, *area_code_range(area_code), start, None, None)
         queried.append(time.perf_counter() - started)
     await connection.close()
     return persons, statistics.median(streamed), len(rows), statistics.median(queried)

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from services import areas
 from services.itinerary import model
-from services.itinerary.model import BatchResult, RiskDeclaration, RiskLevel, Stay, StayPolicy
+from services.itinerary.model import BatchResult, RiskDeclaration, RiskExposure, RiskLevel, Stay, StayPolicy
 from services.itinerary.persons import PersonDirectory
 from services.itinerary.repository import CarrierBatch, ItineraryRepository, StagedStay
 from services.runtime.clock import Clock
@@ -73,7 +73,7 @@ class ItineraryLedger:
         """Stores a declaration; `raised` says whether the level went up at its time."""
         model.check_declaration(area_code, level, authority, reason)
         declaration, previous = await self._record(area_code, level, effective_time, authority, reason, request_id)
-        return declaration, declaration.level > previous
+        return declaration, declaration.raises(previous)
 
     async def lift_risk_area(self, area_code: str, effective_time: datetime | None, authority: str, reason: str,
                              request_id: str) -> RiskDeclaration:
@@ -92,16 +92,38 @@ class ItineraryLedger:
             return found, ""
         return found[:size], found[size - 1].area_code
 
-    async def affected_persons(self, declaration_id: str) -> AsyncIterator[list[str]]:
-        """Everyone with a stay under the declared area while it was in force, within the window."""
-        declaration = await self._repository.get_declaration(
-            parse_uuid(declaration_id, "declaration_id", "DECLARATION_ID_INVALID"))
+    async def list_declarations(self, created_after: datetime | None, page_size: int, page_token: str
+                                ) -> tuple[list[RiskDeclaration], str]:
+        """Every declaration, lifts included, in the order they were recorded."""
+        size = requested_page_size(page_size)
+        after = model.parse_declaration_page_token(page_token)
+        found = await self._repository.list_declarations(created_after, after, size + 1)
+        if len(found) <= size:
+            return found, ""
+        return found[:size], model.declaration_page_token(found[size - 1])
+
+    async def affected_persons(self, declaration_id: str, after_person_id: str) -> AsyncIterator[list[str]]:
+        """Everyone whose exposure the declaration may have changed (RiskDeclaration.affected_stays),
+        by ascending id, from after `after_person_id` on."""
+        declaration_id = parse_uuid(declaration_id, "declaration_id", "DECLARATION_ID_INVALID")
+        if after_person_id and not model.is_person_id(after_person_id):
+            raise InvalidArgument.for_field("after_person_id", "must be a person id", reason="PERSON_ID_INVALID")
+        declaration = await self._repository.get_declaration(declaration_id)
         if declaration is None:
             raise NotFound(reason="DECLARATION_NOT_FOUND", message="no risk declaration with this id")
-        start = max(declaration.effective_time, self.policy.window_start(self._clock.now()))
+        departing_after, arriving_before = declaration.affected_stays(
+            await self._repository.level_before(declaration.area_code, declaration.effective_time),
+            self.policy.window_start(self._clock.now()))
         async for chunk in self._repository.affected_persons(
-                model.area_code_range(declaration.area_code), start, declaration.end_time, AFFECTED_CHUNK):
+                model.area_code_range(declaration.area_code), departing_after, arriving_before,
+                after_person_id or None, AFFECTED_CHUNK):
             yield chunk
+
+    async def risk_exposures(self, person_ids: Sequence[str]) -> list[RiskExposure]:
+        """The persons' stays in the window made while their area was at MEDIUM or HIGH risk."""
+        persons = model.checked_person_ids(person_ids, "person_ids")
+        return await self._repository.risk_exposures(persons, self.policy.window_start(self._clock.now()),
+                                                     model.EXPOSING_LEVEL)
 
     async def maintain_partitions(self) -> list[str]:
         """Partitions for every day a stay may still arrive for; drops those past retention."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import enum
 import re
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from services import areas
 from services.runtime.errors import InvalidArgument
@@ -14,11 +17,13 @@ from services.runtime.errors import InvalidArgument
 _PERSON_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _CARRIER = re.compile(r"^[a-z0-9-]{1,64}$")
 _BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MAX_STAYS_PER_CHUNK = 10_000
 MAX_REPORTED_REJECTIONS = 10_000
 MAX_DECLARED_STAYS = 100
 MAX_REASON_LENGTH = 500
+MAX_PERSONS_PER_LOOKUP = 1000
 
 
 class RiskLevel(enum.IntEnum):
@@ -28,6 +33,10 @@ class RiskLevel(enum.IntEnum):
     LOW = 1
     MEDIUM = 2
     HIGH = 3
+
+
+# A stay exposes a person when its area was at this level or above while they were there.
+EXPOSING_LEVEL = RiskLevel.MEDIUM
 
 
 class StaySource(enum.IntEnum):
@@ -83,6 +92,36 @@ class RiskDeclaration:
     end_time: datetime | None
     authority: str
     reason: str
+    create_time: datetime
+
+    def raises(self, level_before: RiskLevel) -> bool:
+        """Whether this declaration puts its area above the level declared for it just before."""
+        return self.level > level_before
+
+    def affected_stays(self, level_before: RiskLevel, window_start: datetime) -> tuple[datetime, datetime | None]:
+        """The stays under the area whose exposure this declaration may change: those departing
+        after the first time and arriving before the second (None: no bound).
+
+        A raise may expose whoever was there while it is in force. Anything else (a lift, a
+        lower or equal level) may end the exposure of whoever was there before it, within the
+        window, and lowers the stays made while it is in force: both, from the window's start
+        until the declaration ends.
+        """
+        if self.raises(level_before):
+            return max(self.effective_time, window_start), self.end_time
+        return window_start, self.end_time
+
+
+@dataclass(frozen=True)
+class RiskExposure:
+    """A stay made while its area, city or province was at MEDIUM or HIGH risk."""
+
+    person_id: str
+    area_code: str
+    arrival_time: datetime
+    departure_time: datetime
+    level: RiskLevel
+    declaration_id: str  # the declaration that gave the level
 
 
 @dataclass(frozen=True)
@@ -99,6 +138,18 @@ class BatchResult:
 
 def is_person_id(value: str) -> bool:
     return bool(_PERSON_ID.match(value))
+
+
+def checked_person_ids(values: Sequence[str], field_path: str) -> list[str]:
+    """1 to 1000 person ids, each once and in ascending order; a malformed one is named by its index."""
+    if not 1 <= len(values) <= MAX_PERSONS_PER_LOOKUP:
+        raise InvalidArgument.for_field(field_path, f"must hold 1 to {MAX_PERSONS_PER_LOOKUP} person ids",
+                                        reason="PERSON_IDS_COUNT_INVALID")
+    for index, value in enumerate(values):
+        if not is_person_id(value):
+            raise InvalidArgument.for_field(f"{field_path}[{index}]", "must be a person id",
+                                            reason="PERSON_ID_INVALID")
+    return sorted(set(values))
 
 
 def checked_person_id(value: str) -> str | None:
@@ -172,3 +223,21 @@ def check_authority(authority: str, reason: str) -> None:
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidArgument.for_field("reason", f"must be at most {MAX_REASON_LENGTH} characters",
                                         reason="REASON_TOO_LONG")
+
+
+def declaration_page_token(declaration: RiskDeclaration) -> str:
+    """Where the next page of declarations starts: after this one, in record order."""
+    micros = (declaration.create_time - _EPOCH) // timedelta(microseconds=1)
+    return base64.urlsafe_b64encode(f"{micros}/{declaration.declaration_id}".encode()).decode()
+
+
+def parse_declaration_page_token(token: str) -> tuple[datetime, str] | None:
+    """The (create time, declaration id) a token from `declaration_page_token` resumes after."""
+    if not token:
+        return None
+    try:
+        micros, declaration_id = base64.urlsafe_b64decode(token.encode()).decode().split("/")
+        return _EPOCH + timedelta(microseconds=int(micros)), str(uuid.UUID(declaration_id))
+    except (ValueError, OverflowError):
+        raise InvalidArgument.for_field("page_token", "is not a token this service issued",
+                                        reason="PAGE_TOKEN_INVALID") from None

@@ -14,6 +14,7 @@ from services.itinerary.model import (
     MAX_REPORTED_REJECTIONS,
     BatchResult,
     RiskDeclaration,
+    RiskExposure,
     RiskLevel,
     Stay,
     StayPolicy,
@@ -30,14 +31,18 @@ _MAINTENANCE_LOCK = int.from_bytes(hashlib.sha256(b"healthcode.itinerary.partiti
 _PARTITIONS_SQL = """SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                      WHERE i.inhparent = 'itinerary.stays'::regclass"""
 
-_DECLARATION_COLUMNS = "declaration_id, area_code, level, start_time, end_time, authority, reason"
+# The lowest key of the declarations' record order.
+_BEGINNING = datetime.min.replace(tzinfo=timezone.utc)
+_NIL_ID = "00000000-0000-0000-0000-000000000000"
+
+_DECLARATION_COLUMNS = "declaration_id, area_code, level, start_time, end_time, authority, reason, create_time"
 
 
 def _declaration(row: asyncpg.Record) -> RiskDeclaration:
     return RiskDeclaration(
         declaration_id=str(row["declaration_id"]), area_code=row["area_code"], level=RiskLevel(row["level"]),
         effective_time=row["start_time"], end_time=row["end_time"], authority=row["authority"],
-        reason=row["reason"])
+        reason=row["reason"], create_time=row["create_time"])
 
 
 class CarrierBatch:
@@ -174,9 +179,32 @@ class ItineraryRepository:
         return [Stay(r["area_code"], r["arrival_time"], r["departure_time"], StaySource(r["source"]),
                      r["source_carrier"], r["verified"], RiskLevel(r["level"])) for r in rows]
 
+    async def risk_exposures(self, person_ids: Sequence[str], window_start: datetime, exposing_level: RiskLevel
+                             ) -> list[RiskExposure]:
+        """The persons' stays departing in the window whose highest level in force (for the
+        county, its city or its province, as in `list_stays`) is at least `exposing_level`,
+        each with the declaration that gave it: of several at that level the latest to come
+        into force, then the narrowest area. Identical stays from several sources count once."""
+        rows = await self._pool.fetch(
+            """SELECT DISTINCT s.person_id::text AS person_id, s.area_code, s.arrival_time, s.departure_time,
+                      r.level, r.declaration_id::text AS declaration_id
+               FROM itinerary.stays s
+               CROSS JOIN LATERAL (
+                   SELECT p.level, p.declaration_id FROM itinerary.risk_periods p
+                   WHERE p.area_code IN (s.area_code, left(s.area_code, 4) || '00', left(s.area_code, 2) || '0000')
+                     AND p.start_time < s.departure_time AND (p.end_time IS NULL OR p.end_time > s.arrival_time)
+                   ORDER BY p.level DESC, p.start_time DESC, p.area_code DESC
+                   LIMIT 1) r
+               WHERE s.person_id = ANY($1::uuid[]) AND s.departure_time >= $2 AND r.level >= $3
+               ORDER BY person_id, s.arrival_time, s.area_code, s.departure_time""",
+            list(person_ids), window_start, int(exposing_level))
+        return [RiskExposure(r["person_id"], r["area_code"], r["arrival_time"], r["departure_time"],
+                             RiskLevel(r["level"]), r["declaration_id"]) for r in rows]
+
     async def affected_persons(self, code_range: tuple[str, str], start: datetime, end: datetime | None,
-                               chunk_size: int) -> AsyncIterator[list[str]]:
-        """Distinct persons with a stay in the code range overlapping [start, end), in chunks.
+                               after_person: str | None, chunk_size: int) -> AsyncIterator[list[str]]:
+        """Distinct persons with a stay in the code range overlapping [start, end) and an id
+        above `after_person`, in ascending order, in chunks.
 
         One snapshot and a server-side cursor: memory stays flat however many match.
         """
@@ -184,11 +212,13 @@ class ItineraryRepository:
                                                                              readonly=True):
             chunk: list[str] = []
             async for record in connection.cursor(
-                    """SELECT DISTINCT person_id::text FROM itinerary.stays
+                    """SELECT DISTINCT person_id FROM itinerary.stays
                        WHERE area_code >= $1 AND area_code < $2 AND departure_time > $3
-                         AND ($4::timestamptz IS NULL OR arrival_time < $4)""",
-                    code_range[0], code_range[1], start, end, prefetch=chunk_size):
-                chunk.append(record[0])
+                         AND ($4::timestamptz IS NULL OR arrival_time < $4)
+                         AND ($5::uuid IS NULL OR person_id > $5)
+                       ORDER BY person_id""",
+                    code_range[0], code_range[1], start, end, after_person, prefetch=chunk_size):
+                chunk.append(str(record[0]))
                 if len(chunk) == chunk_size:
                     yield chunk
                     chunk = []
@@ -226,6 +256,27 @@ class ItineraryRepository:
         row = await self._pool.fetchrow(
             f"SELECT {_DECLARATION_COLUMNS} FROM itinerary.risk_periods WHERE declaration_id = $1", declaration_id)
         return _declaration(row) if row else None
+
+    async def list_declarations(self, created_after: datetime | None, after: tuple[datetime, str] | None,
+                                limit: int) -> list[RiskDeclaration]:
+        """Every declaration recorded at or after `created_after`, lifts included, in record
+        order (create_time, declaration_id) and past the key `after`.
+
+        The page is chosen on the table by its index; each row's period end is then found
+        in its own area's periods only. (LIMIT 1, of one row anyway, keeps the planner from
+        flattening that lateral into a join with the whole view, every area's periods.)"""
+        # Absent bounds become the lowest values, so both stay index conditions in every plan.
+        after_time, after_id = after or (_BEGINNING, _NIL_ID)
+        rows = await self._pool.fetch(
+            f"""SELECT p.* FROM (SELECT declaration_id, area_code FROM itinerary.risk_declarations
+                      WHERE create_time >= $1 AND (create_time, declaration_id) > ($2, $3::uuid)
+                      ORDER BY create_time, declaration_id LIMIT $4) d
+                CROSS JOIN LATERAL (SELECT {_DECLARATION_COLUMNS} FROM itinerary.risk_periods r
+                                    WHERE r.area_code = d.area_code AND r.declaration_id = d.declaration_id
+                                    LIMIT 1) p
+                ORDER BY p.create_time, p.declaration_id""",
+            created_after or _BEGINNING, after_time, after_id, limit)
+        return [_declaration(row) for row in rows]
 
     async def list_current_risk_areas(self, now: datetime, after_area: str | None, limit: int
                                       ) -> list[RiskDeclaration]:

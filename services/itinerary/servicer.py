@@ -9,6 +9,7 @@ from services.itinerary.model import (
     MAX_STAYS_PER_CHUNK,
     REJECTION_FIELDS,
     RiskDeclaration,
+    RiskExposure,
     RiskLevel,
     Stay,
     checked_person_id,
@@ -30,7 +31,15 @@ def _declaration(declaration: RiskDeclaration) -> pb.RiskDeclaration:
     return pb.RiskDeclaration(
         declaration_id=declaration.declaration_id, area_code=declaration.area_code, level=int(declaration.level),
         effective_time=to_timestamp(declaration.effective_time), end_time=to_timestamp(declaration.end_time),
-        authority=declaration.authority, reason=declaration.reason)
+        authority=declaration.authority, reason=declaration.reason,
+        create_time=to_timestamp(declaration.create_time))
+
+
+def _exposure(exposure: RiskExposure) -> pb.RiskExposure:
+    return pb.RiskExposure(
+        person_id=exposure.person_id, area_code=exposure.area_code,
+        arrival_time=to_timestamp(exposure.arrival_time), departure_time=to_timestamp(exposure.departure_time),
+        level=int(exposure.level), declaration_id=exposure.declaration_id)
 
 
 def _stay(stay: Stay) -> pb.Stay:
@@ -97,9 +106,21 @@ class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
         return pb.ListRiskAreasResponse(declarations=[_declaration(d) for d in declarations],
                                         next_page_token=token)
 
+    async def ListRiskDeclarations(self, request: pb.ListRiskDeclarationsRequest,
+                                   context) -> pb.ListRiskDeclarationsResponse:
+        declarations, token = await self._ledger.list_declarations(
+            optional_datetime(request, "created_after"), request.page_size, request.page_token)
+        return pb.ListRiskDeclarationsResponse(declarations=[_declaration(d) for d in declarations],
+                                               next_page_token=token)
+
     async def StreamAffectedPersons(self, request: pb.StreamAffectedPersonsRequest, context):
-        async for chunk in self._ledger.affected_persons(request.declaration_id):
+        async for chunk in self._ledger.affected_persons(request.declaration_id, request.after_person_id):
             yield pb.StreamAffectedPersonsResponse(person_ids=chunk)
+
+    async def BatchGetRiskExposures(self, request: pb.BatchGetRiskExposuresRequest,
+                                    context) -> pb.BatchGetRiskExposuresResponse:
+        exposures = await self._ledger.risk_exposures(list(request.person_ids))
+        return pb.BatchGetRiskExposuresResponse(exposures=[_exposure(e) for e in exposures])
 
 
 def add_to_server(ledger: ItineraryLedger, server) -> None:

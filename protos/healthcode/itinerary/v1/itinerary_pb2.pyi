@@ -129,7 +129,7 @@ class ListStaysResponse(_message.Message):
     def __init__(self, stays: _Optional[_Iterable[_Union[Stay, _Mapping]]] = ...) -> None: ...
 
 class RiskDeclaration(_message.Message):
-    __slots__ = ("declaration_id", "area_code", "level", "effective_time", "end_time", "authority", "reason")
+    __slots__ = ("declaration_id", "area_code", "level", "effective_time", "end_time", "authority", "reason", "create_time")
     DECLARATION_ID_FIELD_NUMBER: _ClassVar[int]
     AREA_CODE_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
@@ -137,6 +137,7 @@ class RiskDeclaration(_message.Message):
     END_TIME_FIELD_NUMBER: _ClassVar[int]
     AUTHORITY_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     declaration_id: str
     area_code: str
     level: _common_pb2.RiskLevel
@@ -144,7 +145,8 @@ class RiskDeclaration(_message.Message):
     end_time: _timestamp_pb2.Timestamp
     authority: str
     reason: str
-    def __init__(self, declaration_id: _Optional[str] = ..., area_code: _Optional[str] = ..., level: _Optional[_Union[_common_pb2.RiskLevel, str]] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., authority: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, declaration_id: _Optional[str] = ..., area_code: _Optional[str] = ..., level: _Optional[_Union[_common_pb2.RiskLevel, str]] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., authority: _Optional[str] = ..., reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DeclareRiskAreaRequest(_message.Message):
     __slots__ = ("area_code", "level", "effective_time", "authority", "reason", "request_id")
@@ -206,14 +208,62 @@ class ListRiskAreasResponse(_message.Message):
     next_page_token: str
     def __init__(self, declarations: _Optional[_Iterable[_Union[RiskDeclaration, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
+class ListRiskDeclarationsRequest(_message.Message):
+    __slots__ = ("created_after", "page_size", "page_token")
+    CREATED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    created_after: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRiskDeclarationsResponse(_message.Message):
+    __slots__ = ("declarations", "next_page_token")
+    DECLARATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    declarations: _containers.RepeatedCompositeFieldContainer[RiskDeclaration]
+    next_page_token: str
+    def __init__(self, declarations: _Optional[_Iterable[_Union[RiskDeclaration, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class StreamAffectedPersonsRequest(_message.Message):
-    __slots__ = ("declaration_id",)
+    __slots__ = ("declaration_id", "after_person_id")
     DECLARATION_ID_FIELD_NUMBER: _ClassVar[int]
+    AFTER_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     declaration_id: str
-    def __init__(self, declaration_id: _Optional[str] = ...) -> None: ...
+    after_person_id: str
+    def __init__(self, declaration_id: _Optional[str] = ..., after_person_id: _Optional[str] = ...) -> None: ...
 
 class StreamAffectedPersonsResponse(_message.Message):
     __slots__ = ("person_ids",)
     PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
     person_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, person_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class BatchGetRiskExposuresRequest(_message.Message):
+    __slots__ = ("person_ids",)
+    PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    person_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, person_ids: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class RiskExposure(_message.Message):
+    __slots__ = ("person_id", "area_code", "arrival_time", "departure_time", "level", "declaration_id")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    AREA_CODE_FIELD_NUMBER: _ClassVar[int]
+    ARRIVAL_TIME_FIELD_NUMBER: _ClassVar[int]
+    DEPARTURE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    DECLARATION_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    area_code: str
+    arrival_time: _timestamp_pb2.Timestamp
+    departure_time: _timestamp_pb2.Timestamp
+    level: _common_pb2.RiskLevel
+    declaration_id: str
+    def __init__(self, person_id: _Optional[str] = ..., area_code: _Optional[str] = ..., arrival_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., departure_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[_Union[_common_pb2.RiskLevel, str]] = ..., declaration_id: _Optional[str] = ...) -> None: ...
+
+class BatchGetRiskExposuresResponse(_message.Message):
+    __slots__ = ("exposures",)
+    EXPOSURES_FIELD_NUMBER: _ClassVar[int]
+    exposures: _containers.RepeatedCompositeFieldContainer[RiskExposure]
+    def __init__(self, exposures: _Optional[_Iterable[_Union[RiskExposure, _Mapping]]] = ...) -> None: ...

@@ -69,10 +69,20 @@ class ItineraryServiceStub:
                 request_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListRiskAreasRequest.SerializeToString,
                 response_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListRiskAreasResponse.FromString,
                 _registered_method=True)
+        self.ListRiskDeclarations = channel.unary_unary(
+                '/healthcode.itinerary.v1.ItineraryService/ListRiskDeclarations',
+                request_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListRiskDeclarationsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListRiskDeclarationsResponse.FromString,
+                _registered_method=True)
         self.StreamAffectedPersons = channel.unary_stream(
                 '/healthcode.itinerary.v1.ItineraryService/StreamAffectedPersons',
                 request_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.StreamAffectedPersonsRequest.SerializeToString,
                 response_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.StreamAffectedPersonsResponse.FromString,
+                _registered_method=True)
+        self.BatchGetRiskExposures = channel.unary_unary(
+                '/healthcode.itinerary.v1.ItineraryService/BatchGetRiskExposures',
+                request_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresRequest.SerializeToString,
+                response_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresResponse.FromString,
                 _registered_method=True)
 
 
@@ -135,9 +145,36 @@ class ItineraryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRiskDeclarations(self, request, context):
+        """Lists every risk declaration ever recorded, lifts included, in the order
+        they were recorded, for services that follow the history of risk areas.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamAffectedPersons(self, request, context):
-        """Streams the persons affected by one declaration: everyone with a stay in
-        the area (or under it) during the declared risk and within the window.
+        """Streams the persons whose exposure one declaration may have changed, in
+        ascending order of person id, each once.
+
+        For a declaration that raises the level (see DeclareRiskAreaResponse.raised):
+        everyone with a stay in the area (or under it) during the declared risk and
+        within the window, whose exposure may have begun.
+
+        For one that does not (a lift, or a level no higher than the one in force for
+        exactly that area just before it): everyone with a stay in the area (or under
+        it) from the start of the window until the declaration ends: those there
+        before its effective time, whose exposure may have ended, and those there
+        since (when that time is in the past), whose stays it lowers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchGetRiskExposures(self, request, context):
+        """Gets, for up to 1000 persons at once, their stays in the window during which
+        their area (or its city or province) was at MEDIUM or HIGH risk. Unknown
+        persons simply have none. Answers with personal data.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -176,10 +213,20 @@ def add_ItineraryServiceServicer_to_server(servicer, server):
                     request_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListRiskAreasRequest.FromString,
                     response_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListRiskAreasResponse.SerializeToString,
             ),
+            'ListRiskDeclarations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRiskDeclarations,
+                    request_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListRiskDeclarationsRequest.FromString,
+                    response_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListRiskDeclarationsResponse.SerializeToString,
+            ),
             'StreamAffectedPersons': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamAffectedPersons,
                     request_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.StreamAffectedPersonsRequest.FromString,
                     response_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.StreamAffectedPersonsResponse.SerializeToString,
+            ),
+            'BatchGetRiskExposures': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetRiskExposures,
+                    request_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresRequest.FromString,
+                    response_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -360,6 +407,33 @@ class ItineraryService:
             _registered_method=True)
 
     @staticmethod
+    def ListRiskDeclarations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.itinerary.v1.ItineraryService/ListRiskDeclarations',
+            healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListRiskDeclarationsRequest.SerializeToString,
+            healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListRiskDeclarationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def StreamAffectedPersons(request,
             target,
             options=(),
@@ -376,6 +450,33 @@ class ItineraryService:
             '/healthcode.itinerary.v1.ItineraryService/StreamAffectedPersons',
             healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.StreamAffectedPersonsRequest.SerializeToString,
             healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.StreamAffectedPersonsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetRiskExposures(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.itinerary.v1.ItineraryService/BatchGetRiskExposures',
+            healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresRequest.SerializeToString,
+            healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresResponse.FromString,
             options,
             channel_credentials,
             insecure,
