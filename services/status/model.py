@@ -1,0 +1,378 @@
+"""The colour decision: a pure, deterministic function of (evidence, rule set, now), without I/O.
+
+What each finding means is fixed here; how it shows is the province's rule set:
+
+- CONFIRMED, ASYMPTOMATIC, POSITIVE_TEST: from the diagnosis or sample time until the
+  first discharge or quarantine-release certificate after it; SUSPECTED also ends on a
+  later negative test.
+- CLOSE_CONTACT, SECONDARY_CONTACT: from the diagnosis time until a later release
+  certificate, at most the rule's `days`.
+- CENTRAL_QUARANTINE, HOME_QUARANTINE, INBOUND_QUARANTINE: the order's period, ended
+  early by a release certificate within it.
+- HIGH_RISK_STAY, MEDIUM_RISK_STAY: from arrival until the rule's window after departure.
+- FEVER_CHECK_IN, FEVER_ON_SITE: from an abnormal reading until the next normal check-in.
+- A finding is held `hold_days` after it ends; findings marked `recovery` are then
+  followed by RECOVERING until the rule's days or consecutive daily check-ins.
+- With no finding and no recovery, a rule set with `green_lapse` shows CHECK_IN_OVERDUE
+  once the last check-in (or the end of the last finding) is older than its hours.
+- An approved appeal dismisses named findings; an approved manual override forces a
+  colour for its period. Both arrive as facts, so the decision stays a function of facts.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from services.colours import Colour
+from services.status.rules import DisplayColour, RuleSet
+
+FEVER_CELSIUS = Decimal("37.3")
+
+
+class FactKind(enum.IntEnum):
+    """Numbered as in healthcode.status.v1.FactKind."""
+
+    DIAGNOSIS = 1
+    QUARANTINE_ORDER = 2
+    NUCLEIC_ACID_TEST = 3
+    INBOUND_QUARANTINE = 4
+    DISCHARGE = 5
+    QUARANTINE_RELEASE = 6
+    FEVER_ON_SITE = 7
+    APPEAL_GRANTED = 8
+    MANUAL_OVERRIDE = 9
+
+
+class Diagnosis(enum.IntEnum):
+    CONFIRMED = 1
+    SUSPECTED = 2
+    ASYMPTOMATIC = 3
+    CLOSE_CONTACT = 4
+    SECONDARY_CONTACT = 5
+
+
+class QuarantinePlace(enum.IntEnum):
+    CENTRAL = 1
+    HOME = 2
+
+
+class TestResult(enum.IntEnum):
+    POSITIVE = 1
+    NEGATIVE = 2
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One authority fact (or an appeal / override decision) as the engine reads it.
+
+    Which optional fields matter depends on `kind`; `services.status.facts` checks them.
+    """
+
+    fact_id: str
+    kind: FactKind
+    effective_time: datetime
+    end_time: datetime | None = None
+    diagnosis: Diagnosis | None = None
+    place: QuarantinePlace | None = None
+    result: TestResult | None = None
+    temperature: Decimal | None = None
+    dismissed: tuple[str, ...] = ()       # APPEAL_GRANTED: finding keys found wrong
+    colour: Colour | None = None          # MANUAL_OVERRIDE: the colour forced
+    reason_code: str = ""                 # MANUAL_OVERRIDE: the officials' reason code
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    check_in_id: str
+    check_in_time: datetime
+    abnormal: bool  # 37.3 ℃ or more, or a listed symptom
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """A stay in an area at MEDIUM or HIGH risk while the person was there (from itinerary)."""
+
+    area_code: str
+    arrival_time: datetime
+    departure_time: datetime
+    high: bool
+
+
+@dataclass(frozen=True)
+class Evidence:
+    enrolled_time: datetime
+    facts: Sequence[Fact] = ()
+    check_ins: Sequence[CheckIn] = ()
+    exposures: Sequence[Exposure] = ()
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a colour is what it is, in words a person can read back: a stable code, the
+    finding it came from (an appeal names it), and its period."""
+
+    code: str
+    key: str
+    since: datetime
+    until: datetime | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    colour: Colour
+    display: str
+    reasons: tuple[Reason, ...]
+    valid_until: datetime
+    next_change_time: datetime | None  # when time alone changes the decision; None: only new evidence
+    rule_province: str
+    rule_version: int
+
+    def same_outcome(self, other: Decision | None) -> bool:
+        """Equal colours and reasons: a new status version is due only when this is False."""
+        return other is not None and (self.colour, self.display, self.reasons) == (
+            other.colour, other.display, other.reasons)
+
+
+@dataclass(frozen=True)
+class _Finding:
+    code: str
+    key: str
+    since: datetime
+    until: datetime | None
+    display: DisplayColour
+    recovery: bool = False
+    detail: str = ""
+
+    def active(self, now: datetime) -> bool:
+        return self.since <= now and (self.until is None or now < self.until)
+
+    def reason(self) -> Reason:
+        return Reason(self.code, self.key, self.since, self.until, self.detail)
+
+
+_CLEARED_BY = {
+    "CONFIRMED": {FactKind.DISCHARGE, FactKind.QUARANTINE_RELEASE},
+    "ASYMPTOMATIC": {FactKind.DISCHARGE, FactKind.QUARANTINE_RELEASE},
+    "POSITIVE_TEST": {FactKind.DISCHARGE, FactKind.QUARANTINE_RELEASE},
+    "SUSPECTED": {FactKind.DISCHARGE, FactKind.QUARANTINE_RELEASE, FactKind.NUCLEIC_ACID_TEST},
+    "CLOSE_CONTACT": {FactKind.QUARANTINE_RELEASE},
+    "SECONDARY_CONTACT": {FactKind.QUARANTINE_RELEASE},
+    "CENTRAL_QUARANTINE": {FactKind.QUARANTINE_RELEASE},
+    "HOME_QUARANTINE": {FactKind.QUARANTINE_RELEASE},
+    "INBOUND_QUARANTINE": {FactKind.QUARANTINE_RELEASE},
+}
+
+
+@dataclass
+class _Collector:
+    rules: RuleSet
+    facts: Sequence[Fact]
+    findings: list[_Finding] = field(default_factory=list)
+
+    def add(self, code: str, key: str, since: datetime, natural_end: datetime | None, detail: str = "") -> None:
+        rule = self.rules.findings[code]
+        if rule is None:
+            return
+        end = natural_end
+        if code in _CLEARED_BY:
+            cleared = self._first_clearing(code, since, natural_end)
+            end = cleared if end is None or (cleared is not None and cleared < end) else end
+        if rule.days is not None:
+            end = since + rule.days if end is None else min(end, since + rule.days)
+        until = None if end is None else end + rule.hold
+        self.findings.append(_Finding(code, key, since, until, rule.display, rule.recovery, detail))
+
+    def _first_clearing(self, code: str, since: datetime, before: datetime | None) -> datetime | None:
+        kinds = _CLEARED_BY[code]
+        times = [fact.effective_time for fact in self.facts
+                 if fact.kind in kinds and fact.effective_time > since
+                 and (before is None or fact.effective_time < before)
+                 and (fact.kind is not FactKind.NUCLEIC_ACID_TEST or fact.result is TestResult.NEGATIVE)]
+        return min(times, default=None)
+
+
+def _local_day(moment: datetime, rules: RuleSet) -> date:
+    return (moment.astimezone(UTC) + rules.utc_offset).date()
+
+
+def _fever_findings(collector: _Collector, evidence: Evidence, now: datetime) -> None:
+    """One finding per fever episode: from the first abnormal reading after a normal
+    check-in until the next normal one."""
+    readings = sorted(
+        [(c.check_in_time, c.abnormal, "FEVER_CHECK_IN", f"check-in:{c.check_in_id}") for c in evidence.check_ins
+         if c.check_in_time <= now]
+        + [(f.effective_time, True, "FEVER_ON_SITE", f"fact:{f.fact_id}") for f in evidence.facts
+           if f.kind is FactKind.FEVER_ON_SITE])
+    episode: tuple[datetime, str, str] | None = None
+    for moment, abnormal, code, key in readings:
+        if abnormal and episode is None:
+            episode = (moment, code, key)
+        elif not abnormal and episode is not None:
+            collector.add(episode[1], episode[2], episode[0], moment)
+            episode = None
+    if episode is not None:
+        collector.add(episode[1], episode[2], episode[0], None)
+
+
+def _findings(evidence: Evidence, rules: RuleSet, now: datetime) -> list[_Finding]:
+    collector = _Collector(rules, evidence.facts)
+    for fact in evidence.facts:
+        key = f"fact:{fact.fact_id}"
+        if fact.kind is FactKind.DIAGNOSIS and fact.diagnosis is not None:
+            collector.add(fact.diagnosis.name, key, fact.effective_time, None)
+        elif fact.kind is FactKind.NUCLEIC_ACID_TEST and fact.result is TestResult.POSITIVE:
+            collector.add("POSITIVE_TEST", key, fact.effective_time, None)
+        elif fact.kind is FactKind.QUARANTINE_ORDER and fact.place is not None:
+            collector.add(f"{fact.place.name}_QUARANTINE", key, fact.effective_time, fact.end_time)
+        elif fact.kind is FactKind.INBOUND_QUARANTINE:
+            collector.add("INBOUND_QUARANTINE", key, fact.effective_time, fact.end_time)
+    for exposure in evidence.exposures:
+        collector.add("HIGH_RISK_STAY" if exposure.high else "MEDIUM_RISK_STAY",
+                      f"stay:{exposure.area_code}:{int(exposure.arrival_time.timestamp())}",
+                      exposure.arrival_time, exposure.departure_time + rules.window, detail=exposure.area_code)
+    _fever_findings(collector, evidence, now)
+    dismissed = {key for fact in evidence.facts if fact.kind is FactKind.APPEAL_GRANTED
+                 and fact.effective_time <= now for key in fact.dismissed}
+    return [finding for finding in collector.findings if finding.key not in dismissed]
+
+
+def _recovery(findings: list[_Finding], evidence: Evidence, rules: RuleSet, now: datetime) -> _Finding | None:
+    """RECOVERING after the last finding marked for recovery ended (active or already served)."""
+    recovery = rules.recovery
+    ended = [f.until for f in findings if f.recovery and f.until is not None and f.since <= now]
+    if recovery is None or not ended or any(f.recovery and f.active(now) for f in findings):
+        return None
+    start = max(ended)
+    if start > now:
+        return None
+    if recovery.days is not None:
+        end: datetime | None = start + recovery.days
+    else:
+        end = _consecutive_check_ins_done(evidence.check_ins, start, recovery.check_in_days or 0, rules, now)
+    return _Finding("RECOVERING", f"recovery:{int(start.timestamp())}", start, end, recovery.display)
+
+
+def _consecutive_check_ins_done(check_ins: Sequence[CheckIn], start: datetime, days: int, rules: RuleSet,
+                                now: datetime) -> datetime | None:
+    """When check-ins on `days` consecutive local days after `start`'s day were complete; None if not yet."""
+    first_by_day: dict[date, datetime] = {}
+    for check_in in sorted(check_ins, key=lambda c: c.check_in_time):
+        if start <= check_in.check_in_time <= now:
+            first_by_day.setdefault(_local_day(check_in.check_in_time, rules), check_in.check_in_time)
+    run, previous = 0, None
+    for day in sorted(day for day in first_by_day if day > _local_day(start, rules)):
+        run = run + 1 if previous is not None and day == previous + timedelta(days=1) else 1
+        previous = day
+        if run == days:
+            return first_by_day[day]
+    return None
+
+
+def _green_lapse(findings: list[_Finding], evidence: Evidence, rules: RuleSet, now: datetime) -> _Finding | None:
+    """Green lapses `after` the latest of enrolment, a check-in, or the end of a finding or recovery."""
+    lapse = rules.green_lapse
+    if lapse is None:
+        return None
+    anchors = [evidence.enrolled_time] + [c.check_in_time for c in evidence.check_ins if c.check_in_time <= now]
+    anchors += [f.until for f in findings if f.until is not None and f.until <= now]
+    lapsed_at = max(anchors) + lapse.after
+    return _Finding("CHECK_IN_OVERDUE", f"lapse:{int(lapsed_at.timestamp())}", lapsed_at, None, lapse.display)
+
+
+def _override(evidence: Evidence, rules: RuleSet, now: datetime) -> tuple[_Finding | None, list[datetime]]:
+    """The latest approved override in force, and the times overrides start or end."""
+    overrides = [fact for fact in evidence.facts if fact.kind is FactKind.MANUAL_OVERRIDE and fact.colour]
+    changes = [moment for fact in overrides for moment in (fact.effective_time, fact.end_time) if moment]
+    active = [fact for fact in overrides
+              if fact.effective_time <= now and (fact.end_time is None or now < fact.end_time)]
+    if not active:
+        return None, changes
+    # The latest approved wins; a tie goes to the more severe colour, then the fact id, so
+    # the decision never depends on the order facts were read in.
+    fact = max(active, key=lambda f: (f.effective_time, f.colour, f.fact_id))
+    return _Finding("MANUAL_OVERRIDE", f"fact:{fact.fact_id}", fact.effective_time, fact.end_time,
+                    rules.default_display(fact.colour), detail=fact.reason_code), changes
+
+
+def _valid_until(rules: RuleSet, now: datetime) -> datetime:
+    if rules.valid_until_midnight:
+        midnight = datetime.combine(_local_day(now, rules) + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+        return midnight - rules.utc_offset
+    return now + (rules.valid_hours or timedelta(hours=24))
+
+
+def decide(evidence: Evidence, rules: RuleSet, now: datetime) -> Decision:
+    """The person's colour at `now`, every reason for it, and when time alone will change it."""
+    findings = _findings(evidence, rules, now)
+    changes = [moment for f in findings for moment in (f.since, f.until) if moment is not None]
+    changes += [f.effective_time for f in evidence.facts if f.kind is FactKind.APPEAL_GRANTED]
+    active = [f for f in findings if f.active(now)]
+    recovering = _recovery(findings, evidence, rules, now)
+    if recovering is not None:
+        # Recovery ends on its date or on a check-in (which recomputes anyway); its end is a change.
+        findings.append(recovering)
+        changes += [recovering.until] if recovering.until else []
+        if recovering.active(now):
+            active.append(recovering)
+    if not active:
+        lapse = _green_lapse(findings, evidence, rules, now)
+        if lapse is not None:
+            changes.append(lapse.since)
+            if lapse.active(now):
+                active.append(lapse)
+    override, override_changes = _override(evidence, rules, now)
+    changes += override_changes
+    if override is not None:
+        active = [override]
+    if active:
+        shown = max(active, key=lambda f: (f.display.national, rules.display_rank(f.display)))
+        colour, display = shown.display.national, shown.display.name
+    else:
+        colour, display = Colour.GREEN, rules.default_display(Colour.GREEN).name
+    reasons = tuple(f.reason() for f in sorted(
+        active, key=lambda f: (-f.display.national, -rules.display_rank(f.display), f.since, f.key)))
+    next_change = min((moment for moment in changes if moment > now), default=None)
+    valid_until = _valid_until(rules, now)
+    if next_change is not None:
+        valid_until = min(valid_until, next_change)
+    return Decision(colour, display, reasons, valid_until, next_change, rules.province_code, rules.version)
+
+
+@dataclass(frozen=True)
+class Status:
+    """A stored decision: what GetStatus returns and codes carry."""
+
+    person_id: str
+    province_code: str
+    version: int
+    decision: Decision
+    compute_time: datetime
+
+
+def reasons_to_json(reasons: Sequence[Reason]) -> list[dict]:
+    """Reasons as stored (statuses, audit log): plain JSON values, times in ISO 8601."""
+    return [{"code": r.code, "key": r.key, "since": r.since.isoformat(),
+             "until": r.until.isoformat() if r.until else None, "detail": r.detail} for r in reasons]
+
+
+def reasons_from_json(stored: Sequence[dict]) -> tuple[Reason, ...]:
+    return tuple(Reason(r["code"], r["key"], datetime.fromisoformat(r["since"]),
+                        datetime.fromisoformat(r["until"]) if r["until"] else None, r["detail"]) for r in stored)
+
+
+class ChangeCause(enum.IntEnum):
+    """Numbered as in healthcode.status.v1.ChangeCause."""
+
+    ENROLMENT = 1
+    FACT = 2
+    CHECK_IN = 3
+    SCHEDULE = 4
+    RISK_DECLARATION = 5
+    APPEAL = 6
+    OVERRIDE = 7
+    REVALIDATION = 8
