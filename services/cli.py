@@ -13,6 +13,7 @@ from pathlib import Path
 
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
+from services.status import bootstrap as status
 from services.runtime.database import migrate
 from services.runtime.logs import configure_logging, get_logger
 from services.runtime.postgres import EmbeddedPostgres
@@ -21,28 +22,38 @@ from services.runtime.settings import PREFIX, Env, SettingsError
 
 # Every service built so far, in start order. Each module offers NAME, SCHEMA,
 # MIGRATIONS, DEFAULT_PORT, a settings class with read(env), and build_app(settings).
-SERVICES = (identity, itinerary)
-SETTINGS = {identity.NAME: identity.IdentitySettings, itinerary.NAME: itinerary.ItinerarySettings}
+SERVICES = (identity, itinerary, status)
+SETTINGS = {identity.NAME: identity.IdentitySettings, itinerary.NAME: itinerary.ItinerarySettings,
+            status.NAME: status.StatusSettings}
 
 log = get_logger("healthcode.cli")
 
 
-def _dev_secrets(data_dir: Path) -> dict[str, str]:
-    """Development keys, made once and kept beside the embedded database so a restart reads old data.
+# Secrets `healthcode up` generates for development, and whether each is a keyring.
+_DEV_SECRETS = {"IDENTITY_SEALING_KEYS": True, "IDENTITY_LOOKUP_KEY": False, "STATUS_SEALING_KEYS": True,
+                "STATUS_AUDIT_KEY": False}
 
-    Production sets HEALTHCODE_IDENTITY_SEALING_KEYS and HEALTHCODE_IDENTITY_LOOKUP_KEY from a secret store.
+
+def _dev_secrets(data_dir: Path) -> dict[str, str]:
+    """Development keys, made once and kept beside the embedded database so a restart reads old data;
+    a key a newer version needs is added to the file.
+
+    Production sets these HEALTHCODE_* secrets from a secret store.
     """
     path = data_dir / "dev-secrets.json"
-    if not path.exists():
+    values = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in _DEV_SECRETS if f"{PREFIX}{name}" not in values]
+    if missing:
         data_dir.mkdir(parents=True, exist_ok=True)
-        values = {
-            f"{PREFIX}IDENTITY_SEALING_KEYS": "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-            f"{PREFIX}IDENTITY_LOOKUP_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        }
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        for name in missing:
+            key = base64.b64encode(secrets.token_bytes(32)).decode()
+            values[f"{PREFIX}{name}"] = f"dev1:{key}" if _DEV_SECRETS[name] else key
+        partial = path.with_suffix(".tmp")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(values, handle)
-    return json.loads(path.read_text())
+        os.replace(partial, path)
+    return values
 
 
 async def _migrate_all(url: str) -> None:
@@ -82,6 +93,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     for name, value in _dev_secrets(data_dir).items():
         if not environ.get(name):
             environ[name] = value
+    # Development only: every province gets a code-signing key; production creates them by RPC.
+    environ.setdefault(f"{PREFIX}STATUS_DEV_SIGNING_KEYS", "true")
     try:
         _run(_up(environ))
     finally:
@@ -131,6 +144,25 @@ def cmd_reseal(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify_audit(args: argparse.Namespace) -> int:
+    """Checks status's audit chain end to end; exit 1 if any row was edited, inserted or removed."""
+    settings = status.StatusSettings.read(Env())
+    expected = None
+    if args.expect_head:
+        seq, _, digest = args.expect_head.partition(":")
+        expected = (int(seq), bytes.fromhex(digest))
+    problems: list[str] = []
+
+    async def run() -> None:
+        problems.extend(await status.verify_audit(settings, expected))
+
+    _run(run())
+    for problem in problems:
+        print(f"audit: {problem}")
+    print("audit chain intact" if not problems else f"audit chain broken: {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
 def cmd_protos(args: argparse.Namespace) -> int:
     from services import protogen
 
@@ -156,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
                                                 f"{service.DEFAULT_PORT})").set_defaults(handler=cmd_service)
     commands.add_parser("reseal", help="re-encrypt identity's personal data under the active sealing key"
                         ).set_defaults(handler=cmd_reseal)
+    verify = commands.add_parser("verify-audit", help="check status's hash-chained audit log for tampering")
+    verify.add_argument("--expect-head", metavar="SEQ:HASH",
+                        help="a head logged earlier (audit_chain_head): also detects a cut tail")
+    verify.set_defaults(handler=cmd_verify_audit)
     commands.add_parser("protos", help="regenerate Python code from protos/").set_defaults(handler=cmd_protos)
     args = parser.parse_args(argv)
     configure_logging(os.environ.get(f"{PREFIX}LOG_LEVEL", "info"))

@@ -1,5 +1,5 @@
 """Session fixtures: a real Postgres (HEALTHCODE_TEST_DATABASE_URL, else an embedded one), a fresh
-database with every schema migrated, and the identity service on an ephemeral port."""
+database with every schema migrated, and the services on ephemeral ports."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ import pytest
 
 from healthcode.identity.v1 import identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2_grpc
+from healthcode.status.v1 import status_pb2_grpc
 from services.cli import SERVICES
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
+from services.status import bootstrap as status
 from services.runtime.database import migrate
 from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.server import HostedServer, start_server
@@ -121,5 +123,38 @@ async def itinerary_env(database_url: str, clock: ManualClock, identity_env: Ide
     server = await start_server(await itinerary.build_app(settings, clock), "127.0.0.1", 0)
     channel = grpc.aio.insecure_channel(server.address)
     yield ItineraryEnv(server, itinerary_pb2_grpc.ItineraryServiceStub(channel), settings)
+    await channel.close()
+    await server.stop(grace=1)
+
+
+@dataclass
+class StatusEnv:
+    server: HostedServer
+    stub: status_pb2_grpc.StatusServiceStub
+    admin: status_pb2_grpc.StatusAdminServiceStub
+    parts: status.StatusParts
+    settings: status.StatusSettings
+
+
+@pytest.fixture(scope="session")
+async def status_env(database_url: str, clock: ManualClock, identity_env: IdentityEnv,
+                     itinerary_env: ItineraryEnv) -> AsyncIterator[StatusEnv]:
+    settings = status.StatusSettings.read(Env({
+        "HEALTHCODE_DATABASE_URL": database_url,
+        "HEALTHCODE_STATUS_PORT": "0",
+        "HEALTHCODE_IDENTITY_ADDRESS": identity_env.server.address,
+        "HEALTHCODE_ITINERARY_ADDRESS": itinerary_env.server.address,
+        "HEALTHCODE_STATUS_SEALING_KEYS": f"test1:{random_key()}",
+        "HEALTHCODE_STATUS_AUDIT_KEY": random_key(),
+        # Tests drive the scheduler, the follower and recomputation themselves.
+        "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": "0",
+        "HEALTHCODE_STATUS_REVIEW_INTERVAL_SECONDS": "3600",
+        "HEALTHCODE_STATUS_DEV_SIGNING_KEYS": "true",
+    }))
+    app, parts = await status.assemble(settings, clock)
+    server = await start_server(app, "127.0.0.1", 0)
+    channel = grpc.aio.insecure_channel(server.address)
+    yield StatusEnv(server, status_pb2_grpc.StatusServiceStub(channel),
+                    status_pb2_grpc.StatusAdminServiceStub(channel), parts, settings)
     await channel.close()
     await server.stop(grace=1)

@@ -1,0 +1,90 @@
+"""The audit chain: each status change is bound to the one before it by a keyed hash.
+
+entry_hash = HMAC-SHA256(key, previous_hash || canonical entry). A plain hash chain can
+be recomputed by whoever can write the table; with the key held outside the database,
+an edited, inserted or deleted row cannot be re-chained without it. Cutting the tail
+is caught by comparing the head with one recorded elsewhere (the service logs it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    person_id: str
+    version: int
+    change_time: datetime
+    previous_colour: int          # 0 for the first status
+    colour: int
+    display_colour: str
+    reasons: list[dict]           # as stored: code, key, since, until, detail
+    cause: int
+    rule_province: str
+    rule_version: int
+    officer_ids: tuple[str, ...] = ()
+    legal_basis: str = ""
+
+    def canonical(self) -> bytes:
+        """A byte form that does not depend on how the database hands values back."""
+        return json.dumps([
+            self.seq, self.person_id, self.version, self.change_time.timestamp(), self.previous_colour,
+            self.colour, self.display_colour, self.reasons, self.cause, self.rule_province, self.rule_version,
+            list(self.officer_ids), self.legal_basis], sort_keys=True, separators=(",", ":"),
+            ensure_ascii=False).encode()
+
+
+class AuditChain:
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("the audit key must be at least 32 bytes")
+        self._key = key
+
+    def link(self, previous_hash: bytes, entry: AuditEntry) -> bytes:
+        return hmac.new(self._key, previous_hash + entry.canonical(), hashlib.sha256).digest()
+
+    def find_breaks(self, rows: Iterable[tuple[AuditEntry, bytes, bytes]], start_hash: bytes = b"",
+                    start_seq: int = 0) -> list[str]:
+        """Problems in a chain read in seq order as (entry, previous_hash, entry_hash);
+        empty when every row is intact and none is missing."""
+        problems: list[str] = []
+        expected_previous, expected_seq = start_hash, start_seq + 1
+        for entry, previous_hash, entry_hash in rows:
+            if entry.seq != expected_seq:
+                problems.append(f"seq {entry.seq}: expected seq {expected_seq} (rows missing or inserted)")
+            if not hmac.compare_digest(previous_hash, expected_previous):
+                problems.append(f"seq {entry.seq}: does not follow the entry before it")
+            if not hmac.compare_digest(self.link(previous_hash, entry), entry_hash):
+                problems.append(f"seq {entry.seq}: content does not match its hash (edited)")
+            expected_previous, expected_seq = entry_hash, entry.seq + 1
+        return problems
+
+
+ChainRows = Sequence[tuple[AuditEntry, bytes, bytes]]
+
+
+async def verify_chain(chain: AuditChain, read_after: Callable[[int], Awaitable[ChainRows]], head: tuple[int, bytes],
+                       expected_head: tuple[int, bytes] | None = None) -> list[str]:
+    """Walks the whole chain page by page (`read_after(seq)` gives the rows after seq, in
+    order) and lists every problem: edited, inserted or missing rows, a head that does not
+    match the last row, and a tail cut before a head recorded elsewhere."""
+    problems: list[str] = []
+    previous_hash, seq = b"", 0
+    seen: dict[int, bytes] = {}
+    while rows := await read_after(seq):
+        problems += chain.find_breaks(rows, previous_hash, seq)
+        if expected_head is not None:
+            seen.update((entry.seq, entry_hash) for entry, _, entry_hash in rows if entry.seq == expected_head[0])
+        seq, previous_hash = rows[-1][0].seq, rows[-1][2]
+    if (seq, previous_hash) != head:
+        problems.append(f"the chain ends at seq {seq} but its head says seq {head[0]}")
+    if expected_head is not None and seen.get(expected_head[0]) != expected_head[1]:
+        problems.append(f"seq {expected_head[0]} does not match the head recorded elsewhere (cut or rewritten)")
+    return problems

@@ -1,0 +1,320 @@
+"""The status board: decides and stores colours, takes in facts and check-ins, issues codes.
+
+Every decision goes through `decide`, which locks the persons' rows, reads their
+evidence, applies the rules in force, writes the statuses that changed, and chains an
+audit entry for every change, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from services.runtime.clock import Clock
+from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
+from services.runtime.logs import get_logger
+from services.runtime.requests import page_size as requested_page_size
+from services.runtime.requests import parse_uuid
+from services.runtime.sealing import Keyring
+from services.status import facts as intake
+from services.status.audit import AuditChain, AuditEntry
+from services.status.model import ChangeCause, CheckIn, Evidence, Fact, Status, decide, reasons_to_json
+from services.status.peers import Identity, Itinerary
+from services.status.repository import Enrolment, StatusRepository, StatusWrite
+from services.status.rulebook import RuleBook
+from services.status.signing import IssuedCode, Signer
+
+log = get_logger(__name__)
+MAX_CODE_STANDINGS = 100
+
+
+@dataclass(frozen=True)
+class BoardPolicy:
+    clock_skew: timedelta          # how far in the future a fact's time may be
+    check_in_horizon: timedelta    # check-ins older than this are neither read nor kept
+
+
+@dataclass(frozen=True)
+class Officers:
+    """Who decided a change by hand, and on what legal basis (for the audit entry)."""
+
+    officer_ids: tuple[str, ...] = ()
+    legal_basis: str = ""
+
+
+@dataclass(frozen=True)
+class Decided:
+    statuses: dict[str, Status]   # every enrolled person asked about
+    changed: int                  # how many got a new version
+
+
+@dataclass(frozen=True)
+class FactsResult:
+    outcomes: list[tuple[int, str, bool, str, str]]  # index, fact id, duplicate, rejection reason, field
+    stored_count: int
+
+
+class StatusBoard:
+    def __init__(self, repository: StatusRepository, keyring: Keyring, rules: RuleBook, signer: Signer,
+                 chain: AuditChain, identity: Identity, itinerary: Itinerary, policy: BoardPolicy,
+                 clock: Clock) -> None:
+        self.repository = repository
+        self.rules = rules
+        self.signer = signer
+        self.identity = identity
+        self._keyring = keyring
+        self._chain = chain
+        self._itinerary = itinerary
+        self._policy = policy
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    # Deciding
+
+    async def decide(self, person_ids: Sequence[str], cause: ChangeCause, *,
+                     within: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+                     officers: Officers = Officers(), refresh: bool = True) -> Decided:
+        """Recomputes the persons' statuses; identity's unknown persons are left out.
+
+        `within` runs first in the same transaction (an appeal's or override's own
+        writes), so the fact and the change it causes commit together. Without
+        `refresh`, a status whose outcome and next change are unchanged is not rewritten.
+        """
+        ids = sorted(set(person_ids))
+        await self._enrol_missing(ids)
+        exposures = await self._itinerary.exposures(ids)
+        now = self.now()
+        async with self.repository.pool.acquire() as connection, connection.transaction():
+            if within is not None:
+                await within(connection)
+            locked = await self.repository.lock_for_decision(connection, ids)
+            evidence = await self._evidence(connection, list(locked), now)
+            writes = []
+            for person_id, (enrolment, current) in locked.items():
+                rules = self.rules.in_force(enrolment.province_code, now)
+                decision = decide(replace(evidence[person_id], enrolled_time=enrolment.enrol_time,
+                                          exposures=exposures.get(person_id, ())), rules, now)
+                changed = not decision.same_outcome(current.decision if current else None)
+                if not (refresh or changed or current is None
+                        or decision.next_change_time != current.decision.next_change_time
+                        or (decision.rule_province, decision.rule_version)
+                        != (current.decision.rule_province, current.decision.rule_version)):
+                    continue
+                version = (current.version if current else 0) + (1 if changed else 0)
+                entry = AuditEntry(
+                    seq=0, person_id=person_id, version=version, change_time=now,
+                    previous_colour=int(current.decision.colour) if current else 0, colour=int(decision.colour),
+                    display_colour=decision.display, reasons=reasons_to_json(decision.reasons),
+                    cause=int(ChangeCause.ENROLMENT if current is None else cause),
+                    rule_province=decision.rule_province, rule_version=decision.rule_version,
+                    officer_ids=officers.officer_ids, legal_basis=officers.legal_basis) if changed else None
+                writes.append(StatusWrite(person_id, version, decision, now, entry))
+            if writes:
+                await self.repository.write_statuses(connection, writes)
+            await self._append_audit(connection, [w.change for w in writes if w.change])
+        decided = {w.person_id: Status(w.person_id, locked[w.person_id][0].province_code, w.version, w.decision,
+                                       w.compute_time) for w in writes}
+        for person_id, (_, current) in locked.items():
+            if person_id not in decided and current is not None:
+                decided[person_id] = current
+        return Decided(decided, sum(1 for w in writes if w.change))
+
+    async def _enrol_missing(self, person_ids: Sequence[str]) -> None:
+        known = await self.repository.enrolled(person_ids)
+        missing = [person_id for person_id in person_ids if person_id not in known]
+        if not missing:
+            return
+        cards = await self.identity.persons(missing)
+        now = self.now()
+        await self.repository.enrol([Enrolment(card.person_id, card.province_code, card.masked_name, now)
+                                     for card in cards.values()])
+
+    async def _evidence(self, connection: asyncpg.Connection, person_ids: list[str], now: datetime
+                        ) -> dict[str, Evidence]:
+        facts: dict[str, list[Fact]] = {person_id: [] for person_id in person_ids}
+        for row in await self.repository.sealed_facts(connection, person_ids):
+            body = self._keyring.open(row.sealed, intake.fact_context(row.row_id))
+            facts[row.person_id].append(intake.open_fact_body(row.row_id, body))
+        check_ins: dict[str, list[CheckIn]] = {person_id: [] for person_id in person_ids}
+        for row in await self.repository.check_ins(connection, person_ids, now - self._policy.check_in_horizon):
+            check_ins[row.person_id].append(CheckIn(row.check_in_id, row.check_in_time, row.abnormal))
+        return {person_id: Evidence(now, tuple(facts[person_id]), tuple(check_ins[person_id]))
+                for person_id in person_ids}
+
+    async def _append_audit(self, connection: asyncpg.Connection, entries: list[AuditEntry]) -> None:
+        if not entries:
+            return
+        seq, previous = await self.repository.lock_audit_head(connection)
+        rows = []
+        for entry in entries:
+            seq += 1
+            chained = replace(entry, seq=seq)
+            entry_hash = self._chain.link(previous, chained)
+            rows.append((chained, previous, entry_hash))
+            previous = entry_hash
+        await self.repository.append_audit(connection, rows)
+        await self.repository.notify_changed(connection, [entry.person_id for entry in entries])
+
+    # Reading
+
+    async def current(self, person_id: str, field_path: str = "person_id") -> Status:
+        """The stored status if still valid under the rules in force; otherwise decided now."""
+        person_id = parse_uuid(person_id, field_path, "PERSON_ID_INVALID")
+        stored = (await self.repository.enrolled([person_id])).get(person_id)
+        now = self.now()
+        if stored is not None and stored[1] is not None:
+            status = stored[1]
+            rules = self.rules.in_force(stored[0].province_code, now)
+            if now < status.decision.valid_until and (rules.province_code, rules.version) == (
+                    status.decision.rule_province, status.decision.rule_version):
+                return status
+        decided = (await self.decide([person_id], ChangeCause.REVALIDATION)).statuses
+        if person_id not in decided:
+            raise NotFound(reason="PERSON_NOT_FOUND", message="identity knows no person with this id")
+        return decided[person_id]
+
+    async def masked_name(self, person_id: str) -> str:
+        enrolment = (await self.repository.enrolled([person_id]))[person_id][0]
+        return enrolment.masked_name
+
+    async def changes(self, person_id: str, page_size: int, page_token: str) -> tuple[list[AuditEntry], str]:
+        person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
+        size = requested_page_size(page_size)
+        before = None
+        if page_token:
+            if not page_token.isdigit():
+                raise InvalidArgument.for_field("page_token", "is not a token this service issued",
+                                                reason="PAGE_TOKEN_INVALID")
+            before = int(page_token)
+        entries = await self.repository.person_changes(person_id, before, size + 1)
+        if len(entries) <= size:
+            return entries, ""
+        return entries[:size], str(entries[size - 1].seq)
+
+    # Facts and check-ins
+
+    async def record_facts(self, submitted: Sequence[intake.SubmittedFact]) -> FactsResult:
+        """Stores the good facts (a bad one is reported, not fatal) and recomputes their persons."""
+        if not 1 <= len(submitted) <= intake.MAX_FACTS_PER_CALL:
+            raise InvalidArgument.for_field("facts", f"must hold 1 to {intake.MAX_FACTS_PER_CALL} facts",
+                                            reason="FACTS_COUNT_INVALID")
+        now = self.now()
+        accepted: list[tuple[int, intake.AcceptedFact]] = []
+        outcomes: dict[int, tuple[int, str, bool, str, str]] = {}
+        for index, fact in enumerate(submitted):
+            try:
+                accepted.append((index, intake.check_fact(index, fact, str(uuid.uuid4()), now,
+                                                          self._policy.clock_skew)))
+            except InvalidArgument as error:
+                outcomes[index] = (index, "", False, error.reason, error.violations[0].field)
+        known = await self.identity.persons(sorted({a.person_id for _, a in accepted}))
+        for index, fact in list(accepted):
+            if fact.person_id not in known:
+                outcomes[index] = (index, "", False, "PERSON_NOT_FOUND", f"facts[{index}].person_id")
+        accepted = [(index, fact) for index, fact in accepted if index not in outcomes]
+        stored_count = 0
+        if accepted:
+            async def store(connection: asyncpg.Connection) -> None:
+                nonlocal stored_count
+                rows = [(a.person_id, a.fact.fact_id, a.authority, a.authority_record_id, a.source,
+                         self._keyring.seal(intake.seal_fact_body(a.fact), intake.fact_context(a.fact.fact_id)))
+                        for _, a in accepted]
+                stored = await self.repository.insert_facts(connection, rows, now)
+                for index, a in accepted:
+                    fact_id, new = stored[(a.person_id, a.authority, a.authority_record_id)]
+                    # Two rows of one call with the same record id: the first is new, the second a duplicate.
+                    first = new and fact_id == a.fact.fact_id
+                    outcomes[index] = (index, fact_id, not first, "", "")
+                    stored_count += int(first)
+
+            await self.decide([a.person_id for _, a in accepted], ChangeCause.FACT, within=store)
+        log.info("facts_recorded", received=len(submitted), stored=stored_count,
+                 rejected=sum(1 for o in outcomes.values() if o[3]))
+        return FactsResult([outcomes[index] for index in range(len(submitted))], stored_count)
+
+    async def check_in(self, person_id: str, reporter_id: str, temperature: float, symptoms: list[int],
+                       request_id: str) -> Status:
+        person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
+        reporter_id = parse_uuid(reporter_id or person_id, "reporter_person_id", "PERSON_ID_INVALID")
+        reading = intake.body_temperature(temperature, "temperature_celsius")
+        symptom_codes = intake.check_symptoms(symptoms)
+        if len(request_id) > 128:
+            raise InvalidArgument.for_field("request_id", "must be at most 128 characters",
+                                            reason="REQUEST_ID_INVALID")
+        await self.require_acting_right(reporter_id, person_id, "reporter_person_id")
+        if request_id and await self.repository.find_check_in(person_id, request_id):
+            return await self.current(person_id)
+        check_in_id = str(uuid.uuid4())
+        body = json.dumps({"temperature": str(reading), "symptoms": list(symptom_codes)}).encode()
+        sealed = self._keyring.seal(body, intake.check_in_context(check_in_id))
+
+        async def store(connection: asyncpg.Connection) -> None:
+            await self.repository.insert_check_in(
+                connection, person_id, check_in_id, reporter_id, self.now(),
+                intake.is_abnormal(reading, symptom_codes), request_id or None, sealed)
+
+        decided = (await self.decide([person_id], ChangeCause.CHECK_IN, within=store)).statuses
+        if person_id not in decided:
+            raise NotFound(reason="PERSON_NOT_FOUND", message="identity knows no person with this id")
+        return decided[person_id]
+
+    async def require_acting_right(self, actor_id: str, subject_id: str, field_path: str) -> None:
+        if actor_id != subject_id and not await self.identity.may_act_for(actor_id, subject_id):
+            raise PermissionDenied(reason="NO_ACTING_RIGHT",
+                                   message=f"{field_path} may not act for this person (identity says no)")
+
+    # Codes
+
+    async def issue_code(self, person_id: str, requester_id: str) -> tuple[IssuedCode, Status]:
+        person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
+        requester_id = parse_uuid(requester_id or person_id, "requester_person_id", "PERSON_ID_INVALID")
+        await self.require_acting_right(requester_id, person_id, "requester_person_id")
+        status = await self.current(person_id)
+        now = self.now()
+        issued = self.signer.issue(status, await self.masked_name(person_id), now)
+        await self.repository.record_code(issued.code_id, person_id, status.version, issued.expire_time)
+        return issued, status
+
+    async def code_standings(self, code_ids_hex: Sequence[str]) -> list[int]:
+        """1 current, 2 stale, 3 unknown (as CodeStanding), per code id in order."""
+        if not 1 <= len(code_ids_hex) <= MAX_CODE_STANDINGS:
+            raise InvalidArgument.for_field("code_ids", f"must hold 1 to {MAX_CODE_STANDINGS} ids",
+                                            reason="CODE_IDS_COUNT_INVALID")
+        code_ids = []
+        for index, value in enumerate(code_ids_hex):
+            try:
+                code_id = bytes.fromhex(value)
+            except ValueError:
+                code_id = b""
+            if len(code_id) != 16:
+                raise InvalidArgument.for_field(f"code_ids[{index}]", "must be 32 hexadecimal digits",
+                                                reason="CODE_ID_INVALID")
+            code_ids.append(code_id)
+        versions = await self.repository.code_versions(code_ids, self.now())
+        return [3 if code_id not in versions else (1 if versions[code_id][0] == versions[code_id][1] else 2)
+                for code_id in code_ids]
+
+    # Time
+
+    async def review_due(self, batch: int = 1000) -> int:
+        """Recomputes statuses whose next change time has come (Hubei's lapses, ends of periods)."""
+        total = 0
+        while True:
+            due = await self.repository.due_for_review(self.now(), batch)
+            if not due:
+                return total
+            await self.decide(due, ChangeCause.SCHEDULE, refresh=False)
+            total += len(due)
+
+    async def purge(self) -> None:
+        now = self.now()
+        codes = await self.repository.purge_codes(now)
+        check_ins = await self.repository.purge_check_ins(now - self._policy.check_in_horizon)
+        log.info("status_purged", codes=codes, check_ins=check_ins)

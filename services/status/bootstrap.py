@@ -1,0 +1,180 @@
+"""Wires the status service: settings → pool, peer channels → board, casework, recomputation → servicers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from services import areas
+from services.runtime.clients import open_channel
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.database import open_pool
+from services.runtime.jobs import every
+from services.runtime.logs import get_logger
+from services.runtime.sealing import Keyring
+from services.runtime.server import App
+from services.runtime.settings import Env, ServerSettings
+from services.status import servicer
+from services.status.audit import AuditChain, verify_chain
+from services.status.board import BoardPolicy, StatusBoard
+from services.status.casework import Casework, CaseworkPolicy
+from services.status.peers import Identity, Itinerary
+from services.status.recompute import Recomputation
+from services.status.repository import StatusRepository
+from services.status.rulebook import RuleBook
+from services.status.signing import Signer
+from services.status.watch import StatusWatch
+
+NAME = "status"
+SCHEMA = "status"
+MIGRATIONS = Path(__file__).parent / "migrations"
+DEFAULT_PORT = 50053
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class StatusSettings:
+    server: ServerSettings
+    identity_address: str
+    itinerary_address: str
+    # HEALTHCODE_STATUS_SEALING_KEYS: "id:base64,..." AES-256 keys for facts, check-ins,
+    # appeals and private signing keys; the first is active.
+    sealing_keys: dict[str, bytes]
+    # HEALTHCODE_STATUS_AUDIT_KEY: base64, 32 bytes; chains the audit log. Keep it out of the database.
+    audit_key: bytes
+    code_lifetime: timedelta
+    clock_skew: timedelta
+    check_in_horizon: timedelta
+    appeal_review_time: timedelta
+    review_interval: float        # the scheduler of time-based changes
+    follow_interval: float        # following itinerary's declarations; 0 turns it off
+    reload_interval: float        # re-reading rule sets and signing keys published elsewhere
+    purge_interval: float
+    dev_signing_keys: bool        # `healthcode up`: a key for every province that has none
+
+    @classmethod
+    def read(cls, env: Env) -> StatusSettings:
+        settings = cls(
+            server=ServerSettings.read(env, NAME, DEFAULT_PORT),
+            identity_address=env.text("IDENTITY_ADDRESS", "127.0.0.1:50051"),
+            itinerary_address=env.text("ITINERARY_ADDRESS", "127.0.0.1:50052"),
+            sealing_keys=env.secret_keyring("STATUS_SEALING_KEYS"),
+            audit_key=env.secret_key("STATUS_AUDIT_KEY"),
+            code_lifetime=timedelta(seconds=env.integer("STATUS_CODE_LIFETIME_SECONDS", 60, minimum=10,
+                                                        maximum=600)),
+            clock_skew=timedelta(seconds=env.integer("STATUS_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=3600)),
+            check_in_horizon=timedelta(days=env.integer("STATUS_CHECK_IN_RETENTION_DAYS", 30, minimum=15,
+                                                        maximum=90)),
+            appeal_review_time=timedelta(hours=env.integer("STATUS_APPEAL_REVIEW_HOURS", 72, minimum=1,
+                                                           maximum=720)),
+            review_interval=env.number("STATUS_REVIEW_INTERVAL_SECONDS", 30.0, minimum=0.1),
+            follow_interval=env.number("STATUS_FOLLOW_INTERVAL_SECONDS", 5.0, minimum=0.0),
+            reload_interval=env.number("STATUS_RELOAD_INTERVAL_SECONDS", 30.0, minimum=0.1),
+            purge_interval=env.number("STATUS_PURGE_INTERVAL_SECONDS", 600.0, minimum=1.0),
+            dev_signing_keys=env.text("STATUS_DEV_SIGNING_KEYS", "false").lower() == "true",
+        )
+        env.check()
+        return settings
+
+
+@dataclass(frozen=True)
+class StatusParts:
+    board: StatusBoard
+    casework: Casework
+    recomputation: Recomputation
+    watch: StatusWatch
+
+
+async def build_parts(settings: StatusSettings, pool, identity: Identity, itinerary: Itinerary,
+                      clock: Clock) -> StatusParts:
+    repository = StatusRepository(pool)
+    keyring = Keyring(settings.sealing_keys)
+    rules = RuleBook(repository)
+    await rules.seed_shipped(clock.now())
+    await rules.reload()
+    signer = Signer(repository, keyring, settings.code_lifetime)
+    await signer.reload(clock.now())
+    board = StatusBoard(repository, keyring, rules, signer, AuditChain(settings.audit_key), identity, itinerary,
+                        BoardPolicy(settings.clock_skew, settings.check_in_horizon), clock)
+    casework = Casework(board, keyring, CaseworkPolicy(settings.appeal_review_time, settings.clock_skew))
+    recomputation = Recomputation(board, itinerary, first_look_back=timedelta(days=14))
+    return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url))
+
+
+async def _ensure_dev_signing_keys(board: StatusBoard) -> None:
+    listed, token = [], ""
+    while True:
+        page, token = await board.signer.list_keys("", 1000, token)
+        listed += page
+        if not token:
+            break
+    now = board.now()
+    covered = {key.province_code for key in listed if key.revoke_time is None and key.not_before <= now < key.not_after}
+    for province_code in sorted(f"{prefix}0000" for prefix in areas.PROVINCES):
+        if province_code not in covered:
+            await board.signer.create_key(province_code, None, None, now)
+
+
+async def build_app(settings: StatusSettings, clock: Clock | None = None) -> App:
+    app, _ = await assemble(settings, clock or SystemClock())
+    return app
+
+
+async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusParts]:
+    """The app and its parts (tests drive the scheduler and recomputation through the parts)."""
+    pool = await open_pool(settings.server, NAME)
+    identity_channel = open_channel(settings.identity_address)
+    itinerary_channel = open_channel(settings.itinerary_address)
+    parts = await build_parts(settings, pool, Identity(identity_channel), Itinerary(itinerary_channel), clock)
+    board, recomputation = parts.board, parts.recomputation
+    if settings.dev_signing_keys:
+        await _ensure_dev_signing_keys(board)
+
+    async def reload() -> None:
+        await board.rules.reload()
+        await board.signer.reload(board.now())
+
+    async def follow_and_recompute() -> None:
+        await recomputation.follow_declarations()
+        await recomputation.work()
+
+    async def log_audit_head() -> None:
+        # Recorded outside the database: cutting the chain's tail then shows against these lines.
+        seq, entry_hash = await board.repository.audit_head()
+        log.info("audit_chain_head", seq=seq, entry_hash=entry_hash.hex())
+
+    background = [every(settings.reload_interval, reload, "status_reload"),
+                  every(settings.review_interval, board.review_due, "status_review"),
+                  every(settings.purge_interval, board.purge, "status_purge"),
+                  every(settings.purge_interval, log_audit_head, "audit_chain_head")]
+    if settings.follow_interval > 0:
+        background.append(every(settings.follow_interval, follow_and_recompute, "status_recompute"))
+    else:
+        background.append(every(settings.review_interval, recomputation.work, "status_recompute"))
+
+    async def close() -> None:
+        await parts.watch.close()
+        await identity_channel.close()
+        await itinerary_channel.close()
+        await pool.close()
+
+    return App(name=NAME, service_names=servicer.SERVICE_NAMES,
+               add_to_server=lambda server: servicer.add_to_server(board, parts.casework, parts.watch,
+                                                                   recomputation, server),
+               background=tuple(background), close=close), parts
+
+
+async def verify_audit(settings: StatusSettings, expected_head: tuple[int, bytes] | None = None) -> list[str]:
+    """Reads the whole audit chain in one snapshot; every problem found (empty: intact)."""
+    pool = await open_pool(settings.server, NAME)
+    repository = StatusRepository(pool)
+    try:
+        async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read",
+                                                                         readonly=True):
+            return await verify_chain(
+                AuditChain(settings.audit_key), lambda seq: repository.audit_chain(connection, seq, 10_000),
+                await repository.lock_audit_head(connection, lock=False), expected_head)
+    finally:
+        await pool.close()

@@ -1,0 +1,288 @@
+"""Appeals and manual overrides: the only ways people change a colour by hand.
+
+Neither edits a status. An approved appeal records a fact dismissing the findings the
+reviewer found wrong; an approved override records a fact forcing a colour for a
+period. The fact, the decision and the audit entry naming the officers commit in one
+transaction. An override needs two different officers with the role, a reason code
+and a legal basis (Henan, June 2022: codes turned red with no epidemic reason).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from services import areas
+from services.colours import Colour
+from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.runtime.logs import get_logger
+from services.runtime.requests import page_size as requested_page_size
+from services.runtime.requests import parse_uuid
+from services.runtime.sealing import Keyring
+from services.status import facts as intake
+from services.status.board import Officers, StatusBoard
+from services.status.model import ChangeCause, Fact, FactKind, Status
+from services.status.repository import AppealRow, OverrideRow
+
+log = get_logger(__name__)
+
+APPEAL_REVIEWER, OVERRIDE_OFFICER = 1, 2                 # OfficerRole
+PENDING, APPROVED, REJECTED = 1, 2, 3                    # AppealState and OverrideState share the numbers
+_CATEGORIES = range(1, 6)
+_OFFICER_ID = re.compile(r"^[a-z0-9._-]{1,64}$")
+_REASON_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")
+MAX_STATEMENT, MAX_EVIDENCE, MAX_EVIDENCE_REF, MAX_DECISION_REASON = 2000, 10, 200, 500
+MAX_OVERRIDE = timedelta(days=30)
+# Findings an appeal may dismiss: those that come from evidence, not derived states.
+_DISMISSABLE = ("fact:", "stay:", "check-in:")
+
+
+@dataclass(frozen=True)
+class Appeal:
+    row: AppealRow
+    statement: str
+    evidence_refs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CaseworkPolicy:
+    review_time: timedelta     # an appeal is due for decision this long after filing
+    clock_skew: timedelta
+
+
+def _officer_id(value: str, field_path: str) -> str:
+    if not _OFFICER_ID.match(value):
+        raise InvalidArgument.for_field(field_path, "must be 1 to 64 of a-z, 0-9, '.', '-', '_'",
+                                        reason="OFFICER_ID_INVALID")
+    return value
+
+
+def _text(value: str, field_path: str, maximum: int) -> str:
+    if not value.strip() or len(value) > maximum or "\x00" in value:
+        raise InvalidArgument.for_field(field_path, f"must be 1 to {maximum} characters", reason="TEXT_INVALID")
+    return value
+
+
+def _timestamp_token(value: str) -> tuple[datetime, str]:
+    moment, _, row_id = value.partition("|")
+    try:
+        return datetime.fromisoformat(moment), str(uuid.UUID(row_id))
+    except ValueError:
+        raise InvalidArgument.for_field("page_token", "is not a token this service issued",
+                                        reason="PAGE_TOKEN_INVALID") from None
+
+
+class Casework:
+    def __init__(self, board: StatusBoard, keyring: Keyring, policy: CaseworkPolicy) -> None:
+        self._board = board
+        self._repository = board.repository
+        self._keyring = keyring
+        self._policy = policy
+
+    async def _require_role(self, officer_id: str, province_code: str, role: int, field_path: str) -> None:
+        if role not in await self._repository.officer_roles(officer_id, province_code):
+            name = "appeal reviewer" if role == APPEAL_REVIEWER else "override officer"
+            raise PermissionDenied(reason="OFFICER_ROLE_MISSING",
+                                   message=f"{field_path} is not an {name} in province {province_code}")
+
+    async def set_officer_roles(self, officer_id: str, province_code: str, roles: list[int]) -> list[int]:
+        _officer_id(officer_id, "officer_id")
+        if not areas.is_province_code(province_code):
+            raise InvalidArgument.for_field("province_code", "is not a GB/T 2260 province code",
+                                            reason="PROVINCE_CODE_INVALID")
+        for index, role in enumerate(roles):
+            if role not in (APPEAL_REVIEWER, OVERRIDE_OFFICER):
+                raise InvalidArgument.for_field(f"roles[{index}]", "is not a known role", reason="ROLE_INVALID")
+        granted = sorted(set(roles))
+        await self._repository.set_officer_roles(officer_id, province_code, granted, self._board.now())
+        log.info("officer_roles_set", officer_id=officer_id, province_code=province_code, roles=granted)
+        return granted
+
+    # Appeals
+
+    async def file_appeal(self, person_id: str, filer_id: str, category: int, statement: str,
+                          evidence_refs: list[str], request_id: str) -> Appeal:
+        person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
+        filer_id = parse_uuid(filer_id or person_id, "filer_person_id", "PERSON_ID_INVALID")
+        if category not in _CATEGORIES:
+            raise InvalidArgument.for_field("category", "is not a known category", reason="CATEGORY_INVALID")
+        _text(statement, "statement", MAX_STATEMENT)
+        if len(evidence_refs) > MAX_EVIDENCE:
+            raise InvalidArgument.for_field("evidence_refs", f"at most {MAX_EVIDENCE}", reason="EVIDENCE_INVALID")
+        for index, ref in enumerate(evidence_refs):
+            _text(ref, f"evidence_refs[{index}]", MAX_EVIDENCE_REF)
+        if len(request_id) > 128:
+            raise InvalidArgument.for_field("request_id", "must be at most 128 characters",
+                                            reason="REQUEST_ID_INVALID")
+        await self._board.require_acting_right(filer_id, person_id, "filer_person_id")
+        status = await self._board.current(person_id)
+        now = self._board.now()
+        appeal_id = str(uuid.uuid4())
+        body = json.dumps({"statement": statement, "evidence_refs": evidence_refs}).encode()
+        row = await self._repository.insert_appeal(AppealRow(
+            appeal_id=appeal_id, person_id=person_id, filer_person_id=filer_id, category=category,
+            province_code=status.province_code, state=PENDING, file_time=now,
+            deadline_time=now + self._policy.review_time, request_id=request_id or None,
+            sealed=self._keyring.seal(body, intake.appeal_context(appeal_id))))
+        log.info("appeal_filed", appeal_id=row.appeal_id, category=category)
+        return self._opened(row)
+
+    def _opened(self, row: AppealRow) -> Appeal:
+        body = json.loads(self._keyring.open(row.sealed, intake.appeal_context(row.appeal_id)))
+        return Appeal(row, body["statement"], tuple(body["evidence_refs"]))
+
+    async def get_appeal(self, appeal_id: str) -> Appeal:
+        row = await self._repository.get_appeal(parse_uuid(appeal_id, "appeal_id", "APPEAL_ID_INVALID"))
+        if row is None:
+            raise NotFound(reason="APPEAL_NOT_FOUND", message="no appeal with this id")
+        return self._opened(row)
+
+    async def list_appeals(self, state: int, overdue_only: bool, page_size: int, page_token: str
+                           ) -> tuple[list[Appeal], str]:
+        if state and state not in (PENDING, APPROVED, REJECTED):
+            raise InvalidArgument.for_field("state", "is not a known state", reason="STATE_INVALID")
+        size = requested_page_size(page_size)
+        after = _timestamp_token(page_token) if page_token else None
+        if overdue_only:
+            state = PENDING
+        rows = await self._repository.list_appeals(state or None, self._board.now() if overdue_only else None,
+                                                   after, size + 1)
+        token = ""
+        if len(rows) > size:
+            rows = rows[:size]
+            token = f"{rows[-1].deadline_time.isoformat()}|{rows[-1].appeal_id}"
+        return [self._opened(row) for row in rows], token
+
+    async def decide_appeal(self, appeal_id: str, reviewer_id: str, approve: bool, reason: str,
+                            dismissed: list[str]) -> tuple[Appeal, Status]:
+        appeal_id = parse_uuid(appeal_id, "appeal_id", "APPEAL_ID_INVALID")
+        _officer_id(reviewer_id, "reviewer_id")
+        _text(reason, "decision_reason", MAX_DECISION_REASON)
+        appeal = await self._repository.get_appeal(appeal_id)
+        if appeal is None:
+            raise NotFound(reason="APPEAL_NOT_FOUND", message="no appeal with this id")
+        await self._require_role(reviewer_id, appeal.province_code, APPEAL_REVIEWER, "reviewer_id")
+        if approve:
+            if not dismissed:
+                raise InvalidArgument.for_field("dismissed_finding_keys", "an approval names the findings it "
+                                                "dismisses", reason="DISMISSED_FINDINGS_MISSING")
+            current = await self._board.current(appeal.person_id)
+            reasons = {r.key for r in current.decision.reasons}
+            for index, key in enumerate(dismissed):
+                if key not in reasons or not key.startswith(_DISMISSABLE):
+                    raise InvalidArgument.for_field(f"dismissed_finding_keys[{index}]",
+                                                    "is not a dismissable reason of the person's current status",
+                                                    reason="FINDING_NOT_DISMISSABLE")
+        elif dismissed:
+            raise InvalidArgument.for_field("dismissed_finding_keys", "a rejection dismisses nothing",
+                                            reason="DISMISSED_FINDINGS_UNEXPECTED")
+        state = APPROVED if approve else REJECTED
+
+        async def record(connection: asyncpg.Connection) -> None:
+            locked = await self._repository.get_appeal(appeal_id, connection, for_update=True)
+            if locked.state != PENDING:
+                if (locked.state, locked.reviewer_id) == (state, reviewer_id):
+                    return  # a retry of the same decision
+                raise FailedPrecondition(reason="APPEAL_ALREADY_DECIDED", message="the appeal was already decided")
+            now = self._board.now()
+            await self._repository.decide_appeal(connection, appeal_id, state, reviewer_id, reason, dismissed, now)
+            if approve:
+                await self._record_fact(connection, appeal.person_id, "status-appeals", appeal_id, Fact(
+                    str(uuid.uuid4()), FactKind.APPEAL_GRANTED, now, dismissed=tuple(dismissed)), now)
+
+        status = (await self._board.decide([appeal.person_id], ChangeCause.APPEAL, within=record,
+                                           officers=Officers((reviewer_id,)))).statuses[appeal.person_id]
+        log.info("appeal_decided", appeal_id=appeal_id, approved=approve)
+        return await self.get_appeal(appeal_id), status
+
+    async def _record_fact(self, connection: asyncpg.Connection, person_id: str, authority: str, record_id: str,
+                           fact: Fact, now: datetime) -> None:
+        sealed = self._keyring.seal(intake.seal_fact_body(fact), intake.fact_context(fact.fact_id))
+        await self._repository.insert_facts(connection, [(person_id, fact.fact_id, authority, record_id, 0, sealed)],
+                                            now)
+
+    # Overrides
+
+    async def propose_override(self, person_id: str, colour: int, reason_code: str, legal_basis: str,
+                               start: datetime | None, end: datetime | None, proposer_id: str,
+                               request_id: str) -> OverrideRow:
+        person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
+        if colour not in (Colour.GREEN, Colour.YELLOW, Colour.RED):
+            raise InvalidArgument.for_field("colour", "must be green, yellow or red", reason="COLOUR_INVALID")
+        if not _REASON_CODE.match(reason_code):
+            raise InvalidArgument.for_field("reason_code", "must be 1 to 64 of A-Z, 0-9, '_'",
+                                            reason="REASON_CODE_INVALID")
+        _text(legal_basis, "legal_basis", MAX_DECISION_REASON)
+        _officer_id(proposer_id, "proposer_id")
+        now = self._board.now()
+        if start is not None and start < now - self._policy.clock_skew:
+            raise InvalidArgument.for_field("start_time", "must not be in the past: a colour is never changed "
+                                            "retroactively", reason="START_TIME_IN_PAST")
+        if end is None or end <= (start or now) or end - (start or now) > MAX_OVERRIDE:
+            raise InvalidArgument.for_field("end_time", f"is required, after the start, within "
+                                            f"{MAX_OVERRIDE.days} days", reason="END_TIME_INVALID")
+        if len(request_id) > 128:
+            raise InvalidArgument.for_field("request_id", "must be at most 128 characters",
+                                            reason="REQUEST_ID_INVALID")
+        status = await self._board.current(person_id)
+        await self._require_role(proposer_id, status.province_code, OVERRIDE_OFFICER, "proposer_id")
+        row = await self._repository.insert_override(OverrideRow(
+            override_id=str(uuid.uuid4()), person_id=person_id, province_code=status.province_code,
+            colour=int(colour), reason_code=reason_code, legal_basis=legal_basis, start_time=start, end_time=end,
+            proposer_id=proposer_id, propose_time=now, request_id=request_id or None))
+        log.info("override_proposed", override_id=row.override_id, proposer_id=proposer_id,
+                 reason_code=reason_code)
+        return row
+
+    async def decide_override(self, override_id: str, approver_id: str, approve: bool
+                              ) -> tuple[OverrideRow, Status]:
+        override_id = parse_uuid(override_id, "override_id", "OVERRIDE_ID_INVALID")
+        _officer_id(approver_id, "approver_id")
+        override = await self._repository.get_override(override_id)
+        if override is None:
+            raise NotFound(reason="OVERRIDE_NOT_FOUND", message="no override with this id")
+        if approver_id == override.proposer_id:
+            raise PermissionDenied(reason="SECOND_OFFICER_REQUIRED",
+                                   message="an override is decided by a second officer, never its proposer")
+        await self._require_role(approver_id, override.province_code, OVERRIDE_OFFICER, "approver_id")
+        state = APPROVED if approve else REJECTED
+
+        async def record(connection: asyncpg.Connection) -> None:
+            locked = await self._repository.get_override(override_id, connection, for_update=True)
+            if locked.state != PENDING:
+                if (locked.state, locked.approver_id) == (state, approver_id):
+                    return
+                raise FailedPrecondition(reason="OVERRIDE_ALREADY_DECIDED",
+                                         message="the override was already decided")
+            now = self._board.now()
+            if approve and locked.end_time <= now:
+                raise FailedPrecondition(reason="OVERRIDE_EXPIRED", message="the override's period has ended")
+            await self._repository.decide_override(connection, override_id, state, approver_id, now)
+            if approve:
+                start = max(locked.start_time or now, now)
+                await self._record_fact(connection, locked.person_id, "status-overrides", override_id, Fact(
+                    str(uuid.uuid4()), FactKind.MANUAL_OVERRIDE, start, locked.end_time,
+                    colour=Colour(locked.colour), reason_code=locked.reason_code), now)
+
+        officers = Officers((override.proposer_id, approver_id), override.legal_basis)
+        status = (await self._board.decide([override.person_id], ChangeCause.OVERRIDE, within=record,
+                                           officers=officers)).statuses[override.person_id]
+        log.warning("override_decided", override_id=override_id, approved=approve, approver_id=approver_id,
+                    proposer_id=override.proposer_id, reason_code=override.reason_code)
+        return await self._repository.get_override(override_id), status
+
+    async def list_overrides(self, state: int, page_size: int, page_token: str) -> tuple[list[OverrideRow], str]:
+        if state and state not in (PENDING, APPROVED, REJECTED):
+            raise InvalidArgument.for_field("state", "is not a known state", reason="STATE_INVALID")
+        size = requested_page_size(page_size)
+        after = _timestamp_token(page_token) if page_token else None
+        rows = await self._repository.list_overrides(state or None, after, size + 1)
+        if len(rows) <= size:
+            return rows, ""
+        rows = rows[:size]
+        return rows, f"{rows[-1].propose_time.isoformat()}|{rows[-1].override_id}"

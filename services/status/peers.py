@@ -1,0 +1,123 @@
+"""Status's view of identity and itinerary, asked over gRPC in batches (never their tables)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import grpc
+from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
+from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
+
+from services.runtime.errors import Unavailable
+from services.runtime.timestamps import to_datetime, to_timestamp
+from services.status.model import Exposure
+
+BATCH = 1000  # identity's and itinerary's batch limits
+_PARALLEL = 4
+_HIGH = 3     # healthcode.common.v1.RiskLevel
+
+
+@dataclass(frozen=True)
+class PersonCard:
+    """What status keeps of an identity record: the masked name and the home province."""
+
+    person_id: str
+    masked_name: str
+    province_code: str
+
+
+@dataclass(frozen=True)
+class DeclarationNotice:
+    declaration_id: str
+    create_time: datetime
+
+
+def _unavailable(service: str, error: grpc.aio.AioRpcError) -> Unavailable:
+    return Unavailable(reason=f"{service.upper()}_UNAVAILABLE",
+                       message=f"{service} did not answer ({error.code().name}); retry")
+
+
+async def _in_batches(ids: Sequence[str], call) -> list:
+    limit = asyncio.Semaphore(_PARALLEL)
+
+    async def one(chunk: Sequence[str]):
+        async with limit:
+            return await call(chunk)
+
+    return await asyncio.gather(*(one(ids[i:i + BATCH]) for i in range(0, len(ids), BATCH)))
+
+
+class Identity:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = identity_pb2_grpc.IdentityServiceStub(channel)
+
+    async def persons(self, person_ids: Sequence[str]) -> dict[str, PersonCard]:
+        """The persons identity knows among `person_ids`; unknown ids are absent."""
+        async def call(chunk):
+            return await self._stub.BatchGetPersons(identity_pb2.BatchGetPersonsRequest(person_ids=chunk))
+
+        try:
+            responses = await _in_batches(person_ids, call)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("identity", error) from None
+        return {p.person_id: PersonCard(p.person_id, p.masked_name, p.home_province_code)
+                for response in responses for p in response.persons}
+
+    async def may_act_for(self, actor_id: str, subject_id: str) -> bool:
+        try:
+            response = await self._stub.CheckActingRight(identity_pb2.CheckActingRightRequest(
+                actor_person_id=actor_id, subject_person_id=subject_id))
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("identity", error) from None
+        return response.allowed
+
+
+class Itinerary:
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._stub = itinerary_pb2_grpc.ItineraryServiceStub(channel)
+
+    async def exposures(self, person_ids: Sequence[str]) -> dict[str, list[Exposure]]:
+        """Stays at MEDIUM or HIGH risk in the window, per person (absent: none)."""
+        async def call(chunk):
+            return await self._stub.BatchGetRiskExposures(
+                itinerary_pb2.BatchGetRiskExposuresRequest(person_ids=chunk), timeout=30.0)
+
+        try:
+            responses = await _in_batches(person_ids, call)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("itinerary", error) from None
+        found: dict[str, list[Exposure]] = {}
+        for response in responses:
+            for e in response.exposures:
+                found.setdefault(e.person_id, []).append(Exposure(
+                    e.area_code, to_datetime(e.arrival_time), to_datetime(e.departure_time), e.level == _HIGH))
+        return found
+
+    async def declarations_since(self, created_after: datetime) -> list[DeclarationNotice]:
+        """Every declaration (and lift) recorded at or after `created_after`, oldest first."""
+        notices: list[DeclarationNotice] = []
+        token = ""
+        try:
+            while True:
+                response = await self._stub.ListRiskDeclarations(itinerary_pb2.ListRiskDeclarationsRequest(
+                    created_after=to_timestamp(created_after), page_size=1000, page_token=token))
+                notices += [DeclarationNotice(d.declaration_id, to_datetime(d.create_time))
+                            for d in response.declarations]
+                token = response.next_page_token
+                if not token:
+                    return notices
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("itinerary", error) from None
+
+    async def affected_persons(self, declaration_id: str, after_person_id: str) -> AsyncIterator[list[str]]:
+        """Chunks of affected person ids in ascending order, resuming after `after_person_id`."""
+        stream = self._stub.StreamAffectedPersons(itinerary_pb2.StreamAffectedPersonsRequest(
+            declaration_id=declaration_id, after_person_id=after_person_id), timeout=3600.0)
+        try:
+            async for response in stream:
+                yield list(response.person_ids)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("itinerary", error) from None

@@ -1,0 +1,103 @@
+"""Bulk recomputation after risk declarations: follows itinerary's declarations, and for
+each one recomputes everyone it affects, in batches, resumable after a crash.
+
+A run records the last person id it finished; itinerary streams affected persons in
+id order from there, so a restarted run picks up where it stopped. Recomputing a
+person twice changes nothing (no new version, no audit entry), so the batch in flight
+at a crash is simply done again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from services.runtime.errors import DomainError, InvalidArgument, NotFound, Unavailable
+from services.runtime.logs import get_logger
+from services.runtime.requests import page_size as requested_page_size
+from services.runtime.requests import parse_uuid
+from services.status.board import StatusBoard
+from services.status.model import ChangeCause
+from services.status.peers import Itinerary
+from services.status.repository import RecomputeRun
+
+log = get_logger(__name__)
+RUNNING, DONE, FAILED = 1, 2, 3
+# Declarations are re-read this far back, so one committed late is not skipped.
+_OVERLAP = timedelta(minutes=1)
+
+
+class Recomputation:
+    def __init__(self, board: StatusBoard, itinerary: Itinerary, first_look_back: timedelta) -> None:
+        self._board = board
+        self._repository = board.repository
+        self._itinerary = itinerary
+        self._first_look_back = first_look_back
+
+    async def start(self, declaration_id: str) -> RecomputeRun:
+        declaration_id = parse_uuid(declaration_id, "declaration_id", "DECLARATION_ID_INVALID")
+        await self._repository.create_runs([declaration_id], self._board.now())
+        return await self._repository.get_run(declaration_id)
+
+    async def follow_declarations(self) -> int:
+        """Starts a run for every declaration itinerary recorded since the last look."""
+        now = self._board.now()
+        cursor = await self._repository.declaration_cursor() or now - self._first_look_back
+        notices = await self._itinerary.declarations_since(cursor - _OVERLAP)
+        started = await self._repository.create_runs([n.declaration_id for n in notices], now) if notices else 0
+        await self._repository.move_declaration_cursor(max((n.create_time for n in notices), default=cursor))
+        if started:
+            log.info("recompute_runs_started", runs=started)
+        return started
+
+    async def work(self) -> None:
+        """Runs every unfinished run to its end (a failed batch is retried next round)."""
+        for run in await self._repository.running_runs():
+            async with self._repository.pool.acquire() as connection:
+                # One replica per run; the lock goes with the session if the process dies.
+                if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
+                                                 f"status.recompute:{run.declaration_id}"):
+                    continue
+                try:
+                    await self._run(run)
+                finally:
+                    await connection.execute("SELECT pg_advisory_unlock(hashtext($1))",
+                                             f"status.recompute:{run.declaration_id}")
+
+    async def _run(self, run: RecomputeRun) -> None:
+        current = await self._repository.get_run(run.declaration_id)
+        if current is None or current.state != RUNNING:
+            return
+        try:
+            async for chunk in self._itinerary.affected_persons(run.declaration_id, current.last_person_id or ""):
+                if not chunk:
+                    continue
+                decided = await self._board.decide(chunk, ChangeCause.RISK_DECLARATION, refresh=False)
+                await self._repository.advance_run(run.declaration_id, chunk[-1], len(chunk), decided.changed)
+        except Unavailable:
+            log.warning("recompute_paused", declaration_id=run.declaration_id)
+            return
+        except (NotFound, InvalidArgument, DomainError) as error:
+            await self._repository.finish_run(run.declaration_id, FAILED, self._board.now(), error.reason)
+            log.warning("recompute_failed", declaration_id=run.declaration_id, reason=error.reason)
+            return
+        await self._repository.finish_run(run.declaration_id, DONE, self._board.now(), None)
+        done = await self._repository.get_run(run.declaration_id)
+        log.info("recompute_done", declaration_id=run.declaration_id, persons=done.persons_done,
+                 changed=done.persons_changed)
+
+    async def list_runs(self, page_size: int, page_token: str) -> tuple[list[RecomputeRun], str]:
+        size = requested_page_size(page_size)
+        after = None
+        if page_token:
+            moment, _, run_id = page_token.partition("|")
+            try:
+                after = (datetime.fromisoformat(moment), str(uuid.UUID(run_id)))
+            except ValueError:
+                raise InvalidArgument.for_field("page_token", "is not a token this service issued",
+                                                reason="PAGE_TOKEN_INVALID") from None
+        runs = await self._repository.list_runs(after, size + 1)
+        if len(runs) <= size:
+            return runs, ""
+        runs = runs[:size]
+        return runs, f"{runs[-1].start_time.isoformat()}|{runs[-1].declaration_id}"

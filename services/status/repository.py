@@ -1,0 +1,564 @@
+"""All of status's SQL: the only module that talks to Postgres (schema `status`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.colours import Colour
+from services.runtime.sealing import Sealed
+from services.status.audit import AuditEntry
+from services.status.model import Decision, Status, reasons_from_json, reasons_to_json
+
+NOTIFY_CHANNEL = "status_changed"
+_NOTIFY_IDS = 200  # person ids per notification: Postgres caps a payload at 8000 bytes
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    person_id: str
+    province_code: str
+    masked_name: str
+    enrol_time: datetime
+
+
+@dataclass(frozen=True)
+class SealedRow:
+    person_id: str
+    row_id: str
+    sealed: Sealed
+
+
+@dataclass(frozen=True)
+class CheckInRow:
+    person_id: str
+    check_in_id: str
+    check_in_time: datetime
+    abnormal: bool
+
+
+@dataclass(frozen=True)
+class StatusWrite:
+    """One recomputed person: the new decision, its version, and the audit entry if it changed."""
+
+    person_id: str
+    version: int
+    decision: Decision
+    compute_time: datetime
+    change: AuditEntry | None   # seq and hashes are assigned when appended
+
+
+@dataclass(frozen=True)
+class AppealRow:
+    appeal_id: str
+    person_id: str
+    filer_person_id: str
+    category: int
+    province_code: str
+    state: int
+    file_time: datetime
+    deadline_time: datetime
+    request_id: str | None
+    sealed: Sealed                 # statement and evidence references
+    reviewer_id: str | None = None
+    decision_reason: str | None = None
+    decide_time: datetime | None = None
+    dismissed: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OverrideRow:
+    override_id: str
+    person_id: str
+    province_code: str
+    colour: int
+    reason_code: str
+    legal_basis: str
+    start_time: datetime | None
+    end_time: datetime
+    proposer_id: str
+    propose_time: datetime
+    request_id: str | None
+    state: int = 1
+    approver_id: str | None = None
+    decide_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecomputeRun:
+    declaration_id: str
+    state: int                      # 1 running, 2 done, 3 failed
+    last_person_id: str | None
+    persons_done: int
+    persons_changed: int
+    start_time: datetime
+    finish_time: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class StoredRuleSet:
+    province_code: str
+    version: int
+    effective_time: datetime
+    document: str
+    publish_time: datetime
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    key_id: bytes
+    province_code: str
+    public_key: bytes
+    sealed: Sealed
+    not_before: datetime
+    not_after: datetime
+    create_time: datetime
+    revoke_time: datetime | None
+
+
+_STATUS_COLUMNS = """p.person_id::text, p.province_code, p.masked_name, p.enrol_time, s.version, s.colour,
+    s.display_colour, s.reasons, s.rule_province, s.rule_version, s.compute_time, s.valid_until,
+    s.next_change_time"""
+
+
+def _status(row: asyncpg.Record) -> Status | None:
+    if row["version"] is None:
+        return None
+    decision = Decision(Colour(row["colour"]), row["display_colour"], reasons_from_json(json.loads(row["reasons"])),
+                        row["valid_until"], row["next_change_time"], row["rule_province"], row["rule_version"])
+    return Status(row["person_id"], row["province_code"], row["version"], decision, row["compute_time"])
+
+
+def _enrolment(row: asyncpg.Record) -> Enrolment:
+    return Enrolment(row["person_id"], row["province_code"], row["masked_name"], row["enrol_time"])
+
+
+def _key(row: asyncpg.Record) -> StoredKey:
+    return StoredKey(bytes(row["key_id"]), row["province_code"], bytes(row["public_key"]),
+                     Sealed(row["sealed_key_id"], bytes(row["sealed"])), row["not_before"], row["not_after"],
+                     row["create_time"], row["revoke_time"])
+
+
+class StatusRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    # Persons and statuses
+
+    async def enrolled(self, person_ids: Sequence[str]) -> dict[str, tuple[Enrolment, Status | None]]:
+        rows = await self.pool.fetch(
+            f"""SELECT {_STATUS_COLUMNS} FROM status.persons p LEFT JOIN status.statuses s USING (person_id)
+                WHERE p.person_id = ANY($1::uuid[])""", person_ids)
+        return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
+
+    async def enrol(self, enrolments: Sequence[Enrolment]) -> None:
+        await self.pool.execute(
+            """INSERT INTO status.persons (person_id, province_code, masked_name, enrol_time)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+               ON CONFLICT DO NOTHING""",
+            [e.person_id for e in enrolments], [e.province_code for e in enrolments],
+            [e.masked_name for e in enrolments], [e.enrol_time for e in enrolments])
+
+    @staticmethod
+    async def lock_for_decision(connection: asyncpg.Connection, person_ids: Sequence[str]
+                                ) -> dict[str, tuple[Enrolment, Status | None]]:
+        """Locks the persons' rows (in id order, so concurrent batches cannot deadlock)."""
+        rows = await connection.fetch(
+            f"""SELECT {_STATUS_COLUMNS} FROM status.persons p LEFT JOIN status.statuses s USING (person_id)
+                WHERE p.person_id = ANY($1::uuid[]) ORDER BY p.person_id FOR UPDATE OF p""", person_ids)
+        return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
+
+    @staticmethod
+    async def sealed_facts(connection: asyncpg.Connection, person_ids: Sequence[str]) -> list[SealedRow]:
+        rows = await connection.fetch(
+            """SELECT person_id::text, fact_id::text, sealed_key_id, sealed FROM status.facts
+               WHERE person_id = ANY($1::uuid[])""", person_ids)
+        return [SealedRow(r["person_id"], r["fact_id"], Sealed(r["sealed_key_id"], bytes(r["sealed"])))
+                for r in rows]
+
+    @staticmethod
+    async def check_ins(connection: asyncpg.Connection, person_ids: Sequence[str], since: datetime
+                        ) -> list[CheckInRow]:
+        rows = await connection.fetch(
+            """SELECT person_id::text, check_in_id::text, check_in_time, abnormal FROM status.check_ins
+               WHERE person_id = ANY($1::uuid[]) AND check_in_time >= $2""", person_ids, since)
+        return [CheckInRow(r["person_id"], r["check_in_id"], r["check_in_time"], r["abnormal"]) for r in rows]
+
+    @staticmethod
+    async def write_statuses(connection: asyncpg.Connection, writes: Sequence[StatusWrite]) -> None:
+        await connection.execute(
+            """INSERT INTO status.statuses (person_id, version, colour, display_colour, reasons, rule_province,
+                   rule_version, compute_time, valid_until, next_change_time)
+               SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::text[], $5::jsonb[],
+                                    $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[],
+                                    $10::timestamptz[])
+               ON CONFLICT (person_id) DO UPDATE SET version = EXCLUDED.version, colour = EXCLUDED.colour,
+                   display_colour = EXCLUDED.display_colour, reasons = EXCLUDED.reasons,
+                   rule_province = EXCLUDED.rule_province, rule_version = EXCLUDED.rule_version,
+                   compute_time = EXCLUDED.compute_time, valid_until = EXCLUDED.valid_until,
+                   next_change_time = EXCLUDED.next_change_time""",
+            [w.person_id for w in writes], [w.version for w in writes],
+            [int(w.decision.colour) for w in writes], [w.decision.display for w in writes],
+            [json.dumps(reasons_to_json(w.decision.reasons)) for w in writes],
+            [w.decision.rule_province for w in writes], [w.decision.rule_version for w in writes],
+            [w.compute_time for w in writes], [w.decision.valid_until for w in writes],
+            [w.decision.next_change_time for w in writes])
+
+    @staticmethod
+    async def notify_changed(connection: asyncpg.Connection, person_ids: Sequence[str]) -> None:
+        """Sent at commit: WatchStatus streams in every replica wake up."""
+        for start in range(0, len(person_ids), _NOTIFY_IDS):
+            await connection.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL,
+                                     ",".join(person_ids[start:start + _NOTIFY_IDS]))
+
+    async def due_for_review(self, now: datetime, limit: int) -> list[str]:
+        rows = await self.pool.fetch(
+            """SELECT person_id::text FROM status.statuses WHERE next_change_time <= $1
+               ORDER BY next_change_time LIMIT $2""", now, limit)
+        return [row[0] for row in rows]
+
+    # Facts and check-ins
+
+    @staticmethod
+    async def insert_facts(connection: asyncpg.Connection, facts: Sequence[tuple[str, str, str, str, int, Sealed]],
+                           now: datetime) -> dict[tuple[str, str, str], tuple[str, bool]]:
+        """Stores (person, fact id, authority, record id, source, sealed) rows; a resent
+        (person, authority, record id) keeps its first fact. Returns, per key, the stored
+        fact id and whether it is new."""
+        inserted = await connection.fetch(
+            """INSERT INTO status.facts (person_id, fact_id, authority, authority_record_id, source, record_time,
+                   sealed_key_id, sealed)
+               SELECT person_id, fact_id, authority, record_id, source, $7, key_id, sealed
+               FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::smallint[], $6::text[],
+                           $8::bytea[]) AS f(person_id, fact_id, authority, record_id, source, key_id, sealed)
+               ON CONFLICT DO NOTHING RETURNING fact_id::text""",
+            [f[0] for f in facts], [f[1] for f in facts], [f[2] for f in facts], [f[3] for f in facts],
+            [f[4] for f in facts], [f[5].key_id for f in facts], now, [f[5].ciphertext for f in facts])
+        new_ids = {row[0] for row in inserted}
+        stored = await connection.fetch(
+            """SELECT f.person_id::text, f.authority, f.authority_record_id, f.fact_id::text
+               FROM status.facts f
+               JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS k(person_id, authority, record_id)
+                 ON f.person_id = k.person_id AND f.authority = k.authority AND f.authority_record_id = k.record_id""",
+            [f[0] for f in facts], [f[2] for f in facts], [f[3] for f in facts])
+        return {(r["person_id"], r["authority"], r["authority_record_id"]): (r["fact_id"], r["fact_id"] in new_ids)
+                for r in stored}
+
+    async def find_check_in(self, person_id: str, request_id: str) -> str | None:
+        return await self.pool.fetchval(
+            "SELECT check_in_id::text FROM status.check_ins WHERE person_id = $1 AND request_id = $2",
+            person_id, request_id)
+
+    @staticmethod
+    async def insert_check_in(connection: asyncpg.Connection, person_id: str, check_in_id: str, reporter_id: str,
+                              moment: datetime, abnormal: bool, request_id: str | None, sealed: Sealed) -> bool:
+        """False when the request id was already used (a concurrent retry)."""
+        inserted = await connection.fetchval(
+            """INSERT INTO status.check_ins (person_id, check_in_time, check_in_id, reporter_person_id, abnormal,
+                   request_id, sealed_key_id, sealed)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true""",
+            person_id, moment, check_in_id, reporter_id, abnormal, request_id, sealed.key_id, sealed.ciphertext)
+        return bool(inserted)
+
+    async def purge_check_ins(self, before: datetime) -> int:
+        result = await self.pool.execute("DELETE FROM status.check_ins WHERE check_in_time < $1", before)
+        return int(result.split()[-1])
+
+    # Audit log
+
+    @staticmethod
+    async def lock_audit_head(connection: asyncpg.Connection, *, lock: bool = True) -> tuple[int, bytes]:
+        row = await connection.fetchrow(
+            f"SELECT seq, entry_hash FROM status.audit_head {'FOR UPDATE' if lock else ''}")
+        return row["seq"], bytes(row["entry_hash"])
+
+    @staticmethod
+    async def append_audit(connection: asyncpg.Connection, rows: Sequence[tuple[AuditEntry, bytes, bytes]]) -> None:
+        """Appends chained entries (entry, previous hash, entry hash) and moves the head."""
+        await connection.copy_records_to_table(
+            "audit_log", schema_name="status",
+            columns=["seq", "person_id", "version", "change_time", "previous_colour", "colour", "display_colour",
+                     "reasons", "cause", "rule_province", "rule_version", "officer_ids", "legal_basis",
+                     "previous_hash", "entry_hash"],
+            records=[(e.seq, e.person_id, e.version, e.change_time, e.previous_colour, e.colour, e.display_colour,
+                      json.dumps(e.reasons), e.cause, e.rule_province, e.rule_version, list(e.officer_ids),
+                      e.legal_basis, previous, entry_hash) for e, previous, entry_hash in rows])
+        last, _, last_hash = rows[-1]
+        await connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2", last.seq, last_hash)
+
+    async def person_changes(self, person_id: str, before_seq: int | None, limit: int) -> list[AuditEntry]:
+        rows = await self.pool.fetch(
+            """SELECT * FROM status.audit_log WHERE person_id = $1 AND ($2::bigint IS NULL OR seq < $2)
+               ORDER BY seq DESC LIMIT $3""", person_id, before_seq, limit)
+        return [_audit_entry(row) for row in rows]
+
+    @staticmethod
+    async def audit_chain(connection: asyncpg.Connection, after_seq: int, limit: int
+                          ) -> list[tuple[AuditEntry, bytes, bytes]]:
+        rows = await connection.fetch(
+            "SELECT * FROM status.audit_log WHERE seq > $1 ORDER BY seq LIMIT $2", after_seq, limit)
+        return [(_audit_entry(row), bytes(row["previous_hash"]), bytes(row["entry_hash"])) for row in rows]
+
+    async def audit_head(self) -> tuple[int, bytes]:
+        row = await self.pool.fetchrow("SELECT seq, entry_hash FROM status.audit_head")
+        return row["seq"], bytes(row["entry_hash"])
+
+    # Issued codes
+
+    async def record_code(self, code_id: bytes, person_id: str, version: int, expire_time: datetime) -> None:
+        await self.pool.execute(
+            "INSERT INTO status.issued_codes (code_id, person_id, status_version, expire_time) VALUES ($1, $2, $3, $4)",
+            code_id, person_id, version, expire_time)
+
+    async def code_versions(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, tuple[int, int]]:
+        """(version the code carries, the person's current version) per known, unexpired code."""
+        rows = await self.pool.fetch(
+            """SELECT c.code_id, c.status_version, s.version FROM status.issued_codes c
+               JOIN status.statuses s USING (person_id)
+               WHERE c.code_id = ANY($1::bytea[]) AND c.expire_time > $2""", code_ids, now)
+        return {bytes(r["code_id"]): (r["status_version"], r["version"]) for r in rows}
+
+    async def purge_codes(self, before: datetime) -> int:
+        result = await self.pool.execute("DELETE FROM status.issued_codes WHERE expire_time < $1", before)
+        return int(result.split()[-1])
+
+    # Rule sets
+
+    async def rule_sets(self) -> list[StoredRuleSet]:
+        rows = await self.pool.fetch("SELECT * FROM status.rule_sets ORDER BY province_code, version")
+        return [StoredRuleSet(r["province_code"], r["version"], r["effective_time"], r["document"],
+                              r["publish_time"]) for r in rows]
+
+    async def insert_rule_set(self, province_code: str, effective_time: datetime, document: str, now: datetime,
+                              *, only_if_none: bool = False) -> StoredRuleSet | None:
+        """The next version for the province (None if `only_if_none` and one exists, or the
+        effective time is taken). Serialised per province by a transaction-level lock."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock(hashtext('status.rule_sets:' || $1))",
+                                     province_code)
+            latest = await connection.fetchval(
+                "SELECT max(version) FROM status.rule_sets WHERE province_code = $1", province_code)
+            if latest is not None and only_if_none:
+                return None
+            row = await connection.fetchrow(
+                """INSERT INTO status.rule_sets (province_code, version, effective_time, document, publish_time)
+                   VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING *""",
+                province_code, (latest or 0) + 1, effective_time, document, now)
+        return None if row is None else StoredRuleSet(row["province_code"], row["version"], row["effective_time"],
+                                                      row["document"], row["publish_time"])
+
+    # Signing keys
+
+    async def insert_key(self, key: StoredKey) -> None:
+        await self.pool.execute(
+            """INSERT INTO status.signing_keys (key_id, province_code, public_key, sealed_key_id, sealed, not_before,
+                   not_after, create_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+            key.key_id, key.province_code, key.public_key, key.sealed.key_id, key.sealed.ciphertext,
+            key.not_before, key.not_after, key.create_time)
+
+    async def usable_keys(self, now: datetime) -> list[StoredKey]:
+        """Keys not revoked nor expired, including those whose period starts later."""
+        rows = await self.pool.fetch(
+            """SELECT * FROM status.signing_keys WHERE revoke_time IS NULL AND not_after > $1
+               ORDER BY province_code, not_before DESC""", now)
+        return [_key(row) for row in rows]
+
+    async def list_keys(self, province_code: str | None, after: tuple[str, bytes] | None, limit: int
+                        ) -> list[StoredKey]:
+        rows = await self.pool.fetch(
+            """SELECT * FROM status.signing_keys WHERE ($1::text IS NULL OR province_code = $1)
+                 AND ($2::text IS NULL OR (province_code, key_id) > ($2, $3))
+               ORDER BY province_code, key_id LIMIT $4""",
+            province_code, after[0] if after else None, after[1] if after else None, limit)
+        return [_key(row) for row in rows]
+
+    async def revoke_key(self, key_id: bytes, now: datetime) -> StoredKey | None:
+        row = await self.pool.fetchrow(
+            """UPDATE status.signing_keys SET revoke_time = coalesce(revoke_time, $2) WHERE key_id = $1
+               RETURNING *""", key_id, now)
+        return _key(row) if row else None
+
+    # Officers
+
+    async def set_officer_roles(self, officer_id: str, province_code: str, roles: Sequence[int], now: datetime
+                                ) -> None:
+        if roles:
+            await self.pool.execute(
+                """INSERT INTO status.officers (officer_id, province_code, roles, update_time) VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (officer_id, province_code) DO UPDATE SET roles = $3, update_time = $4""",
+                officer_id, province_code, list(roles), now)
+        else:
+            await self.pool.execute("DELETE FROM status.officers WHERE officer_id = $1 AND province_code = $2",
+                                    officer_id, province_code)
+
+    async def officer_roles(self, officer_id: str, province_code: str) -> set[int]:
+        roles = await self.pool.fetchval(
+            "SELECT roles FROM status.officers WHERE officer_id = $1 AND province_code = $2",
+            officer_id, province_code)
+        return set(roles or ())
+
+
+    # Appeals
+
+    async def insert_appeal(self, appeal: AppealRow) -> AppealRow:
+        """The stored appeal; a retried request (same person and request id) returns the first."""
+        row = await self.pool.fetchrow(
+            """INSERT INTO status.appeals (appeal_id, person_id, filer_person_id, category, province_code, state,
+                   file_time, deadline_time, request_id, sealed_key_id, sealed)
+               VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING *""",
+            appeal.appeal_id, appeal.person_id, appeal.filer_person_id, appeal.category, appeal.province_code,
+            appeal.file_time, appeal.deadline_time, appeal.request_id, appeal.sealed.key_id,
+            appeal.sealed.ciphertext)
+        if row is None:
+            row = await self.pool.fetchrow(
+                "SELECT * FROM status.appeals WHERE person_id = $1 AND request_id = $2",
+                appeal.person_id, appeal.request_id)
+        return _appeal(row)
+
+    async def get_appeal(self, appeal_id: str, connection: asyncpg.Connection | None = None, *,
+                         for_update: bool = False) -> AppealRow | None:
+        row = await (connection or self.pool).fetchrow(
+            f"SELECT * FROM status.appeals WHERE appeal_id = $1 {'FOR UPDATE' if for_update else ''}", appeal_id)
+        return _appeal(row) if row else None
+
+    @staticmethod
+    async def decide_appeal(connection: asyncpg.Connection, appeal_id: str, state: int, reviewer_id: str,
+                            reason: str, dismissed: Sequence[str], now: datetime) -> None:
+        await connection.execute(
+            """UPDATE status.appeals SET state = $2, reviewer_id = $3, decision_reason = $4, dismissed = $5,
+                   decide_time = $6 WHERE appeal_id = $1""", appeal_id, state, reviewer_id, reason,
+            list(dismissed), now)
+
+    async def list_appeals(self, state: int | None, overdue_at: datetime | None,
+                           after: tuple[datetime, str] | None, limit: int) -> list[AppealRow]:
+        rows = await self.pool.fetch(
+            """SELECT * FROM status.appeals
+               WHERE ($1::smallint IS NULL OR state = $1) AND ($2::timestamptz IS NULL OR deadline_time < $2)
+                 AND ($3::timestamptz IS NULL OR (deadline_time, appeal_id) > ($3, $4::uuid))
+               ORDER BY deadline_time, appeal_id LIMIT $5""",
+            state, overdue_at, after[0] if after else None, after[1] if after else None, limit)
+        return [_appeal(row) for row in rows]
+
+    # Overrides
+
+    async def insert_override(self, override: OverrideRow) -> OverrideRow:
+        row = await self.pool.fetchrow(
+            """INSERT INTO status.overrides (override_id, person_id, province_code, colour, reason_code,
+                   legal_basis, start_time, end_time, proposer_id, state, propose_time, request_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11) ON CONFLICT DO NOTHING RETURNING *""",
+            override.override_id, override.person_id, override.province_code, override.colour,
+            override.reason_code, override.legal_basis, override.start_time, override.end_time,
+            override.proposer_id, override.propose_time, override.request_id)
+        if row is None:
+            row = await self.pool.fetchrow(
+                "SELECT * FROM status.overrides WHERE proposer_id = $1 AND request_id = $2",
+                override.proposer_id, override.request_id)
+        return _override(row)
+
+    async def get_override(self, override_id: str, connection: asyncpg.Connection | None = None, *,
+                           for_update: bool = False) -> OverrideRow | None:
+        row = await (connection or self.pool).fetchrow(
+            f"SELECT * FROM status.overrides WHERE override_id = $1 {'FOR UPDATE' if for_update else ''}",
+            override_id)
+        return _override(row) if row else None
+
+    @staticmethod
+    async def decide_override(connection: asyncpg.Connection, override_id: str, state: int, approver_id: str,
+                              now: datetime) -> None:
+        await connection.execute(
+            "UPDATE status.overrides SET state = $2, approver_id = $3, decide_time = $4 WHERE override_id = $1",
+            override_id, state, approver_id, now)
+
+    async def list_overrides(self, state: int | None, after: tuple[datetime, str] | None, limit: int
+                             ) -> list[OverrideRow]:
+        rows = await self.pool.fetch(
+            """SELECT * FROM status.overrides WHERE ($1::smallint IS NULL OR state = $1)
+                 AND ($2::timestamptz IS NULL OR (propose_time, override_id) < ($2, $3::uuid))
+               ORDER BY propose_time DESC, override_id DESC LIMIT $4""",
+            state, after[0] if after else None, after[1] if after else None, limit)
+        return [_override(row) for row in rows]
+
+
+    # Recomputation runs
+
+    async def create_runs(self, declaration_ids: Sequence[str], now: datetime) -> int:
+        result = await self.pool.execute(
+            """INSERT INTO status.recompute_runs (declaration_id, state, start_time)
+               SELECT unnest($1::uuid[]), 1, $2 ON CONFLICT DO NOTHING""", declaration_ids, now)
+        return int(result.split()[-1])
+
+    async def get_run(self, declaration_id: str) -> RecomputeRun | None:
+        row = await self.pool.fetchrow("SELECT * FROM status.recompute_runs WHERE declaration_id = $1",
+                                       declaration_id)
+        return _run(row) if row else None
+
+    async def running_runs(self) -> list[RecomputeRun]:
+        rows = await self.pool.fetch("SELECT * FROM status.recompute_runs WHERE state = 1 ORDER BY start_time")
+        return [_run(row) for row in rows]
+
+    async def advance_run(self, declaration_id: str, last_person_id: str, done: int, changed: int) -> None:
+        await self.pool.execute(
+            """UPDATE status.recompute_runs SET last_person_id = $2, persons_done = persons_done + $3,
+                   persons_changed = persons_changed + $4 WHERE declaration_id = $1""",
+            declaration_id, last_person_id, done, changed)
+
+    async def finish_run(self, declaration_id: str, state: int, now: datetime, error: str | None) -> None:
+        await self.pool.execute(
+            "UPDATE status.recompute_runs SET state = $2, finish_time = $3, error = $4 WHERE declaration_id = $1",
+            declaration_id, state, now, error)
+
+    async def list_runs(self, after: tuple[datetime, str] | None, limit: int) -> list[RecomputeRun]:
+        rows = await self.pool.fetch(
+            """SELECT * FROM status.recompute_runs
+               WHERE ($1::timestamptz IS NULL OR (start_time, declaration_id) < ($1, $2::uuid))
+               ORDER BY start_time DESC, declaration_id DESC LIMIT $3""",
+            after[0] if after else None, after[1] if after else None, limit)
+        return [_run(row) for row in rows]
+
+    async def declaration_cursor(self) -> datetime | None:
+        return await self.pool.fetchval("SELECT created_after FROM status.declaration_cursor")
+
+    async def move_declaration_cursor(self, created_after: datetime) -> None:
+        await self.pool.execute(
+            """INSERT INTO status.declaration_cursor (created_after) VALUES ($1)
+               ON CONFLICT (singleton) DO UPDATE SET created_after = greatest(status.declaration_cursor.created_after,
+                                                                              $1)""", created_after)
+
+
+def _audit_entry(row: asyncpg.Record) -> AuditEntry:
+    return AuditEntry(
+        seq=row["seq"], person_id=str(row["person_id"]), version=row["version"], change_time=row["change_time"],
+        previous_colour=row["previous_colour"], colour=row["colour"], display_colour=row["display_colour"],
+        reasons=json.loads(row["reasons"]), cause=row["cause"], rule_province=row["rule_province"],
+        rule_version=row["rule_version"], officer_ids=tuple(row["officer_ids"]), legal_basis=row["legal_basis"])
+
+
+def _appeal(row: asyncpg.Record) -> AppealRow:
+    return AppealRow(
+        appeal_id=str(row["appeal_id"]), person_id=str(row["person_id"]), filer_person_id=str(row["filer_person_id"]),
+        category=row["category"], province_code=row["province_code"], state=row["state"],
+        file_time=row["file_time"], deadline_time=row["deadline_time"], request_id=row["request_id"],
+        sealed=Sealed(row["sealed_key_id"], bytes(row["sealed"])), reviewer_id=row["reviewer_id"],
+        decision_reason=row["decision_reason"], decide_time=row["decide_time"], dismissed=tuple(row["dismissed"]))
+
+
+def _override(row: asyncpg.Record) -> OverrideRow:
+    return OverrideRow(
+        override_id=str(row["override_id"]), person_id=str(row["person_id"]), province_code=row["province_code"],
+        colour=row["colour"], reason_code=row["reason_code"], legal_basis=row["legal_basis"],
+        start_time=row["start_time"], end_time=row["end_time"], proposer_id=row["proposer_id"],
+        propose_time=row["propose_time"], request_id=row["request_id"], state=row["state"],
+        approver_id=row["approver_id"], decide_time=row["decide_time"])
+
+
+def _run(row: asyncpg.Record) -> RecomputeRun:
+    return RecomputeRun(
+        declaration_id=str(row["declaration_id"]), state=row["state"],
+        last_person_id=str(row["last_person_id"]) if row["last_person_id"] else None,
+        persons_done=row["persons_done"], persons_changed=row["persons_changed"], start_time=row["start_time"],
+        finish_time=row["finish_time"], error=row["error"])

@@ -1,0 +1,228 @@
+"""gRPC transport for status: the only module that touches status_pb2; no rules here."""
+
+from __future__ import annotations
+
+import grpc
+from healthcode.status.v1 import status_pb2 as pb
+from healthcode.status.v1 import status_pb2_grpc as pb_grpc
+
+from services.runtime.errors import InvalidArgument, ResourceExhausted
+from services.runtime.requests import parse_uuid
+from services.runtime.timestamps import optional_datetime, to_timestamp
+from services.status.audit import AuditEntry
+from services.status.board import StatusBoard
+from services.status.casework import Appeal, Casework
+from services.status.facts import SubmittedFact
+from services.status.model import Reason, Status, reasons_from_json
+from services.status.recompute import Recomputation
+from services.status.repository import OverrideRow, RecomputeRun, StoredKey, StoredRuleSet
+from services.status.watch import MAX_WATCHERS, StatusWatch
+
+SERVICE_NAMES = (pb.DESCRIPTOR.services_by_name["StatusService"].full_name,
+                 pb.DESCRIPTOR.services_by_name["StatusAdminService"].full_name)
+
+
+def _reason(reason: Reason) -> pb.Reason:
+    return pb.Reason(code=reason.code, finding_key=reason.key, since_time=to_timestamp(reason.since),
+                     until_time=to_timestamp(reason.until), detail=reason.detail)
+
+
+def _status(status: Status) -> pb.Status:
+    decision = status.decision
+    return pb.Status(
+        person_id=status.person_id, colour=int(decision.colour), display_colour=decision.display,
+        reasons=[_reason(r) for r in decision.reasons], province_code=status.province_code,
+        compute_time=to_timestamp(status.compute_time), valid_until_time=to_timestamp(decision.valid_until),
+        version=status.version, rule_set_province_code=decision.rule_province,
+        rule_set_version=decision.rule_version)
+
+
+def _change(entry: AuditEntry) -> pb.StatusChange:
+    return pb.StatusChange(
+        version=entry.version, change_time=to_timestamp(entry.change_time), previous_colour=entry.previous_colour,
+        colour=entry.colour, display_colour=entry.display_colour,
+        reasons=[_reason(r) for r in reasons_from_json(entry.reasons)], cause=entry.cause,
+        rule_set_province_code=entry.rule_province, rule_set_version=entry.rule_version,
+        officer_ids=list(entry.officer_ids), legal_basis=entry.legal_basis)
+
+
+def _appeal(appeal: Appeal) -> pb.Appeal:
+    row = appeal.row
+    return pb.Appeal(
+        appeal_id=row.appeal_id, person_id=row.person_id, filer_person_id=row.filer_person_id,
+        category=row.category, statement=appeal.statement, evidence_refs=list(appeal.evidence_refs),
+        state=row.state, file_time=to_timestamp(row.file_time), deadline_time=to_timestamp(row.deadline_time),
+        reviewer_id=row.reviewer_id or "", decision_reason=row.decision_reason or "",
+        decide_time=to_timestamp(row.decide_time), dismissed_finding_keys=list(row.dismissed))
+
+
+def _override(row: OverrideRow) -> pb.Override:
+    return pb.Override(
+        override_id=row.override_id, person_id=row.person_id, colour=row.colour, reason_code=row.reason_code,
+        legal_basis=row.legal_basis, start_time=to_timestamp(row.start_time), end_time=to_timestamp(row.end_time),
+        proposer_id=row.proposer_id, approver_id=row.approver_id or "", state=row.state,
+        propose_time=to_timestamp(row.propose_time), decide_time=to_timestamp(row.decide_time))
+
+
+def _rule_set(stored: StoredRuleSet) -> pb.RuleSet:
+    return pb.RuleSet(province_code=stored.province_code, version=stored.version,
+                      effective_time=to_timestamp(stored.effective_time), document=stored.document,
+                      publish_time=to_timestamp(stored.publish_time))
+
+
+def _key(stored: StoredKey) -> pb.SigningKey:
+    return pb.SigningKey(
+        key_id=stored.key_id.hex(), province_code=stored.province_code, public_key=stored.public_key,
+        not_before_time=to_timestamp(stored.not_before), not_after_time=to_timestamp(stored.not_after),
+        revoke_time=to_timestamp(stored.revoke_time))
+
+
+def _run(run: RecomputeRun) -> pb.RecomputeRun:
+    return pb.RecomputeRun(
+        declaration_id=run.declaration_id, state=run.state, persons_done=run.persons_done,
+        persons_changed=run.persons_changed, start_time=to_timestamp(run.start_time),
+        finish_time=to_timestamp(run.finish_time), error=run.error or "")
+
+
+def _submitted(fact: pb.Fact) -> SubmittedFact:
+    return SubmittedFact(
+        person_id=fact.person_id, kind=fact.kind, authority=fact.authority,
+        authority_record_id=fact.authority_record_id, source=fact.source,
+        effective_time=optional_datetime(fact, "effective_time"), end_time=optional_datetime(fact, "end_time"),
+        diagnosis=fact.diagnosis, place=fact.place, test_result=fact.test_result,
+        temperature=fact.temperature_celsius)
+
+
+class StatusServicer(pb_grpc.StatusServiceServicer):
+    def __init__(self, board: StatusBoard, casework: Casework, watch: StatusWatch) -> None:
+        self._board = board
+        self._casework = casework
+        self._watch = watch
+
+    async def GetStatus(self, request, context) -> pb.GetStatusResponse:
+        return pb.GetStatusResponse(status=_status(await self._board.current(request.person_id)))
+
+    async def WatchStatus(self, request, context):
+        person_id = parse_uuid(request.person_id, "person_id", "PERSON_ID_INVALID")
+        if self._watch.watcher_count >= MAX_WATCHERS:
+            raise ResourceExhausted(reason="TOO_MANY_WATCHERS", message="this replica watches too many statuses; "
+                                    "retry on another or later")
+        last_version = 0
+        async for _ in self._watch.changes(person_id):
+            status = await self._board.current(person_id)
+            if status.version > last_version:
+                last_version = status.version
+                await context.write(pb.WatchStatusResponse(status=_status(status)))
+
+    async def ListStatusChanges(self, request, context) -> pb.ListStatusChangesResponse:
+        entries, token = await self._board.changes(request.person_id, request.page_size, request.page_token)
+        return pb.ListStatusChangesResponse(changes=[_change(e) for e in entries], next_page_token=token)
+
+    async def RecordFacts(self, request, context) -> pb.RecordFactsResponse:
+        result = await self._board.record_facts([_submitted(fact) for fact in request.facts])
+        return pb.RecordFactsResponse(
+            outcomes=[pb.FactOutcome(index=index, fact_id=fact_id, duplicate=duplicate, rejection_reason=reason,
+                                     rejection_field=field_path)
+                      for index, fact_id, duplicate, reason, field_path in result.outcomes],
+            stored_count=result.stored_count)
+
+    async def RecordCheckIn(self, request, context) -> pb.RecordCheckInResponse:
+        status = await self._board.check_in(request.person_id, request.reporter_person_id,
+                                            request.temperature_celsius, list(request.symptoms), request.request_id)
+        return pb.RecordCheckInResponse(status=_status(status))
+
+    async def IssueCode(self, request, context) -> pb.IssueCodeResponse:
+        issued, status = await self._board.issue_code(request.person_id, request.requester_person_id)
+        return pb.IssueCodeResponse(payload=issued.payload, expire_time=to_timestamp(issued.expire_time),
+                                    status=_status(status))
+
+    async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
+        return pb.GetCodeStandingResponse(standings=await self._board.code_standings(list(request.code_ids)))
+
+    async def FileAppeal(self, request, context) -> pb.FileAppealResponse:
+        appeal = await self._casework.file_appeal(
+            request.person_id, request.filer_person_id, request.category, request.statement,
+            list(request.evidence_refs), request.request_id)
+        return pb.FileAppealResponse(appeal=_appeal(appeal))
+
+    async def GetAppeal(self, request, context) -> pb.GetAppealResponse:
+        return pb.GetAppealResponse(appeal=_appeal(await self._casework.get_appeal(request.appeal_id)))
+
+    async def ListAppeals(self, request, context) -> pb.ListAppealsResponse:
+        appeals, token = await self._casework.list_appeals(request.state, request.overdue_only, request.page_size,
+                                                           request.page_token)
+        return pb.ListAppealsResponse(appeals=[_appeal(a) for a in appeals], next_page_token=token)
+
+    async def DecideAppeal(self, request, context) -> pb.DecideAppealResponse:
+        appeal, status = await self._casework.decide_appeal(
+            request.appeal_id, request.reviewer_id, request.approve, request.decision_reason,
+            list(request.dismissed_finding_keys))
+        return pb.DecideAppealResponse(appeal=_appeal(appeal), status=_status(status))
+
+    async def ProposeOverride(self, request, context) -> pb.ProposeOverrideResponse:
+        row = await self._casework.propose_override(
+            request.person_id, request.colour, request.reason_code, request.legal_basis,
+            optional_datetime(request, "start_time"), optional_datetime(request, "end_time"), request.proposer_id,
+            request.request_id)
+        return pb.ProposeOverrideResponse(override=_override(row))
+
+    async def DecideOverride(self, request, context) -> pb.DecideOverrideResponse:
+        row, status = await self._casework.decide_override(request.override_id, request.approver_id,
+                                                           request.approve)
+        return pb.DecideOverrideResponse(override=_override(row), status=_status(status))
+
+    async def ListOverrides(self, request, context) -> pb.ListOverridesResponse:
+        rows, token = await self._casework.list_overrides(request.state, request.page_size, request.page_token)
+        return pb.ListOverridesResponse(overrides=[_override(r) for r in rows], next_page_token=token)
+
+
+class StatusAdminServicer(pb_grpc.StatusAdminServiceServicer):
+    def __init__(self, board: StatusBoard, casework: Casework, recomputation: Recomputation) -> None:
+        self._board = board
+        self._casework = casework
+        self._recomputation = recomputation
+
+    async def PublishRuleSet(self, request, context) -> pb.PublishRuleSetResponse:
+        effective = optional_datetime(request, "effective_time")
+        if effective is None:
+            raise InvalidArgument.for_field("effective_time", "is required", reason="EFFECTIVE_TIME_MISSING")
+        stored = await self._board.rules.publish(request.province_code, effective, request.document,
+                                                 self._board.now())
+        return pb.PublishRuleSetResponse(rule_set=_rule_set(stored))
+
+    async def ListRuleSets(self, request, context) -> pb.ListRuleSetsResponse:
+        return pb.ListRuleSetsResponse(
+            rule_sets=[_rule_set(s) for s in await self._board.rules.versions(request.province_code)])
+
+    async def CreateSigningKey(self, request, context) -> pb.CreateSigningKeyResponse:
+        stored = await self._board.signer.create_key(
+            request.province_code, optional_datetime(request, "not_before_time"),
+            optional_datetime(request, "not_after_time"), self._board.now())
+        return pb.CreateSigningKeyResponse(key=_key(stored))
+
+    async def ListSigningKeys(self, request, context) -> pb.ListSigningKeysResponse:
+        keys, token = await self._board.signer.list_keys(request.province_code, request.page_size,
+                                                         request.page_token)
+        return pb.ListSigningKeysResponse(keys=[_key(k) for k in keys], next_page_token=token)
+
+    async def RevokeSigningKey(self, request, context) -> pb.RevokeSigningKeyResponse:
+        return pb.RevokeSigningKeyResponse(key=_key(await self._board.signer.revoke_key(request.key_id,
+                                                                                         self._board.now())))
+
+    async def SetOfficerRoles(self, request, context) -> pb.SetOfficerRolesResponse:
+        roles = await self._casework.set_officer_roles(request.officer_id, request.province_code,
+                                                       list(request.roles))
+        return pb.SetOfficerRolesResponse(roles=roles)
+
+    async def StartRecompute(self, request, context) -> pb.StartRecomputeResponse:
+        return pb.StartRecomputeResponse(run=_run(await self._recomputation.start(request.declaration_id)))
+
+    async def ListRecomputeRuns(self, request, context) -> pb.ListRecomputeRunsResponse:
+        runs, token = await self._recomputation.list_runs(request.page_size, request.page_token)
+        return pb.ListRecomputeRunsResponse(runs=[_run(r) for r in runs], next_page_token=token)
+
+
+def add_to_server(board: StatusBoard, casework: Casework, watch: StatusWatch, recomputation: Recomputation,
+                  server: grpc.aio.Server) -> None:
+    pb_grpc.add_StatusServiceServicer_to_server(StatusServicer(board, casework, watch), server)
+    pb_grpc.add_StatusAdminServiceServicer_to_server(StatusAdminServicer(board, casework, recomputation), server)

@@ -1,0 +1,131 @@
+"""Province signing keys and the codes they sign: keys are made here, sealed at rest, and
+kept open in memory only for signing."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from services import areas
+from services.codes import CodeClaims, key_id_of, sign_code
+from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.runtime.requests import page_size as requested_page_size
+from services.runtime.sealing import Keyring
+from services.status.model import Status
+from services.status.repository import StatusRepository, StoredKey
+
+MAX_KEY_LIFETIME = timedelta(days=731)
+
+
+def _key_context(key_id: bytes) -> bytes:
+    return b"status.signing_keys:" + key_id
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    payload: str
+    code_id: bytes
+    expire_time: datetime
+
+
+class Signer:
+    """Signs codes with each province's newest usable key; keys are re-read periodically
+    (and on changes made here), so a rotation or revocation reaches every replica."""
+
+    def __init__(self, repository: StatusRepository, keyring: Keyring, code_lifetime: timedelta) -> None:
+        self._repository = repository
+        self._keyring = keyring
+        self._lifetime = code_lifetime
+        self._keys: dict[str, list[tuple[StoredKey, ec.EllipticCurvePrivateKey]]] = {}
+
+    async def reload(self, now: datetime) -> None:
+        keys: dict[str, list[tuple[StoredKey, ec.EllipticCurvePrivateKey]]] = {}
+        for stored in await self._repository.usable_keys(now):
+            private = serialization.load_der_private_key(
+                self._keyring.open(stored.sealed, _key_context(stored.key_id)), password=None)
+            keys.setdefault(stored.province_code, []).append((stored, private))
+        self._keys = keys
+
+    def issue(self, status: Status, masked_name: str, now: datetime) -> IssuedCode:
+        usable = [(stored, private) for stored, private in self._keys.get(status.province_code, ())
+                  if stored.not_before <= now < stored.not_after]
+        if not usable:
+            raise FailedPrecondition(reason="NO_SIGNING_KEY",
+                                     message=f"province {status.province_code} has no signing key in force")
+        stored, private = max(usable, key=lambda pair: pair[0].not_before)
+        issued = now.replace(microsecond=0)
+        # A code never outlives the status it carries, nor the key that signs it.
+        expires = min(issued + self._lifetime, status.decision.valid_until, stored.not_after).replace(microsecond=0)
+        if expires <= issued:
+            expires = issued + timedelta(seconds=1)
+        code_id = os.urandom(16)
+        claims = CodeClaims(
+            issuer_province=status.province_code, code_id=code_id, national_colour=status.decision.colour,
+            display_colour=status.decision.display, status_version=status.version, masked_name=masked_name,
+            issued_at=issued, expires_at=expires)
+        return IssuedCode(sign_code(claims, private, stored.key_id), code_id, expires)
+
+    async def create_key(self, province_code: str, not_before: datetime | None, not_after: datetime | None,
+                         now: datetime) -> StoredKey:
+        if not areas.is_province_code(province_code):
+            raise InvalidArgument.for_field("province_code", "is not a GB/T 2260 province code",
+                                            reason="PROVINCE_CODE_INVALID")
+        start = not_before or now
+        end = not_after or start + timedelta(days=365)
+        if end <= start or end - start > MAX_KEY_LIFETIME:
+            raise InvalidArgument.for_field("not_after_time", "must be after not_before_time, within two years",
+                                            reason="KEY_VALIDITY_INVALID")
+        private = ec.generate_private_key(ec.SECP256R1())
+        public = private.public_key()
+        key_id = key_id_of(public)
+        der = private.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                    serialization.NoEncryption())
+        stored = StoredKey(
+            key_id=key_id, province_code=province_code,
+            public_key=public.public_bytes(serialization.Encoding.DER,
+                                           serialization.PublicFormat.SubjectPublicKeyInfo),
+            sealed=self._keyring.seal(der, _key_context(key_id)), not_before=start, not_after=end,
+            create_time=now, revoke_time=None)
+        await self._repository.insert_key(stored)
+        await self.reload(now)
+        return stored
+
+    async def revoke_key(self, key_id_hex: str, now: datetime) -> StoredKey:
+        key_id = _parse_key_id(key_id_hex)
+        stored = await self._repository.revoke_key(key_id, now)
+        if stored is None:
+            raise NotFound(reason="SIGNING_KEY_NOT_FOUND", message="no signing key with this id")
+        await self.reload(now)
+        return stored
+
+    async def list_keys(self, province_code: str, page_size: int, page_token: str) -> tuple[list[StoredKey], str]:
+        if province_code and not areas.is_province_code(province_code):
+            raise InvalidArgument.for_field("province_code", "is not a GB/T 2260 province code",
+                                            reason="PROVINCE_CODE_INVALID")
+        size = requested_page_size(page_size)
+        after = None
+        if page_token:
+            province, _, key_hex = page_token.partition(":")
+            if not areas.is_province_code(province):
+                raise InvalidArgument.for_field("page_token", "is not a token this service issued",
+                                                reason="PAGE_TOKEN_INVALID")
+            after = (province, _parse_key_id(key_hex, "page_token"))
+        keys = await self._repository.list_keys(province_code or None, after, size + 1)
+        if len(keys) <= size:
+            return keys, ""
+        last = keys[size - 1]
+        return keys[:size], f"{last.province_code}:{last.key_id.hex()}"
+
+
+def _parse_key_id(value: str, field_path: str = "key_id") -> bytes:
+    try:
+        key_id = bytes.fromhex(value)
+    except ValueError:
+        key_id = b""
+    if len(key_id) != 8:
+        raise InvalidArgument.for_field(field_path, "must be 16 hexadecimal digits", reason="KEY_ID_INVALID")
+    return key_id

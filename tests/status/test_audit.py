@@ -1,0 +1,131 @@
+"""Every colour change is in an append-only, hash-chained log that a verify command checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+import pytest
+from healthcode.common.v1 import common_pb2
+from healthcode.status.v1 import status_pb2 as pb
+
+from services.status.audit import AuditChain, verify_chain
+from services.status.repository import StatusRepository
+from tests.status.helpers import NATIONAL_ONLY, diagnosis, person_in, record, status_of
+
+
+async def some_changes(status_env, identity_env, clock) -> str:
+    person = await person_in(identity_env, NATIONAL_ONLY)
+    await status_of(status_env, person)
+    await record(status_env, diagnosis(person, pb.DIAGNOSIS_SECONDARY_CONTACT, clock.now()))
+    await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, clock.now()))
+    return person
+
+
+@asynccontextmanager
+async def tampering(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A superuser's connection that can rewrite the log (triggers off); everything is rolled back."""
+    connection = await asyncpg.connect(database_url)
+    transaction = connection.transaction()
+    await transaction.start()
+    await connection.execute("SET LOCAL session_replication_role = replica")
+    try:
+        yield connection
+    finally:
+        await transaction.rollback()
+        await connection.close()
+
+
+async def problems(status_env, connection: asyncpg.Connection, expected_head=None) -> list[str]:
+    repository = StatusRepository(status_env.parts.board.repository.pool)
+    return await verify_chain(AuditChain(status_env.settings.audit_key),
+                              lambda seq: repository.audit_chain(connection, seq, 1000),
+                              await repository.lock_audit_head(connection, lock=False), expected_head)
+
+
+async def test_a_person_reads_why_and_when_their_colour_changed(status_env, identity_env, clock):
+    person = await some_changes(status_env, identity_env, clock)
+    changes = (await status_env.stub.ListStatusChanges(pb.ListStatusChangesRequest(person_id=person))).changes
+    assert [(c.version, c.previous_colour, c.colour, c.cause) for c in changes] == [
+        (3, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED, pb.CHANGE_CAUSE_FACT),
+        (2, common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW, pb.CHANGE_CAUSE_FACT),
+        (1, common_pb2.COLOUR_UNSPECIFIED, common_pb2.COLOUR_GREEN, pb.CHANGE_CAUSE_ENROLMENT)]
+    assert [r.code for r in changes[0].reasons] == ["CONFIRMED", "SECONDARY_CONTACT"]
+    assert (changes[0].rule_set_province_code, changes[0].rule_set_version) == ("000000", 1)
+    page = await status_env.stub.ListStatusChanges(pb.ListStatusChangesRequest(person_id=person, page_size=2))
+    rest = await status_env.stub.ListStatusChanges(pb.ListStatusChangesRequest(
+        person_id=person, page_size=2, page_token=page.next_page_token))
+    assert [c.version for c in page.changes] + [c.version for c in rest.changes] == [3, 2, 1]
+
+
+async def test_the_log_refuses_updates_and_deletes(status_env, identity_env, clock, db):
+    await some_changes(status_env, identity_env, clock)
+    with pytest.raises(asyncpg.RaiseError, match="append-only"):
+        await db.execute("UPDATE status.audit_log SET colour = 1")
+    with pytest.raises(asyncpg.RaiseError, match="append-only"):
+        await db.execute("DELETE FROM status.audit_log")
+
+
+async def test_an_intact_chain_verifies(status_env, identity_env, clock, database_url):
+    await some_changes(status_env, identity_env, clock)
+    async with tampering(database_url) as connection:
+        assert await problems(status_env, connection) == []
+
+
+async def test_an_edited_row_is_detected(status_env, identity_env, clock, database_url):
+    person = await some_changes(status_env, identity_env, clock)
+    async with tampering(database_url) as connection:
+        await connection.execute(
+            "UPDATE status.audit_log SET colour = 1, display_colour = 'green' WHERE person_id = $1 AND version = 3",
+            person)
+        found = await problems(status_env, connection)
+    assert len(found) == 1 and "edited" in found[0]
+
+
+async def test_a_deleted_row_is_detected(status_env, identity_env, clock, database_url):
+    person = await some_changes(status_env, identity_env, clock)
+    async with tampering(database_url) as connection:
+        await connection.execute("DELETE FROM status.audit_log WHERE person_id = $1 AND version = 2", person)
+        found = await problems(status_env, connection)
+    assert any("missing" in problem for problem in found)
+
+
+async def test_a_re_chained_forgery_fails_without_the_key(status_env, identity_env, clock, database_url):
+    """An attacker who rewrites a row and recomputes its hash with a key of their own still fails."""
+    person = await some_changes(status_env, identity_env, clock)
+    async with tampering(database_url) as connection:
+        row = await connection.fetchrow(
+            "SELECT seq, previous_hash FROM status.audit_log WHERE person_id = $1 AND version = 3", person)
+        entries = await StatusRepository.audit_chain(connection, row["seq"] - 1, 1)
+        forged_entry = entries[0][0].__class__(**{**entries[0][0].__dict__, "colour": 1})
+        forged = AuditChain(os.urandom(32)).link(bytes(row["previous_hash"]), forged_entry)
+        await connection.execute("UPDATE status.audit_log SET colour = 1, entry_hash = $2 WHERE seq = $1",
+                                 row["seq"], forged)
+        assert await problems(status_env, connection)
+
+
+async def test_a_cut_tail_is_detected_against_a_head_recorded_elsewhere(status_env, identity_env, clock,
+                                                                         database_url):
+    await some_changes(status_env, identity_env, clock)
+    recorded_head = await status_env.parts.board.repository.audit_head()
+    async with tampering(database_url) as connection:
+        last = recorded_head[0]
+        previous = await connection.fetchval("SELECT entry_hash FROM status.audit_log WHERE seq = $1", last - 1)
+        await connection.execute("DELETE FROM status.audit_log WHERE seq = $1", last)
+        await connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2", last - 1, previous)
+        assert await problems(status_env, connection) == []  # consistent on its own...
+        assert await problems(status_env, connection, recorded_head)  # ...but not with the logged head
+
+
+def test_the_verify_command_reports_an_intact_chain(status_env, database_url):
+    environ = {**os.environ, "HEALTHCODE_DATABASE_URL": database_url,
+               "HEALTHCODE_STATUS_SEALING_KEYS": "k:" + __import__("base64").b64encode(os.urandom(32)).decode(),
+               "HEALTHCODE_STATUS_AUDIT_KEY": __import__("base64").b64encode(status_env.settings.audit_key).decode()}
+    result = subprocess.run([sys.executable, "-m", "services.cli", "verify-audit"], env=environ,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "audit chain intact" in result.stdout
