@@ -37,6 +37,8 @@ MAX_CODE_STANDINGS = 100
 class BoardPolicy:
     clock_skew: timedelta          # how far in the future a fact's time may be
     check_in_horizon: timedelta    # check-ins older than this are neither read nor kept
+    fact_retention: timedelta      # facts are kept this long, and after it until the person is plainly green
+    appeal_retention: timedelta    # decided appeals (statements, evidence) are kept this long
 
 
 @dataclass(frozen=True)
@@ -119,16 +121,16 @@ class StatusBoard:
             if writes:
                 await self.repository.write_statuses(connection, writes)
             await self._append_audit(connection, [w.change for w in writes if w.change])
-        decided = {w.person_id: Status(w.person_id, locked[w.person_id][0].province_code, w.version, w.decision,
-                                       w.compute_time) for w in writes}
+        decided = {w.person_id: Status(w.person_id, locked[w.person_id][0].province_code,
+                                       locked[w.person_id][0].masked_name, w.version, w.decision, w.compute_time)
+                   for w in writes}
         for person_id, (_, current) in locked.items():
             if person_id not in decided and current is not None:
                 decided[person_id] = current
         return Decided(decided, sum(1 for w in writes if w.change))
 
     async def _enrol_missing(self, person_ids: Sequence[str]) -> None:
-        known = await self.repository.enrolled(person_ids)
-        missing = [person_id for person_id in person_ids if person_id not in known]
+        missing = await self.repository.unenrolled(person_ids)
         if not missing:
             return
         cards = await self.identity.persons(missing)
@@ -179,10 +181,6 @@ class StatusBoard:
         if person_id not in decided:
             raise NotFound(reason="PERSON_NOT_FOUND", message="identity knows no person with this id")
         return decided[person_id]
-
-    async def masked_name(self, person_id: str) -> str:
-        enrolment = (await self.repository.enrolled([person_id]))[person_id][0]
-        return enrolment.masked_name
 
     async def changes(self, person_id: str, page_size: int, page_token: str) -> tuple[list[AuditEntry], str]:
         person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
@@ -278,7 +276,7 @@ class StatusBoard:
         await self.require_acting_right(requester_id, person_id, "requester_person_id")
         status = await self.current(person_id)
         now = self.now()
-        issued = self.signer.issue(status, await self.masked_name(person_id), now)
+        issued = self.signer.issue(status, now)
         await self.repository.record_code(issued.code_id, person_id, status.version, issued.expire_time)
         return issued, status
 
@@ -314,7 +312,11 @@ class StatusBoard:
             total += len(due)
 
     async def purge(self) -> None:
+        """Personal data past its retention: expired codes, old check-ins, settled facts, decided appeals.
+        Statuses and the audit log stay: they are the record of every decision."""
         now = self.now()
         codes = await self.repository.purge_codes(now)
         check_ins = await self.repository.purge_check_ins(now - self._policy.check_in_horizon)
-        log.info("status_purged", codes=codes, check_ins=check_ins)
+        facts = await self.repository.purge_settled_facts(now - self._policy.fact_retention)
+        appeals = await self.repository.purge_decided_appeals(now - self._policy.appeal_retention)
+        log.info("status_purged", codes=codes, check_ins=check_ins, facts=facts, appeals=appeals)

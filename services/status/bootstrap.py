@@ -47,6 +47,8 @@ class StatusSettings:
     code_lifetime: timedelta
     clock_skew: timedelta
     check_in_horizon: timedelta
+    fact_retention: timedelta
+    appeal_retention: timedelta
     appeal_review_time: timedelta
     review_interval: float        # the scheduler of time-based changes
     follow_interval: float        # following itinerary's declarations; 0 turns it off
@@ -67,6 +69,10 @@ class StatusSettings:
             clock_skew=timedelta(seconds=env.integer("STATUS_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=3600)),
             check_in_horizon=timedelta(days=env.integer("STATUS_CHECK_IN_RETENTION_DAYS", 30, minimum=15,
                                                         maximum=90)),
+            fact_retention=timedelta(days=env.integer("STATUS_FACT_RETENTION_DAYS", 180, minimum=30,
+                                                      maximum=3650)),
+            appeal_retention=timedelta(days=env.integer("STATUS_APPEAL_RETENTION_DAYS", 365, minimum=30,
+                                                        maximum=3650)),
             appeal_review_time=timedelta(hours=env.integer("STATUS_APPEAL_REVIEW_HOURS", 72, minimum=1,
                                                            maximum=720)),
             review_interval=env.number("STATUS_REVIEW_INTERVAL_SECONDS", 30.0, minimum=0.1),
@@ -97,7 +103,8 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
     signer = Signer(repository, keyring, settings.code_lifetime)
     await signer.reload(clock.now())
     board = StatusBoard(repository, keyring, rules, signer, AuditChain(settings.audit_key), identity, itinerary,
-                        BoardPolicy(settings.clock_skew, settings.check_in_horizon), clock)
+                        BoardPolicy(settings.clock_skew, settings.check_in_horizon,
+                                                   settings.fact_retention, settings.appeal_retention), clock)
     casework = Casework(board, keyring, CaseworkPolicy(settings.appeal_review_time, settings.clock_skew))
     recomputation = Recomputation(board, itinerary, first_look_back=timedelta(days=14))
     return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url))

@@ -349,6 +349,7 @@ class Status:
 
     person_id: str
     province_code: str
+    masked_name: str      # as identity masks it: what a code shows the checkpoint
     version: int
     decision: Decision
     compute_time: datetime

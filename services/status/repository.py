@@ -131,7 +131,8 @@ def _status(row: asyncpg.Record) -> Status | None:
         return None
     decision = Decision(Colour(row["colour"]), row["display_colour"], reasons_from_json(json.loads(row["reasons"])),
                         row["valid_until"], row["next_change_time"], row["rule_province"], row["rule_version"])
-    return Status(row["person_id"], row["province_code"], row["version"], decision, row["compute_time"])
+    return Status(row["person_id"], row["province_code"], row["masked_name"], row["version"], decision,
+                  row["compute_time"])
 
 
 def _enrolment(row: asyncpg.Record) -> Enrolment:
@@ -155,6 +156,12 @@ class StatusRepository:
             f"""SELECT {_STATUS_COLUMNS} FROM status.persons p LEFT JOIN status.statuses s USING (person_id)
                 WHERE p.person_id = ANY($1::uuid[])""", person_ids)
         return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
+
+    async def unenrolled(self, person_ids: Sequence[str]) -> list[str]:
+        rows = await self.pool.fetch(
+            """SELECT id::text FROM unnest($1::uuid[]) AS id
+               WHERE NOT EXISTS (SELECT 1 FROM status.persons p WHERE p.person_id = id)""", person_ids)
+        return [row[0] for row in rows]
 
     async def enrol(self, enrolments: Sequence[Enrolment]) -> None:
         await self.pool.execute(
@@ -264,6 +271,20 @@ class StatusRepository:
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true""",
             person_id, moment, check_in_id, reporter_id, abnormal, request_id, sealed.key_id, sealed.ciphertext)
         return bool(inserted)
+
+    async def purge_settled_facts(self, recorded_before: datetime) -> int:
+        """Deletes old facts of persons who are green with no reason left: nothing they say can
+        still change a decision."""
+        result = await self.pool.execute(
+            """DELETE FROM status.facts f USING status.statuses s
+               WHERE f.person_id = s.person_id AND f.record_time < $1 AND s.colour = 1 AND s.reasons = '[]'::jsonb""",
+            recorded_before)
+        return int(result.split()[-1])
+
+    async def purge_decided_appeals(self, decided_before: datetime) -> int:
+        result = await self.pool.execute(
+            "DELETE FROM status.appeals WHERE state <> 1 AND decide_time < $1", decided_before)
+        return int(result.split()[-1])
 
     async def purge_check_ins(self, before: datetime) -> int:
         result = await self.pool.execute("DELETE FROM status.check_ins WHERE check_in_time < $1", before)

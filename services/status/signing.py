@@ -50,7 +50,7 @@ class Signer:
             keys.setdefault(stored.province_code, []).append((stored, private))
         self._keys = keys
 
-    def issue(self, status: Status, masked_name: str, now: datetime) -> IssuedCode:
+    def issue(self, status: Status, now: datetime) -> IssuedCode:
         usable = [(stored, private) for stored, private in self._keys.get(status.province_code, ())
                   if stored.not_before <= now < stored.not_after]
         if not usable:
@@ -65,7 +65,7 @@ class Signer:
         code_id = os.urandom(16)
         claims = CodeClaims(
             issuer_province=status.province_code, code_id=code_id, national_colour=status.decision.colour,
-            display_colour=status.decision.display, status_version=status.version, masked_name=masked_name,
+            display_colour=status.decision.display, status_version=status.version, masked_name=status.masked_name,
             issued_at=issued, expires_at=expires)
         return IssuedCode(sign_code(claims, private, stored.key_id), code_id, expires)
 

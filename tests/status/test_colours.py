@@ -226,3 +226,19 @@ async def test_watch_status_streams_each_new_version(status_env, identity_env, c
     second = await asyncio.wait_for(stream.read(), 10)
     assert (second.status.version, second.status.colour) == (2, RED)
     stream.cancel()
+
+
+async def test_personal_data_past_retention_is_purged_but_an_open_case_is_kept(status_env, identity_env, clock, db):
+    settled = await person_in(identity_env, NATIONAL_ONLY)
+    await record(status_env, diagnosis(settled, pb.DIAGNOSIS_SECONDARY_CONTACT, clock.now()))
+    still_ill = await person_in(identity_env, NATIONAL_ONLY)
+    await record(status_env, diagnosis(still_ill, pb.DIAGNOSIS_CONFIRMED, clock.now()))
+    await status_env.stub.RecordCheckIn(pb.RecordCheckInRequest(person_id=settled, temperature_celsius=36.5))
+    with later(clock, timedelta(days=181)):
+        await status_env.parts.board.review_due()
+        await status_env.parts.board.purge()
+        remaining = await db.fetch("SELECT person_id::text FROM status.facts WHERE person_id = ANY($1::uuid[])",
+                                   [settled, still_ill])
+        assert [row[0] for row in remaining] == [still_ill]
+        assert await db.fetchval("SELECT count(*) FROM status.check_ins WHERE person_id = $1", settled) == 0
+        assert (await status_of(status_env, still_ill)).colour == RED
