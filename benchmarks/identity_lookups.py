@@ -28,9 +28,9 @@ from pathlib import Path
 import asyncpg
 import grpc
 import uvloop
-
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc
+
 from services.identity import bootstrap as identity
 from services.runtime.database import migrate
 from services.runtime.postgres import EmbeddedPostgres
@@ -110,7 +110,8 @@ async def main(args: argparse.Namespace) -> None:
     environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_IDENTITY_PORT": "0",
                "HEALTHCODE_LOG_LEVEL": "warning", "HEALTHCODE_POOL_MAX_SIZE": "8", "HEALTHCODE_POOL_MIN_SIZE": "8",
                "HEALTHCODE_IDENTITY_SEALING_KEYS": "b:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-               "HEALTHCODE_IDENTITY_LOOKUP_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+               "HEALTHCODE_IDENTITY_LOOKUP_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+               "HEALTHCODE_FEDERATION_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
     echo, echo_address = await _spawn(["-m", "benchmarks.identity_lookups", "--echo-server"], environ)
     service, address = await _spawn(["-m", "services.cli", "identity"], environ)
     results = []

@@ -35,12 +35,12 @@ import asyncpg
 import grpc
 import uvloop
 from google.protobuf.timestamp_pb2 import Timestamp
-
-from benchmarks.identity_lookups import _spawn
 from healthcode.common.v1 import common_pb2
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2 as pb
 from healthcode.itinerary.v1 import itinerary_pb2_grpc
+
+from benchmarks.identity_lookups import _spawn
 from services import areas
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
@@ -204,7 +204,8 @@ async def main(args: argparse.Namespace) -> None:
                "HEALTHCODE_ITINERARY_PORT": "0", "HEALTHCODE_LOG_LEVEL": "warning",
                "HEALTHCODE_POOL_MAX_SIZE": "8", "HEALTHCODE_POOL_MIN_SIZE": "8",
                "HEALTHCODE_IDENTITY_SEALING_KEYS": "b:" + base64.b64encode(secrets.token_bytes(32)).decode(),
-               "HEALTHCODE_IDENTITY_LOOKUP_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
+               "HEALTHCODE_IDENTITY_LOOKUP_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+               "HEALTHCODE_FEDERATION_KEY": base64.b64encode(secrets.token_bytes(32)).decode()}
     processes = []
     try:
         # Itinerary calls identity, so it starts second, with identity's actual address.

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
-from services.status import bootstrap as status
 from services.runtime.database import migrate
 from services.runtime.logs import configure_logging, get_logger
 from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.server import HostedServer, run_until_signalled, start_server
 from services.runtime.settings import PREFIX, Env, SettingsError
+from services.status import bootstrap as status
 
 # Every service built so far, in start order. Each module offers NAME, SCHEMA,
 # MIGRATIONS, DEFAULT_PORT, a settings class with read(env), and build_app(settings).
@@ -30,8 +30,8 @@ log = get_logger("healthcode.cli")
 
 
 # Secrets `healthcode up` generates for development, and whether each is a keyring.
-_DEV_SECRETS = {"IDENTITY_SEALING_KEYS": True, "IDENTITY_LOOKUP_KEY": False, "STATUS_SEALING_KEYS": True,
-                "STATUS_AUDIT_KEY": False}
+_DEV_SECRETS = {"IDENTITY_SEALING_KEYS": True, "IDENTITY_LOOKUP_KEY": False, "FEDERATION_KEY": False,
+                "STATUS_SEALING_KEYS": True, "STATUS_AUDIT_KEY": False}
 
 
 def _dev_secrets(data_dir: Path) -> dict[str, str]:
@@ -131,7 +131,8 @@ def cmd_service(args: argparse.Namespace) -> int:
 
 
 def cmd_reseal(args: argparse.Namespace) -> int:
-    """After adding a new first key to HEALTHCODE_IDENTITY_SEALING_KEYS: re-encrypt old rows under it."""
+    """After adding a new first key to HEALTHCODE_IDENTITY_SEALING_KEYS: re-encrypt old rows under it.
+    Also fills in the federation reference of persons registered before it existed."""
     settings = identity.IdentitySettings.read(Env())
     count = 0
 
@@ -186,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     for service in SERVICES:
         commands.add_parser(service.NAME, help=f"run the {service.NAME} service alone (port "
                                                 f"{service.DEFAULT_PORT})").set_defaults(handler=cmd_service)
-    commands.add_parser("reseal", help="re-encrypt identity's personal data under the active sealing key"
-                        ).set_defaults(handler=cmd_reseal)
+    commands.add_parser("reseal", help="re-encrypt identity's personal data under the active sealing key "
+                                       "and fill in missing federation references").set_defaults(handler=cmd_reseal)
     verify = commands.add_parser("verify-audit", help="check status's hash-chained audit log for tampering")
     verify.add_argument("--expect-head", metavar="SEQ:HASH",
                         help="a head logged earlier (audit_chain_head): also detects a cut tail")

@@ -13,18 +13,18 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import grpc
 import pytest
-
 from healthcode.identity.v1 import identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2_grpc
 from healthcode.status.v1 import status_pb2_grpc
+
 from services.cli import SERVICES
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
-from services.status import bootstrap as status
 from services.runtime.database import migrate
 from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.server import HostedServer, start_server
 from services.runtime.settings import Env
+from services.status import bootstrap as status
 from tests.support import FaceProvider, ManualClock, random_key
 
 
@@ -87,6 +87,7 @@ async def identity_env(database_url: str, clock: ManualClock) -> AsyncIterator[I
         "HEALTHCODE_IDENTITY_PORT": "0",
         "HEALTHCODE_IDENTITY_SEALING_KEYS": f"test1:{random_key()}",
         "HEALTHCODE_IDENTITY_LOOKUP_KEY": random_key(),
+        "HEALTHCODE_FEDERATION_KEY": random_key(),
     }))
     server = await start_server(await identity.build_app(settings, clock), "127.0.0.1", 0)
     channel = grpc.aio.insecure_channel(server.address)
@@ -100,6 +101,7 @@ async def identity_env(database_url: str, clock: ManualClock) -> AsyncIterator[I
 
 def _key_request(provider: FaceProvider, clock: ManualClock):
     from healthcode.identity.v1 import identity_pb2 as pb
+
     from tests.support import timestamp
 
     return pb.RegisterFaceProviderKeyRequest(

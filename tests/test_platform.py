@@ -14,9 +14,9 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc
+
 from tests.support import id_card, random_key, years_from
 
 pytestmark = pytest.mark.slow
@@ -102,7 +102,8 @@ async def test_a_call_in_flight_completes_during_graceful_shutdown(database_url,
         HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0", HEALTHCODE_GRACE_SECONDS="30",
         HEALTHCODE_IDENTITY_SEALING_KEYS=",".join(f"{k}:{base64.b64encode(v).decode()}"
                                                   for k, v in settings.sealing_keys.items()),
-        HEALTHCODE_IDENTITY_LOOKUP_KEY=base64.b64encode(settings.lookup_key).decode())
+        HEALTHCODE_IDENTITY_LOOKUP_KEY=base64.b64encode(settings.lookup_key).decode(),
+        HEALTHCODE_FEDERATION_KEY=base64.b64encode(settings.federation_key).decode())
     service = await Process.start("identity", environ=environ)
     address = (await service.wait_for_line(r"identity grpc://(\S+)"))[1]
 
@@ -147,12 +148,13 @@ async def test_a_service_started_without_its_settings_fails_fast_naming_them():
     assert service.process.returncode == 2
     assert b"HEALTHCODE_DATABASE_URL is required" in output
     assert b"HEALTHCODE_IDENTITY_LOOKUP_KEY is required" in output
+    assert b"HEALTHCODE_FEDERATION_KEY is required" in output
 
 
 async def test_a_service_runs_alone_with_a_settings_only_environment(database_url):
     environ = _clean_environ(HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0",
                              HEALTHCODE_IDENTITY_SEALING_KEYS=f"k:{random_key()}",
-                             HEALTHCODE_IDENTITY_LOOKUP_KEY=random_key())
+                             HEALTHCODE_IDENTITY_LOOKUP_KEY=random_key(), HEALTHCODE_FEDERATION_KEY=random_key())
     service = await Process.start("identity", environ=environ)
     address = (await service.wait_for_line(r"identity grpc://(\S+)"))[1]
     async with grpc.aio.insecure_channel(address) as channel:

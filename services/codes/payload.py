@@ -30,13 +30,14 @@ _ALG, _KID = 1, 4  # COSE header labels (RFC 9052 §3.1)
 _ES256 = -7
 _ISS, _EXP, _IAT, _CTI = 1, 4, 6, 7  # CWT claim keys (RFC 8392 §4)
 _HEALTH_CODE = -65537  # our private claim, a map of the keys below
-_COLOUR, _DISPLAY_COLOUR, _STATUS_VERSION, _MASKED_NAME = 1, 2, 3, 4
+_COLOUR, _DISPLAY_COLOUR, _STATUS_VERSION, _MASKED_NAME, _PERSON_REF = 1, 2, 3, 4, 5
 _HEADER_KEYS = frozenset({_ALG, _KID})
 _CLAIM_KEYS = frozenset({_ISS, _EXP, _IAT, _CTI, _HEALTH_CODE})
-_HEALTH_CODE_KEYS = frozenset({_COLOUR, _DISPLAY_COLOUR, _STATUS_VERSION, _MASKED_NAME})
+_HEALTH_CODE_KEYS = frozenset({_COLOUR, _DISPLAY_COLOUR, _STATUS_VERSION, _MASKED_NAME, _PERSON_REF})
 
 _KEY_ID_BYTES = 8
 _CODE_ID_BYTES = 16
+_PERSON_REF_BYTES = 16
 _COORDINATE_BYTES = 32  # r and s of a P-256 signature
 _SIGNATURE_BYTES = 2 * _COORDINATE_BYTES
 _MAX_NAME_CHARS = 64
@@ -63,7 +64,12 @@ _NO_SEMANTIC_TAGS = dict.fromkeys(
 
 @dataclass(frozen=True)
 class CodeClaims:
-    """What a health code says about its holder; the masked name is personal data, kept out of repr."""
+    """What a health code says about its holder; the masked name and the person reference are
+    personal data, kept out of repr.
+
+    `person_ref` is the federation person reference identity computes (16 bytes, a keyed hash
+    of the document, never the number): what red/yellow lists exchanged between provinces name.
+    """
 
     issuer_province: str
     code_id: bytes
@@ -71,6 +77,7 @@ class CodeClaims:
     display_colour: str
     status_version: int
     masked_name: str = field(repr=False)
+    person_ref: bytes = field(repr=False)
     issued_at: datetime
     expires_at: datetime
 
@@ -133,6 +140,7 @@ def sign_code(claims: CodeClaims, private_key: ec.EllipticCurvePrivateKey, key_i
             _DISPLAY_COLOUR: claims.display_colour,
             _STATUS_VERSION: claims.status_version,
             _MASKED_NAME: claims.masked_name,
+            _PERSON_REF: claims.person_ref,
         },
     })
     r, s = decode_dss_signature(private_key.sign(_sig_structure(protected, payload), ec.ECDSA(hashes.SHA256())))
@@ -224,7 +232,7 @@ def _read_claims(data: bytes) -> CodeClaims:
     health_code = claims[_HEALTH_CODE]
     if not _has_exactly(health_code, _HEALTH_CODE_KEYS):
         raise CodeRejected("CLAIMS_INVALID", "the health code claim must be exactly colour, display colour, "
-                                             "status version and masked name")
+                                             "status version, masked name and person reference")
     try:
         read = CodeClaims(
             issuer_province=claims[_ISS],
@@ -233,6 +241,7 @@ def _read_claims(data: bytes) -> CodeClaims:
             display_colour=health_code[_DISPLAY_COLOUR],
             status_version=health_code[_STATUS_VERSION],
             masked_name=health_code[_MASKED_NAME],
+            person_ref=health_code[_PERSON_REF],
             issued_at=_moment_at(claims[_IAT], "iat"),
             expires_at=_moment_at(claims[_EXP], "exp"),
         )
@@ -258,6 +267,8 @@ def _check_claims(claims: CodeClaims) -> None:
     if (type(claims.masked_name) is not str or not 1 <= len(claims.masked_name) <= _MAX_NAME_CHARS
             or not claims.masked_name.isprintable()):
         raise ValueError(f"masked name must be 1 to {_MAX_NAME_CHARS} printable characters")
+    if type(claims.person_ref) is not bytes or len(claims.person_ref) != _PERSON_REF_BYTES:
+        raise ValueError(f"person reference must be {_PERSON_REF_BYTES} bytes")
     if _seconds_of(claims.expires_at) <= _seconds_of(claims.issued_at):
         raise ValueError("expiry must be after issue")
 

@@ -11,7 +11,7 @@ import asyncpg
 
 from services.identity import servicer
 from services.identity.attestation import AttestationPolicy
-from services.identity.documents import load_reference_data
+from services.identity.documents import FEDERATION_PURPOSE, load_reference_data
 from services.identity.registry import PersonRegistry
 from services.identity.repository import IdentityRepository
 from services.runtime.clock import Clock, SystemClock
@@ -34,6 +34,9 @@ class IdentitySettings:
     sealing_keys: dict[str, bytes]
     # HEALTHCODE_IDENTITY_LOOKUP_KEY: base64, 32 bytes, for document and name hashes.
     lookup_key: bytes
+    # HEALTHCODE_FEDERATION_KEY: base64, 32 bytes, shared by every province of the federation,
+    # for the person references they exchange (documents.federation_reference).
+    federation_key: bytes
     attestation_max_age: timedelta
     attestation_clock_skew: timedelta
     nonce_purge_interval: float
@@ -44,6 +47,7 @@ class IdentitySettings:
             server=ServerSettings.read(env, NAME, DEFAULT_PORT),
             sealing_keys=env.secret_keyring("IDENTITY_SEALING_KEYS"),
             lookup_key=env.secret_key("IDENTITY_LOOKUP_KEY"),
+            federation_key=env.secret_key("FEDERATION_KEY"),
             attestation_max_age=timedelta(seconds=env.integer("IDENTITY_ATTESTATION_MAX_AGE_SECONDS", 300,
                                                               minimum=10, maximum=86400)),
             attestation_clock_skew=timedelta(seconds=env.integer("IDENTITY_ATTESTATION_CLOCK_SKEW_SECONDS", 30,
@@ -59,6 +63,7 @@ def build_registry(settings: IdentitySettings, pool: asyncpg.Pool, clock: Clock)
         IdentityRepository(pool), Keyring(settings.sealing_keys),
         document_hasher=LookupHasher(settings.lookup_key, "identity.document"),
         name_hasher=LookupHasher(settings.lookup_key, "identity.name"),
+        federation_hasher=LookupHasher(settings.federation_key, FEDERATION_PURPOSE),
         policy=AttestationPolicy(settings.attestation_max_age, settings.attestation_clock_skew), clock=clock)
 
 
@@ -74,7 +79,8 @@ async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> A
 
 
 async def reseal(settings: IdentitySettings) -> int:
-    """Moves every person onto the active sealing key (after a rotation), then old keys may go."""
+    """Moves every person onto the active sealing key (after a rotation), then old keys may go;
+    fills in the federation reference of persons registered before it existed."""
     pool = await open_pool(settings.server, NAME)
     try:
         return await build_registry(settings, pool, SystemClock()).reseal()

@@ -1,4 +1,4 @@
-"""Identity documents and names: parsing, validation, lookup keys, masking and age."""
+"""Identity documents and names: parsing, validation, lookup keys, federation references, masking and age."""
 
 from __future__ import annotations
 
@@ -15,8 +15,12 @@ from stdnum.iso7064 import mod_11_2
 
 from services.areas import is_province_prefix
 from services.runtime.errors import InvalidArgument
+from services.runtime.sealing import LookupHasher
 
 MINOR_AGE = 18
+FEDERATION_REFERENCE_BYTES = 16
+# The purpose the federation key is bound to: with it, the key can never yield a lookup hash.
+FEDERATION_PURPOSE = "federation.person"
 
 # Anything longer is garbage or an attack; refuse before NFKC does any work on it.
 _MAX_RAW_LENGTH = 64
@@ -217,6 +221,19 @@ _PARSERS = {
     DocumentKind.TAIWAN_PERMIT: _parse_taiwan,
     DocumentKind.FOREIGN_PERMANENT_RESIDENT_ID: _parse_foreigner,
 }
+
+
+def federation_reference(document: Document, federation_hasher: LookupHasher) -> bytes:
+    """The person reference provinces exchange in red/yellow lists and a code carries: the first
+    16 bytes of HMAC-SHA256 under the federation key (bound to FEDERATION_PURPOSE, as LookupHasher
+    binds it) of "<DocumentKind name>:<country code>:<normalised number>", e.g.
+    "RESIDENT_ID_CARD:CHN:11010519491231002X".
+
+    Every province holding the federation's key computes the same reference from a document;
+    nobody without it can tell which document a reference stands for.
+    """
+    identity = f"{document.kind.name}:{document.country_code}:{document.number}"
+    return federation_hasher.digest(identity.encode())[:FEDERATION_REFERENCE_BYTES]
 
 
 def load_reference_data() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from services import areas
@@ -53,6 +53,9 @@ class Person:
     home_province_code: str
     face_check_time: datetime | None
     create_time: datetime
+    # The federation person reference (documents.federation_reference); None for a person
+    # registered before references existed, until `healthcode reseal` fills it in.
+    federation_ref: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)

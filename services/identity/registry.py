@@ -13,12 +13,13 @@ from services.identity.attestation import (
     load_public_key,
     verify_attestation,
 )
-from services.identity.documents import Document, mask_name, normalise_name
+from services.identity.documents import Document, federation_reference, mask_name, normalise_name
 from services.identity.model import ActingBasis, DependentLink, FaceProviderKey, Person, Relation
 from services.identity.repository import (
     IdentityRepository,
     IdentityTransaction,
     NewPerson,
+    ResealRow,
     StoredPerson,
     decode_page_token,
     encode_page_token,
@@ -27,7 +28,7 @@ from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
-from services.runtime.sealing import Keyring, LookupHasher
+from services.runtime.sealing import Keyring, LookupHasher, Sealed
 
 log = get_logger(__name__)
 
@@ -36,11 +37,13 @@ MAX_BATCH_GET = 1000
 
 class PersonRegistry:
     def __init__(self, repository: IdentityRepository, keyring: Keyring, document_hasher: LookupHasher,
-                 name_hasher: LookupHasher, policy: AttestationPolicy, clock: Clock) -> None:
+                 name_hasher: LookupHasher, federation_hasher: LookupHasher, policy: AttestationPolicy,
+                 clock: Clock) -> None:
         self._repository = repository
         self._keyring = keyring
         self._document_hasher = document_hasher
         self._name_hasher = name_hasher
+        self._federation_hasher = federation_hasher
         self._policy = policy
         self._clock = clock
 
@@ -69,7 +72,8 @@ class PersonRegistry:
                     sealed=self._keyring.seal(record, _person_context(person_id)),
                     masked_name=mask_name(name), masked_document_number=document.masked_number(),
                     home_province_code=province,
-                    face_check_time=attestation.claims.check_time if attestation else None, create_time=now))
+                    face_check_time=attestation.claims.check_time if attestation else None, create_time=now,
+                    federation_ref=federation_reference(document, self._federation_hasher)))
                 if inserted:
                     stored = await tx.get_stored(person_id)
                     assert stored is not None
@@ -209,22 +213,27 @@ class PersonRegistry:
         return keys[:size], encode_page_token(last.provider_id, last.key_id)
 
     async def reseal(self, batch_size: int = 1000) -> int:
-        """Re-encrypts every person sealed under an older key with the active one; returns how many.
+        """Re-encrypts every person sealed under an older key with the active one, and fills in the
+        federation reference of persons registered before it existed; returns how many persons.
 
         After it finishes, old keys can leave the keyring. Safe to stop and run again.
         """
         total = 0
         while True:
-            async with self._repository.sealed_under_other_keys(self._keyring.active_key_id, batch_size) as (
-                    batch, writer):
+            async with self._repository.needing_reseal(self._keyring.active_key_id, batch_size) as (batch, writer):
                 if not batch:
                     return total
-                await writer.write([
-                    (person_id, self._keyring.seal(self._keyring.open(sealed, _person_context(person_id)),
-                                                   _person_context(person_id)))
-                    for person_id, sealed in batch])
+                await writer.write([self._resealed(row) for row in batch])
             total += len(batch)
             log.info("persons_resealed", count=total, key_id=self._keyring.active_key_id)
+
+    def _resealed(self, row: ResealRow) -> tuple[str, Sealed, bytes]:
+        context = _person_context(row.person_id)
+        plain = self._keyring.open(row.sealed, context)
+        # The number is stored normalised, exactly as registration hashed it.
+        document = Document(row.document_kind, json.loads(plain)["document_number"], row.document_country_code)
+        sealed = row.sealed if row.sealed.key_id == self._keyring.active_key_id else self._keyring.seal(plain, context)
+        return row.person_id, sealed, federation_reference(document, self._federation_hasher)
 
     async def purge_expired_nonces(self) -> int:
         return await self._repository.purge_expired_nonces(self._clock.now())

@@ -16,7 +16,7 @@ from services.runtime.errors import InvalidArgument
 from services.runtime.sealing import Sealed
 
 _PERSON_COLUMNS = """p.person_id, p.masked_name, p.document_kind, p.masked_document_number,
-    p.document_country_code, p.home_province_code, p.face_check_time, p.create_time"""
+    p.document_country_code, p.home_province_code, p.face_check_time, p.create_time, p.federation_ref"""
 _STORED_PERSON = f"""SELECT {_PERSON_COLUMNS}, p.document_lookup, p.name_lookup, p.sealed_key_id, p.sealed_record
     FROM identity.persons p"""
 _LINKS = f"""SELECT l.holder_person_id, l.relation, l.basis, l.link_time, l.unlink_time, {_PERSON_COLUMNS}
@@ -36,6 +36,7 @@ class NewPerson:
     home_province_code: str
     face_check_time: datetime | None
     create_time: datetime
+    federation_ref: bytes
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def _person(row: asyncpg.Record) -> Person:
         document_kind=DocumentKind(row["document_kind"]),
         masked_document_number=row["masked_document_number"],
         document_country_code=row["document_country_code"], home_province_code=row["home_province_code"],
-        face_check_time=row["face_check_time"], create_time=row["create_time"])
+        face_check_time=row["face_check_time"], create_time=row["create_time"],
+        federation_ref=bytes(row["federation_ref"]) if row["federation_ref"] is not None else None)
 
 
 def _stored(row: asyncpg.Record) -> StoredPerson:
@@ -119,18 +121,21 @@ class IdentityRepository:
         return [_key(row) for row in rows]
 
     @asynccontextmanager
-    async def sealed_under_other_keys(self, active_key_id: str, limit: int
-                                      ) -> AsyncIterator[tuple[list[tuple[str, Sealed]], ResealWriter]]:
-        """Up to `limit` persons not sealed under the active key, locked for rewriting.
+    async def needing_reseal(self, active_key_id: str, limit: int
+                             ) -> AsyncIterator[tuple[list[ResealRow], ResealWriter]]:
+        """Up to `limit` persons sealed under another key than the active one, or without a
+        federation reference, locked for rewriting.
 
         SKIP LOCKED lets several resealers (or a restarted one) share the work.
         """
         async with self._pool.acquire() as connection, connection.transaction():
             rows = await connection.fetch(
-                """SELECT person_id, sealed_key_id, sealed_record FROM identity.persons
-                   WHERE sealed_key_id <> $1 ORDER BY person_id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+                """SELECT person_id, document_kind, document_country_code, sealed_key_id, sealed_record
+                   FROM identity.persons WHERE sealed_key_id <> $1 OR federation_ref IS NULL
+                   ORDER BY person_id LIMIT $2 FOR UPDATE SKIP LOCKED""",
                 active_key_id, limit)
-            yield ([(str(r["person_id"]), Sealed(r["sealed_key_id"], bytes(r["sealed_record"]))) for r in rows],
+            yield ([ResealRow(str(r["person_id"]), DocumentKind(r["document_kind"]), r["document_country_code"],
+                              Sealed(r["sealed_key_id"], bytes(r["sealed_record"]))) for r in rows],
                    ResealWriter(connection))
 
     async def purge_expired_nonces(self, now: datetime) -> int:
@@ -138,18 +143,31 @@ class IdentityRepository:
         return int(result.split()[-1])
 
 
+@dataclass(frozen=True)
+class ResealRow:
+    """What reseal needs of a person: the sealed record, and the document's kind and country
+    to compute a missing federation reference from the number inside it."""
+
+    person_id: str
+    document_kind: DocumentKind
+    document_country_code: str
+    sealed: Sealed
+
+
 class ResealWriter:
     def __init__(self, connection: asyncpg.Connection) -> None:
         self._connection = connection
 
-    async def write(self, resealed: list[tuple[str, Sealed]]) -> None:
-        """One set-based UPDATE for the whole batch."""
+    async def write(self, resealed: list[tuple[str, Sealed, bytes]]) -> None:
+        """(person id, sealed record, federation reference) rows, in one set-based UPDATE."""
         await self._connection.execute(
-            """UPDATE identity.persons p SET sealed_key_id = r.key_id, sealed_record = r.record
-               FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS r(person_id, key_id, record)
+            """UPDATE identity.persons p SET sealed_key_id = r.key_id, sealed_record = r.record,
+                   federation_ref = coalesce(p.federation_ref, r.federation_ref)
+               FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[])
+                   AS r(person_id, key_id, record, federation_ref)
                WHERE p.person_id = r.person_id""",
-            [person_id for person_id, _ in resealed], [s.key_id for _, s in resealed],
-            [s.ciphertext for _, s in resealed])
+            [person_id for person_id, _, _ in resealed], [s.key_id for _, s, _ in resealed],
+            [s.ciphertext for _, s, _ in resealed], [ref for _, _, ref in resealed])
 
 
 class IdentityTransaction:
@@ -174,12 +192,13 @@ class IdentityTransaction:
         inserted = await self._connection.fetchval(
             """INSERT INTO identity.persons (person_id, document_lookup, name_lookup, document_kind,
                    document_country_code, sealed_key_id, sealed_record, masked_name, masked_document_number,
-                   home_province_code, face_check_time, create_time, update_time)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+                   home_province_code, face_check_time, create_time, update_time, federation_ref)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)
                ON CONFLICT (document_lookup) DO NOTHING RETURNING true""",
             new.person_id, new.document_lookup, new.name_lookup, int(new.document_kind),
             new.document_country_code, new.sealed.key_id, new.sealed.ciphertext, new.masked_name,
-            new.masked_document_number, new.home_province_code, new.face_check_time, new.create_time)
+            new.masked_document_number, new.home_province_code, new.face_check_time, new.create_time,
+            new.federation_ref)
         return bool(inserted)
 
     async def record_face_check(self, person_id: str, check_time: datetime, now: datetime) -> Person:

@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import date
 
 from google.protobuf.message import DecodeError
-
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc as pb_grpc
+
 from services.identity.attestation import FaceAttestation, FaceCheckClaims
 from services.identity.documents import Document, DocumentKind, parse_document
 from services.identity.model import DependentLink, FaceProviderKey, Person, Relation
 from services.identity.registry import PersonRegistry
 from services.runtime.errors import FieldViolation, InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
-
-
 
 # Requests → domain
 
@@ -77,7 +75,8 @@ def _person(person: Person) -> pb.Person:
         person_id=person.person_id, masked_name=person.masked_name,
         document_kind=int(person.document_kind), masked_document_number=person.masked_document_number,
         document_country_code=person.document_country_code, home_province_code=person.home_province_code,
-        face_check_time=to_timestamp(person.face_check_time), create_time=to_timestamp(person.create_time))
+        face_check_time=to_timestamp(person.face_check_time), create_time=to_timestamp(person.create_time),
+        federation_ref=person.federation_ref or b"")
 
 
 def _link(link: DependentLink) -> pb.DependentLink:

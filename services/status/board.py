@@ -25,7 +25,7 @@ from services.status import facts as intake
 from services.status.audit import AuditChain, AuditEntry
 from services.status.model import ChangeCause, CheckIn, Evidence, Fact, Status, decide, reasons_to_json
 from services.status.peers import Identity, Itinerary
-from services.status.repository import Enrolment, StatusRepository, StatusWrite
+from services.status.repository import Enrolment, StaleCode, StatusRepository, StatusWrite
 from services.status.rulebook import RuleBook
 from services.status.signing import IssuedCode, Signer
 
@@ -122,7 +122,8 @@ class StatusBoard:
                 await self.repository.write_statuses(connection, writes)
             await self._append_audit(connection, [w.change for w in writes if w.change])
         decided = {w.person_id: Status(w.person_id, locked[w.person_id][0].province_code,
-                                       locked[w.person_id][0].masked_name, w.version, w.decision, w.compute_time)
+                                       locked[w.person_id][0].masked_name, locked[w.person_id][0].person_ref,
+                                       w.version, w.decision, w.compute_time)
                    for w in writes}
         for person_id, (_, current) in locked.items():
             if person_id not in decided and current is not None:
@@ -135,8 +136,8 @@ class StatusBoard:
             return
         cards = await self.identity.persons(missing)
         now = self.now()
-        await self.repository.enrol([Enrolment(card.person_id, card.province_code, card.masked_name, now)
-                                     for card in cards.values()])
+        await self.repository.enrol([Enrolment(card.person_id, card.province_code, card.masked_name, card.person_ref,
+                                               now) for card in cards.values()])
 
     async def _evidence(self, connection: asyncpg.Connection, person_ids: list[str], now: datetime
                         ) -> dict[str, Evidence]:
@@ -212,6 +213,7 @@ class StatusBoard:
                                                           self._policy.clock_skew)))
             except InvalidArgument as error:
                 outcomes[index] = (index, "", False, error.reason, error.violations[0].field)
+        accepted = await self._resolve_codes(accepted, outcomes, now)
         known = await self.identity.persons(sorted({a.person_id for _, a in accepted}))
         for index, fact in list(accepted):
             if fact.person_id not in known:
@@ -236,6 +238,25 @@ class StatusBoard:
         log.info("facts_recorded", received=len(submitted), stored=stored_count,
                  rejected=sum(1 for o in outcomes.values() if o[3]))
         return FactsResult([outcomes[index] for index in range(len(submitted))], stored_count)
+
+    async def _resolve_codes(self, accepted: list[tuple[int, intake.AcceptedFact]],
+                             outcomes: dict[int, tuple[int, str, bool, str, str]], now: datetime
+                             ) -> list[tuple[int, intake.AcceptedFact]]:
+        """Facts that name a code instead of a person, given the person the code was issued to
+        (one query for the whole call); an unknown or expired code is reported on its row."""
+        code_ids = [a.code_id for _, a in accepted if a.code_id is not None]
+        if not code_ids:
+            return accepted
+        holders = await self.repository.code_holders(code_ids, now)
+        resolved = []
+        for index, fact in accepted:
+            if fact.code_id is None:
+                resolved.append((index, fact))
+            elif fact.code_id in holders:
+                resolved.append((index, replace(fact, person_id=holders[fact.code_id])))
+            else:
+                outcomes[index] = (index, "", False, "CODE_UNKNOWN", f"facts[{index}].code_id")
+        return resolved
 
     async def check_in(self, person_id: str, reporter_id: str, temperature: float, symptoms: list[int],
                        request_id: str) -> Status:
@@ -275,29 +296,47 @@ class StatusBoard:
         requester_id = parse_uuid(requester_id or person_id, "requester_person_id", "PERSON_ID_INVALID")
         await self.require_acting_right(requester_id, person_id, "requester_person_id")
         status = await self.current(person_id)
+        if status.person_ref is None:
+            status = await self._with_person_ref(status)
         now = self.now()
         issued = self.signer.issue(status, now)
         await self.repository.record_code(issued.code_id, person_id, status.version, issued.expire_time)
         return issued, status
+
+    async def _with_person_ref(self, status: Status) -> Status:
+        """A person enrolled before federation references existed: identity is asked again,
+        and the enrolment completed, so this happens once per person."""
+        card = (await self.identity.persons([status.person_id])).get(status.person_id)
+        if card is None or card.person_ref is None:
+            return status  # the signer refuses it: PERSON_REFERENCE_MISSING
+        await self.repository.fill_person_ref(status.person_id, card.person_ref)
+        return replace(status, person_ref=card.person_ref)
 
     async def code_standings(self, code_ids_hex: Sequence[str]) -> list[int]:
         """1 current, 2 stale, 3 unknown (as CodeStanding), per code id in order."""
         if not 1 <= len(code_ids_hex) <= MAX_CODE_STANDINGS:
             raise InvalidArgument.for_field("code_ids", f"must hold 1 to {MAX_CODE_STANDINGS} ids",
                                             reason="CODE_IDS_COUNT_INVALID")
-        code_ids = []
-        for index, value in enumerate(code_ids_hex):
-            try:
-                code_id = bytes.fromhex(value)
-            except ValueError:
-                code_id = b""
-            if len(code_id) != 16:
-                raise InvalidArgument.for_field(f"code_ids[{index}]", "must be 32 hexadecimal digits",
-                                                reason="CODE_ID_INVALID")
-            code_ids.append(code_id)
+        code_ids = [intake.parse_code_id(value, f"code_ids[{index}]") for index, value in enumerate(code_ids_hex)]
         versions = await self.repository.code_versions(code_ids, self.now())
         return [3 if code_id not in versions else (1 if versions[code_id][0] == versions[code_id][1] else 2)
                 for code_id in code_ids]
+
+    async def stale_codes(self, page_size: int, page_token: str) -> tuple[list[StaleCode], str]:
+        """Unexpired codes carrying an older status version than their person's current one, by
+        code id: what an offline checkpoint's snapshot refuses without asking."""
+        size = requested_page_size(page_size)
+        after = None
+        if page_token:
+            try:
+                after = intake.parse_code_id(page_token, "page_token")
+            except InvalidArgument:
+                raise InvalidArgument.for_field("page_token", "is not a token this service issued",
+                                                reason="PAGE_TOKEN_INVALID") from None
+        codes = await self.repository.stale_codes(after, self.now(), size + 1)
+        if len(codes) <= size:
+            return codes, ""
+        return codes[:size], codes[size - 1].code_id.hex()
 
     # Time
 

@@ -16,6 +16,7 @@ from services.runtime.requests import parse_uuid
 from services.status.model import FEVER_CELSIUS, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
 
 MAX_FACTS_PER_CALL = 1000
+_CODE_ID = re.compile(r"[0-9a-fA-F]{32}")
 _AUTHORITY = re.compile(r"^[a-z0-9-]{1,64}$")
 _RECORD_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 FEED_KINDS = {FactKind.DIAGNOSIS, FactKind.QUARANTINE_ORDER, FactKind.NUCLEIC_ACID_TEST,
@@ -31,6 +32,7 @@ class SubmittedFact:
     """A fact as a feed sent it, before any check (the servicer fills it from the proto)."""
 
     person_id: str
+    code_id: str        # instead of person_id, the hex id of the code shown (fever on site only)
     kind: int
     authority: str
     authority_record_id: str
@@ -45,11 +47,15 @@ class SubmittedFact:
 
 @dataclass(frozen=True)
 class AcceptedFact:
+    """A checked fact; `person_id` is empty while the fact names a code, until the board finds
+    whom the code was issued to."""
+
     person_id: str
     authority: str
     authority_record_id: str
     source: int
     fact: Fact
+    code_id: bytes | None = None
 
 
 def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime,
@@ -58,7 +64,17 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
     def refuse(field_name: str, description: str, reason: str) -> InvalidArgument:
         return InvalidArgument.for_field(f"facts[{index}].{field_name}", description, reason=reason)
 
-    person_id = parse_uuid(submitted.person_id, f"facts[{index}].person_id", "PERSON_ID_INVALID")
+    code_id = None
+    if submitted.code_id:
+        # A checkpoint knows the code it scanned, not the person: only its own reading may name one.
+        if submitted.person_id:
+            raise refuse("code_id", "names the person a second way: give person_id or code_id",
+                         "CODE_ID_UNEXPECTED")
+        if submitted.kind != FactKind.FEVER_ON_SITE:
+            raise refuse("code_id", "only fever on site may name a code", "CODE_ID_UNEXPECTED")
+        person_id, code_id = "", parse_code_id(submitted.code_id, f"facts[{index}].code_id")
+    else:
+        person_id = parse_uuid(submitted.person_id, f"facts[{index}].person_id", "PERSON_ID_INVALID")
     try:
         kind = FactKind(submitted.kind)
     except ValueError:
@@ -95,7 +111,15 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
         if temperature < FEVER_CELSIUS:
             raise refuse("temperature_celsius", f"is below {FEVER_CELSIUS} ℃: not a fever", "NOT_A_FEVER")
         fact = Fact(fact_id, kind, effective, None, temperature=temperature)
-    return AcceptedFact(person_id, submitted.authority, submitted.authority_record_id, submitted.source, fact)
+    return AcceptedFact(person_id, submitted.authority, submitted.authority_record_id, submitted.source, fact,
+                        code_id)
+
+
+def parse_code_id(value: str, field_path: str) -> bytes:
+    """A code id as a payload's CWT id carries it: 16 bytes, written as 32 hexadecimal digits."""
+    if not _CODE_ID.fullmatch(value):
+        raise InvalidArgument.for_field(field_path, "must be 32 hexadecimal digits", reason="CODE_ID_INVALID")
+    return bytes.fromhex(value)
 
 
 def _with_enum(fact: Fact, attribute: str, enum_type, value: int, refuse, field_name: str | None = None) -> Fact:

@@ -350,6 +350,9 @@ class Status:
     person_id: str
     province_code: str
     masked_name: str      # as identity masks it: what a code shows the checkpoint
+    # Identity's federation reference (16 bytes), what a code carries for cross-province lists;
+    # None for a person enrolled before references existed. Personal data, pseudonymous.
+    person_ref: bytes | None = field(repr=False)
     version: int
     decision: Decision
     compute_time: datetime

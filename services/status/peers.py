@@ -22,11 +22,13 @@ _HIGH = 3     # healthcode.common.v1.RiskLevel
 
 @dataclass(frozen=True)
 class PersonCard:
-    """What status keeps of an identity record: the masked name and the home province."""
+    """What status keeps of an identity record: the masked name, the home province and the
+    federation reference (None while identity has none for the person)."""
 
     person_id: str
     masked_name: str
     province_code: str
+    person_ref: bytes | None
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class Identity:
             responses = await _in_batches(person_ids, call)
         except grpc.aio.AioRpcError as error:
             raise _unavailable("identity", error) from None
-        return {p.person_id: PersonCard(p.person_id, p.masked_name, p.home_province_code)
+        return {p.person_id: PersonCard(p.person_id, p.masked_name, p.home_province_code, p.federation_ref or None)
                 for response in responses for p in response.persons}
 
     async def may_act_for(self, actor_id: str, subject_id: str) -> bool:

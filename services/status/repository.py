@@ -23,7 +23,14 @@ class Enrolment:
     person_id: str
     province_code: str
     masked_name: str
+    person_ref: bytes | None
     enrol_time: datetime
+
+
+@dataclass(frozen=True)
+class StaleCode:
+    code_id: bytes
+    expire_time: datetime
 
 
 @dataclass(frozen=True)
@@ -121,7 +128,7 @@ class StoredKey:
     revoke_time: datetime | None
 
 
-_STATUS_COLUMNS = """p.person_id::text, p.province_code, p.masked_name, p.enrol_time, s.version, s.colour,
+_STATUS_COLUMNS = """p.person_id::text, p.province_code, p.masked_name, p.person_ref, p.enrol_time, s.version, s.colour,
     s.display_colour, s.reasons, s.rule_province, s.rule_version, s.compute_time, s.valid_until,
     s.next_change_time"""
 
@@ -131,12 +138,16 @@ def _status(row: asyncpg.Record) -> Status | None:
         return None
     decision = Decision(Colour(row["colour"]), row["display_colour"], reasons_from_json(json.loads(row["reasons"])),
                         row["valid_until"], row["next_change_time"], row["rule_province"], row["rule_version"])
-    return Status(row["person_id"], row["province_code"], row["masked_name"], row["version"], decision,
-                  row["compute_time"])
+    return Status(row["person_id"], row["province_code"], row["masked_name"], _person_ref(row), row["version"],
+                  decision, row["compute_time"])
+
+
+def _person_ref(row: asyncpg.Record) -> bytes | None:
+    return bytes(row["person_ref"]) if row["person_ref"] is not None else None
 
 
 def _enrolment(row: asyncpg.Record) -> Enrolment:
-    return Enrolment(row["person_id"], row["province_code"], row["masked_name"], row["enrol_time"])
+    return Enrolment(row["person_id"], row["province_code"], row["masked_name"], _person_ref(row), row["enrol_time"])
 
 
 def _key(row: asyncpg.Record) -> StoredKey:
@@ -165,11 +176,18 @@ class StatusRepository:
 
     async def enrol(self, enrolments: Sequence[Enrolment]) -> None:
         await self.pool.execute(
-            """INSERT INTO status.persons (person_id, province_code, masked_name, enrol_time)
-               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[])
+            """INSERT INTO status.persons (person_id, province_code, masked_name, person_ref, enrol_time)
+               SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::bytea[], $5::timestamptz[])
                ON CONFLICT DO NOTHING""",
             [e.person_id for e in enrolments], [e.province_code for e in enrolments],
-            [e.masked_name for e in enrolments], [e.enrol_time for e in enrolments])
+            [e.masked_name for e in enrolments], [e.person_ref for e in enrolments],
+            [e.enrol_time for e in enrolments])
+
+    async def fill_person_ref(self, person_id: str, person_ref: bytes) -> None:
+        """Completes an enrolment made before identity had the person's federation reference."""
+        await self.pool.execute(
+            "UPDATE status.persons SET person_ref = $2 WHERE person_id = $1 AND person_ref IS NULL",
+            person_id, person_ref)
 
     @staticmethod
     async def lock_for_decision(connection: asyncpg.Connection, person_ids: Sequence[str]
@@ -343,6 +361,22 @@ class StatusRepository:
                JOIN status.statuses s USING (person_id)
                WHERE c.code_id = ANY($1::bytea[]) AND c.expire_time > $2""", code_ids, now)
         return {bytes(r["code_id"]): (r["status_version"], r["version"]) for r in rows}
+
+    async def code_holders(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, str]:
+        """The person each known, unexpired code was issued to."""
+        rows = await self.pool.fetch(
+            """SELECT code_id, person_id::text FROM status.issued_codes
+               WHERE code_id = ANY($1::bytea[]) AND expire_time > $2""", code_ids, now)
+        return {bytes(r["code_id"]): r["person_id"] for r in rows}
+
+    async def stale_codes(self, after_code_id: bytes | None, now: datetime, limit: int) -> list[StaleCode]:
+        """Unexpired codes whose person has a newer status version than the code carries, by code id."""
+        rows = await self.pool.fetch(
+            """SELECT c.code_id, c.expire_time FROM status.issued_codes c JOIN status.statuses s USING (person_id)
+               WHERE c.expire_time > $1 AND s.version > c.status_version
+                 AND ($2::bytea IS NULL OR c.code_id > $2)
+               ORDER BY c.code_id LIMIT $3""", now, after_code_id, limit)
+        return [StaleCode(bytes(r["code_id"]), r["expire_time"]) for r in rows]
 
     async def purge_codes(self, before: datetime) -> int:
         result = await self.pool.execute("DELETE FROM status.issued_codes WHERE expire_time < $1", before)

@@ -86,7 +86,7 @@ def _run(run: RecomputeRun) -> pb.RecomputeRun:
 
 def _submitted(fact: pb.Fact) -> SubmittedFact:
     return SubmittedFact(
-        person_id=fact.person_id, kind=fact.kind, authority=fact.authority,
+        person_id=fact.person_id, code_id=fact.code_id, kind=fact.kind, authority=fact.authority,
         authority_record_id=fact.authority_record_id, source=fact.source,
         effective_time=optional_datetime(fact, "effective_time"), end_time=optional_datetime(fact, "end_time"),
         diagnosis=fact.diagnosis, place=fact.place, test_result=fact.test_result,
@@ -138,6 +138,12 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
 
     async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
         return pb.GetCodeStandingResponse(standings=await self._board.code_standings(list(request.code_ids)))
+
+    async def ListStaleCodes(self, request, context) -> pb.ListStaleCodesResponse:
+        codes, token = await self._board.stale_codes(request.page_size, request.page_token)
+        return pb.ListStaleCodesResponse(
+            codes=[pb.StaleCode(code_id=c.code_id.hex(), expire_time=to_timestamp(c.expire_time)) for c in codes],
+            next_page_token=token)
 
     async def FileAppeal(self, request, context) -> pb.FileAppealResponse:
         appeal = await self._casework.file_appeal(

@@ -51,12 +51,17 @@ class Signer:
         self._keys = keys
 
     def issue(self, status: Status, now: datetime) -> IssuedCode:
+        if status.person_ref is None:
+            raise FailedPrecondition(reason="PERSON_REFERENCE_MISSING",
+                                     message="identity has no federation reference for this person yet, "
+                                             "and every code must carry one")
         usable = [(stored, private) for stored, private in self._keys.get(status.province_code, ())
                   if stored.not_before <= now < stored.not_after]
         if not usable:
             raise FailedPrecondition(reason="NO_SIGNING_KEY",
                                      message=f"province {status.province_code} has no signing key in force")
-        stored, private = max(usable, key=lambda pair: pair[0].not_before)
+        # The newest key in force signs; ties (keys made together) go to the later made, then the id.
+        stored, private = max(usable, key=lambda pair: (pair[0].not_before, pair[0].create_time, pair[0].key_id))
         issued = now.replace(microsecond=0)
         # A code never outlives the status it carries, nor the key that signs it.
         expires = min(issued + self._lifetime, status.decision.valid_until, stored.not_after).replace(microsecond=0)
@@ -66,7 +71,7 @@ class Signer:
         claims = CodeClaims(
             issuer_province=status.province_code, code_id=code_id, national_colour=status.decision.colour,
             display_colour=status.decision.display, status_version=status.version, masked_name=status.masked_name,
-            issued_at=issued, expires_at=expires)
+            person_ref=status.person_ref, issued_at=issued, expires_at=expires)
         return IssuedCode(sign_code(claims, private, stored.key_id), code_id, expires)
 
     async def create_key(self, province_code: str, not_before: datetime | None, not_after: datetime | None,

@@ -20,6 +20,7 @@ def test_every_missing_required_setting_is_reported_at_once():
     assert "HEALTHCODE_DATABASE_URL is required" in message
     assert "HEALTHCODE_IDENTITY_SEALING_KEYS is required" in message
     assert "HEALTHCODE_IDENTITY_LOOKUP_KEY is required" in message
+    assert "HEALTHCODE_FEDERATION_KEY is required" in message
 
 
 def test_a_key_of_the_wrong_size_is_refused_without_echoing_it():
@@ -36,14 +37,14 @@ def test_a_key_of_the_wrong_size_is_refused_without_echoing_it():
 def test_a_port_out_of_range_is_refused():
     with pytest.raises(SettingsError, match="HEALTHCODE_IDENTITY_PORT must be between"):
         IdentitySettings.read(Env({"HEALTHCODE_DATABASE_URL": "postgresql://x", "HEALTHCODE_IDENTITY_PORT": "70000",
-                                   "HEALTHCODE_IDENTITY_LOOKUP_KEY": KEY,
+                                   "HEALTHCODE_IDENTITY_LOOKUP_KEY": KEY, "HEALTHCODE_FEDERATION_KEY": KEY,
                                    "HEALTHCODE_IDENTITY_SEALING_KEYS": f"a:{KEY}"}))
 
 
 def test_the_first_sealing_key_is_the_active_one_and_defaults_apply():
     settings = IdentitySettings.read(Env({
         "HEALTHCODE_DATABASE_URL": "postgresql://x", "HEALTHCODE_IDENTITY_LOOKUP_KEY": KEY,
-        "HEALTHCODE_IDENTITY_SEALING_KEYS": f"new:{KEY},old:{KEY}"}))
+        "HEALTHCODE_FEDERATION_KEY": KEY, "HEALTHCODE_IDENTITY_SEALING_KEYS": f"new:{KEY},old:{KEY}"}))
 
     assert list(settings.sealing_keys) == ["new", "old"]
     assert settings.server.port == 50051

@@ -34,15 +34,16 @@ BASE45_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 ISSUED_AT = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
 ISSUED_AT_SECONDS = 1740816000
 EXPIRES_AT_SECONDS = 1740902400
+PERSON_REF = bytes(range(100, 116))
 CLAIMS = CodeClaims(issuer_province="420000", code_id=bytes(range(16)), national_colour=Colour.YELLOW,
-                    display_colour="orange", status_version=7, masked_name="张*明", issued_at=ISSUED_AT,
-                    expires_at=ISSUED_AT + timedelta(hours=24))
+                    display_colour="orange", status_version=7, masked_name="张*明", person_ref=PERSON_REF,
+                    issued_at=ISSUED_AT, expires_at=ISSUED_AT + timedelta(hours=24))
 
 
 def _claims_map(**changes: object) -> dict:
     """The CWT claims of CLAIMS as the format lays them out, with private-claim entries replaced by name."""
-    health_code = {1: 2, 2: "orange", 3: 7, 4: "张*明"}
-    names = {"colour": 1, "display_colour": 2, "status_version": 3, "masked_name": 4}
+    health_code = {1: 2, 2: "orange", 3: 7, 4: "张*明", 5: PERSON_REF}
+    names = {"colour": 1, "display_colour": 2, "status_version": 3, "masked_name": 4, "person_ref": 5}
     claims = {1: "420000", 6: ISSUED_AT_SECONDS, 4: EXPIRES_AT_SECONDS, 7: bytes(range(16)), -65537: health_code}
     for name, value in changes.items():
         if name in names:
@@ -137,7 +138,21 @@ def test_the_payload_decodes_by_hand_to_an_es256_cose_sign1_over_the_cwt_claims(
     der = encode_dss_signature(int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big"))
     SIGNER.public_key().verify(der, signed, ec.ECDSA(hashes.SHA256()))
     assert cbor2.loads(payload) == {1: "420000", 6: 1740816000, 4: 1740902400, 7: bytes(range(16)),
-                                    -65537: {1: 2, 2: "orange", 3: 7, 4: "张*明"}}
+                                    -65537: {1: 2, 2: "orange", 3: 7, 4: "张*明", 5: PERSON_REF}}
+
+
+def test_the_person_reference_reads_back_from_under_the_signature():
+    other = bytes(range(200, 216))
+
+    code = read_code(sign_code(replace(CLAIMS, person_ref=other), SIGNER, KEY_ID))
+
+    assert code.claims.person_ref == other
+    signed_claims = cbor2.loads(cbor2.loads(code.signed_bytes)[3])  # Sig_structure: the payload is signed
+    assert signed_claims[-65537][5] == other
+
+
+def test_the_person_reference_is_kept_out_of_repr():
+    assert PERSON_REF.hex() not in repr(CLAIMS) and repr(PERSON_REF) not in repr(CLAIMS)
 
 
 def test_a_code_built_by_hand_in_the_documented_layout_is_accepted():
@@ -294,9 +309,22 @@ def test_a_missing_claim_is_refused():
 
 def test_an_extra_entry_in_the_health_code_claim_is_refused():
     claims = _claims_map()
-    claims[-65537][5] = "110101199003071234"
+    claims[-65537][6] = "110101199003071234"
 
     assert _rejection(_encode(_hand_made(claims=claims))) == "CLAIMS_INVALID"
+
+
+def test_a_code_without_a_person_reference_is_refused():
+    claims = _claims_map()
+    del claims[-65537][5]
+
+    assert _rejection(_encode(_hand_made(claims=claims))) == "CLAIMS_INVALID"
+
+
+@pytest.mark.parametrize("person_ref", [bytes(15), bytes(17), b"", "00" * 16, 16, None],
+                         ids=["15 bytes", "17 bytes", "empty", "text", "integer", "null"])
+def test_a_person_reference_other_than_16_bytes_is_refused(person_ref):
+    assert _rejection(_encode(_hand_made(claims=_claims_map(person_ref=person_ref)))) == "CLAIMS_INVALID"
 
 
 def test_a_bool_status_version_is_refused():
@@ -379,6 +407,12 @@ def test_sign_code_refuses_a_p384_key():
     {"masked_name": ""},
     {"masked_name": "张" * 65},
     {"masked_name": "张\u202e*"},
+    {"person_ref": bytes(15)},
+    {"person_ref": bytes(17)},
+    {"person_ref": b""},
+    {"person_ref": bytearray(16)},
+    {"person_ref": "00" * 16},
+    {"person_ref": None},
     {"issued_at": ISSUED_AT.replace(microsecond=1)},
     {"issued_at": ISSUED_AT.astimezone(timezone(timedelta(hours=8)))},
     {"expires_at": ISSUED_AT},

@@ -94,7 +94,7 @@ class FaceCheckClaims(_message.Message):
     def __init__(self, provider_id: _Optional[str] = ..., key_id: _Optional[str] = ..., document: _Optional[_Union[Document, _Mapping]] = ..., check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nonce: _Optional[str] = ...) -> None: ...
 
 class Person(_message.Message):
-    __slots__ = ("person_id", "masked_name", "document_kind", "masked_document_number", "document_country_code", "home_province_code", "face_check_time", "create_time")
+    __slots__ = ("person_id", "masked_name", "document_kind", "masked_document_number", "document_country_code", "home_province_code", "face_check_time", "create_time", "federation_ref")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     MASKED_NAME_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_KIND_FIELD_NUMBER: _ClassVar[int]
@@ -103,6 +103,7 @@ class Person(_message.Message):
     HOME_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
     FACE_CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    FEDERATION_REF_FIELD_NUMBER: _ClassVar[int]
     person_id: str
     masked_name: str
     document_kind: DocumentKind
@@ -111,7 +112,8 @@ class Person(_message.Message):
     home_province_code: str
     face_check_time: _timestamp_pb2.Timestamp
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, person_id: _Optional[str] = ..., masked_name: _Optional[str] = ..., document_kind: _Optional[_Union[DocumentKind, str]] = ..., masked_document_number: _Optional[str] = ..., document_country_code: _Optional[str] = ..., home_province_code: _Optional[str] = ..., face_check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    federation_ref: bytes
+    def __init__(self, person_id: _Optional[str] = ..., masked_name: _Optional[str] = ..., document_kind: _Optional[_Union[DocumentKind, str]] = ..., masked_document_number: _Optional[str] = ..., document_country_code: _Optional[str] = ..., home_province_code: _Optional[str] = ..., face_check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., federation_ref: _Optional[bytes] = ...) -> None: ...
 
 class DependentLink(_message.Message):
     __slots__ = ("holder_person_id", "dependent", "relation", "basis", "link_time", "unlink_time")

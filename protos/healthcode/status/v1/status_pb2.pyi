@@ -301,7 +301,7 @@ class ListStatusChangesResponse(_message.Message):
     def __init__(self, changes: _Optional[_Iterable[_Union[StatusChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Fact(_message.Message):
-    __slots__ = ("person_id", "kind", "authority", "authority_record_id", "source", "effective_time", "end_time", "diagnosis", "place", "test_result", "temperature_celsius")
+    __slots__ = ("person_id", "kind", "authority", "authority_record_id", "source", "effective_time", "end_time", "diagnosis", "place", "test_result", "temperature_celsius", "code_id")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     AUTHORITY_FIELD_NUMBER: _ClassVar[int]
@@ -313,6 +313,7 @@ class Fact(_message.Message):
     PLACE_FIELD_NUMBER: _ClassVar[int]
     TEST_RESULT_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_CELSIUS_FIELD_NUMBER: _ClassVar[int]
+    CODE_ID_FIELD_NUMBER: _ClassVar[int]
     person_id: str
     kind: FactKind
     authority: str
@@ -324,7 +325,8 @@ class Fact(_message.Message):
     place: QuarantinePlace
     test_result: TestResult
     temperature_celsius: float
-    def __init__(self, person_id: _Optional[str] = ..., kind: _Optional[_Union[FactKind, str]] = ..., authority: _Optional[str] = ..., authority_record_id: _Optional[str] = ..., source: _Optional[_Union[FactSource, str]] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., diagnosis: _Optional[_Union[Diagnosis, str]] = ..., place: _Optional[_Union[QuarantinePlace, str]] = ..., test_result: _Optional[_Union[TestResult, str]] = ..., temperature_celsius: _Optional[float] = ...) -> None: ...
+    code_id: str
+    def __init__(self, person_id: _Optional[str] = ..., kind: _Optional[_Union[FactKind, str]] = ..., authority: _Optional[str] = ..., authority_record_id: _Optional[str] = ..., source: _Optional[_Union[FactSource, str]] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., diagnosis: _Optional[_Union[Diagnosis, str]] = ..., place: _Optional[_Union[QuarantinePlace, str]] = ..., test_result: _Optional[_Union[TestResult, str]] = ..., temperature_celsius: _Optional[float] = ..., code_id: _Optional[str] = ...) -> None: ...
 
 class RecordFactsRequest(_message.Message):
     __slots__ = ("facts",)
@@ -403,6 +405,30 @@ class GetCodeStandingResponse(_message.Message):
     STANDINGS_FIELD_NUMBER: _ClassVar[int]
     standings: _containers.RepeatedScalarFieldContainer[CodeStanding]
     def __init__(self, standings: _Optional[_Iterable[_Union[CodeStanding, str]]] = ...) -> None: ...
+
+class ListStaleCodesRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListStaleCodesResponse(_message.Message):
+    __slots__ = ("codes", "next_page_token")
+    CODES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    codes: _containers.RepeatedCompositeFieldContainer[StaleCode]
+    next_page_token: str
+    def __init__(self, codes: _Optional[_Iterable[_Union[StaleCode, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class StaleCode(_message.Message):
+    __slots__ = ("code_id", "expire_time")
+    CODE_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    code_id: str
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, code_id: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Appeal(_message.Message):
     __slots__ = ("appeal_id", "person_id", "filer_person_id", "category", "statement", "evidence_refs", "state", "file_time", "deadline_time", "reviewer_id", "decision_reason", "decide_time", "dismissed_finding_keys")

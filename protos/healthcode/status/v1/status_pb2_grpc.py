@@ -70,6 +70,11 @@ class StatusServiceStub:
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingRequest.SerializeToString,
                 response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingResponse.FromString,
                 _registered_method=True)
+        self.ListStaleCodes = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/ListStaleCodes',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListStaleCodesRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListStaleCodesResponse.FromString,
+                _registered_method=True)
         self.FileAppeal = channel.unary_unary(
                 '/healthcode.status.v1.StatusService/FileAppeal',
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.FileAppealRequest.SerializeToString,
@@ -161,6 +166,14 @@ class StatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStaleCodes(self, request, context):
+        """Every unexpired code whose person's status changed after it was issued, by code id:
+        what an offline checkpoint's snapshot lists so it refuses such codes without asking.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def FileAppeal(self, request, context):
         """Files an appeal against the person's colour (红码转码申请).
         """
@@ -247,6 +260,11 @@ def add_StatusServiceServicer_to_server(servicer, server):
                     servicer.GetCodeStanding,
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingRequest.FromString,
                     response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingResponse.SerializeToString,
+            ),
+            'ListStaleCodes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStaleCodes,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListStaleCodesRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListStaleCodesResponse.SerializeToString,
             ),
             'FileAppeal': grpc.unary_unary_rpc_method_handler(
                     servicer.FileAppeal,
@@ -474,6 +492,33 @@ class StatusService:
             '/healthcode.status.v1.StatusService/GetCodeStanding',
             healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingRequest.SerializeToString,
             healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStaleCodes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/ListStaleCodes',
+            healthcode_dot_status_dot_v1_dot_status__pb2.ListStaleCodesRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.ListStaleCodesResponse.FromString,
             options,
             channel_credentials,
             insecure,
