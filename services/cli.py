@@ -19,19 +19,21 @@ from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.server import HostedServer, run_until_signalled, start_server
 from services.runtime.settings import PREFIX, Env, SettingsError
 from services.status import bootstrap as status
+from services.verification import bootstrap as verification
 
 # Every service built so far, in start order. Each module offers NAME, SCHEMA,
 # MIGRATIONS, DEFAULT_PORT, a settings class with read(env), and build_app(settings).
-SERVICES = (identity, itinerary, status)
+SERVICES = (identity, itinerary, status, verification)
 SETTINGS = {identity.NAME: identity.IdentitySettings, itinerary.NAME: itinerary.ItinerarySettings,
-            status.NAME: status.StatusSettings}
+            status.NAME: status.StatusSettings, verification.NAME: verification.VerificationSettings}
 
 log = get_logger("healthcode.cli")
 
 
 # Secrets `healthcode up` generates for development, and whether each is a keyring.
 _DEV_SECRETS = {"IDENTITY_SEALING_KEYS": True, "IDENTITY_LOOKUP_KEY": False, "FEDERATION_KEY": False,
-                "STATUS_SEALING_KEYS": True, "STATUS_AUDIT_KEY": False}
+                "STATUS_SEALING_KEYS": True, "STATUS_AUDIT_KEY": False,
+                "VERIFICATION_EXCHANGE_KEY": False, "VERIFICATION_VENUE_KEY": False}
 
 
 def _dev_secrets(data_dir: Path) -> dict[str, str]:

@@ -30,5 +30,11 @@ class _PropagatingInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.Una
 
 
 def open_channel(address: str, *, default_timeout: float = 5.0) -> grpc.aio.Channel:
-    """An insecure channel for in-cluster calls (mTLS comes with the deployment work)."""
-    return grpc.aio.insecure_channel(address, interceptors=[_PropagatingInterceptor(default_timeout)])
+    """An insecure channel for in-cluster calls (mTLS comes with the deployment work).
+
+    Its connections are its own: grpc otherwise shares them process-wide, so one failed
+    early attempt (a peer not up yet) would make every other channel to that address fail
+    fast until the shared connection's backoff ends.
+    """
+    return grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)],
+                                     interceptors=[_PropagatingInterceptor(default_timeout)])

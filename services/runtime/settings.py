@@ -100,6 +100,10 @@ class Env:
             self._problems.append(f"{PREFIX}{name} keys must be {size} bytes")
         return key
 
+    def invalid(self, name: str, description: str) -> None:
+        """Records a problem found while interpreting a setting (never quoting its value)."""
+        self._problems.append(f"{PREFIX}{name} {description}")
+
     def check(self) -> None:
         if self._problems:
             raise SettingsError("invalid settings: " + "; ".join(self._problems))

@@ -1,0 +1,147 @@
+"""Wires the verification service: settings → pool, status and peer channels → recognition,
+checkpoint, venues → servicers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from services import areas
+from services.runtime.clients import open_channel
+from services.runtime.clock import Clock, SystemClock
+from services.runtime.database import open_pool
+from services.runtime.errors import Unavailable
+from services.runtime.jobs import every
+from services.runtime.logs import get_logger
+from services.runtime.server import App
+from services.runtime.settings import Env, ServerSettings
+from services.verification import servicer
+from services.verification.checkpoint import Checkpoint
+from services.verification.contacts import StatusContactReporter
+from services.verification.peers import LocalStatus, Peer, parse_peers
+from services.verification.recognition import Recognition
+from services.verification.repository import VerificationRepository
+from services.verification.venue_book import VenueBook, VenuePolicy
+from services.verification.venue_repository import VenueRepository
+
+NAME = "verification"
+SCHEMA = "verification"
+MIGRATIONS = Path(__file__).parent / "migrations"
+DEFAULT_PORT = 50054
+
+log = get_logger(__name__)
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def exchange_key_from_secret(secret: bytes) -> ec.EllipticCurvePrivateKey:
+    """The deployment's P-256 exchange key from 32 secret bytes (a scalar in [1, n-1])."""
+    return ec.derive_private_key(int.from_bytes(secret, "big") % (_P256_ORDER - 1) + 1, ec.SECP256R1())
+
+
+@dataclass(frozen=True)
+class VerificationSettings:
+    server: ServerSettings
+    status_address: str
+    # The provinces this deployment serves: their codes need no agreement here.
+    own_provinces: frozenset[str]
+    # Other provinces' deployments: {address: provinces it speaks for}.
+    peers: dict[str, frozenset[str]]
+    # HEALTHCODE_VERIFICATION_EXCHANGE_KEY: base64, 32 bytes; signs risk lists and snapshots.
+    exchange_secret: bytes
+    # HEALTHCODE_VERIFICATION_VENUE_KEY: base64, 32 bytes; authenticates rotating venue codes.
+    venue_key: bytes
+    clock_skew: timedelta
+    venue_policy: VenuePolicy
+    decision_retention: timedelta
+    sync_interval: float
+    purge_interval: float
+
+    @classmethod
+    def read(cls, env: Env) -> VerificationSettings:
+        provinces_text = env.text("VERIFICATION_PROVINCES", "all")
+        if provinces_text == "all":
+            own = frozenset(f"{prefix}0000" for prefix in areas.PROVINCES)
+        else:
+            own = frozenset(code.strip() for code in provinces_text.split(",") if code.strip())
+            if not own or not all(areas.is_province_code(code) for code in own):
+                env.invalid("VERIFICATION_PROVINCES", "must be 'all' or GB/T 2260 province codes, comma-separated")
+        try:
+            peers = parse_peers(env.text("VERIFICATION_PEERS", ""))
+        except ValueError:
+            env.invalid("VERIFICATION_PEERS", "must look like 'PROVINCE=HOST:PORT,...'")
+            peers = {}
+        settings = cls(
+            server=ServerSettings.read(env, NAME, DEFAULT_PORT),
+            status_address=env.text("STATUS_ADDRESS", "127.0.0.1:50053"),
+            own_provinces=own, peers=peers,
+            exchange_secret=env.secret_key("VERIFICATION_EXCHANGE_KEY"),
+            venue_key=env.secret_key("VERIFICATION_VENUE_KEY"),
+            clock_skew=timedelta(seconds=env.integer("VERIFICATION_CLOCK_SKEW_SECONDS", 30, minimum=0,
+                                                     maximum=600)),
+            venue_policy=VenuePolicy(
+                rotation=timedelta(seconds=env.integer("VERIFICATION_VENUE_ROTATION_SECONDS", 300, minimum=30,
+                                                       maximum=86400)),
+                retention=timedelta(days=env.integer("VERIFICATION_VISIT_RETENTION_DAYS", 16, minimum=1,
+                                                     maximum=60)),
+                default_window=timedelta(minutes=60), max_window=timedelta(hours=12)),
+            decision_retention=timedelta(days=env.integer("VERIFICATION_DECISION_RETENTION_DAYS", 30, minimum=1,
+                                                          maximum=365)),
+            sync_interval=env.number("VERIFICATION_SYNC_INTERVAL_SECONDS", 60.0, minimum=1.0),
+            purge_interval=env.number("VERIFICATION_PURGE_INTERVAL_SECONDS", 600.0, minimum=1.0),
+        )
+        env.check()
+        return settings
+
+
+@dataclass(frozen=True)
+class VerificationParts:
+    recognition: Recognition
+    checkpoint: Checkpoint
+    venues: VenueBook
+
+
+async def build_app(settings: VerificationSettings, clock: Clock | None = None) -> App:
+    app, _ = await assemble(settings, clock or SystemClock())
+    return app
+
+
+async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, VerificationParts]:
+    """The app and its parts (tests drive syncing and purging through the parts)."""
+    pool = await open_pool(settings.server, NAME)
+    status_channel = open_channel(settings.status_address)
+    peers = [Peer(address, provinces) for address, provinces in settings.peers.items()]
+    repository = VerificationRepository(pool)
+    recognition = Recognition(repository, LocalStatus(status_channel), peers, settings.own_provinces,
+                              exchange_key_from_secret(settings.exchange_secret), settings.clock_skew, clock)
+    await recognition.reload()
+    try:
+        await recognition.sync()
+    except Unavailable:
+        log.warning("trust_sync_deferred", reason="status unreachable at start-up")
+    checkpoint = Checkpoint(recognition, repository, clock)
+    venues = VenueBook(VenueRepository(pool), StatusContactReporter(status_channel), settings.venue_key,
+                       settings.venue_policy, clock)
+
+    async def sync() -> None:
+        await recognition.sync()
+
+    async def purge() -> None:
+        await recognition.purge()
+        await venues.purge_visits()
+        await repository.purge_decisions(clock.now() - settings.decision_retention)
+
+    async def close() -> None:
+        for peer in peers:
+            await peer.close()
+        await status_channel.close()
+        await pool.close()
+
+    app = App(name=NAME, service_names=servicer.SERVICE_NAMES,
+              add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server),
+              background=(every(settings.sync_interval, sync, "trust_sync"),
+                          every(settings.purge_interval, purge, "verification_purge")),
+              close=close)
+    return app, VerificationParts(recognition, checkpoint, venues)

@@ -1,0 +1,83 @@
+"""VerifyCode online: the pure check, plus the lookups it needs (the issuer's word on the
+code's standing, the local red/yellow lists), the decision recorded, a fever reported."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from services import areas
+from services.runtime.clock import Clock
+from services.runtime.errors import InvalidArgument, Unavailable
+from services.runtime.logs import get_logger
+from services.verification.checker import Decision, Examined, Standing, Verdict, conclude, examine
+from services.verification.recognition import Recognition
+from services.verification.repository import DecisionRow, VerificationRepository
+
+log = get_logger(__name__)
+_CHECKPOINT_ID = re.compile(r"^[a-z0-9._-]{1,64}$")
+MIN_READING, MAX_READING = Decimal("30.0"), Decimal("45.0")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    verdict: Verdict
+    verification_id: str
+
+
+class Checkpoint:
+    def __init__(self, recognition: Recognition, repository: VerificationRepository, clock: Clock) -> None:
+        self._recognition = recognition
+        self._repository = repository
+        self._clock = clock
+
+    async def verify(self, payload: str, checkpoint_id: str, area_code: str, temperature: float | None) -> Recorded:
+        if not _CHECKPOINT_ID.match(checkpoint_id):
+            raise InvalidArgument.for_field("checkpoint_id", "must be 1 to 64 of a-z, 0-9, '.', '-', '_'",
+                                            reason="CHECKPOINT_ID_INVALID")
+        if not areas.is_area_code(area_code):
+            raise InvalidArgument.for_field("area_code", "is not a GB/T 2260 area code", reason="AREA_CODE_INVALID")
+        reading = None
+        if temperature is not None:
+            reading = Decimal(str(round(temperature, 1))) if temperature == temperature else None
+            if reading is None or not MIN_READING <= reading <= MAX_READING:
+                raise InvalidArgument.for_field("temperature_celsius", f"must be from {MIN_READING} to "
+                                                f"{MAX_READING} ℃", reason="TEMPERATURE_INVALID")
+        now = self._clock.now()
+        view = self._recognition.view
+        examined = examine(payload, view, now)
+        if isinstance(examined, Examined):
+            claims = examined.code.claims
+            verdict = conclude(examined, view, await self._standing(claims.issuer_province, claims.code_id),
+                               await self._repository.listed_colour(claims.person_ref, now), reading, now)
+        else:
+            verdict = examined
+        verification_id = str(uuid.uuid4())
+        await self._repository.record_decision(DecisionRow(
+            verification_id, now, checkpoint_id, area_code, int(verdict.decision), verdict.reason,
+            verdict.issuer_province or None, int(verdict.colour) if verdict.colour else None, verdict.code_id))
+        if verdict.reason == "FEVER" and verdict.issuer_province in self._recognition.own_provinces:
+            await self._report_fever(verdict, reading, verification_id)
+        return Recorded(verdict, verification_id)
+
+    async def _standing(self, issuer_province: str, code_id: bytes) -> Standing | None:
+        """Our status answers for our provinces; a peer for its own; None if nobody can."""
+        if issuer_province in self._recognition.own_provinces:
+            standings = await self._recognition.status.standings([code_id])
+        else:
+            peer = self._recognition.peer_for(issuer_province)
+            standings = await peer.standings([code_id]) if peer is not None else None
+        return standings[0] if standings else None
+
+    async def _report_fever(self, verdict: Verdict, reading: Decimal, verification_id: str) -> None:
+        try:
+            await self._recognition.status.report_fever(verdict.code_id, reading, self._clock.now(), verification_id)
+        except Unavailable:
+            # The DENY stands; the fact is lost only if status stays down (the decision row keeps the case).
+            log.warning("fever_not_reported", verification_id=verification_id)
+
+
+def is_pass(verdict: Verdict) -> bool:
+    return verdict.decision is Decision.PASS

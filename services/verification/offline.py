@@ -1,0 +1,93 @@
+"""Offline verification on a checkpoint device: a signed snapshot (then deltas) and the same
+check the service runs. No call to the service while verifying."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from healthcode.verification.v1 import verification_pb2 as pb
+
+from services.colours import Colour
+from services.runtime.timestamps import optional_datetime, to_datetime
+from services.verification.checker import (
+    Agreement,
+    Decision,
+    Examined,
+    Standing,
+    TrustedKey,
+    TrustView,
+    Verdict,
+    conclude,
+    examine,
+)
+from services.verification.exchange import SNAPSHOT, verifies
+
+
+class SnapshotRejected(Exception):
+    """The snapshot is not signed by the deployment the device trusts, or does not fit what it holds."""
+
+
+class OfflineCheckpoint:
+    """What a device holds: the trust view, stale codes and red/yellow records from snapshots
+    signed by its deployment's exchange key (configured on the device)."""
+
+    def __init__(self, exchange_key: ec.EllipticCurvePublicKey, max_age: timedelta) -> None:
+        self._exchange_key = exchange_key
+        self._max_age = max_age
+        self.version = 0
+        self._issue_time: datetime | None = None
+        self._keys: dict[bytes, TrustedKey] = {}
+        self._agreements: dict[str, Agreement] = {}
+        self._own: frozenset[str] = frozenset()
+        self._stale: dict[bytes, datetime] = {}
+        self._listed: dict[bytes, set[tuple[Colour, str, str, datetime]]] = {}
+        self._skew = timedelta(0)
+
+    def apply(self, response: pb.GetOfflineSnapshotResponse) -> None:
+        """Takes a whole snapshot or a delta after the version held; refuses anything unsigned."""
+        if not verifies(self._exchange_key, SNAPSHOT, response.snapshot, response.signature):
+            raise SnapshotRejected("the snapshot's signature does not verify")
+        snapshot = pb.OfflineSnapshot.FromString(response.snapshot)
+        if snapshot.base_version not in (0, self.version):
+            raise SnapshotRejected(f"a delta after version {snapshot.base_version}, but version {self.version} "
+                                   "is held")
+        if snapshot.base_version == 0:
+            self._keys, self._agreements, self._listed = {}, {}, {}
+        for key in snapshot.keys:
+            key_id = bytes.fromhex(key.key_id)
+            self._keys[key_id] = TrustedKey(
+                key_id, key.province_code, key.purpose, serialization.load_der_public_key(key.public_key),
+                to_datetime(key.not_before_time), to_datetime(key.not_after_time),
+                optional_datetime(key, "revoke_time"))
+        for agreement in snapshot.agreements:
+            self._agreements[agreement.issuer_province_code] = Agreement(
+                agreement.issuer_province_code, to_datetime(agreement.accepted_since_time),
+                {name: Colour(value) for name, value in agreement.colour_mapping.items()},
+                optional_datetime(agreement, "end_time"))
+        for record in snapshot.risk_records:
+            expires = to_datetime(record.expire_time)
+            self._listed.setdefault(bytes(record.person_ref), set()).add(
+                (Colour(record.colour), record.reason, record.source, expires))
+        self._stale = {bytes.fromhex(code.code_id): to_datetime(code.expire_time) for code in snapshot.stale_codes}
+        self._own = frozenset(snapshot.own_province_codes)
+        self._skew = timedelta(seconds=snapshot.clock_skew_seconds)
+        self._issue_time = to_datetime(snapshot.issue_time)
+        self.version = snapshot.version
+
+    def verify(self, payload: str, now: datetime, temperature: Decimal | None = None) -> Verdict:
+        if self._issue_time is None or now - self._issue_time > self._max_age:
+            return Verdict(Decision.CHECK_MANUALLY, "SNAPSHOT_TOO_OLD")
+        view = TrustView(self._keys, self._own, self._agreements, self._skew)
+        examined = examine(payload, view, now)
+        if not isinstance(examined, Examined):
+            return examined
+        claims = examined.code.claims
+        stale_until = self._stale.get(claims.code_id)
+        # Online, status answers for every unexpired code it issued: current unless listed stale.
+        standing = Standing.STALE if stale_until is not None and stale_until > now else Standing.CURRENT
+        listed = max((colour for colour, _, _, expires in self._listed.get(claims.person_ref, ())
+                      if expires > now), default=None)
+        return conclude(examined, view, standing, listed, temperature, now)

@@ -1,0 +1,158 @@
+"""Verification's view of its own status service and of other provinces' deployments, over gRPC."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+import grpc
+from healthcode.status.v1 import status_pb2, status_pb2_grpc
+from healthcode.verification.v1 import verification_pb2 as pb
+from healthcode.verification.v1 import verification_pb2_grpc as pb_grpc
+
+from services import areas
+from services.runtime.clients import open_channel
+from services.runtime.errors import Unavailable
+from services.runtime.timestamps import optional_datetime, to_timestamp
+from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Standing
+from services.verification.exchange import RiskRecord
+from services.verification.repository import KeyRow
+
+
+def _unavailable(who: str, error: grpc.aio.AioRpcError) -> Unavailable:
+    return Unavailable(reason="PEER_UNAVAILABLE", message=f"{who} did not answer ({error.code().name})")
+
+
+def risk_record_message(record: RiskRecord) -> pb.RiskListRecord:
+    return pb.RiskListRecord(person_ref=record.person_ref, colour=int(record.colour), reason=record.reason,
+                             source=record.source, expire_time=to_timestamp(record.expire_time))
+
+
+def key_row(key, purpose: int) -> KeyRow:
+    """A trust-list key from either proto (status's SigningKey or verification's TrustedKey)."""
+    return KeyRow(bytes.fromhex(key.key_id), key.province_code, purpose, bytes(key.public_key),
+                  optional_datetime(key, "not_before_time"), optional_datetime(key, "not_after_time"),
+                  optional_datetime(key, "revoke_time"))
+
+
+@dataclass(frozen=True)
+class StaleCode:
+    code_id: bytes
+    expire_time: datetime
+
+
+class LocalStatus:
+    """This deployment's status service: its signing keys, code standings and stale codes."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self._status = status_pb2_grpc.StatusServiceStub(channel)
+        self._admin = status_pb2_grpc.StatusAdminServiceStub(channel)
+
+    async def signing_keys(self) -> list[KeyRow]:
+        keys, token = [], ""
+        try:
+            while True:
+                page = await self._admin.ListSigningKeys(status_pb2.ListSigningKeysRequest(page_size=1000,
+                                                                                           page_token=token))
+                keys += [key_row(key, SIGNS_CODES) for key in page.keys]
+                token = page.next_page_token
+                if not token:
+                    return keys
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("status", error) from None
+
+    async def standings(self, code_ids: Sequence[bytes]) -> list[Standing] | None:
+        """None when status cannot be asked: the checkpoint then checks by hand."""
+        try:
+            response = await self._status.GetCodeStanding(status_pb2.GetCodeStandingRequest(
+                code_ids=[code_id.hex() for code_id in code_ids]), timeout=2.0)
+        except grpc.aio.AioRpcError:
+            return None
+        return [Standing(value) for value in response.standings]
+
+    async def stale_codes(self) -> list[StaleCode]:
+        codes, token = [], ""
+        try:
+            while True:
+                page = await self._status.ListStaleCodes(status_pb2.ListStaleCodesRequest(page_size=1000,
+                                                                                          page_token=token))
+                codes += [StaleCode(bytes.fromhex(c.code_id), optional_datetime(c, "expire_time"))
+                          for c in page.codes]
+                token = page.next_page_token
+                if not token:
+                    return codes
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("status", error) from None
+
+    async def report_fever(self, code_id: bytes, temperature: Decimal, at: datetime, verification_id: str) -> None:
+        """A fever measured at a checkpoint becomes a status fact about whoever holds the code."""
+        fact = status_pb2.Fact(
+            code_id=code_id.hex(), kind=status_pb2.FACT_KIND_FEVER_ON_SITE, authority="verification-checkpoints",
+            authority_record_id=verification_id, source=status_pb2.FACT_SOURCE_CHECKPOINT,
+            effective_time=to_timestamp(at), temperature_celsius=float(temperature))
+        try:
+            await self._status.RecordFacts(status_pb2.RecordFactsRequest(facts=[fact]))
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("status", error) from None
+
+
+class Peer:
+    """Another province's deployment, trusted only for the provinces configured for its address."""
+
+    def __init__(self, address: str, province_codes: frozenset[str]) -> None:
+        self.address = address
+        self.province_codes = province_codes
+        self._channel = open_channel(address)
+        self._stub = pb_grpc.FederationServiceStub(self._channel)
+
+    async def trust_list(self) -> list[KeyRow]:
+        """The peer's keys, keeping only those of provinces it is configured to speak for."""
+        try:
+            response = await self._stub.GetTrustList(pb.GetTrustListRequest())
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable(f"peer {self.address}", error) from None
+        keys = [key_row(key, SIGNS_CODES) for key in response.signing_keys]
+        if response.HasField("exchange_key"):
+            keys.append(key_row(response.exchange_key, SIGNS_EXCHANGES))
+        return [key for key in keys if key.province_code in self.province_codes]
+
+    async def submit_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], key_id: bytes,
+                               signature: bytes) -> None:
+        request = pb.SubmitRiskListRequest(
+            batch_id=batch_id, province_code=province_code, key_id=key_id.hex(), signature=signature,
+            records=[risk_record_message(r) for r in records])
+        try:
+            await self._stub.SubmitRiskList(request, timeout=30.0)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable(f"peer {self.address}", error) from None
+
+    async def standings(self, code_ids: Sequence[bytes]) -> list[Standing] | None:
+        try:
+            response = await self._stub.GetCodeStanding(pb.GetCodeStandingRequest(
+                code_ids=[code_id.hex() for code_id in code_ids]), timeout=2.0)
+        except grpc.aio.AioRpcError:
+            return None
+        return [Standing(value) for value in response.standings]
+
+    async def stale_codes(self) -> list[StaleCode]:
+        try:
+            response = await self._stub.ListStaleCodes(pb.ListStaleCodesRequest(), timeout=10.0)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable(f"peer {self.address}", error) from None
+        return [StaleCode(bytes.fromhex(c.code_id), optional_datetime(c, "expire_time")) for c in response.codes]
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+
+def parse_peers(value: str) -> dict[str, frozenset[str]]:
+    """`420000=host:port,430000=host:port` → {address: provinces}; ValueError naming the bad entry."""
+    peers: dict[str, set[str]] = {}
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        province, _, address = entry.partition("=")
+        if not areas.is_province_code(province) or ":" not in address:
+            raise ValueError(f"{entry!r} is not PROVINCE=HOST:PORT")
+        peers.setdefault(address, set()).add(province)
+    return {address: frozenset(provinces) for address, provinces in peers.items()}

@@ -1,0 +1,259 @@
+"""Mutual recognition: the trust list (own and peers' keys), agreements, red/yellow lists
+exchanged between provinces, and the signed snapshots offline checkpoints verify with."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from services import areas
+from services.colours import Colour
+from services.runtime.clock import Clock
+from services.runtime.errors import InvalidArgument, PermissionDenied, Unavailable
+from services.runtime.logs import get_logger
+from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Agreement, Standing, TrustedKey, TrustView
+from services.verification.exchange import RISK_LIST, SNAPSHOT, RiskRecord, key_id_of, risk_list_bytes, sign, verifies
+from services.verification.peers import LocalStatus, Peer, StaleCode
+from services.verification.repository import DELTA_OVERLAP, AgreementRow, KeyRow, VerificationRepository
+
+log = get_logger(__name__)
+
+MAX_RISK_RECORDS = 100_000
+MAX_RISK_LIFETIME = timedelta(days=30)
+_BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REASON = re.compile(r"^[A-Z0-9_]{1,64}$")
+_SOURCE = re.compile(r"^[a-z0-9-]{1,64}$")
+_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    index: int
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an offline checkpoint receives (the servicer serialises and signs it)."""
+
+    version: int
+    base_version: int
+    issue_time: datetime
+    own_provinces: frozenset[str]
+    keys: list[KeyRow]
+    agreements: list[AgreementRow]
+    risk_records: list[RiskRecord]
+    stale_codes: list[StaleCode]
+    clock_skew: timedelta
+
+
+def check_risk_records(records: Sequence[RiskRecord], now: datetime) -> tuple[list[RiskRecord], list[Rejection]]:
+    """The good records and why each bad one was refused (a bad record never sinks the batch)."""
+    good, rejected = [], []
+    for index, record in enumerate(records):
+        problem = None
+        if len(record.person_ref) != 16:
+            problem = ("person_ref", "PERSON_REF_INVALID")
+        elif record.colour not in (Colour.YELLOW, Colour.RED):
+            problem = ("colour", "COLOUR_INVALID")
+        elif not _REASON.match(record.reason):
+            problem = ("reason", "REASON_INVALID")
+        elif not _SOURCE.match(record.source):
+            problem = ("source", "SOURCE_INVALID")
+        elif not now < record.expire_time <= now + MAX_RISK_LIFETIME:
+            problem = ("expire_time", "EXPIRE_TIME_INVALID")
+        if problem:
+            rejected.append(Rejection(index, f"records[{index}].{problem[0]}", problem[1]))
+        else:
+            good.append(record)
+    return good, rejected
+
+
+class Recognition:
+    def __init__(self, repository: VerificationRepository, status: LocalStatus, peers: Sequence[Peer],
+                 own_provinces: frozenset[str], exchange_key: ec.EllipticCurvePrivateKey, clock_skew: timedelta,
+                 clock: Clock) -> None:
+        self.repository = repository
+        self.status = status
+        self.peers = list(peers)
+        self.own_provinces = own_provinces
+        self.home_province = min(own_provinces)
+        self._exchange_key = exchange_key
+        self.exchange_key_id = key_id_of(exchange_key.public_key())
+        self._clock_skew = clock_skew
+        self._clock = clock
+        self.view = TrustView({}, own_provinces, {}, clock_skew)
+
+    def now(self) -> datetime:
+        return self._clock.now()
+
+    def peer_for(self, province_code: str) -> Peer | None:
+        return next((peer for peer in self.peers if province_code in peer.province_codes), None)
+
+    # Trust list
+
+    def _own_exchange_key(self) -> KeyRow:
+        public = self._exchange_key.public_key()
+        return KeyRow(self.exchange_key_id, self.home_province, SIGNS_EXCHANGES,
+                      public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
+                      _EPOCH, _FOREVER, None)
+
+    async def sync(self) -> tuple[int, list[str]]:
+        """Pulls this deployment's signing keys from status and each peer's trust list; a peer
+        speaks only for its configured provinces, and never for ours."""
+        keys = [key for key in await self.status.signing_keys() if key.province_code in self.own_provinces]
+        keys.append(self._own_exchange_key())
+        unreachable: list[str] = []
+        for peer in self.peers:
+            try:
+                keys += [key for key in await peer.trust_list() if key.province_code not in self.own_provinces]
+            except Unavailable:
+                unreachable += sorted(peer.province_codes)
+        await self.repository.upsert_keys(keys)
+        await self.reload()
+        if unreachable:
+            log.warning("trust_sync_peers_unreachable", provinces=unreachable)
+        return len(self.view.keys), unreachable
+
+    async def reload(self) -> None:
+        keys = {row.key_id: TrustedKey(row.key_id, row.province_code, row.purpose,
+                                       serialization.load_der_public_key(row.public_key), row.not_before,
+                                       row.not_after, row.revoke_time)
+                for row in await self.repository.keys()}
+        agreements = {row.issuer_province: Agreement(row.issuer_province, row.accepted_since,
+                                                     {name: Colour(value) for name, value in row.colour_mapping.items()},
+                                                     row.end_time)
+                      for row in await self.repository.agreements()}
+        self.view = TrustView(keys, self.own_provinces, agreements, self._clock_skew)
+
+    async def trust_list(self) -> tuple[frozenset[str], list[KeyRow], KeyRow]:
+        """What peers pull from us: our provinces' code-signing keys and our exchange key."""
+        rows = [row for row in await self.repository.keys()
+                if row.purpose == SIGNS_CODES and row.province_code in self.own_provinces]
+        return self.own_provinces, rows, self._own_exchange_key()
+
+    # Agreements
+
+    async def set_agreement(self, issuer_province: str, accepted_since: datetime | None,
+                            mapping: dict[str, int], end_time: datetime | None) -> AgreementRow:
+        if not areas.is_province_code(issuer_province):
+            raise InvalidArgument.for_field("agreement.issuer_province_code", "is not a GB/T 2260 province code",
+                                            reason="PROVINCE_CODE_INVALID")
+        if issuer_province in self.own_provinces:
+            raise InvalidArgument.for_field("agreement.issuer_province_code", "is this deployment's own province",
+                                            reason="PROVINCE_IS_OWN")
+        if accepted_since is None:
+            raise InvalidArgument.for_field("agreement.accepted_since_time", "is required",
+                                            reason="ACCEPTED_SINCE_MISSING")
+        for name, colour in mapping.items():
+            if not name or len(name) > 16 or not name.isascii() or not name.isalpha() or not name.islower():
+                raise InvalidArgument.for_field(f"agreement.colour_mapping[{name}]", "must name a display colour "
+                                                "(1 to 16 lower-case letters)", reason="COLOUR_MAPPING_INVALID")
+            if colour not in (Colour.GREEN, Colour.YELLOW, Colour.RED):
+                raise InvalidArgument.for_field(f"agreement.colour_mapping[{name}]", "must map to a national "
+                                                "colour", reason="COLOUR_MAPPING_INVALID")
+        stored = await self.repository.set_agreement(
+            AgreementRow(issuer_province, accepted_since, dict(mapping), end_time), self.now())
+        await self.reload()
+        log.info("agreement_set", issuer_province=issuer_province, ended=end_time is not None)
+        return stored
+
+    # Red/yellow lists
+
+    async def publish_risk_list(self, batch_id: str, records: Sequence[RiskRecord]
+                                ) -> tuple[int, list[Rejection], list[str]]:
+        """Our province's records: signed with our exchange key, kept here, sent to every peer."""
+        now = self.now()
+        good, rejected = self._checked_batch(batch_id, records, now)
+        stored = await self.repository.store_risk_batch(batch_id, self.home_province, good, now) or 0
+        signature = sign(self._exchange_key, RISK_LIST, risk_list_bytes(batch_id, self.home_province, good))
+        delivered = []
+        for peer in self.peers:
+            try:
+                await peer.submit_risk_list(batch_id, self.home_province, good, self.exchange_key_id, signature)
+                delivered += sorted(peer.province_codes)
+            except Unavailable:
+                log.warning("risk_list_not_delivered", batch_id=batch_id, provinces=sorted(peer.province_codes))
+        return stored, rejected, delivered
+
+    async def receive_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord],
+                                key_id: bytes, signature: bytes) -> tuple[int, bool, list[Rejection]]:
+        """A peer's batch: accepted only when signed by that province's exchange key."""
+        key = self.view.keys.get(key_id)
+        if key is None or key.purpose != SIGNS_EXCHANGES or key.province_code != province_code \
+                or province_code in self.own_provinces:
+            raise PermissionDenied(reason="EXCHANGE_KEY_UNKNOWN",
+                                   message="the batch is not signed by a known exchange key of its province")
+        if not verifies(key.public_key, RISK_LIST, risk_list_bytes(batch_id, province_code, records), signature):
+            raise PermissionDenied(reason="SIGNATURE_INVALID", message="the batch's signature does not verify")
+        now = self.now()
+        good, rejected = self._checked_batch(batch_id, records, now)
+        stored = await self.repository.store_risk_batch(batch_id, province_code, good, now)
+        log.info("risk_list_received", province_code=province_code, records=len(good), duplicate=stored is None)
+        return stored or 0, stored is None, rejected
+
+    @staticmethod
+    def _checked_batch(batch_id: str, records: Sequence[RiskRecord], now: datetime
+                       ) -> tuple[list[RiskRecord], list[Rejection]]:
+        if not _BATCH_ID.match(batch_id):
+            raise InvalidArgument.for_field("batch_id", "must be 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':', '-'",
+                                            reason="BATCH_ID_INVALID")
+        if len(records) > MAX_RISK_RECORDS:
+            raise InvalidArgument.for_field("records", f"at most {MAX_RISK_RECORDS} per batch",
+                                            reason="TOO_MANY_RECORDS")
+        return check_risk_records(records, now)
+
+    # Offline snapshots and peers' questions
+
+    async def snapshot(self, since_version: int) -> Snapshot:
+        if since_version < 0:
+            raise InvalidArgument.for_field("since_version", "must not be negative", reason="VERSION_INVALID")
+        now = self.now()
+        version = await self.repository.change_version()
+        after = max(0, since_version - DELTA_OVERLAP) if since_version else 0
+        return Snapshot(
+            version=version, base_version=since_version, issue_time=now, own_provinces=self.own_provinces,
+            keys=await self.repository.keys(after), agreements=await self.repository.agreements(after),
+            risk_records=await self.repository.risk_records(after, now),
+            stale_codes=[code for code in await self._all_stale_codes() if code.expire_time > now],
+            clock_skew=self._clock_skew)
+
+    async def _all_stale_codes(self) -> list[StaleCode]:
+        """Ours and every peer's: an offline device cannot ask an issuer about a code."""
+        codes = await self.status.stale_codes()
+        for peer in self.peers:
+            try:
+                codes += await peer.stale_codes()
+            except Unavailable:
+                # The device then passes such a code until its next snapshot: logged, and short-lived (60 s).
+                log.warning("stale_codes_unavailable", provinces=sorted(peer.province_codes))
+        return codes
+
+    async def stale_codes(self) -> list[StaleCode]:
+        """What a peer asks for: our status's stale, unexpired codes."""
+        now = self.now()
+        return [code for code in await self.status.stale_codes() if code.expire_time > now]
+
+    async def agreements(self) -> list[AgreementRow]:
+        return await self.repository.agreements()
+
+    def sign_snapshot(self, serialized: bytes) -> bytes:
+        return sign(self._exchange_key, SNAPSHOT, serialized)
+
+    async def standings_for_peer(self, code_ids: Sequence[bytes]) -> list[Standing]:
+        standings = await self.status.standings(code_ids)
+        if standings is None:
+            raise Unavailable(reason="STATUS_UNAVAILABLE", message="status could not be asked; retry")
+        return standings
+
+    async def purge(self) -> None:
+        purged = await self.repository.purge_expired_records(self.now())
+        log.info("risk_records_purged", records=purged)
+

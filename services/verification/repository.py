@@ -1,0 +1,168 @@
+"""Verification's SQL for recognition (trust list, agreements, red/yellow lists) and decisions.
+Venues and visits have theirs in venue_repository.py."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from services.colours import Colour
+from services.verification.exchange import RiskRecord
+
+# A device asking for changes after version N is sent rows from N - this on: a row whose
+# sequence number was drawn earlier but committed later is then not missed (devices upsert).
+DELTA_OVERLAP = 1000
+
+
+@dataclass(frozen=True)
+class KeyRow:
+    key_id: bytes
+    province_code: str
+    purpose: int
+    public_key: bytes
+    not_before: datetime
+    not_after: datetime
+    revoke_time: datetime | None
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    issuer_province: str
+    accepted_since: datetime
+    colour_mapping: dict[str, int]
+    end_time: datetime | None
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    verification_id: str
+    verify_time: datetime
+    checkpoint_id: str
+    area_code: str
+    decision: int
+    reason: str
+    issuer_province: str | None
+    colour: int | None
+    code_id: bytes | None
+
+
+def _key(row: asyncpg.Record) -> KeyRow:
+    return KeyRow(bytes(row["key_id"]), row["province_code"], row["purpose"], bytes(row["public_key"]),
+                  row["not_before"], row["not_after"], row["revoke_time"])
+
+
+def _agreement(row: asyncpg.Record) -> AgreementRow:
+    return AgreementRow(row["issuer_province"], row["accepted_since"], json.loads(row["colour_mapping"]),
+                        row["end_time"])
+
+
+class VerificationRepository:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    # Trust list
+
+    async def upsert_keys(self, keys: Sequence[KeyRow]) -> int:
+        """Stores keys; a known key changes (and gets a new change_seq) only when something differs."""
+        if not keys:
+            return 0
+        result = await self.pool.execute(
+            """INSERT INTO verification.trusted_keys AS t (key_id, province_code, purpose, public_key, not_before,
+                   not_after, revoke_time)
+               SELECT * FROM unnest($1::bytea[], $2::text[], $3::smallint[], $4::bytea[], $5::timestamptz[],
+                                    $6::timestamptz[], $7::timestamptz[])
+               ON CONFLICT (key_id) DO UPDATE SET not_before = EXCLUDED.not_before, not_after = EXCLUDED.not_after,
+                   revoke_time = EXCLUDED.revoke_time, change_seq = nextval('verification.change_seq')
+               WHERE (t.not_before, t.not_after, t.revoke_time) IS DISTINCT FROM
+                     (EXCLUDED.not_before, EXCLUDED.not_after, EXCLUDED.revoke_time)
+                 AND t.province_code = EXCLUDED.province_code AND t.public_key = EXCLUDED.public_key""",
+            [k.key_id for k in keys], [k.province_code for k in keys], [k.purpose for k in keys],
+            [k.public_key for k in keys], [k.not_before for k in keys], [k.not_after for k in keys],
+            [k.revoke_time for k in keys])
+        return int(result.split()[-1])
+
+    async def keys(self, after_seq: int = 0) -> list[KeyRow]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM verification.trusted_keys WHERE change_seq > $1 ORDER BY key_id", after_seq)
+        return [_key(row) for row in rows]
+
+    # Agreements
+
+    async def set_agreement(self, agreement: AgreementRow, now: datetime) -> AgreementRow:
+        row = await self.pool.fetchrow(
+            """INSERT INTO verification.agreements (issuer_province, accepted_since, colour_mapping, end_time,
+                   update_time) VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (issuer_province) DO UPDATE SET accepted_since = $2, colour_mapping = $3, end_time = $4,
+                   update_time = $5, change_seq = nextval('verification.change_seq')
+               RETURNING *""",
+            agreement.issuer_province, agreement.accepted_since, json.dumps(agreement.colour_mapping),
+            agreement.end_time, now)
+        return _agreement(row)
+
+    async def agreements(self, after_seq: int = 0) -> list[AgreementRow]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM verification.agreements WHERE change_seq > $1 ORDER BY issuer_province", after_seq)
+        return [_agreement(row) for row in rows]
+
+    # Red/yellow lists
+
+    async def store_risk_batch(self, batch_id: str, province_code: str, records: Sequence[RiskRecord],
+                               now: datetime) -> int | None:
+        """Stores a batch and its records in one transaction; None if the batch id was seen."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            fresh = await connection.fetchval(
+                """INSERT INTO verification.risk_batches (batch_id, province_code, receive_time, record_count)
+                   VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true""",
+                batch_id, province_code, now, len(records))
+            if not fresh:
+                return None
+            result = await connection.execute(
+                """INSERT INTO verification.risk_records (person_ref, province_code, batch_id, colour, reason, source,
+                       expire_time)
+                   SELECT ref, $1, $2, colour, reason, source, expire_time
+                   FROM unnest($3::bytea[], $4::smallint[], $5::text[], $6::text[], $7::timestamptz[])
+                       AS r(ref, colour, reason, source, expire_time)
+                   ON CONFLICT DO NOTHING""",
+                province_code, batch_id, [r.person_ref for r in records], [int(r.colour) for r in records],
+                [r.reason for r in records], [r.source for r in records], [r.expire_time for r in records])
+        return int(result.split()[-1])
+
+    async def listed_colour(self, person_ref: bytes, now: datetime) -> Colour | None:
+        """The most severe unexpired record for the person, from any province."""
+        colour = await self.pool.fetchval(
+            "SELECT max(colour) FROM verification.risk_records WHERE person_ref = $1 AND expire_time > $2",
+            person_ref, now)
+        return Colour(colour) if colour else None
+
+    async def risk_records(self, after_seq: int, now: datetime) -> list[RiskRecord]:
+        rows = await self.pool.fetch(
+            """SELECT person_ref, colour, reason, source, expire_time FROM verification.risk_records
+               WHERE change_seq > $1 AND expire_time > $2 ORDER BY change_seq""", after_seq, now)
+        return [RiskRecord(bytes(r["person_ref"]), Colour(r["colour"]), r["reason"], r["source"], r["expire_time"])
+                for r in rows]
+
+    async def purge_expired_records(self, now: datetime) -> int:
+        result = await self.pool.execute("DELETE FROM verification.risk_records WHERE expire_time <= $1", now)
+        return int(result.split()[-1])
+
+    async def change_version(self) -> int:
+        """The latest change sequence number drawn (0 when nothing has changed yet)."""
+        row = await self.pool.fetchrow("SELECT last_value, is_called FROM verification.change_seq")
+        return row["last_value"] if row["is_called"] else 0
+
+    # Decisions
+
+    async def record_decision(self, decision: DecisionRow) -> None:
+        await self.pool.execute(
+            """INSERT INTO verification.decisions (verification_id, verify_time, checkpoint_id, area_code, decision,
+                   reason, issuer_province, colour, code_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            decision.verification_id, decision.verify_time, decision.checkpoint_id, decision.area_code,
+            decision.decision, decision.reason, decision.issuer_province, decision.colour, decision.code_id)
+
+    async def purge_decisions(self, before: datetime) -> int:
+        result = await self.pool.execute("DELETE FROM verification.decisions WHERE verify_time < $1", before)
+        return int(result.split()[-1])

@@ -1,0 +1,161 @@
+"""gRPC transport for verification: the only module (with venue_transport.py) that touches
+verification_pb2; no rules here."""
+
+from __future__ import annotations
+
+import grpc
+from healthcode.verification.v1 import verification_pb2 as pb
+from healthcode.verification.v1 import verification_pb2_grpc as pb_grpc
+
+from services.runtime.errors import InvalidArgument
+from services.runtime.timestamps import optional_datetime, to_timestamp
+from services.verification.checkpoint import Checkpoint
+from services.verification.exchange import RiskRecord
+from services.verification.recognition import Recognition, Rejection, Snapshot
+from services.verification.repository import AgreementRow, KeyRow
+from services.verification.venue_book import VenueBook
+from services.verification.venue_transport import VenueRpcs
+
+SERVICE_NAMES = tuple(pb.DESCRIPTOR.services_by_name[name].full_name
+                      for name in ("VerificationService", "RecognitionAdminService", "FederationService"))
+
+
+def _key(row: KeyRow) -> pb.TrustedKey:
+    return pb.TrustedKey(key_id=row.key_id.hex(), province_code=row.province_code, public_key=row.public_key,
+                         not_before_time=to_timestamp(row.not_before), not_after_time=to_timestamp(row.not_after),
+                         revoke_time=to_timestamp(row.revoke_time), purpose=row.purpose)
+
+
+def _agreement(row: AgreementRow) -> pb.Agreement:
+    return pb.Agreement(issuer_province_code=row.issuer_province,
+                        accepted_since_time=to_timestamp(row.accepted_since),
+                        colour_mapping=row.colour_mapping, end_time=to_timestamp(row.end_time))
+
+
+def _records(messages, field_path: str = "records") -> list[RiskRecord]:
+    records = []
+    for index, message in enumerate(messages):
+        expire = optional_datetime(message, "expire_time")
+        if expire is None:
+            raise InvalidArgument.for_field(f"{field_path}[{index}].expire_time", "is required",
+                                            reason="EXPIRE_TIME_MISSING")
+        # The colour stays a plain number here: check_risk_records judges it.
+        records.append(RiskRecord(bytes(message.person_ref), message.colour, message.reason, message.source,
+                                  expire))
+    return records
+
+
+def _rejections(rejections: list[Rejection]) -> list[pb.RecordRejection]:
+    return [pb.RecordRejection(index=r.index, field=r.field, reason=r.reason) for r in rejections]
+
+
+def snapshot_message(snapshot: Snapshot) -> pb.OfflineSnapshot:
+    return pb.OfflineSnapshot(
+        version=snapshot.version, base_version=snapshot.base_version, issue_time=to_timestamp(snapshot.issue_time),
+        own_province_codes=sorted(snapshot.own_provinces), keys=[_key(k) for k in snapshot.keys],
+        agreements=[_agreement(a) for a in snapshot.agreements],
+        risk_records=[pb.RiskListRecord(person_ref=r.person_ref, colour=int(r.colour), reason=r.reason,
+                                        source=r.source, expire_time=to_timestamp(r.expire_time))
+                      for r in snapshot.risk_records],
+        stale_codes=[pb.StaleCode(code_id=c.code_id.hex(), expire_time=to_timestamp(c.expire_time))
+                     for c in snapshot.stale_codes],
+        clock_skew_seconds=int(snapshot.clock_skew.total_seconds()))
+
+
+def _code_ids(values) -> list[bytes]:
+    if not 1 <= len(values) <= 100:
+        raise InvalidArgument.for_field("code_ids", "must hold 1 to 100 ids", reason="CODE_IDS_COUNT_INVALID")
+    code_ids = []
+    for index, value in enumerate(values):
+        try:
+            code_id = bytes.fromhex(value)
+        except ValueError:
+            code_id = b""
+        if len(code_id) != 16:
+            raise InvalidArgument.for_field(f"code_ids[{index}]", "must be 32 hexadecimal digits",
+                                            reason="CODE_ID_INVALID")
+        code_ids.append(code_id)
+    return code_ids
+
+
+class VerificationServicer(VenueRpcs, pb_grpc.VerificationServiceServicer):
+    def __init__(self, checkpoint: Checkpoint, recognition: Recognition, venues: VenueBook) -> None:
+        self._checkpoint = checkpoint
+        self._recognition = recognition
+        self._venues = venues
+
+    async def VerifyCode(self, request, context) -> pb.VerifyCodeResponse:
+        temperature = request.temperature_celsius if request.HasField("temperature_celsius") else None
+        recorded = await self._checkpoint.verify(request.payload, request.checkpoint_id, request.area_code,
+                                                 temperature)
+        verdict = recorded.verdict
+        return pb.VerifyCodeResponse(
+            decision=int(verdict.decision), colour=int(verdict.colour or 0), display_colour=verdict.display_colour,
+            masked_name=verdict.masked_name, reason=verdict.reason, issuer_province_code=verdict.issuer_province,
+            clock_skew_seconds=verdict.clock_skew_seconds, verification_id=recorded.verification_id)
+
+    async def GetOfflineSnapshot(self, request, context) -> pb.GetOfflineSnapshotResponse:
+        serialized = snapshot_message(await self._recognition.snapshot(request.since_version)).SerializeToString()
+        return pb.GetOfflineSnapshotResponse(snapshot=serialized,
+                                             signature=self._recognition.sign_snapshot(serialized),
+                                             key_id=self._recognition.exchange_key_id.hex())
+
+
+class RecognitionAdminServicer(pb_grpc.RecognitionAdminServiceServicer):
+    def __init__(self, recognition: Recognition) -> None:
+        self._recognition = recognition
+
+    async def SetAgreement(self, request, context) -> pb.SetAgreementResponse:
+        agreement = request.agreement
+        stored = await self._recognition.set_agreement(
+            agreement.issuer_province_code, optional_datetime(agreement, "accepted_since_time"),
+            dict(agreement.colour_mapping), optional_datetime(agreement, "end_time"))
+        return pb.SetAgreementResponse(agreement=_agreement(stored))
+
+    async def ListAgreements(self, request, context) -> pb.ListAgreementsResponse:
+        return pb.ListAgreementsResponse(
+            agreements=[_agreement(a) for a in await self._recognition.agreements()])
+
+    async def PublishRiskList(self, request, context) -> pb.PublishRiskListResponse:
+        stored, rejections, delivered = await self._recognition.publish_risk_list(request.batch_id,
+                                                                                  _records(request.records))
+        return pb.PublishRiskListResponse(stored_count=stored, rejections=_rejections(rejections),
+                                          delivered_to_province_codes=delivered)
+
+    async def SyncTrustList(self, request, context) -> pb.SyncTrustListResponse:
+        count, unreachable = await self._recognition.sync()
+        return pb.SyncTrustListResponse(key_count=count, unreachable_province_codes=unreachable)
+
+
+class FederationServicer(pb_grpc.FederationServiceServicer):
+    def __init__(self, recognition: Recognition) -> None:
+        self._recognition = recognition
+
+    async def GetTrustList(self, request, context) -> pb.GetTrustListResponse:
+        provinces, keys, exchange = await self._recognition.trust_list()
+        return pb.GetTrustListResponse(province_codes=sorted(provinces), signing_keys=[_key(k) for k in keys],
+                                       exchange_key=_key(exchange))
+
+    async def SubmitRiskList(self, request, context) -> pb.SubmitRiskListResponse:
+        try:
+            key_id = bytes.fromhex(request.key_id)
+        except ValueError:
+            raise InvalidArgument.for_field("key_id", "must be hexadecimal", reason="KEY_ID_INVALID") from None
+        stored, duplicate, rejections = await self._recognition.receive_risk_list(
+            request.batch_id, request.province_code, _records(request.records), key_id, request.signature)
+        return pb.SubmitRiskListResponse(stored_count=stored, duplicate=duplicate, rejections=_rejections(rejections))
+
+    async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
+        standings = await self._recognition.standings_for_peer(_code_ids(request.code_ids))
+        return pb.GetCodeStandingResponse(standings=[int(s) for s in standings])
+
+    async def ListStaleCodes(self, request, context) -> pb.ListStaleCodesResponse:
+        return pb.ListStaleCodesResponse(codes=[pb.StaleCode(code_id=c.code_id.hex(),
+                                                             expire_time=to_timestamp(c.expire_time))
+                                                for c in await self._recognition.stale_codes()])
+
+
+def add_to_server(checkpoint: Checkpoint, recognition: Recognition, venues: VenueBook, server: grpc.aio.Server) -> None:
+    pb_grpc.add_VerificationServiceServicer_to_server(VerificationServicer(checkpoint, recognition, venues), server)
+    pb_grpc.add_RecognitionAdminServiceServicer_to_server(RecognitionAdminServicer(recognition), server)
+    pb_grpc.add_FederationServiceServicer_to_server(FederationServicer(recognition), server)

@@ -1,0 +1,120 @@
+"""Two provinces as separate deployments for tests: each its own database, its own identity,
+itinerary, status and verification, and its own clock; their verifications are peers."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import grpc
+from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
+from healthcode.status.v1 import status_pb2, status_pb2_grpc
+from healthcode.verification.v1 import verification_pb2_grpc
+
+from services.cli import SERVICES
+from services.identity import bootstrap as identity
+from services.itinerary import bootstrap as itinerary
+from services.runtime.database import migrate
+from services.runtime.server import HostedServer, start_server
+from services.runtime.settings import Env
+from services.status import bootstrap as status
+from services.verification import bootstrap as verification
+from tests.support import ManualClock, passport, random_key, timestamp
+
+
+def free_port() -> int:
+    """A port free now, for a peer address needed before its server starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class Deployment:
+    province: str
+    clock: ManualClock
+    servers: list[HostedServer] = field(default_factory=list)
+    channels: list[grpc.aio.Channel] = field(default_factory=list)
+    persons: identity_pb2_grpc.IdentityServiceStub | None = None
+    status: status_pb2_grpc.StatusServiceStub | None = None
+    status_admin: status_pb2_grpc.StatusAdminServiceStub | None = None
+    verifier: verification_pb2_grpc.VerificationServiceStub | None = None
+    recognition_admin: verification_pb2_grpc.RecognitionAdminServiceStub | None = None
+    parts: verification.VerificationParts | None = None
+    exchange_secret: bytes = b""
+
+    def _channel(self, address: str) -> grpc.aio.Channel:
+        channel = grpc.aio.insecure_channel(address)
+        self.channels.append(channel)
+        return channel
+
+    async def resident(self) -> str:
+        """A person whose home province is this deployment's."""
+        response = await self.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+            name="路人乙", document=passport(), home_province_code=self.province))
+        return response.person.person_id
+
+    async def code(self, person_id: str) -> str:
+        return (await self.status.IssueCode(status_pb2.IssueCodeRequest(person_id=person_id))).payload
+
+    async def stop(self) -> None:
+        for channel in self.channels:
+            await channel.close()
+        for server in reversed(self.servers):
+            await server.stop(grace=0.5)
+
+
+async def start_deployment(postgres_url: str, province: str, verification_port: int, peers: str,
+                           federation_key: str) -> Deployment:
+    """identity, itinerary, status (one signing key, for its province) and verification."""
+    name = f"healthcode_{province}_{secrets.token_hex(3)}"
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    url = urlunsplit(urlsplit(postgres_url)._replace(path="/" + name))
+    for service in SERVICES:
+        await migrate(url, service.SCHEMA, service.MIGRATIONS)
+    deployment = Deployment(province, ManualClock())
+    base = {"HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_FEDERATION_KEY": federation_key}
+
+    async def start(app) -> HostedServer:
+        server = await start_server(app, "127.0.0.1", 0)
+        deployment.servers.append(server)
+        return server
+
+    identity_server = await start(await identity.build_app(identity.IdentitySettings.read(Env({
+        **base, "HEALTHCODE_IDENTITY_SEALING_KEYS": f"k:{random_key()}",
+        "HEALTHCODE_IDENTITY_LOOKUP_KEY": random_key()})), deployment.clock))
+    itinerary_server = await start(await itinerary.build_app(itinerary.ItinerarySettings.read(Env({
+        **base, "HEALTHCODE_IDENTITY_ADDRESS": identity_server.address})), deployment.clock))
+    status_app, _ = await status.assemble(status.StatusSettings.read(Env({
+        **base, "HEALTHCODE_IDENTITY_ADDRESS": identity_server.address,
+        "HEALTHCODE_ITINERARY_ADDRESS": itinerary_server.address,
+        "HEALTHCODE_STATUS_SEALING_KEYS": f"k:{random_key()}", "HEALTHCODE_STATUS_AUDIT_KEY": random_key(),
+        "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": "0"})), deployment.clock)
+    status_server = await start(status_app)
+    status_channel = deployment._channel(status_server.address)
+    deployment.persons = identity_pb2_grpc.IdentityServiceStub(deployment._channel(identity_server.address))
+    deployment.status = status_pb2_grpc.StatusServiceStub(status_channel)
+    deployment.status_admin = status_pb2_grpc.StatusAdminServiceStub(status_channel)
+    await deployment.status_admin.CreateSigningKey(status_pb2.CreateSigningKeyRequest(
+        province_code=province, not_before_time=timestamp(deployment.clock.now() - timedelta(days=1))))
+    exchange = random_key()
+    settings = verification.VerificationSettings.read(Env({
+        **base, "HEALTHCODE_VERIFICATION_PORT": str(verification_port),
+        "HEALTHCODE_STATUS_ADDRESS": status_server.address, "HEALTHCODE_VERIFICATION_PROVINCES": province,
+        "HEALTHCODE_VERIFICATION_PEERS": peers, "HEALTHCODE_VERIFICATION_EXCHANGE_KEY": exchange,
+        "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key()}))
+    app, deployment.parts = await verification.assemble(settings, deployment.clock)
+    server = await start_server(app, "127.0.0.1", verification_port)
+    deployment.servers.append(server)
+    verification_channel = deployment._channel(server.address)
+    deployment.verifier = verification_pb2_grpc.VerificationServiceStub(verification_channel)
+    deployment.recognition_admin = verification_pb2_grpc.RecognitionAdminServiceStub(verification_channel)
+    deployment.exchange_secret = base64.b64decode(exchange)
+    return deployment

@@ -1,0 +1,70 @@
+"""Pure parts of recognition: signed exchanges, risk-list records, peer settings."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from services.colours import Colour
+from services.verification.bootstrap import exchange_key_from_secret
+from services.verification.exchange import RISK_LIST, SNAPSHOT, RiskRecord, risk_list_bytes, sign, verifies
+from services.verification.peers import parse_peers
+from services.verification.recognition import check_risk_records
+
+NOW = datetime(2026, 11, 22, 8, tzinfo=UTC)
+
+
+def record(**changes) -> RiskRecord:
+    values = dict(person_ref=b"r" * 16, colour=Colour.RED, reason="CLOSE_CONTACT", source="jiangsu-cdc",
+                  expire_time=NOW + timedelta(days=1))
+    return RiskRecord(**{**values, **changes})
+
+
+def test_a_signature_covers_its_purpose_and_its_bytes():
+    key = ec.generate_private_key(ec.SECP256R1())
+    payload = risk_list_bytes("b-1", "320000", [record()])
+    signature = sign(key, RISK_LIST, payload)
+    assert verifies(key.public_key(), RISK_LIST, payload, signature)
+    assert not verifies(key.public_key(), SNAPSHOT, payload, signature)  # no cross-protocol reuse
+    assert not verifies(key.public_key(), RISK_LIST, risk_list_bytes("b-2", "320000", [record()]), signature)
+    assert not verifies(ec.generate_private_key(ec.SECP256R1()).public_key(), RISK_LIST, payload, signature)
+    assert not verifies(key.public_key(), RISK_LIST, payload, signature[:-1])
+
+
+def test_the_signed_form_of_a_risk_list_depends_on_every_field():
+    base = risk_list_bytes("b-1", "320000", [record()])
+    for changed in (record(person_ref=b"s" * 16), record(colour=Colour.YELLOW), record(reason="CONFIRMED"),
+                    record(source="other"), record(expire_time=NOW + timedelta(days=2))):
+        assert risk_list_bytes("b-1", "320000", [changed]) != base
+    assert risk_list_bytes("b-1", "310000", [record()]) != base
+
+
+def test_bad_records_are_reported_by_field_and_good_ones_kept():
+    good, rejected = check_risk_records([
+        record(), record(person_ref=b"x"), record(colour=Colour.GREEN), record(reason="not a code"),
+        record(source="Bad Source"), record(expire_time=NOW - timedelta(seconds=1)),
+        record(expire_time=NOW + timedelta(days=31))], NOW)
+    assert good == [record()]
+    assert [(r.index, r.field, r.reason) for r in rejected] == [
+        (1, "records[1].person_ref", "PERSON_REF_INVALID"), (2, "records[2].colour", "COLOUR_INVALID"),
+        (3, "records[3].reason", "REASON_INVALID"), (4, "records[4].source", "SOURCE_INVALID"),
+        (5, "records[5].expire_time", "EXPIRE_TIME_INVALID"), (6, "records[6].expire_time", "EXPIRE_TIME_INVALID")]
+
+
+def test_peers_are_read_per_address_with_the_provinces_they_speak_for():
+    assert parse_peers("420000=a:1,430000=a:1, 320000=b:2") == {"a:1": frozenset({"420000", "430000"}),
+                                                                "b:2": frozenset({"320000"})}
+    assert parse_peers("") == {}
+    with pytest.raises(ValueError):
+        parse_peers("990000=a:1")
+    with pytest.raises(ValueError):
+        parse_peers("420000")
+
+
+def test_the_exchange_key_is_derived_from_its_secret():
+    first = exchange_key_from_secret(b"\x01" * 32).private_numbers().private_value
+    assert first == exchange_key_from_secret(b"\x01" * 32).private_numbers().private_value
+    assert first != exchange_key_from_secret(b"\x02" * 32).private_numbers().private_value
+    assert exchange_key_from_secret(b"\xff" * 32).private_numbers().private_value > 0

@@ -1,0 +1,298 @@
+"""Two provinces, two deployments: Hubei's codes at Jiangsu's checkpoints, and back."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import zlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+
+import base45
+import pytest
+from healthcode.common.v1 import common_pb2
+from healthcode.identity.v1 import identity_pb2
+from healthcode.status.v1 import status_pb2
+from healthcode.verification.v1 import verification_pb2 as pb
+
+from services.codes import read_code
+from tests.support import random_key, refused, timestamp
+from tests.verification.federation import Deployment, free_port, start_deployment
+
+HUBEI, JIANGSU = "420000", "320000"
+PASS, DENY, MANUALLY = pb.DECISION_PASS, pb.DECISION_DENY, pb.DECISION_CHECK_MANUALLY
+GREEN, YELLOW, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED
+
+
+@dataclass
+class Provinces:
+    hubei: Deployment
+    jiangsu: Deployment
+
+
+@pytest.fixture(scope="module")
+async def provinces(postgres_server_url) -> AsyncIterator[Provinces]:
+    hubei_port, jiangsu_port = free_port(), free_port()
+    federation_key = random_key()  # shared through the federation: both compute the same person references
+    hubei = await start_deployment(postgres_server_url, HUBEI, hubei_port, f"{JIANGSU}=127.0.0.1:{jiangsu_port}",
+                                   federation_key)
+    jiangsu = await start_deployment(postgres_server_url, JIANGSU, jiangsu_port,
+                                     f"{HUBEI}=127.0.0.1:{hubei_port}", federation_key)
+    both = Provinces(hubei, jiangsu)
+    await sync(both)
+    yield both
+    await hubei.stop()
+    await jiangsu.stop()
+
+
+async def verify(deployment: Deployment, payload: str, **extra) -> pb.VerifyCodeResponse:
+    return await deployment.verifier.VerifyCode(pb.VerifyCodeRequest(
+        payload=payload, checkpoint_id="gate-1", area_code="320102", **extra))
+
+
+async def sync(p: Provinces) -> None:
+    """Both pull each other's trust lists; a peer first tried before it was up is retried
+    once its connection's backoff ends (about a second)."""
+    for deployment in (p.hubei, p.jiangsu):
+        for _ in range(50):
+            response = await deployment.recognition_admin.SyncTrustList(pb.SyncTrustListRequest())
+            if not response.unreachable_province_codes:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"{deployment.province} could not reach its peer")
+
+
+async def agree(p: Provinces, mapping: dict[str, int] | None = None) -> None:
+    """Jiangsu accepts Hubei's codes (issued from a day ago on)."""
+    await p.jiangsu.recognition_admin.SetAgreement(pb.SetAgreementRequest(agreement=pb.Agreement(
+        issuer_province_code=HUBEI, accepted_since_time=timestamp(p.jiangsu.clock.now() - timedelta(days=1)),
+        colour_mapping=mapping or {})))
+
+
+async def test_a_code_passes_in_its_own_province(provinces):
+    person = await provinces.hubei.resident()
+    response = await verify(provinces.hubei, await provinces.hubei.code(person))
+    assert (response.decision, response.colour, response.issuer_province_code) == (PASS, GREEN, HUBEI)
+    assert "*" in response.masked_name
+
+
+async def test_another_provinces_code_needs_an_agreement(provinces):
+    await provinces.jiangsu.recognition_admin.SetAgreement(pb.SetAgreementRequest(agreement=pb.Agreement(
+        issuer_province_code=HUBEI, accepted_since_time=timestamp(provinces.jiangsu.clock.now()),
+        end_time=timestamp(provinces.jiangsu.clock.now()))))  # an ended agreement accepts nothing
+    payload = await provinces.hubei.code(await provinces.hubei.resident())
+    refused_response = await verify(provinces.jiangsu, payload)
+    assert (refused_response.decision, refused_response.reason) == (DENY, "ISSUER_NOT_RECOGNISED")
+    await agree(provinces)
+    assert (await verify(provinces.jiangsu, payload)).decision == PASS
+
+
+async def test_the_agreement_maps_the_issuers_display_colours(provinces):
+    await agree(provinces, {"yellow": RED})
+    person = await provinces.hubei.resident()
+    await provinces.hubei.status.RecordCheckIn(status_pb2.RecordCheckInRequest(person_id=person,
+                                                                               temperature_celsius=38.0))
+    payload = await provinces.hubei.code(person)
+    at_home = await verify(provinces.hubei, payload)
+    in_jiangsu = await verify(provinces.jiangsu, payload)
+    assert (at_home.decision, at_home.colour, at_home.reason) == (DENY, YELLOW, "COLOUR_YELLOW")
+    assert (in_jiangsu.decision, in_jiangsu.colour, in_jiangsu.reason) == (DENY, RED, "COLOUR_RED")
+    await agree(provinces)
+
+
+async def test_a_code_made_stale_by_a_newer_status_is_refused_across_provinces(provinces):
+    await agree(provinces)
+    person = await provinces.hubei.resident()
+    payload = await provinces.hubei.code(person)
+    await provinces.hubei.status.RecordCheckIn(status_pb2.RecordCheckInRequest(person_id=person,
+                                                                               temperature_celsius=36.5,
+                                                                               symptoms=[status_pb2.SYMPTOM_COUGH]))
+    response = await verify(provinces.jiangsu, payload)
+    assert (response.decision, response.reason) == (DENY, "STATUS_STALE")
+
+
+async def test_rotation_keeps_old_codes_valid_until_they_expire_and_a_revoked_key_fails(provinces):
+    await agree(provinces)
+    person = await provinces.hubei.resident()
+    old_payload = await provinces.hubei.code(person)
+    old_key = read_code(old_payload).key_id.hex()
+    provinces.hubei.clock.advance(timedelta(seconds=1))  # the newer key starts later than the first
+    new_key = await provinces.hubei.status_admin.CreateSigningKey(status_pb2.CreateSigningKeyRequest(
+        province_code=HUBEI, not_before_time=timestamp(provinces.hubei.clock.now())))
+    await sync(provinces)
+    new_payload = await provinces.hubei.code(person)
+    assert read_code(new_payload).key_id.hex() == new_key.key.key_id
+    assert (await verify(provinces.jiangsu, old_payload)).decision == PASS
+    assert (await verify(provinces.jiangsu, new_payload)).decision == PASS
+    await provinces.hubei.status_admin.RevokeSigningKey(status_pb2.RevokeSigningKeyRequest(key_id=old_key))
+    await sync(provinces)
+    for deployment in (provinces.hubei, provinces.jiangsu):
+        response = await verify(deployment, old_payload)
+        assert (response.decision, response.reason) == (DENY, "KEY_REVOKED")
+    assert (await verify(provinces.jiangsu, new_payload)).decision == PASS
+
+
+async def test_clock_skew_is_tolerated_within_bounds_and_reported(provinces):
+    await agree(provinces)
+    hubei, jiangsu = provinces.hubei, provinces.jiangsu
+    person = await hubei.resident()
+    start = jiangsu.clock.now()
+    try:
+        payload = await hubei.code(person)
+        issued = read_code(payload).claims.issued_at
+        jiangsu.clock.set(issued - timedelta(seconds=20))  # the checkpoint's clock runs 20 s behind
+        ahead = await verify(jiangsu, payload)
+        assert (ahead.decision, ahead.clock_skew_seconds) == (PASS, 20)
+        jiangsu.clock.set(issued - timedelta(seconds=45))
+        too_far = await verify(jiangsu, payload)
+        assert (too_far.decision, too_far.reason, too_far.clock_skew_seconds) == (DENY, "CODE_FROM_FUTURE", 45)
+        jiangsu.clock.set(issued + timedelta(seconds=75))  # expired 15 s ago: within the 30 s skew
+        assert (await verify(jiangsu, payload)).decision == PASS
+        jiangsu.clock.set(issued + timedelta(seconds=95))  # 35 s after expiry: beyond it
+        late = await verify(jiangsu, payload)
+        assert (late.decision, late.reason) == (DENY, "CODE_EXPIRED")
+    finally:
+        jiangsu.clock.set(start)
+
+
+async def test_every_single_character_change_of_a_payload_is_refused(provinces):
+    payload = await provinces.hubei.code(await provinces.hubei.resident())
+    alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+    decisions = await asyncio.gather(*(verify(provinces.hubei, payload[:i] + alphabet[
+        (alphabet.index(payload[i]) + 1) % len(alphabet)] + payload[i + 1:]) for i in range(5, len(payload))))
+    assert all(d.decision == DENY for d in decisions)
+    assert (await verify(provinces.hubei, payload)).decision == PASS
+
+
+async def test_oversized_and_zlib_bomb_payloads_are_refused_cheaply(provinces):
+    huge = await verify(provinces.hubei, "HCN1:" + "A" * 100_000)
+    bomb = await verify(provinces.hubei, "HCN1:" + base45.b45encode(zlib.compress(b"\0" * 1_000_000, 9)).decode()[:1000])
+    small_bomb = "HCN1:" + base45.b45encode(zlib.compress(b"\0" * 200_000, 9)).decode()
+    assert (huge.decision, huge.reason) == (DENY, "PAYLOAD_TOO_LARGE")
+    assert bomb.decision == DENY
+    assert (await verify(provinces.hubei, small_bomb)).reason == "DECOMPRESSED_TOO_LARGE"
+
+
+async def test_a_red_record_from_the_verifying_province_denies_an_issuers_green_code(provinces):
+    await agree(provinces)
+    person = await provinces.hubei.resident()
+    reference = (await provinces.hubei.persons.GetPerson(identity_pb2.GetPersonRequest(
+        person_id=person))).person.federation_ref
+    payload = await provinces.hubei.code(person)
+    assert (await verify(provinces.jiangsu, payload)).decision == PASS
+    published = await provinces.jiangsu.recognition_admin.PublishRiskList(pb.PublishRiskListRequest(
+        batch_id="js-2026-11-22-1", records=[
+            pb.RiskListRecord(person_ref=reference, colour=RED, reason="CLOSE_CONTACT", source="jiangsu-cdc",
+                              expire_time=timestamp(provinces.jiangsu.clock.now() + timedelta(days=7))),
+            pb.RiskListRecord(person_ref=b"short", colour=RED, reason="CLOSE_CONTACT", source="jiangsu-cdc",
+                              expire_time=timestamp(provinces.jiangsu.clock.now() + timedelta(days=7)))]))
+    assert published.stored_count == 1
+    assert [(r.index, r.field) for r in published.rejections] == [(1, "records[1].person_ref")]
+    assert list(published.delivered_to_province_codes) == [HUBEI]
+    denied = await verify(provinces.jiangsu, payload)
+    assert (denied.decision, denied.reason, denied.colour) == (DENY, "RISK_LIST_RED", RED)
+    # Delivered to Hubei too, signed by Jiangsu: it counts there as well.
+    assert (await verify(provinces.hubei, payload)).reason == "RISK_LIST_RED"
+
+
+async def test_a_forged_risk_list_is_refused(provinces):
+    import grpc
+    from healthcode.verification.v1 import verification_pb2_grpc
+    channel = grpc.aio.insecure_channel(provinces.hubei.servers[-1].address)
+    federation = verification_pb2_grpc.FederationServiceStub(channel)
+    error = await refused(federation.SubmitRiskList(pb.SubmitRiskListRequest(
+        batch_id="forged-1", province_code=JIANGSU, key_id="00" * 8, signature=b"\0" * 64)))
+    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+    await channel.close()
+
+
+async def test_a_fever_at_the_checkpoint_denies_and_turns_the_status_yellow(provinces):
+    person = await provinces.hubei.resident()
+    response = await verify(provinces.hubei, await provinces.hubei.code(person), temperature_celsius=37.8)
+    assert (response.decision, response.reason) == (DENY, "FEVER")
+    status = await provinces.hubei.status.GetStatus(status_pb2.GetStatusRequest(person_id=person))
+    assert (status.status.colour, [r.code for r in status.status.reasons]) == (YELLOW, ["FEVER_ON_SITE"])
+
+
+async def test_bad_requests_name_the_field(provinces):
+    from tests.support import error_details
+
+    error = await refused(provinces.hubei.verifier.VerifyCode(pb.VerifyCodeRequest(
+        payload="HCN1:", checkpoint_id="Gate 1", area_code="320102")))
+    assert error_details(error) == ("CHECKPOINT_ID_INVALID", ["checkpoint_id"])
+    error = await refused(provinces.hubei.verifier.VerifyCode(pb.VerifyCodeRequest(
+        payload="HCN1:", checkpoint_id="gate-1", area_code="320102", temperature_celsius=80)))
+    assert error_details(error) == ("TEMPERATURE_INVALID", ["temperature_celsius"])
+
+
+async def test_decisions_are_recorded_without_personal_data(provinces, postgres_server_url):
+    payload = await provinces.hubei.code(await provinces.hubei.resident())
+    response = await verify(provinces.hubei, payload)
+    pool = provinces.hubei.parts.recognition.repository.pool
+    row = await pool.fetchrow("SELECT * FROM verification.decisions WHERE verification_id = $1",
+                              response.verification_id)
+    assert (row["decision"], row["checkpoint_id"], bytes(row["code_id"])) == (
+        PASS, "gate-1", read_code(payload).claims.code_id)
+    assert set(row.keys()) == {"verification_id", "verify_time", "checkpoint_id", "area_code", "decision", "reason",
+                               "issuer_province", "colour", "code_id"}
+
+
+async def test_offline_verification_gives_the_online_answers(provinces):
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: F401
+
+    from services.verification.bootstrap import exchange_key_from_secret
+    from services.verification.offline import OfflineCheckpoint
+
+    await agree(provinces, {"yellow": RED})
+    hubei, jiangsu = provinces.hubei, provinces.jiangsu
+    green, stale, listed, yellow = [await hubei.resident() for _ in range(4)]
+    cases = {"green": await hubei.code(green), "stale": await hubei.code(stale)}
+    await hubei.status.RecordCheckIn(status_pb2.RecordCheckInRequest(person_id=stale, temperature_celsius=38.5))
+    await hubei.status.RecordCheckIn(status_pb2.RecordCheckInRequest(person_id=yellow, temperature_celsius=38.5))
+    cases["yellow"] = await hubei.code(yellow)
+    reference = (await hubei.persons.GetPerson(identity_pb2.GetPersonRequest(person_id=listed))).person.federation_ref
+    await jiangsu.recognition_admin.PublishRiskList(pb.PublishRiskListRequest(batch_id="js-offline-1", records=[
+        pb.RiskListRecord(person_ref=reference, colour=YELLOW, reason="MEDIUM_RISK_STAY", source="jiangsu-cdc",
+                          expire_time=timestamp(jiangsu.clock.now() + timedelta(days=1)))]))
+    cases["listed"] = await hubei.code(listed)
+    cases["tampered"] = cases["green"][:-3] + ("A" if cases["green"][-3] != "A" else "B") + cases["green"][-2:]
+    cases["garbage"] = "HCN1:%%%"
+    cases["not ours"] = "HC1:6BFOXN"
+    device = OfflineCheckpoint(exchange_key_from_secret(jiangsu.exchange_secret).public_key(), timedelta(hours=24))
+    device.apply(await jiangsu.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest()))
+    for name, payload in cases.items():
+        online = await verify(jiangsu, payload)
+        offline = device.verify(payload, jiangsu.clock.now())
+        assert (int(offline.decision), offline.reason) == (online.decision, online.reason), name
+    assert {name: (await verify(jiangsu, p)).reason for name, p in cases.items()}["stale"] == "STATUS_STALE"
+    await agree(provinces)
+
+
+async def test_a_snapshot_syncs_by_delta_and_too_old_a_snapshot_is_a_verdict(provinces):
+    from services.verification.bootstrap import exchange_key_from_secret
+    from services.verification.offline import OfflineCheckpoint, SnapshotRejected
+
+    hubei, jiangsu = provinces.hubei, provinces.jiangsu
+    device = OfflineCheckpoint(exchange_key_from_secret(jiangsu.exchange_secret).public_key(), timedelta(hours=1))
+    device.apply(await jiangsu.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest()))
+    await jiangsu.recognition_admin.SetAgreement(pb.SetAgreementRequest(agreement=pb.Agreement(
+        issuer_province_code=HUBEI, accepted_since_time=timestamp(jiangsu.clock.now() - timedelta(days=1)),
+        end_time=timestamp(jiangsu.clock.now()))))
+    held = device.version
+    delta = await jiangsu.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest(since_version=held))
+    changes = pb.OfflineSnapshot.FromString(delta.snapshot)
+    assert changes.base_version == held and changes.version > held
+    device.apply(delta)
+    payload = await hubei.code(await hubei.resident())
+    assert device.verify(payload, jiangsu.clock.now()).reason == "ISSUER_NOT_RECOGNISED"
+    assert device.verify(payload, jiangsu.clock.now() + timedelta(hours=2)).reason == "SNAPSHOT_TOO_OLD"
+    forged = pb.GetOfflineSnapshotResponse(snapshot=delta.snapshot, signature=b"\0" * 64, key_id=delta.key_id)
+    with pytest.raises(SnapshotRejected):
+        device.apply(forged)
+    other = OfflineCheckpoint(exchange_key_from_secret(base64.b64decode(random_key())).public_key(),
+                              timedelta(hours=1))
+    with pytest.raises(SnapshotRejected):
+        other.apply(delta)
+    await agree(provinces)
