@@ -87,8 +87,9 @@ class VenueBook:
                              include_secondary: bool, trace_id: str) -> tuple[list[str], list[str]]:
         """Close contacts: others at a venue within ±window (inclusive) of one of the case's
         visits since `since` (default: the retention window). Secondary contacts, when asked:
-        the same for the close contacts' visits, the case and close contacts excluded.
-        Flagged visits count on neither side. All are reported to status, once per trace id."""
+        the same for each close contact's visits from when they first met the case (earlier
+        visits could not pass it on), the case and close contacts excluded. Flagged visits
+        count on neither side. All are reported to status, once per trace id."""
         case_id = parse_uuid(case_person_id, "case_person_id", "PERSON_ID_INVALID")
         window = venues.contact_window(window_minutes, self.policy)
         trace_id = venues.check_trace_id(trace_id) or str(uuid.uuid4())
@@ -98,10 +99,11 @@ class VenueBook:
         # Nothing older than the retention window is kept, so nothing older is traced.
         since = max(since, self.policy.retention_start(now)) if since is not None else \
             self.policy.retention_start(now)
-        close = await self._repository.contacts([case_id], since, window, [case_id])
+        met = await self._repository.contacts([(case_id, since)], window, [case_id])
+        close = sorted(met)
         secondary: list[str] = []
         if include_secondary and close:
-            secondary = await self._repository.contacts(close, since, window, [case_id, *close])
+            secondary = sorted(await self._repository.contacts(sorted(met.items()), window, [case_id, *close]))
         report = await self._reporter.report(trace_id, now, close, secondary)
         log.info("contacts_traced", trace_id=trace_id, window_minutes=window // timedelta(minutes=1),
                  close=len(close), secondary=len(secondary), facts_stored=report.stored,

@@ -13,20 +13,24 @@ _VENUE_COLUMNS = "venue_id::text, name, area_code, category, create_time"
 _VISIT_COLUMNS = "visit_id::text, person_id::text, venue_id::text, visit_time, flagged"
 
 # Everyone else with an unflagged visit at a venue within ±window (inclusive) of an
-# unflagged visit of one of `persons` since a time: the persons' visits come from the
-# primary key, the others' from visits_venue_time alone (index-only).
+# unflagged visit one of the sources made from their own start time on, with when they first
+# met: the sources' visits come from the primary key, the others' from visits_venue_time alone
+# (index-only). A contact's own contacts are traced from that first meeting, not before it.
 _CONTACTS_SQL = """
-    WITH traced AS (
-        SELECT venue_id, visit_time
-        FROM verification.visits
-        WHERE person_id = ANY($1::uuid[]) AND visit_time >= $2::timestamptz AND NOT flagged
+    WITH sources AS (
+        SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS s(person_id, since)
+    ), traced AS (
+        SELECT v.venue_id, v.visit_time
+        FROM verification.visits v JOIN sources s ON v.person_id = s.person_id
+        WHERE v.visit_time >= s.since AND NOT v.flagged
     )
-    SELECT DISTINCT other.person_id::text
+    SELECT other.person_id::text, min(other.visit_time) AS first_met
     FROM traced
     JOIN verification.visits other
       ON other.venue_id = traced.venue_id
      AND other.visit_time BETWEEN traced.visit_time - $3::interval AND traced.visit_time + $3::interval
     WHERE NOT other.flagged AND other.person_id <> ALL($4::uuid[])
+    GROUP BY other.person_id
     ORDER BY 1"""
 
 
@@ -85,14 +89,16 @@ class VenueRepository:
                 WHERE person_id = $1 AND request_id = $2""", person_id, request_id)
         return _visit(row) if row else None
 
-    async def contacts(self, persons: Sequence[str], since: datetime, window: timedelta,
-                       excluding: Sequence[str]) -> list[str]:
-        """Distinct persons, not in `excluding`, who shared a venue within ±`window` with an
-        unflagged visit of `persons` made at or after `since`; flagged visits count for neither side."""
-        if not persons:
-            return []
-        rows = await self._pool.fetch(_CONTACTS_SQL, list(persons), since, window, list(excluding))
-        return [row[0] for row in rows]
+    async def contacts(self, sources: Sequence[tuple[str, datetime]], window: timedelta,
+                       excluding: Sequence[str]) -> dict[str, datetime]:
+        """Persons, not in `excluding`, who shared a venue within ±`window` with an unflagged
+        visit a source made at or after its own time, each with when they first met; flagged
+        visits count for neither side."""
+        if not sources:
+            return {}
+        rows = await self._pool.fetch(_CONTACTS_SQL, [s[0] for s in sources], [s[1] for s in sources], window,
+                                      list(excluding))
+        return {row[0]: row[1] for row in rows}
 
     async def purge_visits(self, before: datetime) -> int:
         """Deletes visits made before `before`; returns how many."""

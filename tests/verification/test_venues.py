@@ -544,3 +544,18 @@ async def test_an_unknown_venue_over_grpc_is_not_found(stub):
     error = await refused(stub.GetVenueCode(pb.GetVenueCodeRequest(venue_id=str(uuid.uuid4()))))
 
     assert (error.code(), error_details(error)[0]) == (grpc.StatusCode.NOT_FOUND, "VENUE_NOT_FOUND")
+
+
+async def test_a_contacts_visits_before_meeting_the_case_make_no_secondary_contacts(book, clock, identity_env):
+    """Whom a contact met before meeting the case could not have caught it from them."""
+    case, contact, earlier, later = [await person_in(identity_env, "630000") for _ in range(4)]
+    morning, lunch, evening = [await new_venue(book) for _ in range(3)]
+    noon = clock.now().replace(minute=0, second=0) - timedelta(days=2)
+    await scan(book, clock, contact, morning, noon - timedelta(hours=3))
+    await scan(book, clock, earlier, morning, noon - timedelta(hours=3))
+    await scan(book, clock, case, lunch, noon)
+    await scan(book, clock, contact, lunch, noon)
+    await scan(book, clock, contact, evening, noon + timedelta(hours=6))
+    await scan(book, clock, later, evening, noon + timedelta(hours=6))
+    close, secondary = await book.trace_contacts(case, 60, None, True, "")
+    assert (close, secondary) == ([contact], [later])
