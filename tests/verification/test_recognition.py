@@ -296,3 +296,21 @@ async def test_a_snapshot_syncs_by_delta_and_too_old_a_snapshot_is_a_verdict(pro
     with pytest.raises(SnapshotRejected):
         other.apply(delta)
     await agree(provinces)
+
+
+async def test_a_code_from_a_province_outside_the_federation_is_refused(provinces):
+    """Well formed and correctly signed, but by a key nobody here trusts."""
+    import os
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from services.codes import CodeClaims, key_id_of, sign_code
+    from services.colours import Colour
+
+    outsider = ec.generate_private_key(ec.SECP256R1())
+    issued = provinces.jiangsu.clock.now().replace(microsecond=0)
+    claims = CodeClaims(issuer_province="450000", code_id=os.urandom(16), national_colour=Colour.GREEN,
+                        display_colour="green", status_version=1, masked_name="李*", person_ref=os.urandom(16),
+                        issued_at=issued, expires_at=issued + timedelta(seconds=60))
+    response = await verify(provinces.jiangsu, sign_code(claims, outsider, key_id_of(outsider.public_key())))
+    assert (response.decision, response.reason, response.issuer_province_code) == (DENY, "KEY_UNKNOWN", "450000")
