@@ -47,6 +47,7 @@ class Deployment:
     recognition_admin: verification_pb2_grpc.RecognitionAdminServiceStub | None = None
     parts: verification.VerificationParts | None = None
     exchange_secret: bytes = b""
+    drop: tuple[str, str] = ("", "")  # (server URL, database): dropped on stop, so a shared server keeps nothing
 
     def _channel(self, address: str) -> grpc.aio.Channel:
         channel = grpc.aio.insecure_channel(address)
@@ -67,6 +68,9 @@ class Deployment:
             await channel.close()
         for server in reversed(self.servers):
             await server.stop(grace=0.5)
+        admin = await asyncpg.connect(self.drop[0])
+        await admin.execute(f'DROP DATABASE "{self.drop[1]}" WITH (FORCE)')
+        await admin.close()
 
 
 async def start_deployment(postgres_url: str, province: str, verification_port: int, peers: str,
@@ -79,7 +83,7 @@ async def start_deployment(postgres_url: str, province: str, verification_port: 
     url = urlunsplit(urlsplit(postgres_url)._replace(path="/" + name))
     for service in SERVICES:
         await migrate(url, service.SCHEMA, service.MIGRATIONS)
-    deployment = Deployment(province, ManualClock())
+    deployment = Deployment(province, ManualClock(), drop=(postgres_url, name))
     base = {"HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_FEDERATION_KEY": federation_key}
 
     async def start(app) -> HostedServer:
