@@ -16,6 +16,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc
+from healthcode.status.v1 import status_pb2, status_pb2_grpc
+from healthcode.verification.v1 import verification_pb2, verification_pb2_grpc
 
 from tests.support import id_card, random_key, years_from
 
@@ -66,20 +68,31 @@ class Process:
 
 async def test_up_keeps_its_data_across_a_restart(tmp_path):
     environ = _clean_environ(HEALTHCODE_DATA_DIR=str(tmp_path / "data"), HEALTHCODE_IDENTITY_PORT="0",
-                             HEALTHCODE_ITINERARY_PORT="0")
+                             HEALTHCODE_ITINERARY_PORT="0", HEALTHCODE_STATUS_PORT="0",
+                             HEALTHCODE_VERIFICATION_PORT="0")
     document = id_card(date(1985, 5, 5))
 
     first = await Process.start("up", environ=environ)
     address = (await first.wait_for_line(r"identity\s+grpc://(\S+)"))[1]
     itinerary_address = (await first.wait_for_line(r"itinerary\s+grpc://(\S+)"))[1]
+    status_address = (await first.wait_for_line(r"status\s+grpc://(\S+)"))[1]
+    verification_address = (await first.wait_for_line(r"verification\s+grpc://(\S+)"))[1]
     async with grpc.aio.insecure_channel(address) as channel, \
-            grpc.aio.insecure_channel(itinerary_address) as itinerary_channel:
+            grpc.aio.insecure_channel(itinerary_address) as itinerary_channel, \
+            grpc.aio.insecure_channel(status_address) as status_channel, \
+            grpc.aio.insecure_channel(verification_address) as verification_channel:
         registered = await identity_pb2_grpc.IdentityServiceStub(channel).RegisterPerson(
             pb.RegisterPersonRequest(name="林一", document=document))
         itinerary_health = await health_pb2_grpc.HealthStub(itinerary_channel).Check(
             health_pb2.HealthCheckRequest(service="healthcode.itinerary.v1.ItineraryService"))
+        # The whole path on a development platform: a code issued by status passes at a checkpoint.
+        code = await status_pb2_grpc.StatusServiceStub(status_channel).IssueCode(
+            status_pb2.IssueCodeRequest(person_id=registered.person.person_id))
+        verdict = await verification_pb2_grpc.VerificationServiceStub(verification_channel).VerifyCode(
+            verification_pb2.VerifyCodeRequest(payload=code.payload, checkpoint_id="gate-1", area_code="110105"))
     assert await first.stop() == 0
     assert itinerary_health.status == health_pb2.HealthCheckResponse.SERVING
+    assert (verdict.decision, verdict.reason) == (verification_pb2.DECISION_PASS, "")
 
     second = await Process.start("up", environ=environ)
     address = (await second.wait_for_line(r"identity\s+grpc://(\S+)"))[1]

@@ -55,14 +55,15 @@ class Signer:
             raise FailedPrecondition(reason="PERSON_REFERENCE_MISSING",
                                      message="identity has no federation reference for this person yet, "
                                              "and every code must carry one")
+        # Codes carry whole seconds; the key must be valid at the time the code states.
+        issued = now.replace(microsecond=0)
         usable = [(stored, private) for stored, private in self._keys.get(status.province_code, ())
-                  if stored.not_before <= now < stored.not_after]
+                  if stored.not_before <= issued < stored.not_after]
         if not usable:
             raise FailedPrecondition(reason="NO_SIGNING_KEY",
                                      message=f"province {status.province_code} has no signing key in force")
         # The newest key in force signs; ties (keys made together) go to the later made, then the id.
         stored, private = max(usable, key=lambda pair: (pair[0].not_before, pair[0].create_time, pair[0].key_id))
-        issued = now.replace(microsecond=0)
         # A code never outlives the status it carries, nor the key that signs it.
         expires = min(issued + self._lifetime, status.decision.valid_until, stored.not_after).replace(microsecond=0)
         if expires <= issued:
@@ -79,8 +80,9 @@ class Signer:
         if not areas.is_province_code(province_code):
             raise InvalidArgument.for_field("province_code", "is not a GB/T 2260 province code",
                                             reason="PROVINCE_CODE_INVALID")
-        start = not_before or now
-        end = not_after or start + timedelta(days=365)
+        # Whole seconds, as the codes it signs state their times.
+        start = (not_before or now).replace(microsecond=0)
+        end = (not_after or start + timedelta(days=365)).replace(microsecond=0)
         if end <= start or end - start > MAX_KEY_LIFETIME:
             raise InvalidArgument.for_field("not_after_time", "must be after not_before_time, within two years",
                                             reason="KEY_VALIDITY_INVALID")
