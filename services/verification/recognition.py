@@ -76,6 +76,16 @@ def check_risk_records(records: Sequence[RiskRecord], now: datetime) -> tuple[li
     return good, rejected
 
 
+def _is_p256(key: KeyRow) -> bool:
+    """Only well-formed P-256 keys enter the trust list: one bad key must not break every reload."""
+    try:
+        public = serialization.load_der_public_key(key.public_key)
+    except ValueError:
+        log.warning("trust_key_refused", province_code=key.province_code, key_id=key.key_id.hex())
+        return False
+    return isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1)
+
+
 class Recognition:
     def __init__(self, repository: VerificationRepository, status: LocalStatus, peers: Sequence[Peer],
                  own_provinces: frozenset[str], exchange_key: ec.EllipticCurvePrivateKey, clock_skew: timedelta,
@@ -116,7 +126,7 @@ class Recognition:
                 keys += [key for key in await peer.trust_list() if key.province_code not in self.own_provinces]
             except Unavailable:
                 unreachable += sorted(peer.province_codes)
-        await self.repository.upsert_keys(keys)
+        await self.repository.upsert_keys([key for key in keys if _is_p256(key)])
         await self.reload()
         if unreachable:
             log.warning("trust_sync_peers_unreachable", provinces=unreachable)

@@ -67,7 +67,8 @@ class VerificationRepository:
     # Trust list
 
     async def upsert_keys(self, keys: Sequence[KeyRow]) -> int:
-        """Stores keys; a known key changes (and gets a new change_seq) only when something differs."""
+        """Stores keys; a known key changes (and gets a new change_seq) only when something differs,
+        and a revocation once known is never undone (a stale or hostile list cannot revive a key)."""
         if not keys:
             return 0
         result = await self.pool.execute(
@@ -76,9 +77,10 @@ class VerificationRepository:
                SELECT * FROM unnest($1::bytea[], $2::text[], $3::smallint[], $4::bytea[], $5::timestamptz[],
                                     $6::timestamptz[], $7::timestamptz[])
                ON CONFLICT (key_id) DO UPDATE SET not_before = EXCLUDED.not_before, not_after = EXCLUDED.not_after,
-                   revoke_time = EXCLUDED.revoke_time, change_seq = nextval('verification.change_seq')
+                   revoke_time = coalesce(t.revoke_time, EXCLUDED.revoke_time),
+                   change_seq = nextval('verification.change_seq')
                WHERE (t.not_before, t.not_after, t.revoke_time) IS DISTINCT FROM
-                     (EXCLUDED.not_before, EXCLUDED.not_after, EXCLUDED.revoke_time)
+                     (EXCLUDED.not_before, EXCLUDED.not_after, coalesce(t.revoke_time, EXCLUDED.revoke_time))
                  AND t.province_code = EXCLUDED.province_code AND t.public_key = EXCLUDED.public_key""",
             [k.key_id for k in keys], [k.province_code for k in keys], [k.purpose for k in keys],
             [k.public_key for k in keys], [k.not_before for k in keys], [k.not_after for k in keys],

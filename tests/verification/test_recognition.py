@@ -314,3 +314,20 @@ async def test_a_code_from_a_province_outside_the_federation_is_refused(province
                         issued_at=issued, expires_at=issued + timedelta(seconds=60))
     response = await verify(provinces.jiangsu, sign_code(claims, outsider, key_id_of(outsider.public_key())))
     assert (response.decision, response.reason, response.issuer_province_code) == (DENY, "KEY_UNKNOWN", "450000")
+
+
+async def test_a_revocation_once_known_is_never_undone_by_a_later_list(provinces):
+    from services.verification.repository import KeyRow
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    repository = provinces.jiangsu.parts.recognition.repository
+    now = provinces.jiangsu.clock.now()
+    public = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    key = KeyRow(b"\x01" * 8, "410000", 1, public, now - timedelta(days=1), now + timedelta(days=1), now)
+    await repository.upsert_keys([key])
+    await repository.upsert_keys([KeyRow(**{**key.__dict__, "revoke_time": None})])
+    stored = next(k for k in await repository.keys() if k.key_id == key.key_id)
+    assert stored.revoke_time == now
