@@ -23,9 +23,13 @@ class ManualClock:
 
     def __init__(self) -> None:
         self._now = datetime.now(UTC).replace(microsecond=0)
+        # Each reading moves the clock on by this much, as a real clock does between two reads.
+        self.tick = timedelta(0)
 
     def now(self) -> datetime:
-        return self._now
+        now = self._now
+        self._now += self.tick
+        return now
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta

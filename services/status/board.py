@@ -92,10 +92,11 @@ class StatusBoard:
         ids = sorted(set(person_ids))
         await self._enrol_missing(ids)
         exposures = await self._itinerary.exposures(ids)
-        now = self.now()
         async with self.repository.pool.acquire() as connection, connection.transaction():
             if within is not None:
                 await within(connection)
+            # After `within`: what it just wrote (a check-in, an approval) is in the past of this decision.
+            now = self.now()
             locked = await self.repository.lock_for_decision(connection, ids)
             evidence = await self._evidence(connection, list(locked), now)
             writes = []

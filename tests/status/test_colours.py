@@ -242,3 +242,17 @@ async def test_personal_data_past_retention_is_purged_but_an_open_case_is_kept(s
         assert [row[0] for row in remaining] == [still_ill]
         assert await db.fetchval("SELECT count(*) FROM status.check_ins WHERE person_id = $1", settled) == 0
         assert (await status_of(status_env, still_ill)).colour == RED
+
+
+async def test_a_check_in_counts_in_the_decision_it_causes_on_a_running_clock(status_env, identity_env, clock):
+    """A real clock moves between the check-in's time and the decision's: the decision must see it."""
+    person = await person_in(identity_env, NATIONAL_ONLY)
+    await status_of(status_env, person)
+    start, clock.tick = clock.now(), timedelta(microseconds=1)
+    try:
+        response = await status_env.stub.RecordCheckIn(pb.RecordCheckInRequest(
+            person_id=person, temperature_celsius=36.6, symptoms=[pb.SYMPTOM_COUGH]))
+    finally:
+        clock.tick = timedelta(0)
+        clock.set(start)
+    assert (response.status.colour, [r.code for r in response.status.reasons]) == (YELLOW, ["FEVER_CHECK_IN"])
