@@ -3,6 +3,7 @@ code's standing, the local red/yellow lists), the decision recorded, a fever rep
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass
@@ -50,8 +51,10 @@ class Checkpoint:
         examined = examine(payload, view, now)
         if isinstance(examined, Examined):
             claims = examined.code.claims
-            verdict = conclude(examined, view, await self._standing(claims.issuer_province, claims.code_id),
-                               await self._repository.listed_colour(claims.person_ref, now), reading, now)
+            # The issuer's word and the local lists are independent lookups: ask both at once.
+            standing, listed = await asyncio.gather(self._standing(claims.issuer_province, claims.code_id),
+                                                    self._repository.listed_colour(claims.person_ref, now))
+            verdict = conclude(examined, view, standing, listed, reading, now)
         else:
             verdict = examined
         verification_id = str(uuid.uuid4())
