@@ -18,6 +18,7 @@ import asyncpg
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.runtime.logs import get_logger
+from services.runtime import requests
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring
@@ -265,9 +266,7 @@ class StatusBoard:
         reporter_id = parse_uuid(reporter_id or person_id, "reporter_person_id", "PERSON_ID_INVALID")
         reading = intake.body_temperature(temperature, "temperature_celsius")
         symptom_codes = intake.check_symptoms(symptoms)
-        if len(request_id) > 128:
-            raise InvalidArgument.for_field("request_id", "must be at most 128 characters",
-                                            reason="REQUEST_ID_INVALID")
+        request_id = requests.request_id(request_id)
         await self.require_acting_right(reporter_id, person_id, "reporter_person_id")
         if request_id and await self.repository.find_check_in(person_id, request_id):
             return await self.current(person_id)
@@ -278,7 +277,7 @@ class StatusBoard:
         async def store(connection: asyncpg.Connection) -> None:
             await self.repository.insert_check_in(
                 connection, person_id, check_in_id, reporter_id, self.now(),
-                intake.is_abnormal(reading, symptom_codes), request_id or None, sealed)
+                intake.is_abnormal(reading, symptom_codes), request_id, sealed)
 
         decided = (await self.decide([person_id], ChangeCause.CHECK_IN, within=store)).statuses
         if person_id not in decided:

@@ -17,10 +17,10 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from services import areas
 from services.colours import Colour
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.logs import get_logger
+from services.runtime import requests
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring
@@ -68,15 +68,6 @@ def _text(value: str, field_path: str, maximum: int) -> str:
     return value
 
 
-def _timestamp_token(value: str) -> tuple[datetime, str]:
-    moment, _, row_id = value.partition("|")
-    try:
-        return datetime.fromisoformat(moment), str(uuid.UUID(row_id))
-    except ValueError:
-        raise InvalidArgument.for_field("page_token", "is not a token this service issued",
-                                        reason="PAGE_TOKEN_INVALID") from None
-
-
 class Casework:
     def __init__(self, board: StatusBoard, keyring: Keyring, policy: CaseworkPolicy) -> None:
         self._board = board
@@ -92,9 +83,7 @@ class Casework:
 
     async def set_officer_roles(self, officer_id: str, province_code: str, roles: list[int]) -> list[int]:
         _officer_id(officer_id, "officer_id")
-        if not areas.is_province_code(province_code):
-            raise InvalidArgument.for_field("province_code", "is not a GB/T 2260 province code",
-                                            reason="PROVINCE_CODE_INVALID")
+        requests.province_code(province_code, "province_code")
         for index, role in enumerate(roles):
             if role not in (APPEAL_REVIEWER, OVERRIDE_OFFICER):
                 raise InvalidArgument.for_field(f"roles[{index}]", "is not a known role", reason="ROLE_INVALID")
@@ -116,9 +105,7 @@ class Casework:
             raise InvalidArgument.for_field("evidence_refs", f"at most {MAX_EVIDENCE}", reason="EVIDENCE_INVALID")
         for index, ref in enumerate(evidence_refs):
             _text(ref, f"evidence_refs[{index}]", MAX_EVIDENCE_REF)
-        if len(request_id) > 128:
-            raise InvalidArgument.for_field("request_id", "must be at most 128 characters",
-                                            reason="REQUEST_ID_INVALID")
+        request_id = requests.request_id(request_id)
         await self._board.require_acting_right(filer_id, person_id, "filer_person_id")
         status = await self._board.current(person_id)
         now = self._board.now()
@@ -127,7 +114,7 @@ class Casework:
         row = await self._repository.insert_appeal(AppealRow(
             appeal_id=appeal_id, person_id=person_id, filer_person_id=filer_id, category=category,
             province_code=status.province_code, state=PENDING, file_time=now,
-            deadline_time=now + self._policy.review_time, request_id=request_id or None,
+            deadline_time=now + self._policy.review_time, request_id=request_id,
             sealed=self._keyring.seal(body, intake.appeal_context(appeal_id))))
         log.info("appeal_filed", appeal_id=row.appeal_id, category=category)
         return self._opened(row)
@@ -147,7 +134,7 @@ class Casework:
         if state and state not in (PENDING, APPROVED, REJECTED):
             raise InvalidArgument.for_field("state", "is not a known state", reason="STATE_INVALID")
         size = requested_page_size(page_size)
-        after = _timestamp_token(page_token) if page_token else None
+        after = requests.parse_time_id_token(page_token) if page_token else None
         if overdue_only:
             state = PENDING
         rows = await self._repository.list_appeals(state or None, self._board.now() if overdue_only else None,
@@ -155,7 +142,7 @@ class Casework:
         token = ""
         if len(rows) > size:
             rows = rows[:size]
-            token = f"{rows[-1].deadline_time.isoformat()}|{rows[-1].appeal_id}"
+            token = requests.time_id_token(rows[-1].deadline_time, rows[-1].appeal_id)
         return [self._opened(row) for row in rows], token
 
     async def decide_appeal(self, appeal_id: str, reviewer_id: str, approve: bool, reason: str,
@@ -226,15 +213,13 @@ class Casework:
         if end is None or end <= (start or now) or end - (start or now) > MAX_OVERRIDE:
             raise InvalidArgument.for_field("end_time", f"is required, after the start, within "
                                             f"{MAX_OVERRIDE.days} days", reason="END_TIME_INVALID")
-        if len(request_id) > 128:
-            raise InvalidArgument.for_field("request_id", "must be at most 128 characters",
-                                            reason="REQUEST_ID_INVALID")
+        request_id = requests.request_id(request_id)
         status = await self._board.current(person_id)
         await self._require_role(proposer_id, status.province_code, OVERRIDE_OFFICER, "proposer_id")
         row = await self._repository.insert_override(OverrideRow(
             override_id=str(uuid.uuid4()), person_id=person_id, province_code=status.province_code,
             colour=int(colour), reason_code=reason_code, legal_basis=legal_basis, start_time=start, end_time=end,
-            proposer_id=proposer_id, propose_time=now, request_id=request_id or None))
+            proposer_id=proposer_id, propose_time=now, request_id=request_id))
         log.info("override_proposed", override_id=row.override_id, proposer_id=proposer_id,
                  reason_code=reason_code)
         return row
@@ -280,9 +265,9 @@ class Casework:
         if state and state not in (PENDING, APPROVED, REJECTED):
             raise InvalidArgument.for_field("state", "is not a known state", reason="STATE_INVALID")
         size = requested_page_size(page_size)
-        after = _timestamp_token(page_token) if page_token else None
+        after = requests.parse_time_id_token(page_token) if page_token else None
         rows = await self._repository.list_overrides(state or None, after, size + 1)
         if len(rows) <= size:
             return rows, ""
         rows = rows[:size]
-        return rows, f"{rows[-1].propose_time.isoformat()}|{rows[-1].override_id}"
+        return rows, requests.time_id_token(rows[-1].propose_time, rows[-1].override_id)

@@ -10,14 +10,13 @@ at a crash is simply done again.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from services.runtime.errors import DomainError, InvalidArgument, NotFound, Unavailable
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
-from services.runtime.requests import parse_uuid
+from services.runtime.requests import parse_time_id_token, parse_uuid, time_id_token
 from services.status.board import StatusBoard
 from services.status.model import ChangeCause
 from services.status.peers import Itinerary
@@ -108,16 +107,9 @@ class Recomputation:
 
     async def list_runs(self, page_size: int, page_token: str) -> tuple[list[RecomputeRun], str]:
         size = requested_page_size(page_size)
-        after = None
-        if page_token:
-            moment, _, run_id = page_token.partition("|")
-            try:
-                after = (datetime.fromisoformat(moment), str(uuid.UUID(run_id)))
-            except ValueError:
-                raise InvalidArgument.for_field("page_token", "is not a token this service issued",
-                                                reason="PAGE_TOKEN_INVALID") from None
+        after = parse_time_id_token(page_token) if page_token else None
         runs = await self._repository.list_runs(after, size + 1)
         if len(runs) <= size:
             return runs, ""
         runs = runs[:size]
-        return runs, f"{runs[-1].start_time.isoformat()}|{runs[-1].declaration_id}"
+        return runs, time_id_token(runs[-1].start_time, runs[-1].declaration_id)

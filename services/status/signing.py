@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from services import areas
 from services.codes import CodeClaims, key_id_of, sign_code
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.runtime import requests
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.sealing import Keyring
 from services.status.model import Status
@@ -77,9 +78,7 @@ class Signer:
 
     async def create_key(self, province_code: str, not_before: datetime | None, not_after: datetime | None,
                          now: datetime) -> StoredKey:
-        if not areas.is_province_code(province_code):
-            raise InvalidArgument.for_field("province_code", "is not a GB/T 2260 province code",
-                                            reason="PROVINCE_CODE_INVALID")
+        requests.province_code(province_code, "province_code")
         # Whole seconds, as the codes it signs state their times.
         start = (not_before or now).replace(microsecond=0)
         end = (not_after or start + timedelta(days=365)).replace(microsecond=0)
@@ -110,9 +109,8 @@ class Signer:
         return stored
 
     async def list_keys(self, province_code: str, page_size: int, page_token: str) -> tuple[list[StoredKey], str]:
-        if province_code and not areas.is_province_code(province_code):
-            raise InvalidArgument.for_field("province_code", "is not a GB/T 2260 province code",
-                                            reason="PROVINCE_CODE_INVALID")
+        if province_code:
+            requests.province_code(province_code, "province_code")
         size = requested_page_size(page_size)
         after = None
         if page_token:

@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services import areas
 from services.colours import Colour
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, PermissionDenied, Unavailable
+from services.runtime import requests
 from services.runtime.logs import get_logger
 from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Agreement, Standing, TrustedKey, TrustView
 from services.verification.exchange import RISK_LIST, SNAPSHOT, RiskRecord, key_id_of, risk_list_bytes, sign, verifies
@@ -153,9 +153,7 @@ class Recognition:
 
     async def set_agreement(self, issuer_province: str, accepted_since: datetime | None,
                             mapping: dict[str, int], end_time: datetime | None) -> AgreementRow:
-        if not areas.is_province_code(issuer_province):
-            raise InvalidArgument.for_field("agreement.issuer_province_code", "is not a GB/T 2260 province code",
-                                            reason="PROVINCE_CODE_INVALID")
+        requests.province_code(issuer_province, "agreement.issuer_province_code")
         if issuer_province in self.own_provinces:
             raise InvalidArgument.for_field("agreement.issuer_province_code", "is this deployment's own province",
                                             reason="PROVINCE_IS_OWN")

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
+from services.runtime import requests
 from services.runtime.requests import parse_uuid
 from services.verification import venues
 from services.verification.contacts import ContactReporter
@@ -33,7 +34,7 @@ class VenueBook:
     async def register_venue(self, name: str, area_code: str, category: int, request_id: str) -> VenueRecord:
         """Registers a venue once per request id; a retry answers with the first venue."""
         checked_category = venues.check_venue(name, area_code, category)
-        request_id = venues.check_request_id(request_id)
+        request_id = requests.request_id(request_id)
         candidate = VenueRecord(str(uuid.uuid4()), name, area_code, checked_category, self._clock.now())
         stored = await self._repository.insert_venue(candidate, request_id)
         if stored is None:
@@ -66,7 +67,7 @@ class VenueBook:
         nothing; an out-of-date one is recorded flagged, and tracing ignores it."""
         person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
         scanned = venues.read_venue_code(self._key, venue_code)
-        request_id = venues.check_request_id(request_id)
+        request_id = requests.request_id(request_id)
         now = self._clock.now()
         visit = VisitRecord(str(uuid.uuid4()), person_id, scanned.venue_id, now,
                             flagged=not venues.is_fresh(scanned, now, self.policy.rotation))

@@ -28,13 +28,11 @@ VENUE_CODE_PREFIX = "HCV1:"
 TAG_BYTES = 10
 MIN_KEY_BYTES = 32
 MAX_NAME_LENGTH = 200
-MAX_REQUEST_ID_LENGTH = 128
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Canonical form only: lower-case hex, a period without leading zeros, an upper-case tag.
 _VENUE_CODE = re.compile(r"^HCV1:([0-9a-f]{32})\.(0|[1-9][0-9]{0,11})\.([A-Z2-7]{16})$")
 _MAX_CODE_LENGTH = 80
-_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 _TRACE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -119,16 +117,6 @@ def check_venue(name: str, area_code: str, category: int) -> VenueCategory:
     except ValueError:
         raise InvalidArgument.for_field("category", "must be a known venue category",
                                         reason="VENUE_CATEGORY_INVALID") from None
-
-
-def check_request_id(request_id: str) -> str | None:
-    """A request id to make a retry safe (None: the call is not idempotent)."""
-    if not request_id:
-        return None
-    if not _REQUEST_ID.match(request_id):
-        raise InvalidArgument.for_field("request_id", f"must be 1 to {MAX_REQUEST_ID_LENGTH} printable characters "
-                                        "without spaces", reason="REQUEST_ID_INVALID")
-    return request_id
 
 
 def check_trace_id(trace_id: str) -> str | None:
