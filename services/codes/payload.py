@@ -106,14 +106,33 @@ class SignedCode:
 
     def verify(self, public_key: ec.EllipticCurvePublicKey) -> None:
         """Raises CodeRejected("SIGNATURE_INVALID") unless `public_key` signed this code."""
-        if not _is_p256(public_key, ec.EllipticCurvePublicKey):
+        if not is_p256_public_key(public_key):
             raise CodeRejected("SIGNATURE_INVALID", "the key is not an EC P-256 public key")
-        r = int.from_bytes(self.signature[:_COORDINATE_BYTES], "big")
-        s = int.from_bytes(self.signature[_COORDINATE_BYTES:], "big")
-        try:
-            public_key.verify(encode_dss_signature(r, s), self.signed_bytes, ec.ECDSA(hashes.SHA256()))
-        except InvalidSignature:
-            raise CodeRejected("SIGNATURE_INVALID", "the signature does not verify with this key") from None
+        if not es256_verifies(public_key, self.signed_bytes, self.signature):
+            raise CodeRejected("SIGNATURE_INVALID", "the signature does not verify with this key")
+
+
+def es256_sign(private_key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
+    """An ES256 signature in COSE's raw form r||s (64 bytes), not DER."""
+    r, s = decode_dss_signature(private_key.sign(message, ec.ECDSA(hashes.SHA256())))
+    return r.to_bytes(_COORDINATE_BYTES, "big") + s.to_bytes(_COORDINATE_BYTES, "big")
+
+
+def es256_verifies(public_key: ec.EllipticCurvePublicKey, message: bytes, signature: bytes) -> bool:
+    """Whether a raw r||s signature of `message` verifies with `public_key`."""
+    if len(signature) != _SIGNATURE_BYTES:
+        return False
+    der = encode_dss_signature(int.from_bytes(signature[:_COORDINATE_BYTES], "big"),
+                               int.from_bytes(signature[_COORDINATE_BYTES:], "big"))
+    try:
+        public_key.verify(der, message, ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        return False
+    return True
+
+
+def is_p256_public_key(key: object) -> bool:
+    return _is_p256(key, ec.EllipticCurvePublicKey)
 
 
 def key_id_of(public_key: ec.EllipticCurvePublicKey) -> bytes:
@@ -143,8 +162,7 @@ def sign_code(claims: CodeClaims, private_key: ec.EllipticCurvePrivateKey, key_i
             _PERSON_REF: claims.person_ref,
         },
     })
-    r, s = decode_dss_signature(private_key.sign(_sig_structure(protected, payload), ec.ECDSA(hashes.SHA256())))
-    signature = r.to_bytes(_COORDINATE_BYTES, "big") + s.to_bytes(_COORDINATE_BYTES, "big")
+    signature = es256_sign(private_key, _sig_structure(protected, payload))
     return PREFIX + base45.b45encode(zlib.compress(_cose_sign1(protected, payload, signature), 9)).decode("ascii")
 
 

@@ -17,7 +17,8 @@ from services.runtime.errors import InvalidArgument, PermissionDenied, Unavailab
 from services.runtime import requests
 from services.runtime.logs import get_logger
 from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Agreement, Standing, TrustedKey, TrustView
-from services.verification.exchange import RISK_LIST, SNAPSHOT, RiskRecord, key_id_of, risk_list_bytes, sign, verifies
+from services.codes import is_p256_public_key, key_id_of
+from services.verification.exchange import RISK_LIST, SNAPSHOT, RiskRecord, risk_list_bytes, sign, verifies
 from services.verification.peers import LocalStatus, Peer, StaleCode
 from services.verification.repository import DELTA_OVERLAP, AgreementRow, KeyRow, VerificationRepository
 
@@ -81,9 +82,11 @@ def _is_p256(key: KeyRow) -> bool:
     try:
         public = serialization.load_der_public_key(key.public_key)
     except ValueError:
+        public = None
+    if not is_p256_public_key(public):
         log.warning("trust_key_refused", province_code=key.province_code, key_id=key.key_id.hex())
         return False
-    return isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1)
+    return True
 
 
 class Recognition:
