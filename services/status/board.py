@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from services.codes.ids import parse_code_id, parse_code_ids
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
 from services.runtime.logs import get_logger
@@ -314,10 +315,7 @@ class StatusBoard:
 
     async def code_standings(self, code_ids_hex: Sequence[str]) -> list[int]:
         """1 current, 2 stale, 3 unknown (as CodeStanding), per code id in order."""
-        if not 1 <= len(code_ids_hex) <= MAX_CODE_STANDINGS:
-            raise InvalidArgument.for_field("code_ids", f"must hold 1 to {MAX_CODE_STANDINGS} ids",
-                                            reason="CODE_IDS_COUNT_INVALID")
-        code_ids = [intake.parse_code_id(value, f"code_ids[{index}]") for index, value in enumerate(code_ids_hex)]
+        code_ids = parse_code_ids(code_ids_hex, MAX_CODE_STANDINGS)
         versions = await self.repository.code_versions(code_ids, self.now())
         return [3 if code_id not in versions else (1 if versions[code_id][0] == versions[code_id][1] else 2)
                 for code_id in code_ids]
@@ -329,7 +327,7 @@ class StatusBoard:
         after = None
         if page_token:
             try:
-                after = intake.parse_code_id(page_token, "page_token")
+                after = parse_code_id(page_token, "page_token")
             except InvalidArgument:
                 raise InvalidArgument.for_field("page_token", "is not a token this service issued",
                                                 reason="PAGE_TOKEN_INVALID") from None

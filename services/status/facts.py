@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from services.colours import Colour
+from services.codes.ids import parse_code_id
 from services.runtime.errors import InvalidArgument
 from services.runtime.requests import parse_uuid
 from services.status.model import FEVER_CELSIUS, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
 
 MAX_FACTS_PER_CALL = 1000
-_CODE_ID = re.compile(r"[0-9a-fA-F]{32}")
 _AUTHORITY = re.compile(r"^[a-z0-9-]{1,64}$")
 _RECORD_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 FEED_KINDS = {FactKind.DIAGNOSIS, FactKind.QUARANTINE_ORDER, FactKind.NUCLEIC_ACID_TEST,
@@ -113,13 +113,6 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
         fact = Fact(fact_id, kind, effective, None, temperature=temperature)
     return AcceptedFact(person_id, submitted.authority, submitted.authority_record_id, submitted.source, fact,
                         code_id)
-
-
-def parse_code_id(value: str, field_path: str) -> bytes:
-    """A code id as a payload's CWT id carries it: 16 bytes, written as 32 hexadecimal digits."""
-    if not _CODE_ID.fullmatch(value):
-        raise InvalidArgument.for_field(field_path, "must be 32 hexadecimal digits", reason="CODE_ID_INVALID")
-    return bytes.fromhex(value)
 
 
 def _with_enum(fact: Fact, attribute: str, enum_type, value: int, refuse, field_name: str | None = None) -> Fact:

@@ -7,6 +7,7 @@ import grpc
 from healthcode.verification.v1 import verification_pb2 as pb
 from healthcode.verification.v1 import verification_pb2_grpc as pb_grpc
 
+from services.codes.ids import parse_code_ids
 from services.runtime.errors import InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_timestamp
 from services.verification.checkpoint import Checkpoint
@@ -16,6 +17,7 @@ from services.verification.repository import AgreementRow, KeyRow
 from services.verification.venue_book import VenueBook
 from services.verification.venue_transport import VenueRpcs
 
+MAX_CODE_IDS = 100  # per GetCodeStanding, as status allows
 SERVICE_NAMES = tuple(pb.DESCRIPTOR.services_by_name[name].full_name
                       for name in ("VerificationService", "RecognitionAdminService", "FederationService"))
 
@@ -60,22 +62,6 @@ def snapshot_message(snapshot: Snapshot) -> pb.OfflineSnapshot:
         stale_codes=[pb.StaleCode(code_id=c.code_id.hex(), expire_time=to_timestamp(c.expire_time))
                      for c in snapshot.stale_codes],
         clock_skew_seconds=int(snapshot.clock_skew.total_seconds()))
-
-
-def _code_ids(values) -> list[bytes]:
-    if not 1 <= len(values) <= 100:
-        raise InvalidArgument.for_field("code_ids", "must hold 1 to 100 ids", reason="CODE_IDS_COUNT_INVALID")
-    code_ids = []
-    for index, value in enumerate(values):
-        try:
-            code_id = bytes.fromhex(value)
-        except ValueError:
-            code_id = b""
-        if len(code_id) != 16:
-            raise InvalidArgument.for_field(f"code_ids[{index}]", "must be 32 hexadecimal digits",
-                                            reason="CODE_ID_INVALID")
-        code_ids.append(code_id)
-    return code_ids
 
 
 class VerificationServicer(VenueRpcs, pb_grpc.VerificationServiceServicer):
@@ -146,7 +132,7 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         return pb.SubmitRiskListResponse(stored_count=stored, duplicate=duplicate, rejections=_rejections(rejections))
 
     async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
-        standings = await self._recognition.standings_for_peer(_code_ids(request.code_ids))
+        standings = await self._recognition.standings_for_peer(parse_code_ids(request.code_ids, MAX_CODE_IDS))
         return pb.GetCodeStandingResponse(standings=[int(s) for s in standings])
 
     async def ListStaleCodes(self, request, context) -> pb.ListStaleCodesResponse:
