@@ -121,7 +121,8 @@ async def _ensure_dev_signing_keys(board: StatusBoard) -> None:
     covered = {key.province_code for key in listed if key.revoke_time is None and key.not_before <= now < key.not_after}
     for province_code in sorted(f"{prefix}0000" for prefix in areas.PROVINCES):
         if province_code not in covered:
-            await board.signer.create_key(province_code, None, None, now)
+            await board.signer.create_key(province_code, None, None, now, reload=False)
+    await board.signer.reload(now)
 
 
 async def build_app(settings: StatusSettings, clock: Clock | None = None) -> App:

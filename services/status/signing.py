@@ -77,7 +77,7 @@ class Signer:
         return IssuedCode(sign_code(claims, private, stored.key_id), code_id, expires)
 
     async def create_key(self, province_code: str, not_before: datetime | None, not_after: datetime | None,
-                         now: datetime) -> StoredKey:
+                         now: datetime, *, reload: bool = True) -> StoredKey:
         requests.province_code(province_code, "province_code")
         # Whole seconds, as the codes it signs state their times.
         start = (not_before or now).replace(microsecond=0)
@@ -97,7 +97,8 @@ class Signer:
             sealed=self._keyring.seal(der, _key_context(key_id)), not_before=start, not_after=end,
             create_time=now, revoke_time=None)
         await self._repository.insert_key(stored)
-        await self.reload(now)
+        if reload:
+            await self.reload(now)
         return stored
 
     async def revoke_key(self, key_id_hex: str, now: datetime) -> StoredKey:

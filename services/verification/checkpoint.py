@@ -13,7 +13,7 @@ from services import areas
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, Unavailable
 from services.runtime.logs import get_logger
-from services.verification.checker import Decision, Examined, Standing, Verdict, conclude, examine
+from services.verification.checker import Examined, Standing, Verdict, conclude, examine
 from services.verification.recognition import Recognition
 from services.verification.repository import DecisionRow, VerificationRepository
 
@@ -80,7 +80,3 @@ class Checkpoint:
         except Unavailable:
             # The DENY stands; the fact is lost only if status stays down (the decision row keeps the case).
             log.warning("fever_not_reported", verification_id=verification_id)
-
-
-def is_pass(verdict: Verdict) -> bool:
-    return verdict.decision is Decision.PASS
