@@ -161,7 +161,7 @@ async def test_a_high_risk_stay_turns_red_and_time_alone_turns_it_green(status_e
     assert (status.colour, [r.code for r in status.reasons], status.reasons[0].detail) == (
         RED, ["HIGH_RISK_STAY"], "650102")
     departure = clock.now() - timedelta(hours=4)
-    assert status.valid_until_time.ToDatetime() <= (departure + timedelta(days=14)).replace(tzinfo=None)
+    assert status.reasons[0].until_time.ToDatetime(tzinfo=departure.tzinfo) == departure + timedelta(days=14)
     with later(clock, timedelta(days=14, hours=1)):
         assert await status_env.parts.board.review_due() >= 1
         row = await status_env.parts.board.repository.enrolled([person])

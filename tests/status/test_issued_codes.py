@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 
 import grpc
+import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 from healthcode.common.v1 import common_pb2
+from healthcode.identity.v1 import identity_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.codes import CodeRejected, read_code
+from services.runtime.sealing import Keyring, Sealed
 from tests.status.helpers import NATIONAL_ONLY, diagnosis, guardian_and_child, later, person_in, record
 from tests.support import error_details, refused, timestamp
 
@@ -36,7 +40,8 @@ async def test_a_code_carries_only_what_a_checkpoint_needs_and_verifies_with_the
     claims = code.claims
     assert (claims.issuer_province, int(claims.national_colour), claims.display_colour, claims.status_version) == (
         NATIONAL_ONLY, common_pb2.COLOUR_GREEN, "green", response.status.version)
-    assert claims.masked_name.endswith("*") or "*" in claims.masked_name
+    shown = await identity_env.persons.GetPerson(identity_pb2.GetPersonRequest(person_id=person))
+    assert claims.masked_name == shown.person.masked_name and "*" in claims.masked_name
     assert claims.expires_at - claims.issued_at == timedelta(seconds=60)
     assert response.expire_time.ToDatetime().replace(tzinfo=claims.expires_at.tzinfo) == claims.expires_at
 
@@ -123,6 +128,11 @@ async def test_key_admin_requests_are_checked(status_env):
 
 
 async def test_private_signing_keys_are_sealed_at_rest(status_env, db):
-    row = await db.fetchrow("SELECT public_key, sealed FROM status.signing_keys LIMIT 1")
-    assert row["public_key"] not in row["sealed"]
-    assert b"PRIVATE" not in row["sealed"]
+    row = await db.fetchrow("SELECT key_id, public_key, sealed_key_id, sealed FROM status.signing_keys LIMIT 1")
+    with pytest.raises(ValueError):
+        serialization.load_der_private_key(bytes(row["sealed"]), password=None)  # not a key as stored
+    opened = Keyring(status_env.settings.sealing_keys).open(
+        Sealed(row["sealed_key_id"], bytes(row["sealed"])), b"status.signing_keys:" + bytes(row["key_id"]))
+    public = serialization.load_der_private_key(opened, password=None).public_key()
+    assert public.public_bytes(serialization.Encoding.DER,
+                               serialization.PublicFormat.SubjectPublicKeyInfo) == bytes(row["public_key"])
