@@ -6,6 +6,8 @@ import asyncio
 import base64
 import itertools
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import grpc
@@ -36,6 +38,16 @@ class ManualClock:
 
     def set(self, moment: datetime) -> None:
         self._now = moment
+
+    @contextmanager
+    def at(self, moment: datetime) -> Iterator[None]:
+        """The clock reads `moment` for the block, and goes back after it (tests share one clock)."""
+        start = self._now
+        self._now = moment
+        try:
+            yield
+        finally:
+            self._now = start
 
 
 def random_key() -> str:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,23 +42,12 @@ async def book(database_url, db, clock, status_env) -> AsyncIterator[VenueBook]:
     await channel.close()
 
 
-@contextmanager
-def at(clock: ManualClock, moment: datetime) -> Iterator[None]:
-    """Sets the shared clock for the block, and back after it."""
-    start = clock.now()
-    clock.set(moment)
-    try:
-        yield
-    finally:
-        clock.set(start)
-
-
 async def new_venue(book: VenueBook, category: int = venues.VenueCategory.RESTAURANT) -> str:
     return (await book.register_venue("老王面馆", "630102", category, "")).venue_id
 
 
 async def code_at(book: VenueBook, clock: ManualClock, venue_id: str, moment: datetime) -> str:
-    with at(clock, moment):
+    with clock.at(moment):
         return (await book.venue_code(venue_id))[0]
 
 
@@ -68,7 +56,7 @@ async def scan(book: VenueBook, clock: ManualClock, person_id: str, venue_id: st
     """The person scans the venue's code at `moment`; the code was made then, or at `code_from`
     (an older code: a forwarded photo)."""
     payload = await code_at(book, clock, venue_id, code_from or moment)
-    with at(clock, moment):
+    with clock.at(moment):
         return await book.record_visit(person_id, payload, request_id)
 
 
@@ -138,11 +126,11 @@ async def test_the_venue_code_changes_each_period_and_expires_when_the_next_begi
     venue_id = await new_venue(book)
     start = next_period_start(clock.now())
 
-    with at(clock, start):
+    with clock.at(start):
         first, first_expiry = await book.venue_code(venue_id)
-    with at(clock, start + ROTATION - timedelta(seconds=1)):
+    with clock.at(start + ROTATION - timedelta(seconds=1)):
         same, _ = await book.venue_code(venue_id)
-    with at(clock, start + ROTATION):
+    with clock.at(start + ROTATION):
         next_one, next_expiry = await book.venue_code(venue_id)
 
     assert first == same != next_one
@@ -261,7 +249,7 @@ async def test_scanning_again_with_the_same_request_id_records_one_visit(book, c
     code = (await book.venue_code(venue_id))[0]
 
     first = await book.record_visit(person, code, "scan-1")
-    with at(clock, clock.now() + timedelta(seconds=30)):
+    with clock.at(clock.now() + timedelta(seconds=30)):
         again = await book.record_visit(person, code, "scan-1")
 
     assert again == first
