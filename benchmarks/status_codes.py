@@ -74,6 +74,7 @@ from services.codes import CodeClaims, key_id_of, sign_code
 from services.colours import Colour
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
+from services.itinerary import repository as itinerary_repository
 from services.runtime.clients import open_channel
 from services.runtime.clock import SystemClock
 from services.runtime.database import migrate, open_pool
@@ -84,6 +85,7 @@ from services.runtime.settings import Env
 from services.status import board as board_module
 from services.status import bootstrap as status
 from services.status import facts as intake
+from services.status import repository as status_repository
 from services.status.board import StatusBoard
 from services.status.model import ChangeCause, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
 from services.status.peers import Identity, Itinerary
@@ -99,38 +101,11 @@ NAMES = ("张*", "王*", "李*", "赵*", "陈*", "刘*")
 CARRIER = "bench-carrier"
 
 # The repositories' statements, verbatim, for the raw baseline (status writes go to copies).
-_STATUS_COLUMNS = """p.person_id::text, p.province_code, p.masked_name, p.enrol_time, s.version, s.colour,
-    s.display_colour, s.reasons, s.rule_province, s.rule_version, s.compute_time, s.valid_until,
-    s.next_change_time"""
-UNENROLLED_SQL = """SELECT id::text FROM unnest($1::uuid[]) AS id
-                    WHERE NOT EXISTS (SELECT 1 FROM status.persons p WHERE p.person_id = id)"""
-EXPOSURES_SQL = """SELECT DISTINCT s.person_id::text AS person_id, s.area_code, s.arrival_time, s.departure_time,
-                      r.level, r.declaration_id::text AS declaration_id
-               FROM itinerary.stays s
-               CROSS JOIN LATERAL (
-                   SELECT p.level, p.declaration_id FROM itinerary.risk_periods p
-                   WHERE p.area_code IN (s.area_code, left(s.area_code, 4) || '00', left(s.area_code, 2) || '0000')
-                     AND p.start_time < s.departure_time AND (p.end_time IS NULL OR p.end_time > s.arrival_time)
-                   ORDER BY p.level DESC, p.start_time DESC, p.area_code DESC
-                   LIMIT 1) r
-               WHERE s.person_id = ANY($1::uuid[]) AND s.departure_time >= $2 AND r.level >= $3
-               ORDER BY person_id, s.arrival_time, s.area_code, s.departure_time"""
-LOCK_SQL = f"""SELECT {_STATUS_COLUMNS} FROM status.persons p LEFT JOIN status.statuses s USING (person_id)
-               WHERE p.person_id = ANY($1::uuid[]) ORDER BY p.person_id FOR UPDATE OF p"""
-FACTS_SQL = """SELECT person_id::text, fact_id::text, sealed_key_id, sealed FROM status.facts
-               WHERE person_id = ANY($1::uuid[])"""
-CHECK_INS_SQL = """SELECT person_id::text, check_in_id::text, check_in_time, abnormal FROM status.check_ins
-                   WHERE person_id = ANY($1::uuid[]) AND check_in_time >= $2"""
-UPSERT_SQL = """INSERT INTO public.bench_statuses (person_id, version, colour, display_colour, reasons, rule_province,
-                   rule_version, compute_time, valid_until, next_change_time)
-               SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::text[], $5::jsonb[],
-                                    $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[],
-                                    $10::timestamptz[])
-               ON CONFLICT (person_id) DO UPDATE SET version = EXCLUDED.version, colour = EXCLUDED.colour,
-                   display_colour = EXCLUDED.display_colour, reasons = EXCLUDED.reasons,
-                   rule_province = EXCLUDED.rule_province, rule_version = EXCLUDED.rule_version,
-                   compute_time = EXCLUDED.compute_time, valid_until = EXCLUDED.valid_until,
-                   next_change_time = EXCLUDED.next_change_time"""
+UNENROLLED_SQL, LOCK_SQL, FACTS_SQL, CHECK_INS_SQL = (status_repository.UNENROLLED_SQL,
+                                                     status_repository.LOCK_FOR_DECISION_SQL,
+                                                     status_repository.FACTS_SQL, status_repository.CHECK_INS_SQL)
+EXPOSURES_SQL = itinerary_repository.RISK_EXPOSURES_SQL
+UPSERT_SQL = status_repository.WRITE_STATUSES_SQL.replace("status.statuses", "public.bench_statuses", 1)
 AUDIT_COLUMNS = ["seq", "person_id", "version", "change_time", "previous_colour", "colour", "display_colour",
                  "reasons", "cause", "rule_province", "rule_version", "officer_ids", "legal_basis",
                  "previous_hash", "entry_hash"]

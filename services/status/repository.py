@@ -133,6 +133,28 @@ _STATUS_COLUMNS = """p.person_id::text, p.province_code, p.masked_name, p.person
     s.next_change_time"""
 
 
+# The statements a recomputation batch runs, at module level so the benchmark's raw baseline
+# runs exactly these.
+UNENROLLED_SQL = """SELECT id::text FROM unnest($1::uuid[]) AS id
+               WHERE NOT EXISTS (SELECT 1 FROM status.persons p WHERE p.person_id = id)"""
+LOCK_FOR_DECISION_SQL = f"""SELECT {_STATUS_COLUMNS} FROM status.persons p LEFT JOIN status.statuses s USING (person_id)
+                WHERE p.person_id = ANY($1::uuid[]) ORDER BY p.person_id FOR UPDATE OF p"""
+FACTS_SQL = """SELECT person_id::text, fact_id::text, sealed_key_id, sealed FROM status.facts
+               WHERE person_id = ANY($1::uuid[])"""
+CHECK_INS_SQL = """SELECT person_id::text, check_in_id::text, check_in_time, abnormal FROM status.check_ins
+               WHERE person_id = ANY($1::uuid[]) AND check_in_time >= $2"""
+WRITE_STATUSES_SQL = """INSERT INTO status.statuses (person_id, version, colour, display_colour, reasons, rule_province,
+                   rule_version, compute_time, valid_until, next_change_time)
+               SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::text[], $5::jsonb[],
+                                    $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[],
+                                    $10::timestamptz[])
+               ON CONFLICT (person_id) DO UPDATE SET version = EXCLUDED.version, colour = EXCLUDED.colour,
+                   display_colour = EXCLUDED.display_colour, reasons = EXCLUDED.reasons,
+                   rule_province = EXCLUDED.rule_province, rule_version = EXCLUDED.rule_version,
+                   compute_time = EXCLUDED.compute_time, valid_until = EXCLUDED.valid_until,
+                   next_change_time = EXCLUDED.next_change_time"""
+
+
 def _status(row: asyncpg.Record) -> Status | None:
     if row["version"] is None:
         return None
@@ -169,9 +191,7 @@ class StatusRepository:
         return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
 
     async def unenrolled(self, person_ids: Sequence[str]) -> list[str]:
-        rows = await self.pool.fetch(
-            """SELECT id::text FROM unnest($1::uuid[]) AS id
-               WHERE NOT EXISTS (SELECT 1 FROM status.persons p WHERE p.person_id = id)""", person_ids)
+        rows = await self.pool.fetch(UNENROLLED_SQL, person_ids)
         return [row[0] for row in rows]
 
     async def enrol(self, enrolments: Sequence[Enrolment]) -> None:
@@ -193,40 +213,25 @@ class StatusRepository:
     async def lock_for_decision(connection: asyncpg.Connection, person_ids: Sequence[str]
                                 ) -> dict[str, tuple[Enrolment, Status | None]]:
         """Locks the persons' rows (in id order, so concurrent batches cannot deadlock)."""
-        rows = await connection.fetch(
-            f"""SELECT {_STATUS_COLUMNS} FROM status.persons p LEFT JOIN status.statuses s USING (person_id)
-                WHERE p.person_id = ANY($1::uuid[]) ORDER BY p.person_id FOR UPDATE OF p""", person_ids)
+        rows = await connection.fetch(LOCK_FOR_DECISION_SQL, person_ids)
         return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
 
     @staticmethod
     async def sealed_facts(connection: asyncpg.Connection, person_ids: Sequence[str]) -> list[SealedRow]:
-        rows = await connection.fetch(
-            """SELECT person_id::text, fact_id::text, sealed_key_id, sealed FROM status.facts
-               WHERE person_id = ANY($1::uuid[])""", person_ids)
+        rows = await connection.fetch(FACTS_SQL, person_ids)
         return [SealedRow(r["person_id"], r["fact_id"], Sealed(r["sealed_key_id"], bytes(r["sealed"])))
                 for r in rows]
 
     @staticmethod
     async def check_ins(connection: asyncpg.Connection, person_ids: Sequence[str], since: datetime
                         ) -> list[CheckInRow]:
-        rows = await connection.fetch(
-            """SELECT person_id::text, check_in_id::text, check_in_time, abnormal FROM status.check_ins
-               WHERE person_id = ANY($1::uuid[]) AND check_in_time >= $2""", person_ids, since)
+        rows = await connection.fetch(CHECK_INS_SQL, person_ids, since)
         return [CheckInRow(r["person_id"], r["check_in_id"], r["check_in_time"], r["abnormal"]) for r in rows]
 
     @staticmethod
     async def write_statuses(connection: asyncpg.Connection, writes: Sequence[StatusWrite]) -> None:
         await connection.execute(
-            """INSERT INTO status.statuses (person_id, version, colour, display_colour, reasons, rule_province,
-                   rule_version, compute_time, valid_until, next_change_time)
-               SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::text[], $5::jsonb[],
-                                    $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[],
-                                    $10::timestamptz[])
-               ON CONFLICT (person_id) DO UPDATE SET version = EXCLUDED.version, colour = EXCLUDED.colour,
-                   display_colour = EXCLUDED.display_colour, reasons = EXCLUDED.reasons,
-                   rule_province = EXCLUDED.rule_province, rule_version = EXCLUDED.rule_version,
-                   compute_time = EXCLUDED.compute_time, valid_until = EXCLUDED.valid_until,
-                   next_change_time = EXCLUDED.next_change_time""",
+            WRITE_STATUSES_SQL,
             [w.person_id for w in writes], [w.version for w in writes],
             [int(w.decision.colour) for w in writes], [w.decision.display for w in writes],
             [json.dumps(reasons_to_json(w.decision.reasons)) for w in writes],
