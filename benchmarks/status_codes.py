@@ -42,19 +42,16 @@ import cProfile
 import io
 import json
 import os
-import platform
 import pstats
 import random
 import secrets
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from importlib.metadata import version
 from pathlib import Path
 from typing import Self
 
@@ -70,6 +67,7 @@ from healthcode.status.v1 import status_pb2 as pb
 from healthcode.status.v1 import status_pb2_grpc
 
 from benchmarks.identity_lookups import _identity_bytes, _spawn
+from benchmarks.machine import code_state, machine
 from services.codes import CodeClaims, key_id_of, sign_code
 from services.colours import Colour
 from services.identity import bootstrap as identity
@@ -118,33 +116,6 @@ BASELINE_TABLES = """DROP TABLE IF EXISTS public.bench_statuses, public.bench_au
 
 
 # Machine and CPU accounting
-
-def machine() -> str:
-    model = platform.processor()
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{os.cpu_count()} cores, {model or 'unknown CPU'}, {platform.system()} {platform.release()}, "
-            f"Python {platform.python_version()}, grpcio {version('grpcio')}, asyncpg {version('asyncpg')}, "
-            f"cryptography {version('cryptography')}")
-
-
-def code_state() -> str:
-    """The commit measured, and whether the services differ from it (figures follow the code)."""
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10,
-                                  check=False).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = [line for line in git("status", "--porcelain", "--", "services", "protos").splitlines() if line]
-    return f"commit {head}" + (f" with {len(changed)} uncommitted changes under services/ and protos/" if changed
-                               else ", services/ and protos/ as committed")
-
 
 _TICK = os.sysconf("SC_CLK_TCK")
 

@@ -47,12 +47,10 @@ import base64
 import bisect
 import math
 import os
-import platform
 import random
 import re
 import secrets
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -60,7 +58,6 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from importlib.metadata import version
 from pathlib import Path
 
 import asyncpg
@@ -76,6 +73,7 @@ from healthcode.verification.v1 import verification_pb2 as pb
 from healthcode.verification.v1 import verification_pb2_grpc
 
 from benchmarks.identity_lookups import _identity_bytes
+from benchmarks.machine import code_state, machine
 from services import areas
 from services.cli import SERVICES
 from services.codes import read_code
@@ -117,32 +115,6 @@ COUNTIES = [f"{p}{c:02d}{k:02d}" for p in sorted(areas.PROVINCES) if p < "71" fo
 
 
 # The machine, and where CPU goes
-
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{os.cpu_count()} cores, {model}; {platform.system()} {platform.release()}, Python "
-            f"{platform.python_version()}, grpcio {version('grpcio')}, asyncpg {version('asyncpg')}, "
-            f"cryptography {version('cryptography')}")
-
-
-def code_state() -> str:
-    def git(*args: str) -> str:
-        try:
-            return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10,
-                                  check=False).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            return ""
-
-    changed = [line for line in git("status", "--porcelain", "--", "services", "protos").splitlines() if line]
-    return (f"commit {git('rev-parse', '--short', 'HEAD') or 'unknown'}"
-            + (f" with {len(changed)} uncommitted changes under services/ and protos/" if changed
-               else ", services/ and protos/ as committed"))
-
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
