@@ -11,10 +11,13 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from gateway import bootstrap as gateway
+from gateway.devcredentials import DEV_CALLERS, dev_credentials
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
 from services.runtime.database import migrate
 from services.runtime.logs import configure_logging, get_logger
+from services.runtime.metrics import serve_metrics
 from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.server import HostedServer, run_until_signalled, start_server
 from services.runtime.settings import PREFIX, Env, SettingsError
@@ -33,7 +36,8 @@ log = get_logger("healthcode.cli")
 # Secrets `healthcode up` generates for development, and whether each is a keyring.
 _DEV_SECRETS = {"IDENTITY_SEALING_KEYS": True, "IDENTITY_LOOKUP_KEY": False, "FEDERATION_KEY": False,
                 "STATUS_SEALING_KEYS": True, "STATUS_AUDIT_KEY": False,
-                "VERIFICATION_EXCHANGE_KEY": False, "VERIFICATION_VENUE_KEY": False}
+                "VERIFICATION_EXCHANGE_KEY": False, "VERIFICATION_VENUE_KEY": False,
+                "GATEWAY_SESSION_KEYS": True}
 
 
 def _dev_secrets(data_dir: Path) -> dict[str, str]:
@@ -70,18 +74,50 @@ async def _start(service, environ: Mapping[str, str]) -> tuple[HostedServer, flo
     return await start_server(app, settings.server.host, settings.server.port), settings.server.grace_seconds
 
 
-async def _up(environ: dict[str, str]) -> None:
+async def _up(environ: dict[str, str], data_dir: Path) -> None:
     await _migrate_all(environ[f"{PREFIX}DATABASE_URL"])
+    env = Env(environ)
+    metrics_port = serve_metrics(env.text("HOST", "127.0.0.1"), env.integer("METRICS_PORT", 9464, minimum=0,
+                                                                             maximum=65535))
+    env.check()
     servers = []
     for service in SERVICES:
         server, grace = await _start(service, environ)
         # Services started later reach this one where it actually listens (ports may be 0 in tests).
         environ.setdefault(f"{PREFIX}{service.NAME.upper()}_ADDRESS", server.address)
         servers.append(server)
-    for server in servers:
+    front = await _start_dev_gateway(environ, data_dir)
+    servers.append(front.grpc)
+    for server in servers[:-1]:
         print(f"{server.app.name:<14} grpc://{server.address}", flush=True)
+    host = front.grpc.address.rsplit(":", 1)[0]
+    print(f"{'gateway':<14} grpcs://{front.address} (mutual TLS; client certificates in "
+          f"{data_dir / 'gateway' / 'clients'})", flush=True)
+    print(f"{'page':<14} http://{host}:{front.http_port}/", flush=True)
+    print(f"{'checkpoint':<14} http://{host}:{front.http_port}/checkpoint#token={_dev_checkpoint_token(environ)}",
+          flush=True)
+    print(f"{'metrics':<14} http://{host}:{metrics_port}/metrics", flush=True)
     print("healthcode is up; Ctrl-C stops it.", flush=True)
     await run_until_signalled(servers, grace)
+
+
+async def _start_dev_gateway(environ: dict[str, str], data_dir: Path) -> gateway.StartedGateway:
+    """The gateway with development credentials: a private CA and one client certificate per kind of
+    caller in .data/gateway/, and sessions for registered persons without a face check."""
+    credentials = dev_credentials(data_dir / "gateway")
+    environ.setdefault(f"{PREFIX}GATEWAY_TLS_CERT_FILE", str(credentials.server_certificate))
+    environ.setdefault(f"{PREFIX}GATEWAY_TLS_KEY_FILE", str(credentials.server_key))
+    environ.setdefault(f"{PREFIX}GATEWAY_CLIENT_CA_FILE", str(credentials.ca))
+    environ.setdefault(f"{PREFIX}GATEWAY_DEV_SESSIONS", "true")
+    return await gateway.start_gateway(gateway.GatewaySettings.read(Env(environ)))
+
+
+def _dev_checkpoint_token(environ: dict[str, str]) -> str:
+    """A day's session for the development checkpoint device, for the checkpoint page."""
+    from gateway.credentials import SessionKeys
+
+    keys = SessionKeys(Env(environ).secret_keyring("GATEWAY_SESSION_KEYS"))
+    return keys.mint(DEV_CALLERS["wuhan-checkpoint"], 24 * 3600)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -98,7 +134,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     # Development only: every province gets a code-signing key; production creates them by RPC.
     environ.setdefault(f"{PREFIX}STATUS_DEV_SIGNING_KEYS", "true")
     try:
-        _run(_up(environ))
+        _run(_up(environ, data_dir))
     finally:
         if embedded is not None:
             embedded.stop()
@@ -125,8 +161,23 @@ def cmd_service(args: argparse.Namespace) -> int:
             await migrate(settings.server.database_url, service.SCHEMA, service.MIGRATIONS)
         app = await service.build_app(settings)
         server = await start_server(app, settings.server.host, settings.server.port)
+        serve_metrics(settings.server.host, settings.server.metrics_port)
         print(f"{service.NAME} grpc://{server.address}", flush=True)
         await run_until_signalled([server], settings.server.grace_seconds)
+
+    _run(serve())
+    return 0
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    """The gateway alone, as a Kubernetes pod runs it: settings from the environment only."""
+    settings = gateway.GatewaySettings.read(Env())
+
+    async def serve() -> None:
+        started = await gateway.start_gateway(settings)
+        serve_metrics(settings.host, settings.metrics_port)
+        print(f"gateway grpc://{started.address} http://{settings.host}:{started.http_port}/", flush=True)
+        await run_until_signalled([started.grpc], settings.grace_seconds)
 
     _run(serve())
     return 0
@@ -189,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     for service in SERVICES:
         commands.add_parser(service.NAME, help=f"run the {service.NAME} service alone (port "
                                                 f"{service.DEFAULT_PORT})").set_defaults(handler=cmd_service)
+    commands.add_parser("gateway", help=f"run the gateway alone (gRPC {gateway.DEFAULT_PORT}, HTTP "
+                                        f"{gateway.DEFAULT_HTTP_PORT})").set_defaults(handler=cmd_gateway)
     commands.add_parser("reseal", help="re-encrypt identity's personal data under the active sealing key "
                                        "and fill in missing federation references").set_defaults(handler=cmd_reseal)
     verify = commands.add_parser("verify-audit", help="check status's hash-chained audit log for tampering")

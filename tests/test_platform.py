@@ -14,6 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from healthcode.common.v1 import common_pb2
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
@@ -66,10 +67,43 @@ class Process:
         return self.process.returncode
 
 
+EPHEMERAL_PORTS = {f"HEALTHCODE_{name}_PORT": "0" for name in (
+    "IDENTITY", "ITINERARY", "STATUS", "VERIFICATION", "GATEWAY", "GATEWAY_HTTP", "METRICS")}
+
+
+async def _through_the_gateway(up: Process, pki: Path, person_id: str) -> dict:
+    """What `up` prints for the gateway works: mutual TLS with a development certificate, the page,
+    the checkpoint page's token, and the metrics."""
+    import aiohttp
+
+    address = (await up.wait_for_line(r"gateway\s+grpcs://(\S+)"))[1]
+    page = (await up.wait_for_line(r"page\s+(http://\S+)"))[1]
+    checkpoint_token = (await up.wait_for_line(r"checkpoint\s+http://\S+#token=(\S+)"))[1]
+    metrics = (await up.wait_for_line(r"metrics\s+(http://\S+)"))[1]
+    credentials = grpc.ssl_channel_credentials((pki / "ca.pem").read_bytes(),
+                                               (pki / "clients" / "national-platform.key").read_bytes(),
+                                               (pki / "clients" / "national-platform.pem").read_bytes())
+    async with grpc.aio.secure_channel(address, credentials) as channel:
+        status = await status_pb2_grpc.StatusServiceStub(channel).GetStatus(
+            status_pb2.GetStatusRequest(person_id=person_id))
+    async with aiohttp.ClientSession() as http:
+        async with http.get(page) as response:
+            page_ok = response.status == 200 and "健康码" in await response.text()
+        async with http.post(f"{page}dev/sessions", json={"person_id": person_id}) as response:
+            session = await response.json()
+        async with http.get(f"{page}v1/persons/me/code",
+                            headers={"Authorization": f"Bearer {session['token']}"}) as response:
+            code = await response.json()
+        async with http.post(f"{page}v1/verifications", json={"payload": code["payload"], "area_code": "420102"},
+                             headers={"Authorization": f"Bearer {checkpoint_token}"}) as response:
+            verdict = await response.json()
+        async with http.get(metrics) as response:
+            metrics_ok = "healthcode_rpc_calls_total" in await response.text()
+    return {"grpc": common_pb2.Colour.Name(status.status.colour), "page": page_ok, "checkpoint": verdict.get("decision"), "metrics": metrics_ok}
+
+
 async def test_up_keeps_its_data_across_a_restart(tmp_path):
-    environ = _clean_environ(HEALTHCODE_DATA_DIR=str(tmp_path / "data"), HEALTHCODE_IDENTITY_PORT="0",
-                             HEALTHCODE_ITINERARY_PORT="0", HEALTHCODE_STATUS_PORT="0",
-                             HEALTHCODE_VERIFICATION_PORT="0")
+    environ = _clean_environ(HEALTHCODE_DATA_DIR=str(tmp_path / "data"), **EPHEMERAL_PORTS)
     document = id_card(date(1985, 5, 5))
 
     first = await Process.start("up", environ=environ)
@@ -90,9 +124,11 @@ async def test_up_keeps_its_data_across_a_restart(tmp_path):
             status_pb2.IssueCodeRequest(person_id=registered.person.person_id))
         verdict = await verification_pb2_grpc.VerificationServiceStub(verification_channel).VerifyCode(
             verification_pb2.VerifyCodeRequest(payload=code.payload, checkpoint_id="gate-1", area_code="110105"))
+        gateway = await _through_the_gateway(first, tmp_path / "data" / "gateway", registered.person.person_id)
     assert await first.stop() == 0
     assert itinerary_health.status == health_pb2.HealthCheckResponse.SERVING
     assert (verdict.decision, verdict.reason) == (verification_pb2.DECISION_PASS, "")
+    assert gateway == {"grpc": "COLOUR_GREEN", "page": True, "checkpoint": "DECISION_PASS", "metrics": True}
 
     second = await Process.start("up", environ=environ)
     address = (await second.wait_for_line(r"identity\s+grpc://(\S+)"))[1]
@@ -112,7 +148,7 @@ async def test_a_call_in_flight_completes_during_graceful_shutdown(database_url,
         name="韩小", document=id_card(years_from(date.today(), -5))))).person
     settings = identity_env.settings
     environ = _clean_environ(
-        HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0", HEALTHCODE_GRACE_SECONDS="30",
+        HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0", HEALTHCODE_METRICS_PORT="0", HEALTHCODE_GRACE_SECONDS="30",
         HEALTHCODE_IDENTITY_SEALING_KEYS=",".join(f"{k}:{base64.b64encode(v).decode()}"
                                                   for k, v in settings.sealing_keys.items()),
         HEALTHCODE_IDENTITY_LOOKUP_KEY=base64.b64encode(settings.lookup_key).decode(),
@@ -165,7 +201,7 @@ async def test_a_service_started_without_its_settings_fails_fast_naming_them():
 
 
 async def test_a_service_runs_alone_with_a_settings_only_environment(database_url):
-    environ = _clean_environ(HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0",
+    environ = _clean_environ(HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0", HEALTHCODE_METRICS_PORT="0",
                              HEALTHCODE_IDENTITY_SEALING_KEYS=f"k:{random_key()}",
                              HEALTHCODE_IDENTITY_LOOKUP_KEY=random_key(), HEALTHCODE_FEDERATION_KEY=random_key())
     service = await Process.start("identity", environ=environ)

@@ -135,6 +135,15 @@ def is_p256_public_key(key: object) -> bool:
     return _is_p256(key, ec.EllipticCurvePublicKey)
 
 
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def p256_key_from_secret(secret: bytes) -> ec.EllipticCurvePrivateKey:
+    """A P-256 private key from 32 secret bytes (a scalar in [1, n-1]), so that every replica
+    holding the same secret holds the same key: how deployment keys come from a secret store."""
+    return ec.derive_private_key(int.from_bytes(secret, "big") % (_P256_ORDER - 1) + 1, ec.SECP256R1())
+
+
 def key_id_of(public_key: ec.EllipticCurvePublicKey) -> bytes:
     """The 8-byte key id: the start of SHA-256 over the key's SubjectPublicKeyInfo DER."""
     der = public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)

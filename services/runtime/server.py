@@ -19,12 +19,13 @@ from grpc_reflection.v1alpha import reflection
 
 from services.runtime.errors import DomainError
 from services.runtime.logs import get_logger
+from services.runtime.metrics import observe_call
 from services.runtime.status import retryable_database_status, to_rpc_status
 
 log = get_logger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
 @dataclass
@@ -45,10 +46,12 @@ class App:
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
-    """Per call: binds a request id for logs, maps domain errors to statuses, logs failures."""
+    """Per call: binds a request id for logs, maps domain errors to statuses, logs failures,
+    and counts the call and its latency for Prometheus."""
 
-    def __init__(self, error_domain: str) -> None:
+    def __init__(self, error_domain: str, service: str) -> None:
         self._domain = error_domain
+        self._service = service
 
     async def intercept_service(self, continuation, handler_call_details):
         handler = await continuation(handler_call_details)
@@ -83,6 +86,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                     raise
                 except Exception as error:  # noqa: BLE001 - mapped, never swallowed
                     await self._fail(error, context, started)
+                finally:
+                    self._observe(method, context, started)
         return unary
 
     def _wrap_stream(self, behaviour, method: str, request_id: str):
@@ -101,7 +106,17 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                     raise
                 except Exception as error:  # noqa: BLE001 - mapped, never swallowed
                     await self._fail(error, context, started)
+                finally:
+                    self._observe(method, context, started)
         return stream
+
+    def _observe(self, method: str, context: grpc.aio.ServicerContext, started: float) -> None:
+        # The code the call ends with: set by an abort, CANCELLED when the client left, else OK.
+        code = context.code()
+        if code is None:
+            code = grpc.StatusCode.CANCELLED if context.cancelled() else grpc.StatusCode.OK
+        observe_call(self._service, method, code.name if isinstance(code, grpc.StatusCode) else str(code),
+                     time.perf_counter() - started)
 
     async def _fail(self, error: Exception, context: grpc.aio.ServicerContext, started: float) -> None:
         elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -136,7 +151,7 @@ def _log_cancelled(started: float) -> None:
 
 def _request_id(metadata) -> str:
     for key, value in metadata or ():
-        if key == REQUEST_ID_HEADER and isinstance(value, str) and _SAFE_REQUEST_ID.match(value):
+        if key == REQUEST_ID_HEADER and isinstance(value, str) and SAFE_REQUEST_ID.match(value):
             return value
     return uuid.uuid4().hex
 
@@ -177,10 +192,14 @@ class HostedServer:
         await self._server.wait_for_termination()
 
 
-async def start_server(app: App, host: str, port: int, *, max_message_bytes: int = 8 * 1024 * 1024) -> HostedServer:
-    """Binds, registers health and reflection, starts background jobs, marks SERVING."""
+async def start_server(app: App, host: str, port: int, *, max_message_bytes: int = 8 * 1024 * 1024,
+                       credentials: grpc.ServerCredentials | None = None) -> HostedServer:
+    """Binds, registers health and reflection, starts background jobs, marks SERVING.
+
+    With `credentials` (the gateway's TLS, client certificates optional) the port is secure.
+    """
     server = grpc.aio.server(
-        interceptors=[CallInterceptor(app.error_domain)],
+        interceptors=[CallInterceptor(app.error_domain, app.name)],
         options=[
             # grpcio 1.85 defaults SO_REUSEPORT on: a second server on a taken port would bind
             # silently and steal connections (LIMITS.md). Multi-worker setups opt in explicitly.
@@ -195,7 +214,9 @@ async def start_server(app: App, host: str, port: int, *, max_message_bytes: int
     reflection.enable_server_reflection(
         (*app.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server)
-    bound = server.add_insecure_port(f"{host}:{port}")  # raises RuntimeError when the port is taken
+    # Both raise RuntimeError when the port is taken.
+    bound = (server.add_secure_port(f"{host}:{port}", credentials) if credentials is not None
+             else server.add_insecure_port(f"{host}:{port}"))
     await server.start()
     hosted = HostedServer(app, server, health_servicer, bound, host)
     hosted._start_background()

@@ -120,6 +120,8 @@ class ServerSettings:
     pool_min_size: int
     pool_max_size: int
     log_level: str
+    # Prometheus /metrics of the process, on a port of its own (never the public one).
+    metrics_port: int
 
     @classmethod
     def read(cls, env: Env, service: str, default_port: int) -> ServerSettings:
@@ -132,4 +134,5 @@ class ServerSettings:
             pool_min_size=env.integer("POOL_MIN_SIZE", 2, minimum=0, maximum=100),
             pool_max_size=env.integer("POOL_MAX_SIZE", 10, minimum=1, maximum=200),
             log_level=env.text("LOG_LEVEL", "info"),
+            metrics_port=env.integer("METRICS_PORT", 9464, minimum=0, maximum=65535),
         )

@@ -42,7 +42,7 @@ def _pack(message) -> any_pb2.Any:
 
 def to_rpc_status(error: errors.DomainError, domain: str) -> grpc.Status:
     """google.rpc.Status with ErrorInfo, plus BadRequest field violations for invalid input."""
-    code = _code_for(error)
+    code = code_for(error)
     details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=domain, metadata=error.metadata))]
     if isinstance(error, errors.InvalidArgument) and error.violations:
         details.append(_pack(error_details_pb2.BadRequest(field_violations=[
@@ -63,7 +63,7 @@ def retryable_database_status(error: BaseException, domain: str) -> grpc.Status 
     return None
 
 
-def _code_for(error: errors.DomainError) -> grpc.StatusCode:
+def code_for(error: errors.DomainError) -> grpc.StatusCode:
     for kind in type(error).__mro__:
         if kind in _CODES:
             return _CODES[kind]

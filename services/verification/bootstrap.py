@@ -10,6 +10,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from services import areas
+from services.codes.payload import p256_key_from_secret
 from services.runtime.clients import open_channel
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import open_pool
@@ -33,12 +34,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_PORT = 50054
 
 log = get_logger(__name__)
-_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def exchange_key_from_secret(secret: bytes) -> ec.EllipticCurvePrivateKey:
-    """The deployment's P-256 exchange key from 32 secret bytes (a scalar in [1, n-1])."""
-    return ec.derive_private_key(int.from_bytes(secret, "big") % (_P256_ORDER - 1) + 1, ec.SECP256R1())
+    """The deployment's P-256 exchange key from its 32-byte secret."""
+    return p256_key_from_secret(secret)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ itinerary, status and verification, and its own clock; their verifications are p
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
 import socket
@@ -14,7 +15,7 @@ import asyncpg
 import grpc
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
-from healthcode.verification.v1 import verification_pb2_grpc
+from healthcode.verification.v1 import verification_pb2, verification_pb2_grpc
 
 from services.cli import SERVICES
 from services.identity import bootstrap as identity
@@ -74,8 +75,11 @@ class Deployment:
 
 
 async def start_deployment(postgres_url: str, province: str, verification_port: int, peers: str,
-                           federation_key: str) -> Deployment:
-    """identity, itinerary, status (one signing key, for its province) and verification."""
+                           federation_key: str, status_follow_seconds: float = 0) -> Deployment:
+    """identity, itinerary, status (one signing key, for its province) and verification.
+
+    Status follows itinerary's risk declarations every `status_follow_seconds` (0: never, tests
+    start recomputation themselves)."""
     name = f"healthcode_{province}_{secrets.token_hex(3)}"
     admin = await asyncpg.connect(postgres_url)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -100,7 +104,7 @@ async def start_deployment(postgres_url: str, province: str, verification_port: 
         **base, "HEALTHCODE_IDENTITY_ADDRESS": identity_server.address,
         "HEALTHCODE_ITINERARY_ADDRESS": itinerary_server.address,
         "HEALTHCODE_STATUS_SEALING_KEYS": f"k:{random_key()}", "HEALTHCODE_STATUS_AUDIT_KEY": random_key(),
-        "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": "0"})), deployment.clock)
+        "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": str(status_follow_seconds)})), deployment.clock)
     status_server = await start(status_app)
     status_channel = deployment._channel(status_server.address)
     deployment.persons = identity_pb2_grpc.IdentityServiceStub(deployment._channel(identity_server.address))
@@ -122,3 +126,42 @@ async def start_deployment(postgres_url: str, province: str, verification_port: 
     deployment.recognition_admin = verification_pb2_grpc.RecognitionAdminServiceStub(verification_channel)
     deployment.exchange_secret = base64.b64decode(exchange)
     return deployment
+
+
+HUBEI, JIANGSU = "420000", "320000"
+
+
+@dataclass
+class Provinces:
+    hubei: Deployment
+    jiangsu: Deployment
+
+    async def stop(self) -> None:
+        await self.hubei.stop()
+        await self.jiangsu.stop()
+
+
+async def start_provinces(postgres_url: str, status_follow_seconds: float = 0) -> Provinces:
+    """Hubei and Jiangsu, peers of each other, their trust lists synced."""
+    hubei_port, jiangsu_port = free_port(), free_port()
+    federation_key = random_key()  # shared through the federation: both compute the same person references
+    hubei = await start_deployment(postgres_url, HUBEI, hubei_port, f"{JIANGSU}=127.0.0.1:{jiangsu_port}",
+                                   federation_key, status_follow_seconds)
+    jiangsu = await start_deployment(postgres_url, JIANGSU, jiangsu_port, f"{HUBEI}=127.0.0.1:{hubei_port}",
+                                     federation_key, status_follow_seconds)
+    both = Provinces(hubei, jiangsu)
+    await sync(both)
+    return both
+
+
+async def sync(p: Provinces) -> None:
+    """Both pull each other's trust lists; a peer first tried before it was up is retried
+    once its connection's backoff ends (about a second)."""
+    for deployment in (p.hubei, p.jiangsu):
+        for _ in range(50):
+            response = await deployment.recognition_admin.SyncTrustList(verification_pb2.SyncTrustListRequest())
+            if not response.unreachable_province_codes:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError(f"{deployment.province} could not reach its peer")

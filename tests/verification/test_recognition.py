@@ -6,7 +6,6 @@ import asyncio
 import base64
 import zlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 import base45
@@ -18,50 +17,22 @@ from healthcode.verification.v1 import verification_pb2 as pb
 
 from services.codes import read_code
 from tests.support import random_key, refused, timestamp
-from tests.verification.federation import Deployment, free_port, start_deployment
+from tests.verification.federation import HUBEI, JIANGSU, Deployment, Provinces, start_provinces, sync
 
-HUBEI, JIANGSU = "420000", "320000"
 PASS, DENY, MANUALLY = pb.DECISION_PASS, pb.DECISION_DENY, pb.DECISION_CHECK_MANUALLY
 GREEN, YELLOW, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED
 
 
-@dataclass
-class Provinces:
-    hubei: Deployment
-    jiangsu: Deployment
-
-
 @pytest.fixture(scope="module")
 async def provinces(postgres_server_url) -> AsyncIterator[Provinces]:
-    hubei_port, jiangsu_port = free_port(), free_port()
-    federation_key = random_key()  # shared through the federation: both compute the same person references
-    hubei = await start_deployment(postgres_server_url, HUBEI, hubei_port, f"{JIANGSU}=127.0.0.1:{jiangsu_port}",
-                                   federation_key)
-    jiangsu = await start_deployment(postgres_server_url, JIANGSU, jiangsu_port,
-                                     f"{HUBEI}=127.0.0.1:{hubei_port}", federation_key)
-    both = Provinces(hubei, jiangsu)
-    await sync(both)
+    both = await start_provinces(postgres_server_url)
     yield both
-    await hubei.stop()
-    await jiangsu.stop()
+    await both.stop()
 
 
 async def verify(deployment: Deployment, payload: str, **extra) -> pb.VerifyCodeResponse:
     return await deployment.verifier.VerifyCode(pb.VerifyCodeRequest(
         payload=payload, checkpoint_id="gate-1", area_code="320102", **extra))
-
-
-async def sync(p: Provinces) -> None:
-    """Both pull each other's trust lists; a peer first tried before it was up is retried
-    once its connection's backoff ends (about a second)."""
-    for deployment in (p.hubei, p.jiangsu):
-        for _ in range(50):
-            response = await deployment.recognition_admin.SyncTrustList(pb.SyncTrustListRequest())
-            if not response.unreachable_province_codes:
-                break
-            await asyncio.sleep(0.1)
-        else:
-            raise AssertionError(f"{deployment.province} could not reach its peer")
 
 
 async def agree(p: Provinces, mapping: dict[str, int] | None = None) -> None:

@@ -1,0 +1,1 @@
+"""The gateway: one front door (gRPC and HTTP/JSON) that authenticates, authorises, limits and forwards."""

@@ -1,0 +1,137 @@
+"""Wiring the gateway: settings, channels to the four services, the gRPC and HTTP front doors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from aiohttp import web
+
+from gateway.admission import ANONYMOUS_RATE, DEFAULT_RATES, LoadShedder, RateLimits
+from gateway.credentials import SessionKeys
+from gateway.directory import PersonDirectory
+from gateway.forwarding import CodeCache, Forwarder
+from gateway.policy import PUBLIC_SERVICES, ROUTES, Scope
+from gateway.rpc import generic_handlers
+from gateway.web import WebFrontDoor
+from healthcode.identity.v1 import identity_pb2_grpc
+from services import areas
+from services.runtime.clients import open_channel
+from services.runtime.logs import get_logger
+from services.runtime.server import App, HostedServer, start_server
+from services.runtime.settings import Env
+
+NAME = "gateway"
+DEFAULT_PORT = 50050
+DEFAULT_HTTP_PORT = 8080
+UPSTREAMS = ("identity", "itinerary", "status", "verification")
+_UPSTREAM_PORTS = {"identity": 50051, "itinerary": 50052, "status": 50053, "verification": 50054}
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    host: str
+    port: int
+    http_port: int
+    grace_seconds: float
+    metrics_port: int
+    addresses: dict[str, str]
+    # Mutual TLS on the gRPC port (certificate, key, and the CA that signs callers' certificates).
+    # Without them the port is plaintext and only session tokens authenticate: development and
+    # tests behind a mesh that terminates TLS.
+    tls_certificate: bytes | None
+    tls_key: bytes | None
+    client_ca: bytes | None
+    session_secrets: dict[str, bytes]
+    provinces: frozenset[str]
+    max_in_flight: int
+    max_heavy_in_flight: int
+    dev_sessions: bool
+
+    @classmethod
+    def read(cls, env: Env) -> GatewaySettings:
+        addresses = {name: env.text(f"{name.upper()}_ADDRESS", f"127.0.0.1:{port}")
+                     for name, port in _UPSTREAM_PORTS.items()}
+        tls = [_read_file(env, name) for name in ("GATEWAY_TLS_CERT_FILE", "GATEWAY_TLS_KEY_FILE",
+                                                  "GATEWAY_CLIENT_CA_FILE")]
+        if any(tls) and not all(tls):
+            env.invalid("GATEWAY_TLS_CERT_FILE", "and GATEWAY_TLS_KEY_FILE and GATEWAY_CLIENT_CA_FILE go together")
+        provinces_text = env.text("GATEWAY_PROVINCES", "")
+        provinces = frozenset(filter(None, (p.strip() for p in provinces_text.split(","))))
+        if any(not areas.is_province_code(code) for code in provinces):
+            env.invalid("GATEWAY_PROVINCES", "must be six-digit province codes separated by commas")
+        settings = cls(
+            host=env.text("HOST", "127.0.0.1"),
+            port=env.integer("GATEWAY_PORT", DEFAULT_PORT, minimum=0, maximum=65535),
+            http_port=env.integer("GATEWAY_HTTP_PORT", DEFAULT_HTTP_PORT, minimum=0, maximum=65535),
+            grace_seconds=env.number("GRACE_SECONDS", 10.0),
+            metrics_port=env.integer("METRICS_PORT", 9464, minimum=0, maximum=65535),
+            addresses=addresses,
+            tls_certificate=tls[0], tls_key=tls[1], client_ca=tls[2],
+            session_secrets=env.secret_keyring("GATEWAY_SESSION_KEYS"),
+            provinces=provinces or frozenset(f"{prefix}0000" for prefix in areas.PROVINCES),
+            max_in_flight=env.integer("GATEWAY_MAX_IN_FLIGHT", 128, minimum=1, maximum=100_000),
+            max_heavy_in_flight=env.integer("GATEWAY_MAX_HEAVY_IN_FLIGHT", 32, minimum=1, maximum=100_000),
+            dev_sessions=env.text("GATEWAY_DEV_SESSIONS", "false").lower() == "true",
+        )
+        env.check()
+        return settings
+
+
+def _read_file(env: Env, name: str) -> bytes | None:
+    path = env.text(name, "")
+    if not path:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError:
+        env.invalid(name, "names a file that cannot be read")
+        return None
+
+
+@dataclass
+class StartedGateway:
+    grpc: HostedServer
+    http_port: int
+
+    @property
+    def address(self) -> str:
+        return self.grpc.address
+
+
+async def start_gateway(settings: GatewaySettings) -> StartedGateway:
+    """Both front doors, started; stopping `grpc` (as run_until_signalled does) stops them both."""
+    channels = {name: open_channel(settings.addresses[name]) for name in UPSTREAMS}
+    identity = identity_pb2_grpc.IdentityServiceStub(channels["identity"])
+    keys = SessionKeys(settings.session_secrets)
+    forwarder = Forwarder(channels, ROUTES, Scope(PersonDirectory(identity), settings.provinces),
+                          RateLimits(DEFAULT_RATES, ANONYMOUS_RATE),
+                          LoadShedder(settings.max_in_flight, settings.max_heavy_in_flight), CodeCache())
+    runner = web.AppRunner(WebFrontDoor(forwarder, keys, identity, dev_sessions=settings.dev_sessions).application(),
+                           access_log=None, handle_signals=False, shutdown_timeout=settings.grace_seconds)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.http_port)
+    await site.start()
+    http_port = runner.addresses[0][1]
+
+    async def close() -> None:
+        await runner.cleanup()
+        for channel in channels.values():
+            await channel.close()
+
+    app = App(name=NAME, service_names=PUBLIC_SERVICES,
+              add_to_server=lambda server: server.add_generic_rpc_handlers(generic_handlers(ROUTES, forwarder, keys)),
+              close=close)
+    credentials = None
+    if settings.tls_certificate:
+        # Every connection presents a client certificate: gRPC is for systems. A system may relay an
+        # app's session token on its connection (the call then acts as that person); apps themselves
+        # use HTTP/JSON. (grpcio cannot ask for a certificate without requiring one.)
+        credentials = grpc.ssl_server_credentials([(settings.tls_key, settings.tls_certificate)],
+                                                  root_certificates=settings.client_ca, require_client_auth=True)
+    server = await start_server(app, settings.host, settings.port, credentials=credentials)
+    log.info("gateway_started", grpc=server.address, http_port=http_port, mutual_tls=credentials is not None)
+    return StartedGateway(server, http_port)

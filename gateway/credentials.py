@@ -1,0 +1,144 @@
+"""Turning what a caller presents into a Principal: a client certificate or a signed session token.
+
+Systems (province systems, feeds, checkpoints, operators) present a client certificate over
+mutual TLS; its subject alternative name is a URI `healthcode://<kind>/<province>/<subject>`,
+optionally with `?scopes=A,B` (a feed's fact kinds). App sessions and browser devices present
+`authorization: Bearer <JWT>` signed ES256 by the gateway's session keys, whose public halves
+are published at /.well-known/jwks.json so any other party can check a token too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Mapping
+from functools import lru_cache
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import jwt
+from cryptography import x509
+from jwt.algorithms import ECAlgorithm
+
+from gateway.principals import FEED_SCOPES, NATIONAL, CallerKind, Principal
+from services.areas import is_province_code
+from services.codes.payload import p256_key_from_secret
+from services.runtime.errors import Unauthenticated
+
+ISSUER = "healthcode-gateway"
+AUDIENCE = "healthcode"
+URI_SCHEME = "healthcode"
+# Clocks of phones and devices drift; a token is accepted this long past its exp.
+_LEEWAY_SECONDS = 30
+# Verified tokens, so a session's next calls skip the signature check (an ES256 verify is
+# ~60 µs, a quarter of a forwarded call).
+_VERIFIED_CACHE_SIZE = 50_000
+
+
+class SessionKeys:
+    """ES256 session keys, derived from the HEALTHCODE_GATEWAY_SESSION_KEYS secrets: every
+    replica derives the same keys. The first key signs; all verify, so a new key can be put
+    first while tokens signed by the old one run out."""
+
+    def __init__(self, secrets_by_id: Mapping[str, bytes]) -> None:
+        if not secrets_by_id:
+            raise ValueError("at least one session key is required")
+        self._keys = {key_id: p256_key_from_secret(secret) for key_id, secret in secrets_by_id.items()}
+        self._signing_id = next(iter(self._keys))
+        self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+
+    def mint(self, principal: Principal, lifetime_seconds: int) -> str:
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": principal.subject, "kind": str(principal.kind),
+                  "prov": principal.province, "scp": sorted(principal.scopes), "iat": now,
+                  "exp": now + lifetime_seconds, "jti": secrets.token_urlsafe(12)}
+        return jwt.encode(claims, self._keys[self._signing_id], algorithm="ES256",
+                          headers={"kid": self._signing_id})
+
+    def verify(self, token: str) -> Principal:
+        """The token's principal, or Unauthenticated (never saying more than why, never the token)."""
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = self._verified.get(digest)
+        if cached is not None and cached[1] + _LEEWAY_SECONDS > time.time():
+            self._verified.move_to_end(digest)
+            return cached[0]
+        try:
+            key_id = jwt.get_unverified_header(token).get("kid")
+            key = self._keys.get(key_id) if isinstance(key_id, str) else None
+            if key is None:
+                raise Unauthenticated("UNKNOWN_SESSION_KEY", "the token is signed by a key this gateway does not hold")
+            claims = jwt.decode(token, key.public_key(), algorithms=["ES256"], audience=AUDIENCE, issuer=ISSUER,
+                                leeway=_LEEWAY_SECONDS,
+                                options={"require": ["exp", "iat", "sub", "kind", "prov"]})
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("SESSION_EXPIRED", "the session token has expired; sign in again") from None
+        except jwt.InvalidTokenError:
+            raise Unauthenticated("SESSION_INVALID", "the session token is malformed or its signature is wrong"
+                                  ) from None
+        principal = _principal(claims.get("kind"), claims.get("prov"), claims.get("sub"), claims.get("scp") or [])
+        self._verified[digest] = (principal, float(claims["exp"]))
+        if len(self._verified) > _VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    def jwks(self) -> dict:
+        """The published key set (RFC 7517): public halves only."""
+        keys = []
+        for key_id, key in self._keys.items():
+            jwk = ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+            keys.append({**jwk, "kid": key_id, "use": "sig", "alg": "ES256"})
+        return {"keys": keys}
+
+
+def principal_of_certificate(pem: bytes) -> Principal:
+    """The principal a client certificate names (the TLS handshake has already checked its chain)."""
+    return _certificate_principal(bytes(pem))
+
+
+@lru_cache(maxsize=4096)
+def _certificate_principal(pem: bytes) -> Principal:
+    certificate = x509.load_pem_x509_certificate(pem)
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        names = None
+    uris = [uri for uri in (names.get_values_for_type(x509.UniformResourceIdentifier) if names else [])
+            if uri.startswith(f"{URI_SCHEME}://")]
+    if len(uris) != 1:
+        raise Unauthenticated("CERTIFICATE_UNNAMED", "the client certificate must carry exactly one "
+                                                     "healthcode://<kind>/<province>/<subject> URI")
+    parts = urlsplit(uris[0])
+    path = [unquote(part) for part in parts.path.strip("/").split("/")]
+    if len(path) != 2:
+        raise Unauthenticated("CERTIFICATE_UNNAMED", "the certificate's URI must be "
+                                                     "healthcode://<kind>/<province>/<subject>")
+    scopes = [scope for value in parse_qs(parts.query).get("scopes", []) for scope in value.split(",") if scope]
+    kind = _principal(parts.hostname, path[0], path[1], scopes)
+    if kind.kind == CallerKind.PERSON:
+        raise Unauthenticated("CERTIFICATE_UNNAMED", "persons sign in with a session, not a certificate")
+    return kind
+
+
+def certificate_uri(kind: CallerKind, province: str, subject: str, scopes: frozenset[str] = frozenset()) -> str:
+    """The SAN URI a client certificate for this caller carries."""
+    uri = f"{URI_SCHEME}://{kind}/{province}/{subject}"
+    return f"{uri}?scopes={','.join(sorted(scopes))}" if scopes else uri
+
+
+def _principal(kind: object, province: object, subject: object, scopes: object) -> Principal:
+    try:
+        caller_kind = CallerKind(kind)
+    except ValueError:
+        raise Unauthenticated("CALLER_KIND_UNKNOWN", "the credential names no known kind of caller") from None
+    if not isinstance(province, str) or not (province == NATIONAL or is_province_code(province)):
+        raise Unauthenticated("CALLER_PROVINCE_INVALID", "the credential names no province")
+    if not isinstance(subject, str) or not 1 <= len(subject) <= 128:
+        raise Unauthenticated("CALLER_SUBJECT_INVALID", "the credential names no subject")
+    if not isinstance(scopes, list) or not all(isinstance(scope, str) for scope in scopes):
+        raise Unauthenticated("CALLER_SCOPES_INVALID", "the credential's scopes are not a list of names")
+    unknown = set(scopes) - FEED_SCOPES
+    if unknown or (scopes and caller_kind != CallerKind.FEED):
+        raise Unauthenticated("CALLER_SCOPES_INVALID", "only feeds carry scopes, and only known fact kinds or STAYS")
+    return Principal(caller_kind, subject, province, frozenset(scopes))
+

@@ -1,0 +1,73 @@
+"""What authorisation asks identity (home provinces, acting rights), batched and briefly cached."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+
+from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
+
+# A home province changes rarely (a move is re-registration); a link can be removed at any
+# time, so a granted acting right is trusted for a short while only, and a refusal not at all.
+_PROVINCE_SECONDS = 600.0
+_ACTING_RIGHT_SECONDS = 30.0
+_MAX_ENTRIES = 200_000
+_BATCH = 1000  # BatchGetPersons' limit
+
+
+class _Expiring:
+    """A bounded LRU map whose entries lapse after a fixed time."""
+
+    def __init__(self, seconds: float, size: int) -> None:
+        self._seconds = seconds
+        self._size = size
+        self._entries: OrderedDict[object, tuple[float, object]] = OrderedDict()
+
+    def get(self, key: object) -> object | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        self._entries.move_to_end(key)
+        return entry[1]
+
+    def put(self, key: object, value: object) -> None:
+        self._entries[key] = (time.monotonic() + self._seconds, value)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
+class PersonDirectory:
+    def __init__(self, identity: identity_pb2_grpc.IdentityServiceStub) -> None:
+        self._identity = identity
+        self._provinces = _Expiring(_PROVINCE_SECONDS, _MAX_ENTRIES)
+        self._acting = _Expiring(_ACTING_RIGHT_SECONDS, _MAX_ENTRIES)
+
+    async def home_provinces(self, person_ids: Iterable[str]) -> Mapping[str, str]:
+        """Home province by person id; unknown ids are absent. One identity call per 1000 misses."""
+        found: dict[str, str] = {}
+        missing = []
+        for person_id in person_ids:
+            province = self._provinces.get(person_id)
+            if province is None:
+                missing.append(person_id)
+            else:
+                found[person_id] = province
+        for start in range(0, len(missing), _BATCH):
+            response = await self._identity.BatchGetPersons(
+                identity_pb2.BatchGetPersonsRequest(person_ids=missing[start:start + _BATCH]))
+            for person in response.persons:
+                self._provinces.put(person.person_id, person.home_province_code)
+                found[person.person_id] = person.home_province_code
+        return found
+
+    async def may_act_for(self, actor_person_id: str, subject_person_id: str) -> bool:
+        key = (actor_person_id, subject_person_id)
+        if self._acting.get(key):
+            return True
+        response = await self._identity.CheckActingRight(identity_pb2.CheckActingRightRequest(
+            actor_person_id=actor_person_id, subject_person_id=subject_person_id))
+        if response.allowed:
+            self._acting.put(key, True)
+        return response.allowed

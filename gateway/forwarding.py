@@ -1,0 +1,186 @@
+"""One forwarded call: rate limit, authorise, shed or serve from cache, call the service, check the answer.
+
+Both front doors (gRPC and HTTP/JSON) go through here, so they cannot disagree on who may do
+what. Requests are re-serialised (authorisation may fill in the caller's id); answers travel
+as the service's bytes and are parsed only where the gateway must look at them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf import message as protobuf_message
+from prometheus_client import Counter, Gauge
+
+from gateway.admission import LoadShedder, Overloaded, RateLimits
+from gateway.policy import Route, Scope, authorize, authorize_response
+from gateway.principals import Principal
+from healthcode.status.v1 import status_pb2
+from services.runtime.errors import ResourceExhausted
+
+ISSUE_CODE = "/healthcode.status.v1.StatusService/IssueCode"
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+# Calls to the services never wait longer than this, whatever the caller's own deadline.
+MAX_UNARY_SECONDS = 10.0
+
+REFUSED = Counter("healthcode_gateway_refused", "Calls the gateway refused before forwarding, by reason.",
+                  ("reason",))
+CACHE_ANSWERS = Counter("healthcode_gateway_cached_answers", "Answers served from the gateway's code cache.",
+                        ("when",))
+IN_FLIGHT = Gauge("healthcode_gateway_in_flight", "Calls forwarded and not yet answered.")
+
+
+class UpstreamError(Exception):
+    """A service's own error, passed on unchanged (its rich details included)."""
+
+    def __init__(self, code: grpc.StatusCode, details: str, status_details: bytes | None) -> None:
+        super().__init__(details)
+        self.code = code
+        self.details = details
+        self.status_details = status_details
+
+
+def upstream_error(error: grpc.aio.AioRpcError) -> UpstreamError:
+    rich = next((value for key, value in (error.trailing_metadata() or ()) if key == STATUS_DETAILS_KEY), None)
+    return UpstreamError(error.code(), error.details() or "", rich)
+
+
+@dataclass
+class _CachedCode:
+    answer: bytes
+    expire: float  # epoch seconds
+
+
+class CodeCache:
+    """A person's current code, so a reload in a queue costs no signature and no database write.
+
+    A code is handed out again while it has `fresh_seconds` left; when the platform is shedding
+    load, down to `last_resort_seconds`, so a person can still show a valid code at the door.
+    Verification checks a code's standing online, so a code made stale by a newer status is
+    caught at the checkpoint either way.
+    """
+
+    def __init__(self, fresh_seconds: float = 30.0, last_resort_seconds: float = 10.0, size: int = 200_000) -> None:
+        self._fresh = fresh_seconds
+        self._last_resort = last_resort_seconds
+        self._size = size
+        self._codes: OrderedDict[str, _CachedCode] = OrderedDict()
+
+    def get(self, person_id: str, *, overloaded: bool = False) -> bytes | None:
+        cached = self._codes.get(person_id)
+        if cached is None:
+            return None
+        left = cached.expire - time.time()
+        if left >= (self._last_resort if overloaded else self._fresh):
+            return cached.answer
+        if left <= 0:
+            del self._codes[person_id]
+        return None
+
+    def put(self, person_id: str, answer: bytes) -> None:
+        response = status_pb2.IssueCodeResponse.FromString(answer)
+        self._codes[person_id] = _CachedCode(answer, response.expire_time.ToSeconds())
+        self._codes.move_to_end(person_id)
+        while len(self._codes) > self._size:
+            self._codes.popitem(last=False)
+
+
+class Forwarder:
+    def __init__(self, channels: Mapping[str, grpc.aio.Channel], routes: Mapping[str, Route], scope: Scope,
+                 limits: RateLimits, shedder: LoadShedder, codes: CodeCache, *, max_streams: int = 10_000) -> None:
+        self.scope = scope
+        self.limits = limits
+        self.shedder = shedder
+        self.codes = codes
+        self._max_streams = max_streams
+        self._streams = 0
+        # One multicallable per route, made once; answers stay bytes (no deserializer).
+        self._calls = {}
+        for route in routes.values():
+            channel = channels[route.upstream]
+            make = (channel.stream_unary if route.client_streaming else
+                    channel.unary_stream if route.server_streaming else channel.unary_unary)
+            self._calls[route.method] = make(route.method, request_serializer=route.request.SerializeToString,
+                                             response_deserializer=None)
+
+    async def unary(self, route: Route, principal: Principal, request: protobuf_message.Message,
+                    timeout: float | None) -> bytes:
+        self._limit(principal)
+        await authorize(route, principal, request, self.scope)
+        cache_key = request.person_id if route.method == ISSUE_CODE else None
+        if cache_key is not None:
+            cached = self.codes.get(cache_key)
+            if cached is not None:
+                CACHE_ANSWERS.labels("fresh").inc()
+                return cached
+        try:
+            admission = self.shedder.admit(route.cost)
+        except Overloaded:
+            cached = self.codes.get(cache_key, overloaded=True) if cache_key is not None else None
+            if cached is not None:
+                CACHE_ANSWERS.labels("overloaded").inc()
+                return cached
+            REFUSED.labels("OVERLOADED").inc()
+            raise
+        with admission, IN_FLIGHT.track_inprogress():
+            try:
+                answer = await self._calls[route.method](request, timeout=_deadline(timeout))
+            except grpc.aio.AioRpcError as error:
+                raise upstream_error(error) from None
+        if route.response_checks:
+            await authorize_response(route, principal, route.response.FromString(answer), self.scope)
+        if cache_key is not None:
+            self.codes.put(cache_key, answer)
+        return answer
+
+    async def server_stream(self, route: Route, principal: Principal, request: protobuf_message.Message,
+                            timeout: float | None) -> AsyncIterator[bytes]:
+        """A watch: authorised once, then relayed for as long as both ends stay."""
+        self._limit(principal)
+        await authorize(route, principal, request, self.scope)
+        if self._streams >= self._max_streams:
+            REFUSED.labels("OVERLOADED").inc()
+            raise ResourceExhausted("OVERLOADED", "too many open watches; retry shortly", {"retry_after_seconds": "5"})
+        self._streams += 1
+        try:
+            call = self._calls[route.method](request, timeout=timeout)
+            try:
+                async for answer in call:
+                    yield answer
+            except grpc.aio.AioRpcError as error:
+                raise upstream_error(error) from None
+            finally:
+                call.cancel()
+        finally:
+            self._streams -= 1
+
+    async def client_stream(self, route: Route, principal: Principal,
+                            requests: AsyncIterator[protobuf_message.Message], timeout: float | None) -> bytes:
+        """A bulk upload (carrier stays): the caller is authorised by kind; its messages pass through."""
+        self._limit(principal)
+        await authorize(route, principal, route.request(), self.scope)
+        try:
+            admission = self.shedder.admit(route.cost)
+        except Overloaded:
+            REFUSED.labels("OVERLOADED").inc()
+            raise
+        with admission, IN_FLIGHT.track_inprogress():
+            try:
+                return await self._calls[route.method](requests, timeout=timeout)
+            except grpc.aio.AioRpcError as error:
+                raise upstream_error(error) from None
+
+    def _limit(self, principal: Principal) -> None:
+        try:
+            self.limits.take(principal.key, principal.kind)
+        except ResourceExhausted:
+            REFUSED.labels("RATE_LIMITED").inc()
+            raise
+
+
+def _deadline(timeout: float | None) -> float:
+    return MAX_UNARY_SECONDS if timeout is None else max(0.0, min(timeout, MAX_UNARY_SECONDS))

@@ -1,0 +1,343 @@
+"""Which caller may call which RPC, on whose behalf: the gateway's whole authorisation, as one table.
+
+Every public RPC is a Route: the upstream service, what it costs (for load shedding), and per
+caller kind a Check. A kind missing from a route is refused outright; a check then looks at the
+request (and, for a few reads, the response): a person reaches only themselves and their
+dependents, a province system and an operator only their province's people and areas, a feed
+only the fact kinds its credential names, a checkpoint only verification under its own id.
+
+Fields that name the acting officer or person (reviewer, approver, proposer, filer, requester,
+reporter) are the caller's own id: filled in when empty, refused when they name someone else.
+
+RPCs not in the table are internal (status ↔ itinerary ↔ verification, federation between
+deployments) and the gateway does not forward them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from google.protobuf import message as protobuf_message
+from google.protobuf import message_factory
+
+from gateway.principals import CallerKind, Principal
+from healthcode.identity.v1 import identity_pb2
+from healthcode.itinerary.v1 import itinerary_pb2
+from healthcode.status.v1 import status_pb2
+from healthcode.verification.v1 import verification_pb2
+from services.areas import is_area_code, province_code_of
+from services.runtime.errors import PermissionDenied
+from services.runtime.requests import parse_uuid
+
+Message = protobuf_message.Message
+
+
+class Directory(Protocol):
+    """What authorisation needs to know about persons (identity, behind a cache)."""
+
+    async def home_provinces(self, person_ids: Iterable[str]) -> Mapping[str, str]: ...
+
+    async def may_act_for(self, actor_person_id: str, subject_person_id: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What authorisation knows beyond the caller: the persons directory, the deployment's provinces."""
+
+    directory: Directory
+    deployment_provinces: frozenset[str]
+
+
+# A check raises PermissionDenied or returns; it may fill in fields that name the caller.
+Check = Callable[[Principal, Message, Scope], Awaitable[None]]
+# A response check sees the answer before the caller does (reads whose subject is only known then).
+ResponseCheck = Callable[[Principal, Message, Scope], Awaitable[None]]
+
+
+class Cost(Enum):
+    # Point reads and the checkpoint answer: shed last.
+    LIGHT = "light"
+    # Bulk writes, traces, registrations, administration: shed first.
+    HEAVY = "heavy"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # /package.Service/Method
+    upstream: str  # the service name: identity, itinerary, status, verification
+    request: type[Message]
+    response: type[Message]
+    checks: Mapping[CallerKind, Check]
+    cost: Cost
+    response_checks: Mapping[CallerKind, ResponseCheck] = field(default_factory=dict)
+    client_streaming: bool = False
+    server_streaming: bool = False
+
+    @property
+    def service(self) -> str:
+        return self.method.split("/")[1]
+
+    @property
+    def name(self) -> str:
+        return self.method.rsplit("/", 1)[1]
+
+
+def denied(message: str) -> PermissionDenied:
+    return PermissionDenied("CALLER_NOT_ALLOWED", message)
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+async def anyone(principal: Principal, request: Message, scope: Scope) -> None:
+    """Public data (risk areas, venue posters): any authenticated caller."""
+
+
+def _values(message: Message, path: str) -> list[str]:
+    """The strings at a dotted path, through repeated fields (`facts.person_id`)."""
+    head, _, rest = path.partition(".")
+    value = getattr(message, head)
+    items = list(value) if _is_repeated(message, head) else [value]
+    if not rest:
+        return [item for item in items if isinstance(item, str)]
+    return [found for item in items for found in _values(item, rest)]
+
+
+def _is_repeated(message: Message, name: str) -> bool:
+    return message.DESCRIPTOR.fields_by_name[name].is_repeated
+
+
+def self_or_dependent(path: str) -> Check:
+    """A person acts for themselves or a dependent they hold a live link to."""
+    async def check(principal: Principal, request: Message, scope: Scope) -> None:
+        for person_id in _values(request, path):
+            parse_uuid(person_id, path, "PERSON_ID_INVALID")
+            if person_id != principal.subject and not await scope.directory.may_act_for(principal.subject, person_id):
+                raise denied(f"{path}: a person may act only for themselves and their dependents")
+    return check
+
+
+def own_people(*paths: str) -> Check:
+    """A province system or operator reaches only persons whose home province it covers."""
+    async def check(principal: Principal, request: Message, scope: Scope) -> None:
+        if principal.national:
+            return
+        for path in paths:
+            person_ids = [parse_uuid(person_id, path, "PERSON_ID_INVALID")
+                          for person_id in _values(request, path) if person_id]
+            if not person_ids:
+                continue
+            provinces = await scope.directory.home_provinces(set(person_ids))
+            if any(provinces.get(person_id) != principal.province for person_id in person_ids):
+                raise denied(f"{path}: not a person of province {principal.province}")
+    return check
+
+
+def as_caller(path: str) -> Check:
+    """The field naming who acts is the caller: filled in when empty, refused when it is someone else."""
+    async def check(principal: Principal, request: Message, scope: Scope) -> None:
+        current = getattr(request, path)
+        if current and current != principal.subject:
+            raise denied(f"{path}: must be the caller's own id")
+        setattr(request, path, principal.subject)
+    return check
+
+
+def own_province(path: str) -> Check:
+    """The request's province is the caller's (empty means every province: national callers only)."""
+    async def check(principal: Principal, request: Message, scope: Scope) -> None:
+        province = getattr(request, path)
+        if not province and not principal.national:
+            raise denied(f"{path}: must name the caller's province {principal.province}")
+        if province and not principal.covers(province):
+            raise denied(f"{path}: outside the caller's province {principal.province}")
+    return check
+
+
+def own_area(path: str) -> Check:
+    """The request's area lies in the caller's province (a malformed area is left to the service)."""
+    async def check(principal: Principal, request: Message, scope: Scope) -> None:
+        area = getattr(request, path)
+        if is_area_code(area) and not principal.covers(province_code_of(area)):
+            raise denied(f"{path}: outside the caller's province {principal.province}")
+    return check
+
+
+async def covers_deployment(principal: Principal, request: Message, scope: Scope) -> None:
+    """Deployment-wide administration (agreements, risk lists, trust sync, recompute, casework
+    queues): only a caller whose jurisdiction covers every province this deployment serves."""
+    if not (principal.national or scope.deployment_provinces == {principal.province}):
+        raise denied("deployment-wide administration needs an operator of every province this deployment serves")
+
+
+async def national_only(principal: Principal, request: Message, scope: Scope) -> None:
+    if not principal.national:
+        raise denied("national operators only")
+
+
+async def feed_facts(principal: Principal, request: Message, scope: Scope) -> None:
+    """A feed sends only the fact kinds its credential names, under its own authority."""
+    for index, fact in enumerate(request.facts):
+        kind = status_pb2.FactKind.Name(fact.kind).removeprefix("FACT_KIND_")
+        if kind not in principal.scopes:
+            raise denied(f"facts[{index}].kind: this feed may not send {kind} facts")
+        if fact.authority and fact.authority != principal.subject:
+            raise denied(f"facts[{index}].authority: must be the feed's own authority")
+        fact.authority = principal.subject
+
+
+async def feed_stays(principal: Principal, request: Message, scope: Scope) -> None:
+    if "STAYS" not in principal.scopes:
+        raise denied("this feed may not send carrier stays")
+
+
+def checkpoint_at(id_path: str, area_path: str) -> Check:
+    """A checkpoint verifies under its own id, in its own province."""
+    fill = as_caller(id_path)
+    area = own_area(area_path)
+
+    async def check(principal: Principal, request: Message, scope: Scope) -> None:
+        await fill(principal, request, scope)
+        await area(principal, request, scope)
+    return check
+
+
+def all_of(*checks: Check) -> Check:
+    async def check(principal: Principal, request: Message, scope: Scope) -> None:
+        for each in checks:
+            await each(principal, request, scope)
+    return check
+
+
+def in_response(path: str, check_of: Callable[[str], Check]) -> ResponseCheck:
+    """Applies a person check to the person a response names (e.g. an appeal's person)."""
+    head, _, rest = path.partition(".")
+
+    async def check(principal: Principal, response: Message, scope: Scope) -> None:
+        await check_of(rest)(principal, getattr(response, head), scope)
+    return check
+
+
+# --- the table ------------------------------------------------------------------------------
+
+P, S, F, C, O = (CallerKind.PERSON, CallerKind.PROVINCE_SYSTEM, CallerKind.FEED, CallerKind.CHECKPOINT,
+                 CallerKind.OPERATOR)
+LIGHT, HEAVY = Cost.LIGHT, Cost.HEAVY
+
+# (service, method) → (cost, {caller kind: check}, {caller kind: response check})
+_TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKind, ResponseCheck]]] = {
+    # identity
+    ("identity", "IdentityService/RegisterPerson"): (HEAVY, {P: anyone, S: own_province("home_province_code")}, {}),
+    ("identity", "IdentityService/GetPerson"): (
+        LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id"), O: own_people("person_id")}, {}),
+    ("identity", "IdentityService/LookupPersonByDocument"): (
+        LIGHT, {S: anyone}, {S: in_response("person.person_id", own_people)}),
+    ("identity", "IdentityService/BatchGetPersons"): (LIGHT, {S: own_people("person_ids")}, {}),
+    ("identity", "IdentityService/RecordFaceCheck"): (
+        HEAVY, {P: self_or_dependent("person_id"), S: own_people("person_id")}, {}),
+    ("identity", "IdentityService/LinkDependent"): (
+        HEAVY, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
+    ("identity", "IdentityService/UnlinkDependent"): (
+        HEAVY, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
+    ("identity", "IdentityService/ListDependents"): (
+        LIGHT, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
+    ("identity", "FaceProviderAdminService/RegisterFaceProviderKey"): (HEAVY, {O: national_only}, {}),
+    ("identity", "FaceProviderAdminService/RevokeFaceProviderKey"): (HEAVY, {O: national_only}, {}),
+    ("identity", "FaceProviderAdminService/ListFaceProviderKeys"): (HEAVY, {O: anyone}, {}),
+    # itinerary
+    ("itinerary", "ItineraryService/IngestCarrierStays"): (HEAVY, {F: feed_stays}, {}),
+    ("itinerary", "ItineraryService/DeclareItinerary"): (
+        HEAVY, {P: self_or_dependent("person_id"), S: own_people("person_id")}, {}),
+    ("itinerary", "ItineraryService/ListStays"): (
+        LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id")}, {}),
+    ("itinerary", "ItineraryService/DeclareRiskArea"): (HEAVY, {S: own_area("area_code"), O: own_area("area_code")},
+                                                        {}),
+    ("itinerary", "ItineraryService/LiftRiskArea"): (HEAVY, {S: own_area("area_code"), O: own_area("area_code")}, {}),
+    ("itinerary", "ItineraryService/ListRiskAreas"): (LIGHT, {P: anyone, S: anyone, C: anyone, O: anyone}, {}),
+    # status
+    ("status", "StatusService/GetStatus"): (
+        LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id"), O: own_people("person_id")}, {}),
+    ("status", "StatusService/WatchStatus"): (
+        LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id")}, {}),
+    ("status", "StatusService/ListStatusChanges"): (
+        LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id"), O: own_people("person_id")}, {}),
+    ("status", "StatusService/RecordFacts"): (HEAVY, {F: feed_facts}, {}),
+    ("status", "StatusService/RecordCheckIn"): (
+        LIGHT, {P: all_of(as_caller("reporter_person_id"), self_or_dependent("person_id")),
+                S: own_people("person_id", "reporter_person_id")}, {}),
+    ("status", "StatusService/IssueCode"): (
+        LIGHT, {P: all_of(as_caller("requester_person_id"), self_or_dependent("person_id")),
+                S: own_people("person_id", "requester_person_id")}, {}),
+    ("status", "StatusService/FileAppeal"): (
+        HEAVY, {P: all_of(as_caller("filer_person_id"), self_or_dependent("person_id")),
+                S: own_people("person_id", "filer_person_id")}, {}),
+    ("status", "StatusService/GetAppeal"): (
+        LIGHT, {P: anyone, O: anyone},
+        {P: in_response("appeal.person_id", self_or_dependent), O: in_response("appeal.person_id", own_people)}),
+    ("status", "StatusService/ListAppeals"): (HEAVY, {O: covers_deployment}, {}),
+    ("status", "StatusService/DecideAppeal"): (HEAVY, {O: as_caller("reviewer_id")}, {}),
+    ("status", "StatusService/ProposeOverride"): (
+        HEAVY, {O: all_of(as_caller("proposer_id"), own_people("person_id"))}, {}),
+    ("status", "StatusService/DecideOverride"): (HEAVY, {O: as_caller("approver_id")}, {}),
+    ("status", "StatusService/ListOverrides"): (HEAVY, {O: covers_deployment}, {}),
+    ("status", "StatusAdminService/PublishRuleSet"): (HEAVY, {O: own_province("province_code")}, {}),
+    ("status", "StatusAdminService/ListRuleSets"): (HEAVY, {O: own_province("province_code")}, {}),
+    ("status", "StatusAdminService/CreateSigningKey"): (HEAVY, {O: own_province("province_code")}, {}),
+    ("status", "StatusAdminService/ListSigningKeys"): (HEAVY, {O: own_province("province_code")}, {}),
+    ("status", "StatusAdminService/RevokeSigningKey"): (HEAVY, {O: covers_deployment}, {}),
+    ("status", "StatusAdminService/SetOfficerRoles"): (HEAVY, {O: own_province("province_code")}, {}),
+    ("status", "StatusAdminService/StartRecompute"): (HEAVY, {O: covers_deployment}, {}),
+    ("status", "StatusAdminService/ListRecomputeRuns"): (HEAVY, {O: covers_deployment}, {}),
+    # verification
+    ("verification", "VerificationService/VerifyCode"): (LIGHT, {C: checkpoint_at("checkpoint_id", "area_code")}, {}),
+    ("verification", "VerificationService/GetOfflineSnapshot"): (HEAVY, {C: anyone}, {}),
+    ("verification", "VerificationService/RegisterVenue"): (
+        HEAVY, {S: own_area("area_code"), O: own_area("area_code")}, {}),
+    ("verification", "VerificationService/GetVenueCode"): (LIGHT, {S: anyone, C: anyone, O: anyone}, {}),
+    ("verification", "VerificationService/RecordVisit"): (LIGHT, {P: self_or_dependent("person_id")}, {}),
+    ("verification", "VerificationService/TraceContacts"): (
+        HEAVY, {S: own_people("case_person_id"), O: own_people("case_person_id")}, {}),
+    ("verification", "RecognitionAdminService/SetAgreement"): (HEAVY, {O: covers_deployment}, {}),
+    ("verification", "RecognitionAdminService/ListAgreements"): (LIGHT, {S: anyone, C: anyone, O: anyone}, {}),
+    ("verification", "RecognitionAdminService/PublishRiskList"): (HEAVY, {O: covers_deployment}, {}),
+    ("verification", "RecognitionAdminService/SyncTrustList"): (HEAVY, {O: covers_deployment}, {}),
+}
+
+_PACKAGES = {"identity": identity_pb2, "itinerary": itinerary_pb2, "status": status_pb2,
+             "verification": verification_pb2}
+
+
+def _build_routes() -> dict[str, Route]:
+    routes = {}
+    for (upstream, path), (cost, checks, response_checks) in _TABLE.items():
+        service_name, method_name = path.split("/")
+        service = _PACKAGES[upstream].DESCRIPTOR.services_by_name[service_name]
+        method = service.methods_by_name[method_name]
+        full = f"/{service.full_name}/{method_name}"
+        routes[full] = Route(
+            method=full, upstream=upstream,
+            request=message_factory.GetMessageClass(method.input_type),
+            response=message_factory.GetMessageClass(method.output_type),
+            checks=checks, cost=cost, response_checks=response_checks,
+            client_streaming=method.client_streaming, server_streaming=method.server_streaming)
+    return routes
+
+
+ROUTES: dict[str, Route] = _build_routes()
+PUBLIC_SERVICES: tuple[str, ...] = tuple(sorted({route.service for route in ROUTES.values()}))
+
+
+async def authorize(route: Route, principal: Principal, request: Message, scope: Scope) -> None:
+    """Raises PermissionDenied unless the caller may make this request (filling in its own id)."""
+    check = route.checks.get(principal.kind)
+    if check is None:
+        raise denied(f"a {principal.kind} may not call {route.name}")
+    await check(principal, request, scope)
+
+
+async def authorize_response(route: Route, principal: Principal, response: Message, scope: Scope) -> None:
+    check = route.response_checks.get(principal.kind)
+    if check is not None:
+        await check(principal, response, scope)

@@ -1,0 +1,76 @@
+"""The gRPC front door: every public RPC of the four services at one address, same names, same messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import grpc
+
+from gateway.credentials import SessionKeys, principal_of_certificate
+from gateway.forwarding import STATUS_DETAILS_KEY, Forwarder, UpstreamError
+from gateway.policy import Route
+from gateway.principals import Principal
+from services.runtime.errors import Unauthenticated
+
+BEARER = "bearer "
+
+
+def principal_of_call(context: grpc.aio.ServicerContext, keys: SessionKeys) -> Principal:
+    """A session token when one is sent (a system relaying an app's session), else the client
+    certificate of the mutual-TLS connection."""
+    for key, value in context.invocation_metadata() or ():
+        if key == "authorization" and isinstance(value, str):
+            if not value.lower().startswith(BEARER):
+                raise Unauthenticated("CREDENTIALS_INVALID", "authorization must be 'Bearer <session token>'")
+            return keys.verify(value[len(BEARER):].strip())
+    certificates = (context.auth_context() or {}).get("x509_pem_cert")
+    if certificates:
+        return principal_of_certificate(certificates[0])
+    raise Unauthenticated("CREDENTIALS_MISSING", "present a client certificate (mutual TLS) or a session token")
+
+
+def _remaining(context: grpc.aio.ServicerContext) -> float | None:
+    return context.time_remaining()
+
+
+async def _abort_with(context: grpc.aio.ServicerContext, error: UpstreamError) -> None:
+    trailers = ((STATUS_DETAILS_KEY, error.status_details),) if error.status_details else ()
+    await context.abort(error.code, error.details, trailers)
+
+
+def generic_handlers(routes: Mapping[str, Route], forwarder: Forwarder,
+                     keys: SessionKeys) -> list[grpc.GenericRpcHandler]:
+    """One generic handler per public service; requests are parsed (to authorise), answers passed as bytes."""
+    by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
+    for route in routes.values():
+        by_service.setdefault(route.service, {})[route.name] = _handler(route, forwarder, keys)
+    return [grpc.method_handlers_generic_handler(service, methods) for service, methods in by_service.items()]
+
+
+def _handler(route: Route, forwarder: Forwarder, keys: SessionKeys) -> grpc.RpcMethodHandler:
+    if route.client_streaming:
+        async def upload(requests, context):
+            principal = principal_of_call(context, keys)
+            try:
+                return await forwarder.client_stream(route, principal, requests, _remaining(context))
+            except UpstreamError as error:
+                await _abort_with(context, error)
+        return grpc.stream_unary_rpc_method_handler(upload, request_deserializer=route.request.FromString)
+
+    if route.server_streaming:
+        async def watch(request, context):
+            principal = principal_of_call(context, keys)
+            try:
+                async for answer in forwarder.server_stream(route, principal, request, _remaining(context)):
+                    yield answer
+            except UpstreamError as error:
+                await _abort_with(context, error)
+        return grpc.unary_stream_rpc_method_handler(watch, request_deserializer=route.request.FromString)
+
+    async def call(request, context):
+        principal = principal_of_call(context, keys)
+        try:
+            return await forwarder.unary(route, principal, request, _remaining(context))
+        except UpstreamError as error:
+            await _abort_with(context, error)
+    return grpc.unary_unary_rpc_method_handler(call, request_deserializer=route.request.FromString)

@@ -1,0 +1,401 @@
+"""HTTP/JSON for apps and browsers, mapped onto the same routes as gRPC, plus the pages a person sees.
+
+JSON bodies are the proto messages in proto3 JSON (field names as in the .proto); a path's
+`{person_id}` may be `me`, the signed-in person. Errors are JSON too:
+`{"error": {"code", "status", "message", "reason", "field_violations"}}`, with the HTTP status
+Google's API guidelines give each gRPC code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from base64 import b64decode
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import segno
+import structlog
+from aiohttp import web
+from google.protobuf import json_format
+from google.rpc import error_details_pb2, status_pb2
+
+from gateway.credentials import SessionKeys
+from gateway.forwarding import Forwarder, UpstreamError, upstream_error
+from gateway.openapi import openapi_document
+from gateway.policy import ROUTES, Route
+from gateway.principals import CallerKind, Principal
+from gateway.rpc import BEARER
+from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
+from services.codes.payload import CodeRejected, read_code
+from services.runtime import errors
+from services.runtime.logs import get_logger
+from services.runtime.metrics import observe_call
+from services.runtime.status import code_for
+from services.runtime.server import REQUEST_ID_HEADER, SAFE_REQUEST_ID
+
+log = get_logger(__name__)
+PAGES = Path(__file__).parent / "pages"
+# A person's session lasts a working day; devices are provisioned with longer ones.
+PERSON_SESSION_SECONDS = 12 * 3600
+UPSTREAM_SECONDS = 5.0
+# The page fetches a new code this long before the shown one expires.
+REFRESH_MARGIN_SECONDS = 10
+_QR_COLOURS = {"COLOUR_GREEN": "#0a7d32", "COLOUR_YELLOW": "#b88700", "COLOUR_RED": "#c4161c"}
+
+_HTTP_STATUS = {
+    grpc.StatusCode.OK: 200, grpc.StatusCode.CANCELLED: 499, grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.INVALID_ARGUMENT: 400, grpc.StatusCode.DEADLINE_EXCEEDED: 504, grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409, grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429, grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.ABORTED: 409, grpc.StatusCode.OUT_OF_RANGE: 400, grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 500, grpc.StatusCode.UNAVAILABLE: 503, grpc.StatusCode.DATA_LOSS: 500,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+}
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One REST-style mapping of a gRPC route: path parameters and query parameters fill request fields."""
+
+    verb: str
+    path: str
+    rpc: str
+    summary: str
+    body: bool = False
+    query: tuple[str, ...] = ()
+    # Request field → path parameter, where they differ.
+    path_fields: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def route(self) -> Route:
+        return ROUTES[self.rpc]
+
+
+def _rpc(service: str, method: str) -> str:
+    return f"/healthcode.{service}.v1.{method}"
+
+
+HTTP_ROUTES = (
+    HttpRoute("GET", "/v1/persons/{person_id}", _rpc("identity", "IdentityService/GetPerson"), "A person, masked"),
+    HttpRoute("POST", "/v1/persons", _rpc("identity", "IdentityService/RegisterPerson"),
+              "Register a person (signed in: someone you will act for; signed out: yourself, with a face check)",
+              body=True),
+    HttpRoute("GET", "/v1/persons/{holder_person_id}/dependents", _rpc("identity", "IdentityService/ListDependents"),
+              "The dependents a person acts for"),
+    HttpRoute("POST", "/v1/persons/{holder_person_id}/dependents", _rpc("identity", "IdentityService/LinkDependent"),
+              "Link a dependent (at most 4)", body=True),
+    HttpRoute("DELETE", "/v1/persons/{holder_person_id}/dependents/{dependent_person_id}",
+              _rpc("identity", "IdentityService/UnlinkDependent"), "Unlink a dependent"),
+    HttpRoute("GET", "/v1/persons/{person_id}/status", _rpc("status", "StatusService/GetStatus"), "Health status"),
+    HttpRoute("GET", "/v1/persons/{person_id}/status-changes", _rpc("status", "StatusService/ListStatusChanges"),
+              "Why and when the colour changed", query=("page_size", "page_token")),
+    HttpRoute("POST", "/v1/persons/{person_id}/check-ins", _rpc("status", "StatusService/RecordCheckIn"),
+              "Daily health check-in", body=True),
+    HttpRoute("POST", "/v1/persons/{person_id}/appeals", _rpc("status", "StatusService/FileAppeal"),
+              "File an appeal against a colour", body=True),
+    HttpRoute("GET", "/v1/appeals/{appeal_id}", _rpc("status", "StatusService/GetAppeal"), "An appeal"),
+    HttpRoute("POST", "/v1/persons/{person_id}/visits", _rpc("verification", "VerificationService/RecordVisit"),
+              "Scan a venue code", body=True),
+    HttpRoute("POST", "/v1/persons/{person_id}/itinerary", _rpc("itinerary", "ItineraryService/DeclareItinerary"),
+              "Declare the cities stayed in", body=True),
+    HttpRoute("GET", "/v1/persons/{person_id}/stays", _rpc("itinerary", "ItineraryService/ListStays"),
+              "The 14-day itinerary"),
+    HttpRoute("POST", "/v1/verifications", _rpc("verification", "VerificationService/VerifyCode"),
+              "Verify a scanned code at a checkpoint", body=True),
+    HttpRoute("GET", "/v1/risk-areas", _rpc("itinerary", "ItineraryService/ListRiskAreas"), "Current risk areas",
+              query=("page_size", "page_token")),
+)
+CODE_PATH = "/v1/persons/{person_id}/code"
+ISSUE_CODE = _rpc("status", "StatusService/IssueCode")
+REGISTER_PERSON = _rpc("identity", "IdentityService/RegisterPerson")
+
+
+class HttpError(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str, reason: str = "",
+                 violations: list[dict[str, str]] | None = None, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.violations = violations or []
+        self.retry_after = retry_after
+
+    def response(self) -> web.Response:
+        body = {"error": {"code": self.code.name, "status": _HTTP_STATUS[self.code], "message": self.message,
+                          "reason": self.reason, "field_violations": self.violations}}
+        headers = {"Retry-After": self.retry_after} if self.retry_after else None
+        return web.json_response(body, status=_HTTP_STATUS[self.code], headers=headers)
+
+
+def _from_domain(error: errors.DomainError) -> HttpError:
+    violations = [{"field": v.field, "description": v.description}
+                  for v in getattr(error, "violations", [])]
+    return HttpError(code_for(error), error.message, error.reason, violations,
+                     error.metadata.get("retry_after_seconds"))
+
+
+def _from_upstream(error: UpstreamError) -> HttpError:
+    reason, violations = "", []
+    if error.status_details:
+        status = status_pb2.Status.FromString(error.status_details)
+        for detail in status.details:
+            info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
+            if detail.Unpack(info):
+                reason = info.reason
+            elif detail.Unpack(bad):
+                violations = [{"field": v.field, "description": v.description} for v in bad.field_violations]
+    return HttpError(error.code, error.details, reason, violations)
+
+
+class WebFrontDoor:
+    def __init__(self, forwarder: Forwarder, keys: SessionKeys, identity: identity_pb2_grpc.IdentityServiceStub,
+                 *, dev_sessions: bool = False) -> None:
+        self._forwarder = forwarder
+        self._keys = keys
+        self._identity = identity
+        self._dev_sessions = dev_sessions
+        self._code_pages: dict[str, tuple[float, dict]] = {}
+
+    def application(self) -> web.Application:
+        app = web.Application(middlewares=[self._middleware], client_max_size=1024 * 1024)
+        for route in HTTP_ROUTES:
+            app.router.add_route(route.verb, route.path, self._mapped(route))
+        app.router.add_get(CODE_PATH, self._code)
+        app.router.add_post("/v1/sessions", self._sign_in)
+        app.router.add_post("/v1/rpc/{service}/{method}", self._generic)
+        app.router.add_get("/.well-known/jwks.json", self._jwks)
+        app.router.add_get("/openapi.json", self._openapi)
+        app.router.add_get("/", self._page("code.html"))
+        app.router.add_get("/checkpoint", self._page("checkpoint.html"))
+        app.router.add_static("/static/", PAGES / "static")
+        if self._dev_sessions:
+            app.router.add_post("/dev/sessions", self._dev_session)
+        return app
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(self, request: web.Request, handler) -> web.StreamResponse:
+        supplied = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = supplied if SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
+        name = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
+        started = time.perf_counter()
+        with structlog.contextvars.bound_contextvars(request_id=request_id, rpc=f"{request.method} {name}"):
+            try:
+                response = await handler(request)
+            except HttpError as error:
+                response = error.response()
+            except errors.DomainError as error:
+                response = _from_domain(error).response()
+            except UpstreamError as error:
+                response = _from_upstream(error).response()
+            except web.HTTPException as error:
+                response = error
+            except Exception as error:  # noqa: BLE001 - never a stack trace to the caller
+                log.error("http_internal_error", error_type=type(error).__name__)
+                response = HttpError(grpc.StatusCode.INTERNAL,
+                                     "internal error; quote the request id to support").response()
+        response.headers[REQUEST_ID_HEADER] = request_id
+        observe_call("gateway-http", f"{request.method} {name}", str(response.status), time.perf_counter() - started)
+        return response
+
+    def _principal(self, request: web.Request) -> Principal:
+        header = request.headers.get("Authorization", "")
+        if not header:
+            raise errors.Unauthenticated("CREDENTIALS_MISSING", "sign in: send 'Authorization: Bearer <token>'")
+        if not header.lower().startswith(BEARER):
+            raise errors.Unauthenticated("CREDENTIALS_INVALID", "authorization must be 'Bearer <session token>'")
+        return self._keys.verify(header[len(BEARER):].strip())
+
+    async def _json(self, request: web.Request) -> dict:
+        if not request.can_read_body:
+            return {}
+        try:
+            body = await request.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, "the body is not JSON", "BODY_INVALID") from None
+        if not isinstance(body, dict):
+            raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, "the body must be a JSON object", "BODY_INVALID")
+        return body
+
+    @staticmethod
+    def _message(route: Route, values: dict):
+        try:
+            return json_format.ParseDict(values, route.request())
+        except json_format.ParseError as error:
+            # The parser names the field it could not read; the value is not echoed back.
+            text = str(error).split(":")[0]
+            raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, f"the request does not match "
+                            f"{route.request.DESCRIPTOR.name}: {text}", "BODY_INVALID",
+                            [{"field": _field_of(text), "description": text}]) from None
+
+    async def _forward(self, route: Route, principal: Principal, message) -> dict:
+        answer = await self._forwarder.unary(route, principal, message, UPSTREAM_SECONDS)
+        return json_format.MessageToDict(route.response.FromString(answer), preserving_proto_field_name=True)
+
+    # --- the mapped API -------------------------------------------------------------------
+
+    def _mapped(self, http: HttpRoute):
+        route = http.route
+
+        async def handle(request: web.Request) -> web.Response:
+            if http.rpc == REGISTER_PERSON and "Authorization" not in request.headers:
+                return await self._register_self(request)
+            principal = self._principal(request)
+            values = await self._json(request) if http.body else {}
+            for name in http.query:
+                if name in request.query:
+                    values[name] = request.query[name]
+            for name, value in request.match_info.items():
+                values[name] = principal.subject if value == "me" and principal.kind == CallerKind.PERSON else value
+            return web.json_response(await self._forward(route, principal, self._message(route, values)))
+        return handle
+
+    async def _generic(self, request: web.Request) -> web.Response:
+        """Any unary public RPC as POST /v1/rpc/<package.Service>/<Method> with its request as JSON."""
+        route = ROUTES.get(f"/{request.match_info['service']}/{request.match_info['method']}")
+        if route is None or route.client_streaming or route.server_streaming:
+            raise HttpError(grpc.StatusCode.NOT_FOUND, "no such public unary RPC", "RPC_UNKNOWN")
+        principal = self._principal(request)
+        message = self._message(route, await self._json(request))
+        return web.json_response(await self._forward(route, principal, message))
+
+    async def _code(self, request: web.Request) -> web.Response:
+        """The code a person shows, ready to draw: payload, QR image, colour, masked name, times."""
+        principal = self._principal(request)
+        person_id = request.match_info["person_id"]
+        if person_id == "me" and principal.kind == CallerKind.PERSON:
+            person_id = principal.subject
+        route = ROUTES[ISSUE_CODE]
+        answer = await self._forwarder.unary(route, principal, route.request(person_id=person_id), UPSTREAM_SECONDS)
+        issued = route.response.FromString(answer)
+        page = await self._code_page(issued)
+        page["refresh_in_seconds"] = max(1, int(issued.expire_time.ToSeconds() - time.time()) - REFRESH_MARGIN_SECONDS)
+        return web.json_response(page, headers={"Cache-Control": "no-store"})
+
+    async def _code_page(self, issued) -> dict:
+        # The same code drawn once: a QR costs ~5 ms of CPU, so it is kept while the code is.
+        cached = self._code_pages.get(issued.payload)
+        if cached is not None:
+            return dict(cached[1])
+        status = json_format.MessageToDict(issued.status, preserving_proto_field_name=True)
+        try:
+            masked_name = read_code(issued.payload).claims.masked_name
+        except CodeRejected:
+            masked_name = ""
+        colour = status.get("colour", "COLOUR_UNSPECIFIED")
+        svg = await asyncio.to_thread(_qr_svg, issued.payload, _QR_COLOURS.get(colour, "#000000"))
+        page = {"payload": issued.payload, "qr_svg": svg, "colour": colour,
+                "display_colour": status.get("display_colour", ""), "masked_name": masked_name,
+                "status_time": status.get("compute_time", ""), "valid_until_time": status.get("valid_until_time", ""),
+                "expire_time": json_format.MessageToDict(issued)["expireTime"],
+                "person_id": status.get("person_id", ""), "reasons": status.get("reasons", [])}
+        now = time.time()
+        self._code_pages = {payload: entry for payload, entry in self._code_pages.items() if entry[0] > now}
+        self._code_pages[issued.payload] = (issued.expire_time.ToSeconds(), page)
+        return dict(page)
+
+    # --- signing in ----------------------------------------------------------------------
+
+    async def _sign_in(self, request: web.Request) -> web.Response:
+        """A person signs in with their document and a fresh face check from a registered provider."""
+        self._forwarder.limits.take(f"anonymous:{request.remote}", None)
+        body = await self._json(request)
+        document = self._parse(identity_pb2.Document, body.get("document", {}), "document")
+        attestation = _attestation(body.get("face_attestation"), "face_attestation")
+        try:
+            found = await self._identity.LookupPersonByDocument(
+                identity_pb2.LookupPersonByDocumentRequest(document=document), timeout=UPSTREAM_SECONDS)
+            await self._identity.RecordFaceCheck(identity_pb2.RecordFaceCheckRequest(
+                person_id=found.person.person_id, face_attestation=attestation), timeout=UPSTREAM_SECONDS)
+        except grpc.aio.AioRpcError as error:
+            raise upstream_error(error) from None
+        return web.json_response(self._session(found.person))
+
+    async def _register_self(self, request: web.Request) -> web.Response:
+        """Registration by the person themselves: a face check is required, and they are signed in."""
+        self._forwarder.limits.take(f"anonymous:{request.remote}", None)
+        route = ROUTES[REGISTER_PERSON]
+        message = self._message(route, await self._json(request))
+        if not message.HasField("face_attestation"):
+            raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, "face_attestation: required to register yourself",
+                            "FACE_CHECK_REQUIRED", [{"field": "face_attestation",
+                                                     "description": "required to register yourself"}])
+        with self._forwarder.shedder.admit(route.cost):
+            try:
+                registered = await self._identity.RegisterPerson(message, timeout=UPSTREAM_SECONDS)
+            except grpc.aio.AioRpcError as error:
+                raise upstream_error(error) from None
+        return web.json_response(self._session(registered.person))
+
+    def _session(self, person: identity_pb2.Person) -> dict:
+        principal = Principal(CallerKind.PERSON, person.person_id, person.home_province_code)
+        return {"token": self._keys.mint(principal, PERSON_SESSION_SECONDS), "expires_in": PERSON_SESSION_SECONDS,
+                "person": json_format.MessageToDict(person, preserving_proto_field_name=True)}
+
+    async def _dev_session(self, request: web.Request) -> web.Response:
+        """Development only (`healthcode up`): a session for a registered person without a face check."""
+        body = await self._json(request)
+        try:
+            found = await self._identity.GetPerson(identity_pb2.GetPersonRequest(person_id=str(body.get("person_id", ""))),
+                                                   timeout=UPSTREAM_SECONDS)
+        except grpc.aio.AioRpcError as error:
+            raise upstream_error(error) from None
+        return web.json_response(self._session(found.person))
+
+    @staticmethod
+    def _parse(kind, value: object, field_name: str):
+        if not isinstance(value, dict):
+            raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, f"{field_name}: must be an object", "BODY_INVALID",
+                            [{"field": field_name, "description": "must be an object"}])
+        try:
+            return json_format.ParseDict(value, kind())
+        except json_format.ParseError:
+            raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, f"{field_name}: malformed", "BODY_INVALID",
+                            [{"field": field_name, "description": "malformed"}]) from None
+
+    # --- documents ----------------------------------------------------------------------
+
+    async def _jwks(self, request: web.Request) -> web.Response:
+        return web.json_response(self._keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    async def _openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(openapi_document(HTTP_ROUTES, CODE_PATH))
+
+    @staticmethod
+    def _page(name: str):
+        async def page(request: web.Request) -> web.FileResponse:
+            return web.FileResponse(PAGES / name, headers={"Cache-Control": "no-cache"})
+        return page
+
+
+def _attestation(value: object, field_name: str) -> identity_pb2.FaceAttestation:
+    if not isinstance(value, dict):
+        raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, f"{field_name}: required", "FACE_CHECK_REQUIRED",
+                        [{"field": field_name, "description": "required"}])
+    try:
+        return identity_pb2.FaceAttestation(claims=b64decode(value.get("claims", ""), validate=True),
+                                            signature=b64decode(value.get("signature", ""), validate=True))
+    except (ValueError, TypeError):
+        raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, f"{field_name}: claims and signature must be base64",
+                        "BODY_INVALID", [{"field": field_name, "description": "claims and signature must be base64"}]
+                        ) from None
+
+
+def _qr_svg(payload: str, colour: str) -> str:
+    # A fixed mask: choosing the best of eight costs 14 ms instead of 3; scanners read any mask.
+    return segno.make(payload, error="m", micro=False, mask=0).svg_inline(scale=4, dark=colour, border=2)
+
+
+def _field_of(parser_message: str) -> str:
+    """'Failed to parse person_id field' → 'person_id'; otherwise the message itself."""
+    words = parser_message.split()
+    if "field" in words:
+        index = words.index("field")
+        return words[index - 1] if index else parser_message
+    return parser_message
