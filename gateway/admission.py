@@ -62,8 +62,8 @@ class RateLimits:
             bucket[1] = now
         if bucket[0] < 1:
             retry = (1 - bucket[0]) / rate.per_second
-            raise ResourceExhausted("RATE_LIMITED", f"too many requests from this caller; retry in {retry:.1f} s",
-                                    {"retry_after_seconds": f"{retry:.1f}"})
+            raise ResourceExhausted("RATE_LIMITED", f"too many requests from this caller; retry in {retry:.2f} s",
+                                    {"retry_after_seconds": f"{max(retry, 0.01):.2f}"})
         bucket[0] -= 1
 
 

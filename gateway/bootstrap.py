@@ -8,7 +8,8 @@ from pathlib import Path
 import grpc
 from aiohttp import web
 
-from gateway.admission import ANONYMOUS_RATE, DEFAULT_RATES, LoadShedder, RateLimits
+from gateway.admission import ANONYMOUS_RATE, DEFAULT_RATES, LoadShedder, Rate, RateLimits
+from gateway.principals import CallerKind
 from gateway.credentials import SessionKeys
 from gateway.directory import PersonDirectory
 from gateway.forwarding import CodeCache, Forwarder
@@ -49,6 +50,7 @@ class GatewaySettings:
     provinces: frozenset[str]
     max_in_flight: int
     max_heavy_in_flight: int
+    rates: dict[CallerKind, Rate]
     dev_sessions: bool
 
     @classmethod
@@ -75,10 +77,29 @@ class GatewaySettings:
             provinces=provinces or frozenset(f"{prefix}0000" for prefix in areas.PROVINCES),
             max_in_flight=env.integer("GATEWAY_MAX_IN_FLIGHT", 128, minimum=1, maximum=100_000),
             max_heavy_in_flight=env.integer("GATEWAY_MAX_HEAVY_IN_FLIGHT", 32, minimum=1, maximum=100_000),
+            rates=_rates(env),
             dev_sessions=env.text("GATEWAY_DEV_SESSIONS", "false").lower() == "true",
         )
         env.check()
         return settings
+
+
+def _rates(env: Env) -> dict[CallerKind, Rate]:
+    """HEALTHCODE_GATEWAY_RATES overrides the defaults per kind: `person=5/30,checkpoint=20/60`
+    (calls per second / burst)."""
+    rates = dict(DEFAULT_RATES)
+    for item in filter(None, (part.strip() for part in env.text("GATEWAY_RATES", "").split(","))):
+        kind, _, figures = item.partition("=")
+        per_second, _, burst = figures.partition("/")
+        try:
+            rate = Rate(float(per_second), float(burst))
+            rates[CallerKind(kind.strip())] = rate
+        except ValueError:
+            env.invalid("GATEWAY_RATES", "must look like 'person=5/30,checkpoint=20/60' with known caller kinds")
+            continue
+        if rate.per_second <= 0 or rate.burst < 1:
+            env.invalid("GATEWAY_RATES", "rates must be positive and bursts at least 1")
+    return rates
 
 
 def _read_file(env: Env, name: str) -> bytes | None:
@@ -96,6 +117,7 @@ def _read_file(env: Env, name: str) -> bytes | None:
 class StartedGateway:
     grpc: HostedServer
     http_port: int
+    forwarder: Forwarder
 
     @property
     def address(self) -> str:
@@ -108,7 +130,7 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
     identity = identity_pb2_grpc.IdentityServiceStub(channels["identity"])
     keys = SessionKeys(settings.session_secrets)
     forwarder = Forwarder(channels, ROUTES, Scope(PersonDirectory(identity), settings.provinces),
-                          RateLimits(DEFAULT_RATES, ANONYMOUS_RATE),
+                          RateLimits(settings.rates, ANONYMOUS_RATE),
                           LoadShedder(settings.max_in_flight, settings.max_heavy_in_flight), CodeCache())
     runner = web.AppRunner(WebFrontDoor(forwarder, keys, identity, dev_sessions=settings.dev_sessions).application(),
                            access_log=None, handle_signals=False, shutdown_timeout=settings.grace_seconds)
@@ -134,4 +156,4 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
                                                   root_certificates=settings.client_ca, require_client_auth=True)
     server = await start_server(app, settings.host, settings.port, credentials=credentials)
     log.info("gateway_started", grpc=server.address, http_port=http_port, mutual_tls=credentials is not None)
-    return StartedGateway(server, http_port)
+    return StartedGateway(server, http_port, forwarder)

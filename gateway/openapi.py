@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import cache
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
@@ -66,7 +65,6 @@ def _error_responses() -> dict:
         "$ref": "#/components/schemas/Error"}}}} for status, text in described.items()}
 
 
-@cache
 def _document(routes: tuple, code_path: str) -> dict:
     components: dict = {}
     paths: dict = {}

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 import uuid
 from base64 import b64decode
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -68,8 +68,6 @@ class HttpRoute:
     summary: str
     body: bool = False
     query: tuple[str, ...] = ()
-    # Request field → path parameter, where they differ.
-    path_fields: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def route(self) -> Route:
@@ -135,8 +133,10 @@ class HttpError(Exception):
 def _from_domain(error: errors.DomainError) -> HttpError:
     violations = [{"field": v.field, "description": v.description}
                   for v in getattr(error, "violations", [])]
+    retry = error.metadata.get("retry_after_seconds")
+    # HTTP's Retry-After counts whole seconds.
     return HttpError(code_for(error), error.message, error.reason, violations,
-                     error.metadata.get("retry_after_seconds"))
+                     str(math.ceil(float(retry))) if retry else None)
 
 
 def _from_upstream(error: UpstreamError) -> HttpError:
@@ -160,6 +160,7 @@ class WebFrontDoor:
         self._identity = identity
         self._dev_sessions = dev_sessions
         self._code_pages: dict[str, tuple[float, dict]] = {}
+        self._openapi_document = openapi_document(HTTP_ROUTES, CODE_PATH)
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=1024 * 1024)
@@ -365,7 +366,7 @@ class WebFrontDoor:
         return web.json_response(self._keys.jwks(), headers={"Cache-Control": "public, max-age=300"})
 
     async def _openapi(self, request: web.Request) -> web.Response:
-        return web.json_response(openapi_document(HTTP_ROUTES, CODE_PATH))
+        return web.json_response(self._openapi_document)
 
     @staticmethod
     def _page(name: str):

@@ -21,8 +21,10 @@
       const answer = await Session.call("POST", "/v1/verifications", body);
       verdict.dataset.decision = answer.decision;
       verdict.querySelector(".decision").textContent = DECISIONS[answer.decision] || answer.decision;
-      verdict.querySelector(".detail").textContent = [answer.masked_name, COLOURS[answer.colour],
-        answer.display_colour, answer.reason, answer.issuer_province_code].filter(Boolean).join(" · ");
+      const colour = COLOURS[answer.colour];
+      const display = answer.display_colour !== colour ? answer.display_colour : "";
+      verdict.querySelector(".detail").textContent = [answer.masked_name, colour, display, answer.reason,
+        answer.issuer_province_code].filter(Boolean).join(" · ");
     } catch (error) {
       verdict.dataset.decision = "";
       errorLine.textContent = error.message;

@@ -32,8 +32,10 @@
       qr.innerHTML = code.qr_svg;
       qr.setAttribute("aria-label", "health code QR");
       qr.dataset.payload = code.payload;
-      element.querySelector(".colour").textContent =
-        (COLOUR_NAMES[code.colour] || code.colour) + (code.display_colour ? ` · ${code.display_colour}` : "");
+      // A province's own colour (orange, purple) is shown beside the national one when it differs.
+      const national = code.colour.replace("COLOUR_", "").toLowerCase();
+      const display = code.display_colour && code.display_colour !== national ? ` · ${code.display_colour}` : "";
+      element.querySelector(".colour").textContent = (COLOUR_NAMES[code.colour] || code.colour) + display;
       element.querySelector(".status-time").textContent = time(code.status_time);
       element.querySelector(".valid-until").textContent = time(code.valid_until_time);
       countdown(element, code.refresh_in_seconds);
