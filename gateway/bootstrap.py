@@ -75,8 +75,8 @@ class GatewaySettings:
             tls_certificate=tls[0], tls_key=tls[1], client_ca=tls[2],
             session_secrets=env.secret_keyring("GATEWAY_SESSION_KEYS"),
             provinces=provinces or frozenset(f"{prefix}0000" for prefix in areas.PROVINCES),
-            max_in_flight=env.integer("GATEWAY_MAX_IN_FLIGHT", 128, minimum=1, maximum=100_000),
-            max_heavy_in_flight=env.integer("GATEWAY_MAX_HEAVY_IN_FLIGHT", 32, minimum=1, maximum=100_000),
+            max_in_flight=env.integer("GATEWAY_MAX_IN_FLIGHT", 64, minimum=1, maximum=100_000),
+            max_heavy_in_flight=env.integer("GATEWAY_MAX_HEAVY_IN_FLIGHT", 16, minimum=1, maximum=100_000),
             rates=_rates(env),
             dev_sessions=env.text("GATEWAY_DEV_SESSIONS", "false").lower() == "true",
         )
@@ -126,8 +126,11 @@ class StartedGateway:
 
 async def start_gateway(settings: GatewaySettings) -> StartedGateway:
     """Both front doors, started; stopping `grpc` (as run_until_signalled does) stops them both."""
-    channels = {name: open_channel(settings.addresses[name]) for name in UPSTREAMS}
-    identity = identity_pb2_grpc.IdentityServiceStub(channels["identity"])
+    # Forwarding passes request ids and deadlines itself (no interceptor on its hot path); the
+    # gateway's own few calls to identity (authorisation lookups, sign-in) use a propagating channel.
+    channels = {name: open_channel(settings.addresses[name], propagate=False) for name in UPSTREAMS}
+    identity_channel = open_channel(settings.addresses["identity"])
+    identity = identity_pb2_grpc.IdentityServiceStub(identity_channel)
     keys = SessionKeys(settings.session_secrets)
     forwarder = Forwarder(channels, ROUTES, Scope(PersonDirectory(identity), settings.provinces),
                           RateLimits(settings.rates, ANONYMOUS_RATE),
@@ -141,7 +144,7 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
 
     async def close() -> None:
         await runner.cleanup()
-        for channel in channels.values():
+        for channel in (*channels.values(), identity_channel):
             await channel.close()
 
     app = App(name=NAME, service_names=PUBLIC_SERVICES,

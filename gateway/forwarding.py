@@ -20,6 +20,7 @@ from gateway.admission import LoadShedder, Overloaded, RateLimits
 from gateway.policy import Route, Scope, authorize, authorize_response
 from gateway.principals import Principal
 from healthcode.status.v1 import status_pb2
+from services.runtime.clients import request_metadata
 from services.runtime.errors import ResourceExhausted
 
 ISSUE_CODE = "/healthcode.status.v1.StatusService/IssueCode"
@@ -128,7 +129,8 @@ class Forwarder:
             raise
         with admission, IN_FLIGHT.track_inprogress():
             try:
-                answer = await self._calls[route.method](request, timeout=_deadline(timeout))
+                answer = await self._calls[route.method](request, timeout=_deadline(timeout),
+                                                         metadata=request_metadata())
             except grpc.aio.AioRpcError as error:
                 raise upstream_error(error) from None
         if route.response_checks:
@@ -147,7 +149,7 @@ class Forwarder:
             raise ResourceExhausted("OVERLOADED", "too many open watches; retry shortly", {"retry_after_seconds": "5"})
         self._streams += 1
         try:
-            call = self._calls[route.method](request, timeout=timeout)
+            call = self._calls[route.method](request, timeout=timeout, metadata=request_metadata())
             try:
                 async for answer in call:
                     yield answer
@@ -170,7 +172,7 @@ class Forwarder:
             raise
         with admission, IN_FLIGHT.track_inprogress():
             try:
-                return await self._calls[route.method](requests, timeout=timeout)
+                return await self._calls[route.method](requests, timeout=timeout, metadata=request_metadata())
             except grpc.aio.AioRpcError as error:
                 raise upstream_error(error) from None
 

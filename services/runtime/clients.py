@@ -8,6 +8,12 @@ import structlog
 from services.runtime.server import REQUEST_ID_HEADER
 
 
+def request_metadata() -> tuple[tuple[str, str], ...]:
+    """The current call's request id as outgoing metadata, for channels opened without propagation."""
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    return ((REQUEST_ID_HEADER, request_id),) if request_id else ()
+
+
 def _with_request_id(details: grpc.aio.ClientCallDetails, default_timeout: float) -> grpc.aio.ClientCallDetails:
     metadata = list(details.metadata or ())
     request_id = structlog.contextvars.get_contextvars().get("request_id")
@@ -29,12 +35,16 @@ class _PropagatingInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.Una
         return await continuation(_with_request_id(client_call_details, self._timeout), request)
 
 
-def open_channel(address: str, *, default_timeout: float = 5.0) -> grpc.aio.Channel:
-    """An insecure channel for in-cluster calls (mTLS comes with the deployment work).
+def open_channel(address: str, *, default_timeout: float = 5.0, propagate: bool = True) -> grpc.aio.Channel:
+    """An insecure channel for in-cluster calls (mTLS between pods is the mesh's, see k8s/).
+
+    With `propagate=False` the channel has no interceptor: an aio client interceptor costs about
+    as much CPU as the call itself, so a hot path (the gateway's forwarding) passes
+    `request_metadata()` and its timeout on each call instead.
 
     Its connections are its own: grpc otherwise shares them process-wide, so one failed
     early attempt (a peer not up yet) would make every other channel to that address fail
     fast until the shared connection's backoff ends.
     """
     return grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)],
-                                     interceptors=[_PropagatingInterceptor(default_timeout)])
+                                     interceptors=[_PropagatingInterceptor(default_timeout)] if propagate else None)

@@ -17,7 +17,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from services.runtime.errors import DomainError
+from services.runtime.errors import DomainError, ResourceExhausted
 from services.runtime.logs import get_logger
 from services.runtime.metrics import observe_call
 from services.runtime.status import retryable_database_status, to_rpc_status
@@ -122,7 +122,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
         if isinstance(error, grpc.aio.AbortError):
             raise error
-        if isinstance(error, DomainError):
+        if isinstance(error, ResourceExhausted):
+            # Refused for load: counted by the metrics; a line each would flood the logs in a surge.
+            log.debug("rpc_refused", reason=error.reason, duration_ms=elapsed_ms)
+            status = to_rpc_status(error, self._domain)
+        elif isinstance(error, DomainError):
             log.info("rpc_refused", reason=error.reason, duration_ms=elapsed_ms)
             status = to_rpc_status(error, self._domain)
         else:
@@ -193,17 +197,19 @@ class HostedServer:
 
 
 async def start_server(app: App, host: str, port: int, *, max_message_bytes: int = 8 * 1024 * 1024,
-                       credentials: grpc.ServerCredentials | None = None) -> HostedServer:
+                       credentials: grpc.ServerCredentials | None = None, reuse_port: bool = False) -> HostedServer:
     """Binds, registers health and reflection, starts background jobs, marks SERVING.
 
     With `credentials` (the gateway's TLS, client certificates optional) the port is secure.
+    With `reuse_port`, several worker processes bind the same port (SO_REUSEPORT; the kernel
+    spreads connections, not calls, over them).
     """
     server = grpc.aio.server(
         interceptors=[CallInterceptor(app.error_domain, app.name)],
         options=[
             # grpcio 1.85 defaults SO_REUSEPORT on: a second server on a taken port would bind
             # silently and steal connections (LIMITS.md). Multi-worker setups opt in explicitly.
-            ("grpc.so_reuseport", 0),
+            ("grpc.so_reuseport", 1 if reuse_port else 0),
             ("grpc.max_receive_message_length", max_message_bytes),
             ("grpc.max_send_message_length", max_message_bytes),
         ],
