@@ -160,7 +160,7 @@ async def main(args: argparse.Namespace) -> None:
                or not key.startswith("HEALTHCODE_")}
     environ.update(HEALTHCODE_DATA_DIR=str(data), HEALTHCODE_LOG_LEVEL="warning", HEALTHCODE_METRICS_PORT="0",
                    **{f"HEALTHCODE_{name}_PORT": "0" for name in ("IDENTITY", "ITINERARY", "STATUS", "VERIFICATION",
-                                                                  "GATEWAY", "GATEWAY_HTTP")})
+                                                                  "GATEWAY", "GATEWAY_HTTP", "GATEWAY_HEALTH")})
     echo, echo_address = await _spawn(["-m", "benchmarks.identity_lookups", "--echo-server"], environ)
     up, addresses = await _spawn_lines(["-m", "services.cli", "up"], environ, [
         r"identity\s+grpc://(\S+)", r"itinerary\s+grpc://(\S+)", r"status\s+grpc://(\S+)",

@@ -26,6 +26,7 @@ from services.runtime.settings import Env
 NAME = "gateway"
 DEFAULT_PORT = 50050
 DEFAULT_HTTP_PORT = 8080
+DEFAULT_HEALTH_PORT = 50060
 UPSTREAMS = ("identity", "itinerary", "status", "verification")
 _UPSTREAM_PORTS = {"identity": 50051, "itinerary": 50052, "status": 50053, "verification": 50054}
 
@@ -37,6 +38,7 @@ class GatewaySettings:
     host: str
     port: int
     http_port: int
+    health_port: int  # grpc.health.v1 alone, plaintext: for the kubelet, which has no client certificate
     grace_seconds: float
     metrics_port: int
     addresses: dict[str, str]
@@ -69,6 +71,7 @@ class GatewaySettings:
             host=env.text("HOST", "127.0.0.1"),
             port=env.integer("GATEWAY_PORT", DEFAULT_PORT, minimum=0, maximum=65535),
             http_port=env.integer("GATEWAY_HTTP_PORT", DEFAULT_HTTP_PORT, minimum=0, maximum=65535),
+            health_port=env.integer("GATEWAY_HEALTH_PORT", DEFAULT_HEALTH_PORT, minimum=0, maximum=65535),
             grace_seconds=env.number("GRACE_SECONDS", 10.0),
             metrics_port=env.integer("METRICS_PORT", 9464, minimum=0, maximum=65535),
             addresses=addresses,
@@ -157,6 +160,7 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
         # use HTTP/JSON. (grpcio cannot ask for a certificate without requiring one.)
         credentials = grpc.ssl_server_credentials([(settings.tls_key, settings.tls_certificate)],
                                                   root_certificates=settings.client_ca, require_client_auth=True)
-    server = await start_server(app, settings.host, settings.port, credentials=credentials)
+    server = await start_server(app, settings.host, settings.port, credentials=credentials,
+                                health_port=settings.health_port)
     log.info("gateway_started", grpc=server.address, http_port=http_port, mutual_tls=credentials is not None)
     return StartedGateway(server, http_port, forwarder)

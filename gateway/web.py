@@ -195,8 +195,8 @@ class WebFrontDoor:
                 response = _from_domain(error).response()
             except UpstreamError as error:
                 response = _from_upstream(error).response()
-            except web.HTTPException as error:
-                response = error
+            except web.HTTPException as error:  # aiohttp's own answers: 404, 405, 413
+                response = web.Response(status=error.status, text=error.text, content_type="text/plain")
             except Exception as error:  # noqa: BLE001 - never a stack trace to the caller
                 log.error("http_internal_error", error_type=type(error).__name__)
                 response = HttpError(grpc.StatusCode.INTERNAL,

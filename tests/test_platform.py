@@ -68,7 +68,7 @@ class Process:
 
 
 EPHEMERAL_PORTS = {f"HEALTHCODE_{name}_PORT": "0" for name in (
-    "IDENTITY", "ITINERARY", "STATUS", "VERIFICATION", "GATEWAY", "GATEWAY_HTTP", "METRICS")}
+    "IDENTITY", "ITINERARY", "STATUS", "VERIFICATION", "GATEWAY", "GATEWAY_HTTP", "GATEWAY_HEALTH", "METRICS")}
 
 
 async def _through_the_gateway(up: Process, pki: Path, person_id: str) -> dict:

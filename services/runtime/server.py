@@ -164,11 +164,14 @@ class HostedServer:
     """A started grpc.aio server hosting one App."""
 
     def __init__(self, app: App, server: grpc.aio.Server, health_servicer: health.aio.HealthServicer,
-                 port: int, host: str) -> None:
+                 port: int, host: str, health_server: grpc.aio.Server | None = None,
+                 health_port: int | None = None) -> None:
         self.app = app
         self.port = port
         self.address = f"{host}:{port}"
+        self.health_port = health_port
         self._server = server
+        self._health_server = health_server
         self._health = health_servicer
         self._tasks: list[asyncio.Task] = []
         self._stopped = False
@@ -188,6 +191,8 @@ class HostedServer:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._server.stop(grace)
+        if self._health_server is not None:
+            await self._health_server.stop(0)
         if self.app.close is not None:
             await self.app.close()
         log.info("shutdown_finished", service=self.app.name)
@@ -197,11 +202,14 @@ class HostedServer:
 
 
 async def start_server(app: App, host: str, port: int, *, max_message_bytes: int = 8 * 1024 * 1024,
-                       credentials: grpc.ServerCredentials | None = None, reuse_port: bool = False) -> HostedServer:
+                       credentials: grpc.ServerCredentials | None = None, health_port: int | None = None,
+                       reuse_port: bool = False) -> HostedServer:
     """Binds, registers health and reflection, starts background jobs, marks SERVING.
 
-    With `credentials` (the gateway's TLS, client certificates optional) the port is secure.
-    With `reuse_port`, several worker processes bind the same port (SO_REUSEPORT; the kernel
+    With `credentials` (the gateway's mutual TLS) the port is secure. A `health_port` serves
+    grpc.health.v1 alone, in plaintext, for probes that hold no client certificate (the kubelet);
+    it reports the same states as the main port, NOT_SERVING during a drain included.
+    With `reuse_port`, several worker processes bind the same ports (SO_REUSEPORT; the kernel
     spreads connections, not calls, over them).
     """
     server = grpc.aio.server(
@@ -224,7 +232,13 @@ async def start_server(app: App, host: str, port: int, *, max_message_bytes: int
     bound = (server.add_secure_port(f"{host}:{port}", credentials) if credentials is not None
              else server.add_insecure_port(f"{host}:{port}"))
     await server.start()
-    hosted = HostedServer(app, server, health_servicer, bound, host)
+    health_server, health_bound = None, None
+    if health_port is not None:
+        health_server = grpc.aio.server(options=[("grpc.so_reuseport", 1 if reuse_port else 0)])
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, health_server)
+        health_bound = health_server.add_insecure_port(f"{host}:{health_port}")
+        await health_server.start()
+    hosted = HostedServer(app, server, health_servicer, bound, host, health_server, health_bound)
     hosted._start_background()
     for name in ("", *app.service_names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -65,6 +65,7 @@ async def start_front(deployment: Deployment, directory: Path, **settings: str) 
     session_secret = random_key()
     addresses = {f"HEALTHCODE_{server.app.name.upper()}_ADDRESS": server.address for server in deployment.servers}
     environ = {**addresses, "HEALTHCODE_GATEWAY_PORT": "0", "HEALTHCODE_GATEWAY_HTTP_PORT": "0",
+               "HEALTHCODE_GATEWAY_HEALTH_PORT": "0",
                "HEALTHCODE_GATEWAY_TLS_CERT_FILE": str(credentials.server_certificate),
                "HEALTHCODE_GATEWAY_TLS_KEY_FILE": str(credentials.server_key),
                "HEALTHCODE_GATEWAY_CLIENT_CA_FILE": str(credentials.ca),

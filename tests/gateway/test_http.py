@@ -124,3 +124,20 @@ async def test_gateway_calls_are_counted_for_prometheus(platform, http):
     exposition = generate_latest(REGISTRY).decode()
     assert 'healthcode_rpc_calls_total{code="401",method="GET /v1/risk-areas",service="gateway-http"}' in exposition
     assert 'service="gateway"' in exposition and 'service="status"' in exposition
+
+
+async def test_probes_reach_health_without_a_certificate_on_a_port_of_its_own(platform):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+    import grpc
+
+    port = platform.hubei.started.grpc.health_port
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        answer = await health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="healthcode.status.v1.StatusService"))
+        try:
+            await channel.unary_unary("/healthcode.status.v1.StatusService/GetStatus")(b"")
+            forwarded = True
+        except grpc.aio.AioRpcError as error:
+            forwarded = error.code() != grpc.StatusCode.UNIMPLEMENTED
+    assert answer.status == health_pb2.HealthCheckResponse.SERVING
+    assert not forwarded  # the health port serves health, nothing else
