@@ -1,12 +1,15 @@
 """The gateway under a surge: its capacity, then 1×, 3× and 0.5× that rate offered open-loop.
 
-    .venv/bin/python -m benchmarks.gateway_shedding [--persons 2000] [--phase-seconds 10] [--surge 3]
+    .venv/bin/python -m benchmarks.gateway_shedding [--persons 10000] [--phase-seconds 10] [--surge 3]
+                                                    [--mix rush|status] [--no-pin]
 
 `healthcode up` runs the four services (one process, embedded Postgres unless
 HEALTHCODE_DATABASE_URL is set); the gateway runs alone in a second process, as a pod would, with
-up's development PKI; this process is the load, over mutual TLS as the national platform. The mix
-is 90 % GetStatus of random persons (light calls, forwarded) and 10 % IssueCode of 50 persons
-whose codes the gateway holds in its cache.
+up's development PKI; this process is the load, over mutual TLS as the national platform. 90 % of
+calls are forwarded: in the morning-rush mix (`--mix rush`) 60 % of those are IssueCode of random
+persons (a new code: a signature and a write in status) and 40 % GetStatus; with `--mix status`
+all are GetStatus, the cheapest call for the services, where the gateway's own cost weighs most.
+The other 10 % are IssueCode of 50 persons whose codes the gateway holds in its cache.
 
 The gateway is pinned to core 1 and everything else to core 0 (--no-pin turns that off).
 
@@ -96,7 +99,7 @@ async def closed_loop(call, seconds: float, concurrency: int) -> dict:
 
 async def open_loop(calls, rate: float, seconds: float, gateway_pid: int) -> dict:
     """Sends at `rate` per second on schedule; each call's latency counts from its scheduled time."""
-    accepted: dict[str, list[float]] = {"GetStatus": [], "IssueCode": []}
+    accepted: dict[str, list[float]] = {"forwarded": [], "cached": []}
     refused: list[float] = []
     errors: Counter[str] = Counter()
     dropped = 0
@@ -131,16 +134,16 @@ async def open_loop(calls, rate: float, seconds: float, gateway_pid: int) -> dic
     elapsed = time.perf_counter() - start
     handled = sum(map(len, accepted.values())) + len(refused)
     gateway_cpu = _cpu_seconds(gateway_pid) - cpu_before
-    forwarded = accepted["GetStatus"]
+    forwarded = accepted["forwarded"]
     return {
         "offered_per_second": rate, "seconds": round(elapsed, 1),
         "accepted_per_second": round(len(forwarded) / elapsed, 1),
-        "cached_codes_per_second": round(len(accepted["IssueCode"]) / elapsed, 1),
+        "cached_codes_per_second": round(len(accepted["cached"]) / elapsed, 1),
         "refused_per_second": round(len(refused) / elapsed, 1),
         "accepted_p50_ms": round(_percentile(forwarded, 0.5) * 1000, 1),
         "accepted_p99_ms": round(_percentile(forwarded, 0.99) * 1000, 1),
         "accepted_max_ms": round(max(forwarded, default=0) * 1000, 1),
-        "cached_code_p99_ms": round(_percentile(accepted["IssueCode"], 0.99) * 1000, 1),
+        "cached_code_p99_ms": round(_percentile(accepted["cached"], 0.99) * 1000, 1),
         "refused_p50_ms": round(_percentile(refused, 0.5) * 1000, 1),
         "refused_p99_ms": round(_percentile(refused, 0.99) * 1000, 1),
         "other_errors": dict(errors), "client_dropped": dropped,
@@ -194,15 +197,24 @@ async def main(args: argparse.Namespace) -> None:
         stubs = [status_pb2_grpc.StatusServiceStub(channel) for channel in channels]
         for person in hot:  # the gateway caches these codes from now on
             await stubs[0].IssueCode(status_pb2.IssueCodeRequest(person_id=person))
-        for person in persons:  # every status decided once, so GetStatus reads stored ones
-            await stubs[0].GetStatus(status_pb2.GetStatusRequest(person_id=person))
+        warm = asyncio.Semaphore(32)
+
+        async def decide(person: str) -> None:  # every status decided once, so GetStatus reads stored ones
+            async with warm:
+                await stubs[0].GetStatus(status_pb2.GetStatusRequest(person_id=person))
+        await asyncio.gather(*(decide(person) for person in persons))
 
         echo_call = echo_channel.unary_unary("/bench.Echo/Echo", request_serializer=_identity_bytes,
                                              response_deserializer=_identity_bytes)
         direct_stub = status_pb2_grpc.StatusServiceStub(direct)
 
         def through_gateway():
-            return random.choice(stubs).GetStatus(status_pb2.GetStatusRequest(person_id=random.choice(persons)))
+            """One forwarded call of the mix: GetStatus, or (rush) mostly IssueCode of someone whose code
+            the gateway does not hold, which costs status a signature and a write."""
+            stub, person = random.choice(stubs), random.choice(persons)
+            if args.mix == "rush" and random.random() < 0.6:
+                return stub.IssueCode(status_pb2.IssueCodeRequest(person_id=person))
+            return stub.GetStatus(status_pb2.GetStatusRequest(person_id=person))
 
         refusing_channel = grpc.aio.secure_channel(refuser_address, credentials)
         refusing = status_pb2_grpc.StatusServiceStub(refusing_channel)
@@ -238,8 +250,8 @@ async def main(args: argparse.Namespace) -> None:
         def mixed():
             if random.random() < 0.1:
                 person = random.choice(hot)
-                return "IssueCode", lambda: random.choice(stubs).IssueCode(status_pb2.IssueCodeRequest(person_id=person))
-            return "GetStatus", through_gateway
+                return "cached", lambda: random.choice(stubs).IssueCode(status_pb2.IssueCodeRequest(person_id=person))
+            return "forwarded", through_gateway
 
         phases = []
         for label, factor in (("1x", 1.0), ("1.5x", 1.5), (f"{args.surge:g}x surge", args.surge), ("0.5x after", 0.5)):
@@ -281,7 +293,10 @@ async def register(stub: identity_pb2_grpc.IdentityServiceStub, count: int) -> l
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--persons", type=int, default=2000)
+    parser.add_argument("--persons", type=int, default=10_000)
+    parser.add_argument("--mix", choices=("rush", "status"), default="rush",
+                        help="rush: forwarded calls are 60 %% IssueCode, 40 %% GetStatus; status: GetStatus only "
+                             "(the cheapest call for the services, so the gateway's own cost weighs most)")
     parser.add_argument("--phase-seconds", type=float, default=10.0)
     parser.add_argument("--surge", type=float, default=3.0)
     parser.add_argument("--no-pin", dest="pin", action="store_false",
