@@ -15,6 +15,7 @@ from gateway import bootstrap as gateway
 from gateway.devcredentials import DEV_CALLERS, dev_credentials
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
+from services.load import cli as load_cli
 from services.runtime.database import migrate
 from services.runtime.logs import configure_logging, get_logger
 from services.runtime.metrics import serve_metrics
@@ -150,11 +151,16 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_service(args: argparse.Namespace) -> int:
-    """One service alone, as a Kubernetes pod runs it: settings from the environment only."""
+    """One service alone, as a Kubernetes pod runs it: settings from the environment only.
+    HEALTHCODE_WORKERS=N runs it as N processes on one port (SO_REUSEPORT), to use N cores."""
     service = next(s for s in SERVICES if s.NAME == args.command)
     env = Env()
     settings = SETTINGS[service.NAME].read(env)
     migrate_on_start = env.text("MIGRATE_ON_START", "true").lower() != "false"
+    workers = env.integer("WORKERS", 1, minimum=1, maximum=64)
+    env.check()
+    if workers > 1:
+        return _serve_workers(service.NAME, workers, settings.server.host)
 
     async def serve() -> None:
         if migrate_on_start:
@@ -167,6 +173,92 @@ def cmd_service(args: argparse.Namespace) -> int:
 
     _run(serve())
     return 0
+
+
+# Worker processes (HEALTHCODE_WORKERS): several processes of one service on one port.
+
+def _serve_workers(name: str, count: int, host: str) -> int:
+    """Runs `count` worker processes of one service, all bound to one port with SO_REUSEPORT.
+
+    Worker 0 starts alone (it applies migrations, binds the port, which may be 0, and runs start-up
+    steps such as creating development signing keys once); the others then bind the port it got.
+    Every service's background jobs are safe to run in several processes at once, as they are in
+    several replicas (docs/benchmarks.md). Signals are passed on to the workers; when one worker
+    ends unasked, the others are stopped too and the exit status is 1.
+    """
+    import multiprocessing
+    import signal
+    from multiprocessing.connection import wait
+
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: grpc must not be forked
+    receive, send = context.Pipe(duplex=False)
+    processes: list = []
+    stopping = False
+
+    def stop_all(signum: int = signal.SIGTERM, frame=None) -> None:
+        nonlocal stopping
+        stopping = True
+        for process in processes:
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
+    port = None
+    for index in range(count):
+        process = context.Process(target=_worker, args=(name, index, port, send), name=f"{name}-worker-{index}")
+        process.start()
+        processes.append(process)
+        while not receive.poll():
+            if stopping or not process.is_alive():
+                died = not stopping
+                stop_all()
+                for started in processes:
+                    started.join()
+                return 1 if died else 0
+            wait([receive, process.sentinel], timeout=1.0)
+        bound = receive.recv()
+        port = bound if port is None else port
+    print(f"{name} grpc://{host}:{port} ({count} workers)", flush=True)
+    failed = False
+    while any(p.is_alive() for p in processes):
+        wait([p.sentinel for p in processes if p.is_alive()], timeout=1.0)
+        if not stopping and any(not p.is_alive() for p in processes):
+            failed = True
+            stop_all()
+    return 1 if failed or any(p.exitcode for p in processes) else 0
+
+
+def _worker(name: str, index: int, port: int | None, ready) -> None:
+    """One worker process: serves until signalled; tells its parent the port once it listens."""
+    import dataclasses
+
+    import structlog
+
+    configure_logging(os.environ.get(f"{PREFIX}LOG_LEVEL", "info"))
+    structlog.contextvars.bind_contextvars(worker=index)
+    service = next(s for s in SERVICES if s.NAME == name)
+    env = Env()
+    settings = SETTINGS[name].read(env)
+    if port is not None:
+        settings = dataclasses.replace(settings, server=dataclasses.replace(settings.server, port=port))
+    migrate_on_start = index == 0 and env.text("MIGRATE_ON_START", "true").lower() != "false"
+
+    async def serve() -> None:
+        if migrate_on_start:
+            await migrate(settings.server.database_url, service.SCHEMA, service.MIGRATIONS)
+        app = await service.build_app(settings)
+        server = await start_server(app, settings.server.host, settings.server.port, reuse_port=True)
+        # One /metrics per process: worker i on the metrics port + i.
+        metrics_port = settings.server.metrics_port
+        serve_metrics(settings.server.host, metrics_port + index if metrics_port else 0)
+        ready.send(server.port)
+        await run_until_signalled([server], settings.server.grace_seconds)
+
+    try:
+        _run(serve())
+    except KeyboardInterrupt:
+        pass
 
 
 def cmd_gateway(args: argparse.Namespace) -> int:
@@ -249,6 +341,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="a head logged earlier (audit_chain_head): also detects a cut tail")
     verify.set_defaults(handler=cmd_verify_audit)
     commands.add_parser("protos", help="regenerate Python code from protos/").set_defaults(handler=cmd_protos)
+    load_cli.add_parser(commands)
     args = parser.parse_args(argv)
     configure_logging(os.environ.get(f"{PREFIX}LOG_LEVEL", "info"))
     try:
