@@ -42,7 +42,7 @@ import uvloop
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
 
-from benchmarks.identity_lookups import _identity_bytes, _spawn
+from benchmarks.identity_lookups import _identity_bytes, _spawn, measure
 from benchmarks.machine import code_state, machine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,24 +77,6 @@ def _percentile(values: list[float], fraction: float) -> float:
         return 0.0
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-async def closed_loop(call, seconds: float, concurrency: int) -> dict:
-    latencies: list[float] = []
-    deadline = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            await call()
-            latencies.append(time.perf_counter() - started)
-    for _ in range(100):
-        await call()
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    return {"per_second": len(latencies) / elapsed, "p50_ms": _percentile(latencies, 0.5) * 1000,
-            "p99_ms": _percentile(latencies, 0.99) * 1000}
 
 
 async def open_loop(calls, rate: float, seconds: float, gateway_pid: int) -> dict:
@@ -225,20 +207,21 @@ async def main(args: argparse.Namespace) -> None:
             except grpc.aio.AioRpcError as error:
                 assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
 
+        # CPU per call counts measure()'s 200 warm-up calls too.
         refuser_cpu = _cpu_seconds(refuser.pid)
-        refusals = await closed_loop(refused_call, args.phase_seconds, 64)
+        refusals = await measure("refusals", refused_call, args.phase_seconds, 64)
         refusals["gateway_cpu_us_per_call"] = round((_cpu_seconds(refuser.pid) - refuser_cpu)
-                                                    / (refusals["per_second"] * args.phase_seconds + 100) * 1e6)
+                                                    / (refusals["per_second"] * args.phase_seconds + 200) * 1e6)
         refuser.terminate()
-        report = {"echo": await closed_loop(lambda: echo_call(b"x" * 64), args.phase_seconds, 64),
-                  "status_direct": await closed_loop(lambda: direct_stub.GetStatus(
+        report = {"echo": await measure("echo", lambda: echo_call(b"x" * 64), args.phase_seconds, 64),
+                  "status_direct": await measure("status_direct", lambda: direct_stub.GetStatus(
                       status_pb2.GetStatusRequest(person_id=random.choice(persons))), args.phase_seconds, 64),
                   }
         capacity_cpu = _cpu_seconds(gateway.pid)
-        report["gateway_capacity"] = await closed_loop(through_gateway, args.phase_seconds, 64)
+        report["gateway_capacity"] = await measure("gateway_capacity", through_gateway, args.phase_seconds, 64)
         report["gateway_capacity"]["gateway_cpu_us_per_call"] = round(
             (_cpu_seconds(gateway.pid) - capacity_cpu)
-            / (report["gateway_capacity"]["per_second"] * args.phase_seconds + 100) * 1e6)
+            / (report["gateway_capacity"]["per_second"] * args.phase_seconds + 200) * 1e6)
         report["refusals"] = refusals
         capacity = report["gateway_capacity"]["per_second"]
         for name, figures in report.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 
 import grpc
 
@@ -38,6 +38,14 @@ async def _abort_with(context: grpc.aio.ServicerContext, error: UpstreamError) -
     await context.abort(error.code, error.details, trailers)
 
 
+async def _relayed(context: grpc.aio.ServicerContext, answer: Awaitable[bytes]) -> bytes:
+    """The service's answer, or its error passed on unchanged."""
+    try:
+        return await answer
+    except UpstreamError as error:
+        await _abort_with(context, error)
+
+
 def generic_handlers(routes: Mapping[str, Route], forwarder: Forwarder,
                      keys: SessionKeys) -> list[grpc.GenericRpcHandler]:
     """One generic handler per public service; requests are parsed (to authorise), answers passed as bytes."""
@@ -51,10 +59,7 @@ def _handler(route: Route, forwarder: Forwarder, keys: SessionKeys) -> grpc.RpcM
     if route.client_streaming:
         async def upload(requests, context):
             principal = principal_of_call(context, keys)
-            try:
-                return await forwarder.client_stream(route, principal, requests, _remaining(context))
-            except UpstreamError as error:
-                await _abort_with(context, error)
+            return await _relayed(context, forwarder.client_stream(route, principal, requests, _remaining(context)))
         return grpc.stream_unary_rpc_method_handler(upload, request_deserializer=route.request.FromString)
 
     if route.server_streaming:
@@ -69,8 +74,5 @@ def _handler(route: Route, forwarder: Forwarder, keys: SessionKeys) -> grpc.RpcM
 
     async def call(request, context):
         principal = principal_of_call(context, keys)
-        try:
-            return await forwarder.unary(route, principal, request, _remaining(context))
-        except UpstreamError as error:
-            await _abort_with(context, error)
+        return await _relayed(context, forwarder.unary(route, principal, request, _remaining(context)))
     return grpc.unary_unary_rpc_method_handler(call, request_deserializer=route.request.FromString)
