@@ -77,6 +77,7 @@ from benchmarks.machine import code_state, machine
 from services import areas
 from services.cli import SERVICES
 from services.codes import read_code
+from services.load.cpu import other_measurements
 from services.runtime.clients import open_channel
 from services.runtime.clock import SystemClock
 from services.runtime.database import migrate, open_pool
@@ -188,32 +189,11 @@ class CpuMeter:
         return spent
 
 
-def other_benchmarks() -> list[int]:
-    """Processes of another benchmark of this directory (not this one, its parents, nor its servers)."""
-    ours, pid = set(), os.getpid()
-    while pid > 1 and pid not in ours:
-        ours.add(pid)
-        pid = int(fields[1]) if (fields := _stat(pid)) else 1
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            command = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        fields = _stat(int(entry.name))
-        if b"-m" in command and any(part.startswith(b"benchmarks.") for part in command) and \
-                int(entry.name) not in ours and fields and int(fields[1]) not in ours:
-            found.append(int(entry.name))
-    return found
-
-
 async def quiet(what: str, limit: float = 900.0) -> None:
     """Before measuring `what`: waits (polling every 10 s, at most `limit` s) while another benchmark runs,
     so two never measure at the same time on this small machine."""
     waited = 0.0
-    while (others := other_benchmarks()) and waited < limit:
+    while (others := other_measurements()) and waited < limit:
         if not waited:
             print(f"   (waiting before {what}: another benchmark runs, pids {others})", flush=True)
         await asyncio.sleep(10)
