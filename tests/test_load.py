@@ -219,3 +219,44 @@ def test_keys_are_read_from_the_development_secrets_when_the_environment_has_non
 
     assert keys.lookup_key == base64.b64decode(lookup)
     assert list(keys.sealing_keys) == ["dev1"]
+
+
+async def test_the_workload_runs_through_a_gateway_as_the_callers_it_expects(report, platform, tmp_path):
+    """Every operation through a gateway, each relaying its caller's session on one mutual-TLS connection:
+    none is refused as unauthenticated or not allowed."""
+    from gateway.bootstrap import GatewaySettings, start_gateway
+    from gateway.credentials import SessionKeys
+    from gateway.devcredentials import dev_credentials
+    from services.load.callers import GatewayCallers
+    from services.load.client import SERVICES as LOAD_SERVICES
+    from services.load.client import tls_credentials
+
+    pki = dev_credentials(tmp_path / "pki")
+    secret = random_key()
+    gateway = await start_gateway(GatewaySettings.read(Env({
+        **{f"HEALTHCODE_{name.upper()}_ADDRESS": address for name, address in platform.addresses.items()},
+        "HEALTHCODE_GATEWAY_PORT": "0", "HEALTHCODE_GATEWAY_HTTP_PORT": "0", "HEALTHCODE_GATEWAY_HEALTH_PORT": "0",
+        "HEALTHCODE_GATEWAY_TLS_CERT_FILE": str(pki.server_certificate),
+        "HEALTHCODE_GATEWAY_TLS_KEY_FILE": str(pki.server_key), "HEALTHCODE_GATEWAY_CLIENT_CA_FILE": str(pki.ca),
+        "HEALTHCODE_GATEWAY_SESSION_KEYS": f"s1:{secret}"})))
+    certificate, key = pki.client("national-platform")
+    try:
+        options = harness.Options(
+            addresses={name: gateway.address for name in LOAD_SERVICES},
+            cpu_addresses={"gateway": gateway.address, **platform.addresses}, out=tmp_path / "report",
+            credentials=tls_credentials(pki.ca, certificate, key), via=gateway.address,
+            callers=GatewayCallers(SessionKeys({"s1": base64.b64decode(secret)})), database_url=platform.url,
+            persons=PERSONS, populate=False, rate=10.0, duration=1.0, declare_at=0.2, surge_at=0.5,
+            surge_seconds=0.2, surge_factor=2.0, isolated_seconds=0.2, isolated_concurrency=2, baseline_seconds=0,
+            warmup_calls=1, channels=1, batch_rows=10, quiet_wait=0, chart=False,
+            mix={"IssueCode": 3, "VerifyCode": 3, "GetStatus": 2, "RecordCheckIn": 2, "VenueScan": 2,
+                 "IngestCarrierStays": 1}, progress=Progress(io.StringIO(), live=False))
+        await harness.run(options)
+    finally:
+        await gateway.grpc.stop(grace=0.5)
+    written = json.loads((tmp_path / "report" / "report.json").read_text())
+    summaries = {**written["scenario"]["rpcs"], **{entry["rpc"]: entry for entry in written["isolated"]}}
+    refused = {rpc: summary["errors"] for rpc, summary in summaries.items()
+               if {"PERMISSION_DENIED", "UNAUTHENTICATED"} & set(summary["errors"])}
+    assert refused == {}
+    assert all(summary["calls"] > 0 for summary in summaries.values())

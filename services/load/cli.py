@@ -60,7 +60,9 @@ def add_parser(commands) -> argparse.ArgumentParser:
     measure.add_argument("--no-chart", dest="chart", action="store_false", help="no chart.png")
     client = parser.add_argument_group("client")
     client.add_argument("--via", metavar="HOST:PORT",
-                        help="send every call to this one address (a gateway) instead of each service's")
+                        help="send every call to this one address (a gateway) instead of each service's; each "
+                             "operation then relays a session of its caller (a person, a checkpoint, a feed), "
+                             "minted with HEALTHCODE_GATEWAY_SESSION_KEYS or up's development keys")
     client.add_argument("--tls-ca", type=Path, help="TLS: CA certificate to trust (turns TLS on)")
     client.add_argument("--tls-cert", type=Path, help="TLS: client certificate (mutual TLS)")
     client.add_argument("--tls-key", type=Path, help="TLS: client private key")
@@ -88,6 +90,7 @@ def database_url(environ: dict[str, str]) -> str | None:
 
 def options_from(args: argparse.Namespace, environ: dict[str, str]):
     from services.load import harness
+    from services.load.callers import Callers, GatewayCallers
     from services.load.client import SERVICES, addresses_from, tls_credentials
     from services.load.population import PopulationKeys
     from services.load.workload import parse_mix
@@ -98,10 +101,12 @@ def options_from(args: argparse.Namespace, environ: dict[str, str]):
         cpu_addresses = {"gateway": args.via, **addresses}
         addresses = {name: args.via for name in SERVICES}
     credentials = tls_credentials(args.tls_ca, args.tls_cert, args.tls_key) if args.tls_ca or args.tls_cert else None
+    # Through a gateway each operation relays the session of the caller the gateway expects of it.
+    callers = GatewayCallers.from_environ(environ) if args.via else Callers()
     url = database_url(environ)
     return harness.Options(
         addresses=addresses, cpu_addresses=cpu_addresses, out=args.out or harness.default_out(environ),
-        credentials=credentials, via=args.via, database_url=url,
+        credentials=credentials, via=args.via, callers=callers, database_url=url,
         keys=PopulationKeys.read(environ) if args.populate else None, persons=args.persons,
         hot_persons=args.hot_persons, populate=args.populate,
         mode=args.mode, rate=args.rate, concurrency=args.concurrency, duration=args.duration,

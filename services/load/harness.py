@@ -13,6 +13,7 @@ import grpc
 from healthcode.status.v1 import status_pb2
 
 from services.load import baselines, population, report
+from services.load.callers import Callers
 from services.load.client import Channels, open_channels
 from services.load.cpu import CpuMeter, machine, other_measurements
 from services.load.display import Progress
@@ -43,6 +44,8 @@ class Options:
     out: Path
     credentials: grpc.ChannelCredentials | None = None
     via: str | None = None
+    # Who each operation calls as (through a gateway: minted sessions of persons, checkpoints, feeds).
+    callers: Callers = field(default_factory=Callers)
     # Where to look for the processes whose CPU is counted (default: `addresses`).
     cpu_addresses: dict[str, str] | None = None
     database_url: str | None = None
@@ -76,7 +79,7 @@ class Options:
 
     def public(self) -> dict:
         """The options as the report records them (no keys, no credentials)."""
-        skipped = {"credentials", "keys", "progress", "out", "addresses", "cpu_addresses"}
+        skipped = {"credentials", "callers", "keys", "progress", "out", "addresses", "cpu_addresses"}
         values = {k: getattr(self, k) for k in self.__dataclass_fields__ if k not in skipped}
         values["database_url"] = "set" if self.database_url else None
         values["tls"] = self.credentials is not None
@@ -109,8 +112,8 @@ async def run(options: Options) -> dict:
             await _quiet(options, "the baselines", progress, waits)
             result["baselines"] = await _baselines(options, people, meter, echo, progress)
             await baselines.stop_echo(echo[0])
-        workload = Workload(channels, people, run_id, batch_rows=options.batch_rows, deadline=options.deadline,
-                            seed=options.seed, hot_persons=options.hot_persons)
+        workload = Workload(channels, people, run_id, callers=options.callers, batch_rows=options.batch_rows,
+                            deadline=options.deadline, seed=options.seed, hot_persons=options.hot_persons)
         await _warm_up(workload, options, progress)
         if options.isolated_seconds > 0:
             result["isolated"] = await _isolated(workload, options, meter, progress, waits)
@@ -155,7 +158,8 @@ async def _populate(options: Options, channels: Channels, progress: Progress) ->
     loaded = await population.load(options.database_url, options.keys, options.persons,
                                    progress=lambda text: progress.note(f"  {text}"))
     started = time.perf_counter()
-    loaded.cases_recorded = await population.record_cases(channels.status(), options.persons)
+    loaded.cases_recorded = await population.record_cases(
+        channels.status(), options.persons, metadata=options.callers.health_authority(population.AUTHORITY))
     loaded.seconds["cases"] = time.perf_counter() - started
     summary = {**asdict(loaded), "loaded": True, "links": len(population.Population.of(options.persons).links),
                "venues": population.venue_count(population.rounded(options.persons)),

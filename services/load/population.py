@@ -337,9 +337,10 @@ async def _require_partitions(connection: asyncpg.Connection, now: datetime) -> 
                            "(healthcode up) before loading a population")
 
 
-async def record_cases(status_stub, size: int, now: datetime | None = None) -> int:
-    """The population's cases, through RecordFacts (1000 a call): idempotent per person, so a reload
-    stores nothing new. Returns how many facts were new."""
+async def record_cases(status_stub, size: int, now: datetime | None = None,
+                       metadata: tuple[tuple[str, str], ...] = ()) -> int:
+    """The population's cases, through RecordFacts (1000 a call) as the authority AUTHORITY: idempotent per
+    person, so a reload stores nothing new. Returns how many facts were new."""
     now = now or datetime.now(UTC)
     effective = Timestamp()
     effective.FromDatetime(now - timedelta(days=2))
@@ -350,6 +351,6 @@ async def record_cases(status_stub, size: int, now: datetime | None = None) -> i
     stored = 0
     for start in range(0, len(facts), 1000):
         response = await status_stub.RecordFacts(status_pb2.RecordFactsRequest(facts=facts[start:start + 1000]),
-                                                 timeout=120)
+                                                 timeout=120, metadata=metadata)
         stored += response.stored_count
     return stored

@@ -25,8 +25,10 @@ from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2
 from healthcode.verification.v1 import verification_pb2
 
+from services.areas import province_code_of
+from services.load.callers import Callers, Metadata
 from services.load.client import Channels
-from services.load.population import COUNTIES, Population
+from services.load.population import COUNTIES, Population, county_of
 from services.load.recorder import Recorder
 
 # The morning rush, per hundred operations: people show their codes (IssueCode) and checkpoints scan
@@ -93,13 +95,16 @@ class Workload:
     """Every operation of the mix, as one person, checkpoint, venue or carrier makes it."""
 
     def __init__(self, channels: Channels, population: Population, run_id: str, *, batch_rows: int = 1000,
-                 deadline: float = 30.0, seed: int = 1, hot_persons: int | None = None) -> None:
+                 deadline: float = 30.0, seed: int = 1, hot_persons: int | None = None,
+                 callers: Callers | None = None) -> None:
         self.channels = channels
         self.population = population
+        self.callers = callers or Callers()
         # Who calls: everyone (each morning's first read of a status decides it again), or only the first
         # `hot_persons`, whose statuses are soon stored and read back as they are.
         hot = min(hot_persons or population.size, population.size)
         self.persons = population.person_ids[:hot]
+        self.home_provinces = {person: province_code_of(county_of(index)) for index, person in enumerate(self.persons)}
         callers = set(self.persons)
         self.links = [(holder, dependent) for holder, dependent in population.links
                       if holder in callers and dependent in callers]
@@ -121,11 +126,14 @@ class Workload:
     def _person(self) -> str:
         return self.rng.choice(self.persons)
 
+    def _as_person(self, person_id: str) -> Metadata:
+        return self.callers.person(person_id, self.home_provinces[person_id])
+
     async def _call(self, method, request, recorder: Recorder, rpc: str, since: float, phase: str,
-                    outcome: Callable[[object], str | None] | None = None, rows: int = 0):
+                    outcome: Callable[[object], str | None] | None = None, rows: int = 0, metadata: Metadata = ()):
         """One call, recorded with its latency from `since` (the intended send time in open loop)."""
         try:
-            response = await method(request, timeout=self.deadline)
+            response = await method(request, timeout=self.deadline, metadata=metadata)
         except grpc.aio.AioRpcError as error:
             recorder.record(rpc, time.perf_counter() - since, error.code().name, time.perf_counter(), phase=phase,
                             rows=rows)
@@ -144,9 +152,11 @@ class Workload:
             holder, person = self.rng.choice(self.links)
             request = status_pb2.IssueCodeRequest(person_id=person, requester_person_id=holder)
         else:
-            request = status_pb2.IssueCodeRequest(person_id=self._person())
+            holder = person = self._person()
+            request = status_pb2.IssueCodeRequest(person_id=person)
         response = await self._call(self.channels.status().IssueCode, request, recorder, "IssueCode", since, phase,
-                                    outcome=lambda r: "for a dependent" if request.requester_person_id else "own")
+                                    outcome=lambda r: "for a dependent" if request.requester_person_id else "own",
+                                    metadata=self._as_person(holder))
         if response is not None:
             self.codes.add(response.payload, response.expire_time.seconds)
 
@@ -169,12 +179,15 @@ class Workload:
             request.temperature_celsius = round(self.rng.uniform(36.0, 37.0), 1)
         await self._call(self.channels.verification().VerifyCode, request, recorder, "VerifyCode", since, phase,
                          outcome=lambda r: verification_pb2.Decision.Name(r.decision).removeprefix("DECISION_")
-                         + (f" {r.reason}" if r.reason else ""))
+                         + (f" {r.reason}" if r.reason else ""),
+                         metadata=self.callers.checkpoint(request.checkpoint_id, request.area_code))
 
     async def get_status(self, recorder: Recorder, since: float, phase: str) -> None:
-        await self._call(self.channels.status().GetStatus, status_pb2.GetStatusRequest(person_id=self._person()),
+        person = self._person()
+        await self._call(self.channels.status().GetStatus, status_pb2.GetStatusRequest(person_id=person),
                          recorder, "GetStatus", since, phase,
-                         outcome=lambda r: common_pb2.Colour.Name(r.status.colour).removeprefix("COLOUR_"))
+                         outcome=lambda r: common_pb2.Colour.Name(r.status.colour).removeprefix("COLOUR_"),
+                         metadata=self._as_person(person))
 
     async def record_check_in(self, recorder: Recorder, since: float, phase: str) -> None:
         if self.links and self.rng.random() < DEPENDENT_SHARE:
@@ -187,7 +200,8 @@ class Workload:
         if self.rng.random() < SYMPTOM_SHARE:
             request.symptoms.append(status_pb2.SYMPTOM_COUGH)
         await self._call(self.channels.status().RecordCheckIn, request, recorder, "RecordCheckIn", since, phase,
-                         outcome=lambda r: common_pb2.Colour.Name(r.status.colour).removeprefix("COLOUR_"))
+                         outcome=lambda r: common_pb2.Colour.Name(r.status.colour).removeprefix("COLOUR_"),
+                         metadata=self._as_person(reporter))
 
     async def venue_scan(self, recorder: Recorder, since: float, phase: str) -> None:
         """The venue's screen shows its current code; a visitor's app scans it."""
@@ -196,10 +210,11 @@ class Workload:
             venue_id=self.rng.choice(self.population.venue_ids)), recorder, "GetVenueCode", since, phase)
         if venue is None:
             return
+        visitor = self._person()
         await self._call(stub.RecordVisit, verification_pb2.RecordVisitRequest(
-            person_id=self._person(), venue_code=venue.payload, request_id=self._request_id()),
+            person_id=visitor, venue_code=venue.payload, request_id=self._request_id()),
             recorder, "RecordVisit", time.perf_counter(), phase,
-            outcome=lambda r: "flagged" if r.visit.flagged else "recorded")
+            outcome=lambda r: "flagged" if r.visit.flagged else "recorded", metadata=self._as_person(visitor))
 
     async def ingest_carrier_stays(self, recorder: Recorder, since: float, phase: str) -> None:
         """A carrier's batch: trips of the last two days, four to ten hours long."""
@@ -213,9 +228,10 @@ class Workload:
                 departure_time=_timestamp(departure)))
         request = itinerary_pb2.IngestCarrierStaysRequest(batch_id=self._request_id(), source_carrier="load-carrier",
                                                           stays=stays)
-        await self._call(lambda r, timeout: self.channels.itinerary().IngestCarrierStays(iter([r]), timeout=timeout),
-                         request, recorder, "IngestCarrierStays", since, phase, rows=len(stays),
-                         outcome=lambda r: "rejected rows" if r.rejected else "stored")
+        await self._call(lambda r, timeout, metadata: self.channels.itinerary().IngestCarrierStays(
+            iter([r]), timeout=timeout, metadata=metadata),
+            request, recorder, "IngestCarrierStays", since, phase, rows=len(stays),
+            outcome=lambda r: "rejected rows" if r.rejected else "stored", metadata=self.callers.carrier())
 
     # The risk declaration
 
@@ -255,7 +271,8 @@ class Workload:
         while True:
             try:
                 runs = await self.channels.status_admin().ListRecomputeRuns(
-                    status_pb2.ListRecomputeRunsRequest(page_size=20), timeout=self.deadline)
+                    status_pb2.ListRecomputeRunsRequest(page_size=20), timeout=self.deadline,
+                    metadata=self.callers.operator())
             except grpc.aio.AioRpcError:
                 runs = None
             run = next((r for r in runs.runs if r.declaration_id == declaration_id), None) if runs else None
