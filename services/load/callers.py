@@ -10,14 +10,13 @@ as a province's app backend relays its users' sessions.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from pathlib import Path
 
 from gateway.credentials import SessionKeys
 from gateway.principals import NATIONAL, CallerKind, Principal
 from services.areas import province_code_of
-from services.runtime.settings import PREFIX, Env
+from services.load.client import with_development_secrets
+from services.runtime.settings import Env
 
 Metadata = tuple[tuple[str, str], ...]
 _LIFETIME = 24 * 3600
@@ -51,11 +50,7 @@ class GatewayCallers(Callers):
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> GatewayCallers:
-        values = dict(environ)
-        secrets_file = Path(values.get(f"{PREFIX}DATA_DIR", ".data")) / "dev-secrets.json"
-        if not values.get(f"{PREFIX}GATEWAY_SESSION_KEYS") and secrets_file.exists():
-            values = {**json.loads(secrets_file.read_text()), **{k: v for k, v in values.items() if v}}
-        env = Env(values)
+        env = Env(with_development_secrets(environ, "GATEWAY_SESSION_KEYS"))
         keys = env.secret_keyring("GATEWAY_SESSION_KEYS")
         env.check()
         return cls(SessionKeys(keys))

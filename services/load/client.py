@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,16 @@ def addresses_from(environ: Mapping[str, str]) -> dict[str, str]:
     """HEALTHCODE_<SERVICE>_ADDRESS, else 127.0.0.1 and the service's default port."""
     return {name: environ.get(f"{PREFIX}{name.upper()}_ADDRESS") or f"127.0.0.1:{DEFAULT_PORTS[name]}"
             for name in SERVICES}
+
+
+def with_development_secrets(environ: Mapping[str, str], needed: str) -> dict[str, str]:
+    """The environment, completed from the development keys `healthcode up` keeps in its data dir
+    when it lacks HEALTHCODE_<needed> (a harness pointed at a development platform)."""
+    values = dict(environ)
+    secrets_file = Path(values.get(f"{PREFIX}DATA_DIR", ".data")) / "dev-secrets.json"
+    if not values.get(f"{PREFIX}{needed}") and secrets_file.exists():
+        values = {**json.loads(secrets_file.read_text()), **{k: v for k, v in values.items() if v}}
+    return values
 
 
 def tls_credentials(ca_file: Path | None, cert_file: Path | None = None,

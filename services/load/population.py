@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -38,8 +37,9 @@ from services.identity.documents import (
 )
 from services.identity.model import LinkBasis, Relation
 from services.identity.registry import _person_context
+from services.load.client import with_development_secrets
 from services.runtime.sealing import Keyring, LookupHasher
-from services.runtime.settings import PREFIX, Env
+from services.runtime.settings import Env
 
 HOUSEHOLD = 10
 ADULT_ROLES = range(7)
@@ -78,11 +78,7 @@ class PopulationKeys:
     @classmethod
     def read(cls, environ: Mapping[str, str]) -> PopulationKeys:
         """From the environment, or else from the development keys `healthcode up` keeps in its data dir."""
-        values = dict(environ)
-        secrets_file = Path(values.get(f"{PREFIX}DATA_DIR", ".data")) / "dev-secrets.json"
-        if not values.get(f"{PREFIX}IDENTITY_LOOKUP_KEY") and secrets_file.exists():
-            values = {**json.loads(secrets_file.read_text()), **{k: v for k, v in values.items() if v}}
-        env = Env(values)
+        env = Env(with_development_secrets(environ, "IDENTITY_LOOKUP_KEY"))
         keys = cls(env.secret_keyring("IDENTITY_SEALING_KEYS"), env.secret_key("IDENTITY_LOOKUP_KEY"),
                    env.secret_key("FEDERATION_KEY"))
         env.check()
