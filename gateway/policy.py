@@ -166,8 +166,8 @@ def own_area(path: str) -> Check:
 
 
 async def covers_deployment(principal: Principal, request: Message, scope: Scope) -> None:
-    """Deployment-wide administration (agreements, risk lists, trust sync, recompute, casework
-    queues): only a caller whose jurisdiction covers every province this deployment serves."""
+    """Deployment-wide administration (agreements, risk lists, trust sync, recompute, revoking a key
+    by id): only a caller whose jurisdiction covers every province this deployment serves."""
     if not (principal.national or scope.deployment_provinces == {principal.province}):
         raise denied("deployment-wide administration needs an operator of every province this deployment serves")
 
@@ -276,12 +276,12 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("status", "StatusService/GetAppeal"): (
         LIGHT, {P: anyone, O: anyone},
         {P: in_response("appeal.person_id", self_or_dependent), O: in_response("appeal.person_id", own_people)}),
-    ("status", "StatusService/ListAppeals"): (HEAVY, {O: covers_deployment}, {}),
+    ("status", "StatusService/ListAppeals"): (HEAVY, {O: own_province("province_code")}, {}),
     ("status", "StatusService/DecideAppeal"): (HEAVY, {O: as_caller("reviewer_id")}, {}),
     ("status", "StatusService/ProposeOverride"): (
         HEAVY, {O: all_of(as_caller("proposer_id"), own_people("person_id"))}, {}),
     ("status", "StatusService/DecideOverride"): (HEAVY, {O: as_caller("approver_id")}, {}),
-    ("status", "StatusService/ListOverrides"): (HEAVY, {O: covers_deployment}, {}),
+    ("status", "StatusService/ListOverrides"): (HEAVY, {O: own_province("province_code")}, {}),
     ("status", "StatusAdminService/PublishRuleSet"): (HEAVY, {O: own_province("province_code")}, {}),
     ("status", "StatusAdminService/ListRuleSets"): (HEAVY, {O: own_province("province_code")}, {}),
     ("status", "StatusAdminService/CreateSigningKey"): (HEAVY, {O: own_province("province_code")}, {}),

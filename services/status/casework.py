@@ -129,16 +129,17 @@ class Casework:
             raise NotFound(reason="APPEAL_NOT_FOUND", message="no appeal with this id")
         return self._opened(row)
 
-    async def list_appeals(self, state: int, overdue_only: bool, page_size: int, page_token: str
-                           ) -> tuple[list[Appeal], str]:
+    async def list_appeals(self, state: int, overdue_only: bool, page_size: int, page_token: str,
+                           province: str = "") -> tuple[list[Appeal], str]:
         if state and state not in (PENDING, APPROVED, REJECTED):
             raise InvalidArgument.for_field("state", "is not a known state", reason="STATE_INVALID")
+        province = requests.province_code(province, "province_code") if province else ""
         size = requested_page_size(page_size)
         after = requests.parse_time_id_token(page_token) if page_token else None
         if overdue_only:
             state = PENDING
         rows = await self._repository.list_appeals(state or None, self._board.now() if overdue_only else None,
-                                                   after, size + 1)
+                                                   after, size + 1, province or None)
         token = ""
         if len(rows) > size:
             rows = rows[:size]
@@ -261,12 +262,14 @@ class Casework:
                     proposer_id=override.proposer_id, reason_code=override.reason_code)
         return await self._repository.get_override(override_id), status
 
-    async def list_overrides(self, state: int, page_size: int, page_token: str) -> tuple[list[OverrideRow], str]:
+    async def list_overrides(self, state: int, page_size: int, page_token: str,
+                             province: str = "") -> tuple[list[OverrideRow], str]:
         if state and state not in (PENDING, APPROVED, REJECTED):
             raise InvalidArgument.for_field("state", "is not a known state", reason="STATE_INVALID")
+        province = requests.province_code(province, "province_code") if province else ""
         size = requested_page_size(page_size)
         after = requests.parse_time_id_token(page_token) if page_token else None
-        rows = await self._repository.list_overrides(state or None, after, size + 1)
+        rows = await self._repository.list_overrides(state or None, after, size + 1, province or None)
         if len(rows) <= size:
             return rows, ""
         rows = rows[:size]

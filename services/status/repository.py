@@ -495,13 +495,15 @@ class StatusRepository:
             list(dismissed), now)
 
     async def list_appeals(self, state: int | None, overdue_at: datetime | None,
-                           after: tuple[datetime, str] | None, limit: int) -> list[AppealRow]:
+                           after: tuple[datetime, str] | None, limit: int, province: str | None = None
+                           ) -> list[AppealRow]:
         rows = await self.pool.fetch(
-            """SELECT * FROM status.appeals
+            """SELECT appeals.* FROM status.appeals JOIN status.persons USING (person_id)
                WHERE ($1::smallint IS NULL OR state = $1) AND ($2::timestamptz IS NULL OR deadline_time < $2)
                  AND ($3::timestamptz IS NULL OR (deadline_time, appeal_id) > ($3, $4::uuid))
+                 AND ($6::text IS NULL OR persons.province_code = $6)
                ORDER BY deadline_time, appeal_id LIMIT $5""",
-            state, overdue_at, after[0] if after else None, after[1] if after else None, limit)
+            state, overdue_at, after[0] if after else None, after[1] if after else None, limit, province)
         return [_appeal(row) for row in rows]
 
     # Overrides
@@ -534,13 +536,14 @@ class StatusRepository:
             "UPDATE status.overrides SET state = $2, approver_id = $3, decide_time = $4 WHERE override_id = $1",
             override_id, state, approver_id, now)
 
-    async def list_overrides(self, state: int | None, after: tuple[datetime, str] | None, limit: int
-                             ) -> list[OverrideRow]:
+    async def list_overrides(self, state: int | None, after: tuple[datetime, str] | None, limit: int,
+                             province: str | None = None) -> list[OverrideRow]:
         rows = await self.pool.fetch(
             """SELECT * FROM status.overrides WHERE ($1::smallint IS NULL OR state = $1)
                  AND ($2::timestamptz IS NULL OR (propose_time, override_id) < ($2, $3::uuid))
+                 AND ($5::text IS NULL OR province_code = $5)
                ORDER BY propose_time DESC, override_id DESC LIMIT $4""",
-            state, after[0] if after else None, after[1] if after else None, limit)
+            state, after[0] if after else None, after[1] if after else None, limit, province)
         return [_override(row) for row in rows]
 
 

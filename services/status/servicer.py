@@ -156,7 +156,7 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
 
     async def ListAppeals(self, request, context) -> pb.ListAppealsResponse:
         appeals, token = await self._casework.list_appeals(request.state, request.overdue_only, request.page_size,
-                                                           request.page_token)
+                                                           request.page_token, request.province_code)
         return pb.ListAppealsResponse(appeals=[_appeal(a) for a in appeals], next_page_token=token)
 
     async def DecideAppeal(self, request, context) -> pb.DecideAppealResponse:
@@ -178,7 +178,8 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
         return pb.DecideOverrideResponse(override=_override(row), status=_status(status))
 
     async def ListOverrides(self, request, context) -> pb.ListOverridesResponse:
-        rows, token = await self._casework.list_overrides(request.state, request.page_size, request.page_token)
+        rows, token = await self._casework.list_overrides(request.state, request.page_size, request.page_token,
+                                                          request.province_code)
         return pb.ListOverridesResponse(overrides=[_override(r) for r in rows], next_page_token=token)
 
 

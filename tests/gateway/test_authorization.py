@@ -151,14 +151,14 @@ def _requests(s: Subject, now) -> dict[str, object]:
             person_id=s.person_id, category=spb.APPEAL_CATEGORY_OTHER, statement="matrix",
             request_id=secrets.token_hex(8)),
         "StatusService/GetAppeal": spb.GetAppealRequest(appeal_id=s.appeal_id),
-        "StatusService/ListAppeals": spb.ListAppealsRequest(),
+        "StatusService/ListAppeals": spb.ListAppealsRequest(province_code="420000"),
         "StatusService/DecideAppeal": spb.DecideAppealRequest(appeal_id=s.appeal_id, approve=False,
                                                               decision_reason="matrix"),
         "StatusService/ProposeOverride": spb.ProposeOverrideRequest(
             person_id=s.person_id, colour=common_pb2.COLOUR_GREEN, reason_code="MATRIX", legal_basis="matrix",
             request_id=secrets.token_hex(8)),
         "StatusService/DecideOverride": spb.DecideOverrideRequest(override_id=str(_uuid()), approve=False),
-        "StatusService/ListOverrides": spb.ListOverridesRequest(),
+        "StatusService/ListOverrides": spb.ListOverridesRequest(province_code="420000"),
         "StatusAdminService/PublishRuleSet": spb.PublishRuleSetRequest(province_code="420000"),
         "StatusAdminService/ListRuleSets": spb.ListRuleSetsRequest(province_code="420000"),
         # In force only in 300 days, so it signs nothing the other tests see.

@@ -116,6 +116,25 @@ async def test_appeals_page_through_without_repeats(status_env, identity_env, cl
     assert len(seen) == len(set(seen)) >= 3
 
 
+async def test_appeals_and_overrides_are_listed_by_the_persons_province(status_env, identity_env, clock):
+    person, _ = await red_person(status_env, identity_env, clock)  # of NATIONAL_ONLY (Qinghai)
+    appeal = await file(status_env, person)
+    await grant(status_env, "officer.listing", NATIONAL_ONLY, OFFICER)
+    override = await propose(status_env, person, "officer.listing", clock)
+
+    async def listed(province: str) -> tuple[bool, bool]:
+        appeals = await status_env.stub.ListAppeals(pb.ListAppealsRequest(page_size=1000, province_code=province))
+        overrides = await status_env.stub.ListOverrides(pb.ListOverridesRequest(page_size=1000,
+                                                                                province_code=province))
+        return (appeal.appeal_id in {a.appeal_id for a in appeals.appeals},
+                override.override_id in {o.override_id for o in overrides.overrides})
+    assert await listed(NATIONAL_ONLY) == (True, True)
+    assert await listed("420000") == (False, False)
+    assert await listed("") == (True, True)
+    error = await refused(status_env.stub.ListAppeals(pb.ListAppealsRequest(province_code="42")))
+    assert error_details(error)[1] == ["province_code"]
+
+
 async def propose(status_env, person: str, proposer: str, clock, colour=RED) -> pb.Override:
     response = await status_env.stub.ProposeOverride(pb.ProposeOverrideRequest(
         person_id=person, colour=colour, reason_code="LOCAL_AUTHORITY_DECISION",

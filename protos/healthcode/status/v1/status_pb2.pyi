@@ -495,16 +495,18 @@ class GetAppealResponse(_message.Message):
     def __init__(self, appeal: _Optional[_Union[Appeal, _Mapping]] = ...) -> None: ...
 
 class ListAppealsRequest(_message.Message):
-    __slots__ = ("state", "overdue_only", "page_size", "page_token")
+    __slots__ = ("state", "overdue_only", "page_size", "page_token", "province_code")
     STATE_FIELD_NUMBER: _ClassVar[int]
     OVERDUE_ONLY_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
     state: AppealState
     overdue_only: bool
     page_size: int
     page_token: str
-    def __init__(self, state: _Optional[_Union[AppealState, str]] = ..., overdue_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    province_code: str
+    def __init__(self, state: _Optional[_Union[AppealState, str]] = ..., overdue_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., province_code: _Optional[str] = ...) -> None: ...
 
 class ListAppealsResponse(_message.Message):
     __slots__ = ("appeals", "next_page_token")
@@ -609,14 +611,16 @@ class DecideOverrideResponse(_message.Message):
     def __init__(self, override: _Optional[_Union[Override, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ...) -> None: ...
 
 class ListOverridesRequest(_message.Message):
-    __slots__ = ("state", "page_size", "page_token")
+    __slots__ = ("state", "page_size", "page_token", "province_code")
     STATE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
     state: OverrideState
     page_size: int
     page_token: str
-    def __init__(self, state: _Optional[_Union[OverrideState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    province_code: str
+    def __init__(self, state: _Optional[_Union[OverrideState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., province_code: _Optional[str] = ...) -> None: ...
 
 class ListOverridesResponse(_message.Message):
     __slots__ = ("overrides", "next_page_token")
