@@ -26,12 +26,24 @@ async def _reset_if_dirty(connection: asyncpg.Connection) -> None:
 
 async def open_pool(settings: ServerSettings, application: str) -> asyncpg.Pool:
     """The pool a service's settings describe; its connections name the service in pg_stat_activity."""
+    return await _pool(settings, settings.database_url, f"healthcode-{application}")
+
+
+async def open_read_pool(settings: ServerSettings, application: str) -> asyncpg.Pool | None:
+    """A pool on the read replica when HEALTHCODE_DATABASE_READ_URL names one, else None (read the primary).
+    Its connections show as `healthcode-<service>-read`."""
+    if not settings.read_database_url:
+        return None
+    return await _pool(settings, settings.read_database_url, f"healthcode-{application}-read")
+
+
+async def _pool(settings: ServerSettings, url: str, application_name: str) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
-        settings.database_url,
+        url,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         reset=_reset_if_dirty,
-        server_settings={"application_name": f"healthcode-{application}", "timezone": "UTC"},
+        server_settings={"application_name": application_name, "timezone": "UTC"},
     )
     assert pool is not None
     return pool

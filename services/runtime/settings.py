@@ -114,6 +114,8 @@ class ServerSettings:
     """How one service listens and connects to its database."""
 
     database_url: str
+    # A replica for reads that may lag by a moment (CloudNativePG's `-ro` service); empty: the primary.
+    read_database_url: str
     host: str
     port: int
     grace_seconds: float
@@ -128,6 +130,7 @@ class ServerSettings:
         upper = service.upper()
         return cls(
             database_url=env.text("DATABASE_URL"),
+            read_database_url=env.text("DATABASE_READ_URL", ""),
             host=env.text("HOST", "127.0.0.1"),
             port=env.integer(f"{upper}_PORT", default_port, minimum=0, maximum=65535),
             grace_seconds=env.number("GRACE_SECONDS", 10.0),

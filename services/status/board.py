@@ -170,10 +170,14 @@ class StatusBoard:
 
     # Reading
 
-    async def current(self, person_id: str, field_path: str = "person_id") -> Status:
-        """The stored status if still valid under the rules in force; otherwise decided now."""
+    async def current(self, person_id: str, field_path: str = "person_id", *, replica: bool = False) -> Status:
+        """The stored status if still valid under the rules in force; otherwise decided now (on the primary).
+
+        With `replica`, the stored status is read from the read replica, which may lag by a moment: for
+        showing a status, never for signing a code (a code must carry the newest status).
+        """
         person_id = parse_uuid(person_id, field_path, "PERSON_ID_INVALID")
-        stored = (await self.repository.enrolled([person_id])).get(person_id)
+        stored = (await self.repository.enrolled([person_id], replica=replica)).get(person_id)
         now = self.now()
         if stored is not None and stored[1] is not None:
             status = stored[1]

@@ -9,7 +9,7 @@ from pathlib import Path
 from services import areas
 from services.runtime.clients import open_channel
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.database import open_pool
+from services.runtime.database import open_pool, open_read_pool
 from services.runtime.jobs import every
 from services.runtime.logs import get_logger
 from services.runtime.sealing import Keyring
@@ -94,8 +94,8 @@ class StatusParts:
 
 
 async def build_parts(settings: StatusSettings, pool, identity: Identity, itinerary: Itinerary,
-                      clock: Clock) -> StatusParts:
-    repository = StatusRepository(pool)
+                      clock: Clock, read_pool=None) -> StatusParts:
+    repository = StatusRepository(pool, read_pool)
     keyring = Keyring(settings.sealing_keys)
     rules = RuleBook(repository)
     await rules.seed_shipped(clock.now())
@@ -133,9 +133,11 @@ async def build_app(settings: StatusSettings, clock: Clock | None = None) -> App
 async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusParts]:
     """The app and its parts (tests drive the scheduler and recomputation through the parts)."""
     pool = await open_pool(settings.server, NAME)
+    read_pool = await open_read_pool(settings.server, NAME)
     identity_channel = open_channel(settings.identity_address)
     itinerary_channel = open_channel(settings.itinerary_address)
-    parts = await build_parts(settings, pool, Identity(identity_channel), Itinerary(itinerary_channel), clock)
+    parts = await build_parts(settings, pool, Identity(identity_channel), Itinerary(itinerary_channel), clock,
+                              read_pool)
     board, recomputation = parts.board, parts.recomputation
     if settings.dev_signing_keys:
         await _ensure_dev_signing_keys(board)
@@ -167,6 +169,8 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
         await identity_channel.close()
         await itinerary_channel.close()
         await pool.close()
+        if read_pool is not None:
+            await read_pool.close()
 
     return App(name=NAME, service_names=servicer.SERVICE_NAMES,
                add_to_server=lambda server: servicer.add_to_server(board, parts.casework, parts.watch,

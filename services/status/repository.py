@@ -179,13 +179,16 @@ def _key(row: asyncpg.Record) -> StoredKey:
 
 
 class StatusRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, read_pool: asyncpg.Pool | None = None) -> None:
         self.pool = pool
+        # Reads that may lag the primary by a moment (a status shown, a history) go to a replica if any.
+        self.read_pool = read_pool or pool
 
     # Persons and statuses
 
-    async def enrolled(self, person_ids: Sequence[str]) -> dict[str, tuple[Enrolment, Status | None]]:
-        rows = await self.pool.fetch(
+    async def enrolled(self, person_ids: Sequence[str], *, replica: bool = False
+                       ) -> dict[str, tuple[Enrolment, Status | None]]:
+        rows = await (self.read_pool if replica else self.pool).fetch(
             f"""SELECT {_STATUS_COLUMNS} FROM status.persons p LEFT JOIN status.statuses s USING (person_id)
                 WHERE p.person_id = ANY($1::uuid[])""", person_ids)
         return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
@@ -336,7 +339,7 @@ class StatusRepository:
         await connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2", last.seq, last_hash)
 
     async def person_changes(self, person_id: str, before_seq: int | None, limit: int) -> list[AuditEntry]:
-        rows = await self.pool.fetch(
+        rows = await self.read_pool.fetch(
             """SELECT * FROM status.audit_log WHERE person_id = $1 AND ($2::bigint IS NULL OR seq < $2)
                ORDER BY seq DESC LIMIT $3""", person_id, before_seq, limit)
         return [_audit_entry(row) for row in rows]

@@ -100,7 +100,7 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
         self._watch = watch
 
     async def GetStatus(self, request, context) -> pb.GetStatusResponse:
-        return pb.GetStatusResponse(status=_status(await self._board.current(request.person_id)))
+        return pb.GetStatusResponse(status=_status(await self._board.current(request.person_id, replica=True)))
 
     async def WatchStatus(self, request, context):
         person_id = parse_uuid(request.person_id, "person_id", "PERSON_ID_INVALID")

@@ -13,7 +13,7 @@ from services import areas
 from services.codes.payload import p256_key_from_secret
 from services.runtime.clients import open_channel
 from services.runtime.clock import Clock, SystemClock
-from services.runtime.database import open_pool
+from services.runtime.database import open_pool, open_read_pool
 from services.runtime.errors import Unavailable
 from services.runtime.jobs import every
 from services.runtime.logs import get_logger
@@ -111,9 +111,10 @@ async def build_app(settings: VerificationSettings, clock: Clock | None = None) 
 async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, VerificationParts]:
     """The app and its parts (tests drive syncing and purging through the parts)."""
     pool = await open_pool(settings.server, NAME)
+    read_pool = await open_read_pool(settings.server, NAME)
     status_channel = open_channel(settings.status_address)
     peers = [Peer(address, provinces) for address, provinces in settings.peers.items()]
-    repository = VerificationRepository(pool)
+    repository = VerificationRepository(pool, read_pool)
     recognition = Recognition(repository, LocalStatus(status_channel), peers, settings.own_provinces,
                               exchange_key_from_secret(settings.exchange_secret), settings.clock_skew, clock)
     await recognition.reload()
@@ -138,6 +139,8 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
             await peer.close()
         await status_channel.close()
         await pool.close()
+        if read_pool is not None:
+            await read_pool.close()
 
     app = App(name=NAME, service_names=servicer.SERVICE_NAMES,
               add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server),

@@ -147,8 +147,9 @@ class Recognition:
         self.view = TrustView(keys, self.own_provinces, agreements, self._clock_skew)
 
     async def trust_list(self) -> tuple[frozenset[str], list[KeyRow], KeyRow]:
-        """What peers pull from us: our provinces' code-signing keys and our exchange key."""
-        rows = [row for row in await self.repository.keys()
+        """What peers pull from us: our provinces' code-signing keys and our exchange key (from the read
+        replica if there is one: a key a moment late reaches the peer at its next sync)."""
+        rows = [row for row in await self.repository.keys(replica=True)
                 if row.purpose == SIGNS_CODES and row.province_code in self.own_provinces]
         return self.own_provinces, rows, self._own_exchange_key()
 

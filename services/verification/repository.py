@@ -61,8 +61,10 @@ def _agreement(row: asyncpg.Record) -> AgreementRow:
 
 
 class VerificationRepository:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, read_pool: asyncpg.Pool | None = None) -> None:
         self.pool = pool
+        # Reads that may lag the primary by a moment (the trust list peers pull) go to a replica if any.
+        self.read_pool = read_pool or pool
 
     # Trust list
 
@@ -87,8 +89,8 @@ class VerificationRepository:
             [k.revoke_time for k in keys])
         return int(result.split()[-1])
 
-    async def keys(self, after_seq: int = 0) -> list[KeyRow]:
-        rows = await self.pool.fetch(
+    async def keys(self, after_seq: int = 0, *, replica: bool = False) -> list[KeyRow]:
+        rows = await (self.read_pool if replica else self.pool).fetch(
             "SELECT * FROM verification.trusted_keys WHERE change_seq > $1 ORDER BY key_id", after_seq)
         return [_key(row) for row in rows]
 
