@@ -11,9 +11,9 @@ the gateway holds in its cache (a person's current code) are served without admi
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
+from gateway.caching import RecentMap
 from gateway.policy import Cost
 from gateway.principals import CallerKind
 from services.runtime.errors import ResourceExhausted
@@ -44,8 +44,7 @@ class RateLimits:
     def __init__(self, rates: dict[CallerKind, Rate], anonymous: Rate, max_callers: int = 200_000) -> None:
         self._rates = rates
         self._anonymous = anonymous
-        self._max_callers = max_callers
-        self._buckets: OrderedDict[str, list[float]] = OrderedDict()  # key → [tokens, last refill]
+        self._buckets: RecentMap[str, list[float]] = RecentMap(max_callers)  # key → [tokens, last refill]
 
     def take(self, key: str, kind: CallerKind | None) -> None:
         """Spends one token of the caller's bucket or raises ResourceExhausted(RATE_LIMITED)."""
@@ -53,11 +52,9 @@ class RateLimits:
         now = time.monotonic()
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = [rate.burst, now]
-            if len(self._buckets) > self._max_callers:
-                self._buckets.popitem(last=False)
+            bucket = [rate.burst, now]
+            self._buckets.put(key, bucket)
         else:
-            self._buckets.move_to_end(key)
             bucket[0] = min(rate.burst, bucket[0] + (now - bucket[1]) * rate.per_second)
             bucket[1] = now
         if bucket[0] < 1:

@@ -7,16 +7,16 @@ from pathlib import Path
 
 import grpc
 from aiohttp import web
+from healthcode.identity.v1 import identity_pb2_grpc
 
 from gateway.admission import ANONYMOUS_RATE, DEFAULT_RATES, LoadShedder, Rate, RateLimits
-from gateway.principals import CallerKind
 from gateway.credentials import SessionKeys
 from gateway.directory import PersonDirectory
 from gateway.forwarding import CodeCache, Forwarder
 from gateway.policy import PUBLIC_SERVICES, ROUTES, Scope
+from gateway.principals import CallerKind
 from gateway.rpc import generic_handlers
 from gateway.web import WebFrontDoor
-from healthcode.identity.v1 import identity_pb2_grpc
 from services import areas
 from services.runtime.clients import open_channel
 from services.runtime.logs import get_logger

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections import OrderedDict
 from collections.abc import Mapping
 from functools import lru_cache
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -21,6 +20,7 @@ import jwt
 from cryptography import x509
 from jwt.algorithms import ECAlgorithm
 
+from gateway.caching import RecentMap
 from gateway.principals import FEED_SCOPES, NATIONAL, CallerKind, Principal
 from services.areas import is_province_code
 from services.codes.payload import p256_key_from_secret
@@ -46,7 +46,7 @@ class SessionKeys:
             raise ValueError("at least one session key is required")
         self._keys = {key_id: p256_key_from_secret(secret) for key_id, secret in secrets_by_id.items()}
         self._signing_id = next(iter(self._keys))
-        self._verified: OrderedDict[bytes, tuple[Principal, float]] = OrderedDict()
+        self._verified: RecentMap[bytes, tuple[Principal, float]] = RecentMap(_VERIFIED_CACHE_SIZE)
 
     def mint(self, principal: Principal, lifetime_seconds: int) -> str:
         now = int(time.time())
@@ -61,7 +61,6 @@ class SessionKeys:
         digest = hashlib.sha256(token.encode()).digest()
         cached = self._verified.get(digest)
         if cached is not None and cached[1] + _LEEWAY_SECONDS > time.time():
-            self._verified.move_to_end(digest)
             return cached[0]
         try:
             key_id = jwt.get_unverified_header(token).get("kid")
@@ -77,9 +76,7 @@ class SessionKeys:
             raise Unauthenticated("SESSION_INVALID", "the session token is malformed or its signature is wrong"
                                   ) from None
         principal = _principal(claims.get("kind"), claims.get("prov"), claims.get("sub"), claims.get("scp") or [])
-        self._verified[digest] = (principal, float(claims["exp"]))
-        if len(self._verified) > _VERIFIED_CACHE_SIZE:
-            self._verified.popitem(last=False)
+        self._verified.put(digest, (principal, float(claims["exp"])))
         return principal
 
     def jwks(self) -> dict:

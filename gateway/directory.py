@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
+
+from gateway.caching import RecentMap
 
 # A home province changes rarely (a move is re-registration); a link can be removed at any
 # time, so a granted acting right is trusted for a short while only, and a refusal not at all.
@@ -16,33 +16,11 @@ _MAX_ENTRIES = 200_000
 _BATCH = 1000  # BatchGetPersons' limit
 
 
-class _Expiring:
-    """A bounded LRU map whose entries lapse after a fixed time."""
-
-    def __init__(self, seconds: float, size: int) -> None:
-        self._seconds = seconds
-        self._size = size
-        self._entries: OrderedDict[object, tuple[float, object]] = OrderedDict()
-
-    def get(self, key: object) -> object | None:
-        entry = self._entries.get(key)
-        if entry is None or entry[0] < time.monotonic():
-            return None
-        self._entries.move_to_end(key)
-        return entry[1]
-
-    def put(self, key: object, value: object) -> None:
-        self._entries[key] = (time.monotonic() + self._seconds, value)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-
-
 class PersonDirectory:
     def __init__(self, identity: identity_pb2_grpc.IdentityServiceStub) -> None:
         self._identity = identity
-        self._provinces = _Expiring(_PROVINCE_SECONDS, _MAX_ENTRIES)
-        self._acting = _Expiring(_ACTING_RIGHT_SECONDS, _MAX_ENTRIES)
+        self._provinces = RecentMap(_MAX_ENTRIES, _PROVINCE_SECONDS)
+        self._acting = RecentMap(_MAX_ENTRIES, _ACTING_RIGHT_SECONDS)
 
     async def home_provinces(self, person_ids: Iterable[str]) -> Mapping[str, str]:
         """Home province by person id; unknown ids are absent. One identity call per 1000 misses."""

@@ -8,18 +8,18 @@ as the service's bytes and are parsed only where the gateway must look at them.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import grpc
 from google.protobuf import message as protobuf_message
+from healthcode.status.v1 import status_pb2
 from prometheus_client import Counter, Gauge
 
 from gateway.admission import LoadShedder, Overloaded, RateLimits
+from gateway.caching import RecentMap
 from gateway.policy import Route, Scope, authorize, authorize_response
 from gateway.principals import Principal
-from healthcode.status.v1 import status_pb2
 from services.runtime.clients import request_metadata
 from services.runtime.errors import ResourceExhausted
 
@@ -68,8 +68,7 @@ class CodeCache:
     def __init__(self, fresh_seconds: float = 30.0, last_resort_seconds: float = 10.0, size: int = 200_000) -> None:
         self._fresh = fresh_seconds
         self._last_resort = last_resort_seconds
-        self._size = size
-        self._codes: OrderedDict[str, _CachedCode] = OrderedDict()
+        self._codes: RecentMap[str, _CachedCode] = RecentMap(size)
 
     def get(self, person_id: str, *, overloaded: bool = False) -> bytes | None:
         cached = self._codes.get(person_id)
@@ -79,15 +78,12 @@ class CodeCache:
         if left >= (self._last_resort if overloaded else self._fresh):
             return cached.answer
         if left <= 0:
-            del self._codes[person_id]
+            self._codes.pop(person_id)
         return None
 
     def put(self, person_id: str, answer: bytes) -> None:
         response = status_pb2.IssueCodeResponse.FromString(answer)
-        self._codes[person_id] = _CachedCode(answer, response.expire_time.ToSeconds())
-        self._codes.move_to_end(person_id)
-        while len(self._codes) > self._size:
-            self._codes.popitem(last=False)
+        self._codes.put(person_id, _CachedCode(answer, response.expire_time.ToSeconds()))
 
 
 class Forwarder:

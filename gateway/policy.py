@@ -22,12 +22,12 @@ from typing import Protocol
 
 from google.protobuf import message as protobuf_message
 from google.protobuf import message_factory
-
-from gateway.principals import CallerKind, Principal
 from healthcode.identity.v1 import identity_pb2
 from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2
 from healthcode.verification.v1 import verification_pb2
+
+from gateway.principals import CallerKind, Principal
 from services.areas import is_area_code, province_code_of
 from services.runtime.errors import PermissionDenied
 from services.runtime.requests import parse_uuid

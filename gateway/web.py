@@ -23,20 +23,21 @@ import structlog
 from aiohttp import web
 from google.protobuf import json_format
 from google.rpc import error_details_pb2, status_pb2
+from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 
+from gateway.caching import RecentMap
 from gateway.credentials import SessionKeys
 from gateway.forwarding import Forwarder, UpstreamError, upstream_error
 from gateway.openapi import openapi_document
 from gateway.policy import ROUTES, Route
 from gateway.principals import CallerKind, Principal
 from gateway.rpc import BEARER
-from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from services.codes.payload import CodeRejected, read_code
 from services.runtime import errors
 from services.runtime.logs import get_logger
 from services.runtime.metrics import observe_call
-from services.runtime.status import code_for
 from services.runtime.server import REQUEST_ID_HEADER, SAFE_REQUEST_ID
+from services.runtime.status import code_for
 
 log = get_logger(__name__)
 PAGES = Path(__file__).parent / "pages"
@@ -159,7 +160,8 @@ class WebFrontDoor:
         self._keys = keys
         self._identity = identity
         self._dev_sessions = dev_sessions
-        self._code_pages: dict[str, tuple[float, dict]] = {}
+        # A code drawn once is kept while it can be shown (a code lives 60 s).
+        self._code_pages: RecentMap[str, dict] = RecentMap(50_000, seconds=120)
         self._openapi_document = openapi_document(HTTP_ROUTES, CODE_PATH)
 
     def application(self) -> web.Application:
@@ -283,7 +285,7 @@ class WebFrontDoor:
         # The same code drawn once: a QR costs ~5 ms of CPU, so it is kept while the code is.
         cached = self._code_pages.get(issued.payload)
         if cached is not None:
-            return dict(cached[1])
+            return dict(cached)
         status = json_format.MessageToDict(issued.status, preserving_proto_field_name=True)
         try:
             masked_name = read_code(issued.payload).claims.masked_name
@@ -296,9 +298,7 @@ class WebFrontDoor:
                 "status_time": status.get("compute_time", ""), "valid_until_time": status.get("valid_until_time", ""),
                 "expire_time": json_format.MessageToDict(issued)["expireTime"],
                 "person_id": status.get("person_id", ""), "reasons": status.get("reasons", [])}
-        now = time.time()
-        self._code_pages = {payload: entry for payload, entry in self._code_pages.items() if entry[0] > now}
-        self._code_pages[issued.payload] = (issued.expire_time.ToSeconds(), page)
+        self._code_pages.put(issued.payload, page)
         return dict(page)
 
     # --- signing in ----------------------------------------------------------------------

@@ -130,3 +130,18 @@ async def test_a_surge_is_partly_refused_and_nothing_waits_for_a_deadline(small_
     assert elapsed < 5  # far below the 5 s deadline a queue would run into
     after = await asyncio.gather(*(one(i) for i in range(3)))
     assert after == [200, 200, 200]
+
+
+def test_per_replica_state_is_bounded_and_forgets_the_least_recently_used_first():
+    from gateway.caching import RecentMap
+
+    recent: RecentMap[str, int] = RecentMap(size=2)
+    recent.put("a", 1)
+    recent.put("b", 2)
+    assert recent.get("a") == 1  # "a" is now the more recent
+    recent.put("c", 3)
+    assert (recent.get("a"), recent.get("b"), recent.get("c"), len(recent)) == (1, None, 3, 2)
+    lapsing: RecentMap[str, int] = RecentMap(size=2, seconds=0.01)
+    lapsing.put("a", 1)
+    time.sleep(0.02)
+    assert lapsing.get("a") is None
