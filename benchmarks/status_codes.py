@@ -68,6 +68,7 @@ from healthcode.status.v1 import status_pb2_grpc
 
 from benchmarks.identity_lookups import _identity_bytes, _spawn
 from benchmarks.machine import code_state, machine
+from services.load.cpu import children, machine_busy, proc_stat, process_cpu
 from services.codes import CodeClaims, key_id_of, sign_code
 from services.colours import Colour
 from services.identity import bootstrap as identity
@@ -117,35 +118,6 @@ BASELINE_TABLES = """DROP TABLE IF EXISTS public.bench_statuses, public.bench_au
 
 # Machine and CPU accounting
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _proc_stat(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return []
-
-
-def _proc_cpu(pid: int) -> float:
-    fields = _proc_stat(pid)
-    return (int(fields[11]) + int(fields[12])) / _TICK if fields else 0.0  # utime, stime
-
-
-def _children(parent: int) -> list[int]:
-    found = [parent]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _proc_stat(int(entry.name))) and int(fields[1]) == parent:
-            found.append(int(entry.name))
-    return found
-
-
-def _machine_busy() -> float:
-    """Non-idle CPU seconds of the whole machine, every process's."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(values[:8]) - values[3] - values[4]) / _TICK  # less idle and iowait
-
-
 class Cpu:
     """CPU seconds of this process, each service process, our Postgres (the postmaster and its
     children, when it runs on this machine) and every other process on the machine."""
@@ -157,16 +129,16 @@ class Cpu:
     @classmethod
     async def watching(cls, processes: dict[str, int], url: str) -> Cpu:
         connection = await asyncpg.connect(url)
-        fields = _proc_stat(await connection.fetchval("SELECT pg_backend_pid()"))  # none when Postgres is elsewhere
+        fields = proc_stat(await connection.fetchval("SELECT pg_backend_pid()"))  # none when Postgres is elsewhere
         await connection.close()
         return cls(processes, int(fields[1]) if fields else None)
 
     def snapshot(self) -> dict[str, float | dict[int, float]]:
-        taken: dict = {name: _proc_cpu(pid) for name, pid in self._processes.items()}
+        taken: dict = {name: process_cpu(pid) for name, pid in self._processes.items()}
         taken["bench"] = time.process_time()
-        taken["postgres"] = ({pid: _proc_cpu(pid) for pid in _children(self._postmaster)} if self._postmaster
+        taken["postgres"] = ({pid: process_cpu(pid) for pid in children(self._postmaster)} if self._postmaster
                              else {})
-        taken["machine"] = _machine_busy()
+        taken["machine"] = machine_busy()
         return taken
 
     @staticmethod
@@ -199,12 +171,12 @@ def signatures(seconds: float) -> tuple[list[tuple[str, float]], float]:
     key_id = key_id_of(public)
     message = os.urandom(160)  # about a Sig_structure's size
     signature = key.sign(message, ec.ECDSA(hashes.SHA256()))
-    busy, own, started = _machine_busy(), time.process_time(), time.perf_counter()
+    busy, own, started = machine_busy(), time.process_time(), time.perf_counter()
     rates = [("ES256 sign (cryptography, 160 bytes)", rate(lambda: key.sign(message, ec.ECDSA(hashes.SHA256())),
                                                            seconds)),
              ("ES256 verify", rate(lambda: public.verify(signature, message, ec.ECDSA(hashes.SHA256())), seconds)),
              ("sign_code: CWT + COSE_Sign1 + zlib + base45", rate(lambda: sign_code(claims, key, key_id), seconds))]
-    others = (_machine_busy() - busy - (time.process_time() - own)) / (time.perf_counter() - started)
+    others = (machine_busy() - busy - (time.process_time() - own)) / (time.perf_counter() - started)
     return rates, max(0.0, others)
 
 

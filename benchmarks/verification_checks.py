@@ -77,7 +77,7 @@ from benchmarks.machine import code_state, machine
 from services import areas
 from services.cli import SERVICES
 from services.codes import read_code
-from services.load.cpu import other_measurements
+from services.load.cpu import machine_busy, other_measurements, proc_stat, process_cpu, system_cpu
 from services.runtime.clients import open_channel
 from services.runtime.clock import SystemClock
 from services.runtime.database import migrate, open_pool
@@ -117,27 +117,6 @@ COUNTIES = [f"{p}{c:02d}{k:02d}" for p in sorted(areas.PROVINCES) if p < "71" fo
 
 # The machine, and where CPU goes
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _stat(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return []
-
-
-def _cpu_of(pid: int) -> float:
-    fields = _stat(pid)
-    return (int(fields[11]) + int(fields[12])) / _TICK if fields else 0.0
-
-
-def _system_cpu_of(pid: int) -> float:
-    """Kernel time alone: on loopback, sending also runs the receiver's TCP path."""
-    fields = _stat(pid)
-    return int(fields[12]) / _TICK if fields else 0.0
-
-
 class CpuMeter:
     """CPU seconds of each server process, of this process, of our Postgres (the postmaster and its
     children, when it runs here) and of everything else on the machine.
@@ -152,11 +131,11 @@ class CpuMeter:
 
     def _postgres(self) -> dict[int, float]:
         if self._postmaster:
-            self._postgres_seen[self._postmaster] = _cpu_of(self._postmaster)
+            self._postgres_seen[self._postmaster] = process_cpu(self._postmaster)
             for entry in Path("/proc").iterdir():
-                if entry.name.isdigit() and (fields := _stat(int(entry.name))) and \
+                if entry.name.isdigit() and (fields := proc_stat(int(entry.name))) and \
                         int(fields[1]) == self._postmaster:
-                    self._postgres_seen[int(entry.name)] = (int(fields[11]) + int(fields[12])) / _TICK
+                    self._postgres_seen[int(entry.name)] = process_cpu(int(entry.name))
         return dict(self._postgres_seen)
 
     async def following(self) -> None:
@@ -167,17 +146,16 @@ class CpuMeter:
     @classmethod
     async def watching(cls, pids: dict[str, int], url: str) -> CpuMeter:
         connection = await asyncpg.connect(url)
-        fields = _stat(await connection.fetchval("SELECT pg_backend_pid()"))
+        fields = proc_stat(await connection.fetchval("SELECT pg_backend_pid()"))
         await connection.close()
         return cls(pids, int(fields[1]) if fields else None)
 
     def snapshot(self) -> dict:
-        taken: dict = {name: _cpu_of(pid) for name, pid in self.pids.items()}
-        taken["system"] = {name: _system_cpu_of(pid) for name, pid in self.pids.items()}
+        taken: dict = {name: process_cpu(pid) for name, pid in self.pids.items()}
+        taken["system"] = {name: system_cpu(pid) for name, pid in self.pids.items()}
         taken["bench"] = time.process_time()
         taken["postgres"] = self._postgres()
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        taken["machine"] = (sum(values[:8]) - values[3] - values[4]) / _TICK
+        taken["machine"] = machine_busy()
         return taken
 
     @staticmethod

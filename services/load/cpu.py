@@ -16,7 +16,8 @@ _LISTEN = "0A"
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "0.0.0.0", "::1", "[::1]", "::", "[::]"}
 
 
-def _stat(pid: int) -> list[str]:
+def proc_stat(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command name (empty once the process has ended)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
@@ -25,13 +26,19 @@ def _stat(pid: int) -> list[str]:
 
 def process_cpu(pid: int, *, with_reaped_children: bool = False) -> float:
     """CPU seconds of a process (all its threads); with its ended children's when asked."""
-    fields = _stat(pid)
+    fields = proc_stat(pid)
     if not fields:
         return 0.0
     ticks = int(fields[11]) + int(fields[12])  # utime, stime
     if with_reaped_children:
         ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
     return ticks / _TICK
+
+
+def system_cpu(pid: int) -> float:
+    """Kernel CPU seconds alone: on loopback, sending also runs the receiver's TCP path."""
+    fields = proc_stat(pid)
+    return int(fields[12]) / _TICK if fields else 0.0
 
 
 def machine_busy() -> float:
@@ -78,7 +85,7 @@ def other_measurements() -> list[int]:
     ours, pid = set(), os.getpid()
     while pid > 1 and pid not in ours:
         ours.add(pid)
-        pid = int(fields[1]) if (fields := _stat(pid)) else 1
+        pid = int(fields[1]) if (fields := proc_stat(pid)) else 1
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) in ours:
@@ -87,7 +94,7 @@ def other_measurements() -> list[int]:
             command = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        fields = _stat(int(entry.name))
+        fields = proc_stat(int(entry.name))
         if not fields or int(fields[1]) in ours:
             continue
         benchmark = b"-m" in command and any(part.startswith(b"benchmarks.") for part in command)
@@ -97,10 +104,10 @@ def other_measurements() -> list[int]:
     return found
 
 
-def _children(parent: int) -> list[int]:
+def children(parent: int) -> list[int]:
     children = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) and int(fields[1]) == parent:
+        if entry.name.isdigit() and (fields := proc_stat(int(entry.name))) and int(fields[1]) == parent:
             children.append(int(entry.name))
     return children
 
@@ -126,7 +133,7 @@ class CpuMeter:
             try:
                 connection = await asyncpg.connect(database_url)
                 try:
-                    fields = _stat(await connection.fetchval("SELECT pg_backend_pid()"))
+                    fields = proc_stat(await connection.fetchval("SELECT pg_backend_pid()"))
                 finally:
                     await connection.close()
                 postmaster = int(fields[1]) if fields else None
@@ -142,7 +149,7 @@ class CpuMeter:
                        "client": process_cpu(os.getpid()), "machine": machine_busy()}
         if self.postmaster:
             taken["postgres"] = {self.postmaster: process_cpu(self.postmaster, with_reaped_children=True),
-                                 **{pid: process_cpu(pid) for pid in _children(self.postmaster)}}
+                                 **{pid: process_cpu(pid) for pid in children(self.postmaster)}}
         return taken
 
     def spent(self, before: dict, after: dict) -> dict[str, float]:
