@@ -8,7 +8,8 @@ as the service's bytes and are parsed only where the gateway must look at them.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import grpc
@@ -45,9 +46,14 @@ class UpstreamError(Exception):
         self.status_details = status_details
 
 
-def upstream_error(error: grpc.aio.AioRpcError) -> UpstreamError:
-    rich = next((value for key, value in (error.trailing_metadata() or ()) if key == STATUS_DETAILS_KEY), None)
-    return UpstreamError(error.code(), error.details() or "", rich)
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """A service's failed call raised as UpstreamError, its rich details kept, for either door to pass on."""
+    try:
+        yield
+    except grpc.aio.AioRpcError as error:
+        rich = next((value for key, value in (error.trailing_metadata() or ()) if key == STATUS_DETAILS_KEY), None)
+        raise UpstreamError(error.code(), error.details() or "", rich) from None
 
 
 @dataclass
@@ -123,12 +129,8 @@ class Forwarder:
                 return cached
             REFUSED.labels("OVERLOADED").inc()
             raise
-        with admission, IN_FLIGHT.track_inprogress():
-            try:
-                answer = await self._calls[route.method](request, timeout=_deadline(timeout),
-                                                         metadata=request_metadata())
-            except grpc.aio.AioRpcError as error:
-                raise upstream_error(error) from None
+        with admission, IN_FLIGHT.track_inprogress(), service_errors():
+            answer = await self._calls[route.method](request, timeout=_deadline(timeout), metadata=request_metadata())
         if route.response_checks:
             await authorize_response(route, principal, route.response.FromString(answer), self.scope)
         if cache_key is not None:
@@ -147,10 +149,9 @@ class Forwarder:
         try:
             call = self._calls[route.method](request, timeout=timeout, metadata=request_metadata())
             try:
-                async for answer in call:
-                    yield answer
-            except grpc.aio.AioRpcError as error:
-                raise upstream_error(error) from None
+                with service_errors():
+                    async for answer in call:
+                        yield answer
             finally:
                 call.cancel()
         finally:
@@ -166,11 +167,8 @@ class Forwarder:
         except Overloaded:
             REFUSED.labels("OVERLOADED").inc()
             raise
-        with admission, IN_FLIGHT.track_inprogress():
-            try:
-                return await self._calls[route.method](requests, timeout=timeout, metadata=request_metadata())
-            except grpc.aio.AioRpcError as error:
-                raise upstream_error(error) from None
+        with admission, IN_FLIGHT.track_inprogress(), service_errors():
+            return await self._calls[route.method](requests, timeout=timeout, metadata=request_metadata())
 
     def _limit(self, principal: Principal) -> None:
         try:

@@ -211,6 +211,14 @@ def all_of(*checks: Check) -> Check:
     return check
 
 
+def resident_found(path: str) -> ResponseCheck:
+    """The person an answer names lives in the caller's province (the answer says where)."""
+    async def check(principal: Principal, response: Message, scope: Scope) -> None:
+        if not principal.covers(getattr(response, path).home_province_code):
+            raise denied(f"{path}: not a person of province {principal.province}")
+    return check
+
+
 def in_response(path: str, check_of: Callable[[str], Check]) -> ResponseCheck:
     """Applies a person check to the person a response names (e.g. an appeal's person)."""
     head, _, rest = path.partition(".")
@@ -233,7 +241,7 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("identity", "IdentityService/GetPerson"): (
         LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id"), O: own_people("person_id")}, {}),
     ("identity", "IdentityService/LookupPersonByDocument"): (
-        LIGHT, {S: anyone}, {S: in_response("person.person_id", own_people)}),
+        LIGHT, {S: anyone}, {S: resident_found("person")}),
     ("identity", "IdentityService/BatchGetPersons"): (LIGHT, {S: own_people("person_ids")}, {}),
     ("identity", "IdentityService/RecordFaceCheck"): (
         HEAVY, {P: self_or_dependent("person_id"), S: own_people("person_id")}, {}),

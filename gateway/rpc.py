@@ -29,10 +29,6 @@ def principal_of_call(context: grpc.aio.ServicerContext, keys: SessionKeys) -> P
     raise Unauthenticated("CREDENTIALS_MISSING", "present a client certificate (mutual TLS) or a session token")
 
 
-def _remaining(context: grpc.aio.ServicerContext) -> float | None:
-    return context.time_remaining()
-
-
 async def _abort_with(context: grpc.aio.ServicerContext, error: UpstreamError) -> None:
     trailers = ((STATUS_DETAILS_KEY, error.status_details),) if error.status_details else ()
     await context.abort(error.code, error.details, trailers)
@@ -59,14 +55,15 @@ def _handler(route: Route, forwarder: Forwarder, keys: SessionKeys) -> grpc.RpcM
     if route.client_streaming:
         async def upload(requests, context):
             principal = principal_of_call(context, keys)
-            return await _relayed(context, forwarder.client_stream(route, principal, requests, _remaining(context)))
+            return await _relayed(context, forwarder.client_stream(route, principal, requests,
+                                                                   context.time_remaining()))
         return grpc.stream_unary_rpc_method_handler(upload, request_deserializer=route.request.FromString)
 
     if route.server_streaming:
         async def watch(request, context):
             principal = principal_of_call(context, keys)
             try:
-                async for answer in forwarder.server_stream(route, principal, request, _remaining(context)):
+                async for answer in forwarder.server_stream(route, principal, request, context.time_remaining()):
                     yield answer
             except UpstreamError as error:
                 await _abort_with(context, error)
@@ -74,5 +71,5 @@ def _handler(route: Route, forwarder: Forwarder, keys: SessionKeys) -> grpc.RpcM
 
     async def call(request, context):
         principal = principal_of_call(context, keys)
-        return await _relayed(context, forwarder.unary(route, principal, request, _remaining(context)))
+        return await _relayed(context, forwarder.unary(route, principal, request, context.time_remaining()))
     return grpc.unary_unary_rpc_method_handler(call, request_deserializer=route.request.FromString)

@@ -27,7 +27,7 @@ from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 
 from gateway.caching import RecentMap
 from gateway.credentials import SessionKeys
-from gateway.forwarding import Forwarder, UpstreamError, upstream_error
+from gateway.forwarding import Forwarder, UpstreamError, service_errors
 from gateway.openapi import openapi_document
 from gateway.policy import ROUTES, Route
 from gateway.principals import CallerKind, Principal
@@ -309,13 +309,11 @@ class WebFrontDoor:
         body = await self._json(request)
         document = self._parse(identity_pb2.Document, body.get("document", {}), "document")
         attestation = _attestation(body.get("face_attestation"), "face_attestation")
-        try:
+        with service_errors():
             found = await self._identity.LookupPersonByDocument(
                 identity_pb2.LookupPersonByDocumentRequest(document=document), timeout=UPSTREAM_SECONDS)
             await self._identity.RecordFaceCheck(identity_pb2.RecordFaceCheckRequest(
                 person_id=found.person.person_id, face_attestation=attestation), timeout=UPSTREAM_SECONDS)
-        except grpc.aio.AioRpcError as error:
-            raise upstream_error(error) from None
         return web.json_response(self._session(found.person))
 
     async def _register_self(self, request: web.Request) -> web.Response:
@@ -327,11 +325,8 @@ class WebFrontDoor:
             raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, "face_attestation: required to register yourself",
                             "FACE_CHECK_REQUIRED", [{"field": "face_attestation",
                                                      "description": "required to register yourself"}])
-        with self._forwarder.shedder.admit(route.cost):
-            try:
-                registered = await self._identity.RegisterPerson(message, timeout=UPSTREAM_SECONDS)
-            except grpc.aio.AioRpcError as error:
-                raise upstream_error(error) from None
+        with self._forwarder.shedder.admit(route.cost), service_errors():
+            registered = await self._identity.RegisterPerson(message, timeout=UPSTREAM_SECONDS)
         return web.json_response(self._session(registered.person))
 
     def _session(self, person: identity_pb2.Person) -> dict:
@@ -342,11 +337,9 @@ class WebFrontDoor:
     async def _dev_session(self, request: web.Request) -> web.Response:
         """Development only (`healthcode up`): a session for a registered person without a face check."""
         body = await self._json(request)
-        try:
-            found = await self._identity.GetPerson(identity_pb2.GetPersonRequest(person_id=str(body.get("person_id", ""))),
-                                                   timeout=UPSTREAM_SECONDS)
-        except grpc.aio.AioRpcError as error:
-            raise upstream_error(error) from None
+        with service_errors():
+            found = await self._identity.GetPerson(
+                identity_pb2.GetPersonRequest(person_id=str(body.get("person_id", ""))), timeout=UPSTREAM_SECONDS)
         return web.json_response(self._session(found.person))
 
     @staticmethod

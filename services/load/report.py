@@ -155,7 +155,8 @@ def text(result: dict) -> list[str]:
     """The tables printed at the end of a run."""
     lines = [""]
     machine = result["machine"]
-    lines.append(f"machine: {machine['cores']} cores, {machine['cpu']}, {machine['system']}, Python {machine['python']}")
+    lines.append(f"machine: {machine['cores']} cores, {machine['cpu']}, {machine['system']}, "
+                 f"Python {machine['python']}")
     found = result.get("baselines", {})
     if found:
         lines.append("baselines (same machine, same run):")

@@ -39,7 +39,8 @@ def _show_and_verify(url: str, person_token: str, checkpoint_token: str, profile
         browser.get(f"{url}/#token={person_token}")
         card = wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, ".card[data-colour^='COLOUR_']")))
         wait.until(lambda _: card.find_element(By.CSS_SELECTOR, ".qr svg"))
-        shown = {"colour": card.get_attribute("data-colour"), "colour_text": card.find_element(By.CLASS_NAME, "colour").text,
+        shown = {"colour": card.get_attribute("data-colour"),
+                 "colour_text": card.find_element(By.CLASS_NAME, "colour").text,
                  "name": card.find_element(By.CLASS_NAME, "name").text,
                  "qr": card.find_element(By.CSS_SELECTOR, ".qr svg").size["width"] > 100,
                  "token_left_in_address": "token=" in browser.current_url}
@@ -50,7 +51,8 @@ def _show_and_verify(url: str, person_token: str, checkpoint_token: str, profile
         browser.find_element(By.ID, "payload").send_keys(payload)
         browser.find_element(By.ID, "area").send_keys("420102")
         browser.find_element(By.ID, "verify-button").click()
-        verdict = wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, ".verdict[data-decision^='DECISION_']")))
+        verdict = wait.until(seen.presence_of_element_located(
+            (By.CSS_SELECTOR, ".verdict[data-decision^='DECISION_']")))
         shown["decision"] = verdict.get_attribute("data-decision")
         shown["decision_text"] = verdict.find_element(By.CLASS_NAME, "decision").text
         browser.save_screenshot(str(screenshots / "checkpoint-page.png"))
