@@ -8,7 +8,9 @@ get past the gateway (the service may still refuse the request on its own ground
 
 from __future__ import annotations
 
+import base64
 import secrets
+import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -21,10 +23,11 @@ from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2 as spb
 from healthcode.verification.v1 import verification_pb2 as vpb
 
+from gateway.credentials import SessionKeys
 from gateway.policy import ROUTES
-from gateway.principals import FEED_SCOPES, CallerKind
+from gateway.principals import FEED_SCOPES, CallerKind, Principal
 from tests.gateway.conftest import bearer
-from tests.support import id_card, passport, timestamp
+from tests.support import error_details, id_card, passport, random_key, timestamp
 
 HUBEI_AREA, QUIET_AREA = "420102", "421127"
 
@@ -157,7 +160,7 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "StatusService/ProposeOverride": spb.ProposeOverrideRequest(
             person_id=s.person_id, colour=common_pb2.COLOUR_GREEN, reason_code="MATRIX", legal_basis="matrix",
             request_id=secrets.token_hex(8)),
-        "StatusService/DecideOverride": spb.DecideOverrideRequest(override_id=str(_uuid()), approve=False),
+        "StatusService/DecideOverride": spb.DecideOverrideRequest(override_id=str(uuid.uuid4()), approve=False),
         "StatusService/ListOverrides": spb.ListOverridesRequest(province_code="420000"),
         "StatusAdminService/PublishRuleSet": spb.PublishRuleSetRequest(province_code="420000"),
         "StatusAdminService/ListRuleSets": spb.ListRuleSetsRequest(province_code="420000"),
@@ -168,13 +171,13 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "StatusAdminService/RevokeSigningKey": spb.RevokeSigningKeyRequest(key_id="no-such-key"),
         "StatusAdminService/SetOfficerRoles": spb.SetOfficerRolesRequest(officer_id="matrix-officer",
                                                                         province_code="420000"),
-        "StatusAdminService/StartRecompute": spb.StartRecomputeRequest(declaration_id=str(_uuid())),
+        "StatusAdminService/StartRecompute": spb.StartRecomputeRequest(declaration_id=str(uuid.uuid4())),
         "StatusAdminService/ListRecomputeRuns": spb.ListRecomputeRunsRequest(),
         "VerificationService/VerifyCode": vpb.VerifyCodeRequest(payload="HCN1:NOT-A-CODE", area_code=HUBEI_AREA),
         "VerificationService/GetOfflineSnapshot": vpb.GetOfflineSnapshotRequest(),
         "VerificationService/RegisterVenue": vpb.RegisterVenueRequest(
             name="matrix", area_code=HUBEI_AREA, request_id=secrets.token_hex(8)),
-        "VerificationService/GetVenueCode": vpb.GetVenueCodeRequest(venue_id=str(_uuid())),
+        "VerificationService/GetVenueCode": vpb.GetVenueCodeRequest(venue_id=str(uuid.uuid4())),
         "VerificationService/RecordVisit": vpb.RecordVisitRequest(person_id=s.person_id, venue_code="nope",
                                                                  request_id=secrets.token_hex(8)),
         "VerificationService/TraceContacts": vpb.TraceContactsRequest(case_person_id=s.person_id),
@@ -183,12 +186,6 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "RecognitionAdminService/PublishRiskList": vpb.PublishRiskListRequest(batch_id=secrets.token_hex(8)),
         "RecognitionAdminService/SyncTrustList": vpb.SyncTrustListRequest(),
     }
-
-
-def _uuid():
-    import uuid
-
-    return uuid.uuid4()
 
 
 def _refused_by_gateway(error: grpc.aio.AioRpcError) -> bool:
@@ -296,12 +293,6 @@ async def test_a_call_without_credentials_is_unauthenticated(platform, http):
 
 
 async def test_a_forged_or_expired_session_is_unauthenticated(platform):
-    from gateway.credentials import SessionKeys
-    from gateway.principals import Principal
-    from tests.support import random_key
-
-    import base64
-
     forged = SessionKeys({"s1": base64.b64decode(random_key())}).mint(
         Principal(CallerKind.OPERATOR, "intruder", "000000"), 3600)
     expired = platform.hubei.keys.mint(Principal(CallerKind.OPERATOR, "late", "000000"), -120)
@@ -311,8 +302,6 @@ async def test_a_forged_or_expired_session_is_unauthenticated(platform):
         try:
             await _call(platform.hubei, route, spb.ListRecomputeRunsRequest(), token)
         except grpc.aio.AioRpcError as error:
-            from tests.support import error_details
-
             reasons.append((error.code(), error_details(error)[0]))
     assert reasons == [(grpc.StatusCode.UNAUTHENTICATED, "SESSION_INVALID"),
                        (grpc.StatusCode.UNAUTHENTICATED, "SESSION_EXPIRED"),

@@ -127,8 +127,8 @@ async def test_gateway_calls_are_counted_for_prometheus(platform, http):
 
 
 async def test_probes_reach_health_without_a_certificate_on_a_port_of_its_own(platform):
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
     import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     port = platform.hubei.started.grpc.health_port
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
