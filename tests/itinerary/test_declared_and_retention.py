@@ -79,12 +79,15 @@ async def test_the_purge_drops_partitions_past_retention_and_keeps_the_rest(
         identity_env, itinerary_env, clock, db):
     person = (await register_persons(identity_env.persons, 1))[0]
     policy = itinerary_env.settings.policy
-    await carrier_stay(itinerary_env, person, "510107", clock.now() - timedelta(days=10))
-    await carrier_stay(itinerary_env, person, "510107", clock.now() - timedelta(days=1))
+    # Stays at fixed hours (08:00-14:00 UTC), so neither crosses midnight into the next day's partition
+    # whatever the hour the suite runs at.
+    morning = clock.now().replace(hour=8, minute=0, second=0)
+    await carrier_stay(itinerary_env, person, "510107", morning - timedelta(days=10))
+    await carrier_stay(itinerary_env, person, "510107", morning - timedelta(days=1))
     ledger = ItineraryLedger(ItineraryRepository(db), PersonDirectory(identity_env.channel), policy, clock, 1)
     repository = ItineraryRepository(db)
-    old_day = (clock.now() - timedelta(days=10)).date()
-    recent_day = (clock.now() - timedelta(days=1)).date()
+    old_day = (morning - timedelta(days=10)).date()
+    recent_day = (morning - timedelta(days=1)).date()
     real_now = clock.now()
     try:
         # Ten days on, the older stay's day is past the window and the grace period.
