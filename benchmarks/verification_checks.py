@@ -574,7 +574,7 @@ PROFILE_BUCKETS = {
     ],
     "status": [
         ("grpc's completion-queue poller thread", ("Thread.run",)),
-        ("GetCodeStanding: code_versions SELECT (pool)", ("StatusRepository.code_versions",)),
+        ("GetCodeStanding: code_statuses SELECT (pool)", ("StatusRepository.code_statuses",)),
         ("GetCodeStanding: the rest (parse, interceptor, response)",
          ("StatusBoard.code_standings", "StatusServicer.GetCodeStanding", "CallInterceptor")),
     ],

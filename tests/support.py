@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
-import os
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,23 +20,11 @@ from stdnum.cn import ric
 from healthcode.identity.v1 import identity_pb2 as pb
 
 
-def test_start_time() -> datetime:
-    """Where test clocks start: now, or today at HEALTHCODE_TEST_CLOCK (UTC "HH:MM"), so the suite can
-    be run as if it started at any hour of the day (a test that depends on the hour is a defect)."""
-    now = datetime.now(UTC).replace(microsecond=0)
-    at = os.environ.get("HEALTHCODE_TEST_CLOCK", "")
-    if not at:
-        return now
-    hour, minute = (int(part) for part in at.split(":"))
-    return now.replace(hour=hour, minute=minute, second=0)
-
-
 class ManualClock:
-    """A clock tests move by hand; starts at the real time (or HEALTHCODE_TEST_CLOCK's hour) so stored
-    rows look ordinary."""
+    """A clock tests move by hand; starts at the real time so stored rows look ordinary."""
 
     def __init__(self) -> None:
-        self._now = test_start_time()
+        self._now = datetime.now(UTC).replace(microsecond=0)
         # Each reading moves the clock on by this much, as a real clock does between two reads.
         self.tick = timedelta(0)
 

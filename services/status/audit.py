@@ -4,6 +4,10 @@ entry_hash = HMAC-SHA256(key, previous_hash || canonical entry). A plain hash ch
 be recomputed by whoever can write the table; with the key held outside the database,
 an edited, inserted or deleted row cannot be re-chained without it. Cutting the tail
 is caught by comparing the head with one recorded elsewhere (the service logs it).
+
+The chain protects the log; the row that is served is protected by a binding: a MAC under a
+key derived from the same secret over the served fields and the seq of the entry that
+recorded the version. A status edited in SQL fails its binding and is decided again.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from services.status.model import Status, reasons_to_json
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,25 @@ class AuditChain:
         if len(key) < 32:
             raise ValueError("the audit key must be at least 32 bytes")
         self._key = key
+        # A key of its own for status bindings, so a binding can never be passed off as a chain link.
+        self._binding_key = hmac.new(key, b"healthcode.status.binding", hashlib.sha256).digest()
+
+    def bind(self, status: Status) -> bytes:
+        """The MAC that ties a served status (every field a reader or a code sees, its version and
+        the audit entry that recorded that version) to the chain's key."""
+        decision = status.decision
+        served = json.dumps([
+            status.person_id, status.version, status.audit_seq, int(decision.colour), decision.display,
+            reasons_to_json(decision.reasons), decision.rule_province, decision.rule_version,
+            status.compute_time.timestamp(), decision.valid_until.timestamp(),
+            decision.next_change_time.timestamp() if decision.next_change_time else None],
+            separators=(",", ":"), ensure_ascii=False).encode()
+        return hmac.new(self._binding_key, served, hashlib.sha256).digest()
+
+    def binds(self, status: Status) -> bool:
+        """Whether the stored status is the one this service wrote (False when edited or unbound)."""
+        return (status.binding is not None and status.audit_seq is not None
+                and hmac.compare_digest(self.bind(status), status.binding))
 
     def link(self, previous_hash: bytes, entry: AuditEntry) -> bytes:
         return hmac.new(self._key, previous_hash + entry.canonical(), hashlib.sha256).digest()
@@ -88,3 +113,20 @@ async def verify_chain(chain: AuditChain, read_after: Callable[[int], Awaitable[
     if expected_head is not None and seen.get(expected_head[0]) != expected_head[1]:
         problems.append(f"seq {expected_head[0]} does not match the head recorded elsewhere (cut or rewritten)")
     return problems
+
+
+def find_unbound_statuses(chain: AuditChain, rows: Iterable[tuple[Status, AuditEntry | None]]) -> list[str]:
+    """Stored statuses that are not what the audit log says: a binding that fails (an edited row),
+    or a row that does not carry its person's newest entry's seq, version, colour and reasons (an
+    old row put back). Each problem names the person."""
+    problems = []
+    for status, entry in rows:
+        decision = status.decision
+        if not chain.binds(status):
+            problems.append(f"status of {status.person_id}: binding does not verify (edited or unbound)")
+        elif entry is None or entry.seq != status.audit_seq or (
+                entry.version, entry.colour, entry.display_colour, entry.reasons) != (
+                status.version, int(decision.colour), decision.display, reasons_to_json(decision.reasons)):
+            problems.append(f"status of {status.person_id}: is not its newest audit entry")
+    return problems
+

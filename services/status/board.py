@@ -14,7 +14,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import asyncpg
+from prometheus_client import Counter
 
+from services.colours import Colour
 from services.codes.ids import parse_code_id, parse_code_ids
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
@@ -25,7 +27,8 @@ from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring
 from services.status import facts as intake
 from services.status.audit import AuditChain, AuditEntry
-from services.status.model import ChangeCause, CheckIn, Evidence, Fact, Status, decide, reasons_to_json
+from services.status.model import (ChangeCause, CheckIn, Decision, Evidence, Fact, Status, decide,
+                                   reasons_from_json, reasons_to_json)
 from services.status.peers import Identity, Itinerary
 from services.status.repository import Enrolment, StaleCode, StatusRepository, StatusWrite
 from services.status.rulebook import RuleBook
@@ -33,6 +36,20 @@ from services.status.signing import IssuedCode, Signer
 
 log = get_logger(__name__)
 MAX_CODE_STANDINGS = 100
+BINDING_FAILURES = Counter(
+    "healthcode_status_binding_failures",
+    "Stored statuses whose binding to the audit log did not verify (missing: written before bindings; "
+    "mismatch: edited outside the service), each decided again instead of being served.", ["kind"])
+
+
+def _from_audit(person_id: str, entry: AuditEntry | None) -> Status | None:
+    """The status an audit entry recorded, as far as a decision compares against it (colour, reasons,
+    rule set, version); None when the log has no entry for the person."""
+    if entry is None:
+        return None
+    decision = Decision(Colour(entry.colour), entry.display_colour, reasons_from_json(entry.reasons),
+                        entry.change_time, None, entry.rule_province, entry.rule_version)
+    return Status(person_id, "", "", None, entry.version, decision, entry.change_time, entry.seq)
 
 
 @dataclass(frozen=True)
@@ -97,17 +114,19 @@ class StatusBoard:
         async with self.repository.pool.acquire() as connection, connection.transaction():
             if within is not None:
                 await within(connection)
-            # After `within`: what it just wrote (a check-in, an approval) is in the past of this decision.
-            now = self.now()
             locked = await self.repository.lock_for_decision(connection, ids)
+            # After the lock: a decision this one waited for, and what `within` just wrote (a check-in,
+            # an approval), are in its past.
+            now = self.now()
+            locked, unbound = await self._audited(connection, locked)
             evidence = await self._evidence(connection, list(locked), now)
-            writes = []
+            decided: list[tuple[str, int, Decision, AuditEntry | None]] = []
             for person_id, (enrolment, current) in locked.items():
                 rules = self.rules.in_force(enrolment.province_code, now)
                 decision = decide(replace(evidence[person_id], enrolled_time=enrolment.enrol_time,
                                           exposures=exposures.get(person_id, ())), rules, now)
                 changed = not decision.same_outcome(current.decision if current else None)
-                if not (refresh or changed or current is None
+                if not (refresh or changed or current is None or person_id in unbound
                         or decision.next_change_time != current.decision.next_change_time
                         or (decision.rule_province, decision.rule_version)
                         != (current.decision.rule_province, current.decision.rule_version)):
@@ -120,18 +139,41 @@ class StatusBoard:
                     cause=int(ChangeCause.ENROLMENT if current is None else cause),
                     rule_province=decision.rule_province, rule_version=decision.rule_version,
                     officer_ids=officers.officer_ids, legal_basis=officers.legal_basis) if changed else None
-                writes.append(StatusWrite(person_id, version, decision, now, entry))
-            if writes:
-                await self.repository.write_statuses(connection, writes)
-            await self._append_audit(connection, [w.change for w in writes if w.change])
-        decided = {w.person_id: Status(w.person_id, locked[w.person_id][0].province_code,
-                                       locked[w.person_id][0].masked_name, locked[w.person_id][0].person_ref,
-                                       w.version, w.decision, w.compute_time)
-                   for w in writes}
+                decided.append((person_id, version, decision, entry))
+            seqs = await self._append_audit(connection, [entry for *_, entry in decided if entry])
+            statuses = {}
+            for person_id, version, decision, entry in decided:
+                enrolment, current = locked[person_id]
+                status = Status(person_id, enrolment.province_code, enrolment.masked_name, enrolment.person_ref,
+                                version, decision, now, seqs[person_id] if entry else current.audit_seq)
+                statuses[person_id] = replace(status, binding=self._chain.bind(status))
+            if statuses:
+                await self.repository.write_statuses(connection, [
+                    StatusWrite(s.person_id, s.version, s.decision, s.compute_time, s.audit_seq, s.binding)
+                    for s in statuses.values()])
         for person_id, (_, current) in locked.items():
-            if person_id not in decided and current is not None:
-                decided[person_id] = current
-        return Decided(decided, sum(1 for w in writes if w.change))
+            if person_id not in statuses and current is not None:
+                statuses[person_id] = current
+        return Decided(statuses, sum(1 for *_, entry in decided if entry))
+
+    async def _audited(self, connection: asyncpg.Connection, locked: dict[str, tuple[Enrolment, Status | None]]
+                       ) -> tuple[dict[str, tuple[Enrolment, Status | None]], set[str]]:
+        """The locked statuses with every one whose binding fails replaced by what the audit log last
+        recorded for that person (so a row edited in SQL is neither served nor compared against), and
+        the ids of those persons, whose rows are then rewritten."""
+        unbound = {person_id for person_id, (_, status) in locked.items()
+                   if status is not None and not self._chain.binds(status)}
+        if not unbound:
+            return locked, unbound
+        entries = await self.repository.last_audit_entries(connection, sorted(unbound))
+        for person_id in unbound:
+            status = locked[person_id][1]
+            kind = "missing" if status.binding is None else "mismatch"
+            BINDING_FAILURES.labels(kind).inc()
+            log.warning("status_binding_failed", person_id=person_id, kind=kind)
+        return {person_id: (enrolment, _from_audit(person_id, entries.get(person_id)) if person_id in unbound
+                            else status)
+                for person_id, (enrolment, status) in locked.items()}, unbound
 
     async def _enrol_missing(self, person_ids: Sequence[str]) -> None:
         missing = await self.repository.unenrolled(person_ids)
@@ -154,9 +196,10 @@ class StatusBoard:
         return {person_id: Evidence(now, tuple(facts[person_id]), tuple(check_ins[person_id]))
                 for person_id in person_ids}
 
-    async def _append_audit(self, connection: asyncpg.Connection, entries: list[AuditEntry]) -> None:
+    async def _append_audit(self, connection: asyncpg.Connection, entries: list[AuditEntry]) -> dict[str, int]:
+        """Chains the entries (one per person) and returns each person's new seq."""
         if not entries:
-            return
+            return {}
         seq, previous = await self.repository.lock_audit_head(connection)
         rows = []
         for entry in entries:
@@ -167,6 +210,7 @@ class StatusBoard:
             previous = entry_hash
         await self.repository.append_audit(connection, rows)
         await self.repository.notify_changed(connection, [entry.person_id for entry in entries])
+        return {entry.person_id: entry.seq for entry, _, _ in rows}
 
     # Reading
 
@@ -182,8 +226,9 @@ class StatusBoard:
         if stored is not None and stored[1] is not None:
             status = stored[1]
             rules = self.rules.in_force(stored[0].province_code, now)
+            # A row whose binding fails is never served: `decide` replaces it from the audit log and evidence.
             if now < status.decision.valid_until and (rules.province_code, rules.version) == (
-                    status.decision.rule_province, status.decision.rule_version):
+                    status.decision.rule_province, status.decision.rule_version) and self._chain.binds(status):
                 return status
         decided = (await self.decide([person_id], ChangeCause.REVALIDATION)).statuses
         if person_id not in decided:
@@ -320,8 +365,14 @@ class StatusBoard:
     async def code_standings(self, code_ids_hex: Sequence[str]) -> list[int]:
         """1 current, 2 stale, 3 unknown (as CodeStanding), per code id in order."""
         code_ids = parse_code_ids(code_ids_hex, MAX_CODE_STANDINGS)
-        versions = await self.repository.code_versions(code_ids, self.now())
-        return [3 if code_id not in versions else (1 if versions[code_id][0] == versions[code_id][1] else 2)
+        held = await self.repository.code_statuses(code_ids, self.now())
+        current = {status.person_id: status.version for _, status in held.values()}
+        # A version read from a row whose binding fails is not believed: the person is decided again.
+        unbound = sorted({status.person_id for _, status in held.values() if not self._chain.binds(status)})
+        if unbound:
+            current.update((person_id, status.version) for person_id, status in
+                           (await self.decide(unbound, ChangeCause.REVALIDATION)).statuses.items())
+        return [3 if code_id not in held else (1 if held[code_id][0] == current[held[code_id][1].person_id] else 2)
                 for code_id in code_ids]
 
     async def stale_codes(self, page_size: int, page_token: str) -> tuple[list[StaleCode], str]:

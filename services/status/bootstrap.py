@@ -16,7 +16,7 @@ from services.runtime.sealing import Keyring
 from services.runtime.server import App
 from services.runtime.settings import Env, ServerSettings
 from services.status import servicer
-from services.status.audit import AuditChain, verify_chain
+from services.status.audit import AuditChain, find_unbound_statuses, verify_chain
 from services.status.board import BoardPolicy, StatusBoard
 from services.status.casework import Casework, CaseworkPolicy
 from services.status.peers import Identity, Itinerary
@@ -185,8 +185,14 @@ async def verify_audit(settings: StatusSettings, expected_head: tuple[int, bytes
     try:
         async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read",
                                                                          readonly=True):
-            return await verify_chain(
-                AuditChain(settings.audit_key), lambda seq: repository.audit_chain(connection, seq, 10_000),
+            chain = AuditChain(settings.audit_key)
+            problems = await verify_chain(
+                chain, lambda seq: repository.audit_chain(connection, seq, 10_000),
                 await repository.lock_audit_head(connection, lock=False), expected_head)
+            after = None
+            while rows := await repository.statuses_with_last_entry(connection, after, 10_000):
+                problems += find_unbound_statuses(chain, rows)
+                after = rows[-1][0].person_id
+            return problems
     finally:
         await pool.close()

@@ -356,6 +356,8 @@ class Status:
     version: int
     decision: Decision
     compute_time: datetime
+    audit_seq: int | None = None       # the audit entry that recorded this version (None: not stored yet)
+    binding: bytes | None = field(default=None, repr=False)  # keyed MAC tying the row to that entry
 
 
 def reasons_to_json(reasons: Sequence[Reason]) -> list[dict]:

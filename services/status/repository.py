@@ -50,13 +50,14 @@ class CheckInRow:
 
 @dataclass(frozen=True)
 class StatusWrite:
-    """One recomputed person: the new decision, its version, and the audit entry if it changed."""
+    """One recomputed person as stored: the decision, its version, and its binding to the audit log."""
 
     person_id: str
     version: int
     decision: Decision
     compute_time: datetime
-    change: AuditEntry | None   # seq and hashes are assigned when appended
+    audit_seq: int              # the entry that recorded this version
+    binding: bytes              # the keyed MAC over the served fields and audit_seq
 
 
 @dataclass(frozen=True)
@@ -130,29 +131,37 @@ class StoredKey:
 
 _STATUS_COLUMNS = """p.person_id::text, p.province_code, p.masked_name, p.person_ref, p.enrol_time, s.version, s.colour,
     s.display_colour, s.reasons, s.rule_province, s.rule_version, s.compute_time, s.valid_until,
-    s.next_change_time"""
+    s.next_change_time, s.audit_seq, s.binding"""
 
 
 # The statements a recomputation batch runs, at module level so the benchmark's raw baseline
 # runs exactly these.
 UNENROLLED_SQL = """SELECT id::text FROM unnest($1::uuid[]) AS id
                WHERE NOT EXISTS (SELECT 1 FROM status.persons p WHERE p.person_id = id)"""
-LOCK_FOR_DECISION_SQL = f"""SELECT {_STATUS_COLUMNS} FROM status.persons p LEFT JOIN status.statuses s USING (person_id)
-                WHERE p.person_id = ANY($1::uuid[]) ORDER BY p.person_id FOR UPDATE OF p"""
+# Lock, then read: in READ COMMITTED a statement that waited for a row lock still reads the
+# other tables as of its own start, so the status must be read by a statement that begins after
+# the lock is held (this one sees every decision committed before it).
+LOCK_PERSONS_SQL = """SELECT person_id FROM status.persons WHERE person_id = ANY($1::uuid[])
+               ORDER BY person_id FOR UPDATE"""
+DECISION_STATE_SQL = f"""SELECT {_STATUS_COLUMNS} FROM status.persons p LEFT JOIN status.statuses s USING (person_id)
+               WHERE p.person_id = ANY($1::uuid[])"""
 FACTS_SQL = """SELECT person_id::text, fact_id::text, sealed_key_id, sealed FROM status.facts
                WHERE person_id = ANY($1::uuid[])"""
 CHECK_INS_SQL = """SELECT person_id::text, check_in_id::text, check_in_time, abnormal FROM status.check_ins
                WHERE person_id = ANY($1::uuid[]) AND check_in_time >= $2"""
 WRITE_STATUSES_SQL = """INSERT INTO status.statuses (person_id, version, colour, display_colour, reasons, rule_province,
-                   rule_version, compute_time, valid_until, next_change_time)
+                   rule_version, compute_time, valid_until, next_change_time, audit_seq, binding)
                SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::text[], $5::jsonb[],
                                     $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[],
-                                    $10::timestamptz[])
+                                    $10::timestamptz[], $11::bigint[], $12::bytea[])
                ON CONFLICT (person_id) DO UPDATE SET version = EXCLUDED.version, colour = EXCLUDED.colour,
                    display_colour = EXCLUDED.display_colour, reasons = EXCLUDED.reasons,
                    rule_province = EXCLUDED.rule_province, rule_version = EXCLUDED.rule_version,
                    compute_time = EXCLUDED.compute_time, valid_until = EXCLUDED.valid_until,
-                   next_change_time = EXCLUDED.next_change_time"""
+                   next_change_time = EXCLUDED.next_change_time, audit_seq = EXCLUDED.audit_seq,
+                   binding = EXCLUDED.binding"""
+LAST_AUDIT_ENTRIES_SQL = """SELECT DISTINCT ON (person_id) * FROM status.audit_log WHERE person_id = ANY($1::uuid[])
+               ORDER BY person_id, seq DESC"""
 
 
 def _status(row: asyncpg.Record) -> Status | None:
@@ -161,7 +170,8 @@ def _status(row: asyncpg.Record) -> Status | None:
     decision = Decision(Colour(row["colour"]), row["display_colour"], reasons_from_json(json.loads(row["reasons"])),
                         row["valid_until"], row["next_change_time"], row["rule_province"], row["rule_version"])
     return Status(row["person_id"], row["province_code"], row["masked_name"], _person_ref(row), row["version"],
-                  decision, row["compute_time"])
+                  decision, row["compute_time"], row["audit_seq"],
+                  bytes(row["binding"]) if row["binding"] is not None else None)
 
 
 def _person_ref(row: asyncpg.Record) -> bytes | None:
@@ -215,9 +225,18 @@ class StatusRepository:
     @staticmethod
     async def lock_for_decision(connection: asyncpg.Connection, person_ids: Sequence[str]
                                 ) -> dict[str, tuple[Enrolment, Status | None]]:
-        """Locks the persons' rows (in id order, so concurrent batches cannot deadlock)."""
-        rows = await connection.fetch(LOCK_FOR_DECISION_SQL, person_ids)
+        """Locks the persons' rows (in id order, so concurrent batches cannot deadlock), then reads
+        their statuses as the last holder of the lock left them."""
+        await connection.execute(LOCK_PERSONS_SQL, person_ids)
+        rows = await connection.fetch(DECISION_STATE_SQL, person_ids)
         return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
+
+    @staticmethod
+    async def last_audit_entries(connection: asyncpg.Connection, person_ids: Sequence[str]
+                                 ) -> dict[str, AuditEntry]:
+        """Each person's newest audit entry: what their status was last decided to be."""
+        rows = await connection.fetch(LAST_AUDIT_ENTRIES_SQL, person_ids)
+        return {str(row["person_id"]): _audit_entry(row) for row in rows}
 
     @staticmethod
     async def sealed_facts(connection: asyncpg.Connection, person_ids: Sequence[str]) -> list[SealedRow]:
@@ -240,7 +259,8 @@ class StatusRepository:
             [json.dumps(reasons_to_json(w.decision.reasons)) for w in writes],
             [w.decision.rule_province for w in writes], [w.decision.rule_version for w in writes],
             [w.compute_time for w in writes], [w.decision.valid_until for w in writes],
-            [w.decision.next_change_time for w in writes])
+            [w.decision.next_change_time for w in writes], [w.audit_seq for w in writes],
+            [w.binding for w in writes])
 
     @staticmethod
     async def notify_changed(connection: asyncpg.Connection, person_ids: Sequence[str]) -> None:
@@ -351,6 +371,20 @@ class StatusRepository:
             "SELECT * FROM status.audit_log WHERE seq > $1 ORDER BY seq LIMIT $2", after_seq, limit)
         return [(_audit_entry(row), bytes(row["previous_hash"]), bytes(row["entry_hash"])) for row in rows]
 
+    @staticmethod
+    async def statuses_with_last_entry(connection: asyncpg.Connection, after_person_id: str | None, limit: int
+                                       ) -> list[tuple[Status, AuditEntry | None]]:
+        """Stored statuses in person order, each with the newest audit entry of its person."""
+        rows = await connection.fetch(
+            f"""SELECT {_STATUS_COLUMNS}, to_jsonb(a) AS entry FROM status.statuses s
+                JOIN status.persons p USING (person_id)
+                LEFT JOIN LATERAL (SELECT * FROM status.audit_log l WHERE l.person_id = s.person_id
+                                   ORDER BY seq DESC LIMIT 1) a ON true
+                WHERE ($1::uuid IS NULL OR s.person_id > $1) ORDER BY s.person_id LIMIT $2""",
+            after_person_id, limit)
+        return [(_status(row), _audit_entry_json(json.loads(row["entry"])) if row["entry"] else None)
+                for row in rows]
+
     async def audit_head(self) -> tuple[int, bytes]:
         row = await self.pool.fetchrow("SELECT seq, entry_hash FROM status.audit_head")
         return row["seq"], bytes(row["entry_hash"])
@@ -362,13 +396,13 @@ class StatusRepository:
             "INSERT INTO status.issued_codes (code_id, person_id, status_version, expire_time) VALUES ($1, $2, $3, $4)",
             code_id, person_id, version, expire_time)
 
-    async def code_versions(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, tuple[int, int]]:
-        """(version the code carries, the person's current version) per known, unexpired code."""
+    async def code_statuses(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, tuple[int, Status]]:
+        """(version the code carries, the person's stored status) per known, unexpired code."""
         rows = await self.pool.fetch(
-            """SELECT c.code_id, c.status_version, s.version FROM status.issued_codes c
-               JOIN status.statuses s USING (person_id)
+            f"""SELECT c.code_id, c.status_version, {_STATUS_COLUMNS} FROM status.issued_codes c
+               JOIN status.persons p USING (person_id) JOIN status.statuses s USING (person_id)
                WHERE c.code_id = ANY($1::bytea[]) AND c.expire_time > $2""", code_ids, now)
-        return {bytes(r["code_id"]): (r["status_version"], r["version"]) for r in rows}
+        return {bytes(r["code_id"]): (r["status_version"], _status(r)) for r in rows}
 
     async def code_holders(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, str]:
         """The person each known, unexpired code was issued to."""
@@ -602,6 +636,15 @@ def _audit_entry(row: asyncpg.Record) -> AuditEntry:
         previous_colour=row["previous_colour"], colour=row["colour"], display_colour=row["display_colour"],
         reasons=json.loads(row["reasons"]), cause=row["cause"], rule_province=row["rule_province"],
         rule_version=row["rule_version"], officer_ids=tuple(row["officer_ids"]), legal_basis=row["legal_basis"])
+
+
+def _audit_entry_json(entry: dict) -> AuditEntry:
+    return AuditEntry(
+        seq=entry["seq"], person_id=entry["person_id"], version=entry["version"],
+        change_time=datetime.fromisoformat(entry["change_time"]), previous_colour=entry["previous_colour"],
+        colour=entry["colour"], display_colour=entry["display_colour"], reasons=entry["reasons"],
+        cause=entry["cause"], rule_province=entry["rule_province"], rule_version=entry["rule_version"],
+        officer_ids=tuple(entry["officer_ids"]), legal_basis=entry["legal_basis"])
 
 
 def _appeal(row: asyncpg.Record) -> AppealRow:
