@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from healthcode.identity.v1 import identity_pb2_grpc
 from gateway.admission import ANONYMOUS_RATE, DEFAULT_RATES, LoadShedder, Rate, RateLimits
 from gateway.credentials import SessionKeys
 from gateway.directory import PersonDirectory
-from gateway.forwarding import CodeCache, Forwarder
+from gateway.forwarding import CodeCache, Forwarder, follow_status_changes
 from gateway.policy import PUBLIC_SERVICES, ROUTES, Scope
 from gateway.principals import CallerKind
 from gateway.rpc import generic_handlers
@@ -145,7 +146,11 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
     await site.start()
     http_port = runner.addresses[0][1]
 
+    following = asyncio.create_task(follow_status_changes(channels["status"], forwarder.codes))
+
     async def close() -> None:
+        following.cancel()
+        await asyncio.gather(following, return_exceptions=True)
         await runner.cleanup()
         for channel in (*channels.values(), identity_channel):
             await channel.close()

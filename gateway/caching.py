@@ -38,5 +38,9 @@ class RecentMap(Generic[K, V]):
     def pop(self, key: K) -> None:
         self._entries.pop(key, None)
 
+    @property
+    def size(self) -> int:
+        return self._size
+
     def __len__(self) -> int:
         return len(self._entries)

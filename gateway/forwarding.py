@@ -7,14 +7,15 @@ as the service's bytes and are parsed only where the gateway must look at them.
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import grpc
 from google.protobuf import message as protobuf_message
-from healthcode.status.v1 import status_pb2
+from healthcode.status.v1 import status_pb2, status_pb2_grpc
 from prometheus_client import Counter, Gauge
 
 from gateway.admission import LoadShedder, Overloaded, RateLimits
@@ -23,8 +24,12 @@ from gateway.policy import Route, Scope, authorize, authorize_response
 from gateway.principals import Principal
 from services.runtime.clients import request_metadata
 from services.runtime.errors import ResourceExhausted
+from services.runtime.logs import get_logger
+
+log = get_logger(__name__)
 
 ISSUE_CODE = "/healthcode.status.v1.StatusService/IssueCode"
+CHECK_IN = "/healthcode.status.v1.StatusService/RecordCheckIn"
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 # Calls to the services never wait longer than this, whatever the caller's own deadline.
 MAX_UNARY_SECONDS = 10.0
@@ -57,9 +62,11 @@ def service_errors() -> Iterator[None]:
 
 
 @dataclass
+@dataclass(frozen=True)
 class _CachedCode:
     answer: bytes
     expire: float  # epoch seconds
+    version: int   # the status version the code carries
 
 
 class CodeCache:
@@ -67,17 +74,28 @@ class CodeCache:
 
     A code is handed out again while it has `fresh_seconds` left; when the platform is shedding
     load, down to `last_resort_seconds`, so a person can still show a valid code at the door.
-    Verification checks a code's standing online, so a code made stale by a newer status is
-    caught at the checkpoint either way.
+
+    A cached code never outlives a change of its person's status: status streams every person's new
+    status version as it commits (`follow_status_changes`), a code carrying an older version is
+    dropped and never stored again, and the cache answers only while that stream is live. When the
+    stream breaks, everything cached is forgotten (changes may have gone by unseen), and an answer
+    that was in flight across the break is not kept (`ticket` / `put`).
     """
 
     def __init__(self, fresh_seconds: float = 30.0, last_resort_seconds: float = 10.0, size: int = 200_000) -> None:
         self._fresh = fresh_seconds
         self._last_resort = last_resort_seconds
         self._codes: RecentMap[str, _CachedCode] = RecentMap(size)
+        self._versions: RecentMap[str, int] = RecentMap(size)  # the newest version seen per person
+        self._breaks = 0
+        self._live = False
+
+    @property
+    def live(self) -> bool:
+        return self._live
 
     def get(self, person_id: str, *, overloaded: bool = False) -> bytes | None:
-        cached = self._codes.get(person_id)
+        cached = self._codes.get(person_id) if self._live else None
         if cached is None:
             return None
         left = cached.expire - time.time()
@@ -87,9 +105,52 @@ class CodeCache:
             self._codes.pop(person_id)
         return None
 
-    def put(self, person_id: str, answer: bytes) -> None:
+    def ticket(self) -> int:
+        """Taken before asking status for a code: `put` keeps the answer only if the stream did not break since."""
+        return self._breaks
+
+    def put(self, person_id: str, answer: bytes, ticket: int) -> None:
         response = status_pb2.IssueCodeResponse.FromString(answer)
-        self._codes.put(person_id, _CachedCode(answer, response.expire_time.ToSeconds()))
+        version = response.status.version
+        if not self._live or ticket != self._breaks or version < (self._versions.get(person_id) or 0):
+            return
+        self._codes.put(person_id, _CachedCode(answer, response.expire_time.ToSeconds(), version))
+
+    def changed(self, changes: Iterable[tuple[str, int]]) -> None:
+        """These persons' statuses reached these versions (0: a newer one, unknown): older codes are void."""
+        for person_id, version in changes:
+            if version > (self._versions.get(person_id) or 0):
+                self._versions.put(person_id, version)
+            cached = self._codes.get(person_id)
+            if cached is not None and (version == 0 or cached.version < version):
+                self._codes.pop(person_id)
+
+    def follow(self) -> None:
+        """The change stream is live again: cached answers may be served."""
+        self._live = True
+
+    def forget(self) -> None:
+        """The change stream broke: nothing cached can be trusted, and nothing is cached until it is back."""
+        self._breaks += 1
+        self._live = False
+        self._codes = RecentMap(self._codes.size)
+        self._versions = RecentMap(self._versions.size)
+
+
+async def follow_status_changes(channel: grpc.aio.Channel, codes: CodeCache, *, retry_seconds: float = 0.5) -> None:
+    """Keeps `codes` in step with status for as long as the gateway runs (a task of its own)."""
+    stub = status_pb2_grpc.StatusServiceStub(channel)
+    while True:
+        try:
+            async for message in stub.StreamStatusChanges(status_pb2.StreamStatusChangesRequest()):
+                if codes.live:
+                    codes.changed((change.person_id, change.version) for change in message.changes)
+                else:
+                    codes.follow()
+        except grpc.aio.AioRpcError as error:
+            log.warning("status_changes_lost", code=error.code().name)
+        codes.forget()
+        await asyncio.sleep(retry_seconds)
 
 
 class Forwarder:
@@ -115,6 +176,7 @@ class Forwarder:
         self._limit(principal)
         await authorize(route, principal, request, self.scope)
         cache_key = request.person_id if route.method == ISSUE_CODE else None
+        ticket = self.codes.ticket()
         if cache_key is not None:
             cached = self.codes.get(cache_key)
             if cached is not None:
@@ -134,7 +196,12 @@ class Forwarder:
         if route.response_checks:
             await authorize_response(route, principal, route.response.FromString(answer), self.scope)
         if cache_key is not None:
-            self.codes.put(cache_key, answer)
+            self.codes.put(cache_key, answer, ticket)
+        elif route.method == CHECK_IN:
+            # A check-in through this gateway voids the person's older codes before they can ask again
+            # (the change stream would, a moment later).
+            status = status_pb2.RecordCheckInResponse.FromString(answer).status
+            self.codes.changed([(status.person_id, status.version)])
         return answer
 
     async def server_stream(self, route: Route, principal: Principal, request: protobuf_message.Message,

@@ -209,7 +209,7 @@ class StatusBoard:
             rows.append((chained, previous, entry_hash))
             previous = entry_hash
         await self.repository.append_audit(connection, rows)
-        await self.repository.notify_changed(connection, [entry.person_id for entry in entries])
+        await self.repository.notify_changed(connection, [(entry.person_id, entry.version) for entry in entries])
         return {entry.person_id: entry.seq for entry, _, _ in rows}
 
     # Reading

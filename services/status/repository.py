@@ -15,7 +15,7 @@ from services.status.audit import AuditEntry
 from services.status.model import Decision, Status, reasons_from_json, reasons_to_json
 
 NOTIFY_CHANNEL = "status_changed"
-_NOTIFY_IDS = 200  # person ids per notification: Postgres caps a payload at 8000 bytes
+_NOTIFY_IDS = 150  # "person_id:version" items per notification: Postgres caps a payload at 8000 bytes
 
 
 @dataclass(frozen=True)
@@ -263,11 +263,13 @@ class StatusRepository:
             [w.binding for w in writes])
 
     @staticmethod
-    async def notify_changed(connection: asyncpg.Connection, person_ids: Sequence[str]) -> None:
-        """Sent at commit: WatchStatus streams in every replica wake up."""
-        for start in range(0, len(person_ids), _NOTIFY_IDS):
+    async def notify_changed(connection: asyncpg.Connection, changes: Sequence[tuple[str, int]]) -> None:
+        """Sent at commit as "person_id:version,...": WatchStatus streams in every replica wake up, and
+        caches in front of status drop what an older version made."""
+        items = [f"{person_id}:{version}" for person_id, version in changes]
+        for start in range(0, len(items), _NOTIFY_IDS):
             await connection.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL,
-                                     ",".join(person_ids[start:start + _NOTIFY_IDS]))
+                                     ",".join(items[start:start + _NOTIFY_IDS]))
 
     async def due_for_review(self, now: datetime, limit: int) -> list[str]:
         rows = await self.pool.fetch(

@@ -136,6 +136,11 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
         return pb.IssueCodeResponse(payload=issued.payload, expire_time=to_timestamp(issued.expire_time),
                                     status=_status(status))
 
+    async def StreamStatusChanges(self, request, context):
+        async for changes in self._watch.every_change():
+            await context.write(pb.StreamStatusChangesResponse(changes=[
+                pb.StatusVersion(person_id=person_id, version=version) for person_id, version in changes]))
+
     async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
         return pb.GetCodeStandingResponse(standings=await self._board.code_standings(list(request.code_ids)))
 

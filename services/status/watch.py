@@ -1,6 +1,6 @@
 """WatchStatus fan-out: one LISTEN connection per process wakes every stream watching a person.
 
-Writers notify the person ids they changed at commit (`StatusRepository.notify_changed`),
+Writers notify the person ids (and new versions) they changed at commit (`StatusRepository.notify_changed`),
 whichever replica made the change; each watching stream then reads the status itself,
 so a missed or merged notification costs nothing but a read.
 """
@@ -12,11 +12,14 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 
+from services.runtime.errors import ResourceExhausted, Unavailable
 from services.runtime.logs import get_logger
 from services.status.repository import NOTIFY_CHANNEL
 
 log = get_logger(__name__)
 MAX_WATCHERS = 10_000  # streams per process; beyond it WatchStatus is refused
+MAX_SUBSCRIBERS = 256  # StreamStatusChanges subscribers (gateway replicas) per process
+_SUBSCRIBER_BACKLOG = 10_000  # notifications a slow subscriber may lag before it must start over
 
 
 class StatusWatch:
@@ -24,6 +27,7 @@ class StatusWatch:
         self._url = database_url
         self._connection: asyncpg.Connection | None = None
         self._watchers: dict[str, set[asyncio.Event]] = {}
+        self._subscribers: set[asyncio.Queue[list[tuple[str, int]] | None]] = set()
         self._lock = asyncio.Lock()
 
     @property
@@ -39,16 +43,45 @@ class StatusWatch:
             self._connection.add_termination_listener(self._on_lost)
 
     def _on_notify(self, _connection, _pid, _channel, payload: str) -> None:
-        for person_id in payload.split(","):
+        changes = []
+        for item in payload.split(","):
+            person_id, _, version = item.partition(":")
+            # A replica from before versions were sent names the person only: 0, "some newer version".
+            changes.append((person_id, int(version) if version.isdigit() else 0))
             for event in self._watchers.get(person_id, ()):
                 event.set()
+        for queue in self._subscribers:
+            _offer(queue, changes)
 
     def _on_lost(self, _connection) -> None:
-        # Wake everyone: each stream re-reads, and the next watcher reconnects.
+        # Wake everyone: each stream re-reads, and the next watcher reconnects. Subscribers to every
+        # change cannot re-read what they missed: their streams end, so they forget their caches.
         log.warning("status_watch_connection_lost")
         for events in self._watchers.values():
             for event in events:
                 event.set()
+        for queue in self._subscribers:
+            _offer(queue, None)
+
+    async def every_change(self) -> AsyncIterator[list[tuple[str, int]]]:
+        """Yields [] once listening, then each notification's (person id, new version) pairs; raises
+        Unavailable when the listening connection is lost (a notification may have gone by unseen)."""
+        if len(self._subscribers) >= MAX_SUBSCRIBERS:
+            raise ResourceExhausted(reason="TOO_MANY_SUBSCRIBERS",
+                                    message="this replica streams every change to too many subscribers")
+        queue: asyncio.Queue[list[tuple[str, int]] | None] = asyncio.Queue(maxsize=_SUBSCRIBER_BACKLOG)
+        self._subscribers.add(queue)
+        try:
+            await self._listen()
+            yield []
+            while True:
+                changes = await queue.get()
+                if changes is None:
+                    raise Unavailable(reason="STATUS_CHANGES_MISSED",
+                                      message="status lost its change notifications; subscribe again")
+                yield changes
+        finally:
+            self._subscribers.discard(queue)
 
     async def changes(self, person_id: str) -> AsyncIterator[None]:
         """Yields once at once, then whenever the person's status may have changed."""
@@ -73,3 +106,12 @@ class StatusWatch:
     async def close(self) -> None:
         if self._connection is not None and not self._connection.is_closed():
             await self._connection.close()
+
+
+def _offer(queue: asyncio.Queue[list[tuple[str, int]] | None], changes: list[tuple[str, int]] | None) -> None:
+    """Queues a notification; a subscriber too far behind is told it missed changes instead."""
+    if queue.full():
+        while not queue.empty():
+            queue.get_nowait()
+        changes = None
+    queue.put_nowait(changes)

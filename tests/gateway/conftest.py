@@ -3,6 +3,7 @@ for the gateway's tests. Every test here talks to the platform through a gateway
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -74,6 +75,10 @@ async def start_front(deployment: Deployment, directory: Path, **settings: str) 
                # Tests make many calls as one caller in a few seconds; the limits have tests of their own.
                "HEALTHCODE_GATEWAY_RATES": ",".join(f"{kind}=10000/10000" for kind in CallerKind), **settings}
     started = await start_gateway(GatewaySettings.read(Env(environ)))
+    for _ in range(100):  # its code cache answers once it follows status's changes
+        if started.forwarder.codes.live:
+            break
+        await asyncio.sleep(0.05)
     return Front(deployment, started, SessionKeys({"s1": base64.b64decode(session_secret)}), credentials)
 
 

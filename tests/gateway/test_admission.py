@@ -53,14 +53,66 @@ def test_heavy_calls_are_shed_before_light_ones_and_slots_come_back():
     assert (shedder.in_flight, shedder.heavy_in_flight) == (0, 0)
 
 
-def test_a_cached_code_is_given_out_while_fresh_and_longer_only_under_overload():
+def following_cache() -> CodeCache:
     cache = CodeCache(fresh_seconds=30, last_resort_seconds=10)
-    answer = status_pb2.IssueCodeResponse(payload="HCN1:X", expire_time=timestamp_in(20)).SerializeToString()
-    cache.put("p", answer)
+    cache.follow()
+    return cache
+
+
+def code_answer(seconds_left: float, version: int = 1) -> bytes:
+    return status_pb2.IssueCodeResponse(payload=f"HCN1:X{version}", expire_time=timestamp_in(seconds_left),
+                                        status=status_pb2.Status(person_id="p", version=version)).SerializeToString()
+
+
+def test_a_cached_code_is_given_out_while_fresh_and_longer_only_under_overload():
+    cache = following_cache()
+    answer = code_answer(20)
+    cache.put("p", answer, cache.ticket())
     assert cache.get("p") is None
     assert cache.get("p", overloaded=True) == answer
-    cache.put("q", status_pb2.IssueCodeResponse(expire_time=timestamp_in(5)).SerializeToString())
+    cache.put("q", code_answer(5), cache.ticket())
     assert cache.get("q", overloaded=True) is None
+
+
+def test_a_newer_status_version_voids_the_cached_code_and_an_older_one_does_not():
+    cache = following_cache()
+    answer = code_answer(50, version=3)
+    cache.put("p", answer, cache.ticket())
+    cache.changed([("p", 3)])                    # the change this code already carries
+    assert cache.get("p") == answer
+    cache.changed([("p", 4)])
+    assert cache.get("p") is None
+
+
+def test_a_code_of_an_older_version_answered_after_a_change_is_not_kept():
+    cache = following_cache()
+    cache.changed([("p", 5)])                    # the stream saw version 5 while IssueCode was in flight...
+    cache.put("p", code_answer(50, version=4), cache.ticket())   # ...which signed version 4
+    assert cache.get("p") is None
+    answer = code_answer(50, version=5)
+    cache.put("p", answer, cache.ticket())
+    assert cache.get("p") == answer
+
+
+def test_a_change_of_unknown_version_voids_the_cached_code():
+    cache = following_cache()
+    cache.put("p", code_answer(50, version=2), cache.ticket())
+    cache.changed([("p", 0)])
+    assert cache.get("p") is None
+
+
+def test_without_a_live_change_stream_nothing_is_served_from_cache():
+    cache = following_cache()
+    cache.put("p", code_answer(50), cache.ticket())
+    in_flight = cache.ticket()
+    cache.forget()            # the stream broke: changes may have gone by unseen
+    assert cache.get("p") is None
+    cache.put("p", code_answer(50), cache.ticket())
+    assert cache.get("p") is None and not cache.live
+    cache.follow()
+    assert cache.get("p") is None  # forgotten, not merely hidden
+    cache.put("p", code_answer(50), in_flight)  # an answer asked for before the break
+    assert cache.get("p") is None
 
 
 def timestamp_in(seconds: float):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import jwt
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
@@ -91,17 +91,17 @@ async def test_a_person_signs_in_with_a_face_check_of_their_own_document(platfor
     await identity_pb2_grpc.FaceProviderAdminServiceStub(hubei.channel("national-operator")).RegisterFaceProviderKey(
         identity_pb2.RegisterFaceProviderKeyRequest(
             provider_id=provider.provider_id, key_id=provider.key_id, public_key_der=provider.public_key_der,
-            valid_from_time=timestamp(datetime.now(UTC) - timedelta(days=1))))
+            valid_from_time=timestamp(hubei.deployment.clock.now() - timedelta(days=1))))
     document = id_card()
     registered = await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
         name="周八", document=document, home_province_code="420000"))
-    attestation = provider.attest(document, datetime.now(UTC))
+    attestation = provider.attest(document, hubei.deployment.clock.now())
     body = {"document": {"kind": "DOCUMENT_KIND_RESIDENT_ID_CARD", "number": document.number},
             "face_attestation": {"claims": base64.b64encode(attestation.claims).decode(),
                                  "signature": base64.b64encode(attestation.signature).decode()}}
     async with http.post(f"{hubei.url}/v1/sessions", json=body) as response:
         session = await response.json()
-    someone_else = provider.attest(id_card(), datetime.now(UTC))  # a face check against another document
+    someone_else = provider.attest(id_card(), hubei.deployment.clock.now())  # a face check against another document
     forged = {**body, "face_attestation": {"claims": base64.b64encode(someone_else.claims).decode(),
                                            "signature": base64.b64encode(someone_else.signature).decode()}}
     async with http.post(f"{hubei.url}/v1/sessions", json=forged) as response:

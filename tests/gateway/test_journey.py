@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import grpc
 from healthcode.common.v1 import common_pb2
@@ -49,7 +49,7 @@ async def test_a_person_from_registration_to_a_checkpoint_in_another_province(pl
     session = await _ok(await http.post(f"{hubei.url}/v1/persons", json={
         "name": "张小三", "document": {"kind": "DOCUMENT_KIND_RESIDENT_ID_CARD", "number": document.number},
         "home_province_code": "420000",
-        "face_attestation": _json_attestation(provider.attest(document, datetime.now(UTC)))}))
+        "face_attestation": _json_attestation(provider.attest(document, hubei.deployment.clock.now()))}))
     parent_id = session["person"]["person_id"]
     assert session["person"]["masked_name"] == "张*三"
     assert document.number not in str(session)

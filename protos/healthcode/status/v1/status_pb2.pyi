@@ -256,6 +256,24 @@ class WatchStatusResponse(_message.Message):
     status: Status
     def __init__(self, status: _Optional[_Union[Status, _Mapping]] = ...) -> None: ...
 
+class StreamStatusChangesRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class StreamStatusChangesResponse(_message.Message):
+    __slots__ = ("changes",)
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[StatusVersion]
+    def __init__(self, changes: _Optional[_Iterable[_Union[StatusVersion, _Mapping]]] = ...) -> None: ...
+
+class StatusVersion(_message.Message):
+    __slots__ = ("person_id", "version")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    version: int
+    def __init__(self, person_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
 class StatusChange(_message.Message):
     __slots__ = ("version", "change_time", "previous_colour", "colour", "display_colour", "reasons", "cause", "rule_set_province_code", "rule_set_version", "officer_ids", "legal_basis")
     VERSION_FIELD_NUMBER: _ClassVar[int]

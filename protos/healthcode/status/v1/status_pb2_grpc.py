@@ -70,6 +70,11 @@ class StatusServiceStub:
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingRequest.SerializeToString,
                 response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingResponse.FromString,
                 _registered_method=True)
+        self.StreamStatusChanges = channel.unary_stream(
+                '/healthcode.status.v1.StatusService/StreamStatusChanges',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesResponse.FromString,
+                _registered_method=True)
         self.ListStaleCodes = channel.unary_unary(
                 '/healthcode.status.v1.StatusService/ListStaleCodes',
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListStaleCodesRequest.SerializeToString,
@@ -161,6 +166,16 @@ class StatusServiceServicer:
 
     def GetCodeStanding(self, request, context):
         """Whether issued codes still carry the person's current status version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamStatusChanges(self, request, context):
+        """Internal, for caches in front of status (the gateway's code cache): an empty first message
+        once the stream is live, then each person's new status version, as each change commits in
+        any replica. When the stream breaks, changes may have been missed: the
+        subscriber must forget everything it cached from status before it subscribes again.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -260,6 +275,11 @@ def add_StatusServiceServicer_to_server(servicer, server):
                     servicer.GetCodeStanding,
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingRequest.FromString,
                     response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingResponse.SerializeToString,
+            ),
+            'StreamStatusChanges': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamStatusChanges,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesResponse.SerializeToString,
             ),
             'ListStaleCodes': grpc.unary_unary_rpc_method_handler(
                     servicer.ListStaleCodes,
@@ -492,6 +512,33 @@ class StatusService:
             '/healthcode.status.v1.StatusService/GetCodeStanding',
             healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingRequest.SerializeToString,
             healthcode_dot_status_dot_v1_dot_status__pb2.GetCodeStandingResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamStatusChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/StreamStatusChanges',
+            healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,

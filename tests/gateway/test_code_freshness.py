@@ -1,0 +1,86 @@
+"""No cache serves a voided code: once a person's status changes, the page shows the new colour."""
+
+from __future__ import annotations
+
+import asyncio
+
+from healthcode.status.v1 import status_pb2
+
+from gateway.principals import CallerKind
+from tests.status.helpers import fact
+
+
+async def code_colour(front, http, me: dict) -> str:
+    async with http.get(f"{front.url}/v1/persons/me/code", headers=me) as response:
+        body = await response.json()
+        assert response.status == 200, body
+        return body["colour"]
+
+
+async def test_a_fever_checked_in_through_the_gateway_shows_on_the_next_page_fetch(platform, http):
+    hubei = platform.hubei
+    person = await hubei.deployment.resident()
+    me = {"Authorization": "Bearer " + hubei.token(CallerKind.PERSON, person, "420000")}
+    assert await code_colour(hubei, http, me) == "COLOUR_GREEN"
+    assert await code_colour(hubei, http, me) == "COLOUR_GREEN"  # from the cache now
+
+    async with http.post(f"{hubei.url}/v1/persons/me/check-ins", headers=me,
+                         json={"temperature_celsius": 38.4}) as response:
+        assert response.status == 200
+
+    assert await code_colour(hubei, http, me) == "COLOUR_YELLOW"
+
+
+async def test_a_checkpoint_fever_elsewhere_voids_the_cached_code(platform, http):
+    hubei = platform.hubei
+    person = await hubei.deployment.resident()
+    me = {"Authorization": "Bearer " + hubei.token(CallerKind.PERSON, person, "420000")}
+    async with http.get(f"{hubei.url}/v1/persons/me/code", headers=me) as response:
+        payload = (await response.json())["payload"]
+    gate = {"Authorization": "Bearer " + hubei.token(CallerKind.CHECKPOINT, "wuhan-station-9", "420000")}
+
+    # The code cached, then the same code scanned with a fever: status turns the person yellow.
+    async with http.post(f"{hubei.url}/v1/verifications", headers=gate, json={
+            "payload": payload, "area_code": "420106", "temperature_celsius": 38.9}) as response:
+        assert (await response.json())["decision"] == "DECISION_DENY"
+
+    assert await code_colour(hubei, http, me) == "COLOUR_YELLOW"
+
+
+async def test_a_change_made_behind_the_gateway_reaches_its_cache_through_the_change_stream(platform, http):
+    hubei = platform.hubei
+    person = await hubei.deployment.resident()
+    me = {"Authorization": "Bearer " + hubei.token(CallerKind.PERSON, person, "420000")}
+    assert await code_colour(hubei, http, me) == "COLOUR_GREEN"
+
+    # A feed's fact straight to status, past this gateway (another replica, a feed's own connection).
+    await hubei.deployment.status.RecordFacts(status_pb2.RecordFactsRequest(facts=[
+        fact(person, status_pb2.FACT_KIND_DIAGNOSIS, hubei.deployment.clock.now(),
+             diagnosis=status_pb2.DIAGNOSIS_CONFIRMED)]))
+
+    # The notification travels status → gateway in milliseconds; a second is the bound allowed here.
+    colours = []
+    for _ in range(20):
+        colours.append(await code_colour(hubei, http, me))
+        if colours[-1] == "COLOUR_RED":
+            break
+        await asyncio.sleep(0.05)
+    assert colours[-1] == "COLOUR_RED"
+
+
+async def test_the_cache_serves_nothing_while_it_cannot_follow_status(platform, http):
+    hubei = platform.hubei
+    codes = hubei.started.forwarder.codes
+    person = await hubei.deployment.resident()
+    me = {"Authorization": "Bearer " + hubei.token(CallerKind.PERSON, person, "420000")}
+    first = await code_colour(hubei, http, me)
+    codes.forget()  # as when the change stream breaks
+    try:
+        async with http.get(f"{hubei.url}/v1/persons/me/code", headers=me) as response:
+            second = (await response.json())["payload"]
+        async with http.get(f"{hubei.url}/v1/persons/me/code", headers=me) as response:
+            third = (await response.json())["payload"]
+    finally:
+        codes.follow()
+    assert first == "COLOUR_GREEN"
+    assert second != third  # each fetch was a fresh code from status, none from the cache
