@@ -62,7 +62,7 @@ class ItineraryLedger:
             model.check_declared_stay(index, area_code, arrival, departure, now, self.policy)
         if not await self._persons.exists(person_id):
             raise NotFound(reason="PERSON_NOT_FOUND", message="identity knows no person with this id")
-        return await self._repository.insert_declared_stays(person_id, stays)
+        return await self._repository.insert_declared_stays(person_id, stays, now)
 
     async def list_stays(self, person_id: str) -> list[Stay]:
         return await self._repository.list_stays(_person_id(person_id),
@@ -125,14 +125,22 @@ class ItineraryLedger:
         return await self._repository.risk_exposures(persons, self.policy.window_start(self._clock.now()),
                                                      model.EXPOSING_LEVEL)
 
+    async def risky_stay_persons(self, cursor: str, page_size: int) -> tuple[list[str], str]:
+        """A page of the feed of persons with newly risky stays, and the cursor to resume from."""
+        after = model.parse_feed_cursor(cursor)
+        persons, last = await self._repository.risky_stay_persons(after, requested_page_size(page_size))
+        return persons, model.feed_cursor(last)
+
     async def maintain_partitions(self) -> list[str]:
-        """Partitions for every day a stay may still arrive for; drops those past retention."""
+        """Partitions for every day a stay may still arrive for; drops those past retention, and the
+        feed's rows once no stay they name can still count."""
         now = self._clock.now()
         first = self.policy.retention_start(now).date()
         last = (now + timedelta(days=2)).date()
         dropped = await self._repository.maintain_partitions(first, last, self.policy.retention_start(now))
         if dropped:
             log.info("stay_partitions_dropped", partitions=dropped)
+        await self._repository.purge_risky_stay_events(self.policy.window_start(now))
         return dropped
 
     async def _record(self, area_code: str, level: RiskLevel, effective_time: datetime | None, authority: str,

@@ -241,3 +241,21 @@ def parse_declaration_page_token(token: str) -> tuple[datetime, str] | None:
     except (ValueError, OverflowError):
         raise InvalidArgument.for_field("page_token", "is not a token this service issued",
                                         reason="PAGE_TOKEN_INVALID") from None
+
+
+_FEED_CURSOR = re.compile(r"^([0-9]{1,20})\.([0-9]{1,19})$")
+
+
+def feed_cursor(position: tuple[int, int]) -> str:
+    """Where a reader of the newly-risky-stays feed stands: the (transaction id, event id) it read last."""
+    return f"{position[0]}.{position[1]}"
+
+
+def parse_feed_cursor(cursor: str, field_path: str = "cursor") -> tuple[int, int]:
+    """A cursor this service issued ("" is the feed's start); anything else is refused."""
+    if not cursor:
+        return 0, 0
+    match = _FEED_CURSOR.fullmatch(cursor)
+    if match is None or int(match[1]) >= 2**64 or int(match[2]) >= 2**63:
+        raise InvalidArgument.for_field(field_path, "is not a cursor this service issued", reason="CURSOR_INVALID")
+    return int(match[1]), int(match[2])

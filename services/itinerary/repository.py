@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import asyncpg
 
 from services.itinerary.model import (
+    EXPOSING_LEVEL,
     MAX_REPORTED_REJECTIONS,
     BatchResult,
     RiskDeclaration,
@@ -51,6 +52,29 @@ RISK_EXPOSURES_SQL = """SELECT DISTINCT s.person_id::text AS person_id, s.area_c
                    LIMIT 1) r
                WHERE s.person_id = ANY($1::uuid[]) AND s.departure_time >= $2 AND r.level >= $3
                ORDER BY person_id, s.arrival_time, s.area_code, s.departure_time"""
+
+
+# New stays and new declarations must not miss each other: a stay's transaction holds this lock
+# shared while it merges (so stays never wait for each other), a declaration takes it exclusively
+# before it commits. A stay merged before a declaration commits is then in the snapshot of that
+# declaration's recomputation; one merged after it sees the declaration and goes to the feed.
+_RISK_LOCK = int.from_bytes(hashlib.sha256(b"healthcode.itinerary.risk").digest()[:8], "big", signed=True)
+SHARE_RISK_SNAPSHOT_SQL = "SELECT pg_advisory_xact_lock_shared($1)"
+EXCLUSIVE_RISK_SNAPSHOT_SQL = "SELECT pg_advisory_xact_lock($1)"
+
+# The persons of just-merged stays (`{stays}`: person_id, area_code, arrival_time, departure_time)
+# with a MEDIUM or HIGH level in force for the county, its city or its province while they were there.
+FEED_RISKY_SQL = """INSERT INTO itinerary.risky_stay_events (person_id, create_time)
+    SELECT DISTINCT m.person_id, {now}::timestamptz FROM {stays} m
+    WHERE EXISTS (SELECT 1 FROM itinerary.risk_periods p
+                  WHERE p.area_code IN (m.area_code, left(m.area_code, 4) || '00', left(m.area_code, 2) || '0000')
+                    AND p.level >= {level} AND p.start_time < m.departure_time
+                    AND (p.end_time IS NULL OR p.end_time > m.arrival_time))"""
+
+# A page of the feed past (txid, event_id), from transactions older than every one still running.
+RISKY_STAYS_PAGE_SQL = """SELECT txid::text, event_id, person_id::text FROM itinerary.risky_stay_events
+    WHERE (txid, event_id) > ($1::text::xid8, $2::bigint) AND txid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY txid, event_id LIMIT $3"""
 
 
 def _declaration(row: asyncpg.Record) -> RiskDeclaration:
@@ -103,14 +127,21 @@ class CarrierBatch:
                             'epoch'::timestamptz + departure_us * interval '1 microsecond' AS departure_time
                      FROM staged_stays) staged""",
             list(provinces), now + policy.clock_skew, policy.window_start(now), list(unknown_persons))
-        # In primary-key order: the index is filled page by page instead of at random.
-        status = await connection.execute(
-            """INSERT INTO itinerary.stays (person_id, area_code, arrival_time, departure_time, source,
-                   source_carrier)
-               SELECT person_id, area_code, arrival_time, departure_time, $1, $2 FROM judged_stays
-               WHERE reason IS NULL AND departure_time - arrival_time >= $3
-               ORDER BY person_id, area_code, arrival_time, departure_time
-               ON CONFLICT DO NOTHING""", int(StaySource.CARRIER), self.carrier, policy.minimum_stay)
+        await connection.execute(SHARE_RISK_SNAPSHOT_SQL, _RISK_LOCK)
+        # In primary-key order: the index is filled page by page instead of at random. The persons of
+        # new stays in an area already at risk go to the feed status follows, in the same statement.
+        stored = await connection.fetchval(
+            f"""WITH merged AS (
+                    INSERT INTO itinerary.stays (person_id, area_code, arrival_time, departure_time, source,
+                        source_carrier)
+                    SELECT person_id, area_code, arrival_time, departure_time, $1, $2 FROM judged_stays
+                    WHERE reason IS NULL AND departure_time - arrival_time >= $3
+                    ORDER BY person_id, area_code, arrival_time, departure_time
+                    ON CONFLICT DO NOTHING
+                    RETURNING person_id, area_code, arrival_time, departure_time),
+                feed AS ({FEED_RISKY_SQL.format(stays="merged", now="$4", level=int(EXPOSING_LEVEL))})
+                SELECT count(*) FROM merged""",
+            int(StaySource.CARRIER), self.carrier, policy.minimum_stay, now)
         counts = await connection.fetchrow(
             """SELECT count(*) FILTER (WHERE reason IS NOT NULL) AS rejected,
                       count(*) FILTER (WHERE reason IS NULL AND departure_time - arrival_time < $1) AS short,
@@ -119,7 +150,6 @@ class CarrierBatch:
         rejections = await connection.fetch(
             "SELECT row, reason FROM judged_stays WHERE reason IS NOT NULL ORDER BY row LIMIT $1",
             MAX_REPORTED_REJECTIONS)
-        stored = int(status.split()[-1])
         result = BatchResult(
             batch_id=self.batch_id, received=self.received, stored=stored, duplicates=counts["valid"] - stored,
             below_threshold=counts["short"], rejected=counts["rejected"],
@@ -158,17 +188,23 @@ class ItineraryRepository:
                        arrival_us bigint, departure_us bigint) ON COMMIT DROP""")
             yield CarrierBatch(connection, batch_id, carrier, None)
 
-    async def insert_declared_stays(self, person_id: str, stays: Sequence[tuple[str, datetime, datetime]]) -> int:
-        status = await self._pool.execute(
-            """INSERT INTO itinerary.stays (person_id, area_code, arrival_time, departure_time, source,
-                   source_carrier)
-               SELECT $1, area_code, arrival_time, departure_time, $2, ''
-               FROM unnest($3::text[], $4::timestamptz[], $5::timestamptz[]) AS d(area_code, arrival_time,
-                                                                                  departure_time)
-               ON CONFLICT DO NOTHING""",
-            person_id, int(StaySource.DECLARED), [s[0] for s in stays], [s[1] for s in stays],
-            [s[2] for s in stays])
-        return int(status.split()[-1])
+    async def insert_declared_stays(self, person_id: str, stays: Sequence[tuple[str, datetime, datetime]],
+                                    now: datetime) -> int:
+        async with self._pool.acquire() as connection, connection.transaction():
+            await connection.execute(SHARE_RISK_SNAPSHOT_SQL, _RISK_LOCK)
+            return await connection.fetchval(
+                f"""WITH merged AS (
+                        INSERT INTO itinerary.stays (person_id, area_code, arrival_time, departure_time, source,
+                            source_carrier)
+                        SELECT $1, area_code, arrival_time, departure_time, $2, ''
+                        FROM unnest($3::text[], $4::timestamptz[], $5::timestamptz[])
+                            AS d(area_code, arrival_time, departure_time)
+                        ON CONFLICT DO NOTHING
+                        RETURNING person_id, area_code, arrival_time, departure_time),
+                    feed AS ({FEED_RISKY_SQL.format(stays="merged", now="$6", level=int(EXPOSING_LEVEL))})
+                    SELECT count(*) FROM merged""",
+                person_id, int(StaySource.DECLARED), [s[0] for s in stays], [s[1] for s in stays],
+                [s[2] for s in stays], now)
 
     async def list_stays(self, person_id: str, window_start: datetime) -> list[Stay]:
         """A person's stays, each with the highest level in force for its county, city or
@@ -228,6 +264,17 @@ class ItineraryRepository:
             if chunk:
                 yield chunk
 
+    async def risky_stay_persons(self, after: tuple[int, int], limit: int) -> tuple[list[str], tuple[int, int]]:
+        """Persons of the feed past `after` (txid, event_id), each once per page, and where the page ends."""
+        rows = await self._pool.fetch(RISKY_STAYS_PAGE_SQL, str(after[0]), after[1], limit)
+        if not rows:
+            return [], after
+        return list(dict.fromkeys(r["person_id"] for r in rows)), (int(rows[-1]["txid"]), rows[-1]["event_id"])
+
+    async def purge_risky_stay_events(self, before: datetime) -> int:
+        result = await self._pool.execute("DELETE FROM itinerary.risky_stay_events WHERE create_time < $1", before)
+        return int(result.split()[-1])
+
     # Risk declarations
 
     async def find_declaration_by_request(self, request_id: str) -> RiskDeclaration | None:
@@ -241,11 +288,14 @@ class ItineraryRepository:
                                  effective_time: datetime, authority: str, reason: str, request_id: str | None,
                                  now: datetime) -> RiskDeclaration | None:
         """The stored declaration, or None if its request id or its (area, time) is taken."""
-        inserted = await self._pool.fetchval(
-            """INSERT INTO itinerary.risk_declarations (declaration_id, area_code, level, effective_time,
-                   authority, reason, request_id, create_time)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true""",
-            declaration_id, area_code, int(level), effective_time, authority, reason, request_id, now)
+        async with self._pool.acquire() as connection, connection.transaction():
+            inserted = await connection.fetchval(
+                """INSERT INTO itinerary.risk_declarations (declaration_id, area_code, level, effective_time,
+                       authority, reason, request_id, create_time)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true""",
+                declaration_id, area_code, int(level), effective_time, authority, reason, request_id, now)
+            if inserted:
+                await connection.execute(EXCLUSIVE_RISK_SNAPSHOT_SQL, _RISK_LOCK)
         return await self.get_declaration(declaration_id) if inserted else None
 
     async def level_before(self, area_code: str, moment: datetime) -> RiskLevel:

@@ -122,6 +122,11 @@ class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
         exposures = await self._ledger.risk_exposures(list(request.person_ids))
         return pb.BatchGetRiskExposuresResponse(exposures=[_exposure(e) for e in exposures])
 
+    async def ListNewlyRiskyPersons(self, request: pb.ListNewlyRiskyPersonsRequest,
+                                    context) -> pb.ListNewlyRiskyPersonsResponse:
+        persons, cursor = await self._ledger.risky_stay_persons(request.cursor, request.page_size)
+        return pb.ListNewlyRiskyPersonsResponse(person_ids=persons, cursor=cursor)
+
 
 def add_to_server(ledger: ItineraryLedger, server) -> None:
     pb_grpc.add_ItineraryServiceServicer_to_server(ItineraryServicer(ledger), server)

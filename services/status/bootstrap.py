@@ -52,6 +52,7 @@ class StatusSettings:
     appeal_review_time: timedelta
     review_interval: float        # the scheduler of time-based changes
     follow_interval: float        # following itinerary's declarations; 0 turns it off
+    stay_follow_interval: float   # following itinerary's newly risky stays; 0 turns it off
     reload_interval: float        # re-reading rule sets and signing keys published elsewhere
     purge_interval: float
     dev_signing_keys: bool        # `healthcode up`: a key for every province that has none
@@ -77,6 +78,7 @@ class StatusSettings:
                                                            maximum=720)),
             review_interval=env.number("STATUS_REVIEW_INTERVAL_SECONDS", 30.0, minimum=0.1),
             follow_interval=env.number("STATUS_FOLLOW_INTERVAL_SECONDS", 5.0, minimum=0.0),
+            stay_follow_interval=env.number("STATUS_STAY_FOLLOW_INTERVAL_SECONDS", 0.5, minimum=0.0),
             reload_interval=env.number("STATUS_RELOAD_INTERVAL_SECONDS", 30.0, minimum=0.1),
             purge_interval=env.number("STATUS_PURGE_INTERVAL_SECONDS", 600.0, minimum=1.0),
             dev_signing_keys=env.text("STATUS_DEV_SIGNING_KEYS", "false").lower() == "true",
@@ -159,6 +161,8 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
                   every(settings.review_interval, board.review_due, "status_review"),
                   every(settings.purge_interval, board.purge, "status_purge"),
                   every(settings.purge_interval, log_audit_head, "audit_chain_head")]
+    if settings.stay_follow_interval > 0:
+        background.append(every(settings.stay_follow_interval, recomputation.follow_stays, "status_stay_follow"))
     if settings.follow_interval > 0:
         background.append(every(settings.follow_interval, follow_and_recompute, "status_recompute"))
     else:

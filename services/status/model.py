@@ -382,3 +382,4 @@ class ChangeCause(enum.IntEnum):
     APPEAL = 6
     OVERRIDE = 7
     REVALIDATION = 8
+    STAY = 9

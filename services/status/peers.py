@@ -114,6 +114,15 @@ class Itinerary:
         except grpc.aio.AioRpcError as error:
             raise _unavailable("itinerary", error) from None
 
+    async def newly_risky_persons(self, cursor: str) -> tuple[list[str], str]:
+        """A page of persons whose new stays landed in an area already at risk, and where to resume."""
+        try:
+            response = await self._stub.ListNewlyRiskyPersons(itinerary_pb2.ListNewlyRiskyPersonsRequest(
+                cursor=cursor, page_size=1000), timeout=30.0)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("itinerary", error) from None
+        return list(response.person_ids), response.cursor
+
     async def affected_persons(self, declaration_id: str, after_person_id: str) -> AsyncIterator[list[str]]:
         """Chunks of affected person ids in ascending order, resuming after `after_person_id`."""
         stream = self._stub.StreamAffectedPersons(itinerary_pb2.StreamAffectedPersonsRequest(

@@ -52,6 +52,29 @@ class Recomputation:
             log.info("recompute_runs_started", runs=started)
         return started
 
+    async def follow_stays(self) -> int:
+        """Decides again everyone itinerary reports with a stay that landed in an area already at risk,
+        page by page from where the last look stopped; returns how many were decided. The cursor moves
+        only after a page's decisions commit, so a crash redoes at most that page (which changes nothing)."""
+        async with self._repository.pool.acquire() as connection:
+            # One replica at a time; the lock goes with the session if the process dies.
+            if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtext('status.stay_feed'))"):
+                return 0
+            try:
+                decided = 0
+                cursor = await self._repository.stay_feed_cursor()
+                while True:
+                    persons, next_cursor = await self._itinerary.newly_risky_persons(cursor)
+                    if persons:
+                        decided += len((await self._board.decide(persons, ChangeCause.STAY,
+                                                                 refresh=False)).statuses)
+                    if next_cursor == cursor:
+                        return decided
+                    await self._repository.move_stay_feed_cursor(next_cursor)
+                    cursor = next_cursor
+            finally:
+                await connection.execute("SELECT pg_advisory_unlock(hashtext('status.stay_feed'))")
+
     async def work(self) -> None:
         """Runs every unfinished run to its end (a failed batch is retried next round)."""
         for run in await self._repository.running_runs():

@@ -622,6 +622,14 @@ class StatusRepository:
             after[0] if after else None, after[1] if after else None, limit)
         return [_run(row) for row in rows]
 
+    async def stay_feed_cursor(self) -> str:
+        return await self.pool.fetchval("SELECT cursor FROM status.stay_feed_cursor") or ""
+
+    async def move_stay_feed_cursor(self, cursor: str) -> None:
+        await self.pool.execute(
+            """INSERT INTO status.stay_feed_cursor (cursor) VALUES ($1)
+               ON CONFLICT (singleton) DO UPDATE SET cursor = $1""", cursor)
+
     async def declaration_cursor(self) -> datetime | None:
         return await self.pool.fetchval("SELECT created_after FROM status.declaration_cursor")
 

@@ -104,7 +104,8 @@ async def start_deployment(postgres_url: str, province: str, verification_port: 
         **base, "HEALTHCODE_IDENTITY_ADDRESS": identity_server.address,
         "HEALTHCODE_ITINERARY_ADDRESS": itinerary_server.address,
         "HEALTHCODE_STATUS_SEALING_KEYS": f"k:{random_key()}", "HEALTHCODE_STATUS_AUDIT_KEY": random_key(),
-        "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": str(status_follow_seconds)})), deployment.clock)
+        "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": str(status_follow_seconds),
+        "HEALTHCODE_STATUS_STAY_FOLLOW_INTERVAL_SECONDS": str(status_follow_seconds)})), deployment.clock)
     status_server = await start(status_app)
     status_channel = deployment._channel(status_server.address)
     deployment.persons = identity_pb2_grpc.IdentityServiceStub(deployment._channel(identity_server.address))

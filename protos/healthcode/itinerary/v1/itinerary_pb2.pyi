@@ -267,3 +267,19 @@ class BatchGetRiskExposuresResponse(_message.Message):
     EXPOSURES_FIELD_NUMBER: _ClassVar[int]
     exposures: _containers.RepeatedCompositeFieldContainer[RiskExposure]
     def __init__(self, exposures: _Optional[_Iterable[_Union[RiskExposure, _Mapping]]] = ...) -> None: ...
+
+class ListNewlyRiskyPersonsRequest(_message.Message):
+    __slots__ = ("cursor", "page_size")
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    cursor: str
+    page_size: int
+    def __init__(self, cursor: _Optional[str] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class ListNewlyRiskyPersonsResponse(_message.Message):
+    __slots__ = ("person_ids", "cursor")
+    PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    person_ids: _containers.RepeatedScalarFieldContainer[str]
+    cursor: str
+    def __init__(self, person_ids: _Optional[_Iterable[str]] = ..., cursor: _Optional[str] = ...) -> None: ...

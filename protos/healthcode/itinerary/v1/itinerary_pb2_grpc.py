@@ -84,6 +84,11 @@ class ItineraryServiceStub:
                 request_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresRequest.SerializeToString,
                 response_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresResponse.FromString,
                 _registered_method=True)
+        self.ListNewlyRiskyPersons = channel.unary_unary(
+                '/healthcode.itinerary.v1.ItineraryService/ListNewlyRiskyPersons',
+                request_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsResponse.FromString,
+                _registered_method=True)
 
 
 class ItineraryServiceServicer:
@@ -180,6 +185,16 @@ class ItineraryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNewlyRiskyPersons(self, request, context):
+        """Internal, for status: the persons of stays that landed in an area already at MEDIUM or HIGH
+        risk while they were there (late carrier batches, travellers' declarations), in record order
+        from a cursor. A page ends where every earlier write has committed, so a reader that resumes
+        from the returned cursor misses nothing; an empty page means it has caught up.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ItineraryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -227,6 +242,11 @@ def add_ItineraryServiceServicer_to_server(servicer, server):
                     servicer.BatchGetRiskExposures,
                     request_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresRequest.FromString,
                     response_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresResponse.SerializeToString,
+            ),
+            'ListNewlyRiskyPersons': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNewlyRiskyPersons,
+                    request_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsRequest.FromString,
+                    response_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -477,6 +497,33 @@ class ItineraryService:
             '/healthcode.itinerary.v1.ItineraryService/BatchGetRiskExposures',
             healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresRequest.SerializeToString,
             healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.BatchGetRiskExposuresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNewlyRiskyPersons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.itinerary.v1.ItineraryService/ListNewlyRiskyPersons',
+            healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsRequest.SerializeToString,
+            healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -78,6 +78,7 @@ class ChangeCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANGE_CAUSE_APPEAL: _ClassVar[ChangeCause]
     CHANGE_CAUSE_OVERRIDE: _ClassVar[ChangeCause]
     CHANGE_CAUSE_REVALIDATION: _ClassVar[ChangeCause]
+    CHANGE_CAUSE_STAY: _ClassVar[ChangeCause]
 
 class AppealState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -168,6 +169,7 @@ CHANGE_CAUSE_RISK_DECLARATION: ChangeCause
 CHANGE_CAUSE_APPEAL: ChangeCause
 CHANGE_CAUSE_OVERRIDE: ChangeCause
 CHANGE_CAUSE_REVALIDATION: ChangeCause
+CHANGE_CAUSE_STAY: ChangeCause
 APPEAL_STATE_UNSPECIFIED: AppealState
 APPEAL_STATE_PENDING: AppealState
 APPEAL_STATE_APPROVED: AppealState
