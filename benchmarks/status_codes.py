@@ -100,9 +100,9 @@ NAMES = ("张*", "王*", "李*", "赵*", "陈*", "刘*")
 CARRIER = "bench-carrier"
 
 # The repositories' statements, verbatim, for the raw baseline (status writes go to copies).
-UNENROLLED_SQL, LOCK_SQL, FACTS_SQL, CHECK_INS_SQL = (status_repository.UNENROLLED_SQL,
-                                                     status_repository.LOCK_FOR_DECISION_SQL,
-                                                     status_repository.FACTS_SQL, status_repository.CHECK_INS_SQL)
+UNENROLLED_SQL, LOCK_SQL, STATE_SQL, FACTS_SQL, CHECK_INS_SQL = (
+    status_repository.UNENROLLED_SQL, status_repository.LOCK_PERSONS_SQL, status_repository.DECISION_STATE_SQL,
+    status_repository.FACTS_SQL, status_repository.CHECK_INS_SQL)
 EXPOSURES_SQL = itinerary_repository.RISK_EXPOSURES_SQL
 UPSERT_SQL = status_repository.WRITE_STATUSES_SQL.replace("status.statuses", "public.bench_statuses", 1)
 AUDIT_COLUMNS = ["seq", "person_id", "version", "change_time", "previous_colour", "colour", "display_colour",
@@ -357,13 +357,14 @@ class RawBaseline:
             await self._timed("exposures", connection.fetch(EXPOSURES_SQL, batch, self._window_start, 2))
             async with connection.transaction():
                 await self._timed("lock", connection.fetch(LOCK_SQL, batch))
+                await self._timed("lock", connection.fetch(STATE_SQL, batch))
                 await self._timed("facts", connection.fetch(FACTS_SQL, batch))
                 await self._timed("check_ins", connection.fetch(CHECK_INS_SQL, batch, self._since))
                 if not self._writes:
                     return 0
                 await self._timed("write", connection.execute(
                     UPSERT_SQL, batch, [1] * n, [1] * n, ["green"] * n, ["[]"] * n, ["630000"] * n, [1] * n,
-                    [now] * n, [self._valid] * n, [None] * n))
+                    [now] * n, [self._valid] * n, [None] * n, list(range(1, n + 1)), [self._hash] * n))
                 started = time.perf_counter()
                 seq = await connection.fetchval("SELECT seq FROM public.bench_audit_head FOR UPDATE")
                 await connection.copy_records_to_table(

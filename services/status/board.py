@@ -30,7 +30,7 @@ from services.status.audit import AuditChain, AuditEntry
 from services.status.model import (ChangeCause, CheckIn, Decision, Evidence, Fact, Status, decide,
                                    reasons_from_json, reasons_to_json)
 from services.status.peers import Identity, Itinerary
-from services.status.repository import Enrolment, StaleCode, StatusRepository, StatusWrite
+from services.status.repository import Enrolment, StaleCode, StatusRepository
 from services.status.rulebook import RuleBook
 from services.status.signing import IssuedCode, Signer
 
@@ -148,9 +148,7 @@ class StatusBoard:
                                 version, decision, now, seqs[person_id] if entry else current.audit_seq)
                 statuses[person_id] = replace(status, binding=self._chain.bind(status))
             if statuses:
-                await self.repository.write_statuses(connection, [
-                    StatusWrite(s.person_id, s.version, s.decision, s.compute_time, s.audit_seq, s.binding)
-                    for s in statuses.values()])
+                await self.repository.write_statuses(connection, list(statuses.values()))
         for person_id, (_, current) in locked.items():
             if person_id not in statuses and current is not None:
                 statuses[person_id] = current
@@ -402,6 +400,45 @@ class StatusBoard:
                 return total
             await self.decide(due, ChangeCause.SCHEDULE, refresh=False)
             total += len(due)
+
+    async def renew_lapsing(self, horizon: timedelta, limit: int, after: tuple[datetime, str]
+                            ) -> tuple[int, tuple[datetime, str] | None]:
+        """Renews, before they lapse, statuses lapsing within `horizon` whose decision at the lapse is the
+        same (same colour, reasons and rule set): the row is rewritten valid until the next lapse, with
+        no new version and no audit entry, so the first read after the lapse is a stored read. Takes up
+        to `limit` candidates past the key `after`; returns how many were renewed and the key to go on
+        from (None: none left). Persons locked by a decision or another replica are left to them."""
+        now = self.now()
+        candidates = await self.repository.lapsing(after, now + horizon, limit)
+        if not candidates:
+            return 0, None
+        ids = sorted(person_id for _, person_id in candidates)
+        exposures = await self._itinerary.exposures(ids)
+        async with self.repository.pool.acquire() as connection, connection.transaction():
+            locked = await self.repository.lock_for_renewal(connection, ids)
+            evidence = await self._evidence(connection, list(locked), now)
+            renewed = []
+            for person_id, (enrolment, current) in locked.items():
+                # Re-checked under the lock: another replica may have renewed it, a decision changed it.
+                if current is None or not self._chain.binds(current):
+                    continue
+                lapse = current.decision.valid_until
+                if not now < lapse <= now + horizon or (current.decision.next_change_time is not None
+                                                        and current.decision.next_change_time <= lapse):
+                    continue
+                rules = self.rules.in_force(enrolment.province_code, lapse)
+                if (rules.province_code, rules.version) != (current.decision.rule_province,
+                                                            current.decision.rule_version):
+                    continue
+                decision = decide(replace(evidence[person_id], enrolled_time=enrolment.enrol_time,
+                                          exposures=exposures.get(person_id, ())), rules, lapse)
+                if not decision.same_outcome(current.decision):
+                    continue
+                status = replace(current, decision=decision, compute_time=now)
+                renewed.append(replace(status, binding=self._chain.bind(status)))
+            if renewed:
+                await self.repository.write_statuses(connection, renewed)
+        return len(renewed), candidates[-1]
 
     async def purge(self) -> None:
         """Personal data past its retention: expired codes, old check-ins, settled facts, decided appeals.

@@ -21,6 +21,7 @@ from services.status.board import BoardPolicy, StatusBoard
 from services.status.casework import Casework, CaseworkPolicy
 from services.status.peers import Identity, Itinerary
 from services.status.recompute import Recomputation
+from services.status.renewal import Renewal
 from services.status.repository import StatusRepository
 from services.status.rulebook import RuleBook
 from services.status.signing import Signer
@@ -30,6 +31,7 @@ NAME = "status"
 SCHEMA = "status"
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_PORT = 50053
+_RENEWAL_INTERVAL = 1.0  # seconds between renewal runs; the rate setting spreads the work
 
 log = get_logger(__name__)
 
@@ -53,6 +55,8 @@ class StatusSettings:
     review_interval: float        # the scheduler of time-based changes
     follow_interval: float        # following itinerary's declarations; 0 turns it off
     stay_follow_interval: float   # following itinerary's newly risky stays; 0 turns it off
+    renewal_horizon: timedelta    # statuses lapsing this soon are renewed ahead when nothing changes; 0: off
+    renewal_rate: float           # statuses per second a replica renews at most (spread over the horizon)
     reload_interval: float        # re-reading rule sets and signing keys published elsewhere
     purge_interval: float
     dev_signing_keys: bool        # `healthcode up`: a key for every province that has none
@@ -79,6 +83,9 @@ class StatusSettings:
             review_interval=env.number("STATUS_REVIEW_INTERVAL_SECONDS", 30.0, minimum=0.1),
             follow_interval=env.number("STATUS_FOLLOW_INTERVAL_SECONDS", 5.0, minimum=0.0),
             stay_follow_interval=env.number("STATUS_STAY_FOLLOW_INTERVAL_SECONDS", 0.5, minimum=0.0),
+            renewal_horizon=timedelta(minutes=env.integer("STATUS_RENEWAL_HORIZON_MINUTES", 180, minimum=0,
+                                                          maximum=720)),
+            renewal_rate=env.number("STATUS_RENEWAL_RATE", 1000.0, minimum=1.0),
             reload_interval=env.number("STATUS_RELOAD_INTERVAL_SECONDS", 30.0, minimum=0.1),
             purge_interval=env.number("STATUS_PURGE_INTERVAL_SECONDS", 600.0, minimum=1.0),
             dev_signing_keys=env.text("STATUS_DEV_SIGNING_KEYS", "false").lower() == "true",
@@ -161,6 +168,9 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
                   every(settings.review_interval, board.review_due, "status_review"),
                   every(settings.purge_interval, board.purge, "status_purge"),
                   every(settings.purge_interval, log_audit_head, "audit_chain_head")]
+    if settings.renewal_horizon > timedelta(0):
+        renewal = Renewal(board, settings.renewal_horizon, settings.renewal_rate, _RENEWAL_INTERVAL)
+        background.append(every(_RENEWAL_INTERVAL, renewal.run, "status_renewal"))
     if settings.stay_follow_interval > 0:
         background.append(every(settings.stay_follow_interval, recomputation.follow_stays, "status_stay_follow"))
     if settings.follow_interval > 0:

@@ -49,18 +49,6 @@ class CheckInRow:
 
 
 @dataclass(frozen=True)
-class StatusWrite:
-    """One recomputed person as stored: the decision, its version, and its binding to the audit log."""
-
-    person_id: str
-    version: int
-    decision: Decision
-    compute_time: datetime
-    audit_seq: int              # the entry that recorded this version
-    binding: bytes              # the keyed MAC over the served fields and audit_seq
-
-
-@dataclass(frozen=True)
 class AppealRow:
     appeal_id: str
     person_id: str
@@ -251,16 +239,16 @@ class StatusRepository:
         return [CheckInRow(r["person_id"], r["check_in_id"], r["check_in_time"], r["abnormal"]) for r in rows]
 
     @staticmethod
-    async def write_statuses(connection: asyncpg.Connection, writes: Sequence[StatusWrite]) -> None:
+    async def write_statuses(connection: asyncpg.Connection, statuses: Sequence[Status]) -> None:
         await connection.execute(
             WRITE_STATUSES_SQL,
-            [w.person_id for w in writes], [w.version for w in writes],
-            [int(w.decision.colour) for w in writes], [w.decision.display for w in writes],
-            [json.dumps(reasons_to_json(w.decision.reasons)) for w in writes],
-            [w.decision.rule_province for w in writes], [w.decision.rule_version for w in writes],
-            [w.compute_time for w in writes], [w.decision.valid_until for w in writes],
-            [w.decision.next_change_time for w in writes], [w.audit_seq for w in writes],
-            [w.binding for w in writes])
+            [s.person_id for s in statuses], [s.version for s in statuses],
+            [int(s.decision.colour) for s in statuses], [s.decision.display for s in statuses],
+            [json.dumps(reasons_to_json(s.decision.reasons)) for s in statuses],
+            [s.decision.rule_province for s in statuses], [s.decision.rule_version for s in statuses],
+            [s.compute_time for s in statuses], [s.decision.valid_until for s in statuses],
+            [s.decision.next_change_time for s in statuses], [s.audit_seq for s in statuses],
+            [s.binding for s in statuses])
 
     @staticmethod
     async def notify_changed(connection: asyncpg.Connection, changes: Sequence[tuple[str, int]]) -> None:
@@ -270,6 +258,27 @@ class StatusRepository:
         for start in range(0, len(items), _NOTIFY_IDS):
             await connection.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL,
                                      ",".join(items[start:start + _NOTIFY_IDS]))
+
+    async def lapsing(self, after: tuple[datetime, str], until: datetime, limit: int) -> list[tuple[datetime, str]]:
+        """(valid_until, person) of statuses lapsing after the key `after` and by `until`, in lapse order,
+        whose lapse is not a change of its own (no next change before it)."""
+        rows = await self.pool.fetch(
+            """SELECT valid_until, person_id::text FROM status.statuses
+               WHERE (valid_until, person_id) > ($1, $2::uuid) AND valid_until <= $3
+                 AND (next_change_time IS NULL OR next_change_time > valid_until)
+               ORDER BY valid_until, person_id LIMIT $4""", after[0], after[1], until, limit)
+        return [(row["valid_until"], row["person_id"]) for row in rows]
+
+    @staticmethod
+    async def lock_for_renewal(connection: asyncpg.Connection, person_ids: Sequence[str]
+                               ) -> dict[str, tuple[Enrolment, Status | None]]:
+        """Locks those of the persons nobody else holds (a decision in flight, another replica's renewal
+        of them), then reads their statuses."""
+        locked = [row[0] for row in await connection.fetch(
+            """SELECT person_id FROM status.persons WHERE person_id = ANY($1::uuid[])
+               ORDER BY person_id FOR UPDATE SKIP LOCKED""", person_ids)]
+        rows = await connection.fetch(DECISION_STATE_SQL, locked)
+        return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
 
     async def due_for_review(self, now: datetime, limit: int) -> list[str]:
         rows = await self.pool.fetch(

@@ -24,16 +24,16 @@ async def declared_high(itinerary_env, clock, area: str, days_ago: int = 10) -> 
     return response.declaration.declaration_id
 
 
-async def follow_declarations(status_env) -> None:
+async def recompute(status_env, declaration_id: str) -> None:
+    """The declaration's own recomputation (as the follower would start it)."""
     recomputation = status_env.parts.recomputation
-    await recomputation.follow_declarations()
+    await recomputation.start(declaration_id)
     await recomputation.work()
 
 
 async def test_a_late_carrier_stay_in_a_high_risk_county_turns_the_person_red(
         status_env, identity_env, itinerary_env, clock):
-    await declared_high(itinerary_env, clock, "650103")
-    await follow_declarations(status_env)
+    await recompute(status_env, await declared_high(itinerary_env, clock, "650103"))
     person = await person_in(identity_env, NATIONAL_ONLY)
     assert (await status_of(status_env, person)).colour == GREEN  # stored, valid for hours
 
@@ -101,10 +101,10 @@ async def test_stays_merged_while_their_area_is_declared_are_never_missed(
     for person in persons:
         await status_of(status_env, person)
 
-    await asyncio.gather(declared_high(itinerary_env, clock, "650107"),
-                         *(ingest_one_stay(itinerary_env.stub, p, "650107", clock.now() - timedelta(days=1))
-                           for p in persons))
-    await follow_declarations(status_env)
+    declaration, *_ = await asyncio.gather(
+        declared_high(itinerary_env, clock, "650107"),
+        *(ingest_one_stay(itinerary_env.stub, p, "650107", clock.now() - timedelta(days=1)) for p in persons))
+    await recompute(status_env, declaration)
     await status_env.parts.recomputation.follow_stays()
 
     assert [(await status_of(status_env, p)).colour for p in persons] == [RED] * 20
