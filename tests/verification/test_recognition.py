@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import uuid
 import zlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import base45
 import pytest
 from healthcode.common.v1 import common_pb2
@@ -302,3 +305,23 @@ async def test_a_revocation_once_known_is_never_undone_by_a_later_list(provinces
     await repository.upsert_keys([KeyRow(**{**key.__dict__, "revoke_time": None})])
     stored = next(k for k in await repository.keys() if k.key_id == key.key_id)
     assert stored.revoke_time == now
+
+
+async def test_an_old_green_code_made_current_again_in_sql_is_still_refused(provinces):
+    """Lowering a red person's stored version to the one their green code carries: the row's binding
+    fails, status decides again, and the old code is stale at the checkpoint."""
+    person = await provinces.hubei.resident()
+    green_code = await provinces.hubei.code(person)
+    await provinces.hubei.status.RecordCheckIn(status_pb2.RecordCheckInRequest(
+        person_id=person, temperature_celsius=38.6))
+    server_url, database = provinces.hubei.drop
+    connection = await asyncpg.connect(urlunsplit(urlsplit(server_url)._replace(path="/" + database)))
+    try:
+        await connection.execute("UPDATE status.statuses SET version = 1, colour = 1 WHERE person_id = $1",
+                                 uuid.UUID(person))
+    finally:
+        await connection.close()
+
+    response = await verify(provinces.hubei, green_code)
+
+    assert (response.decision, response.reason) == (DENY, "STATUS_STALE")
