@@ -54,25 +54,41 @@ class Recomputation:
 
     async def follow_stays(self) -> int:
         """Decides again everyone itinerary reports with a stay that landed in an area already at risk,
-        page by page from where the last look stopped; returns how many were decided. The cursor moves
-        only after a page's decisions commit, so a crash redoes at most that page (which changes nothing)."""
+        page by page from where the last look stopped; returns how many were decided. Two pages are
+        decided at once (one's database waits overlap the other's Python, as in a run); the cursor
+        moves in page order and only after a page's decisions commit, so a crash redoes at most the
+        pages in flight (which changes nothing)."""
         async with self._repository.pool.acquire() as connection:
             # One replica at a time; the lock goes with the session if the process dies.
             if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtext('status.stay_feed'))"):
                 return 0
+            pending: deque[tuple[asyncio.Task, str]] = deque()
+            decided = 0
+
+            async def settle() -> None:
+                nonlocal decided
+                task, page_end = pending.popleft()
+                decided += len((await task).statuses)
+                await self._repository.move_stay_feed_cursor(page_end)
+
             try:
-                decided = 0
                 cursor = await self._repository.stay_feed_cursor()
                 while True:
                     persons, next_cursor = await self._itinerary.newly_risky_persons(cursor)
-                    if persons:
-                        decided += len((await self._board.decide(persons, ChangeCause.STAY,
-                                                                 refresh=False)).statuses)
                     if next_cursor == cursor:
-                        return decided
-                    await self._repository.move_stay_feed_cursor(next_cursor)
+                        break
+                    pending.append((asyncio.create_task(
+                        self._board.decide(persons, ChangeCause.STAY, refresh=False)), next_cursor))
                     cursor = next_cursor
+                    if len(pending) >= BATCHES_IN_FLIGHT:
+                        await settle()
+                while pending:
+                    await settle()
+                return decided
             finally:
+                for task, _ in pending:
+                    task.cancel()
+                await asyncio.gather(*(task for task, _ in pending), return_exceptions=True)
                 await connection.execute("SELECT pg_advisory_unlock(hashtext('status.stay_feed'))")
 
     async def work(self) -> None:
