@@ -24,6 +24,7 @@ from services.runtime.server import HostedServer, run_until_signalled, start_ser
 from services.runtime.settings import PREFIX, Env, SettingsError
 from services.status import bootstrap as status
 from services.verification import bootstrap as verification
+from services.verification.federation_tls import dev_federation_files
 
 # Every service built so far, in start order. Each module offers NAME, SCHEMA,
 # MIGRATIONS, DEFAULT_PORT, a settings class with read(env), and build_app(settings).
@@ -75,8 +76,23 @@ async def _start(service, environ: Mapping[str, str]) -> tuple[HostedServer, flo
     return await start_server(app, settings.server.host, settings.server.port), settings.server.grace_seconds
 
 
+def _dev_federation(environ: dict[str, str], data_dir: Path) -> None:
+    """A development federation PKI in .data/federation/ (a CA and a certificate naming this deployment's
+    provinces), unless the federation's files are configured; production mounts them from secrets."""
+    if environ.get(f"{PREFIX}VERIFICATION_FEDERATION_CA_FILE"):
+        return
+    provinces = verification.parse_provinces(environ.get(f"{PREFIX}VERIFICATION_PROVINCES") or "all")
+    if not provinces:
+        return  # the settings report the bad value
+    files = dev_federation_files(data_dir / "federation", provinces)
+    environ[f"{PREFIX}VERIFICATION_FEDERATION_CA_FILE"] = str(files.ca)
+    environ[f"{PREFIX}VERIFICATION_FEDERATION_CERT_FILE"] = str(files.certificate)
+    environ[f"{PREFIX}VERIFICATION_FEDERATION_KEY_FILE"] = str(files.key)
+
+
 async def _up(environ: dict[str, str], data_dir: Path) -> None:
     await _migrate_all(environ[f"{PREFIX}DATABASE_URL"])
+    _dev_federation(environ, data_dir)
     env = Env(environ)
     metrics_port = serve_metrics(env.text("HOST", "127.0.0.1"), env.integer("METRICS_PORT", 9464, minimum=0,
                                                                              maximum=65535))
@@ -91,6 +107,9 @@ async def _up(environ: dict[str, str], data_dir: Path) -> None:
     servers.append(front.grpc)
     for server in servers[:-1]:
         print(f"{server.app.name:<14} grpc://{server.address}", flush=True)
+        for name in server.listeners:
+            print(f"{'  ' + name:<14} grpcs://{server.listener_address(name)} (mutual TLS; federation CA and "
+                  f"this deployment's certificate in {data_dir / 'federation'})", flush=True)
     host = front.grpc.address.rsplit(":", 1)[0]
     print(f"{'gateway':<14} grpcs://{front.address} (mutual TLS; client certificates in "
           f"{data_dir / 'gateway' / 'clients'})", flush=True)

@@ -810,13 +810,13 @@ def test_verification_and_its_configured_peers_may_reach_each_other(rendering):
     outbound = _peer_ranges(rendering, verification, "Egress")
     inbound = _peer_ranges(rendering, verification, "Ingress")
     assert ports <= {port for _, port in outbound}, "cannot call its peers"
-    # Peers call our FederationService on our grpc port, from the same ranges we call them at.
+    # Peers call our FederationService on its own port, from the same ranges we call them at.
     assert {cidr for cidr, _ in inbound} == {cidr for cidr, _ in outbound}
-    assert {port for _, port in inbound} == {verification.ports["grpc"][0]}
+    assert {port for _, port in inbound} == {verification.ports["federation"][0]}
     assert "192.0.2.0/24" not in {cidr for cidr, _ in outbound | inbound}, "the component's placeholder peers"
     (endpoint,) = [s for s in _objects(rendering, "Service") if s["spec"].get("type") == "LoadBalancer"
                    and _matches({"matchLabels": s["spec"]["selector"]}, verification.labels)]
-    assert [port["port"] for port in endpoint["spec"]["ports"]] == [verification.ports["grpc"][0]]
+    assert [port["port"] for port in endpoint["spec"]["ports"]] == [verification.ports["federation"][0]]
     assert endpoint["spec"].get("externalTrafficPolicy") == "Local", "peers are admitted by source address"
 
 
@@ -874,7 +874,7 @@ def test_only_ports_called_from_outside_the_mesh_bypass_the_sidecar(rendering):
         name = deployment["metadata"]["name"]
         excluded = _pod_template(deployment)["metadata"]["annotations"]["traffic.sidecar.istio.io/excludeInboundPorts"]
         ports = _ports(_container(deployment, name))
-        outside = ["metrics"] + (["grpc", "http"] if name == "gateway" else [])
+        outside = ["metrics"] + {"gateway": ["grpc", "http"], "verification": ["federation"]}.get(name, [])
         assert sorted(int(port) for port in excluded.split(",")) == sorted(ports[p] for p in outside), name
 
 

@@ -68,7 +68,7 @@ class Process:
 
 
 EPHEMERAL_PORTS = {f"HEALTHCODE_{name}_PORT": "0" for name in (
-    "IDENTITY", "ITINERARY", "STATUS", "VERIFICATION", "GATEWAY", "GATEWAY_HTTP", "GATEWAY_HEALTH", "METRICS")}
+    "IDENTITY", "ITINERARY", "STATUS", "VERIFICATION", "VERIFICATION_FEDERATION", "GATEWAY", "GATEWAY_HTTP", "GATEWAY_HEALTH", "METRICS")}
 
 
 async def _through_the_gateway(up: Process, pki: Path, person_id: str) -> dict:
@@ -102,6 +102,23 @@ async def _through_the_gateway(up: Process, pki: Path, person_id: str) -> dict:
     return {"grpc": common_pb2.Colour.Name(status.status.colour), "page": page_ok, "checkpoint": verdict.get("decision"), "metrics": metrics_ok}
 
 
+async def _federation_port(address: str, pki: Path) -> tuple[str, str]:
+    """The federation port `up` prints refuses plaintext and answers mutual TLS with the development
+    federation CA (refusing this deployment's own certificate: no peer speaks for our provinces)."""
+    codes = []
+    credentials = grpc.ssl_channel_credentials((pki / "ca.pem").read_bytes(), (pki / "deployment.key").read_bytes(),
+                                               (pki / "deployment.pem").read_bytes())
+    for channel in (grpc.aio.insecure_channel(address), grpc.aio.secure_channel(address, credentials)):
+        try:
+            await verification_pb2_grpc.FederationServiceStub(channel).GetTrustList(
+                verification_pb2.GetTrustListRequest(), timeout=5)
+            codes.append("OK")
+        except grpc.aio.AioRpcError as error:
+            codes.append(error.code().name)
+        await channel.close()
+    return tuple(codes)
+
+
 async def test_up_keeps_its_data_across_a_restart(tmp_path):
     environ = _clean_environ(HEALTHCODE_DATA_DIR=str(tmp_path / "data"), **EPHEMERAL_PORTS)
     document = id_card(date(1985, 5, 5))
@@ -111,6 +128,7 @@ async def test_up_keeps_its_data_across_a_restart(tmp_path):
     itinerary_address = (await first.wait_for_line(r"itinerary\s+grpc://(\S+)"))[1]
     status_address = (await first.wait_for_line(r"status\s+grpc://(\S+)"))[1]
     verification_address = (await first.wait_for_line(r"verification\s+grpc://(\S+)"))[1]
+    federation_address = (await first.wait_for_line(r"federation\s+grpcs://(\S+)"))[1]
     async with grpc.aio.insecure_channel(address) as channel, \
             grpc.aio.insecure_channel(itinerary_address) as itinerary_channel, \
             grpc.aio.insecure_channel(status_address) as status_channel, \
@@ -125,7 +143,10 @@ async def test_up_keeps_its_data_across_a_restart(tmp_path):
         verdict = await verification_pb2_grpc.VerificationServiceStub(verification_channel).VerifyCode(
             verification_pb2.VerifyCodeRequest(payload=code.payload, checkpoint_id="gate-1", area_code="110105"))
         gateway = await _through_the_gateway(first, tmp_path / "data" / "gateway", registered.person.person_id)
+        federation = await _federation_port(federation_address, tmp_path / "data" / "federation")
     assert await first.stop() == 0
+    assert federation == ("UNAVAILABLE", "PERMISSION_DENIED")
+    federation_ca = (tmp_path / "data" / "federation" / "ca.pem").read_bytes()
     assert itinerary_health.status == health_pb2.HealthCheckResponse.SERVING
     assert (verdict.decision, verdict.reason) == (verification_pb2.DECISION_PASS, "")
     assert gateway == {"grpc": "COLOUR_GREEN", "page": True, "checkpoint": "DECISION_PASS", "metrics": True}
@@ -140,6 +161,7 @@ async def test_up_keeps_its_data_across_a_restart(tmp_path):
 
     assert found.person.person_id == registered.person.person_id
     assert not again.created
+    assert (tmp_path / "data" / "federation" / "ca.pem").read_bytes() == federation_ca  # the CA is kept
 
 
 async def test_a_call_in_flight_completes_during_graceful_shutdown(database_url, identity_env, db):

@@ -35,8 +35,10 @@ class _PropagatingInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.Una
         return await continuation(_with_request_id(client_call_details, self._timeout), request)
 
 
-def open_channel(address: str, *, default_timeout: float = 5.0, propagate: bool = True) -> grpc.aio.Channel:
-    """An insecure channel for in-cluster calls (mTLS between pods is the mesh's, see k8s/).
+def open_channel(address: str, *, default_timeout: float = 5.0, propagate: bool = True,
+                 credentials: grpc.ChannelCredentials | None = None) -> grpc.aio.Channel:
+    """An insecure channel for in-cluster calls (mTLS between pods is the mesh's, see k8s/), or with
+    `credentials` a TLS one (calls leaving the cluster: other provinces' federation ports).
 
     With `propagate=False` the channel has no interceptor: an aio client interceptor costs about
     as much CPU as the call itself, so a hot path (the gateway's forwarding) passes
@@ -46,5 +48,8 @@ def open_channel(address: str, *, default_timeout: float = 5.0, propagate: bool 
     early attempt (a peer not up yet) would make every other channel to that address fail
     fast until the shared connection's backoff ends.
     """
-    return grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)],
-                                     interceptors=[_PropagatingInterceptor(default_timeout)] if propagate else None)
+    options = [("grpc.use_local_subchannel_pool", 1)]
+    interceptors = [_PropagatingInterceptor(default_timeout)] if propagate else None
+    if credentials is not None:
+        return grpc.aio.secure_channel(address, credentials, options=options, interceptors=interceptors)
+    return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)

@@ -28,6 +28,17 @@ REQUEST_ID_HEADER = "x-request-id"
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+@dataclass(frozen=True)
+class Listener:
+    """A port of its own serving only some of an App's services, with its own credentials (the
+    federation port: mutual TLS, FederationService alone). Health is served there too; reflection not."""
+
+    name: str
+    port: int
+    credentials: grpc.ServerCredentials
+    add_to_server: Callable[[grpc.aio.Server], None]
+
+
 @dataclass
 class App:
     """What the runtime needs to host one service."""
@@ -40,6 +51,7 @@ class App:
     background: Sequence[Callable[[], Awaitable[None]]] = ()
     close: Callable[[], Awaitable[None]] | None = None
     error_domain: str = field(default="")
+    listeners: Sequence[Listener] = ()
 
     def __post_init__(self) -> None:
         self.error_domain = self.error_domain or f"{self.name}.healthcode"
@@ -175,6 +187,11 @@ class HostedServer:
         self._health = health_servicer
         self._tasks: list[asyncio.Task] = []
         self._stopped = False
+        # Each Listener's started server and bound port, by name.
+        self.listeners: dict[str, tuple[grpc.aio.Server, int]] = {}
+
+    def listener_address(self, name: str) -> str:
+        return f"{self.address.rsplit(':', 1)[0]}:{self.listeners[name][1]}"
 
     def _start_background(self) -> None:
         for job in self.app.background:
@@ -190,7 +207,8 @@ class HostedServer:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.stop(grace)
+        await asyncio.gather(self._server.stop(grace),
+                             *(server.stop(grace) for server, _ in self.listeners.values()))
         if self._health_server is not None:
             await self._health_server.stop(0)
         if self.app.close is not None:
@@ -212,16 +230,19 @@ async def start_server(app: App, host: str, port: int, *, max_message_bytes: int
     With `reuse_port`, several worker processes bind the same ports (SO_REUSEPORT; the kernel
     spreads connections, not calls, over them).
     """
-    server = grpc.aio.server(
-        interceptors=[CallInterceptor(app.error_domain, app.name)],
-        options=[
-            # grpcio 1.85 defaults SO_REUSEPORT on: a second server on a taken port would bind
-            # silently and steal connections (LIMITS.md). Multi-worker setups opt in explicitly.
-            ("grpc.so_reuseport", 1 if reuse_port else 0),
-            ("grpc.max_receive_message_length", max_message_bytes),
-            ("grpc.max_send_message_length", max_message_bytes),
-        ],
-    )
+    def new_server() -> grpc.aio.Server:
+        return grpc.aio.server(
+            interceptors=[CallInterceptor(app.error_domain, app.name)],
+            options=[
+                # grpcio 1.85 defaults SO_REUSEPORT on: a second server on a taken port would bind
+                # silently and steal connections (LIMITS.md). Multi-worker setups opt in explicitly.
+                ("grpc.so_reuseport", 1 if reuse_port else 0),
+                ("grpc.max_receive_message_length", max_message_bytes),
+                ("grpc.max_send_message_length", max_message_bytes),
+            ],
+        )
+
+    server = new_server()
     app.add_to_server(server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -239,6 +260,14 @@ async def start_server(app: App, host: str, port: int, *, max_message_bytes: int
         health_bound = health_server.add_insecure_port(f"{host}:{health_port}")
         await health_server.start()
     hosted = HostedServer(app, server, health_servicer, bound, host, health_server, health_bound)
+    for listener in app.listeners:
+        extra = new_server()
+        listener.add_to_server(extra)
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, extra)
+        extra_bound = extra.add_secure_port(f"{host}:{listener.port}", listener.credentials)
+        await extra.start()
+        hosted.listeners[listener.name] = (extra, extra_bound)
+        log.info("listener_started", service=app.name, listener=listener.name, address=f"{host}:{extra_bound}")
     hosted._start_background()
     for name in ("", *app.service_names):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -17,11 +17,12 @@ from services.runtime.database import open_pool, open_read_pool
 from services.runtime.errors import Unavailable
 from services.runtime.jobs import every
 from services.runtime.logs import get_logger
-from services.runtime.server import App
+from services.runtime.server import App, Listener
 from services.runtime.settings import Env, ServerSettings
 from services.verification import servicer
 from services.verification.checkpoint import Checkpoint
 from services.verification.contacts import StatusContactReporter
+from services.verification.federation_tls import FederationTls
 from services.verification.peers import LocalStatus, Peer, parse_peers
 from services.verification.recognition import Recognition
 from services.verification.repository import VerificationRepository
@@ -32,6 +33,9 @@ NAME = "verification"
 SCHEMA = "verification"
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_PORT = 50054
+DEFAULT_FEDERATION_PORT = 50055
+
+FEDERATION_LISTENER = "federation"
 
 log = get_logger(__name__)
 
@@ -58,21 +62,22 @@ class VerificationSettings:
     decision_retention: timedelta
     sync_interval: float
     purge_interval: float
+    # The federation port (FederationService alone, mutual TLS) and its credentials; None: no
+    # federation (a deployment without peers needs none).
+    federation_port: int = DEFAULT_FEDERATION_PORT
+    federation_tls: FederationTls | None = None
 
     @classmethod
     def read(cls, env: Env) -> VerificationSettings:
-        provinces_text = env.text("VERIFICATION_PROVINCES", "all")
-        if provinces_text == "all":
-            own = frozenset(f"{prefix}0000" for prefix in areas.PROVINCES)
-        else:
-            own = frozenset(code.strip() for code in provinces_text.split(",") if code.strip())
-            if not own or not all(areas.is_province_code(code) for code in own):
-                env.invalid("VERIFICATION_PROVINCES", "must be 'all' or GB/T 2260 province codes, comma-separated")
+        own = parse_provinces(env.text("VERIFICATION_PROVINCES", "all"))
+        if not own:
+            env.invalid("VERIFICATION_PROVINCES", "must be 'all' or GB/T 2260 province codes, comma-separated")
         try:
             peers = parse_peers(env.text("VERIFICATION_PEERS", ""))
         except ValueError:
             env.invalid("VERIFICATION_PEERS", "must look like 'PROVINCE=HOST:PORT,...'")
             peers = {}
+        federation_tls = _federation_tls(env, own, bool(peers))
         settings = cls(
             server=ServerSettings.read(env, NAME, DEFAULT_PORT),
             status_address=env.text("STATUS_ADDRESS", "127.0.0.1:50053"),
@@ -91,9 +96,44 @@ class VerificationSettings:
                                                           maximum=365)),
             sync_interval=env.number("VERIFICATION_SYNC_INTERVAL_SECONDS", 60.0, minimum=1.0),
             purge_interval=env.number("VERIFICATION_PURGE_INTERVAL_SECONDS", 600.0, minimum=1.0),
+            federation_port=env.integer("VERIFICATION_FEDERATION_PORT", DEFAULT_FEDERATION_PORT, minimum=0,
+                                        maximum=65535),
+            federation_tls=federation_tls,
         )
         env.check()
         return settings
+
+
+def parse_provinces(text: str) -> frozenset[str]:
+    """`all` or comma-separated GB/T 2260 province codes; empty when malformed."""
+    if text == "all":
+        return frozenset(f"{prefix}0000" for prefix in areas.PROVINCES)
+    own = frozenset(code.strip() for code in text.split(",") if code.strip())
+    return own if all(areas.is_province_code(code) for code in own) else frozenset()
+
+
+def _federation_tls(env: Env, own: frozenset[str], has_peers: bool) -> FederationTls | None:
+    """The federation CA, certificate and key from files (mounted secrets); required once there are peers,
+    and the certificate must name every province this deployment serves."""
+    names = ("VERIFICATION_FEDERATION_CA_FILE", "VERIFICATION_FEDERATION_CERT_FILE",
+             "VERIFICATION_FEDERATION_KEY_FILE")
+    paths = [env.text(name, "") for name in names]
+    if not any(paths):
+        if has_peers:
+            env.invalid(names[0], "and the certificate and key are required when there are peers (mutual TLS)")
+        return None
+    if not all(paths):
+        env.invalid(names[0], "the certificate and the key must be set together")
+        return None
+    try:
+        tls = FederationTls.from_files(*(Path(path) for path in paths))
+    except OSError:
+        env.invalid(names[0], "or the certificate or the key cannot be read")
+        return None
+    if not own <= tls.provinces():
+        env.invalid(names[1], "must name every province in HEALTHCODE_VERIFICATION_PROVINCES "
+                    "(healthcode://federation/<code>)")
+    return tls
 
 
 @dataclass(frozen=True)
@@ -113,7 +153,9 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
     pool = await open_pool(settings.server, NAME)
     read_pool = await open_read_pool(settings.server, NAME)
     status_channel = open_channel(settings.status_address)
-    peers = [Peer(address, provinces) for address, provinces in settings.peers.items()]
+    tls = settings.federation_tls
+    peers = [Peer(address, provinces, tls.channel_credentials()) for address, provinces in settings.peers.items()] \
+        if tls is not None else []
     repository = VerificationRepository(pool, read_pool)
     recognition = Recognition(repository, LocalStatus(status_channel), peers, settings.own_provinces,
                               exchange_key_from_secret(settings.exchange_secret), settings.clock_skew, clock)
@@ -142,7 +184,10 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
         if read_pool is not None:
             await read_pool.close()
 
-    app = App(name=NAME, service_names=servicer.SERVICE_NAMES,
+    listeners = () if tls is None else (Listener(
+        FEDERATION_LISTENER, settings.federation_port, tls.server_credentials(),
+        lambda server: servicer.add_federation_to_server(recognition, server)),)
+    app = App(name=NAME, service_names=servicer.SERVICE_NAMES, listeners=listeners,
               add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server),
               background=(every(settings.sync_interval, sync, "trust_sync"),
                           every(settings.purge_interval, purge, "verification_purge")),

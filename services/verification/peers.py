@@ -99,12 +99,13 @@ class LocalStatus:
 
 
 class Peer:
-    """Another province's deployment, trusted only for the provinces configured for its address."""
+    """Another province's deployment, trusted only for the provinces configured for its address,
+    reached at its federation port over mutual TLS (`credentials`: the federation CA and ours)."""
 
-    def __init__(self, address: str, province_codes: frozenset[str]) -> None:
+    def __init__(self, address: str, province_codes: frozenset[str], credentials: grpc.ChannelCredentials) -> None:
         self.address = address
         self.province_codes = province_codes
-        self._channel = open_channel(address)
+        self._channel = open_channel(address, credentials=credentials)
         self._stub = pb_grpc.FederationServiceStub(self._channel)
 
     async def trust_list(self) -> list[KeyRow]:

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.colours import Colour
 from services.runtime.clock import Clock
-from services.runtime.errors import InvalidArgument, PermissionDenied, Unavailable
+from services.runtime.errors import InvalidArgument, PermissionDenied, Unauthenticated, Unavailable
 from services.runtime import requests
 from services.runtime.logs import get_logger
 from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Agreement, Standing, TrustedKey, TrustView
@@ -107,6 +107,21 @@ class Recognition:
     def now(self) -> datetime:
         return self._clock.now()
 
+    def authorise_peer(self, caller: frozenset[str]) -> frozenset[str]:
+        """The provinces a federation caller's certificate names, if it is one of our peers: never ours,
+        and only provinces a configured peer speaks for."""
+        if not caller:
+            raise Unauthenticated(reason="PEER_CERTIFICATE_WITHOUT_PROVINCES",
+                                  message="the client certificate names no province (healthcode://federation/<code>)")
+        if caller & self.own_provinces:
+            raise PermissionDenied(reason="PEER_CLAIMS_OWN_PROVINCE",
+                                   message="the certificate names a province this deployment serves")
+        known = frozenset().union(*(peer.province_codes for peer in self.peers))
+        if not caller <= known:
+            raise PermissionDenied(reason="PEER_UNKNOWN",
+                                   message="the certificate names provinces this deployment has no peer for")
+        return caller
+
     def peer_for(self, province_code: str) -> Peer | None:
         return next((peer for peer in self.peers if province_code in peer.province_codes), None)
 
@@ -196,8 +211,13 @@ class Recognition:
         return stored, rejected, delivered
 
     async def receive_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord],
-                                key_id: bytes, signature: bytes) -> tuple[int, bool, list[Rejection]]:
-        """A peer's batch: accepted only when signed by that province's exchange key."""
+                                key_id: bytes, signature: bytes, caller: frozenset[str]
+                                ) -> tuple[int, bool, list[Rejection]]:
+        """A peer's batch: accepted only from a caller whose certificate names its province, and
+        only when signed by that province's exchange key."""
+        if province_code not in caller:
+            raise PermissionDenied(reason="PROVINCE_NOT_IN_CERTIFICATE",
+                                   message="the batch's province is not one the caller's certificate names")
         key = self.view.keys.get(key_id)
         if key is None or key.purpose != SIGNS_EXCHANGES or key.province_code != province_code \
                 or province_code in self.own_provinces:

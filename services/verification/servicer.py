@@ -12,14 +12,17 @@ from services.runtime.errors import InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_timestamp
 from services.verification.checkpoint import Checkpoint
 from services.verification.exchange import RiskRecord
+from services.verification.federation_tls import caller_provinces
 from services.verification.recognition import Recognition, Rejection, Snapshot
 from services.verification.repository import AgreementRow, KeyRow
 from services.verification.venue_book import VenueBook
 from services.verification.venue_transport import VenueRpcs
 
 MAX_CODE_IDS = 100  # per GetCodeStanding, as status allows
+# The main port: checkpoints, venues and operators (through the gateway). FederationService is
+# never there: it has a port of its own, mutual TLS with the federation CA (add_federation_to_server).
 SERVICE_NAMES = tuple(pb.DESCRIPTOR.services_by_name[name].full_name
-                      for name in ("VerificationService", "RecognitionAdminService", "FederationService"))
+                      for name in ("VerificationService", "RecognitionAdminService"))
 
 
 def _key(row: KeyRow) -> pb.TrustedKey:
@@ -114,28 +117,38 @@ class RecognitionAdminServicer(pb_grpc.RecognitionAdminServiceServicer):
 
 
 class FederationServicer(pb_grpc.FederationServiceServicer):
+    """Served on the federation port only: every call is from a peer whose client certificate the
+    TLS handshake verified; what it may do is judged on the provinces that certificate names."""
+
     def __init__(self, recognition: Recognition) -> None:
         self._recognition = recognition
 
+    def _peer(self, context) -> frozenset[str]:
+        return self._recognition.authorise_peer(caller_provinces(context))
+
     async def GetTrustList(self, request, context) -> pb.GetTrustListResponse:
+        self._peer(context)
         provinces, keys, exchange = await self._recognition.trust_list()
         return pb.GetTrustListResponse(province_codes=sorted(provinces), signing_keys=[_key(k) for k in keys],
                                        exchange_key=_key(exchange))
 
     async def SubmitRiskList(self, request, context) -> pb.SubmitRiskListResponse:
+        caller = self._peer(context)
         try:
             key_id = bytes.fromhex(request.key_id)
         except ValueError:
             raise InvalidArgument.for_field("key_id", "must be hexadecimal", reason="KEY_ID_INVALID") from None
         stored, duplicate, rejections = await self._recognition.receive_risk_list(
-            request.batch_id, request.province_code, _records(request.records), key_id, request.signature)
+            request.batch_id, request.province_code, _records(request.records), key_id, request.signature, caller)
         return pb.SubmitRiskListResponse(stored_count=stored, duplicate=duplicate, rejections=_rejections(rejections))
 
     async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
+        self._peer(context)
         standings = await self._recognition.standings_for_peer(parse_code_ids(request.code_ids, MAX_CODE_IDS))
         return pb.GetCodeStandingResponse(standings=[int(s) for s in standings])
 
     async def ListStaleCodes(self, request, context) -> pb.ListStaleCodesResponse:
+        self._peer(context)
         return pb.ListStaleCodesResponse(codes=[pb.StaleCode(code_id=c.code_id.hex(),
                                                              expire_time=to_timestamp(c.expire_time))
                                                 for c in await self._recognition.stale_codes()])
@@ -144,4 +157,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
 def add_to_server(checkpoint: Checkpoint, recognition: Recognition, venues: VenueBook, server: grpc.aio.Server) -> None:
     pb_grpc.add_VerificationServiceServicer_to_server(VerificationServicer(checkpoint, recognition, venues), server)
     pb_grpc.add_RecognitionAdminServiceServicer_to_server(RecognitionAdminServicer(recognition), server)
+
+
+def add_federation_to_server(recognition: Recognition, server: grpc.aio.Server) -> None:
+    """The federation port: FederationService alone (no admin service, no checkpoint service)."""
     pb_grpc.add_FederationServiceServicer_to_server(FederationServicer(recognition), server)

@@ -1,5 +1,6 @@
 """Two provinces as separate deployments for tests: each its own database, its own identity,
-itinerary, status and verification, and its own clock; their verifications are peers."""
+itinerary, status and verification, and its own clock; their verifications are peers, over
+mutual TLS with a federation CA made for the test (each deployment's certificate names its province)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import asyncio
 import base64
 import secrets
 import socket
+import tempfile
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -18,6 +21,7 @@ from healthcode.status.v1 import status_pb2, status_pb2_grpc
 from healthcode.verification.v1 import verification_pb2, verification_pb2_grpc
 
 from services.cli import SERVICES
+from services.runtime import pki
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
 from services.runtime.database import migrate
@@ -25,6 +29,7 @@ from services.runtime.server import HostedServer, start_server
 from services.runtime.settings import Env
 from services.status import bootstrap as status
 from services.verification import bootstrap as verification
+from services.verification.federation_tls import FederationTls, issue_deployment
 from tests.support import ManualClock, passport, random_key, timestamp
 
 
@@ -33,6 +38,34 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+class FederationPki:
+    """A federation CA for the test, and certificates it (or an outsider CA) issues, as files."""
+
+    def __init__(self) -> None:
+        self._directory = tempfile.TemporaryDirectory(prefix="federation-pki-")
+        self.path = Path(self._directory.name)
+        self.ca, self._ca_key = pki.new_ca("test federation CA")
+        pki.write(self.path / "ca.pem", pki.certificate_pem(self.ca))
+
+    def issue(self, name: str, provinces: frozenset[str], *, outsider: bool = False) -> dict[str, str]:
+        """The HEALTHCODE_VERIFICATION_FEDERATION_* files of a deployment speaking for `provinces`;
+        `outsider`: signed by a CA the federation does not know."""
+        ca, ca_key = pki.new_ca("outsider CA") if outsider else (self.ca, self._ca_key)
+        certificate, key = issue_deployment(ca, ca_key, name, provinces)
+        pki.write_pair(self.path / f"{name}.pem", self.path / f"{name}.key", certificate, key)
+        return {"HEALTHCODE_VERIFICATION_FEDERATION_CA_FILE": str(self.path / "ca.pem"),
+                "HEALTHCODE_VERIFICATION_FEDERATION_CERT_FILE": str(self.path / f"{name}.pem"),
+                "HEALTHCODE_VERIFICATION_FEDERATION_KEY_FILE": str(self.path / f"{name}.key")}
+
+    def tls(self, name: str, provinces: frozenset[str], *, outsider: bool = False) -> FederationTls:
+        files = self.issue(name, provinces, outsider=outsider)
+        return FederationTls.from_files(*(Path(files[f"HEALTHCODE_VERIFICATION_FEDERATION_{part}_FILE"])
+                                          for part in ("CA", "CERT", "KEY")))
+
+    def close(self) -> None:
+        self._directory.cleanup()
 
 
 @dataclass
@@ -48,6 +81,7 @@ class Deployment:
     recognition_admin: verification_pb2_grpc.RecognitionAdminServiceStub | None = None
     parts: verification.VerificationParts | None = None
     exchange_secret: bytes = b""
+    federation_address: str = ""  # its federation port (mutual TLS)
     drop: tuple[str, str] = ("", "")  # (server URL, database): dropped on stop, so a shared server keeps nothing
 
     def _channel(self, address: str) -> grpc.aio.Channel:
@@ -74,9 +108,11 @@ class Deployment:
         await admin.close()
 
 
-async def start_deployment(postgres_url: str, province: str, verification_port: int, peers: str,
-                           federation_key: str, status_follow_seconds: float = 0) -> Deployment:
-    """identity, itinerary, status (one signing key, for its province) and verification.
+async def start_deployment(postgres_url: str, province: str, federation_port: int, peers: str,
+                           federation_key: str, federation_pki: FederationPki,
+                           status_follow_seconds: float = 0) -> Deployment:
+    """identity, itinerary, status (one signing key, for its province) and verification, whose
+    FederationService listens on `federation_port` with a certificate naming `province`.
 
     Status follows itinerary's risk declarations every `status_follow_seconds` (0: never, tests
     start recomputation themselves)."""
@@ -115,13 +151,15 @@ async def start_deployment(postgres_url: str, province: str, verification_port: 
         province_code=province, not_before_time=timestamp(deployment.clock.now() - timedelta(days=1))))
     exchange = random_key()
     settings = verification.VerificationSettings.read(Env({
-        **base, "HEALTHCODE_VERIFICATION_PORT": str(verification_port),
+        **base, "HEALTHCODE_VERIFICATION_PORT": "0", "HEALTHCODE_VERIFICATION_FEDERATION_PORT": str(federation_port),
+        **federation_pki.issue(f"deployment-{province}", frozenset({province})),
         "HEALTHCODE_STATUS_ADDRESS": status_server.address, "HEALTHCODE_VERIFICATION_PROVINCES": province,
         "HEALTHCODE_VERIFICATION_PEERS": peers, "HEALTHCODE_VERIFICATION_EXCHANGE_KEY": exchange,
         "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key()}))
     app, deployment.parts = await verification.assemble(settings, deployment.clock)
-    server = await start_server(app, "127.0.0.1", verification_port)
+    server = await start_server(app, "127.0.0.1", 0)
     deployment.servers.append(server)
+    deployment.federation_address = server.listener_address(verification.FEDERATION_LISTENER)
     verification_channel = deployment._channel(server.address)
     deployment.verifier = verification_pb2_grpc.VerificationServiceStub(verification_channel)
     deployment.recognition_admin = verification_pb2_grpc.RecognitionAdminServiceStub(verification_channel)
@@ -136,21 +174,24 @@ HUBEI, JIANGSU = "420000", "320000"
 class Provinces:
     hubei: Deployment
     jiangsu: Deployment
+    pki: FederationPki
 
     async def stop(self) -> None:
         await self.hubei.stop()
         await self.jiangsu.stop()
+        self.pki.close()
 
 
 async def start_provinces(postgres_url: str, status_follow_seconds: float = 0) -> Provinces:
     """Hubei and Jiangsu, peers of each other, their trust lists synced."""
     hubei_port, jiangsu_port = free_port(), free_port()
     federation_key = random_key()  # shared through the federation: both compute the same person references
+    federation_pki = FederationPki()
     hubei = await start_deployment(postgres_url, HUBEI, hubei_port, f"{JIANGSU}=127.0.0.1:{jiangsu_port}",
-                                   federation_key, status_follow_seconds)
+                                   federation_key, federation_pki, status_follow_seconds)
     jiangsu = await start_deployment(postgres_url, JIANGSU, jiangsu_port, f"{HUBEI}=127.0.0.1:{hubei_port}",
-                                     federation_key, status_follow_seconds)
-    both = Provinces(hubei, jiangsu)
+                                     federation_key, federation_pki, status_follow_seconds)
+    both = Provinces(hubei, jiangsu, federation_pki)
     await sync(both)
     return both
 

@@ -68,3 +68,44 @@ def test_the_exchange_key_is_derived_from_its_secret():
     assert first == exchange_key_from_secret(b"\x01" * 32).private_numbers().private_value
     assert first != exchange_key_from_secret(b"\x02" * 32).private_numbers().private_value
     assert exchange_key_from_secret(b"\xff" * 32).private_numbers().private_value > 0
+
+
+def _settings(**extra):
+    from services.runtime.settings import Env
+    from services.verification.bootstrap import VerificationSettings
+    from tests.support import random_key
+
+    return VerificationSettings.read(Env({
+        "HEALTHCODE_DATABASE_URL": "postgresql://unused/db", "HEALTHCODE_VERIFICATION_EXCHANGE_KEY": random_key(),
+        "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key(), **extra}))
+
+
+def test_peers_need_the_federation_tls_files_and_a_certificate_naming_our_provinces(tmp_path):
+    from services.runtime.settings import SettingsError
+    from services.verification.federation_tls import dev_federation_files
+
+    with pytest.raises(SettingsError, match="FEDERATION_CA_FILE"):
+        _settings(HEALTHCODE_VERIFICATION_PROVINCES="420000", HEALTHCODE_VERIFICATION_PEERS="320000=peer:50055")
+    files = dev_federation_files(tmp_path, frozenset({"420000"}))
+    tls_files = {"HEALTHCODE_VERIFICATION_FEDERATION_CA_FILE": str(files.ca),
+                 "HEALTHCODE_VERIFICATION_FEDERATION_CERT_FILE": str(files.certificate),
+                 "HEALTHCODE_VERIFICATION_FEDERATION_KEY_FILE": str(files.key)}
+    with pytest.raises(SettingsError, match="must name every province"):
+        _settings(HEALTHCODE_VERIFICATION_PROVINCES="420000,430000", **tls_files)
+    settings = _settings(HEALTHCODE_VERIFICATION_PROVINCES="420000", HEALTHCODE_VERIFICATION_PEERS="320000=peer:50055",
+                         **tls_files)
+    assert settings.federation_tls.provinces() == {"420000"}
+    assert _settings().federation_tls is None  # no peers, no files: no federation port
+
+
+def test_the_development_federation_pki_is_made_once_and_reissued_when_the_provinces_change(tmp_path):
+    from services.verification.federation_tls import certificate_provinces, dev_federation_files
+
+    first = dev_federation_files(tmp_path, frozenset({"420000"}))
+    ca, certificate = first.ca.read_bytes(), first.certificate.read_bytes()
+    assert dev_federation_files(tmp_path, frozenset({"420000"})).certificate.read_bytes() == certificate
+    changed = dev_federation_files(tmp_path, frozenset({"420000", "430000"}))
+    assert changed.ca.read_bytes() == ca
+    assert certificate_provinces(changed.certificate.read_bytes()) == {"420000", "430000"}
+    assert oct(changed.key.stat().st_mode & 0o777) == "0o600"
+    assert certificate_provinces(b"not a certificate") == frozenset()

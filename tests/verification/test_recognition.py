@@ -12,14 +12,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import base45
+import grpc
 import pytest
 from healthcode.common.v1 import common_pb2
 from healthcode.identity.v1 import identity_pb2
 from healthcode.status.v1 import status_pb2
 from healthcode.verification.v1 import verification_pb2 as pb
+from healthcode.verification.v1 import verification_pb2_grpc
 
 from services.codes import read_code
-from tests.support import random_key, refused, timestamp
+from tests.support import error_details, random_key, refused, timestamp
 from tests.verification.federation import HUBEI, JIANGSU, Deployment, Provinces, start_provinces, sync
 
 PASS, DENY, MANUALLY = pb.DECISION_PASS, pb.DECISION_DENY, pb.DECISION_CHECK_MANUALLY
@@ -171,15 +173,93 @@ async def test_a_red_record_from_the_verifying_province_denies_an_issuers_green_
     assert (await verify(provinces.hubei, payload)).reason == "RISK_LIST_RED"
 
 
-async def test_a_forged_risk_list_is_refused(provinces):
-    import grpc
-    from healthcode.verification.v1 import verification_pb2_grpc
-    channel = grpc.aio.insecure_channel(provinces.hubei.servers[-1].address)
-    federation = verification_pb2_grpc.FederationServiceStub(channel)
-    error = await refused(federation.SubmitRiskList(pb.SubmitRiskListRequest(
-        batch_id="forged-1", province_code=JIANGSU, key_id="00" * 8, signature=b"\0" * 64)))
-    assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+def federation_stub(provinces: Provinces, deployment: Deployment, tls) -> tuple[grpc.aio.Channel, object]:
+    channel = grpc.aio.secure_channel(deployment.federation_address, tls.channel_credentials())
+    return channel, verification_pb2_grpc.FederationServiceStub(channel)
+
+
+async def batch_count(deployment: Deployment) -> int:
+    return await deployment.parts.recognition.repository.pool.fetchval("SELECT count(*) FROM verification.risk_batches")
+
+
+async def test_a_forged_risk_list_is_refused_and_changes_nothing(provinces):
+    """Over mutual TLS with Jiangsu's own certificate, but not signed by Jiangsu's exchange key."""
+    channel, federation = federation_stub(provinces, provinces.hubei,
+                                          provinces.pki.tls("jiangsu-forger", frozenset({JIANGSU})))
+    before = await batch_count(provinces.hubei)
+    record = pb.RiskListRecord(person_ref=b"r" * 16, colour=RED, reason="CLOSE_CONTACT", source="jiangsu-cdc",
+                               expire_time=timestamp(provinces.hubei.clock.now() + timedelta(days=1)))
+    for key_id in ("00" * 8, provinces.jiangsu.parts.recognition.exchange_key_id.hex()):
+        error = await refused(federation.SubmitRiskList(pb.SubmitRiskListRequest(
+            batch_id="forged-1", province_code=JIANGSU, key_id=key_id, signature=b"\0" * 64, records=[record])))
+        assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert error_details(error)[0] in ("EXCHANGE_KEY_UNKNOWN", "SIGNATURE_INVALID")
+    assert await batch_count(provinces.hubei) == before
     await channel.close()
+
+
+async def test_the_federation_port_refuses_callers_without_a_federation_certificate(provinces):
+    from services.verification.federation_tls import FederationTls
+
+    hubei = provinces.hubei
+    plaintext = grpc.aio.insecure_channel(hubei.federation_address)
+    member = provinces.pki.tls("no-certificate", frozenset({JIANGSU}))
+    anonymous = grpc.aio.secure_channel(hubei.federation_address, grpc.ssl_channel_credentials(member.ca))
+    outsider = provinces.pki.tls("outsider", frozenset({JIANGSU}), outsider=True)
+    # An outsider trusting the federation CA (to reach the port) but presenting its own CA's certificate.
+    impostor = grpc.aio.secure_channel(hubei.federation_address, FederationTls(
+        member.ca, outsider.certificate, outsider.key).channel_credentials())
+    for channel in (plaintext, anonymous, impostor):
+        error = await refused(verification_pb2_grpc.FederationServiceStub(channel).GetTrustList(
+            pb.GetTrustListRequest(), timeout=5))
+        assert error.code() == grpc.StatusCode.UNAVAILABLE
+        await channel.close()
+
+
+async def test_what_a_peer_may_do_follows_the_provinces_its_certificate_names(provinces):
+    hubei, pki = provinces.hubei, provinces.pki
+    before = await batch_count(hubei)
+    cases = {frozenset(): ("PEER_CERTIFICATE_WITHOUT_PROVINCES", grpc.StatusCode.UNAUTHENTICATED),
+             frozenset({"310000"}): ("PEER_UNKNOWN", grpc.StatusCode.PERMISSION_DENIED),
+             frozenset({JIANGSU, "310000"}): ("PEER_UNKNOWN", grpc.StatusCode.PERMISSION_DENIED),
+             frozenset({HUBEI}): ("PEER_CLAIMS_OWN_PROVINCE", grpc.StatusCode.PERMISSION_DENIED)}
+    for names, (reason, code) in cases.items():
+        channel, federation = federation_stub(provinces, hubei, pki.tls(f"peer-{len(names)}-{min(names, default='x')}",
+                                                                       names))
+        for call in (federation.GetTrustList(pb.GetTrustListRequest()),
+                     federation.ListStaleCodes(pb.ListStaleCodesRequest()),
+                     federation.SubmitRiskList(pb.SubmitRiskListRequest(batch_id="b-1", province_code=JIANGSU))):
+            error = await refused(call)
+            assert (error.code(), error_details(error)[0]) == (code, reason), sorted(names)
+        await channel.close()
+    # Jiangsu's certificate, a batch in the name of a province it does not speak for.
+    channel, federation = federation_stub(provinces, hubei, pki.tls("jiangsu-2", frozenset({JIANGSU})))
+    error = await refused(federation.SubmitRiskList(pb.SubmitRiskListRequest(batch_id="b-2", province_code="310000")))
+    assert (error.code(), error_details(error)[0]) == (grpc.StatusCode.PERMISSION_DENIED,
+                                                       "PROVINCE_NOT_IN_CERTIFICATE")
+    assert (await federation.GetTrustList(pb.GetTrustListRequest())).province_codes == [HUBEI]
+    assert await batch_count(hubei) == before
+    await channel.close()
+
+
+async def test_no_admin_or_checkpoint_service_is_on_the_federation_port_nor_federation_on_the_main_one(provinces):
+    hubei = provinces.hubei
+    channel = grpc.aio.secure_channel(hubei.federation_address,
+                                      provinces.pki.tls("jiangsu-3", frozenset({JIANGSU})).channel_credentials())
+    admin = verification_pb2_grpc.RecognitionAdminServiceStub(channel)
+    agreement = pb.Agreement(issuer_province_code="310000", accepted_since_time=timestamp(hubei.clock.now()))
+    for call in (admin.SetAgreement(pb.SetAgreementRequest(agreement=agreement)),
+                 admin.PublishRiskList(pb.PublishRiskListRequest(batch_id="b-3")),
+                 verification_pb2_grpc.VerificationServiceStub(channel).GetOfflineSnapshot(
+                     pb.GetOfflineSnapshotRequest())):
+        assert (await refused(call)).code() == grpc.StatusCode.UNIMPLEMENTED
+    await channel.close()
+    main = grpc.aio.insecure_channel(hubei.servers[-1].address)
+    error = await refused(verification_pb2_grpc.FederationServiceStub(main).GetTrustList(pb.GetTrustListRequest()))
+    assert error.code() == grpc.StatusCode.UNIMPLEMENTED
+    await main.close()
+    assert "310000" not in {a.issuer_province_code for a in (await hubei.recognition_admin.ListAgreements(
+        pb.ListAgreementsRequest())).agreements}
 
 
 async def test_a_fever_at_the_checkpoint_denies_and_turns_the_status_yellow(provinces):
@@ -191,8 +271,6 @@ async def test_a_fever_at_the_checkpoint_denies_and_turns_the_status_yellow(prov
 
 
 async def test_bad_requests_name_the_field(provinces):
-    from tests.support import error_details
-
     error = await refused(provinces.hubei.verifier.VerifyCode(pb.VerifyCodeRequest(
         payload="HCN1:", checkpoint_id="Gate 1", area_code="320102")))
     assert error_details(error) == ("CHECKPOINT_ID_INVALID", ["checkpoint_id"])
