@@ -62,6 +62,7 @@ class VerificationSettings:
     decision_retention: timedelta
     sync_interval: float
     purge_interval: float
+    outbox_interval: float = 1.0
     # The federation port (FederationService alone, mutual TLS) and its credentials; None: no
     # federation (a deployment without peers needs none).
     federation_port: int = DEFAULT_FEDERATION_PORT
@@ -99,6 +100,7 @@ class VerificationSettings:
             federation_port=env.integer("VERIFICATION_FEDERATION_PORT", DEFAULT_FEDERATION_PORT, minimum=0,
                                         maximum=65535),
             federation_tls=federation_tls,
+            outbox_interval=env.number("VERIFICATION_OUTBOX_INTERVAL_SECONDS", 1.0, minimum=0.05),
         )
         env.check()
         return settings
@@ -190,6 +192,7 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
     app = App(name=NAME, service_names=servicer.SERVICE_NAMES, listeners=listeners,
               add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server),
               background=(every(settings.sync_interval, sync, "trust_sync"),
-                          every(settings.purge_interval, purge, "verification_purge")),
+                          every(settings.purge_interval, purge, "verification_purge"),
+                          every(settings.outbox_interval, recognition.outbox.run, "federation_outbox")),
               close=close)
     return app, VerificationParts(recognition, checkpoint, venues)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import cbor2
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -40,3 +40,11 @@ def sign(private_key: ec.EllipticCurvePrivateKey, purpose: bytes, payload: bytes
 
 def verifies(public_key: ec.EllipticCurvePublicKey, purpose: bytes, payload: bytes, signature: bytes) -> bool:
     return es256_verifies(public_key, purpose + payload, signature)
+
+
+def risk_list_from_bytes(payload: bytes) -> tuple[str, str, list[RiskRecord]]:
+    """The batch id, province and records back from their canonical form (what the outbox stores)."""
+    batch_id, province_code, rows = cbor2.loads(payload)
+    return batch_id, province_code, [
+        RiskRecord(bytes(ref), Colour(colour), reason, source, datetime.fromtimestamp(expire, UTC))
+        for ref, colour, reason, source, expire in rows]

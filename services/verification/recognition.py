@@ -20,7 +20,9 @@ from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Agreemen
 from services.codes import is_p256_public_key, key_id_of
 from services.verification.exchange import RISK_LIST, SNAPSHOT, RiskRecord, risk_list_bytes, sign, verifies
 from services.verification.peers import LocalStatus, Peer, StaleCode
-from services.verification.repository import DELTA_OVERLAP, AgreementRow, KeyRow, VerificationRepository
+from services.verification.outbox import Outbox
+from services.verification.repository import (DELTA_OVERLAP, AgreementRow, KeyRow, SignedBatch,
+                                              VerificationRepository)
 
 log = get_logger(__name__)
 
@@ -92,8 +94,9 @@ def _is_p256(key: KeyRow) -> bool:
 class Recognition:
     def __init__(self, repository: VerificationRepository, status: LocalStatus, peers: Sequence[Peer],
                  own_provinces: frozenset[str], exchange_key: ec.EllipticCurvePrivateKey, clock_skew: timedelta,
-                 clock: Clock) -> None:
+                 clock: Clock, outbox: Outbox | None = None) -> None:
         self.repository = repository
+        self.outbox = outbox or Outbox(repository, peers, clock)
         self.status = status
         self.peers = list(peers)
         self.own_provinces = own_provinces
@@ -196,19 +199,21 @@ class Recognition:
 
     async def publish_risk_list(self, batch_id: str, records: Sequence[RiskRecord]
                                 ) -> tuple[int, list[Rejection], list[str]]:
-        """Our province's records: signed with our exchange key, kept here, sent to every peer."""
+        """Our province's records: kept here, signed with our exchange key, and in the same transaction
+        one outbox delivery per peer; delivered at once where the peer answers, by the outbox job
+        (with backoff, until acknowledged) where not. A batch id published before changes nothing."""
         now = self.now()
         good, rejected = self._checked_batch(batch_id, records, now)
-        stored = await self.repository.store_risk_batch(batch_id, self.home_province, good, now) or 0
-        signature = sign(self._exchange_key, RISK_LIST, risk_list_bytes(batch_id, self.home_province, good))
-        delivered = []
-        for peer in self.peers:
-            try:
-                await peer.submit_risk_list(batch_id, self.home_province, good, self.exchange_key_id, signature)
-                delivered += sorted(peer.province_codes)
-            except Unavailable:
-                log.warning("risk_list_not_delivered", batch_id=batch_id, provinces=sorted(peer.province_codes))
-        return stored, rejected, delivered
+        payload = risk_list_bytes(batch_id, self.home_province, good)
+        signed = SignedBatch(payload, self.exchange_key_id, sign(self._exchange_key, RISK_LIST, payload))
+        stored = await self.repository.publish_batch(batch_id, self.home_province, good, now, signed,
+                                                     self.outbox.peer_addresses())
+        if stored is None:
+            return 0, rejected, []
+        delivered = (await self.outbox.deliver_due(batch_id)).delivered
+        addresses = {address for _, address in delivered}
+        return stored, rejected, sorted(p for peer in self.peers if peer.address in addresses
+                                        for p in peer.province_codes)
 
     async def receive_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord],
                                 key_id: bytes, signature: bytes, caller: frozenset[str]

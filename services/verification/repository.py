@@ -50,6 +50,51 @@ class DecisionRow:
     code_id: bytes | None
 
 
+@dataclass(frozen=True)
+class SignedBatch:
+    """A batch as sent: its canonical bytes, the exchange key's id and the signature over them."""
+
+    payload: bytes
+    key_id: bytes
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class ClaimedDelivery:
+    batch_id: str
+    peer_address: str
+    attempts: int
+    batch: SignedBatch
+
+
+@dataclass(frozen=True)
+class Retry:
+    batch_id: str
+    peer_address: str
+    next_attempt: datetime
+    error: str
+
+
+async def _store_batch(connection: asyncpg.Connection, batch_id: str, province_code: str,
+                       records: Sequence[RiskRecord], now: datetime) -> int | None:
+    fresh = await connection.fetchval(
+        """INSERT INTO verification.risk_batches (batch_id, province_code, receive_time, record_count)
+           VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true""",
+        batch_id, province_code, now, len(records))
+    if not fresh:
+        return None
+    result = await connection.execute(
+        """INSERT INTO verification.risk_records (person_ref, province_code, batch_id, colour, reason, source,
+               expire_time)
+           SELECT ref, $1, $2, colour, reason, source, expire_time
+           FROM unnest($3::bytea[], $4::smallint[], $5::text[], $6::text[], $7::timestamptz[])
+               AS r(ref, colour, reason, source, expire_time)
+           ON CONFLICT DO NOTHING""",
+        province_code, batch_id, [r.person_ref for r in records], [int(r.colour) for r in records],
+        [r.reason for r in records], [r.source for r in records], [r.expire_time for r in records])
+    return int(result.split()[-1])
+
+
 def _key(row: asyncpg.Record) -> KeyRow:
     return KeyRow(bytes(row["key_id"]), row["province_code"], row["purpose"], bytes(row["public_key"]),
                   row["not_before"], row["not_after"], row["revoke_time"])
@@ -116,24 +161,72 @@ class VerificationRepository:
 
     async def store_risk_batch(self, batch_id: str, province_code: str, records: Sequence[RiskRecord],
                                now: datetime) -> int | None:
-        """Stores a batch and its records in one transaction; None if the batch id was seen."""
+        """Stores a received batch and its records in one transaction; None if this province's batch
+        id was seen (idempotent per origin province and batch id)."""
         async with self.pool.acquire() as connection, connection.transaction():
-            fresh = await connection.fetchval(
-                """INSERT INTO verification.risk_batches (batch_id, province_code, receive_time, record_count)
-                   VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true""",
-                batch_id, province_code, now, len(records))
-            if not fresh:
+            return await _store_batch(connection, batch_id, province_code, records, now)
+
+    async def publish_batch(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], now: datetime,
+                            signed: SignedBatch, peer_addresses: Sequence[str]) -> int | None:
+        """Our batch: its records, the signed batch and one outbox delivery per peer, in one transaction
+        (None, and nothing written, if the batch id was published before)."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            stored = await _store_batch(connection, batch_id, province_code, records, now)
+            if stored is None:
                 return None
-            result = await connection.execute(
-                """INSERT INTO verification.risk_records (person_ref, province_code, batch_id, colour, reason, source,
-                       expire_time)
-                   SELECT ref, $1, $2, colour, reason, source, expire_time
-                   FROM unnest($3::bytea[], $4::smallint[], $5::text[], $6::text[], $7::timestamptz[])
-                       AS r(ref, colour, reason, source, expire_time)
-                   ON CONFLICT DO NOTHING""",
-                province_code, batch_id, [r.person_ref for r in records], [int(r.colour) for r in records],
-                [r.reason for r in records], [r.source for r in records], [r.expire_time for r in records])
-        return int(result.split()[-1])
+            await connection.execute(
+                """INSERT INTO verification.outbox_batches (batch_id, province_code, payload, key_id, signature,
+                       create_time) VALUES ($1, $2, $3, $4, $5, $6)""",
+                batch_id, province_code, signed.payload, signed.key_id, signed.signature, now)
+            await connection.execute(
+                """INSERT INTO verification.outbox_deliveries (batch_id, peer_address, create_time, next_attempt_time)
+                   SELECT $1, peer, $2, $2 FROM unnest($3::text[]) AS p(peer)""",
+                batch_id, now, list(peer_addresses))
+        return stored
+
+    async def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int,
+                               batch_id: str | None = None) -> list[ClaimedDelivery]:
+        """Due deliveries, claimed until `lease_until` (several replicas never claim the same row:
+        FOR UPDATE SKIP LOCKED; a claim whose sender died is due again once its lease ends)."""
+        rows = await self.pool.fetch(
+            """WITH due AS (
+                   SELECT batch_id, peer_address FROM verification.outbox_deliveries
+                   WHERE deliver_time IS NULL AND next_attempt_time <= $1 AND ($4::text IS NULL OR batch_id = $4)
+                   ORDER BY next_attempt_time LIMIT $3 FOR UPDATE SKIP LOCKED)
+               UPDATE verification.outbox_deliveries d SET next_attempt_time = $2, attempts = d.attempts + 1
+               FROM due, verification.outbox_batches b
+               WHERE d.batch_id = due.batch_id AND d.peer_address = due.peer_address AND b.batch_id = d.batch_id
+               RETURNING d.batch_id, d.peer_address, d.attempts, b.payload, b.key_id, b.signature""",
+            now, lease_until, limit, batch_id)
+        return [ClaimedDelivery(r["batch_id"], r["peer_address"], r["attempts"],
+                                SignedBatch(bytes(r["payload"]), bytes(r["key_id"]), bytes(r["signature"])))
+                for r in rows]
+
+    async def settle_deliveries(self, delivered: Sequence[tuple[str, str]], retries: Sequence[Retry],
+                                now: datetime) -> None:
+        """Acknowledged deliveries are done; failed ones wait until their next attempt."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            if delivered:
+                await connection.execute(
+                    """UPDATE verification.outbox_deliveries d SET deliver_time = $3, last_error = NULL
+                       FROM unnest($1::text[], $2::text[]) AS x(batch_id, peer)
+                       WHERE d.batch_id = x.batch_id AND d.peer_address = x.peer AND d.deliver_time IS NULL""",
+                    [b for b, _ in delivered], [p for _, p in delivered], now)
+            if retries:
+                await connection.execute(
+                    """UPDATE verification.outbox_deliveries d SET next_attempt_time = x.next_time, last_error = x.error
+                       FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+                           AS x(batch_id, peer, next_time, error)
+                       WHERE d.batch_id = x.batch_id AND d.peer_address = x.peer AND d.deliver_time IS NULL""",
+                    [r.batch_id for r in retries], [r.peer_address for r in retries],
+                    [r.next_attempt for r in retries], [r.error for r in retries])
+
+    async def outbox_backlog(self) -> dict[str, tuple[int, datetime]]:
+        """Per peer address: undelivered deliveries and the oldest one's creation time."""
+        rows = await self.pool.fetch(
+            """SELECT peer_address, count(*) AS depth, min(create_time) AS oldest FROM verification.outbox_deliveries
+               WHERE deliver_time IS NULL GROUP BY peer_address""")
+        return {r["peer_address"]: (r["depth"], r["oldest"]) for r in rows}
 
     async def listed_colour(self, person_ref: bytes, now: datetime) -> Colour | None:
         """The most severe unexpired record for the person, from any province."""

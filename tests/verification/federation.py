@@ -82,6 +82,22 @@ class Deployment:
     parts: verification.VerificationParts | None = None
     exchange_secret: bytes = b""
     federation_address: str = ""  # its federation port (mutual TLS)
+    verification_settings: verification.VerificationSettings | None = None
+
+    async def stop_verification(self) -> None:
+        """Verification goes down (its peers' deliveries to it then fail); the rest keeps running."""
+        server = self.servers.pop()
+        await server.stop(grace=0)
+
+    async def start_verification(self) -> None:
+        """Verification comes back on the same federation port, over the same database."""
+        app, self.parts = await verification.assemble(self.verification_settings, self.clock)
+        server = await start_server(app, "127.0.0.1", 0)
+        self.servers.append(server)
+        self.federation_address = server.listener_address(verification.FEDERATION_LISTENER)
+        channel = self._channel(server.address)
+        self.verifier = verification_pb2_grpc.VerificationServiceStub(channel)
+        self.recognition_admin = verification_pb2_grpc.RecognitionAdminServiceStub(channel)
     drop: tuple[str, str] = ("", "")  # (server URL, database): dropped on stop, so a shared server keeps nothing
 
     def _channel(self, address: str) -> grpc.aio.Channel:
@@ -155,14 +171,11 @@ async def start_deployment(postgres_url: str, province: str, federation_port: in
         **federation_pki.issue(f"deployment-{province}", frozenset({province})),
         "HEALTHCODE_STATUS_ADDRESS": status_server.address, "HEALTHCODE_VERIFICATION_PROVINCES": province,
         "HEALTHCODE_VERIFICATION_PEERS": peers, "HEALTHCODE_VERIFICATION_EXCHANGE_KEY": exchange,
-        "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key()}))
-    app, deployment.parts = await verification.assemble(settings, deployment.clock)
-    server = await start_server(app, "127.0.0.1", 0)
-    deployment.servers.append(server)
-    deployment.federation_address = server.listener_address(verification.FEDERATION_LISTENER)
-    verification_channel = deployment._channel(server.address)
-    deployment.verifier = verification_pb2_grpc.VerificationServiceStub(verification_channel)
-    deployment.recognition_admin = verification_pb2_grpc.RecognitionAdminServiceStub(verification_channel)
+        "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key(),
+        # The outbox job runs often (its clock is the deployment's ManualClock: retries wait for it to move).
+        "HEALTHCODE_VERIFICATION_OUTBOX_INTERVAL_SECONDS": "0.2"}))
+    deployment.verification_settings = settings
+    await deployment.start_verification()
     deployment.exchange_secret = base64.b64decode(exchange)
     return deployment
 

@@ -109,3 +109,14 @@ def test_the_development_federation_pki_is_made_once_and_reissued_when_the_provi
     assert certificate_provinces(changed.certificate.read_bytes()) == {"420000", "430000"}
     assert oct(changed.key.stat().st_mode & 0o777) == "0o600"
     assert certificate_provinces(b"not a certificate") == frozenset()
+
+
+def test_outbox_backoff_doubles_to_its_cap_and_a_stored_batch_reads_back_as_signed():
+    from services.verification.exchange import risk_list_from_bytes
+    from services.verification.outbox import OutboxPolicy, next_attempt
+
+    policy = OutboxPolicy()
+    assert [(next_attempt(n, NOW, policy) - NOW).total_seconds() for n in (1, 2, 3, 9, 10, 500)] == [
+        1, 2, 4, 256, 300, 300]
+    records = [record(expire_time=NOW + timedelta(days=1))]
+    assert risk_list_from_bytes(risk_list_bytes("b-1", "320000", records)) == ("b-1", "320000", records)
