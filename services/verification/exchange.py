@@ -15,6 +15,7 @@ from services.colours import Colour
 
 RISK_LIST = b"HCN1-RISKLIST"
 SNAPSHOT = b"HCN1-SNAPSHOT"
+TRUST_LIST = b"HCN1-TRUSTLIST"
 
 
 @dataclass(frozen=True)

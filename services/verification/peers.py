@@ -8,16 +8,19 @@ from datetime import datetime
 from decimal import Decimal
 
 import grpc
+from cryptography.hazmat.primitives import serialization
+from google.protobuf.message import DecodeError
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
 from healthcode.verification.v1 import verification_pb2 as pb
 from healthcode.verification.v1 import verification_pb2_grpc as pb_grpc
 
 from services import areas
 from services.runtime.clients import open_channel
-from services.runtime.errors import Unavailable
+from services.codes import is_p256_public_key, key_id_of
+from services.runtime.errors import PermissionDenied, Unavailable
 from services.runtime.timestamps import optional_datetime, to_timestamp
 from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Standing
-from services.verification.exchange import RiskRecord
+from services.verification.exchange import TRUST_LIST, RiskRecord, verifies
 from services.verification.repository import KeyRow
 
 
@@ -41,6 +44,37 @@ def key_row(key, purpose: int) -> KeyRow:
 class StaleCode:
     code_id: bytes
     expire_time: datetime
+
+
+@dataclass(frozen=True)
+class PeerTrustList:
+    version: int
+    exchange_key: KeyRow
+    # The keys of provinces the peer is configured to speak for (its exchange key included).
+    keys: list[KeyRow]
+
+
+class TrustListRefused(PermissionDenied):
+    """A peer's trust list that is not kept: badly signed, malformed, or not newer than the last good one."""
+
+
+def read_trust_list(document: bytes, signature: bytes, province_codes: frozenset[str]) -> PeerTrustList:
+    """A peer's trust list, checked: its exchange key belongs to a province the peer speaks for and
+    signed the document. Only keys of those provinces are kept."""
+    try:
+        parsed = pb.TrustListDocument.FromString(document)
+        exchange = key_row(parsed.exchange_key, SIGNS_EXCHANGES)
+        public = serialization.load_der_public_key(exchange.public_key)
+    except (DecodeError, ValueError):
+        raise TrustListRefused(reason="TRUST_LIST_MALFORMED", message="the trust list cannot be read") from None
+    if exchange.province_code not in province_codes or not is_p256_public_key(public) \
+            or key_id_of(public) != exchange.key_id:
+        raise TrustListRefused(reason="TRUST_LIST_SIGNER_INVALID",
+                               message="the trust list's exchange key is not one of the peer's provinces'")
+    if not verifies(public, TRUST_LIST, document, signature):
+        raise TrustListRefused(reason="TRUST_LIST_SIGNATURE_INVALID", message="the trust list's signature is wrong")
+    keys = [key_row(key, SIGNS_CODES) for key in parsed.signing_keys] + [exchange]
+    return PeerTrustList(parsed.version, exchange, [key for key in keys if key.province_code in province_codes])
 
 
 class LocalStatus:
@@ -108,16 +142,13 @@ class Peer:
         self._channel = open_channel(address, credentials=credentials)
         self._stub = pb_grpc.FederationServiceStub(self._channel)
 
-    async def trust_list(self) -> list[KeyRow]:
-        """The peer's keys, keeping only those of provinces it is configured to speak for."""
+    async def trust_list(self) -> PeerTrustList:
+        """The peer's signed trust list (TrustListRefused if its signature or content is wrong)."""
         try:
             response = await self._stub.GetTrustList(pb.GetTrustListRequest())
         except grpc.aio.AioRpcError as error:
             raise _unavailable(f"peer {self.address}", error) from None
-        keys = [key_row(key, SIGNS_CODES) for key in response.signing_keys]
-        if response.HasField("exchange_key"):
-            keys.append(key_row(response.exchange_key, SIGNS_EXCHANGES))
-        return [key for key in keys if key.province_code in self.province_codes]
+        return read_trust_list(bytes(response.document), bytes(response.signature), self.province_codes)
 
     async def submit_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], key_id: bytes,
                                signature: bytes) -> None:

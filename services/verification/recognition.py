@@ -18,8 +18,9 @@ from services.runtime import requests
 from services.runtime.logs import get_logger
 from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Agreement, Standing, TrustedKey, TrustView
 from services.codes import is_p256_public_key, key_id_of
-from services.verification.exchange import RISK_LIST, SNAPSHOT, RiskRecord, risk_list_bytes, sign, verifies
-from services.verification.peers import LocalStatus, Peer, StaleCode
+from services.verification.exchange import (RISK_LIST, SNAPSHOT, TRUST_LIST, RiskRecord, risk_list_bytes, sign,
+                                            verifies)
+from services.verification.peers import LocalStatus, Peer, PeerTrustList, StaleCode, TrustListRefused
 from services.verification.outbox import Outbox
 from services.verification.repository import (DELTA_OVERLAP, AgreementRow, KeyRow, SignedBatch,
                                               VerificationRepository)
@@ -137,21 +138,35 @@ class Recognition:
                       _EPOCH, _FOREVER, None)
 
     async def sync(self) -> tuple[int, list[str]]:
-        """Pulls this deployment's signing keys from status and each peer's trust list; a peer
-        speaks only for its configured provinces, and never for ours."""
+        """Pulls this deployment's signing keys from status and each peer's signed trust list; a peer
+        speaks only for its configured provinces, and never for ours. A peer's list is applied only
+        when correctly signed and newer than its last good one (which is kept otherwise)."""
         keys = [key for key in await self.status.signing_keys() if key.province_code in self.own_provinces]
         keys.append(self._own_exchange_key())
+        await self.repository.upsert_keys([key for key in keys if _is_p256(key)])
         unreachable: list[str] = []
         for peer in self.peers:
             try:
-                keys += [key for key in await peer.trust_list() if key.province_code not in self.own_provinces]
+                await self.accept_trust_list(peer, await peer.trust_list())
             except Unavailable:
                 unreachable += sorted(peer.province_codes)
-        await self.repository.upsert_keys([key for key in keys if _is_p256(key)])
+            except TrustListRefused as refusal:
+                log.warning("trust_list_refused", provinces=sorted(peer.province_codes), reason=refusal.reason)
         await self.reload()
         if unreachable:
             log.warning("trust_sync_peers_unreachable", provinces=unreachable)
         return len(self.view.keys), unreachable
+
+    async def accept_trust_list(self, peer: Peer, listed: PeerTrustList) -> bool:
+        """Applies a peer's checked list if newer than the last good one; False (logged) if not."""
+        keys = [key for key in listed.keys if key.province_code not in self.own_provinces and _is_p256(key)]
+        if await self.repository.accept_peer_keys(peer.address, listed.version, keys, self.now()):
+            return True
+        known = await self.repository.peer_trust_version(peer.address)
+        if known is not None and listed.version < known:
+            log.warning("trust_list_version_lower", provinces=sorted(peer.province_codes), version=listed.version,
+                        kept_version=known)
+        return False
 
     async def reload(self) -> None:
         keys = {row.key_id: TrustedKey(row.key_id, row.province_code, row.purpose,
@@ -164,12 +179,17 @@ class Recognition:
                       for row in await self.repository.agreements()}
         self.view = TrustView(keys, self.own_provinces, agreements, self._clock_skew)
 
-    async def trust_list(self) -> tuple[frozenset[str], list[KeyRow], KeyRow]:
-        """What peers pull from us: our provinces' code-signing keys and our exchange key (from the read
-        replica if there is one: a key a moment late reaches the peer at its next sync)."""
+    async def trust_list(self) -> tuple[int, frozenset[str], list[KeyRow], KeyRow]:
+        """What peers pull from us: its version, our provinces' code-signing keys and our exchange key (from
+        the read replica if there is one: a key a moment late reaches the peer at its next sync; a replica
+        behind a list already served gives a lower version, which the peer refuses, keeping the newer)."""
         rows = [row for row in await self.repository.keys(replica=True)
                 if row.purpose == SIGNS_CODES and row.province_code in self.own_provinces]
-        return self.own_provinces, rows, self._own_exchange_key()
+        version = await self.repository.trust_list_version(sorted(self.own_provinces), replica=True)
+        return version, self.own_provinces, rows, self._own_exchange_key()
+
+    def sign_trust_list(self, document: bytes) -> bytes:
+        return sign(self._exchange_key, TRUST_LIST, document)
 
     # Agreements
 

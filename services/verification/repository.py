@@ -113,12 +113,12 @@ class VerificationRepository:
 
     # Trust list
 
-    async def upsert_keys(self, keys: Sequence[KeyRow]) -> int:
+    async def upsert_keys(self, keys: Sequence[KeyRow], connection: asyncpg.Connection | None = None) -> int:
         """Stores keys; a known key changes (and gets a new change_seq) only when something differs,
         and a revocation once known is never undone (a stale or hostile list cannot revive a key)."""
         if not keys:
             return 0
-        result = await self.pool.execute(
+        result = await (connection or self.pool).execute(
             """INSERT INTO verification.trusted_keys AS t (key_id, province_code, purpose, public_key, not_before,
                    not_after, revoke_time)
                SELECT * FROM unnest($1::bytea[], $2::text[], $3::smallint[], $4::bytea[], $5::timestamptz[],
@@ -133,6 +133,32 @@ class VerificationRepository:
             [k.public_key for k in keys], [k.not_before for k in keys], [k.not_after for k in keys],
             [k.revoke_time for k in keys])
         return int(result.split()[-1])
+
+    async def trust_list_version(self, province_codes: Sequence[str], *, replica: bool = False) -> int:
+        """The version of our trust list: the newest change among our provinces' keys (a sequence: only grows)."""
+        return await (self.read_pool if replica else self.pool).fetchval(
+            "SELECT coalesce(max(change_seq), 0) FROM verification.trusted_keys WHERE province_code = ANY($1)",
+            list(province_codes))
+
+    async def accept_peer_keys(self, peer_address: str, version: int, keys: Sequence[KeyRow], now: datetime) -> bool:
+        """A peer's trust list, applied only if its version is above the last good one (False: refused).
+        The version row is locked for the transaction, so two replicas syncing at once apply in order."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            newer = await connection.fetchval(
+                """INSERT INTO verification.peer_trust_lists AS t (peer_address, version, receive_time)
+                   VALUES ($1, $2, $3)
+                   ON CONFLICT (peer_address) DO UPDATE SET version = EXCLUDED.version,
+                       receive_time = EXCLUDED.receive_time
+                   WHERE t.version < EXCLUDED.version
+                   RETURNING true""", peer_address, version, now)
+            if not newer:
+                return False
+            await self.upsert_keys(keys, connection)
+        return True
+
+    async def peer_trust_version(self, peer_address: str) -> int | None:
+        return await self.pool.fetchval("SELECT version FROM verification.peer_trust_lists WHERE peer_address = $1",
+                                        peer_address)
 
     async def keys(self, after_seq: int = 0, *, replica: bool = False) -> list[KeyRow]:
         rows = await (self.read_pool if replica else self.pool).fetch(

@@ -128,9 +128,13 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
 
     async def GetTrustList(self, request, context) -> pb.GetTrustListResponse:
         self._peer(context)
-        provinces, keys, exchange = await self._recognition.trust_list()
+        version, provinces, keys, exchange = await self._recognition.trust_list()
+        document = pb.TrustListDocument(
+            version=version, issue_time=to_timestamp(self._recognition.now()), province_codes=sorted(provinces),
+            signing_keys=[_key(k) for k in keys], exchange_key=_key(exchange)).SerializeToString()
         return pb.GetTrustListResponse(province_codes=sorted(provinces), signing_keys=[_key(k) for k in keys],
-                                       exchange_key=_key(exchange))
+                                       exchange_key=_key(exchange), document=document,
+                                       signature=self._recognition.sign_trust_list(document))
 
     async def SubmitRiskList(self, request, context) -> pb.SubmitRiskListResponse:
         caller = self._peer(context)

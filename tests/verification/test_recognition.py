@@ -403,3 +403,48 @@ async def test_an_old_green_code_made_current_again_in_sql_is_still_refused(prov
     response = await verify(provinces.hubei, green_code)
 
     assert (response.decision, response.reason) == (DENY, "STATUS_STALE")
+
+
+async def test_a_peers_trust_list_is_signed_and_its_version_only_grows(provinces):
+    from services.verification.peers import TrustListRefused, read_trust_list
+
+    hubei, jiangsu = provinces.hubei, provinces.jiangsu
+    recognition = jiangsu.parts.recognition
+    peer = recognition.peer_for(HUBEI)
+    await sync(provinces)
+    old = await peer.trust_list()
+    hubei.clock.advance(timedelta(seconds=1))
+    added = await hubei.status_admin.CreateSigningKey(status_pb2.CreateSigningKeyRequest(
+        province_code=HUBEI, not_before_time=timestamp(hubei.clock.now())))
+    await sync(provinces)
+    new = await peer.trust_list()
+    assert new.version > old.version
+    assert await recognition.repository.peer_trust_version(peer.address) == new.version
+    # An older list (a replay, a lagging replica) is refused and the last good one kept.
+    assert not await recognition.accept_trust_list(peer, old)
+    assert await recognition.repository.peer_trust_version(peer.address) == new.version
+    assert bytes.fromhex(added.key.key_id) in {k.key_id for k in await recognition.repository.keys()}
+
+    channel, federation = federation_stub(provinces, hubei, provinces.pki.tls("jiangsu-4", frozenset({JIANGSU})))
+    response = await federation.GetTrustList(pb.GetTrustListRequest())
+    await channel.close()
+    document, signature = bytes(response.document), bytes(response.signature)
+    assert read_trust_list(document, signature, frozenset({HUBEI})).version == new.version
+    tampered = pb.TrustListDocument.FromString(document)
+    tampered.version += 1000
+    cases = {"TRUST_LIST_SIGNATURE_INVALID": (tampered.SerializeToString(), signature, {HUBEI}),
+             "TRUST_LIST_SIGNER_INVALID": (document, signature, {"310000"}),
+             "TRUST_LIST_MALFORMED": (b"\xff\xff", signature, {HUBEI})}
+    for reason, (body, sig, names) in cases.items():
+        with pytest.raises(TrustListRefused) as refusal:
+            read_trust_list(body, sig, frozenset(names))
+        assert refusal.value.reason == reason
+
+
+async def test_concurrent_trust_lists_from_one_peer_never_take_its_version_back(provinces):
+    repository = provinces.jiangsu.parts.recognition.repository
+    now = provinces.jiangsu.clock.now()
+    applied = await asyncio.gather(*(repository.accept_peer_keys("race-peer:1", version, [], now)
+                                     for version in (3, 9, 1, 7, 9, 2)))
+    assert applied.count(True) >= 1 and await repository.peer_trust_version("race-peer:1") == 9
+    assert not await repository.accept_peer_keys("race-peer:1", 9, [], now)

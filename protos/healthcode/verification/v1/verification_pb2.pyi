@@ -355,14 +355,32 @@ class GetTrustListRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetTrustListResponse(_message.Message):
-    __slots__ = ("province_codes", "signing_keys", "exchange_key")
+    __slots__ = ("province_codes", "signing_keys", "exchange_key", "document", "signature")
     PROVINCE_CODES_FIELD_NUMBER: _ClassVar[int]
     SIGNING_KEYS_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     province_codes: _containers.RepeatedScalarFieldContainer[str]
     signing_keys: _containers.RepeatedCompositeFieldContainer[TrustedKey]
     exchange_key: TrustedKey
-    def __init__(self, province_codes: _Optional[_Iterable[str]] = ..., signing_keys: _Optional[_Iterable[_Union[TrustedKey, _Mapping]]] = ..., exchange_key: _Optional[_Union[TrustedKey, _Mapping]] = ...) -> None: ...
+    document: bytes
+    signature: bytes
+    def __init__(self, province_codes: _Optional[_Iterable[str]] = ..., signing_keys: _Optional[_Iterable[_Union[TrustedKey, _Mapping]]] = ..., exchange_key: _Optional[_Union[TrustedKey, _Mapping]] = ..., document: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class TrustListDocument(_message.Message):
+    __slots__ = ("version", "issue_time", "province_codes", "signing_keys", "exchange_key")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ISSUE_TIME_FIELD_NUMBER: _ClassVar[int]
+    PROVINCE_CODES_FIELD_NUMBER: _ClassVar[int]
+    SIGNING_KEYS_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    issue_time: _timestamp_pb2.Timestamp
+    province_codes: _containers.RepeatedScalarFieldContainer[str]
+    signing_keys: _containers.RepeatedCompositeFieldContainer[TrustedKey]
+    exchange_key: TrustedKey
+    def __init__(self, version: _Optional[int] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., province_codes: _Optional[_Iterable[str]] = ..., signing_keys: _Optional[_Iterable[_Union[TrustedKey, _Mapping]]] = ..., exchange_key: _Optional[_Union[TrustedKey, _Mapping]] = ...) -> None: ...
 
 class SubmitRiskListRequest(_message.Message):
     __slots__ = ("batch_id", "province_code", "records", "key_id", "signature")
