@@ -63,6 +63,8 @@ class VerificationSettings:
     sync_interval: float
     purge_interval: float
     outbox_interval: float = 1.0
+    # How often our status's keys are read (a revocation then reaches our checkpoints and, pushed, every peer).
+    key_push_interval: float = 1.0
     # The federation port (FederationService alone, mutual TLS) and its credentials; None: no
     # federation (a deployment without peers needs none).
     federation_port: int = DEFAULT_FEDERATION_PORT
@@ -101,6 +103,7 @@ class VerificationSettings:
                                         maximum=65535),
             federation_tls=federation_tls,
             outbox_interval=env.number("VERIFICATION_OUTBOX_INTERVAL_SECONDS", 1.0, minimum=0.05),
+            key_push_interval=env.number("VERIFICATION_KEY_PUSH_INTERVAL_SECONDS", 1.0, minimum=0.05),
         )
         env.check()
         return settings
@@ -193,6 +196,7 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
               add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server),
               background=(every(settings.sync_interval, sync, "trust_sync"),
                           every(settings.purge_interval, purge, "verification_purge"),
-                          every(settings.outbox_interval, recognition.outbox.run, "federation_outbox")),
+                          every(settings.outbox_interval, recognition.outbox.run, "federation_outbox"),
+                          every(settings.key_push_interval, recognition.refresh_own_keys, "trust_key_push")),
               close=close)
     return app, VerificationParts(recognition, checkpoint, venues)

@@ -150,6 +150,12 @@ class Peer:
             raise _unavailable(f"peer {self.address}", error) from None
         return read_trust_list(bytes(response.document), bytes(response.signature), self.province_codes)
 
+    async def notify_trust_list_changed(self, version: int) -> None:
+        try:
+            await self._stub.NotifyTrustListChanged(pb.NotifyTrustListChangedRequest(version=version), timeout=3.0)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable(f"peer {self.address}", error) from None
+
     async def submit_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], key_id: bytes,
                                signature: bytes) -> None:
         request = pb.SubmitRiskListRequest(

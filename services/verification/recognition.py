@@ -3,6 +3,7 @@ exchanged between provinces, and the signed snapshots offline checkpoints verify
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -107,6 +108,8 @@ class Recognition:
         self._clock_skew = clock_skew
         self._clock = clock
         self.view = TrustView({}, own_provinces, {}, clock_skew)
+        # Our trust-list version every peer was last told of.
+        self._pushed_version = 0
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -141,21 +144,51 @@ class Recognition:
         """Pulls this deployment's signing keys from status and each peer's signed trust list; a peer
         speaks only for its configured provinces, and never for ours. A peer's list is applied only
         when correctly signed and newer than its last good one (which is kept otherwise)."""
-        keys = [key for key in await self.status.signing_keys() if key.province_code in self.own_provinces]
-        keys.append(self._own_exchange_key())
-        await self.repository.upsert_keys([key for key in keys if _is_p256(key)])
+        await self.refresh_own_keys()
         unreachable: list[str] = []
         for peer in self.peers:
             try:
-                await self.accept_trust_list(peer, await peer.trust_list())
+                await self.pull_trust_list(peer)
             except Unavailable:
                 unreachable += sorted(peer.province_codes)
-            except TrustListRefused as refusal:
-                log.warning("trust_list_refused", provinces=sorted(peer.province_codes), reason=refusal.reason)
         await self.reload()
         if unreachable:
             log.warning("trust_sync_peers_unreachable", provinces=unreachable)
         return len(self.view.keys), unreachable
+
+    async def refresh_own_keys(self) -> None:
+        """Our status's signing keys now (a short job: a new or revoked key reaches the checkpoints here at
+        once), and when our trust list's version grew, every peer is told to pull it (push; their
+        periodic pull is the backstop)."""
+        keys = [key for key in await self.status.signing_keys() if key.province_code in self.own_provinces]
+        keys.append(self._own_exchange_key())
+        if await self.repository.upsert_keys([key for key in keys if _is_p256(key)]):
+            await self.reload()
+        version = await self.repository.trust_list_version(sorted(self.own_provinces))
+        if version > self._pushed_version:
+            results = await asyncio.gather(*(peer.notify_trust_list_changed(version) for peer in self.peers),
+                                           return_exceptions=True)
+            missed = [p for peer, result in zip(self.peers, results) if isinstance(result, Exception)
+                      for p in sorted(peer.province_codes)]
+            if missed:
+                log.warning("trust_list_push_missed", provinces=missed, version=version)
+            else:
+                self._pushed_version = version
+
+    async def pull_trust_list(self, peer: Peer) -> bool:
+        try:
+            return await self.accept_trust_list(peer, await peer.trust_list())
+        except TrustListRefused as refusal:
+            log.warning("trust_list_refused", provinces=sorted(peer.province_codes), reason=refusal.reason)
+            return False
+
+    async def trust_list_changed(self, caller: frozenset[str]) -> bool:
+        """A peer says its list changed: pull it now from the peer its certificate speaks for."""
+        peer = self.peer_for(min(caller))
+        applied = await self.pull_trust_list(peer)
+        if applied:
+            await self.reload()
+        return applied
 
     async def accept_trust_list(self, peer: Peer, listed: PeerTrustList) -> bool:
         """Applies a peer's checked list if newer than the last good one; False (logged) if not."""

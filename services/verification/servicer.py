@@ -151,6 +151,9 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         standings = await self._recognition.standings_for_peer(parse_code_ids(request.code_ids, MAX_CODE_IDS))
         return pb.GetCodeStandingResponse(standings=[int(s) for s in standings])
 
+    async def NotifyTrustListChanged(self, request, context) -> pb.NotifyTrustListChangedResponse:
+        return pb.NotifyTrustListChangedResponse(applied=await self._recognition.trust_list_changed(self._peer(context)))
+
     async def ListStaleCodes(self, request, context) -> pb.ListStaleCodesResponse:
         self._peer(context)
         return pb.ListStaleCodesResponse(codes=[pb.StaleCode(code_id=c.code_id.hex(),

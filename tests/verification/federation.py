@@ -173,7 +173,8 @@ async def start_deployment(postgres_url: str, province: str, federation_port: in
         "HEALTHCODE_VERIFICATION_PEERS": peers, "HEALTHCODE_VERIFICATION_EXCHANGE_KEY": exchange,
         "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key(),
         # The outbox job runs often (its clock is the deployment's ManualClock: retries wait for it to move).
-        "HEALTHCODE_VERIFICATION_OUTBOX_INTERVAL_SECONDS": "0.2"}))
+        "HEALTHCODE_VERIFICATION_OUTBOX_INTERVAL_SECONDS": "0.2",
+        "HEALTHCODE_VERIFICATION_KEY_PUSH_INTERVAL_SECONDS": "0.2"}))
     deployment.verification_settings = settings
     await deployment.start_verification()
     deployment.exchange_secret = base64.b64decode(exchange)

@@ -228,6 +228,7 @@ async def test_what_a_peer_may_do_follows_the_provinces_its_certificate_names(pr
                                                                        names))
         for call in (federation.GetTrustList(pb.GetTrustListRequest()),
                      federation.ListStaleCodes(pb.ListStaleCodesRequest()),
+                     federation.NotifyTrustListChanged(pb.NotifyTrustListChangedRequest(version=1)),
                      federation.SubmitRiskList(pb.SubmitRiskListRequest(batch_id="b-1", province_code=JIANGSU))):
             error = await refused(call)
             assert (error.code(), error_details(error)[0]) == (code, reason), sorted(names)
@@ -448,3 +449,27 @@ async def test_concurrent_trust_lists_from_one_peer_never_take_its_version_back(
                                      for version in (3, 9, 1, 7, 9, 2)))
     assert applied.count(True) >= 1 and await repository.peer_trust_version("race-peer:1") == 9
     assert not await repository.accept_peer_keys("race-peer:1", 9, [], now)
+
+
+async def test_a_revoked_key_is_refused_by_the_peer_within_5_seconds_without_waiting_for_its_pull(provinces):
+    """Hubei's verification reads its status's keys every 0.2 s here and pushes; Jiangsu's own pull is
+    once a minute, so only the push can bring the revocation this soon."""
+    import time
+
+    await agree(provinces)
+    hubei, jiangsu = provinces.hubei, provinces.jiangsu
+    hubei.clock.advance(timedelta(seconds=1))
+    key = await hubei.status_admin.CreateSigningKey(status_pb2.CreateSigningKeyRequest(
+        province_code=HUBEI, not_before_time=timestamp(hubei.clock.now())))
+    await sync(provinces)
+    payload = await hubei.code(await hubei.resident())
+    assert read_code(payload).key_id.hex() == key.key.key_id
+    assert (await verify(jiangsu, payload)).decision == PASS
+    await hubei.status_admin.RevokeSigningKey(status_pb2.RevokeSigningKeyRequest(key_id=key.key.key_id))
+    started = time.monotonic()
+    while time.monotonic() - started < 5:
+        if (await verify(jiangsu, payload)).reason == "KEY_REVOKED":
+            break
+        await asyncio.sleep(0.1)
+    assert (await verify(jiangsu, payload)).reason == "KEY_REVOKED"
+    assert (await verify(hubei, payload)).reason == "KEY_REVOKED"

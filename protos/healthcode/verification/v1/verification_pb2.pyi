@@ -368,6 +368,18 @@ class GetTrustListResponse(_message.Message):
     signature: bytes
     def __init__(self, province_codes: _Optional[_Iterable[str]] = ..., signing_keys: _Optional[_Iterable[_Union[TrustedKey, _Mapping]]] = ..., exchange_key: _Optional[_Union[TrustedKey, _Mapping]] = ..., document: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
 
+class NotifyTrustListChangedRequest(_message.Message):
+    __slots__ = ("version",)
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    def __init__(self, version: _Optional[int] = ...) -> None: ...
+
+class NotifyTrustListChangedResponse(_message.Message):
+    __slots__ = ("applied",)
+    APPLIED_FIELD_NUMBER: _ClassVar[int]
+    applied: bool
+    def __init__(self, applied: _Optional[bool] = ...) -> None: ...
+
 class TrustListDocument(_message.Message):
     __slots__ = ("version", "issue_time", "province_codes", "signing_keys", "exchange_key")
     VERSION_FIELD_NUMBER: _ClassVar[int]

@@ -560,6 +560,11 @@ class FederationServiceStub:
                 request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ListStaleCodesRequest.SerializeToString,
                 response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ListStaleCodesResponse.FromString,
                 _registered_method=True)
+        self.NotifyTrustListChanged = channel.unary_unary(
+                '/healthcode.verification.v1.FederationService/NotifyTrustListChanged',
+                request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedRequest.SerializeToString,
+                response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer:
@@ -595,6 +600,14 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def NotifyTrustListChanged(self, request, context):
+        """The caller's trust list has changed (a new or revoked key): this deployment pulls it now
+        (the periodic pull stays the backstop).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -617,6 +630,11 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.ListStaleCodes,
                     request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ListStaleCodesRequest.FromString,
                     response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ListStaleCodesResponse.SerializeToString,
+            ),
+            'NotifyTrustListChanged': grpc.unary_unary_rpc_method_handler(
+                    servicer.NotifyTrustListChanged,
+                    request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedRequest.FromString,
+                    response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -728,6 +746,33 @@ class FederationService:
             '/healthcode.verification.v1.FederationService/ListStaleCodes',
             healthcode_dot_verification_dot_v1_dot_verification__pb2.ListStaleCodesRequest.SerializeToString,
             healthcode_dot_verification_dot_v1_dot_verification__pb2.ListStaleCodesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def NotifyTrustListChanged(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.verification.v1.FederationService/NotifyTrustListChanged',
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedRequest.SerializeToString,
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedResponse.FromString,
             options,
             channel_credentials,
             insecure,
