@@ -173,7 +173,7 @@ async def test_a_red_record_from_the_verifying_province_denies_an_issuers_green_
     assert (await verify(provinces.hubei, payload)).reason == "RISK_LIST_RED"
 
 
-def federation_stub(provinces: Provinces, deployment: Deployment, tls) -> tuple[grpc.aio.Channel, object]:
+def federation_stub(deployment: Deployment, tls) -> tuple[grpc.aio.Channel, object]:
     channel = grpc.aio.secure_channel(deployment.federation_address, tls.channel_credentials())
     return channel, verification_pb2_grpc.FederationServiceStub(channel)
 
@@ -184,7 +184,7 @@ async def batch_count(deployment: Deployment) -> int:
 
 async def test_a_forged_risk_list_is_refused_and_changes_nothing(provinces):
     """Over mutual TLS with Jiangsu's own certificate, but not signed by Jiangsu's exchange key."""
-    channel, federation = federation_stub(provinces, provinces.hubei,
+    channel, federation = federation_stub(provinces.hubei,
                                           provinces.pki.tls("jiangsu-forger", frozenset({JIANGSU})))
     before = await batch_count(provinces.hubei)
     record = pb.RiskListRecord(person_ref=b"r" * 16, colour=RED, reason="CLOSE_CONTACT", source="jiangsu-cdc",
@@ -224,7 +224,7 @@ async def test_what_a_peer_may_do_follows_the_provinces_its_certificate_names(pr
              frozenset({JIANGSU, "310000"}): ("PEER_UNKNOWN", grpc.StatusCode.PERMISSION_DENIED),
              frozenset({HUBEI}): ("PEER_CLAIMS_OWN_PROVINCE", grpc.StatusCode.PERMISSION_DENIED)}
     for names, (reason, code) in cases.items():
-        channel, federation = federation_stub(provinces, hubei, pki.tls(f"peer-{len(names)}-{min(names, default='x')}",
+        channel, federation = federation_stub(hubei, pki.tls(f"peer-{len(names)}-{min(names, default='x')}",
                                                                        names))
         for call in (federation.GetTrustList(pb.GetTrustListRequest()),
                      federation.ListStaleCodes(pb.ListStaleCodesRequest()),
@@ -234,7 +234,7 @@ async def test_what_a_peer_may_do_follows_the_provinces_its_certificate_names(pr
             assert (error.code(), error_details(error)[0]) == (code, reason), sorted(names)
         await channel.close()
     # Jiangsu's certificate, a batch in the name of a province it does not speak for.
-    channel, federation = federation_stub(provinces, hubei, pki.tls("jiangsu-2", frozenset({JIANGSU})))
+    channel, federation = federation_stub(hubei, pki.tls("jiangsu-2", frozenset({JIANGSU})))
     error = await refused(federation.SubmitRiskList(pb.SubmitRiskListRequest(batch_id="b-2", province_code="310000")))
     assert (error.code(), error_details(error)[0]) == (grpc.StatusCode.PERMISSION_DENIED,
                                                        "PROVINCE_NOT_IN_CERTIFICATE")
@@ -426,7 +426,7 @@ async def test_a_peers_trust_list_is_signed_and_its_version_only_grows(provinces
     assert await recognition.repository.peer_trust_version(peer.address) == new.version
     assert bytes.fromhex(added.key.key_id) in {k.key_id for k in await recognition.repository.keys()}
 
-    channel, federation = federation_stub(provinces, hubei, provinces.pki.tls("jiangsu-4", frozenset({JIANGSU})))
+    channel, federation = federation_stub(hubei, provinces.pki.tls("jiangsu-4", frozenset({JIANGSU})))
     response = await federation.GetTrustList(pb.GetTrustListRequest())
     await channel.close()
     document, signature = bytes(response.document), bytes(response.signature)
