@@ -94,11 +94,16 @@ class Outbox:
 
     async def deliver_due(self, batch_id: str | None = None) -> Round:
         """One round: claim what is due (only `batch_id`'s deliveries if given), send, settle."""
-        claimed = await self.claim(batch_id)
+        return await self.deliver_claimed(await self.claim(batch_id))
+
+    async def deliver_claimed(self, claimed: Sequence[ClaimedDelivery]) -> Round:
         if not claimed:
             return Round([], [])
         outcomes = await asyncio.gather(*(self.send(delivery) for delivery in claimed))
         return await self.settle(claimed, outcomes)
+
+    def lease_until(self) -> datetime:
+        return self._clock.now() + self.policy.lease
 
     async def run(self) -> None:
         """The background job's round: deliver until nothing due is left, then publish the gauges."""

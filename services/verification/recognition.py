@@ -30,6 +30,7 @@ log = get_logger(__name__)
 
 MAX_RISK_RECORDS = 100_000
 MAX_RISK_LIFETIME = timedelta(days=30)
+OUTBOX_KEEP = timedelta(days=1)
 _BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _REASON = re.compile(r"^[A-Z0-9_]{1,64}$")
 _SOURCE = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -259,11 +260,12 @@ class Recognition:
         good, rejected = self._checked_batch(batch_id, records, now)
         payload = risk_list_bytes(batch_id, self.home_province, good)
         signed = SignedBatch(payload, self.exchange_key_id, sign(self._exchange_key, RISK_LIST, payload))
-        stored = await self.repository.publish_batch(batch_id, self.home_province, good, now, signed,
-                                                     self.outbox.peer_addresses())
-        if stored is None:
+        published = await self.repository.publish_batch(batch_id, self.home_province, good, now, signed,
+                                                        self.outbox.peer_addresses(), self.outbox.lease_until())
+        if published is None:
             return 0, rejected, []
-        delivered = (await self.outbox.deliver_due(batch_id)).delivered
+        stored, claimed = published
+        delivered = (await self.outbox.deliver_claimed(claimed)).delivered
         addresses = {address for _, address in delivered}
         return stored, rejected, sorted(p for peer in self.peers if peer.address in addresses
                                         for p in peer.province_codes)
@@ -345,5 +347,7 @@ class Recognition:
 
     async def purge(self) -> None:
         purged = await self.repository.purge_expired_records(self.now())
-        log.info("risk_records_purged", records=purged)
+        # Acknowledged batches leave the outbox after a day (kept that long for inspection); undelivered stay.
+        sent = await self.repository.purge_delivered_batches(self.now() - OUTBOX_KEEP)
+        log.info("risk_records_purged", records=purged, outbox_batches=sent)
 

@@ -193,9 +193,11 @@ class VerificationRepository:
             return await _store_batch(connection, batch_id, province_code, records, now)
 
     async def publish_batch(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], now: datetime,
-                            signed: SignedBatch, peer_addresses: Sequence[str]) -> int | None:
+                            signed: SignedBatch, peer_addresses: Sequence[str], lease_until: datetime
+                            ) -> tuple[int, list[ClaimedDelivery]] | None:
         """Our batch: its records, the signed batch and one outbox delivery per peer, in one transaction
-        (None, and nothing written, if the batch id was published before)."""
+        (None, and nothing written, if the batch id was published before). The deliveries are born
+        claimed by the publisher until `lease_until` (its first try; the job takes over after)."""
         async with self.pool.acquire() as connection, connection.transaction():
             stored = await _store_batch(connection, batch_id, province_code, records, now)
             if stored is None:
@@ -205,10 +207,11 @@ class VerificationRepository:
                        create_time) VALUES ($1, $2, $3, $4, $5, $6)""",
                 batch_id, province_code, signed.payload, signed.key_id, signed.signature, now)
             await connection.execute(
-                """INSERT INTO verification.outbox_deliveries (batch_id, peer_address, create_time, next_attempt_time)
-                   SELECT $1, peer, $2, $2 FROM unnest($3::text[]) AS p(peer)""",
-                batch_id, now, list(peer_addresses))
-        return stored
+                """INSERT INTO verification.outbox_deliveries (batch_id, peer_address, create_time, attempts,
+                       next_attempt_time)
+                   SELECT $1, peer, $2, 1, $4 FROM unnest($3::text[]) AS p(peer)""",
+                batch_id, now, list(peer_addresses), lease_until)
+        return stored, [ClaimedDelivery(batch_id, address, 1, signed) for address in peer_addresses]
 
     async def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int,
                                batch_id: str | None = None) -> list[ClaimedDelivery]:
@@ -246,6 +249,14 @@ class VerificationRepository:
                        WHERE d.batch_id = x.batch_id AND d.peer_address = x.peer AND d.deliver_time IS NULL""",
                     [r.batch_id for r in retries], [r.peer_address for r in retries],
                     [r.next_attempt for r in retries], [r.error for r in retries])
+
+    async def purge_delivered_batches(self, before: datetime) -> int:
+        """Outbox batches created before `before` that every peer acknowledged (with their deliveries)."""
+        result = await self.pool.execute(
+            """DELETE FROM verification.outbox_batches b WHERE b.create_time < $1
+               AND NOT EXISTS (SELECT 1 FROM verification.outbox_deliveries d
+                               WHERE d.batch_id = b.batch_id AND d.deliver_time IS NULL)""", before)
+        return int(result.split()[-1])
 
     async def outbox_backlog(self) -> dict[str, tuple[int, datetime]]:
         """Per peer address: undelivered deliveries and the oldest one's creation time."""

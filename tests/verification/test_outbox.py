@@ -175,3 +175,20 @@ async def test_a_replayed_batch_is_acknowledged_and_changes_nothing(provinces):
     before = await received(hubei, JIANGSU, ["js-replayed"])
     await peer.submit_risk_list(batch_id, province, rows, bytes(row["key_id"]), bytes(row["signature"]))
     assert await received(hubei, JIANGSU, ["js-replayed"]) == before == (1, 7)
+
+
+async def test_acknowledged_batches_leave_the_outbox_after_a_day_and_undelivered_ones_stay(provinces):
+    hubei, jiangsu = provinces.hubei, provinces.jiangsu
+    await publish(jiangsu, "js-purged", 2)
+    await drained(jiangsu, ["js-purged"])
+    await hubei.stop_verification()
+    await publish(jiangsu, "js-kept", 2)
+    pool = jiangsu.parts.recognition.repository.pool
+    jiangsu.clock.advance(timedelta(days=2))
+    await jiangsu.parts.recognition.purge()
+    left = {r["batch_id"] for r in await pool.fetch(
+        "SELECT batch_id FROM verification.outbox_batches WHERE batch_id IN ('js-purged', 'js-kept')")}
+    assert left == {"js-kept"}
+    await hubei.start_verification()
+    await drained(jiangsu, ["js-kept"])
+    assert await received(hubei, JIANGSU, ["js-purged", "js-kept"]) == (2, 4)
