@@ -32,7 +32,7 @@ so status accepts the contacts' facts. For three case persons with exactly the m
 visits: the contacts query through `VenueRepository.contacts` next to the same SQL through
 asyncpg (medians of 3, after a warm-up), then `VenueBook.trace_contacts` once with close contacts
 only and once with secondary contacts (a new trace id: the close contacts get a second fact), its
-SQL and its reporting to the real status service (RecordFacts, 1000 facts a call) timed apart.
+SQL and its reporting to the real status service (RecordTracedContacts, 1000 contacts a call) timed apart.
 `--profile` samples the verification and status servers with py-spy during extra VerifyCode load.
 
 Uses HEALTHCODE_DATABASE_URL when set (and writes into it), otherwise an embedded Postgres in a
@@ -95,6 +95,7 @@ from services.verification.venue_repository import VenueRepository
 ROOT = Path(__file__).resolve().parent.parent
 # Home provinces of the code holders: national default rules, Hubei's and Liaoning's; not Beijing,
 # whose statuses end at local midnight (a code never outlives its status).
+TRACER, BASIS = "000000.bench-tracer", "《传染病防治法》第十二条 (benchmark)"
 PROVINCES = ("320000",) * 30 + ("440000",) * 25 + ("630000",) * 20 + ("420000",) * 15 + ("210000",) * 10
 CHECKPOINT, CHECKPOINT_AREA = "gate-01", "320102"
 STRANGER_RECORDS = 10_000          # other persons on the red/yellow list
@@ -504,9 +505,12 @@ class TimedReporter:
         self.seconds = 0.0
         self.last = ContactReport()
 
-    async def report(self, trace_id, trace_time, close, secondary) -> ContactReport:
+    async def authorize(self, mandate) -> None:
+        await self._reporter.authorize(mandate)
+
+    async def report(self, mandate, close, secondary) -> ContactReport:
         started = time.perf_counter()
-        self.last = await self._reporter.report(trace_id, trace_time, close, secondary)
+        self.last = await self._reporter.report(mandate, close, secondary)
         self.seconds = time.perf_counter() - started
         return self.last
 
@@ -820,6 +824,18 @@ async def main(args: argparse.Namespace) -> None:
         channels.append(open_channel(environ["HEALTHCODE_STATUS_ADDRESS"]))
         reporter = TimedReporter(StatusContactReporter(channels[-1]))
         book = VenueBook(repository, reporter, venue_key, policy, SystemClock())
+        # A trace is an officer's act: a national contact tracer (granted here directly, as an
+        # administrator's grant leaves it) traces each case, which a CDC has diagnosed.
+        await connection.execute(
+            """INSERT INTO status.officers (officer_id, province_code, roles, update_time, granted_by)
+               SELECT $1, p, ARRAY[3]::smallint[], now(), 'bench-administrator' FROM unnest($2::text[]) AS p
+               ON CONFLICT (officer_id, province_code) DO UPDATE SET roles = EXCLUDED.roles""",
+            TRACER, sorted(set(PROVINCES)))
+        await status_stub.RecordFacts(status_pb2.RecordFactsRequest(facts=[status_pb2.Fact(
+            person_id=case, kind=status_pb2.FACT_KIND_DIAGNOSIS, authority="bench-cdc",
+            authority_record_id=f"bench-case-{case}", source=status_pb2.FACT_SOURCE_HEALTH,
+            effective_time=Timestamp(seconds=int(time.time()) - 3600), diagnosis=status_pb2.DIAGNOSIS_CONFIRMED)
+            for case in cases]))
         traced = []
         await quiet("tracing")
         for case in cases:
@@ -841,7 +857,8 @@ async def main(args: argparse.Namespace) -> None:
                 repository.seconds.clear()
                 started = time.perf_counter()
                 found_close, found_further = await book.trace_contacts(case, 0, None, secondary,
-                                                                       f"bench-{uuid.uuid4().hex[:16]}")
+                                                                       f"bench-{uuid.uuid4().hex[:16]}",
+                                                                       tracer_id=TRACER, legal_basis=BASIS)
                 trace_s = time.perf_counter() - started
                 row[secondary] = {"raw": statistics.median(raw_times), "service": statistics.median(service_times),
                                   "trace": trace_s, "sql": sum(repository.seconds), "report": reporter.seconds,

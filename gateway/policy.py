@@ -306,7 +306,7 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("verification", "VerificationService/GetVenueCode"): (LIGHT, {S: anyone, C: anyone, O: anyone}, {}),
     ("verification", "VerificationService/RecordVisit"): (LIGHT, {P: self_or_dependent("person_id")}, {}),
     ("verification", "VerificationService/TraceContacts"): (
-        HEAVY, {S: own_people("case_person_id"), O: own_people("case_person_id")}, {}),
+        HEAVY, {O: all_of(as_caller("tracer_id"), own_people("case_person_id"))}, {}),
     ("verification", "RecognitionAdminService/SetAgreement"): (HEAVY, {O: covers_deployment}, {}),
     ("verification", "RecognitionAdminService/ListAgreements"): (LIGHT, {S: anyone, C: anyone, O: anyone}, {}),
     ("verification", "RecognitionAdminService/PublishRiskList"): (HEAVY, {O: covers_deployment}, {}),

@@ -37,14 +37,18 @@ class AuditEntry:
     rule_version: int
     officer_ids: tuple[str, ...] = ()
     legal_basis: str = ""
+    trace_id: str = ""            # a contact trace's id (cause CONTACT_TRACE)
 
     def canonical(self) -> bytes:
-        """A byte form that does not depend on how the database hands values back."""
-        return json.dumps([
+        """A byte form that does not depend on how the database hands values back. A trace id is
+        appended only when there is one, so entries written before traces had one chain as before."""
+        fields = [
             self.seq, self.person_id, self.version, self.change_time.timestamp(), self.previous_colour,
             self.colour, self.display_colour, self.reasons, self.cause, self.rule_province, self.rule_version,
-            list(self.officer_ids), self.legal_basis], sort_keys=True, separators=(",", ":"),
-            ensure_ascii=False).encode()
+            list(self.officer_ids), self.legal_basis]
+        if self.trace_id:
+            fields.append(self.trace_id)
+        return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class AuditChain:

@@ -27,8 +27,8 @@ from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring
 from services.status import facts as intake
 from services.status.audit import AuditChain, AuditEntry
-from services.status.model import (ChangeCause, CheckIn, Decision, Evidence, Fact, Status, decide,
-                                   reasons_from_json, reasons_to_json)
+from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Evidence, Fact, FactKind, Status,
+                                   decide, reasons_from_json, reasons_to_json)
 from services.status.peers import Identity, Itinerary
 from services.status.repository import Enrolment, StaleCode, StatusRepository
 from services.status.rulebook import RuleBook
@@ -50,6 +50,8 @@ def _from_audit(person_id: str, entry: AuditEntry | None) -> Status | None:
     decision = Decision(Colour(entry.colour), entry.display_colour, reasons_from_json(entry.reasons),
                         entry.change_time, None, entry.rule_province, entry.rule_version)
     return Status(person_id, "", "", None, entry.version, decision, entry.change_time, entry.seq)
+# The diagnoses a contact trace may start from.
+CASE_DIAGNOSES = frozenset({Diagnosis.CONFIRMED, Diagnosis.ASYMPTOMATIC})
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Officers:
 
     officer_ids: tuple[str, ...] = ()
     legal_basis: str = ""
+    trace_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,9 +139,12 @@ class StatusBoard:
                     seq=0, person_id=person_id, version=version, change_time=now,
                     previous_colour=int(current.decision.colour) if current else 0, colour=int(decision.colour),
                     display_colour=decision.display, reasons=reasons_to_json(decision.reasons),
-                    cause=int(ChangeCause.ENROLMENT if current is None else cause),
+                    # A first status is an enrolment, unless officers made it (a trace's contact seen
+                    # for the first time is still the tracer's act).
+                    cause=int(ChangeCause.ENROLMENT if current is None and not officers.officer_ids else cause),
                     rule_province=decision.rule_province, rule_version=decision.rule_version,
-                    officer_ids=officers.officer_ids, legal_basis=officers.legal_basis) if changed else None
+                    officer_ids=officers.officer_ids, legal_basis=officers.legal_basis,
+                    trace_id=officers.trace_id) if changed else None
                 decided.append((person_id, version, decision, entry))
             seqs = await self._append_audit(connection, [entry for *_, entry in decided if entry])
             statuses = {}
@@ -193,6 +199,19 @@ class StatusBoard:
             check_ins[row.person_id].append(CheckIn(row.check_in_id, row.check_in_time, row.abnormal))
         return {person_id: Evidence(now, tuple(facts[person_id]), tuple(check_ins[person_id]))
                 for person_id in person_ids}
+
+    async def has_case_diagnosis(self, person_id: str) -> bool:
+        """Whether the person has a confirmed or asymptomatic diagnosis in force: recorded, in
+        effect now, and not dismissed by an approved appeal."""
+        now = self.now()
+        async with self.repository.pool.acquire() as connection:
+            rows = await self.repository.sealed_facts(connection, [person_id])
+        facts = [intake.open_fact_body(row.row_id, self._keyring.open(row.sealed, intake.fact_context(row.row_id)))
+                 for row in rows]
+        dismissed = {key for fact in facts if fact.kind is FactKind.APPEAL_GRANTED and fact.effective_time <= now
+                     for key in fact.dismissed}
+        return any(fact.kind is FactKind.DIAGNOSIS and fact.diagnosis in CASE_DIAGNOSES
+                   and fact.effective_time <= now and f"fact:{fact.fact_id}" not in dismissed for fact in facts)
 
     async def _append_audit(self, connection: asyncpg.Connection, entries: list[AuditEntry]) -> dict[str, int]:
         """Chains the entries (one per person) and returns each person's new seq."""

@@ -26,12 +26,20 @@ from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring
 from services.status import facts as intake
 from services.status.board import Officers, StatusBoard
-from services.status.model import ChangeCause, Fact, FactKind, Status
+from services.status.model import ChangeCause, Diagnosis, Fact, FactKind, Status
 from services.status.repository import AppealRow, OverrideRow
 
 log = get_logger(__name__)
 
-APPEAL_REVIEWER, OVERRIDE_OFFICER = 1, 2                 # OfficerRole
+APPEAL_REVIEWER, OVERRIDE_OFFICER, CONTACT_TRACER, ADMINISTRATOR = 1, 2, 3, 4  # OfficerRole
+_ROLE_NAMES = {APPEAL_REVIEWER: "an appeal reviewer", OVERRIDE_OFFICER: "an override officer",
+               CONTACT_TRACER: "a contact tracer", ADMINISTRATOR: "an administrator"}
+# The authority of traced contacts' facts; with the record id `<trace>:<person>:<close|secondary>`,
+# what makes a rerun of a trace report nobody twice.
+TRACE_AUTHORITY = "verification-tracing"
+MAX_TRACED_PER_CALL = 1000
+_TRACE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_HEALTH_SOURCE = 1  # FactSource HEALTH
 PENDING, APPROVED, REJECTED = 1, 2, 3                    # AppealState and OverrideState share the numbers
 _CATEGORIES = range(1, 6)
 _OFFICER_ID = re.compile(r"^[a-z0-9._-]{1,64}$")
@@ -77,15 +85,14 @@ class Casework:
 
     async def _require_role(self, officer_id: str, province_code: str, role: int, field_path: str) -> None:
         if role not in await self._repository.officer_roles(officer_id, province_code):
-            name = "appeal reviewer" if role == APPEAL_REVIEWER else "override officer"
             raise PermissionDenied(reason="OFFICER_ROLE_MISSING",
-                                   message=f"{field_path} is not an {name} in province {province_code}")
+                                   message=f"{field_path} is not {_ROLE_NAMES[role]} in province {province_code}")
 
     async def set_officer_roles(self, officer_id: str, province_code: str, roles: list[int]) -> list[int]:
         _officer_id(officer_id, "officer_id")
         requests.province_code(province_code, "province_code")
         for index, role in enumerate(roles):
-            if role not in (APPEAL_REVIEWER, OVERRIDE_OFFICER):
+            if role not in _ROLE_NAMES:
                 raise InvalidArgument.for_field(f"roles[{index}]", "is not a known role", reason="ROLE_INVALID")
         granted = sorted(set(roles))
         await self._repository.set_officer_roles(officer_id, province_code, granted, self._board.now())
@@ -187,6 +194,62 @@ class Casework:
                                            officers=Officers((reviewer_id,)))).statuses[appeal.person_id]
         log.info("appeal_decided", appeal_id=appeal_id, approved=approve)
         return await self.get_appeal(appeal_id), status
+
+    # Contact tracing
+
+    async def record_traced_contacts(self, trace_id: str, case_id: str, tracer_id: str, legal_basis: str,
+                                     close: list[str], secondary: list[str], validate_only: bool
+                                     ) -> tuple[int, int, int]:
+        """A trace's contacts as close- and secondary-contact facts, the audit entries naming the
+        trace, the tracer and the basis. Refused before anything is recorded unless the case has
+        a confirmed or asymptomatic diagnosis in force and the tracer holds the contact-tracer
+        role in the case's province. Returns (stored, duplicates, rejected)."""
+        if not _TRACE_ID.match(trace_id):
+            raise InvalidArgument.for_field("trace_id", "must be 1 to 64 of A-Z, a-z, 0-9, '.', '_', ':' and '-'",
+                                            reason="TRACE_ID_INVALID")
+        case_id = parse_uuid(case_id, "case_person_id", "PERSON_ID_INVALID")
+        _officer_id(tracer_id, "tracer_id")
+        _text(legal_basis, "legal_basis", MAX_DECISION_REASON)
+        if len(close) + len(secondary) > MAX_TRACED_PER_CALL:
+            raise InvalidArgument.for_field("close_contact_person_ids", f"at most {MAX_TRACED_PER_CALL} contacts a "
+                                            "call, both lists together", reason="CONTACTS_COUNT_INVALID")
+        contacts: dict[str, str] = {}
+        for name, ids in (("close", close), ("secondary", secondary)):
+            for index, person_id in enumerate(ids):
+                person_id = parse_uuid(person_id, f"{name}_contact_person_ids[{index}]", "PERSON_ID_INVALID")
+                if person_id != case_id:
+                    contacts.setdefault(person_id, name)   # close wins over secondary
+        case = await self._board.current(case_id, "case_person_id")
+        await self._require_role(tracer_id, case.province_code, CONTACT_TRACER, "tracer_id")
+        if not await self._board.has_case_diagnosis(case_id):
+            raise FailedPrecondition(reason="CASE_NOT_DIAGNOSED",
+                                     message="tracing starts only from a confirmed or asymptomatic case")
+        if validate_only or not contacts:
+            return 0, 0, 0
+        known = await self._board.identity.persons(sorted(contacts))
+        traced = {person_id: kind for person_id, kind in contacts.items() if person_id in known}
+        rejected = len(contacts) - len(traced)
+        counts = [0, 0]
+        if traced:
+            now = self._board.now()
+            diagnosis = {"close": Diagnosis.CLOSE_CONTACT, "secondary": Diagnosis.SECONDARY_CONTACT}
+            facts = {person_id: Fact(str(uuid.uuid4()), FactKind.DIAGNOSIS, now, diagnosis=diagnosis[kind])
+                     for person_id, kind in traced.items()}
+
+            async def store(connection: asyncpg.Connection) -> None:
+                rows = [(person_id, fact.fact_id, TRACE_AUTHORITY, f"{trace_id}:{person_id}:{traced[person_id]}",
+                         _HEALTH_SOURCE, self._keyring.seal(intake.seal_fact_body(fact),
+                                                            intake.fact_context(fact.fact_id)))
+                        for person_id, fact in facts.items()]
+                stored = await self._repository.insert_facts(connection, rows, now)
+                new = sum(1 for _, is_new in stored.values() if is_new)
+                counts[:] = [new, len(stored) - new]
+
+            await self._board.decide(sorted(traced), ChangeCause.CONTACT_TRACE, within=store,
+                                     officers=Officers((tracer_id,), legal_basis, trace_id))
+        log.info("contacts_recorded", trace_id=trace_id, tracer_id=tracer_id, stored=counts[0],
+                 known=counts[1], rejected=rejected)
+        return counts[0], counts[1], rejected
 
     async def _record_fact(self, connection: asyncpg.Connection, person_id: str, authority: str, record_id: str,
                            fact: Fact, now: datetime) -> None:

@@ -383,3 +383,4 @@ class ChangeCause(enum.IntEnum):
     OVERRIDE = 7
     REVALIDATION = 8
     STAY = 9
+    CONTACT_TRACE = 10

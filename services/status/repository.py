@@ -362,10 +362,10 @@ class StatusRepository:
             "audit_log", schema_name="status",
             columns=["seq", "person_id", "version", "change_time", "previous_colour", "colour", "display_colour",
                      "reasons", "cause", "rule_province", "rule_version", "officer_ids", "legal_basis",
-                     "previous_hash", "entry_hash"],
+                     "trace_id", "previous_hash", "entry_hash"],
             records=[(e.seq, e.person_id, e.version, e.change_time, e.previous_colour, e.colour, e.display_colour,
                       json.dumps(e.reasons), e.cause, e.rule_province, e.rule_version, list(e.officer_ids),
-                      e.legal_basis, previous, entry_hash) for e, previous, entry_hash in rows])
+                      e.legal_basis, e.trace_id, previous, entry_hash) for e, previous, entry_hash in rows])
         last, _, last_hash = rows[-1]
         await connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2", last.seq, last_hash)
 
@@ -493,13 +493,15 @@ class StatusRepository:
 
     # Officers
 
-    async def set_officer_roles(self, officer_id: str, province_code: str, roles: Sequence[int], now: datetime
-                                ) -> None:
+    async def set_officer_roles(self, officer_id: str, province_code: str, roles: Sequence[int], now: datetime,
+                                granted_by: str = "") -> None:
         if roles:
             await self.pool.execute(
-                """INSERT INTO status.officers (officer_id, province_code, roles, update_time) VALUES ($1, $2, $3, $4)
-                   ON CONFLICT (officer_id, province_code) DO UPDATE SET roles = $3, update_time = $4""",
-                officer_id, province_code, list(roles), now)
+                """INSERT INTO status.officers (officer_id, province_code, roles, update_time, granted_by)
+                   VALUES ($1, $2, $3, $4, $5)
+                   ON CONFLICT (officer_id, province_code) DO UPDATE SET roles = $3, update_time = $4,
+                       granted_by = $5""",
+                officer_id, province_code, list(roles), now, granted_by)
         else:
             await self.pool.execute("DELETE FROM status.officers WHERE officer_id = $1 AND province_code = $2",
                                     officer_id, province_code)
@@ -654,7 +656,8 @@ def _audit_entry(row: asyncpg.Record) -> AuditEntry:
         seq=row["seq"], person_id=str(row["person_id"]), version=row["version"], change_time=row["change_time"],
         previous_colour=row["previous_colour"], colour=row["colour"], display_colour=row["display_colour"],
         reasons=json.loads(row["reasons"]), cause=row["cause"], rule_province=row["rule_province"],
-        rule_version=row["rule_version"], officer_ids=tuple(row["officer_ids"]), legal_basis=row["legal_basis"])
+        rule_version=row["rule_version"], officer_ids=tuple(row["officer_ids"]), legal_basis=row["legal_basis"],
+        trace_id=row["trace_id"])
 
 
 def _audit_entry_json(entry: dict) -> AuditEntry:

@@ -43,7 +43,7 @@ def _change(entry: AuditEntry) -> pb.StatusChange:
         colour=entry.colour, display_colour=entry.display_colour,
         reasons=[_reason(r) for r in reasons_from_json(entry.reasons)], cause=entry.cause,
         rule_set_province_code=entry.rule_province, rule_set_version=entry.rule_version,
-        officer_ids=list(entry.officer_ids), legal_basis=entry.legal_basis)
+        officer_ids=list(entry.officer_ids), legal_basis=entry.legal_basis, trace_id=entry.trace_id)
 
 
 def _appeal(appeal: Appeal) -> pb.Appeal:
@@ -186,6 +186,14 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
         rows, token = await self._casework.list_overrides(request.state, request.page_size, request.page_token,
                                                           request.province_code)
         return pb.ListOverridesResponse(overrides=[_override(r) for r in rows], next_page_token=token)
+
+    async def RecordTracedContacts(self, request, context) -> pb.RecordTracedContactsResponse:
+        stored, duplicates, rejected = await self._casework.record_traced_contacts(
+            request.trace_id, request.case_person_id, request.tracer_id, request.legal_basis,
+            list(request.close_contact_person_ids), list(request.secondary_contact_person_ids),
+            request.validate_only)
+        return pb.RecordTracedContactsResponse(stored_count=stored, duplicate_count=duplicates,
+                                               rejected_count=rejected)
 
 
 class StatusAdminServicer(pb_grpc.StatusAdminServiceServicer):

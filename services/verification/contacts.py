@@ -1,25 +1,30 @@
-"""Where traced contacts go: status, as diagnosis facts (close or secondary contact), over gRPC."""
+"""Where traced contacts go: status, which records them as close or secondary contacts, over gRPC.
+
+A trace is an officer's act: status refuses it (and nothing is searched) unless the case has a
+confirmed or asymptomatic diagnosis in force and the officer is a contact tracer in the case's
+province with a legal basis; each contact's audit entry names the trace, the officer and the basis.
+"""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
 import grpc
+from google.rpc import error_details_pb2, status_pb2 as rpc_status_pb2
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
 
-from services.runtime.errors import Unavailable
+from services.runtime import errors
 from services.runtime.logs import get_logger
-from services.runtime.timestamps import to_timestamp
 
 log = get_logger(__name__)
 
-AUTHORITY = "verification-tracing"
-BATCH = 1000  # RecordFacts takes at most this many facts a call
+AUTHORITY = "verification-tracing"  # status's authority for traced contacts' facts
+BATCH = 1000  # RecordTracedContacts takes at most this many contacts a call
 _CALL_TIMEOUT = 60.0  # status recomputes every person of a call in it
+_STATUS_DETAILS = "grpc-status-details-bin"
 
 
 class ContactKind(enum.Enum):
@@ -29,13 +34,19 @@ class ContactKind(enum.Enum):
     SECONDARY = "secondary"
 
 
-_DIAGNOSES = {ContactKind.CLOSE: status_pb2.DIAGNOSIS_CLOSE_CONTACT,
-              ContactKind.SECONDARY: status_pb2.DIAGNOSIS_SECONDARY_CONTACT}
+@dataclass(frozen=True)
+class TraceMandate:
+    """Who traces, and on what legal basis."""
+
+    trace_id: str
+    case_person_id: str
+    tracer_id: str
+    legal_basis: str
 
 
 @dataclass(frozen=True)
 class ContactReport:
-    """What status made of the facts: new, already known (a rerun), refused (e.g. a person it does not know)."""
+    """What status made of the contacts: new, already known (a rerun), refused (a person it does not know)."""
 
     stored: int = 0
     duplicates: int = 0
@@ -43,8 +54,11 @@ class ContactReport:
 
 
 class ContactReporter(Protocol):
-    async def report(self, trace_id: str, trace_time: datetime, close: Sequence[str],
-                     secondary: Sequence[str]) -> ContactReport:
+    async def authorize(self, mandate: TraceMandate) -> None:
+        """Raises (PermissionDenied, FailedPrecondition, InvalidArgument...) unless the trace may start."""
+        ...
+
+    async def report(self, mandate: TraceMandate, close: Sequence[str], secondary: Sequence[str]) -> ContactReport:
         """Reports each contact once per trace id: a rerun of the same trace reports nobody twice."""
         ...
 
@@ -55,35 +69,61 @@ def record_id(trace_id: str, person_id: str, kind: ContactKind) -> str:
 
 
 class StatusContactReporter:
-    """Sends contacts to status's RecordFacts, at most 1000 facts a call."""
+    """Sends contacts to status's RecordTracedContacts, at most 1000 a call."""
 
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._status = status_pb2_grpc.StatusServiceStub(channel)
 
-    async def report(self, trace_id: str, trace_time: datetime, close: Sequence[str],
-                     secondary: Sequence[str]) -> ContactReport:
-        facts = [self._fact(trace_id, trace_time, person_id, ContactKind.CLOSE) for person_id in close]
-        facts += [self._fact(trace_id, trace_time, person_id, ContactKind.SECONDARY) for person_id in secondary]
+    async def authorize(self, mandate: TraceMandate) -> None:
+        await self._call(mandate, [], [], validate_only=True)
+
+    async def report(self, mandate: TraceMandate, close: Sequence[str], secondary: Sequence[str]) -> ContactReport:
+        contacts = [(person_id, True) for person_id in close] + [(person_id, False) for person_id in secondary]
         stored = duplicates = rejected = 0
-        for start in range(0, len(facts), BATCH):
-            try:
-                response = await self._status.RecordFacts(
-                    status_pb2.RecordFactsRequest(facts=facts[start:start + BATCH]), timeout=_CALL_TIMEOUT)
-            except grpc.aio.AioRpcError as error:
-                # Facts already sent are kept; a retry with this trace id sends them again and status ignores them.
-                raise Unavailable(reason="STATUS_UNAVAILABLE",
-                                  message=f"status did not answer ({error.code().name}); retry with the same trace id",
-                                  metadata={"trace_id": trace_id}) from None
+        for start in range(0, len(contacts), BATCH):
+            batch = contacts[start:start + BATCH]
+            response = await self._call(mandate, [p for p, is_close in batch if is_close],
+                                        [p for p, is_close in batch if not is_close], validate_only=False)
             stored += response.stored_count
-            duplicates += sum(1 for outcome in response.outcomes if outcome.duplicate)
-            rejected += sum(1 for outcome in response.outcomes if outcome.rejection_reason)
+            duplicates += response.duplicate_count
+            rejected += response.rejected_count
         if rejected:
-            log.warning("contact_facts_rejected", trace_id=trace_id, rejected=rejected)
+            log.warning("contact_facts_rejected", trace_id=mandate.trace_id, rejected=rejected)
         return ContactReport(stored, duplicates, rejected)
 
-    @staticmethod
-    def _fact(trace_id: str, trace_time: datetime, person_id: str, kind: ContactKind) -> status_pb2.Fact:
-        return status_pb2.Fact(
-            person_id=person_id, kind=status_pb2.FACT_KIND_DIAGNOSIS, authority=AUTHORITY,
-            authority_record_id=record_id(trace_id, person_id, kind), source=status_pb2.FACT_SOURCE_HEALTH,
-            effective_time=to_timestamp(trace_time), diagnosis=_DIAGNOSES[kind])
+    async def _call(self, mandate: TraceMandate, close: list[str], secondary: list[str], *,
+                    validate_only: bool) -> status_pb2.RecordTracedContactsResponse:
+        try:
+            return await self._status.RecordTracedContacts(status_pb2.RecordTracedContactsRequest(
+                trace_id=mandate.trace_id, case_person_id=mandate.case_person_id, tracer_id=mandate.tracer_id,
+                legal_basis=mandate.legal_basis, close_contact_person_ids=close,
+                secondary_contact_person_ids=secondary, validate_only=validate_only), timeout=_CALL_TIMEOUT)
+        except grpc.aio.AioRpcError as error:
+            raise _domain_error(error, mandate.trace_id) from None
+
+
+_PASSED_ON = {grpc.StatusCode.PERMISSION_DENIED: errors.PermissionDenied,
+              grpc.StatusCode.FAILED_PRECONDITION: errors.FailedPrecondition,
+              grpc.StatusCode.NOT_FOUND: errors.NotFound}
+
+
+def _domain_error(error: grpc.aio.AioRpcError, trace_id: str) -> errors.DomainError:
+    """Status's refusal passed on as this service's own (same reason, same field); anything else is
+    UNAVAILABLE: contacts already sent are kept, and a retry with this trace id sends them again."""
+    reason, violations = "", []
+    for key, value in error.trailing_metadata() or ():
+        if key == _STATUS_DETAILS and isinstance(value, bytes):
+            for detail in rpc_status_pb2.Status.FromString(value).details:
+                info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
+                if detail.Unpack(info):
+                    reason = info.reason
+                elif detail.Unpack(bad):
+                    violations = [errors.FieldViolation(v.field, v.description) for v in bad.field_violations]
+    message = error.details() or ""
+    if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+        return errors.InvalidArgument(reason=reason or "INVALID_ARGUMENT", message=message, violations=violations)
+    if error.code() in _PASSED_ON:
+        return _PASSED_ON[error.code()](reason=reason or error.code().name, message=message)
+    return errors.Unavailable(reason="STATUS_UNAVAILABLE",
+                              message=f"status did not answer ({error.code().name}); retry with the same trace id",
+                              metadata={"trace_id": trace_id})

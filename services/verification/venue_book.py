@@ -11,7 +11,7 @@ from services.runtime.logs import get_logger
 from services.runtime import requests
 from services.runtime.requests import parse_uuid
 from services.verification import venues
-from services.verification.contacts import ContactReporter
+from services.verification.contacts import ContactReporter, TraceMandate
 from services.verification.venue_repository import VenueRepository
 from services.verification.venues import VenuePolicy, VenueRecord, VisitRecord
 
@@ -85,12 +85,17 @@ class VenueBook:
         return earlier
 
     async def trace_contacts(self, case_person_id: str, window_minutes: int, since: datetime | None,
-                             include_secondary: bool, trace_id: str) -> tuple[list[str], list[str]]:
+                             include_secondary: bool, trace_id: str, *, tracer_id: str,
+                             legal_basis: str) -> tuple[list[str], list[str]]:
         """Close contacts: others at a venue within ±window (inclusive) of one of the case's
         visits since `since` (default: the retention window). Secondary contacts, when asked:
         the same for each close contact's visits from when they first met the case (earlier
         visits could not pass it on), the case and close contacts excluded. Flagged visits
-        count on neither side. All are reported to status, once per trace id."""
+        count on neither side. All are reported to status, once per trace id.
+
+        A trace is an officer's act: status is asked first whether this tracer may trace from this
+        case on this basis (a contact tracer of the case's province, a confirmed or asymptomatic
+        case), and nothing is searched when it says no."""
         case_id = parse_uuid(case_person_id, "case_person_id", "PERSON_ID_INVALID")
         window = venues.contact_window(window_minutes, self.policy)
         trace_id = venues.check_trace_id(trace_id) or str(uuid.uuid4())
@@ -100,13 +105,16 @@ class VenueBook:
         # Nothing older than the retention window is kept, so nothing older is traced.
         since = max(since, self.policy.retention_start(now)) if since is not None else \
             self.policy.retention_start(now)
+        mandate = TraceMandate(trace_id, case_id, tracer_id, legal_basis)
+        await self._reporter.authorize(mandate)
         met = await self._repository.contacts([(case_id, since)], window, [case_id])
         close = sorted(met)
         secondary: list[str] = []
         if include_secondary and close:
             secondary = sorted(await self._repository.contacts(sorted(met.items()), window, [case_id, *close]))
-        report = await self._reporter.report(trace_id, now, close, secondary)
-        log.info("contacts_traced", trace_id=trace_id, window_minutes=window // timedelta(minutes=1),
+        report = await self._reporter.report(mandate, close, secondary)
+        log.info("contacts_traced", trace_id=trace_id, tracer_id=tracer_id,
+                 window_minutes=window // timedelta(minutes=1),
                  close=len(close), secondary=len(secondary), facts_stored=report.stored,
                  facts_known=report.duplicates, facts_rejected=report.rejected)
         return close, secondary

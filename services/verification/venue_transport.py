@@ -40,5 +40,6 @@ class VenueRpcs:
     async def TraceContacts(self, request: pb.TraceContactsRequest, context) -> pb.TraceContactsResponse:
         close, secondary = await self._venues.trace_contacts(
             request.case_person_id, request.window_minutes, optional_datetime(request, "since_time"),
-            request.include_secondary, request.trace_id)
+            request.include_secondary, request.trace_id, tracer_id=request.tracer_id,
+            legal_basis=request.legal_basis)
         return pb.TraceContactsResponse(close_contact_person_ids=close, secondary_contact_person_ids=secondary)

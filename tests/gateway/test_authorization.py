@@ -95,7 +95,7 @@ ALLOWED = {
     "VerificationService/RegisterVenue": SYSTEMS_OF_HUBEI | OPERATORS_OF_HUBEI,
     "VerificationService/GetVenueCode": SYSTEMS_CHECKPOINTS_OPERATORS,
     "VerificationService/RecordVisit": {"person"},
-    "VerificationService/TraceContacts": SYSTEMS_OF_HUBEI | OPERATORS_OF_HUBEI,
+    "VerificationService/TraceContacts": OPERATORS_OF_HUBEI,
     "RecognitionAdminService/SetAgreement": OPERATORS_OF_HUBEI,
     "RecognitionAdminService/ListAgreements": SYSTEMS_CHECKPOINTS_OPERATORS,
     "RecognitionAdminService/PublishRiskList": OPERATORS_OF_HUBEI,

@@ -12,31 +12,49 @@ from pathlib import Path
 import grpc
 import pytest
 from healthcode.common.v1 import common_pb2
+from healthcode.status.v1 import status_pb2
 from healthcode.verification.v1 import verification_pb2 as pb
 from healthcode.verification.v1 import verification_pb2_grpc as pb_grpc
 
 from services.runtime.clients import open_channel
 from services.runtime.database import migrate
-from services.runtime.errors import AlreadyExists, InvalidArgument, NotFound
+from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.server import App, start_server
 from services.verification import venues
 from services.verification.contacts import AUTHORITY, StatusContactReporter
 from services.verification.venue_book import VenueBook, VenuePolicy
 from services.verification.venue_repository import VenueRepository
 from services.verification.venue_transport import VenueRpcs
-from tests.status.helpers import person_in, status_of
+from tests.status.helpers import diagnosis, grant, person_in, record, status_of
 from tests.support import ManualClock, error_details, refused
 
 MIGRATIONS = Path(venues.__file__).parent / "migrations"
 QINGHAI = "630000"  # ships no rules of its own: the national rule set decides
 GREEN, YELLOW, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED
 ROTATION = VenuePolicy().rotation
+# The contact tracer every trace here runs as (a Qinghai officer), and the basis given.
+TRACER = "630000.tracer-venues"
+BASIS = "《传染病防治法》第十二条; 青海省卫健委流调令 2026-17"
+CONTACT_TRACER = status_pb2.OFFICER_ROLE_CONTACT_TRACER
+
+
+async def trace(book: VenueBook, case: str, window: int, since, include_secondary: bool, trace_id: str, *,
+                tracer_id: str = TRACER, legal_basis: str = BASIS) -> tuple[list[str], list[str]]:
+    return await book.trace_contacts(case, window, since, include_secondary, trace_id, tracer_id=tracer_id,
+                                     legal_basis=legal_basis)
+
+
+async def diagnosed(status_env, clock, person_id: str, which: int = status_pb2.DIAGNOSIS_CONFIRMED) -> str:
+    """The person, now a case: a CDC's diagnosis recorded in status."""
+    await record(status_env, diagnosis(person_id, which, clock.now() - timedelta(hours=1)))
+    return person_id
 
 
 @pytest.fixture(scope="module")
 async def book(database_url, db, clock, status_env) -> AsyncIterator[VenueBook]:
     await migrate(database_url, "verification", MIGRATIONS)
     channel = open_channel(status_env.server.address)
+    await grant(status_env, TRACER, QINGHAI, CONTACT_TRACER)
     yield VenueBook(VenueRepository(db), StatusContactReporter(channel), secrets.token_bytes(32), VenuePolicy(),
                     clock)
     await channel.close()
@@ -294,13 +312,51 @@ async def test_an_invalid_trace_request_is_refused_naming_the_field(book, clock,
         arguments["since"] = clock.now() + timedelta(minutes=1)
 
     with pytest.raises(InvalidArgument) as refusal:
-        await book.trace_contacts(**arguments)
+        await book.trace_contacts(**arguments, tracer_id=TRACER, legal_basis=BASIS)
 
     assert (refusal.value.reason, [v.field for v in refusal.value.violations]) == (reason, [field])
 
 
-async def test_a_case_without_visits_has_no_contacts(book):
-    assert await book.trace_contacts(str(uuid.uuid4()), 0, None, True, "") == ([], [])
+async def test_a_case_without_visits_has_no_contacts(book, status_env, identity_env, clock):
+    case = await diagnosed(status_env, clock, await person_in(identity_env, QINGHAI))
+
+    assert await trace(book, case, 0, None, True, "") == ([], [])
+
+
+async def test_an_asymptomatic_case_is_traced_too(book, status_env, identity_env, clock):
+    case = await diagnosed(status_env, clock, await person_in(identity_env, QINGHAI), status_pb2.DIAGNOSIS_ASYMPTOMATIC)
+
+    assert await trace(book, case, 0, None, True, "") == ([], [])
+
+
+async def test_tracing_from_a_person_never_diagnosed_is_refused(book, status_env, identity_env, clock):
+    suspected = await person_in(identity_env, QINGHAI)
+    await record(status_env, diagnosis(suspected, status_pb2.DIAGNOSIS_SUSPECTED, clock.now() - timedelta(hours=1)))
+
+    for case in (await person_in(identity_env, QINGHAI), suspected):
+        with pytest.raises(FailedPrecondition) as refusal:
+            await trace(book, case, 60, None, True, "")
+        assert refusal.value.reason == "CASE_NOT_DIAGNOSED"
+
+
+async def test_tracing_by_an_officer_without_the_tracer_role_in_the_cases_province_is_refused(
+        book, status_env, identity_env, clock):
+    case = await diagnosed(status_env, clock, await person_in(identity_env, QINGHAI))
+    await grant(status_env, "110000.tracer-beijing", "110000", CONTACT_TRACER)
+
+    for tracer in ("630000.not-a-tracer", "110000.tracer-beijing"):
+        with pytest.raises(PermissionDenied) as refusal:
+            await trace(book, case, 60, None, True, "", tracer_id=tracer)
+        assert refusal.value.reason == "OFFICER_ROLE_MISSING"
+
+
+async def test_tracing_without_a_legal_basis_is_refused_naming_the_field(book, status_env, identity_env, clock):
+    case = await diagnosed(status_env, clock, await person_in(identity_env, QINGHAI))
+
+    with pytest.raises(InvalidArgument) as refusal:
+        await trace(book, case, 60, None, True, "", legal_basis=" ")
+
+    assert [v.field for v in refusal.value.violations] == ["legal_basis"]
 
 
 # Tracing: a simulated day
@@ -322,7 +378,7 @@ class Day:
 
 
 @pytest.fixture(scope="module")
-async def day(book, clock, identity_env) -> Day:
+async def day(book, clock, identity_env, status_env) -> Day:
     """A day that ended an hour before now, at five venues.
 
     The case ate at the restaurant at 12:00 and was at the office at 09:00; its 15:00
@@ -385,7 +441,8 @@ async def day(book, clock, identity_env) -> Day:
         visit = await scan(book, clock, persons[name], venue_id, moment, code_from=code_from)
         assert visit.flagged is (code_from is not None)
     trace_id = f"day-{secrets.token_hex(4)}"
-    close, secondary = await book.trace_contacts(persons["case"], 60, None, True, trace_id)
+    await diagnosed(status_env, clock, persons["case"])
+    close, secondary = await trace(book, persons["case"], 60, None, True, trace_id)
     return Day(noon, persons["case"], persons, close, secondary, trace_id)
 
 
@@ -431,8 +488,17 @@ async def test_close_contacts_turn_red_and_secondary_contacts_yellow_in_status(d
                        "past_edge_after": YELLOW, "station_at_noon": GREEN, "bystander_0": GREEN}
 
 
+async def test_each_contacts_change_names_the_trace_the_tracer_and_the_basis(day, status_env):
+    for name, colour in (("edge_before", RED), ("past_edge_after", YELLOW)):
+        changes = await status_env.stub.ListStatusChanges(status_pb2.ListStatusChangesRequest(
+            person_id=day.persons[name]))
+        latest = changes.changes[0]
+        assert (latest.cause, latest.colour, latest.trace_id, list(latest.officer_ids), latest.legal_basis) == (
+            status_pb2.CHANGE_CAUSE_CONTACT_TRACE, colour, day.trace_id, [TRACER], BASIS)
+
+
 async def test_rerunning_the_same_trace_reports_nobody_twice(day, book, db):
-    again = await book.trace_contacts(day.case, 60, None, True, day.trace_id)
+    again = await trace(book, day.case, 60, None, True, day.trace_id)
 
     facts = await db.fetch(
         """SELECT person_id::text, count(*) FROM status.facts
@@ -443,13 +509,13 @@ async def test_rerunning_the_same_trace_reports_nobody_twice(day, book, db):
 
 
 async def test_tracing_since_a_time_uses_only_the_cases_visits_from_then(day, book):
-    close, _ = await book.trace_contacts(day.case, 60, day.noon - timedelta(hours=1), False, "")
+    close, _ = await trace(book, day.case, 60, day.noon - timedelta(hours=1), False, "")
 
     assert close == day.ids("edge_before", "edge_after", "at_lunch", "office_and_lunch")
 
 
 async def test_a_narrower_window_finds_fewer_contacts(day, book):
-    close, _ = await book.trace_contacts(day.case, 30, day.noon - timedelta(hours=1), False, "")
+    close, _ = await trace(book, day.case, 30, day.noon - timedelta(hours=1), False, "")
 
     assert close == day.ids("at_lunch", "office_and_lunch")
 
@@ -522,7 +588,8 @@ async def test_a_forged_code_over_grpc_is_invalid_argument_naming_venue_code(stu
 
 async def test_tracing_over_grpc_answers_with_the_contacts(stub, day):
     response = await stub.TraceContacts(pb.TraceContactsRequest(
-        case_person_id=day.case, window_minutes=60, include_secondary=True, trace_id=day.trace_id))
+        case_person_id=day.case, window_minutes=60, include_secondary=True, trace_id=day.trace_id,
+        tracer_id=TRACER, legal_basis=BASIS))
 
     assert (list(response.close_contact_person_ids), list(response.secondary_contact_person_ids)) == (
         day.close, day.secondary)
@@ -534,7 +601,8 @@ async def test_an_unknown_venue_over_grpc_is_not_found(stub):
     assert (error.code(), error_details(error)[0]) == (grpc.StatusCode.NOT_FOUND, "VENUE_NOT_FOUND")
 
 
-async def test_a_contacts_visits_before_meeting_the_case_make_no_secondary_contacts(book, clock, identity_env):
+async def test_a_contacts_visits_before_meeting_the_case_make_no_secondary_contacts(book, clock, identity_env,
+                                                                                   status_env):
     """Whom a contact met before meeting the case could not have caught it from them."""
     case, contact, earlier, later = [await person_in(identity_env, "630000") for _ in range(4)]
     morning, lunch, evening = [await new_venue(book) for _ in range(3)]
@@ -545,5 +613,6 @@ async def test_a_contacts_visits_before_meeting_the_case_make_no_secondary_conta
     await scan(book, clock, contact, lunch, noon)
     await scan(book, clock, contact, evening, noon + timedelta(hours=6))
     await scan(book, clock, later, evening, noon + timedelta(hours=6))
-    close, secondary = await book.trace_contacts(case, 60, None, True, "")
+    await diagnosed(status_env, clock, case)
+    close, secondary = await trace(book, case, 60, None, True, "")
     assert (close, secondary) == ([contact], [later])

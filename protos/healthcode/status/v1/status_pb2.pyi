@@ -79,6 +79,7 @@ class ChangeCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANGE_CAUSE_OVERRIDE: _ClassVar[ChangeCause]
     CHANGE_CAUSE_REVALIDATION: _ClassVar[ChangeCause]
     CHANGE_CAUSE_STAY: _ClassVar[ChangeCause]
+    CHANGE_CAUSE_CONTACT_TRACE: _ClassVar[ChangeCause]
 
 class AppealState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -108,6 +109,8 @@ class OfficerRole(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OFFICER_ROLE_UNSPECIFIED: _ClassVar[OfficerRole]
     OFFICER_ROLE_APPEAL_REVIEWER: _ClassVar[OfficerRole]
     OFFICER_ROLE_OVERRIDE_OFFICER: _ClassVar[OfficerRole]
+    OFFICER_ROLE_CONTACT_TRACER: _ClassVar[OfficerRole]
+    OFFICER_ROLE_ADMINISTRATOR: _ClassVar[OfficerRole]
 
 class CodeStanding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -170,6 +173,7 @@ CHANGE_CAUSE_APPEAL: ChangeCause
 CHANGE_CAUSE_OVERRIDE: ChangeCause
 CHANGE_CAUSE_REVALIDATION: ChangeCause
 CHANGE_CAUSE_STAY: ChangeCause
+CHANGE_CAUSE_CONTACT_TRACE: ChangeCause
 APPEAL_STATE_UNSPECIFIED: AppealState
 APPEAL_STATE_PENDING: AppealState
 APPEAL_STATE_APPROVED: AppealState
@@ -187,6 +191,8 @@ OVERRIDE_STATE_REJECTED: OverrideState
 OFFICER_ROLE_UNSPECIFIED: OfficerRole
 OFFICER_ROLE_APPEAL_REVIEWER: OfficerRole
 OFFICER_ROLE_OVERRIDE_OFFICER: OfficerRole
+OFFICER_ROLE_CONTACT_TRACER: OfficerRole
+OFFICER_ROLE_ADMINISTRATOR: OfficerRole
 CODE_STANDING_UNSPECIFIED: CodeStanding
 CODE_STANDING_CURRENT: CodeStanding
 CODE_STANDING_STALE: CodeStanding
@@ -277,7 +283,7 @@ class StatusVersion(_message.Message):
     def __init__(self, person_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class StatusChange(_message.Message):
-    __slots__ = ("version", "change_time", "previous_colour", "colour", "display_colour", "reasons", "cause", "rule_set_province_code", "rule_set_version", "officer_ids", "legal_basis")
+    __slots__ = ("version", "change_time", "previous_colour", "colour", "display_colour", "reasons", "cause", "rule_set_province_code", "rule_set_version", "officer_ids", "legal_basis", "trace_id")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CHANGE_TIME_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_COLOUR_FIELD_NUMBER: _ClassVar[int]
@@ -289,6 +295,7 @@ class StatusChange(_message.Message):
     RULE_SET_VERSION_FIELD_NUMBER: _ClassVar[int]
     OFFICER_IDS_FIELD_NUMBER: _ClassVar[int]
     LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
     version: int
     change_time: _timestamp_pb2.Timestamp
     previous_colour: _common_pb2.Colour
@@ -300,7 +307,8 @@ class StatusChange(_message.Message):
     rule_set_version: int
     officer_ids: _containers.RepeatedScalarFieldContainer[str]
     legal_basis: str
-    def __init__(self, version: _Optional[int] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., display_colour: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., cause: _Optional[_Union[ChangeCause, str]] = ..., rule_set_province_code: _Optional[str] = ..., rule_set_version: _Optional[int] = ..., officer_ids: _Optional[_Iterable[str]] = ..., legal_basis: _Optional[str] = ...) -> None: ...
+    trace_id: str
+    def __init__(self, version: _Optional[int] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., display_colour: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., cause: _Optional[_Union[ChangeCause, str]] = ..., rule_set_province_code: _Optional[str] = ..., rule_set_version: _Optional[int] = ..., officer_ids: _Optional[_Iterable[str]] = ..., legal_basis: _Optional[str] = ..., trace_id: _Optional[str] = ...) -> None: ...
 
 class ListStatusChangesRequest(_message.Message):
     __slots__ = ("person_id", "page_size", "page_token")
@@ -754,15 +762,45 @@ class RevokeSigningKeyResponse(_message.Message):
     key: SigningKey
     def __init__(self, key: _Optional[_Union[SigningKey, _Mapping]] = ...) -> None: ...
 
+class RecordTracedContactsRequest(_message.Message):
+    __slots__ = ("trace_id", "case_person_id", "tracer_id", "legal_basis", "close_contact_person_ids", "secondary_contact_person_ids", "validate_only")
+    TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    CASE_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACER_ID_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_CONTACT_PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    SECONDARY_CONTACT_PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    trace_id: str
+    case_person_id: str
+    tracer_id: str
+    legal_basis: str
+    close_contact_person_ids: _containers.RepeatedScalarFieldContainer[str]
+    secondary_contact_person_ids: _containers.RepeatedScalarFieldContainer[str]
+    validate_only: bool
+    def __init__(self, trace_id: _Optional[str] = ..., case_person_id: _Optional[str] = ..., tracer_id: _Optional[str] = ..., legal_basis: _Optional[str] = ..., close_contact_person_ids: _Optional[_Iterable[str]] = ..., secondary_contact_person_ids: _Optional[_Iterable[str]] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+
+class RecordTracedContactsResponse(_message.Message):
+    __slots__ = ("stored_count", "duplicate_count", "rejected_count")
+    STORED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    stored_count: int
+    duplicate_count: int
+    rejected_count: int
+    def __init__(self, stored_count: _Optional[int] = ..., duplicate_count: _Optional[int] = ..., rejected_count: _Optional[int] = ...) -> None: ...
+
 class SetOfficerRolesRequest(_message.Message):
-    __slots__ = ("officer_id", "province_code", "roles")
+    __slots__ = ("officer_id", "province_code", "roles", "granted_by_id")
     OFFICER_ID_FIELD_NUMBER: _ClassVar[int]
     PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
+    GRANTED_BY_ID_FIELD_NUMBER: _ClassVar[int]
     officer_id: str
     province_code: str
     roles: _containers.RepeatedScalarFieldContainer[OfficerRole]
-    def __init__(self, officer_id: _Optional[str] = ..., province_code: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[OfficerRole, str]]] = ...) -> None: ...
+    granted_by_id: str
+    def __init__(self, officer_id: _Optional[str] = ..., province_code: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[OfficerRole, str]]] = ..., granted_by_id: _Optional[str] = ...) -> None: ...
 
 class SetOfficerRolesResponse(_message.Message):
     __slots__ = ("roles",)

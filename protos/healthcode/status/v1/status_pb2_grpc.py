@@ -115,6 +115,11 @@ class StatusServiceStub:
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListOverridesRequest.SerializeToString,
                 response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListOverridesResponse.FromString,
                 _registered_method=True)
+        self.RecordTracedContacts = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/RecordTracedContacts',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsResponse.FromString,
+                _registered_method=True)
 
 
 class StatusServiceServicer:
@@ -238,6 +243,17 @@ class StatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordTracedContacts(self, request, context):
+        """Contacts a contact-tracer officer traced from a case (verification calls it): refused
+        unless the case has a confirmed or asymptomatic diagnosis in force, the officer holds
+        the contact-tracer role in the case's province and a legal basis is given. Each
+        contact's fact and audit entry name the trace, the officer and the basis; idempotent
+        per (trace, person). Not forwarded by the gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StatusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -320,6 +336,11 @@ def add_StatusServiceServicer_to_server(servicer, server):
                     servicer.ListOverrides,
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListOverridesRequest.FromString,
                     response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListOverridesResponse.SerializeToString,
+            ),
+            'RecordTracedContacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordTracedContacts,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -755,6 +776,33 @@ class StatusService:
             '/healthcode.status.v1.StatusService/ListOverrides',
             healthcode_dot_status_dot_v1_dot_status__pb2.ListOverridesRequest.SerializeToString,
             healthcode_dot_status_dot_v1_dot_status__pb2.ListOverridesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordTracedContacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/RecordTracedContacts',
+            healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -267,18 +267,22 @@ class RecordVisitResponse(_message.Message):
     def __init__(self, visit: _Optional[_Union[Visit, _Mapping]] = ...) -> None: ...
 
 class TraceContactsRequest(_message.Message):
-    __slots__ = ("case_person_id", "window_minutes", "since_time", "include_secondary", "trace_id")
+    __slots__ = ("case_person_id", "window_minutes", "since_time", "include_secondary", "trace_id", "tracer_id", "legal_basis")
     CASE_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     WINDOW_MINUTES_FIELD_NUMBER: _ClassVar[int]
     SINCE_TIME_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_SECONDARY_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACER_ID_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
     case_person_id: str
     window_minutes: int
     since_time: _timestamp_pb2.Timestamp
     include_secondary: bool
     trace_id: str
-    def __init__(self, case_person_id: _Optional[str] = ..., window_minutes: _Optional[int] = ..., since_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., include_secondary: _Optional[bool] = ..., trace_id: _Optional[str] = ...) -> None: ...
+    tracer_id: str
+    legal_basis: str
+    def __init__(self, case_person_id: _Optional[str] = ..., window_minutes: _Optional[int] = ..., since_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., include_secondary: _Optional[bool] = ..., trace_id: _Optional[str] = ..., tracer_id: _Optional[str] = ..., legal_basis: _Optional[str] = ...) -> None: ...
 
 class TraceContactsResponse(_message.Message):
     __slots__ = ("close_contact_person_ids", "secondary_contact_person_ids")
