@@ -6,8 +6,11 @@ request (and, for a few reads, the response): a person reaches only themselves a
 dependents, a province system and an operator only their province's people and areas, a feed
 only the fact kinds its credential names, a checkpoint only verification under its own id.
 
-Fields that name the acting officer or person (reviewer, approver, proposer, filer, requester,
-reporter) are the caller's own id: filled in when empty, refused when they name someone else.
+Fields that name the acting officer or person (reviewer, approver, proposer, tracer, granter, filer,
+requester, reporter, a checkpoint's id, a fact's or a risk declaration's authority) are the caller's
+own id: filled in when empty, refused when they name someone else. For every caller but a person
+that id is qualified by the credential's province (`420000.hubei-operator`), so a Jiangsu
+credential named `hubei-operator` acts as `320000.hubei-operator`, who holds no Hubei role.
 
 RPCs not in the table are internal (status ↔ itinerary ↔ verification, federation between
 deployments) and the gateway does not forward them.
@@ -136,12 +139,13 @@ def own_people(*paths: str) -> Check:
 
 
 def as_caller(path: str) -> Check:
-    """The field naming who acts is the caller: filled in when empty, refused when it is someone else."""
+    """The field naming who acts is the caller: filled in when empty, refused when it is someone else.
+    Officers, checkpoints and authorities act under their province-qualified id (`Principal.acting_id`)."""
     async def check(principal: Principal, request: Message, scope: Scope) -> None:
         current = getattr(request, path)
-        if current and current != principal.subject:
-            raise denied(f"{path}: must be the caller's own id")
-        setattr(request, path, principal.subject)
+        if current and current != principal.acting_id:
+            raise denied(f"{path}: must be the caller's own id ({principal.acting_id})")
+        setattr(request, path, principal.acting_id)
     return check
 
 
@@ -177,15 +181,21 @@ async def national_only(principal: Principal, request: Message, scope: Scope) ->
         raise denied("national operators only")
 
 
+_feed_people = own_people("facts.person_id")
+
+
 async def feed_facts(principal: Principal, request: Message, scope: Scope) -> None:
-    """A feed sends only the fact kinds its credential names, under its own authority."""
+    """A feed sends only the fact kinds its credential names, under its own (province-qualified)
+    authority, about persons of its own province unless it is national. A fever on site may name the
+    code shown instead of a person (a visitor from elsewhere, seen at this province's checkpoint)."""
     for index, fact in enumerate(request.facts):
         kind = status_pb2.FactKind.Name(fact.kind).removeprefix("FACT_KIND_")
         if kind not in principal.scopes:
             raise denied(f"facts[{index}].kind: this feed may not send {kind} facts")
-        if fact.authority and fact.authority != principal.subject:
-            raise denied(f"facts[{index}].authority: must be the feed's own authority")
-        fact.authority = principal.subject
+        if fact.authority and fact.authority != principal.acting_id:
+            raise denied(f"facts[{index}].authority: must be the feed's own authority ({principal.acting_id})")
+        fact.authority = principal.acting_id
+    await _feed_people(principal, request, scope)
 
 
 async def feed_stays(principal: Principal, request: Message, scope: Scope) -> None:
@@ -260,9 +270,12 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
         HEAVY, {P: self_or_dependent("person_id"), S: own_people("person_id")}, {}),
     ("itinerary", "ItineraryService/ListStays"): (
         LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id")}, {}),
-    ("itinerary", "ItineraryService/DeclareRiskArea"): (HEAVY, {S: own_area("area_code"), O: own_area("area_code")},
-                                                        {}),
-    ("itinerary", "ItineraryService/LiftRiskArea"): (HEAVY, {S: own_area("area_code"), O: own_area("area_code")}, {}),
+    ("itinerary", "ItineraryService/DeclareRiskArea"): (
+        HEAVY, {S: all_of(own_area("area_code"), as_caller("authority")),
+                O: all_of(own_area("area_code"), as_caller("authority"))}, {}),
+    ("itinerary", "ItineraryService/LiftRiskArea"): (
+        HEAVY, {S: all_of(own_area("area_code"), as_caller("authority")),
+                O: all_of(own_area("area_code"), as_caller("authority"))}, {}),
     ("itinerary", "ItineraryService/ListRiskAreas"): (LIGHT, {P: anyone, S: anyone, C: anyone, O: anyone}, {}),
     # status
     ("status", "StatusService/GetStatus"): (
@@ -295,7 +308,8 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("status", "StatusAdminService/CreateSigningKey"): (HEAVY, {O: own_province("province_code")}, {}),
     ("status", "StatusAdminService/ListSigningKeys"): (HEAVY, {O: own_province("province_code")}, {}),
     ("status", "StatusAdminService/RevokeSigningKey"): (HEAVY, {O: covers_deployment}, {}),
-    ("status", "StatusAdminService/SetOfficerRoles"): (HEAVY, {O: own_province("province_code")}, {}),
+    ("status", "StatusAdminService/SetOfficerRoles"): (
+        HEAVY, {O: all_of(own_province("province_code"), as_caller("granted_by_id"))}, {}),
     ("status", "StatusAdminService/StartRecompute"): (HEAVY, {O: covers_deployment}, {}),
     ("status", "StatusAdminService/ListRecomputeRuns"): (HEAVY, {O: covers_deployment}, {}),
     # verification

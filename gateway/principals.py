@@ -51,6 +51,13 @@ class Principal:
         return self.national or province == self.province
 
     @property
+    def acting_id(self) -> str:
+        """The id this caller acts under in the services: a person's own id; for every other kind the
+        subject qualified by the credential's province (`420000.wuhan-cdc`), so a credential of one
+        province can never pass for an officer, checkpoint or authority of another by its name."""
+        return self.subject if self.kind == CallerKind.PERSON else f"{self.province}.{self.subject}"
+
+    @property
     def key(self) -> str:
         """The caller's identity for rate limits and logs (no personal data: ids only)."""
         return f"{self.kind}:{self.province}:{self.subject}"

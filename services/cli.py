@@ -328,6 +328,19 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_grant_administrator(args: argparse.Namespace) -> int:
+    """Bootstraps a province's first administrator (who then grants every other role, never their own)."""
+    settings = status.StatusSettings.read(Env())
+    roles: list[int] = []
+
+    async def run() -> None:
+        roles.extend(await status.grant_administrator(settings, args.officer_id, args.province_code))
+
+    _run(run())
+    print(f"{args.officer_id} holds roles {roles} in {args.province_code}")
+    return 0
+
+
 def cmd_protos(args: argparse.Namespace) -> int:
     from services import protogen
 
@@ -359,6 +372,11 @@ def main(argv: list[str] | None = None) -> int:
     verify.add_argument("--expect-head", metavar="SEQ:HASH",
                         help="a head logged earlier (audit_chain_head): also detects a cut tail")
     verify.set_defaults(handler=cmd_verify_audit)
+    grant = commands.add_parser("grant-administrator", help="make an officer a province's administrator "
+                                                            "(the first one; later grants go through SetOfficerRoles)")
+    grant.add_argument("officer_id", help="province-qualified, as the gateway names operators: 420000.li-admin")
+    grant.add_argument("province_code", help="the province, or 000000 for every province")
+    grant.set_defaults(handler=cmd_grant_administrator)
     commands.add_parser("protos", help="regenerate Python code from protos/").set_defaults(handler=cmd_protos)
     load_cli.add_parser(commands)
     args = parser.parse_args(argv)

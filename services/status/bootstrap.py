@@ -18,7 +18,7 @@ from services.runtime.settings import Env, ServerSettings
 from services.status import servicer
 from services.status.audit import AuditChain, find_unbound_statuses, verify_chain
 from services.status.board import BoardPolicy, StatusBoard
-from services.status.casework import Casework, CaseworkPolicy
+from services.status.casework import Casework, CaseworkPolicy, bootstrap_administrator
 from services.status.peers import Identity, Itinerary
 from services.status.recompute import Recomputation
 from services.status.renewal import Renewal
@@ -190,6 +190,16 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
                add_to_server=lambda server: servicer.add_to_server(board, parts.casework, parts.watch,
                                                                    recomputation, server),
                background=tuple(background), close=close), parts
+
+
+async def grant_administrator(settings: StatusSettings, officer_id: str, province_code: str) -> list[int]:
+    """The first administrator of a province (`healthcode grant-administrator`): every later grant
+    is an administrator's own act, through SetOfficerRoles."""
+    pool = await open_pool(settings.server, NAME)
+    try:
+        return await bootstrap_administrator(StatusRepository(pool), officer_id, province_code, SystemClock().now())
+    finally:
+        await pool.close()
 
 
 async def verify_audit(settings: StatusSettings, expected_head: tuple[int, bytes] | None = None) -> list[str]:

@@ -27,7 +27,7 @@ from services.runtime.sealing import Keyring
 from services.status import facts as intake
 from services.status.board import Officers, StatusBoard
 from services.status.model import ChangeCause, Diagnosis, Fact, FactKind, Status
-from services.status.repository import AppealRow, OverrideRow
+from services.status.repository import AppealRow, OverrideRow, StatusRepository
 
 log = get_logger(__name__)
 
@@ -43,6 +43,11 @@ _HEALTH_SOURCE = 1  # FactSource HEALTH
 PENDING, APPROVED, REJECTED = 1, 2, 3                    # AppealState and OverrideState share the numbers
 _CATEGORIES = range(1, 6)
 _OFFICER_ID = re.compile(r"^[a-z0-9._-]{1,64}$")
+_QUALIFIED = re.compile(r"^(\d{6})\.")
+NATIONAL = "000000"
+# Who granted a bootstrap administrator: the deployment's operators, from the command line.
+BOOTSTRAP_GRANTER = "healthcode-cli"
+
 _REASON_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")
 MAX_STATEMENT, MAX_EVIDENCE, MAX_EVIDENCE_REF, MAX_DECISION_REASON = 2000, 10, 200, 500
 MAX_OVERRIDE = timedelta(days=30)
@@ -70,10 +75,51 @@ def _officer_id(value: str, field_path: str) -> str:
     return value
 
 
+def officer_province(officer_id: str) -> str | None:
+    """The province an officer id is qualified by (`420000.hubei-operator` → 420000): the gateway
+    qualifies every officer by the province of their credential. None for an unqualified id (only
+    callers inside the deployment, never the gateway, use those)."""
+    match = _QUALIFIED.match(officer_id)
+    return match.group(1) if match else None
+
+
+def _may_hold_roles_in(officer_id: str, province_code: str) -> bool:
+    """A qualified officer holds roles only in their own province, or anywhere when national."""
+    home = officer_province(officer_id)
+    return home is None or home in (province_code, NATIONAL)
+
+
 def _text(value: str, field_path: str, maximum: int) -> str:
     if not value.strip() or len(value) > maximum or "\x00" in value:
         raise InvalidArgument.for_field(field_path, f"must be 1 to {maximum} characters", reason="TEXT_INVALID")
     return value
+
+
+def _checked_grant(officer_id: str, province_code: str, roles: list[int]) -> list[int]:
+    """The roles to grant, sorted, once the officer id, the province and each role are well formed
+    and the officer may hold roles in that province."""
+    _officer_id(officer_id, "officer_id")
+    if province_code != NATIONAL:  # national: administrators of every province
+        requests.province_code(province_code, "province_code")
+    if not _may_hold_roles_in(officer_id, province_code):
+        raise InvalidArgument.for_field("officer_id", f"is an officer of province {officer_province(officer_id)}: "
+                                        "they hold roles there only", reason="OFFICER_PROVINCE_MISMATCH")
+    for index, role in enumerate(roles):
+        if role not in _ROLE_NAMES:
+            raise InvalidArgument.for_field(f"roles[{index}]", "is not a known role", reason="ROLE_INVALID")
+    return sorted(set(roles))
+
+
+async def bootstrap_administrator(repository: StatusRepository, officer_id: str, province_code: str,
+                                  now: datetime) -> list[int]:
+    """The first administrator of a province (or "000000": of every province), granted by the
+    deployment's operators from the command line (`healthcode grant-administrator`); every later
+    grant is an administrator's, through SetOfficerRoles."""
+    _checked_grant(officer_id, province_code, [ADMINISTRATOR])
+    granted = sorted(await repository.officer_roles(officer_id, province_code) | {ADMINISTRATOR})
+    await repository.set_officer_roles(officer_id, province_code, granted, now, BOOTSTRAP_GRANTER)
+    log.warning("administrator_bootstrapped", officer_id=officer_id, province_code=province_code)
+    return granted
 
 
 class Casework:
@@ -83,21 +129,37 @@ class Casework:
         self._keyring = keyring
         self._policy = policy
 
+    async def _holds(self, officer_id: str, province_code: str, role: int) -> bool:
+        return _may_hold_roles_in(officer_id, province_code) and \
+            role in await self._repository.officer_roles(officer_id, province_code)
+
     async def _require_role(self, officer_id: str, province_code: str, role: int, field_path: str) -> None:
+        if not _may_hold_roles_in(officer_id, province_code):
+            raise PermissionDenied(reason="OFFICER_PROVINCE_MISMATCH",
+                                   message=f"{field_path} is an officer of province {officer_province(officer_id)}, "
+                                           f"not of {province_code}")
         if role not in await self._repository.officer_roles(officer_id, province_code):
             raise PermissionDenied(reason="OFFICER_ROLE_MISSING",
                                    message=f"{field_path} is not {_ROLE_NAMES[role]} in province {province_code}")
 
-    async def set_officer_roles(self, officer_id: str, province_code: str, roles: list[int]) -> list[int]:
-        _officer_id(officer_id, "officer_id")
-        requests.province_code(province_code, "province_code")
-        for index, role in enumerate(roles):
-            if role not in _ROLE_NAMES:
-                raise InvalidArgument.for_field(f"roles[{index}]", "is not a known role", reason="ROLE_INVALID")
-        granted = sorted(set(roles))
-        await self._repository.set_officer_roles(officer_id, province_code, granted, self._board.now())
-        log.info("officer_roles_set", officer_id=officer_id, province_code=province_code, roles=granted)
+    async def set_officer_roles(self, officer_id: str, province_code: str, roles: list[int],
+                                granted_by: str) -> list[int]:
+        """An administrator of the province (or a national one) grants an officer roles there; never
+        to themselves, and never to an officer qualified by another province."""
+        granted = _checked_grant(officer_id, province_code, roles)
+        _officer_id(granted_by, "granted_by_id")
+        if granted_by == officer_id:
+            raise PermissionDenied(reason="SELF_GRANT", message="an administrator never grants roles to themselves")
+        if not (await self._holds(granted_by, province_code, ADMINISTRATOR)
+                or await self._holds(granted_by, NATIONAL, ADMINISTRATOR)):
+            raise PermissionDenied(reason="ADMINISTRATOR_REQUIRED",
+                                   message=f"granted_by_id is not an administrator of province {province_code} "
+                                           "nor a national one")
+        await self._repository.set_officer_roles(officer_id, province_code, granted, self._board.now(), granted_by)
+        log.info("officer_roles_set", officer_id=officer_id, province_code=province_code, roles=granted,
+                 granted_by=granted_by)
         return granted
+
 
     # Appeals
 

@@ -17,7 +17,7 @@ from services.runtime.requests import parse_uuid
 from services.status.model import FEVER_CELSIUS, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
 
 MAX_FACTS_PER_CALL = 1000
-_AUTHORITY = re.compile(r"^[a-z0-9-]{1,64}$")
+_AUTHORITY = re.compile(r"^[a-z0-9.-]{1,64}$")  # the gateway qualifies it: 420000.wuhan-cdc
 _RECORD_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 FEED_KINDS = {FactKind.DIAGNOSIS, FactKind.QUARANTINE_ORDER, FactKind.NUCLEIC_ACID_TEST,
               FactKind.INBOUND_QUARANTINE, FactKind.DISCHARGE, FactKind.QUARANTINE_RELEASE,
@@ -82,7 +82,7 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
     if kind not in FEED_KINDS:
         raise refuse("kind", "is recorded by the service itself (appeals, overrides)", "FACT_KIND_RESERVED")
     if not _AUTHORITY.match(submitted.authority):
-        raise refuse("authority", "must be 1 to 64 of a-z, 0-9 and '-'", "AUTHORITY_INVALID")
+        raise refuse("authority", "must be 1 to 64 of a-z, 0-9, '.' and '-'", "AUTHORITY_INVALID")
     if not _RECORD_ID.match(submitted.authority_record_id):
         raise refuse("authority_record_id", "must be 1 to 128 printable characters without spaces",
                      "RECORD_ID_INVALID")

@@ -231,7 +231,7 @@ class StatusAdminServicer(pb_grpc.StatusAdminServiceServicer):
 
     async def SetOfficerRoles(self, request, context) -> pb.SetOfficerRolesResponse:
         roles = await self._casework.set_officer_roles(request.officer_id, request.province_code,
-                                                       list(request.roles))
+                                                       list(request.roles), request.granted_by_id)
         return pb.SetOfficerRolesResponse(roles=roles)
 
     async def StartRecompute(self, request, context) -> pb.StartRecomputeResponse:

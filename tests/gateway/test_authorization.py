@@ -136,10 +136,10 @@ def _requests(s: Subject, now) -> dict[str, object]:
             person_id=s.person_id, request_id=secrets.token_hex(8)),
         "ItineraryService/ListStays": itinerary_pb2.ListStaysRequest(person_id=s.person_id),
         "ItineraryService/DeclareRiskArea": itinerary_pb2.DeclareRiskAreaRequest(
-            area_code=QUIET_AREA, level=common_pb2.RISK_LEVEL_LOW, effective_time=later, authority="matrix",
+            area_code=QUIET_AREA, level=common_pb2.RISK_LEVEL_LOW, effective_time=later,
             reason="matrix", request_id=secrets.token_hex(8)),
         "ItineraryService/LiftRiskArea": itinerary_pb2.LiftRiskAreaRequest(
-            area_code=QUIET_AREA, effective_time=later, authority="matrix", reason="matrix",
+            area_code=QUIET_AREA, effective_time=later, reason="matrix",
             request_id=secrets.token_hex(8)),
         "ItineraryService/ListRiskAreas": itinerary_pb2.ListRiskAreasRequest(),
         "StatusService/GetStatus": spb.GetStatusRequest(person_id=s.person_id),

@@ -88,7 +88,7 @@ async def test_a_person_from_registration_to_a_checkpoint_in_another_province(pl
     operator = itinerary_pb2_grpc.ItineraryServiceStub(hubei.channel("hubei-operator"))
     await operator.DeclareRiskArea(itinerary_pb2.DeclareRiskAreaRequest(
         area_code=WUHAN_DISTRICT, level=common_pb2.RISK_LEVEL_HIGH, effective_time=timestamp(now - timedelta(days=3)),
-        authority="hubei-hc", reason="cluster", request_id=secrets.token_hex(8)))
+        reason="cluster", request_id=secrets.token_hex(8)))
     changed = await asyncio.wait_for(watch.read(), 15)
     watch.cancel()
     assert changed.status.colour == common_pb2.COLOUR_RED

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from healthcode.identity.v1 import identity_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
+from services.status.casework import bootstrap_administrator
 from tests.support import ManualClock, passport, timestamp
 
 _records = itertools.count()
@@ -50,9 +51,22 @@ def later(clock: ManualClock, delta: timedelta):
     return clock.at(clock.now() + delta)
 
 
+# The national administrator the tests' grants come from (bootstrapped as `healthcode
+# grant-administrator` does).
+ADMINISTRATOR = "000000.test-administrator"
+
+
+async def administrator(status_env) -> str:
+    await bootstrap_administrator(status_env.parts.board.repository, ADMINISTRATOR, "000000",
+                                  status_env.parts.board.now())
+    return ADMINISTRATOR
+
+
 async def grant(status_env, officer_id: str, province_code: str, *roles: int) -> None:
+    """The roles, granted by the national administrator (an administrator never grants their own)."""
     await status_env.admin.SetOfficerRoles(pb.SetOfficerRolesRequest(
-        officer_id=officer_id, province_code=province_code, roles=list(roles)))
+        officer_id=officer_id, province_code=province_code, roles=list(roles),
+        granted_by_id=await administrator(status_env)))
 
 
 async def guardian_and_child(identity_env, clock) -> tuple[str, str]:

@@ -80,6 +80,7 @@ class Deployment:
     verifier: verification_pb2_grpc.VerificationServiceStub | None = None
     recognition_admin: verification_pb2_grpc.RecognitionAdminServiceStub | None = None
     parts: verification.VerificationParts | None = None
+    status_parts: status.StatusParts | None = None
     exchange_secret: bytes = b""
     federation_address: str = ""  # its federation port (mutual TLS)
     verification_settings: verification.VerificationSettings | None = None
@@ -152,7 +153,7 @@ async def start_deployment(postgres_url: str, province: str, federation_port: in
         "HEALTHCODE_IDENTITY_LOOKUP_KEY": random_key()})), deployment.clock))
     itinerary_server = await start(await itinerary.build_app(itinerary.ItinerarySettings.read(Env({
         **base, "HEALTHCODE_IDENTITY_ADDRESS": identity_server.address})), deployment.clock))
-    status_app, _ = await status.assemble(status.StatusSettings.read(Env({
+    status_app, deployment.status_parts = await status.assemble(status.StatusSettings.read(Env({
         **base, "HEALTHCODE_IDENTITY_ADDRESS": identity_server.address,
         "HEALTHCODE_ITINERARY_ADDRESS": itinerary_server.address,
         "HEALTHCODE_STATUS_SEALING_KEYS": f"k:{random_key()}", "HEALTHCODE_STATUS_AUDIT_KEY": random_key(),

@@ -344,10 +344,11 @@ async def test_tracing_by_an_officer_without_the_tracer_role_in_the_cases_provin
     case = await diagnosed(status_env, clock, await person_in(identity_env, QINGHAI))
     await grant(status_env, "110000.tracer-beijing", "110000", CONTACT_TRACER)
 
-    for tracer in ("630000.not-a-tracer", "110000.tracer-beijing"):
+    for tracer, reason in (("630000.not-a-tracer", "OFFICER_ROLE_MISSING"),
+                           ("110000.tracer-beijing", "OFFICER_PROVINCE_MISMATCH")):
         with pytest.raises(PermissionDenied) as refusal:
             await trace(book, case, 60, None, True, "", tracer_id=tracer)
-        assert refusal.value.reason == "OFFICER_ROLE_MISSING"
+        assert refusal.value.reason == reason
 
 
 async def test_tracing_without_a_legal_basis_is_refused_naming_the_field(book, status_env, identity_env, clock):

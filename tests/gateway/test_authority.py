@@ -1,0 +1,231 @@
+"""Only an authority changes a colour, within its powers (issue 16), tried through the gateway as an
+attacker would: tracing from a person never diagnosed, granting oneself roles, a credential of one
+province passing for an officer, checkpoint or authority of another, a feed reaching other
+provinces' residents."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+import pytest
+from healthcode.identity.v1 import identity_pb2
+from healthcode.status.v1 import status_pb2 as spb
+
+from gateway.principals import CallerKind
+from services.status.casework import bootstrap_administrator
+from tests.support import passport
+
+HUBEI, JIANGSU, NATIONAL = "420000", "320000", "000000"
+ADMIN = "hubei-admin"  # its acting id through the gateway: 420000.hubei-admin
+BASIS = "《传染病防治法》第十二条; 湖北省卫健委流调令 2026-3"
+STATUS, ADMIN_SERVICE = "healthcode.status.v1.StatusService", "healthcode.status.v1.StatusAdminService"
+VERIFICATION, ITINERARY = "healthcode.verification.v1.VerificationService", "healthcode.itinerary.v1.ItineraryService"
+
+
+class Caller:
+    """One caller of the Hubei gateway's HTTP door, with a session token for its credential."""
+
+    def __init__(self, front, http, kind: CallerKind, subject: str, province: str = HUBEI,
+                 scopes: frozenset[str] = frozenset()) -> None:
+        self._front, self._http = front, http
+        self._headers = {"Authorization": f"Bearer {front.token(kind, subject, province, scopes)}"}
+
+    async def rpc(self, service: str, method: str, body: dict) -> tuple[int, dict]:
+        async with self._http.post(f"{self._front.url}/v1/rpc/{service}/{method}", json=body,
+                                   headers=self._headers) as response:
+            return response.status, await response.json()
+
+    async def get(self, path: str) -> tuple[int, dict]:
+        async with self._http.get(f"{self._front.url}{path}", headers=self._headers) as response:
+            return response.status, await response.json()
+
+
+def reason(answer: tuple[int, dict]) -> tuple[int, str]:
+    return answer[0], answer[1].get("error", {}).get("reason", "")
+
+
+@pytest.fixture(scope="module")
+async def hubei_admin(platform) -> str:
+    deployment = platform.hubei.deployment
+    await bootstrap_administrator(deployment.status_parts.board.repository, f"{HUBEI}.{ADMIN}", HUBEI,
+                                  deployment.clock.now())
+    return ADMIN
+
+
+async def grant(front, http, officer: str, *roles: str, province: str = HUBEI) -> tuple[int, dict]:
+    return await Caller(front, http, CallerKind.OPERATOR, ADMIN).rpc(
+        ADMIN_SERVICE, "SetOfficerRoles", {"officer_id": officer, "province_code": province, "roles": list(roles)})
+
+
+async def diagnose(front, http, person_id: str, diagnosis: str = "DIAGNOSIS_CONFIRMED") -> None:
+    cdc = Caller(front, http, CallerKind.FEED, "wuhan-cdc", scopes=frozenset({"DIAGNOSIS"}))
+    moment = (front.deployment.clock.now() - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    answer = await cdc.rpc(STATUS, "RecordFacts", {"facts": [{
+        "person_id": person_id, "kind": "FACT_KIND_DIAGNOSIS", "authority_record_id": secrets.token_hex(6),
+        "source": "FACT_SOURCE_HEALTH", "effective_time": moment, "diagnosis": diagnosis}]})
+    assert answer[0] == 200 and answer[1]["stored_count"] == 1, answer
+
+
+async def met_at_a_venue(front, http, *person_ids: str) -> None:
+    operator = Caller(front, http, CallerKind.OPERATOR, "venues")
+    status, venue = await operator.rpc(VERIFICATION, "RegisterVenue", {
+        "name": "汉口站", "area_code": "420102", "category": "VENUE_CATEGORY_TRANSPORT",
+        "request_id": secrets.token_hex(6)})
+    assert status == 200, venue
+    _, code = await operator.rpc(VERIFICATION, "GetVenueCode", {"venue_id": venue["venue"]["venue_id"]})
+    for person_id in person_ids:
+        visitor = Caller(front, http, CallerKind.PERSON, person_id)
+        async with http.post(f"{front.url}/v1/persons/me/visits", json={"venue_code": code["payload"]},
+                             headers=visitor._headers) as response:
+            assert response.status == 200, await response.text()
+
+
+async def colour(front, http, person_id: str) -> str:
+    _, answer = await Caller(front, http, CallerKind.PERSON, person_id).get("/v1/persons/me/status")
+    return answer["status"]["colour"]
+
+
+# 1. Tracing is an authority's act
+
+async def test_a_trace_starts_only_from_a_diagnosed_case_by_a_tracer_of_its_province_with_a_basis(
+        platform, http, hubei_admin):
+    front = platform.hubei
+    case, visitor = [await front.deployment.resident() for _ in range(2)]
+    await met_at_a_venue(front, http, case, visitor)
+    assert (await grant(front, http, f"{HUBEI}.tracer-li", "OFFICER_ROLE_CONTACT_TRACER"))[0] == 200
+    tracer = Caller(front, http, CallerKind.OPERATOR, "tracer-li")
+    request = {"case_person_id": case, "legal_basis": BASIS, "trace_id": f"t-{secrets.token_hex(4)}"}
+
+    # Never diagnosed: refused, and the co-visitor stays green.
+    assert reason(await tracer.rpc(VERIFICATION, "TraceContacts", request)) == (400, "CASE_NOT_DIAGNOSED")
+    assert await colour(front, http, visitor) == "COLOUR_GREEN"
+
+    await diagnose(front, http, case)
+    system = Caller(front, http, CallerKind.PROVINCE_SYSTEM, "hubei-app")
+    not_a_tracer = Caller(front, http, CallerKind.OPERATOR, "clerk-wang")
+    jiangsu_tracer = Caller(front, http, CallerKind.OPERATOR, "tracer-li", JIANGSU)
+    assert reason(await system.rpc(VERIFICATION, "TraceContacts", request)) == (403, "CALLER_NOT_ALLOWED")
+    assert reason(await not_a_tracer.rpc(VERIFICATION, "TraceContacts", request)) == (403, "OFFICER_ROLE_MISSING")
+    assert reason(await jiangsu_tracer.rpc(VERIFICATION, "TraceContacts", request)) == (403, "CALLER_NOT_ALLOWED")
+    assert reason(await tracer.rpc(VERIFICATION, "TraceContacts", request | {"tracer_id": "420000.someone"})) == (
+        403, "CALLER_NOT_ALLOWED")
+    status, answer = await tracer.rpc(VERIFICATION, "TraceContacts", request | {"legal_basis": ""})
+    assert (status, [v["field"] for v in answer["error"]["field_violations"]]) == (400, ["legal_basis"])
+    assert await colour(front, http, visitor) == "COLOUR_GREEN"
+
+    status, answer = await tracer.rpc(VERIFICATION, "TraceContacts", request)
+    assert (status, answer["close_contact_person_ids"]) == (200, [visitor])
+    _, changes = await Caller(front, http, CallerKind.PERSON, visitor).get("/v1/persons/me/status-changes")
+    latest = changes["changes"][0]
+    assert (latest["cause"], latest["colour"], latest["trace_id"], latest["officer_ids"], latest["legal_basis"]) == (
+        "CHANGE_CAUSE_CONTACT_TRACE", "COLOUR_RED", request["trace_id"], [f"{HUBEI}.tracer-li"], BASIS)
+
+
+async def test_an_asymptomatic_case_may_be_traced(platform, http, hubei_admin):
+    front = platform.hubei
+    case = await front.deployment.resident()
+    await diagnose(front, http, case, "DIAGNOSIS_ASYMPTOMATIC")
+    assert (await grant(front, http, f"{HUBEI}.tracer-zhou", "OFFICER_ROLE_CONTACT_TRACER"))[0] == 200
+    status, answer = await Caller(front, http, CallerKind.OPERATOR, "tracer-zhou").rpc(
+        VERIFICATION, "TraceContacts", {"case_person_id": case, "legal_basis": BASIS})
+    assert (status, answer.get("close_contact_person_ids", [])) == (200, [])
+
+
+# 2. Roles and identities bound to provinces
+
+async def test_roles_are_granted_by_an_administrator_who_is_not_the_grantee(platform, http, hubei_admin):
+    front = platform.hubei
+    officer = Caller(front, http, CallerKind.OPERATOR, "officer-self")
+    both = ["OFFICER_ROLE_OVERRIDE_OFFICER", "OFFICER_ROLE_APPEAL_REVIEWER"]
+    # An operator granting itself both override roles: not an administrator.
+    assert reason(await officer.rpc(ADMIN_SERVICE, "SetOfficerRoles", {
+        "officer_id": f"{HUBEI}.officer-self", "province_code": HUBEI, "roles": both})) == (403, "SELF_GRANT")
+    assert reason(await officer.rpc(ADMIN_SERVICE, "SetOfficerRoles", {
+        "officer_id": f"{HUBEI}.officer-other", "province_code": HUBEI, "roles": both})) == (
+        403, "ADMINISTRATOR_REQUIRED")
+    # The administrator cannot grant itself more either, nor name another granter.
+    assert reason(await grant(front, http, f"{HUBEI}.{ADMIN}", "OFFICER_ROLE_OVERRIDE_OFFICER")) == (
+        403, "SELF_GRANT")
+    assert reason(await officer.rpc(ADMIN_SERVICE, "SetOfficerRoles", {
+        "officer_id": f"{HUBEI}.officer-other", "province_code": HUBEI, "roles": both,
+        "granted_by_id": f"{HUBEI}.{ADMIN}"})) == (403, "CALLER_NOT_ALLOWED")
+    status, answer = await grant(front, http, f"{HUBEI}.officer-self", *both)
+    assert (status, answer["roles"]) == (200, ["OFFICER_ROLE_APPEAL_REVIEWER", "OFFICER_ROLE_OVERRIDE_OFFICER"])
+
+
+async def test_a_credential_of_another_province_named_like_a_hubei_officer_decides_nothing(
+        platform, http, hubei_admin):
+    front = platform.hubei
+    assert (await grant(front, http, f"{HUBEI}.hubei-operator", "OFFICER_ROLE_APPEAL_REVIEWER"))[0] == 200
+    # An administrator cannot grant Hubei roles to another province's officer either.
+    assert reason(await grant(front, http, f"{JIANGSU}.hubei-operator", "OFFICER_ROLE_APPEAL_REVIEWER")) == (
+        400, "OFFICER_PROVINCE_MISMATCH")
+    person = await front.deployment.resident()
+    appeal = (await front.deployment.status.FileAppeal(spb.FileAppealRequest(
+        person_id=person, category=spb.APPEAL_CATEGORY_OTHER, statement="不是我", request_id=secrets.token_hex(6)
+    ))).appeal.appeal_id
+    impostor = Caller(front, http, CallerKind.OPERATOR, "hubei-operator", JIANGSU)
+    decision = {"appeal_id": appeal, "approve": False, "decision_reason": "no"}
+    assert reason(await impostor.rpc(STATUS, "DecideAppeal", decision)) == (403, "OFFICER_PROVINCE_MISMATCH")
+    assert reason(await impostor.rpc(STATUS, "DecideAppeal", decision | {"reviewer_id": "420000.hubei-operator"})
+                  ) == (403, "CALLER_NOT_ALLOWED")
+    status, answer = await Caller(front, http, CallerKind.OPERATOR, "hubei-operator").rpc(
+        STATUS, "DecideAppeal", decision)
+    assert (status, answer["appeal"]["reviewer_id"]) == (200, f"{HUBEI}.hubei-operator")
+
+
+async def test_a_checkpoint_verifies_only_under_its_own_province_qualified_id(platform, http):
+    front = platform.hubei
+    code = await front.deployment.code(await front.deployment.resident())
+    jiangsu_device = Caller(front, http, CallerKind.CHECKPOINT, "wuhan-station-1", JIANGSU)
+    for claimed in ("wuhan-station-1", f"{HUBEI}.wuhan-station-1"):
+        assert reason(await jiangsu_device.rpc(VERIFICATION, "VerifyCode", {
+            "payload": code, "checkpoint_id": claimed, "area_code": "320102"})) == (403, "CALLER_NOT_ALLOWED")
+    assert reason(await jiangsu_device.rpc(VERIFICATION, "VerifyCode", {"payload": code, "area_code": "420102"})
+                  ) == (403, "CALLER_NOT_ALLOWED")
+    status, answer = await Caller(front, http, CallerKind.CHECKPOINT, "wuhan-station-1").rpc(
+        VERIFICATION, "VerifyCode", {"payload": code, "area_code": "420102"})
+    assert (status, answer["decision"]) == (200, "DECISION_PASS")
+    recorded = await front.deployment.status_parts.board.repository.pool.fetchval(
+        "SELECT checkpoint_id FROM verification.decisions WHERE verification_id::text = $1",
+        answer["verification_id"])
+    assert recorded == f"{HUBEI}.wuhan-station-1"
+
+
+async def test_a_risk_declarations_authority_is_the_caller(platform, http):
+    front = platform.hubei
+    system = Caller(front, http, CallerKind.PROVINCE_SYSTEM, "hubei-hc")
+    def later(days: int) -> str:
+        return (front.deployment.clock.now() + timedelta(days=days)).isoformat().replace("+00:00", "Z")
+
+    for method, days in (("DeclareRiskArea", 400), ("LiftRiskArea", 401)):
+        body = {"area_code": "420111", "effective_time": later(days), "reason": "drill"}
+        if method == "DeclareRiskArea":
+            body["level"] = "RISK_LEVEL_LOW"
+        assert reason(await system.rpc(ITINERARY, method, body | {
+            "authority": "national-health-commission", "request_id": secrets.token_hex(6)})) == (
+            403, "CALLER_NOT_ALLOWED")
+        status, answer = await system.rpc(ITINERARY, method, body | {"request_id": secrets.token_hex(6)})
+        assert (status, answer.get("declaration", {}).get("authority")) == (200, f"{HUBEI}.hubei-hc"), answer
+
+
+async def test_a_feed_reaches_persons_of_its_own_province_unless_national(platform, http):
+    front = platform.hubei
+    jiangsu_resident = (await front.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="江苏人", document=passport(), home_province_code=JIANGSU))).person.person_id
+    moment = (front.deployment.clock.now() - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+
+    def facts() -> dict:
+        return {"facts": [{"person_id": jiangsu_resident, "kind": "FACT_KIND_DIAGNOSIS",
+                           "authority_record_id": secrets.token_hex(6), "source": "FACT_SOURCE_HEALTH",
+                           "effective_time": moment, "diagnosis": "DIAGNOSIS_CONFIRMED"}]}
+
+    hubei_feed = Caller(front, http, CallerKind.FEED, "wuhan-cdc", scopes=frozenset({"DIAGNOSIS"}))
+    assert reason(await hubei_feed.rpc(STATUS, "RecordFacts", facts())) == (403, "CALLER_NOT_ALLOWED")
+    national_feed = Caller(front, http, CallerKind.FEED, "china-cdc", NATIONAL, frozenset({"DIAGNOSIS"}))
+    status, answer = await national_feed.rpc(STATUS, "RecordFacts", facts())
+    assert (status, answer["stored_count"]) == (200, 1)
+    stored = await front.deployment.status_parts.board.repository.pool.fetchval(
+        "SELECT authority FROM status.facts WHERE person_id = $1", jiangsu_resident)
+    assert stored == f"{NATIONAL}.china-cdc"
