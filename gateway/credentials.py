@@ -9,6 +9,8 @@ are published at /.well-known/jwks.json so any other party can check a token too
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import secrets
 import time
@@ -23,7 +25,7 @@ from jwt.algorithms import ECAlgorithm
 from gateway.caching import RecentMap
 from gateway.principals import FEED_SCOPES, NATIONAL, CallerKind, Principal
 from services.areas import is_province_code
-from services.codes.payload import p256_key_from_secret
+from services.codes.payload import is_low_s, low_s, p256_key_from_secret
 from services.runtime.errors import Unauthenticated
 
 ISSUER = "healthcode-gateway"
@@ -53,8 +55,13 @@ class SessionKeys:
         claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": principal.subject, "kind": str(principal.kind),
                   "prov": principal.province, "scp": sorted(principal.scopes), "iat": now,
                   "exp": now + lifetime_seconds, "jti": secrets.token_urlsafe(12)}
-        return jwt.encode(claims, self._keys[self._signing_id], algorithm="ES256",
-                          headers={"kid": self._signing_id})
+        token = jwt.encode(claims, self._keys[self._signing_id], algorithm="ES256",
+                           headers={"kid": self._signing_id})
+        # PyJWT leaves s as signed; the token carries its low-S form, the one spelling verify accepts.
+        head, _, signature = token.rpartition(".")
+        raw = _b64url(signature)
+        r, s = low_s(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+        return f"{head}.{_b64url_text(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
     def verify(self, token: str) -> Principal:
         """The token's principal, or Unauthenticated (never saying more than why, never the token)."""
@@ -62,6 +69,8 @@ class SessionKeys:
         cached = self._verified.get(digest)
         if cached is not None and cached[1] + _LEEWAY_SECONDS > time.time():
             return cached[0]
+        if not _one_spelling(token):
+            raise Unauthenticated("SESSION_INVALID", "the session token is malformed or its signature is wrong")
         try:
             key_id = jwt.get_unverified_header(token).get("kid")
             key = self._keys.get(key_id) if isinstance(key_id, str) else None
@@ -86,6 +95,26 @@ class SessionKeys:
             jwk = ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
             keys.append({**jwk, "kid": key_id, "use": "sig", "alg": "ES256"})
         return {"keys": keys}
+
+
+def _b64url(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _b64url_text(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _one_spelling(token: str) -> bool:
+    """Whether the token's ES256 signature is in the one accepted spelling: 64 bytes, low S, and
+    base64url without stray bits (a high-S copy, or the same bytes spelt with other trailing bits,
+    would verify too and be a second token for one session)."""
+    signature = token.rpartition(".")[2]
+    try:
+        raw = _b64url(signature)
+    except (ValueError, binascii.Error):
+        return False
+    return len(raw) == 64 and _b64url_text(raw) == signature and is_low_s(int.from_bytes(raw[32:], "big"))
 
 
 def principal_of_certificate(pem: bytes) -> Principal:

@@ -19,6 +19,8 @@ from stdnum.cn import ric
 
 from healthcode.identity.v1 import identity_pb2 as pb
 
+from services.codes import low_s_der
+
 
 class ManualClock:
     """A clock tests move by hand; starts at the real time so stored rows look ordinary."""
@@ -100,7 +102,9 @@ class FaceProvider:
         claims = pb.FaceCheckClaims(
             provider_id=self.provider_id, key_id=key_id or self.key_id, document=document,
             check_time=timestamp(check_time), nonce=nonce or secrets.token_urlsafe(24)).SerializeToString()
-        return pb.FaceAttestation(claims=claims, signature=self.private_key.sign(claims, ec.ECDSA(hashes.SHA256())))
+        # Providers sign in low-S form: identity accepts no other spelling of a signature.
+        return pb.FaceAttestation(claims=claims, signature=low_s_der(self.private_key.sign(
+            claims, ec.ECDSA(hashes.SHA256()))))
 
 
 def error_details(error: grpc.aio.AioRpcError) -> tuple[str, list[str]]:

@@ -112,18 +112,57 @@ class SignedCode:
             raise CodeRejected("SIGNATURE_INVALID", "the signature does not verify with this key")
 
 
-def es256_sign(private_key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
-    """An ES256 signature in COSE's raw form r||s (64 bytes), not DER."""
-    r, s = decode_dss_signature(private_key.sign(message, ec.ECDSA(hashes.SHA256())))
+# ECDSA is malleable: if (r, s) verifies, so does (r, n - s). Accepting both would give one code
+# (one attestation, one session token) two valid spellings, so a replay check keyed on the bytes
+# could be passed by re-encoding. Signatures here are made and accepted in low-S form only
+# (s <= n/2, as Bitcoin's BIP 62 and libsecp256k1 require).
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+_HALF_ORDER = P256_ORDER // 2
+
+
+def low_s(r: int, s: int) -> tuple[int, int]:
+    """The low-S form of a P-256 ECDSA signature (the same signature, the one spelling accepted)."""
+    return r, (P256_ORDER - s if s > _HALF_ORDER else s)
+
+
+def is_low_s(s: int) -> bool:
+    return 0 < s <= _HALF_ORDER
+
+
+def low_s_der(der: bytes) -> bytes:
+    """A DER ECDSA signature in its low-S form (what signers here emit)."""
+    return encode_dss_signature(*low_s(*decode_dss_signature(der)))
+
+
+def es256_raw_of_der(der: bytes) -> bytes:
+    """A DER ECDSA signature as JOSE/COSE's raw r||s, in low-S form."""
+    r, s = low_s(*decode_dss_signature(der))
     return r.to_bytes(_COORDINATE_BYTES, "big") + s.to_bytes(_COORDINATE_BYTES, "big")
 
 
+def is_canonical_der(der: bytes) -> bool:
+    """Whether a DER ECDSA signature is in the one accepted spelling: strict DER, low S."""
+    try:
+        r, s = decode_dss_signature(der)
+    except ValueError:
+        return False
+    return is_low_s(s) and encode_dss_signature(r, s) == der
+
+
+def es256_sign(private_key: ec.EllipticCurvePrivateKey, message: bytes) -> bytes:
+    """An ES256 signature in COSE's raw form r||s (64 bytes), not DER; always low-S."""
+    return es256_raw_of_der(private_key.sign(message, ec.ECDSA(hashes.SHA256())))
+
+
 def es256_verifies(public_key: ec.EllipticCurvePublicKey, message: bytes, signature: bytes) -> bool:
-    """Whether a raw r||s signature of `message` verifies with `public_key`."""
+    """Whether a raw r||s signature of `message` verifies with `public_key`; a high-S signature
+    (the other spelling of a valid one) does not."""
     if len(signature) != _SIGNATURE_BYTES:
         return False
-    der = encode_dss_signature(int.from_bytes(signature[:_COORDINATE_BYTES], "big"),
-                               int.from_bytes(signature[_COORDINATE_BYTES:], "big"))
+    s = int.from_bytes(signature[_COORDINATE_BYTES:], "big")
+    if not is_low_s(s):
+        return False
+    der = encode_dss_signature(int.from_bytes(signature[:_COORDINATE_BYTES], "big"), s)
     try:
         public_key.verify(der, message, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:

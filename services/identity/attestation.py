@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_der_public_key
 
+from services.codes import is_canonical_der
 from services.identity.documents import Document
 from services.identity.model import FaceProviderKey
 from services.runtime.errors import FailedPrecondition, InvalidArgument
@@ -70,6 +71,11 @@ def verify_attestation(attestation: FaceAttestation, key: FaceProviderKey | None
         raise InvalidArgument.for_field(field_path, "is signed by an unknown provider key",
                                         reason="ATTESTATION_KEY_UNKNOWN")
     public_key = load_public_key(key.public_key_der, field_path)
+    if not is_canonical_der(attestation.signature):
+        # One spelling of an attestation: strict DER and low S (a high-S copy of a valid signature
+        # verifies too, and would be a second attestation of the same check).
+        raise InvalidArgument.for_field(field_path, "signature must be strict DER in low-S form",
+                                        reason="ATTESTATION_SIGNATURE_INVALID")
     try:
         public_key.verify(attestation.signature, attestation.signed_claims, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature:

@@ -5,14 +5,19 @@ provinces' residents."""
 
 from __future__ import annotations
 
+import base64
 import secrets
+import zlib
 from datetime import timedelta
 
+import base45
+import cbor2
 import pytest
 from healthcode.identity.v1 import identity_pb2
 from healthcode.status.v1 import status_pb2 as spb
 
 from gateway.principals import CallerKind
+from services.codes import P256_ORDER, PREFIX
 from services.status.casework import bootstrap_administrator
 from tests.support import passport
 
@@ -229,3 +234,46 @@ async def test_a_feed_reaches_persons_of_its_own_province_unless_national(platfo
     stored = await front.deployment.status_parts.board.repository.pool.fetchval(
         "SELECT authority FROM status.facts WHERE person_id = $1", jiangsu_resident)
     assert stored == f"{NATIONAL}.china-cdc"
+
+
+# 4. One spelling of a code, an attestation, a session token
+
+def _high_s_twin_of_code(payload: str) -> str:
+    cose = cbor2.loads(zlib.decompress(base45.b45decode(payload[len(PREFIX):])))
+    protected, unprotected, claims, signature = cose.value
+    s = P256_ORDER - int.from_bytes(signature[32:], "big")
+    twin = cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected, claims, signature[:32] + s.to_bytes(32, "big")]))
+    return PREFIX + base45.b45encode(zlib.compress(twin, 9)).decode("ascii")
+
+
+async def test_a_code_re_encoded_with_its_high_s_signature_is_denied_at_the_door(platform, http):
+    front = platform.hubei
+    code = await front.deployment.code(await front.deployment.resident())
+    checkpoint = Caller(front, http, CallerKind.CHECKPOINT, "hankou-gate")
+    status, twin = await checkpoint.rpc(VERIFICATION, "VerifyCode", {
+        "payload": _high_s_twin_of_code(code), "area_code": "420102"})
+    assert (status, twin["decision"], twin["reason"]) == (200, "DECISION_DENY", "SIGNATURE_INVALID")
+    _, genuine = await checkpoint.rpc(VERIFICATION, "VerifyCode", {"payload": code, "area_code": "420102"})
+    assert genuine["decision"] == "DECISION_PASS"
+
+
+async def test_a_session_token_in_another_spelling_is_unauthenticated(platform, http):
+    front = platform.hubei
+    person = await front.deployment.resident()
+    token = front.token(CallerKind.PERSON, person, HUBEI)
+    head, _, signature = token.rpartition(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    assert s <= P256_ORDER // 2  # minted low-S
+    high = base64.urlsafe_b64encode(raw[:32] + (P256_ORDER - s).to_bytes(32, "big")).rstrip(b"=").decode()
+    # 64 bytes are 86 base64url characters with 4 bits to spare: the same bytes, another spelling.
+    last = signature[-1]
+    stray = signature[:-1] + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"[
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".index(last) | 1]
+    assert base64.urlsafe_b64decode(stray + "==") == raw and stray != signature
+    answers = []
+    for spelling in (signature, high, stray):
+        async with http.get(f"{front.url}/v1/persons/me/status",
+                            headers={"Authorization": f"Bearer {head}.{spelling}"}) as response:
+            answers.append((response.status, (await response.json()).get("error", {}).get("reason", "")))
+    assert answers == [(200, ""), (401, "SESSION_INVALID"), (401, "SESSION_INVALID")]

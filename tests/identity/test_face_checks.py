@@ -6,8 +6,10 @@ import secrets
 from datetime import timedelta
 
 import grpc
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from healthcode.identity.v1 import identity_pb2 as pb
+from services.codes import P256_ORDER
 from tests.support import refused, FaceProvider, error_details, id_card, timestamp
 
 
@@ -32,6 +34,18 @@ async def test_a_forged_signature_is_refused(identity_env, clock):
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(error) == ("ATTESTATION_SIGNATURE_INVALID", ["face_attestation"])
+
+
+async def test_the_high_s_twin_of_a_genuine_signature_is_refused(identity_env, clock):
+    document = id_card()
+    genuine = identity_env.provider.attest(document, clock.now())
+    r, s = decode_dss_signature(genuine.signature)
+    twin = pb.FaceAttestation(claims=genuine.claims, signature=encode_dss_signature(r, P256_ORDER - s))
+
+    error = await refused(register(identity_env, document, twin))
+
+    assert error_details(error) == ("ATTESTATION_SIGNATURE_INVALID", ["face_attestation"])
+    assert (await register(identity_env, document, genuine)).person.person_id
 
 
 async def test_claims_edited_after_signing_are_refused(identity_env, clock):

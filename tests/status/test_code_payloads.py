@@ -20,7 +20,9 @@ from services.codes import (
     PREFIX,
     CodeClaims,
     CodeRejected,
+    P256_ORDER,
     key_id_of,
+    low_s,
     read_code,
     sign_code,
 )
@@ -66,7 +68,7 @@ def _hand_made(*, tag: int = 18, protected: object = None, unprotected: object =
     protected_bytes = cbor2.dumps({1: -7, 4: KEY_ID} if protected is None else protected)
     payload = cbor2.dumps(_claims_map() if claims is None else claims)
     der = SIGNER.sign(cbor2.dumps(["Signature1", protected_bytes, b"", payload]), ec.ECDSA(hashes.SHA256()))
-    r, s = decode_dss_signature(der)
+    r, s = low_s(*decode_dss_signature(der))
     signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     return cbor2.dumps(cbor2.CBORTag(tag, [protected_bytes, {} if unprotected is None else unprotected,
                                            payload, signature]))
@@ -139,6 +141,27 @@ def test_the_payload_decodes_by_hand_to_an_es256_cose_sign1_over_the_cwt_claims(
     SIGNER.public_key().verify(der, signed, ec.ECDSA(hashes.SHA256()))
     assert cbor2.loads(payload) == {1: "420000", 6: 1740816000, 4: 1740902400, 7: bytes(range(16)),
                                     -65537: {1: 2, 2: "orange", 3: 7, 4: "张*明", 5: PERSON_REF}}
+
+
+def test_signing_always_emits_the_low_s_form():
+    for _ in range(64):  # a random s is high half the time
+        signature = read_code(sign_code(CLAIMS, SIGNER, KEY_ID)).signature
+        assert int.from_bytes(signature[32:], "big") <= P256_ORDER // 2
+
+
+def test_a_code_re_encoded_with_the_high_s_form_of_its_own_signature_is_refused():
+    cose = cbor2.loads(_cose_of(sign_code(CLAIMS, SIGNER, KEY_ID)))
+    protected, unprotected, payload, signature = cose.value
+    r, s = int.from_bytes(signature[:32], "big"), int.from_bytes(signature[32:], "big")
+    high = r.to_bytes(32, "big") + (P256_ORDER - s).to_bytes(32, "big")
+    # The high-S twin is a valid ECDSA signature of the same bytes ...
+    SIGNER.public_key().verify(encode_dss_signature(r, P256_ORDER - s),
+                               cbor2.dumps(["Signature1", protected, b"", payload]), ec.ECDSA(hashes.SHA256()))
+    twin = _encode(cbor2.dumps(cbor2.CBORTag(18, [protected, unprotected, payload, high])))
+
+    # ... and still not a second spelling of the code.
+    assert _rejection(twin) == "SIGNATURE_INVALID"
+    assert low_s(r, P256_ORDER - s) == (r, s)
 
 
 def test_the_person_reference_reads_back_from_under_the_signature():
@@ -367,8 +390,8 @@ def test_a_duplicate_claim_key_is_refused():
     assert claims[0] == 0xA5  # a map of five pairs
     duplicated = b"\xa6" + claims[1:] + cbor2.dumps(1) + cbor2.dumps("110000")
     protected = cbor2.dumps({1: -7, 4: KEY_ID})
-    r, s = decode_dss_signature(SIGNER.sign(cbor2.dumps(["Signature1", protected, b"", duplicated]),
-                                            ec.ECDSA(hashes.SHA256())))
+    r, s = low_s(*decode_dss_signature(SIGNER.sign(cbor2.dumps(["Signature1", protected, b"", duplicated]),
+                                                   ec.ECDSA(hashes.SHA256()))))
     cose = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, duplicated, r.to_bytes(32, "big") + s.to_bytes(32, "big")]))
 
     assert _rejection(_encode(cose)) == "CLAIMS_INVALID"
