@@ -46,6 +46,15 @@ PERSON_SESSION_SECONDS = 12 * 3600
 UPSTREAM_SECONDS = 5.0
 # The page fetches a new code this long before the shown one expires.
 REFRESH_MARGIN_SECONDS = 10
+# Headers on every answer: pages and API answers carry personal data (a code, a name, a colour), so
+# nothing is cached, framed, sniffed or sent on as a referrer, and a page runs only its own scripts.
+# The pages use no inline script or style: the QR is an SVG of attributes only.
+PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "connect-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
+               "form-action 'self'")
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Public documents the gateway serves without personal data keep their own caching.
+_CACHEABLE_PATHS = ("/static/", "/.well-known/", "/openapi.json")
 _QR_COLOURS = {"COLOUR_GREEN": "#0a7d32", "COLOUR_YELLOW": "#b88700", "COLOUR_RED": "#c4161c"}
 
 _HTTP_STATUS = {
@@ -166,6 +175,7 @@ class WebFrontDoor:
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=1024 * 1024)
+        app.on_response_prepare.append(_secure_headers)
         for route in HTTP_ROUTES:
             app.router.add_route(route.verb, route.path, self._mapped(route))
         app.router.add_get(CODE_PATH, self._code)
@@ -364,8 +374,22 @@ class WebFrontDoor:
     @staticmethod
     def _page(name: str):
         async def page(request: web.Request) -> web.FileResponse:
-            return web.FileResponse(PAGES / name, headers={"Cache-Control": "no-cache"})
+            return web.FileResponse(PAGES / name)
         return page
+
+
+async def _secure_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Runs on every response as its headers go out (errors, static files and aiohttp's own answers
+    included): no server banner, no caching of personal data, no framing, no sniffing, no referrer."""
+    headers = response.headers
+    headers.popall("Server", None)
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["X-Frame-Options"] = "DENY"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Content-Security-Policy"] = PAGE_POLICY if response.content_type == "text/html" else API_POLICY
+    if not request.path.startswith(_CACHEABLE_PATHS):
+        headers["Cache-Control"] = "no-store"
 
 
 def _attestation(value: object, field_name: str) -> identity_pb2.FaceAttestation:

@@ -277,3 +277,28 @@ async def test_a_session_token_in_another_spelling_is_unauthenticated(platform, 
                             headers={"Authorization": f"Bearer {head}.{spelling}"}) as response:
             answers.append((response.status, (await response.json()).get("error", {}).get("reason", "")))
     assert answers == [(200, ""), (401, "SESSION_INVALID"), (401, "SESSION_INVALID")]
+
+
+# 5. Headers fit for pages and answers holding personal data
+
+async def test_pages_and_answers_carry_headers_for_personal_data_and_no_server_banner(platform, http):
+    front = platform.hubei
+    person = await front.deployment.resident()
+    signed_in = {"Authorization": f"Bearer {front.token(CallerKind.PERSON, person, HUBEI)}"}
+    seen = {}
+    for path, headers in (("/", {}), ("/checkpoint", {}), ("/v1/persons/me/status", signed_in),
+                          ("/v1/persons/me/code", signed_in), ("/v1/persons/me/status", {}),
+                          ("/no-such-page", {}), ("/static/app.css", {})):
+        async with http.get(f"{front.url}{path}", headers=headers) as response:
+            seen[path, bool(headers)] = (response.status, response.headers)
+    for (path, _), (status, headers) in seen.items():
+        assert "Server" not in headers, path
+        assert (headers["X-Content-Type-Options"], headers["Referrer-Policy"], headers["X-Frame-Options"]) == (
+            "nosniff", "no-referrer", "DENY"), path
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        if not path.startswith("/static/"):
+            assert headers["Cache-Control"] == "no-store", path
+    assert [seen[key][0] for key in seen] == [200, 200, 200, 200, 401, 404, 200]
+    page_policy = seen["/", False][1]["Content-Security-Policy"]
+    assert "script-src 'self'" in page_policy and "unsafe-inline" not in page_policy
+    assert seen["/v1/persons/me/code", True][1]["Content-Security-Policy"].startswith("default-src 'none'")
