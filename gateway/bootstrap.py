@@ -10,10 +10,10 @@ import grpc
 from aiohttp import web
 from healthcode.identity.v1 import identity_pb2_grpc
 
-from gateway.admission import ANONYMOUS_RATE, DEFAULT_RATES, LoadShedder, Rate, RateLimits
+from gateway.admission import ANONYMOUS_RATE, DEFAULT_RATES, LoadShedder, Rate, RateLimits, StreamShares
 from gateway.credentials import SessionKeys
 from gateway.directory import PersonDirectory
-from gateway.forwarding import CodeCache, Forwarder, follow_status_changes
+from gateway.forwarding import CodeCache, Forwarder, StreamLimits, follow_status_changes
 from gateway.policy import PUBLIC_SERVICES, ROUTES, Scope
 from gateway.principals import CallerKind
 from gateway.rpc import generic_handlers
@@ -53,6 +53,10 @@ class GatewaySettings:
     provinces: frozenset[str]
     max_in_flight: int
     max_heavy_in_flight: int
+    max_heavy_per_caller: int
+    max_watches: int
+    max_watches_per_person: int
+    stream_limits: StreamLimits
     rates: dict[CallerKind, Rate]
     dev_sessions: bool
 
@@ -81,6 +85,13 @@ class GatewaySettings:
             provinces=provinces or frozenset(f"{prefix}0000" for prefix in areas.PROVINCES),
             max_in_flight=env.integer("GATEWAY_MAX_IN_FLIGHT", 64, minimum=1, maximum=100_000),
             max_heavy_in_flight=env.integer("GATEWAY_MAX_HEAVY_IN_FLIGHT", 16, minimum=1, maximum=100_000),
+            max_heavy_per_caller=env.integer("GATEWAY_MAX_HEAVY_PER_CALLER", 4, minimum=1, maximum=100_000),
+            max_watches=env.integer("GATEWAY_MAX_WATCHES", 10_000, minimum=1, maximum=1_000_000),
+            max_watches_per_person=env.integer("GATEWAY_MAX_WATCHES_PER_PERSON", 10, minimum=1, maximum=1000),
+            stream_limits=StreamLimits(
+                idle_seconds=env.number("GATEWAY_STREAM_IDLE_SECONDS", 30.0, minimum=0.1),
+                upload_seconds=env.number("GATEWAY_UPLOAD_SECONDS", 600.0, minimum=1.0),
+                watch_seconds=env.number("GATEWAY_WATCH_SECONDS", 3600.0, minimum=1.0)),
             rates=_rates(env),
             dev_sessions=env.text("GATEWAY_DEV_SESSIONS", "false").lower() == "true",
         )
@@ -138,7 +149,10 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
     keys = SessionKeys(settings.session_secrets)
     forwarder = Forwarder(channels, ROUTES, Scope(PersonDirectory(identity), settings.provinces),
                           RateLimits(settings.rates, ANONYMOUS_RATE),
-                          LoadShedder(settings.max_in_flight, settings.max_heavy_in_flight), CodeCache())
+                          LoadShedder(settings.max_in_flight, settings.max_heavy_in_flight,
+                                      settings.max_heavy_per_caller), CodeCache(),
+                          watches=StreamShares(settings.max_watches, settings.max_watches_per_person),
+                          stream_limits=settings.stream_limits)
     runner = web.AppRunner(WebFrontDoor(forwarder, keys, identity, dev_sessions=settings.dev_sessions).application(),
                            access_log=None, handle_signals=False, shutdown_timeout=settings.grace_seconds)
     await runner.setup()

@@ -18,12 +18,12 @@ from google.protobuf import message as protobuf_message
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
 from prometheus_client import Counter, Gauge
 
-from gateway.admission import LoadShedder, Overloaded, RateLimits
+from gateway.admission import LoadShedder, Overloaded, RateLimits, StreamShares
 from gateway.caching import RecentMap
-from gateway.policy import Route, Scope, authorize, authorize_response
+from gateway.policy import Route, Scope, authorize, authorize_response, check_list_sizes
 from gateway.principals import Principal
 from services.runtime.clients import request_metadata
-from services.runtime.errors import ResourceExhausted
+from services.runtime.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -153,15 +153,27 @@ async def follow_status_changes(channel: grpc.aio.Channel, codes: CodeCache, *, 
         await asyncio.sleep(retry_seconds)
 
 
+@dataclass(frozen=True)
+class StreamLimits:
+    """How long streams may last. An upload (carrier stays) ends with DEADLINE_EXCEEDED when no
+    message arrives for `idle_seconds` (an idle stream would hold a heavy slot for nothing) or after
+    `upload_seconds` in all; a watch ends after `watch_seconds` (the app opens a new one)."""
+
+    idle_seconds: float = 30.0
+    upload_seconds: float = 600.0
+    watch_seconds: float = 3600.0
+
+
 class Forwarder:
     def __init__(self, channels: Mapping[str, grpc.aio.Channel], routes: Mapping[str, Route], scope: Scope,
-                 limits: RateLimits, shedder: LoadShedder, codes: CodeCache, *, max_streams: int = 10_000) -> None:
+                 limits: RateLimits, shedder: LoadShedder, codes: CodeCache, *,
+                 watches: StreamShares | None = None, stream_limits: StreamLimits = StreamLimits()) -> None:
         self.scope = scope
         self.limits = limits
         self.shedder = shedder
         self.codes = codes
-        self._max_streams = max_streams
-        self._streams = 0
+        self.watches = watches or StreamShares(max_streams=10_000, max_per_person=10)
+        self.stream_limits = stream_limits
         # One multicallable per route, made once; answers stay bytes (no deserializer).
         self._calls = {}
         for route in routes.values():
@@ -183,7 +195,7 @@ class Forwarder:
                 CACHE_ANSWERS.labels("fresh").inc()
                 return cached
         try:
-            admission = self.shedder.admit(route.cost)
+            admission = self.shedder.admit(route.cost, principal.key)
         except Overloaded:
             cached = self.codes.get(cache_key, overloaded=True) if cache_key is not None else None
             if cached is not None:
@@ -206,15 +218,19 @@ class Forwarder:
 
     async def server_stream(self, route: Route, principal: Principal, request: protobuf_message.Message,
                             timeout: float | None) -> AsyncIterator[bytes]:
-        """A watch: authorised once, then relayed for as long as both ends stay."""
+        """A watch: authorised once, then relayed while both ends stay, up to its deadline; a caller
+        holds at most its share of the open watches."""
         self._limit(principal)
         await authorize(route, principal, request, self.scope)
-        if self._streams >= self._max_streams:
-            REFUSED.labels("OVERLOADED").inc()
-            raise ResourceExhausted("OVERLOADED", "too many open watches; retry shortly", {"retry_after_seconds": "5"})
-        self._streams += 1
         try:
-            call = self._calls[route.method](request, timeout=timeout, metadata=request_metadata())
+            self.watches.take(principal.key, principal.kind)
+        except ResourceExhausted as refused:
+            REFUSED.labels(refused.reason).inc()
+            raise
+        try:
+            deadline = self.stream_limits.watch_seconds if timeout is None else min(timeout,
+                                                                                   self.stream_limits.watch_seconds)
+            call = self._calls[route.method](request, timeout=deadline, metadata=request_metadata())
             try:
                 with service_errors():
                     async for answer in call:
@@ -222,20 +238,63 @@ class Forwarder:
             finally:
                 call.cancel()
         finally:
-            self._streams -= 1
+            self.watches.give_back(principal.key)
 
     async def client_stream(self, route: Route, principal: Principal,
                             requests: AsyncIterator[protobuf_message.Message], timeout: float | None) -> bytes:
-        """A bulk upload (carrier stays): the caller is authorised by kind; its messages pass through."""
+        """A bulk upload (carrier stays): the caller is authorised by kind; its messages pass through,
+        each held to the route's list limits. The upload holds one of the caller's heavy slots, so it
+        ends when it sits idle past `idle_seconds` or runs past `upload_seconds`."""
         self._limit(principal)
         await authorize(route, principal, route.request(), self.scope)
         try:
-            admission = self.shedder.admit(route.cost)
-        except Overloaded:
-            REFUSED.labels("OVERLOADED").inc()
+            admission = self.shedder.admit(route.cost, principal.key)
+        except ResourceExhausted as refused:
+            REFUSED.labels(refused.reason).inc()
             raise
-        with admission, IN_FLIGHT.track_inprogress(), service_errors():
-            return await self._calls[route.method](requests, timeout=timeout, metadata=request_metadata())
+        limits = self.stream_limits
+        deadline = limits.upload_seconds if timeout is None else min(timeout, limits.upload_seconds)
+        last_message = [time.monotonic()]
+        sending = [True]
+        refusal: list[Exception] = []
+
+        async def relayed() -> AsyncIterator[protobuf_message.Message]:
+            async for message in requests:
+                try:
+                    check_list_sizes(route, message)
+                except InvalidArgument as error:
+                    refusal.append(error)
+                    call.cancel()
+                    return
+                last_message[0] = time.monotonic()
+                yield message
+            sending[0] = False
+
+        with admission, IN_FLIGHT.track_inprogress():
+            call = self._calls[route.method](relayed(), timeout=deadline, metadata=request_metadata())
+            watchdog = asyncio.create_task(self._idle_watch(call, last_message, sending, refusal))
+            try:
+                with service_errors():
+                    return await call
+            except (UpstreamError, asyncio.CancelledError):
+                if refusal:
+                    REFUSED.labels(getattr(refusal[0], "reason", "STREAM_IDLE")).inc()
+                    raise refusal[0] from None
+                raise
+            finally:
+                watchdog.cancel()
+
+    async def _idle_watch(self, call, last_message: list[float], sending: list[bool], refusal: list[Exception]
+                          ) -> None:
+        idle = self.stream_limits.idle_seconds
+        while sending[0]:
+            quiet = time.monotonic() - last_message[0]
+            if quiet >= idle:
+                refusal.append(DeadlineExceeded("STREAM_IDLE", f"no message for {idle:g} s: the upload is ended; "
+                                                "send again with the same batch id (rows already sent are kept)"))
+                call.cancel()
+                return
+            await asyncio.sleep(idle - quiet)
 
     def _limit(self, principal: Principal) -> None:
         try:

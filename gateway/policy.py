@@ -32,7 +32,7 @@ from healthcode.verification.v1 import verification_pb2
 
 from gateway.principals import CallerKind, Principal
 from services.areas import is_area_code, province_code_of
-from services.runtime.errors import PermissionDenied
+from services.runtime.errors import InvalidArgument, PermissionDenied
 from services.runtime.requests import parse_uuid
 
 Message = protobuf_message.Message
@@ -78,6 +78,8 @@ class Route:
     response_checks: Mapping[CallerKind, ResponseCheck] = field(default_factory=dict)
     client_streaming: bool = False
     server_streaming: bool = False
+    # The most items each repeated request field may hold (refused before any check fans out).
+    list_limits: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def service(self) -> str:
@@ -327,6 +329,18 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("verification", "RecognitionAdminService/SyncTrustList"): (HEAVY, {O: covers_deployment}, {}),
 }
 
+# Repeated request fields are bounded at the door, before any check asks identity about their
+# persons: a 200,000-id BatchGetPersons is refused with no call at all. These are the services'
+# own limits; any other repeated field is held to DEFAULT_LIST_LIMIT.
+DEFAULT_LIST_LIMIT = 1000
+_LIST_LIMITS: dict[tuple[str, str], dict[str, int]] = {
+    ("identity", "IdentityService/BatchGetPersons"): {"person_ids": 1000},
+    ("status", "StatusService/RecordFacts"): {"facts": 1000},
+    ("status", "StatusService/FileAppeal"): {"evidence_refs": 10},
+    ("itinerary", "ItineraryService/IngestCarrierStays"): {"stays": 10_000},  # per message of the stream
+    ("verification", "RecognitionAdminService/PublishRiskList"): {"records": 10_000},
+}
+
 _PACKAGES = {"identity": identity_pb2, "itinerary": itinerary_pb2, "status": status_pb2,
              "verification": verification_pb2}
 
@@ -343,7 +357,8 @@ def _build_routes() -> dict[str, Route]:
             request=message_factory.GetMessageClass(method.input_type),
             response=message_factory.GetMessageClass(method.output_type),
             checks=checks, cost=cost, response_checks=response_checks,
-            client_streaming=method.client_streaming, server_streaming=method.server_streaming)
+            client_streaming=method.client_streaming, server_streaming=method.server_streaming,
+            list_limits=_LIST_LIMITS.get((upstream, path), {}))
     return routes
 
 
@@ -351,11 +366,24 @@ ROUTES: dict[str, Route] = _build_routes()
 PUBLIC_SERVICES: tuple[str, ...] = tuple(sorted({route.service for route in ROUTES.values()}))
 
 
+def check_list_sizes(route: Route, request: Message) -> None:
+    """INVALID_ARGUMENT naming the field when a repeated field holds more than its limit."""
+    for descriptor in request.DESCRIPTOR.fields:
+        if descriptor.is_repeated:
+            count = len(getattr(request, descriptor.name))
+            limit = route.list_limits.get(descriptor.name, DEFAULT_LIST_LIMIT)
+            if count > limit:
+                raise InvalidArgument.for_field(descriptor.name, f"holds {count} items; at most {limit}",
+                                                reason="LIST_TOO_LONG")
+
+
 async def authorize(route: Route, principal: Principal, request: Message, scope: Scope) -> None:
-    """Raises PermissionDenied unless the caller may make this request (filling in its own id)."""
+    """Raises PermissionDenied unless the caller may make this request (filling in its own id);
+    InvalidArgument first when a list is longer than the service takes."""
     check = route.checks.get(principal.kind)
     if check is None:
         raise denied(f"a {principal.kind} may not call {route.name}")
+    check_list_sizes(route, request)
     await check(principal, request, scope)
 
 

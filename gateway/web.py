@@ -335,7 +335,7 @@ class WebFrontDoor:
             raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, "face_attestation: required to register yourself",
                             "FACE_CHECK_REQUIRED", [{"field": "face_attestation",
                                                      "description": "required to register yourself"}])
-        with self._forwarder.shedder.admit(route.cost), service_errors():
+        with self._forwarder.shedder.admit(route.cost, f"anonymous:{request.remote}"), service_errors():
             registered = await self._identity.RegisterPerson(message, timeout=UPSTREAM_SECONDS)
         return web.json_response(self._session(registered.person))
 

@@ -72,5 +72,9 @@ class ResourceExhausted(DomainError):
     """A quota or capacity limit was hit; retry later."""
 
 
+class DeadlineExceeded(DomainError):
+    """The call ran past its deadline (or a stream sat idle past its timeout)."""
+
+
 class Unavailable(DomainError):
     """A dependency is down; the call may be retried as is."""

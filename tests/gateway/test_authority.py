@@ -5,21 +5,29 @@ provinces' residents."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import secrets
+import time
+import uuid
 import zlib
 from datetime import timedelta
 
 import base45
 import cbor2
+import grpc
 import pytest
 from healthcode.identity.v1 import identity_pb2
+from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2 as spb
 
+from gateway.policy import ROUTES
 from gateway.principals import CallerKind
 from services.codes import P256_ORDER, PREFIX
+from services.runtime.metrics import RPC_CALLS
 from services.status.casework import bootstrap_administrator
-from tests.support import passport
+from tests.gateway.conftest import bearer, start_front
+from tests.support import error_details, passport
 
 HUBEI, JIANGSU, NATIONAL = "420000", "320000", "000000"
 ADMIN = "hubei-admin"  # its acting id through the gateway: 420000.hubei-admin
@@ -263,7 +271,7 @@ async def test_a_session_token_in_another_spelling_is_unauthenticated(platform, 
     token = front.token(CallerKind.PERSON, person, HUBEI)
     head, _, signature = token.rpartition(".")
     raw = base64.urlsafe_b64decode(signature + "==")
-    r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
+    s = int.from_bytes(raw[32:], "big")
     assert s <= P256_ORDER // 2  # minted low-S
     high = base64.urlsafe_b64encode(raw[:32] + (P256_ORDER - s).to_bytes(32, "big")).rstrip(b"=").decode()
     # 64 bytes are 86 base64url characters with 4 bits to spare: the same bytes, another spelling.
@@ -302,3 +310,118 @@ async def test_pages_and_answers_carry_headers_for_personal_data_and_no_server_b
     page_policy = seen["/", False][1]["Content-Security-Policy"]
     assert "script-src 'self'" in page_policy and "unsafe-inline" not in page_policy
     assert seen["/v1/persons/me/code", True][1]["Content-Security-Policy"].startswith("default-src 'none'")
+
+
+# 3. Fair shares
+
+@pytest.fixture(scope="module")
+async def fair_front(platform, tmp_path_factory):
+    """A gateway in front of Hubei with 8 heavy slots, 2 per caller, uploads idle for at most 0.5 s
+    and 3 watches a person."""
+    front = await start_front(platform.hubei.deployment, tmp_path_factory.mktemp("fair-pki"),
+                              HEALTHCODE_GATEWAY_MAX_HEAVY_IN_FLIGHT="8", HEALTHCODE_GATEWAY_MAX_HEAVY_PER_CALLER="2",
+                              HEALTHCODE_GATEWAY_STREAM_IDLE_SECONDS="0.5",
+                              HEALTHCODE_GATEWAY_MAX_WATCHES_PER_PERSON="3")
+    yield front
+    await front.stop()
+
+
+def _grpc_reason(error: grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, str]:
+    return error.code(), error_details(error)[0]
+
+
+async def test_idle_upload_streams_of_one_carrier_starve_nobody_and_end(fair_front, http):
+    front = fair_front
+    route = ROUTES["/healthcode.itinerary.v1.ItineraryService/IngestCarrierStays"]
+    channel = front.channel("hubei-system")
+    carrier = bearer(front.token(CallerKind.FEED, "rail-12306", NATIONAL, frozenset({"STAYS"})))
+    upload = channel.stream_unary(route.method, request_serializer=route.request.SerializeToString,
+                                  response_deserializer=route.response.FromString)
+    never = asyncio.Event()
+
+    async def idle():
+        yield itinerary_pb2.IngestCarrierStaysRequest(batch_id=secrets.token_hex(6), source_carrier="rail-12306")
+        await never.wait()  # holds the stream open and sends nothing more
+
+    started = time.monotonic()
+    calls = [asyncio.ensure_future(upload(idle(), metadata=carrier)) for _ in range(16)]
+    await asyncio.sleep(0.2)
+    held = front.started.forwarder.shedder.heavy_in_flight
+    # Meanwhile every other caller's heavy calls still get in.
+    operators = [Caller(front, http, CallerKind.OPERATOR, f"ops-{i}") for i in range(6)]
+    others = await asyncio.gather(*(operator.rpc(ADMIN_SERVICE, "ListRuleSets", {"province_code": HUBEI})
+                                    for operator in operators))
+    outcomes = []
+    for call in calls:
+        try:
+            await call
+            outcomes.append(("OK", ""))
+        except grpc.aio.AioRpcError as error:
+            outcomes.append(_grpc_reason(error))
+    ended_after = time.monotonic() - started
+    never.set()
+
+    assert held == 2
+    assert [status for status, _ in others] == [200] * 6
+    assert sorted(outcomes, key=str) == sorted(
+        [(grpc.StatusCode.DEADLINE_EXCEEDED, "STREAM_IDLE")] * 2
+        + [(grpc.StatusCode.RESOURCE_EXHAUSTED, "CALLER_SHARE_EXHAUSTED")] * 14, key=str)
+    assert ended_after < 5
+    assert front.started.forwarder.shedder.heavy_in_flight == 0
+
+
+def _identity_calls() -> float:
+    return sum(sample.value for metric in RPC_CALLS.collect() for sample in metric.samples
+               if sample.name.endswith("_total") and sample.labels.get("service") == "identity")
+
+
+async def test_a_list_longer_than_the_service_takes_is_refused_before_any_identity_call(platform):
+    front = platform.hubei
+    route = ROUTES["/healthcode.identity.v1.IdentityService/BatchGetPersons"]
+    batch = front.channel("hubei-system").unary_unary(  # the province system's own certificate
+        route.method, request_serializer=route.request.SerializeToString, response_deserializer=route.response.FromString)
+    ids = [str(uuid.UUID(int=i, version=4)) for i in range(200_000)]
+    before = _identity_calls()
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await batch(identity_pb2.BatchGetPersonsRequest(person_ids=ids), timeout=30)
+    after = _identity_calls()
+    one = await front.deployment.resident()
+    found = await batch(identity_pb2.BatchGetPersonsRequest(person_ids=[one]), timeout=30)
+
+    assert (refused.value.code(), error_details(refused.value)) == (
+        grpc.StatusCode.INVALID_ARGUMENT, ("LIST_TOO_LONG", ["person_ids"]))
+    assert after == before  # no identity call at all
+    assert [person.person_id for person in found.persons] == [one]
+
+
+async def test_a_person_holds_at_most_their_share_of_watches(fair_front):
+    front = fair_front
+    person = await front.deployment.resident()
+    route = ROUTES["/healthcode.status.v1.StatusService/WatchStatus"]
+    channel = front.channel("hubei-system")
+    watch = channel.unary_stream(route.method, request_serializer=route.request.SerializeToString,
+                                 response_deserializer=route.response.FromString)
+    me = bearer(front.token(CallerKind.PERSON, person, HUBEI))
+    opened = []
+    for _ in range(3):
+        call = watch(spb.WatchStatusRequest(person_id=person), metadata=me)
+        assert (await call.read()).status.person_id == person
+        opened.append(call)
+    fourth = watch(spb.WatchStatusRequest(person_id=person), metadata=me)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await fourth.read()
+    other = await front.deployment.resident()
+    others = watch(spb.WatchStatusRequest(person_id=other), metadata=bearer(front.token(CallerKind.PERSON, other,
+                                                                                         HUBEI)))
+    assert (await others.read()).status.person_id == other
+    opened[0].cancel()
+    for _ in range(50):  # the gateway notices the cancelled watch and gives its share back
+        if front.started.forwarder.watches.open_for(f"person:{HUBEI}:{person}") < 3:
+            break
+        await asyncio.sleep(0.02)
+    again = watch(spb.WatchStatusRequest(person_id=person), metadata=me)
+    assert (await again.read()).status.person_id == person
+    for call in opened[1:] + [others, again]:
+        call.cancel()
+
+    assert _grpc_reason(refused.value) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "CALLER_SHARE_EXHAUSTED")
