@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.status.model import Status, reasons_to_json
@@ -38,14 +38,20 @@ class AuditEntry:
     officer_ids: tuple[str, ...] = ()
     legal_basis: str = ""
     trace_id: str = ""            # a contact trace's id (cause CONTACT_TRACE)
+    # A keyed digest of `reasons` (AuditChain.detail_digest): what the chain covers in their place,
+    # so they can be reduced after the retention without breaking it. Empty on entries written
+    # before minimisation existed (their chain covers the reasons themselves).
+    detail_digest: bytes = b""
+    reduced: bool = False         # reasons reduced to keyed digests: [{"digest": hex}, ...]
 
     def canonical(self) -> bytes:
         """A byte form that does not depend on how the database hands values back. A trace id is
-        appended only when there is one, so entries written before traces had one chain as before."""
+        appended only when there is one, and the reasons stand in themselves when there is no
+        detail digest, so entries written before either chain as before."""
         fields = [
             self.seq, self.person_id, self.version, self.change_time.timestamp(), self.previous_colour,
-            self.colour, self.display_colour, self.reasons, self.cause, self.rule_province, self.rule_version,
-            list(self.officer_ids), self.legal_basis]
+            self.colour, self.display_colour, self.detail_digest.hex() if self.detail_digest else self.reasons,
+            self.cause, self.rule_province, self.rule_version, list(self.officer_ids), self.legal_basis]
         if self.trace_id:
             fields.append(self.trace_id)
         return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
@@ -58,6 +64,23 @@ class AuditChain:
         self._key = key
         # A key of its own for status bindings, so a binding can never be passed off as a chain link.
         self._binding_key = hmac.new(key, b"healthcode.status.binding", hashlib.sha256).digest()
+        # Keys of their own for the digest the chain covers and for the digests a reduced entry keeps.
+        self._detail_key = hmac.new(key, b"healthcode.status.audit-detail", hashlib.sha256).digest()
+        self._reduced_key = hmac.new(key, b"healthcode.status.audit-reduced", hashlib.sha256).digest()
+
+    def detail_digest(self, reasons: list[dict]) -> bytes:
+        """The keyed digest of an entry's reasons that the chain covers in their place."""
+        return hmac.new(self._detail_key, _canonical_json(reasons), hashlib.sha256).digest()
+
+    def reduced(self, reasons: list[dict]) -> list[dict]:
+        """An entry's reasons past retention: each reduced to a keyed digest. Whoever holds the key and
+        a candidate reason (a stay's area, a diagnosis, a record id) can still confirm it was the one;
+        nobody can read it back."""
+        return [{"digest": hmac.new(self._reduced_key, _canonical_json(reason), hashlib.sha256).hexdigest()}
+                for reason in reasons]
+
+    def with_digest(self, entry: AuditEntry) -> AuditEntry:
+        return replace(entry, detail_digest=self.detail_digest(entry.reasons))
 
     def bind(self, status: Status) -> bytes:
         """The MAC that ties a served status (every field a reader or a code sees, its version and
@@ -92,8 +115,15 @@ class AuditChain:
                 problems.append(f"seq {entry.seq}: does not follow the entry before it")
             if not hmac.compare_digest(self.link(previous_hash, entry), entry_hash):
                 problems.append(f"seq {entry.seq}: content does not match its hash (edited)")
+            elif entry.detail_digest and not entry.reduced and not hmac.compare_digest(
+                    self.detail_digest(entry.reasons), entry.detail_digest):
+                problems.append(f"seq {entry.seq}: reasons do not match their digest (edited)")
             expected_previous, expected_seq = entry_hash, entry.seq + 1
         return problems
+
+
+def _canonical_json(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 ChainRows = Sequence[tuple[AuditEntry, bytes, bytes]]

@@ -60,6 +60,9 @@ class BoardPolicy:
     check_in_horizon: timedelta    # check-ins older than this are neither read nor kept
     fact_retention: timedelta      # facts are kept this long, and after it until the person is plainly green
     appeal_retention: timedelta    # decided appeals (statements, evidence) are kept this long
+    # Audit entries' details (reasons: areas, diagnoses, record ids) are kept this long, then reduced
+    # to keyed digests; the decision itself (colour, cause, rule set, officers, basis) is kept.
+    audit_detail_retention: timedelta = timedelta(days=180)
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,7 @@ class StatusBoard:
         rows = []
         for entry in entries:
             seq += 1
-            chained = replace(entry, seq=seq)
+            chained = self._chain.with_digest(replace(entry, seq=seq))
             entry_hash = self._chain.link(previous, chained)
             rows.append((chained, previous, entry_hash))
             previous = entry_hash
@@ -467,4 +470,19 @@ class StatusBoard:
         check_ins = await self.repository.purge_check_ins(now - self._policy.check_in_horizon)
         facts = await self.repository.purge_settled_facts(now - self._policy.fact_retention)
         appeals = await self.repository.purge_decided_appeals(now - self._policy.appeal_retention)
-        log.info("status_purged", codes=codes, check_ins=check_ins, facts=facts, appeals=appeals)
+        reduced = await self.reduce_audit_details()
+        log.info("status_purged", codes=codes, check_ins=check_ins, facts=facts, appeals=appeals,
+                 audit_entries_reduced=reduced)
+
+    async def reduce_audit_details(self, batch: int = 1000) -> int:
+        """Reduces the details of audit entries past their retention to keyed digests (see
+        AuditChain.reduced); the chain covers their digest, so it still verifies. Returns how many."""
+        cutoff = self.now() - self._policy.audit_detail_retention
+        total = 0
+        while due := await self.repository.audit_details_to_reduce(cutoff, batch):
+            done = await self.repository.reduce_audit_details(
+                [(seq, self._chain.reduced(reasons)) for seq, reasons in due], self.now())
+            total += done
+            if len(due) < batch:
+                break
+        return total

@@ -51,6 +51,7 @@ class StatusSettings:
     check_in_horizon: timedelta
     fact_retention: timedelta
     appeal_retention: timedelta
+    audit_detail_retention: timedelta
     appeal_review_time: timedelta
     review_interval: float        # the scheduler of time-based changes
     follow_interval: float        # following itinerary's declarations; 0 turns it off
@@ -78,6 +79,8 @@ class StatusSettings:
                                                       maximum=3650)),
             appeal_retention=timedelta(days=env.integer("STATUS_APPEAL_RETENTION_DAYS", 365, minimum=30,
                                                         maximum=3650)),
+            audit_detail_retention=timedelta(days=env.integer("STATUS_AUDIT_DETAIL_RETENTION_DAYS", 180, minimum=30,
+                                                              maximum=3650)),
             appeal_review_time=timedelta(hours=env.integer("STATUS_APPEAL_REVIEW_HOURS", 72, minimum=1,
                                                            maximum=720)),
             review_interval=env.number("STATUS_REVIEW_INTERVAL_SECONDS", 30.0, minimum=0.1),
@@ -113,7 +116,8 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
     await signer.reload(clock.now())
     board = StatusBoard(repository, keyring, rules, signer, AuditChain(settings.audit_key), identity, itinerary,
                         BoardPolicy(settings.clock_skew, settings.check_in_horizon,
-                                                   settings.fact_retention, settings.appeal_retention), clock)
+                                    settings.fact_retention, settings.appeal_retention,
+                                    settings.audit_detail_retention), clock)
     casework = Casework(board, keyring, CaseworkPolicy(settings.appeal_review_time, settings.clock_skew))
     recomputation = Recomputation(board, itinerary, first_look_back=timedelta(days=14))
     return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url))

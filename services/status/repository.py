@@ -362,12 +362,34 @@ class StatusRepository:
             "audit_log", schema_name="status",
             columns=["seq", "person_id", "version", "change_time", "previous_colour", "colour", "display_colour",
                      "reasons", "cause", "rule_province", "rule_version", "officer_ids", "legal_basis",
-                     "trace_id", "previous_hash", "entry_hash"],
+                     "trace_id", "detail_digest", "previous_hash", "entry_hash"],
             records=[(e.seq, e.person_id, e.version, e.change_time, e.previous_colour, e.colour, e.display_colour,
                       json.dumps(e.reasons), e.cause, e.rule_province, e.rule_version, list(e.officer_ids),
-                      e.legal_basis, e.trace_id, previous, entry_hash) for e, previous, entry_hash in rows])
+                      e.legal_basis, e.trace_id, e.detail_digest, previous, entry_hash)
+                     for e, previous, entry_hash in rows])
         last, _, last_hash = rows[-1]
         await connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2", last.seq, last_hash)
+
+    async def audit_details_to_reduce(self, changed_before: datetime, limit: int) -> list[tuple[int, list[dict]]]:
+        """(seq, reasons) of entries past the retention whose details may be reduced: those with a
+        detail digest, not reduced yet, and superseded by a newer entry of the same person (the
+        entry that recorded a person's current status keeps its reasons: they are still in force)."""
+        rows = await self.pool.fetch(
+            """SELECT l.seq, l.reasons FROM status.audit_log l
+               WHERE l.reduce_time IS NULL AND l.detail_digest <> '\\x' AND l.change_time < $1
+                 AND EXISTS (SELECT 1 FROM status.audit_log n WHERE n.person_id = l.person_id AND n.seq > l.seq)
+               ORDER BY l.change_time, l.seq LIMIT $2""", changed_before, limit)
+        return [(row["seq"], json.loads(row["reasons"])) for row in rows]
+
+    async def reduce_audit_details(self, reduced: Sequence[tuple[int, list[dict]]], now: datetime) -> int:
+        """Replaces the entries' reasons by their reduced form, once (a second reducer finds them done).
+        The table's trigger lets nothing else change."""
+        result = await self.pool.execute(
+            """UPDATE status.audit_log l SET reasons = r.reasons, reduce_time = $3
+               FROM unnest($1::bigint[], $2::jsonb[]) AS r(seq, reasons)
+               WHERE l.seq = r.seq AND l.reduce_time IS NULL""",
+            [seq for seq, _ in reduced], [json.dumps(reasons) for _, reasons in reduced], now)
+        return int(result.split()[-1])
 
     async def person_changes(self, person_id: str, before_seq: int | None, limit: int) -> list[AuditEntry]:
         rows = await self.read_pool.fetch(
@@ -657,7 +679,7 @@ def _audit_entry(row: asyncpg.Record) -> AuditEntry:
         previous_colour=row["previous_colour"], colour=row["colour"], display_colour=row["display_colour"],
         reasons=json.loads(row["reasons"]), cause=row["cause"], rule_province=row["rule_province"],
         rule_version=row["rule_version"], officer_ids=tuple(row["officer_ids"]), legal_basis=row["legal_basis"],
-        trace_id=row["trace_id"])
+        trace_id=row["trace_id"], detail_digest=bytes(row["detail_digest"]), reduced=row["reduce_time"] is not None)
 
 
 def _audit_entry_json(entry: dict) -> AuditEntry:
@@ -666,7 +688,9 @@ def _audit_entry_json(entry: dict) -> AuditEntry:
         change_time=datetime.fromisoformat(entry["change_time"]), previous_colour=entry["previous_colour"],
         colour=entry["colour"], display_colour=entry["display_colour"], reasons=entry["reasons"],
         cause=entry["cause"], rule_province=entry["rule_province"], rule_version=entry["rule_version"],
-        officer_ids=tuple(entry["officer_ids"]), legal_basis=entry["legal_basis"])
+        officer_ids=tuple(entry["officer_ids"]), legal_basis=entry["legal_basis"], trace_id=entry.get("trace_id", ""),
+        detail_digest=bytes.fromhex(entry.get("detail_digest", "\\x")[2:]),
+        reduced=entry.get("reduce_time") is not None)
 
 
 def _appeal(row: asyncpg.Record) -> AppealRow:

@@ -18,6 +18,8 @@ from services.status.recompute import Recomputation
 from services.status.repository import OverrideRow, RecomputeRun, StoredKey, StoredRuleSet
 from services.status.watch import MAX_WATCHERS, StatusWatch
 
+# The code of a reason whose details were reduced to a keyed digest after the retention.
+REDUCED_REASON = "DETAIL_REDUCED"
 SERVICE_NAMES = (pb.DESCRIPTOR.services_by_name["StatusService"].full_name,
                  pb.DESCRIPTOR.services_by_name["StatusAdminService"].full_name)
 
@@ -41,9 +43,15 @@ def _change(entry: AuditEntry) -> pb.StatusChange:
     return pb.StatusChange(
         version=entry.version, change_time=to_timestamp(entry.change_time), previous_colour=entry.previous_colour,
         colour=entry.colour, display_colour=entry.display_colour,
-        reasons=[_reason(r) for r in reasons_from_json(entry.reasons)], cause=entry.cause,
-        rule_set_province_code=entry.rule_province, rule_set_version=entry.rule_version,
+        reasons=(_reduced_reasons(entry.reasons) if entry.reduced
+                 else [_reason(r) for r in reasons_from_json(entry.reasons)]),
+        cause=entry.cause, rule_set_province_code=entry.rule_province, rule_set_version=entry.rule_version,
         officer_ids=list(entry.officer_ids), legal_basis=entry.legal_basis, trace_id=entry.trace_id)
+
+
+def _reduced_reasons(reduced: list[dict]) -> list[pb.Reason]:
+    """Reasons past their retention: only a keyed digest of each is left."""
+    return [pb.Reason(code=REDUCED_REASON, detail=f"hmac-sha256:{reason['digest']}") for reason in reduced]
 
 
 def _appeal(appeal: Appeal) -> pb.Appeal:
