@@ -31,6 +31,14 @@ class Callers:
     def checkpoint(self, checkpoint_id: str, area_code: str) -> Metadata:
         return ()
 
+    def checkpoint_id(self, name: str, area_code: str) -> str:
+        """The id a checkpoint verifies under: its name, straight to the services."""
+        return name
+
+    def declarer(self) -> tuple[Metadata, str]:
+        """Who declares the run's risk area, and the authority the declaration names."""
+        return (), "load-harness"
+
     def carrier(self) -> Metadata:
         return ()
 
@@ -67,6 +75,15 @@ class GatewayCallers(Callers):
 
     def checkpoint(self, checkpoint_id: str, area_code: str) -> Metadata:
         return self._as(Principal(CallerKind.CHECKPOINT, checkpoint_id, province_code_of(area_code)))
+
+    def checkpoint_id(self, name: str, area_code: str) -> str:
+        """Through a gateway: the province-qualified id it gives the checkpoint (`420000.load-gate-07`)."""
+        return Principal(CallerKind.CHECKPOINT, name, province_code_of(area_code)).acting_id
+
+    def declarer(self) -> tuple[Metadata, str]:
+        """A national operator, under its own (qualified) id: the gateway takes no other authority."""
+        operator = Principal(CallerKind.OPERATOR, "load-operator", NATIONAL)
+        return self._as(operator), operator.acting_id
 
     def carrier(self) -> Metadata:
         return self._as(Principal(CallerKind.FEED, "load-carrier", NATIONAL, frozenset({"STAYS"})))

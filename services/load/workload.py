@@ -170,9 +170,9 @@ class Workload:
                 return
             since = time.perf_counter()
         reading = self.rng.random()
+        gate, area = f"load-gate-{self.rng.randrange(100):02d}", self.rng.choice(COUNTIES)
         request = verification_pb2.VerifyCodeRequest(
-            payload=payload, checkpoint_id=f"load-gate-{self.rng.randrange(100):02d}",
-            area_code=self.rng.choice(COUNTIES))
+            payload=payload, checkpoint_id=self.callers.checkpoint_id(gate, area), area_code=area)
         if reading < FEVER_SHARE:
             request.temperature_celsius = 37.8
         elif reading < 0.8:
@@ -180,7 +180,7 @@ class Workload:
         await self._call(self.channels.verification().VerifyCode, request, recorder, "VerifyCode", since, phase,
                          outcome=lambda r: verification_pb2.Decision.Name(r.decision).removeprefix("DECISION_")
                          + (f" {r.reason}" if r.reason else ""),
-                         metadata=self.callers.checkpoint(request.checkpoint_id, request.area_code))
+                         metadata=self.callers.checkpoint(gate, area))
 
     async def get_status(self, recorder: Recorder, since: float, phase: str) -> None:
         person = self._person()
@@ -251,11 +251,12 @@ class Workload:
                     break
             area = next((c for c in COUNTIES if c not in at_risk), COUNTIES[0])
         since = time.perf_counter()
+        metadata, authority = self.callers.declarer()
         response = await self._call(itinerary.DeclareRiskArea, itinerary_pb2.DeclareRiskAreaRequest(
             area_code=area, level=common_pb2.RISK_LEVEL_HIGH,
-            effective_time=_timestamp(datetime.now(UTC) - timedelta(days=10)), authority="load-harness",
+            effective_time=_timestamp(datetime.now(UTC) - timedelta(days=10)), authority=authority,
             reason=f"synthetic load run {self.run_id}", request_id=f"load-{self.run_id}-declaration"),
-            recorder, "DeclareRiskArea", since, phase)
+            recorder, "DeclareRiskArea", since, phase, metadata=metadata)
         if response is None:
             return {"area_code": area, "error": "DeclareRiskArea failed"}
         return {"area_code": area, "declaration_id": response.declaration.declaration_id, "raised": response.raised,
