@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -617,3 +618,24 @@ async def test_a_contacts_visits_before_meeting_the_case_make_no_secondary_conta
     await diagnosed(status_env, clock, case)
     close, secondary = await trace(book, case, 60, None, True, "")
     assert (close, secondary) == ([contact], [later])
+
+
+async def test_the_same_trace_run_three_times_at_once_records_each_contact_once(book, clock, identity_env, status_env,
+                                                                                db):
+    case, contact = [await person_in(identity_env, QINGHAI) for _ in range(2)]
+    venue = await new_venue(book)
+    moment = clock.now().replace(minute=0, second=0) - timedelta(days=1)
+    await scan(book, clock, case, venue, moment)
+    await scan(book, clock, contact, venue, moment + timedelta(minutes=10))
+    await diagnosed(status_env, clock, case)
+    trace_id = f"rush-{secrets.token_hex(4)}"
+
+    answers = await asyncio.gather(*(trace(book, case, 60, None, False, trace_id) for _ in range(3)))
+
+    assert answers == [([contact], [])] * 3
+    facts = await db.fetchval("SELECT count(*) FROM status.facts WHERE authority = $1 AND authority_record_id LIKE $2",
+                              AUTHORITY, f"{trace_id}:%")
+    changes = (await status_env.stub.ListStatusChanges(status_pb2.ListStatusChangesRequest(person_id=contact))).changes
+    assert facts == 1
+    assert [c.cause for c in changes].count(status_pb2.CHANGE_CAUSE_CONTACT_TRACE) == 1
+    assert [c.version for c in changes] == sorted((c.version for c in changes), reverse=True)
