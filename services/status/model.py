@@ -186,9 +186,6 @@ _CLEARED_BY = {
     "INBOUND_QUARANTINE": {FactKind.QUARANTINE_RELEASE},
     "CLOSED_AREA_RESIDENCE": {FactKind.QUARANTINE_RELEASE},
 }
-# Fact kinds that happen at one moment: their finding lasts the rule's `days`.
-_POINT_FINDINGS = {FactKind.FEVER_MEDICINE_PURCHASE: "FEVER_MEDICINE_PURCHASE",
-                   FactKind.FEVER_CLINIC_VISIT: "FEVER_CLINIC_VISIT"}
 
 
 @dataclass
@@ -376,8 +373,8 @@ def _findings(evidence: Evidence, rules: RuleSet, now: datetime) -> list[_Findin
             collector.add("CASE_REPORTED_STAY", key, fact.effective_time,
                           fact.end_time + rules.window if fact.end_time else None, detail=fact.area_code,
                           period_end=fact.end_time)
-        elif fact.kind in _POINT_FINDINGS:
-            collector.add(_POINT_FINDINGS[fact.kind], key, fact.effective_time, None)
+        elif fact.kind is FactKind.FEVER_MEDICINE_PURCHASE or fact.kind is FactKind.FEVER_CLINIC_VISIT:
+            collector.add(fact.kind.name, key, fact.effective_time, None)
         elif fact.kind is FactKind.HOTEL_REGISTRATION:
             collector.add("HOTEL_STAY", key, fact.effective_time,
                           fact.end_time + rules.window if fact.end_time else None, detail=fact.area_code,
