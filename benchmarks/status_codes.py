@@ -364,7 +364,7 @@ class RawBaseline:
                     return 0
                 await self._timed("write", connection.execute(
                     UPSERT_SQL, batch, [1] * n, [1] * n, ["green"] * n, ["[]"] * n, ["630000"] * n, [1] * n,
-                    [now] * n, [self._valid] * n, [None] * n, list(range(1, n + 1)), [self._hash] * n))
+                    [now] * n, [self._valid] * n, [None] * n, list(range(1, n + 1)), [self._hash] * n, [None] * n))
                 started = time.perf_counter()
                 seq = await connection.fetchval("SELECT seq FROM public.bench_audit_head FOR UPDATE")
                 await connection.copy_records_to_table(

@@ -25,7 +25,8 @@ class CallerKind(StrEnum):
 
 # What a feed may send: the fact kinds (status.v1 FactKind without its prefix) and carrier stays.
 FEED_SCOPES = frozenset({"DIAGNOSIS", "QUARANTINE_ORDER", "NUCLEIC_ACID_TEST", "INBOUND_QUARANTINE", "DISCHARGE",
-                         "QUARANTINE_RELEASE", "FEVER_ON_SITE", "STAYS"})
+                         "QUARANTINE_RELEASE", "FEVER_ON_SITE", "CLOSED_AREA_RESIDENCE", "FEVER_MEDICINE_PURCHASE",
+                         "FEVER_CLINIC_VISIT", "HOTEL_REGISTRATION", "CASE_REPORTED_STAY", "STAYS"})
 
 
 @dataclass(frozen=True)

@@ -30,10 +30,12 @@ _ALG, _KID = 1, 4  # COSE header labels (RFC 9052 §3.1)
 _ES256 = -7
 _ISS, _EXP, _IAT, _CTI = 1, 4, 6, 7  # CWT claim keys (RFC 8392 §4)
 _HEALTH_CODE = -65537  # our private claim, a map of the keys below
-_COLOUR, _DISPLAY_COLOUR, _STATUS_VERSION, _MASKED_NAME, _PERSON_REF = 1, 2, 3, 4, 5
+_COLOUR, _DISPLAY_COLOUR, _STATUS_VERSION, _MASKED_NAME, _PERSON_REF, _NEGATIVE_TEST = 1, 2, 3, 4, 5, 6
 _HEADER_KEYS = frozenset({_ALG, _KID})
 _CLAIM_KEYS = frozenset({_ISS, _EXP, _IAT, _CTI, _HEALTH_CODE})
 _HEALTH_CODE_KEYS = frozenset({_COLOUR, _DISPLAY_COLOUR, _STATUS_VERSION, _MASKED_NAME, _PERSON_REF})
+# With a negative test: its sample time, whole seconds since 1970 (nothing else about the test).
+_HEALTH_CODE_KEYS_WITH_TEST = _HEALTH_CODE_KEYS | {_NEGATIVE_TEST}
 
 _KEY_ID_BYTES = 8
 _CODE_ID_BYTES = 16
@@ -80,6 +82,8 @@ class CodeClaims:
     person_ref: bytes = field(repr=False)
     issued_at: datetime
     expires_at: datetime
+    # The sample time of the holder's latest nucleic-acid result when negative; None otherwise.
+    negative_test_time: datetime | None = field(default=None, repr=False)
 
 
 class CodeRejected(Exception):
@@ -197,18 +201,21 @@ def sign_code(claims: CodeClaims, private_key: ec.EllipticCurvePrivateKey, key_i
     if type(key_id) is not bytes or len(key_id) != _KEY_ID_BYTES:
         raise ValueError(f"key_id must be {_KEY_ID_BYTES} bytes")
     protected = cbor2.dumps({_ALG: _ES256, _KID: key_id})
+    health_code = {
+        _COLOUR: int(claims.national_colour),
+        _DISPLAY_COLOUR: claims.display_colour,
+        _STATUS_VERSION: claims.status_version,
+        _MASKED_NAME: claims.masked_name,
+        _PERSON_REF: claims.person_ref,
+    }
+    if claims.negative_test_time is not None:
+        health_code[_NEGATIVE_TEST] = _seconds_of(claims.negative_test_time)
     payload = cbor2.dumps({
         _ISS: claims.issuer_province,
         _IAT: _seconds_of(claims.issued_at),
         _EXP: _seconds_of(claims.expires_at),
         _CTI: claims.code_id,
-        _HEALTH_CODE: {
-            _COLOUR: int(claims.national_colour),
-            _DISPLAY_COLOUR: claims.display_colour,
-            _STATUS_VERSION: claims.status_version,
-            _MASKED_NAME: claims.masked_name,
-            _PERSON_REF: claims.person_ref,
-        },
+        _HEALTH_CODE: health_code,
     })
     signature = es256_sign(private_key, _sig_structure(protected, payload))
     return PREFIX + base45.b45encode(zlib.compress(_cose_sign1(protected, payload, signature), 9)).decode("ascii")
@@ -296,9 +303,10 @@ def _read_claims(data: bytes) -> CodeClaims:
     if not _has_exactly(claims, _CLAIM_KEYS):
         raise CodeRejected("CLAIMS_INVALID", "the CWT claims must be exactly iss, iat, exp, cti and the health code")
     health_code = claims[_HEALTH_CODE]
-    if not _has_exactly(health_code, _HEALTH_CODE_KEYS):
+    if not (_has_exactly(health_code, _HEALTH_CODE_KEYS) or _has_exactly(health_code, _HEALTH_CODE_KEYS_WITH_TEST)):
         raise CodeRejected("CLAIMS_INVALID", "the health code claim must be exactly colour, display colour, "
-                                             "status version, masked name and person reference")
+                                             "status version, masked name, person reference and, if any, "
+                                             "the negative test time")
     try:
         read = CodeClaims(
             issuer_province=claims[_ISS],
@@ -310,6 +318,8 @@ def _read_claims(data: bytes) -> CodeClaims:
             person_ref=health_code[_PERSON_REF],
             issued_at=_moment_at(claims[_IAT], "iat"),
             expires_at=_moment_at(claims[_EXP], "exp"),
+            negative_test_time=(_moment_at(health_code[_NEGATIVE_TEST], "negative test time")
+                                if _NEGATIVE_TEST in health_code else None),
         )
         _check_claims(read)
     except ValueError as error:
@@ -337,6 +347,9 @@ def _check_claims(claims: CodeClaims) -> None:
         raise ValueError(f"person reference must be {_PERSON_REF_BYTES} bytes")
     if _seconds_of(claims.expires_at) <= _seconds_of(claims.issued_at):
         raise ValueError("expiry must be after issue")
+    if claims.negative_test_time is not None and _seconds_of(claims.negative_test_time) > _seconds_of(
+            claims.issued_at):
+        raise ValueError("the negative test must be sampled before the code is issued")
 
 
 def _seconds_of(moment: datetime) -> int:

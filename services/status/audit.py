@@ -86,12 +86,15 @@ class AuditChain:
         """The MAC that ties a served status (every field a reader or a code sees, its version and
         the audit entry that recorded that version) to the chain's key."""
         decision = status.decision
-        served = json.dumps([
+        fields = [
             status.person_id, status.version, status.audit_seq, int(decision.colour), decision.display,
             reasons_to_json(decision.reasons), decision.rule_province, decision.rule_version,
             status.compute_time.timestamp(), decision.valid_until.timestamp(),
-            decision.next_change_time.timestamp() if decision.next_change_time else None],
-            separators=(",", ":"), ensure_ascii=False).encode()
+            decision.next_change_time.timestamp() if decision.next_change_time else None]
+        if decision.negative_test_time is not None:
+            # Appended only when there is one, so rows bound before test results existed still verify.
+            fields.append(decision.negative_test_time.timestamp())
+        served = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
         return hmac.new(self._binding_key, served, hashlib.sha256).digest()
 
     def binds(self, status: Status) -> bool:

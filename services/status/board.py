@@ -296,7 +296,8 @@ class StatusBoard:
             async def store(connection: asyncpg.Connection) -> None:
                 nonlocal stored_count
                 rows = [(a.person_id, a.fact.fact_id, a.authority, a.authority_record_id, a.source,
-                         self._keyring.seal(intake.seal_fact_body(a.fact), intake.fact_context(a.fact.fact_id)))
+                         self._keyring.seal(intake.seal_fact_body(a.fact), intake.fact_context(a.fact.fact_id)),
+                         a.retain_until)
                         for _, a in accepted]
                 stored = await self.repository.insert_facts(connection, rows, now)
                 for index, a in accepted:
@@ -469,10 +470,15 @@ class StatusBoard:
         codes = await self.repository.purge_codes(now)
         check_ins = await self.repository.purge_check_ins(now - self._policy.check_in_horizon)
         facts = await self.repository.purge_settled_facts(now - self._policy.fact_retention)
+        # Short-lived facts go whatever the colour; a rule set never shows them that long (rules.SHORT_LIVED),
+        # but their persons are decided again so no status still rests on a deleted fact.
+        expired = await self.repository.purge_expired_facts(now)
+        for start in range(0, len(expired), 1000):
+            await self.decide(expired[start:start + 1000], ChangeCause.SCHEDULE, refresh=False)
         appeals = await self.repository.purge_decided_appeals(now - self._policy.appeal_retention)
         reduced = await self.reduce_audit_details()
-        log.info("status_purged", codes=codes, check_ins=check_ins, facts=facts, appeals=appeals,
-                 audit_entries_reduced=reduced)
+        log.info("status_purged", codes=codes, check_ins=check_ins, facts=facts, expired_facts=len(expired),
+                 appeals=appeals, audit_entries_reduced=reduced)
 
     async def reduce_audit_details(self, batch: int = 1000) -> int:
         """Reduces the details of audit entries past their retention to keyed digests (see

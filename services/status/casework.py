@@ -316,8 +316,8 @@ class Casework:
     async def _record_fact(self, connection: asyncpg.Connection, person_id: str, authority: str, record_id: str,
                            fact: Fact, now: datetime) -> None:
         sealed = self._keyring.seal(intake.seal_fact_body(fact), intake.fact_context(fact.fact_id))
-        await self._repository.insert_facts(connection, [(person_id, fact.fact_id, authority, record_id, 0, sealed)],
-                                            now)
+        await self._repository.insert_facts(
+            connection, [(person_id, fact.fact_id, authority, record_id, 0, sealed, None)], now)
 
     # Overrides
 

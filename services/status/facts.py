@@ -10,20 +10,47 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+from services import areas
 from services.colours import Colour
 from services.codes.ids import parse_code_id
 from services.runtime.errors import InvalidArgument
 from services.runtime.requests import parse_uuid
 from services.status.model import FEVER_CELSIUS, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
+from services.status.rules import SHORT_LIVED
 
 MAX_FACTS_PER_CALL = 1000
 _AUTHORITY = re.compile(r"^[a-z0-9.-]{1,64}$")  # the gateway qualifies it: 420000.wuhan-cdc
 _RECORD_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 FEED_KINDS = {FactKind.DIAGNOSIS, FactKind.QUARANTINE_ORDER, FactKind.NUCLEIC_ACID_TEST,
               FactKind.INBOUND_QUARANTINE, FactKind.DISCHARGE, FactKind.QUARANTINE_RELEASE,
-              FactKind.FEVER_ON_SITE}
-_SOURCES = range(1, 8)  # FactSource values
-_SYMPTOMS = range(1, 8)  # Symptom values
+              FactKind.FEVER_ON_SITE, FactKind.CLOSED_AREA_RESIDENCE, FactKind.FEVER_MEDICINE_PURCHASE,
+              FactKind.FEVER_CLINIC_VISIT, FactKind.HOTEL_REGISTRATION, FactKind.CASE_REPORTED_STAY}
+_SOURCES = range(1, 10)  # FactSource values
+_SYMPTOMS = range(1, 20)  # Symptom values
+
+# FactSource values, as in healthcode.status.v1.FactSource.
+HEALTH, POLICE, BORDER, COMMUNITY, AVIATION, RAIL, CHECKPOINT, MARKET_REGULATION, LABORATORY = range(1, 10)
+_CLASSIC_SOURCES = frozenset({HEALTH, POLICE, BORDER, COMMUNITY, AVIATION, RAIL, CHECKPOINT})
+# Provenance: which kind of authority may state which fact. Kinds from before these feeds keep
+# accepting the seven original sources; the newer feeds are each their own authority's word.
+ALLOWED_SOURCES: dict[FactKind, frozenset[int]] = {
+    FactKind.NUCLEIC_ACID_TEST: frozenset({HEALTH, LABORATORY}),
+    FactKind.CLOSED_AREA_RESIDENCE: frozenset({COMMUNITY, POLICE}),
+    FactKind.FEVER_MEDICINE_PURCHASE: frozenset({MARKET_REGULATION}),
+    FactKind.FEVER_CLINIC_VISIT: frozenset({HEALTH}),
+    FactKind.HOTEL_REGISTRATION: frozenset({POLICE}),
+    FactKind.CASE_REPORTED_STAY: frozenset({HEALTH}),
+}
+_PERIOD_KINDS = {FactKind.QUARANTINE_ORDER, FactKind.INBOUND_QUARANTINE, FactKind.CLOSED_AREA_RESIDENCE,
+                 FactKind.HOTEL_REGISTRATION, FactKind.CASE_REPORTED_STAY}
+_AREA_KINDS = {FactKind.CLOSED_AREA_RESIDENCE, FactKind.HOTEL_REGISTRATION, FactKind.CASE_REPORTED_STAY}
+# Retention: facts of these kinds are deleted this long after they take effect, whatever the
+# person's colour (rules.SHORT_LIVED bounds how long a rule set may show them).
+RETENTION: dict[FactKind, timedelta] = {
+    FactKind.FEVER_MEDICINE_PURCHASE: SHORT_LIVED["FEVER_MEDICINE_PURCHASE"],
+    FactKind.FEVER_CLINIC_VISIT: SHORT_LIVED["FEVER_CLINIC_VISIT"],
+    FactKind.HOTEL_REGISTRATION: SHORT_LIVED["HOTEL_STAY"],
+}
 MIN_BODY_CELSIUS, MAX_BODY_CELSIUS = Decimal("34.0"), Decimal("43.0")
 
 
@@ -43,6 +70,7 @@ class SubmittedFact:
     place: int
     test_result: int
     temperature: float
+    area_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +84,12 @@ class AcceptedFact:
     source: int
     fact: Fact
     code_id: bytes | None = None
+
+    @property
+    def retain_until(self) -> datetime | None:
+        """When the fact is deleted whatever the person's colour; None: kept by the general rule."""
+        kept = RETENTION.get(self.fact.kind)
+        return None if kept is None else self.fact.effective_time + kept
 
 
 def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime,
@@ -88,18 +122,29 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
                      "RECORD_ID_INVALID")
     if submitted.source not in _SOURCES:
         raise refuse("source", "is not a known source", "FACT_SOURCE_INVALID")
+    if submitted.source not in ALLOWED_SOURCES.get(kind, _CLASSIC_SOURCES):
+        raise refuse("source", "may not state this kind of fact", "FACT_SOURCE_NOT_ALLOWED")
     effective = submitted.effective_time
     if effective is None:
         raise refuse("effective_time", "is required", "EFFECTIVE_TIME_MISSING")
     if effective > now + clock_skew:
         raise refuse("effective_time", "is in the future", "EFFECTIVE_TIME_IN_FUTURE")
     end = submitted.end_time
-    if kind in (FactKind.QUARANTINE_ORDER, FactKind.INBOUND_QUARANTINE):
+    if kind in _PERIOD_KINDS:
         if end is not None and end <= effective:
             raise refuse("end_time", "must be after effective_time", "END_TIME_INVALID")
     elif end is not None:
-        raise refuse("end_time", "applies only to quarantine orders", "END_TIME_UNEXPECTED")
-    fact = Fact(fact_id, kind, effective, end)
+        raise refuse("end_time", "applies only to orders, residences, registrations and stays", "END_TIME_UNEXPECTED")
+    area_code = submitted.area_code
+    if area_code:
+        if kind not in _AREA_KINDS:
+            raise refuse("area_code", "applies only to closed areas, hotel registrations and stays",
+                         "AREA_CODE_UNEXPECTED")
+        if not areas.is_area_code(area_code):
+            raise refuse("area_code", "is not a GB/T 2260 area code", "AREA_CODE_INVALID")
+    elif kind is FactKind.CASE_REPORTED_STAY:
+        raise refuse("area_code", "is required: the county where cases were reported", "AREA_CODE_MISSING")
+    fact = Fact(fact_id, kind, effective, end, area_code=area_code)
     if kind is FactKind.DIAGNOSIS:
         fact = _with_enum(fact, "diagnosis", Diagnosis, submitted.diagnosis, refuse)
     elif kind is FactKind.QUARANTINE_ORDER:
@@ -121,7 +166,8 @@ def _with_enum(fact: Fact, attribute: str, enum_type, value: int, refuse, field_
     except ValueError:
         raise refuse(field_name or attribute, "is required for this kind of fact",
                      f"{(field_name or attribute).upper()}_INVALID") from None
-    return Fact(fact.fact_id, fact.kind, fact.effective_time, fact.end_time, **{attribute: member})
+    return Fact(fact.fact_id, fact.kind, fact.effective_time, fact.end_time, area_code=fact.area_code,
+                **{attribute: member})
 
 
 def body_temperature(value: float, field_path: str) -> Decimal:
@@ -153,7 +199,7 @@ def seal_fact_body(fact: Fact) -> bytes:
         "result": fact.result and int(fact.result),
         "temperature": str(fact.temperature) if fact.temperature is not None else None,
         "dismissed": list(fact.dismissed), "colour": fact.colour and int(fact.colour),
-        "reason_code": fact.reason_code}, separators=(",", ":")).encode()
+        "reason_code": fact.reason_code, "area": fact.area_code}, separators=(",", ":")).encode()
 
 
 def open_fact_body(fact_id: str, body: bytes) -> Fact:
@@ -167,7 +213,7 @@ def open_fact_body(fact_id: str, body: bytes) -> Fact:
         result=TestResult(raw["result"]) if raw["result"] else None,
         temperature=Decimal(raw["temperature"]) if raw["temperature"] is not None else None,
         dismissed=tuple(raw["dismissed"]), colour=Colour(raw["colour"]) if raw["colour"] else None,
-        reason_code=raw["reason_code"])
+        reason_code=raw["reason_code"], area_code=raw.get("area", ""))
 
 
 def fact_context(fact_id: str) -> bytes:

@@ -11,6 +11,16 @@ What each finding means is fixed here; how it shows is the province's rule set:
   early by a release certificate within it.
 - HIGH_RISK_STAY, MEDIUM_RISK_STAY: from arrival until the rule's window after departure.
 - FEVER_CHECK_IN, FEVER_ON_SITE: from an abnormal reading until the next normal check-in.
+- CLOSED_AREA_RESIDENCE: the residence's period (a lift is its end time), ended early by a
+  release certificate.
+- CASE_REPORTED_STAY: a stay in a county with reported cases whose level was not yet raised,
+  from arrival until the rule's window after departure, like a risky stay.
+- FEVER_MEDICINE_PURCHASE, FEVER_CLINIC_VISIT: from the purchase or visit for the rule's `days`.
+- HOTEL_STAY: from a hotel registration until the rule's window after check-out.
+- A rule's `release` replaces how a finding ends: once every condition holds (days served,
+  a streak of daily check-ins, negative samples on given isolation days), never before the
+  natural end of an order or a stay; a clearing certificate ends it too when allowed.
+- A rule's waivers (`unless`) hide a finding while a negative test is recent enough.
 - A finding is held `hold_days` after it ends; findings marked `recovery` are then
   followed by RECOVERING until the rule's days or consecutive daily check-ins.
 - With no finding and no recovery, a rule set with `green_lapse` shows CHECK_IN_OVERDUE
@@ -28,7 +38,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from services.colours import Colour
-from services.status.rules import DisplayColour, RuleSet
+from services.status.rules import CheckInStreak, DisplayColour, FindingRule, Release, RuleSet
 
 FEVER_CELSIUS = Decimal("37.3")
 
@@ -45,6 +55,11 @@ class FactKind(enum.IntEnum):
     FEVER_ON_SITE = 7
     APPEAL_GRANTED = 8
     MANUAL_OVERRIDE = 9
+    CLOSED_AREA_RESIDENCE = 10
+    FEVER_MEDICINE_PURCHASE = 11
+    FEVER_CLINIC_VISIT = 12
+    HOTEL_REGISTRATION = 13
+    CASE_REPORTED_STAY = 14
 
 
 class Diagnosis(enum.IntEnum):
@@ -83,6 +98,7 @@ class Fact:
     dismissed: tuple[str, ...] = ()       # APPEAL_GRANTED: finding keys found wrong
     colour: Colour | None = None          # MANUAL_OVERRIDE: the colour forced
     reason_code: str = ""                 # MANUAL_OVERRIDE: the officials' reason code
+    area_code: str = ""                   # CASE_REPORTED_STAY (required), CLOSED_AREA_RESIDENCE, HOTEL_REGISTRATION
 
 
 @dataclass(frozen=True)
@@ -131,11 +147,14 @@ class Decision:
     next_change_time: datetime | None  # when time alone changes the decision; None: only new evidence
     rule_province: str
     rule_version: int
+    # The sample time of the latest nucleic-acid result when it is negative (what a code carries:
+    # "negative, sampled then"); None with no result, or when the latest one is positive.
+    negative_test_time: datetime | None = None
 
     def same_outcome(self, other: Decision | None) -> bool:
-        """Equal colours and reasons: a new status version is due only when this is False."""
-        return other is not None and (self.colour, self.display, self.reasons) == (
-            other.colour, other.display, other.reasons)
+        """Equal colours, reasons and latest negative test: a new status version is due only when this is False."""
+        return other is not None and (self.colour, self.display, self.reasons, self.negative_test_time) == (
+            other.colour, other.display, other.reasons, other.negative_test_time)
 
 
 @dataclass(frozen=True)
@@ -165,35 +184,152 @@ _CLEARED_BY = {
     "CENTRAL_QUARANTINE": {FactKind.QUARANTINE_RELEASE},
     "HOME_QUARANTINE": {FactKind.QUARANTINE_RELEASE},
     "INBOUND_QUARANTINE": {FactKind.QUARANTINE_RELEASE},
+    "CLOSED_AREA_RESIDENCE": {FactKind.QUARANTINE_RELEASE},
 }
 
 
 @dataclass
 class _Collector:
     rules: RuleSet
-    facts: Sequence[Fact]
+    evidence: Evidence
+    now: datetime
     findings: list[_Finding] = field(default_factory=list)
 
-    def add(self, code: str, key: str, since: datetime, natural_end: datetime | None, detail: str = "") -> None:
-        rule = self.rules.findings[code]
+    def add(self, code: str, key: str, since: datetime, natural_end: datetime | None, detail: str = "",
+            period_end: datetime | None = None, ongoing: bool = False) -> None:
+        """`natural_end`: when the finding ends by itself; `period_end`: when the fact's own period
+        ends (a check-out), for waivers that apply during or after it; `ongoing`: the finding has
+        not ended yet (a fever with no normal reading since), so no release can end it."""
+        rule = self.rules.findings.get(code)
         if rule is None:
             return
+        release = rule.release
         end = natural_end
-        if code in _CLEARED_BY:
-            cleared = self._first_clearing(code, since, natural_end)
-            end = cleared if end is None or (cleared is not None and cleared < end) else end
         if rule.days is not None:
             end = since + rule.days if end is None else min(end, since + rule.days)
+        cleared = None
+        if code in _CLEARED_BY and (release is None or release.certificate):
+            cleared = self._first_clearing(code, since, natural_end if release is None else None)
+        if release is not None:
+            met = _release_met(release, since, self.evidence, self.rules, self.now)
+            end = None if met is None or ongoing else (met if end is None else max(end, met))
+        if cleared is not None:
+            end = cleared if end is None else min(end, cleared)
         until = None if end is None else end + rule.hold
-        self.findings.append(_Finding(code, key, since, until, rule.display, rule.recovery, detail))
+        for start, stop in _unwaived(rule, since, until, period_end, self.evidence, self.now):
+            self.findings.append(_Finding(code, key, start, stop, rule.display, rule.recovery, detail))
 
     def _first_clearing(self, code: str, since: datetime, before: datetime | None) -> datetime | None:
         kinds = _CLEARED_BY[code]
-        times = [fact.effective_time for fact in self.facts
+        times = [fact.effective_time for fact in self.evidence.facts
                  if fact.kind in kinds and fact.effective_time > since
                  and (before is None or fact.effective_time < before)
                  and (fact.kind is not FactKind.NUCLEIC_ACID_TEST or fact.result is TestResult.NEGATIVE)]
         return min(times, default=None)
+
+
+def _negative_samples(evidence: Evidence, now: datetime) -> list[datetime]:
+    return sorted(f.effective_time for f in evidence.facts
+                  if f.kind is FactKind.NUCLEIC_ACID_TEST and f.result is TestResult.NEGATIVE
+                  and f.effective_time <= now)
+
+
+def _release_met(release: Release, since: datetime, evidence: Evidence, rules: RuleSet, now: datetime
+                 ) -> datetime | None:
+    """When every condition of the release holds (a future time for days still to serve); None
+    while a check-in or a test it needs is missing."""
+    times = [since + release.after] if release.after is not None else []
+    first_day = _local_day(since, rules)
+    if release.check_ins is not None:
+        done = _streak_done(evidence.check_ins, first_day, release.check_ins, rules, now)
+        if done is None:
+            return None
+        times.append(done)
+    samples = _negative_samples(evidence, now)
+    for isolation_day in release.negative_tests_on_days:
+        wanted = first_day + timedelta(days=isolation_day - 1)
+        on_day = [moment for moment in samples if _local_day(moment, rules) == wanted]
+        if not on_day:
+            return None
+        times.append(on_day[0])
+    return max(times, default=since)
+
+
+def _streak_done(check_ins: Sequence[CheckIn], first_day: date, streak: CheckInStreak, rules: RuleSet,
+                 now: datetime) -> datetime | None:
+    """When check-ins on `streak.days` local days (from isolation day `from_day`) were complete."""
+    start_day = first_day + timedelta(days=streak.from_day - 1)
+    by_day: dict[date, tuple[datetime, bool]] = {}
+    for check_in in sorted(check_ins, key=lambda c: (c.check_in_time, c.check_in_id)):
+        if check_in.check_in_time > now:
+            continue
+        local = _local_day(check_in.check_in_time, rules)
+        if local < start_day:
+            continue
+        first, abnormal = by_day.get(local, (check_in.check_in_time, False))
+        by_day[local] = (first, abnormal or check_in.abnormal)
+    run, previous = 0, None
+    for local in sorted(by_day):
+        first, abnormal = by_day[local]
+        if streak.normal and abnormal:
+            run, previous = (0, None) if streak.consecutive else (run, previous)
+            continue
+        if streak.consecutive and not (previous is not None and local == previous + timedelta(days=1)):
+            run = 0
+        run, previous = run + 1, local
+        if run == streak.days:
+            return first
+    return None
+
+
+def _unwaived(rule: FindingRule, since: datetime, until: datetime | None, period_end: datetime | None,
+              evidence: Evidence, now: datetime) -> list[tuple[datetime, datetime | None]]:
+    """The parts of [since, until) no waiver covers, in order."""
+    if not rule.waivers:
+        return [(since, until)]
+    samples = _negative_samples(evidence, now)
+    waived: list[tuple[datetime, datetime | None]] = []
+    for waiver in rule.waivers:
+        if waiver.applies == "period":
+            low, high = since, period_end if period_end is not None else until
+        elif waiver.applies == "after_period":
+            if period_end is None:
+                continue
+            low, high = period_end, until
+        else:
+            low, high = since, until
+        if waiver.measured_from == "start":
+            qualifying = [m for m in samples if m >= since - waiver.within and (high is None or m < high)]
+            spans = [(max(qualifying[0], low), high)] if qualifying else []
+        else:
+            spans = [(max(m, low), m + waiver.within if high is None else min(m + waiver.within, high))
+                     for m in samples]
+        waived += [(a, b) for a, b in spans if b is None or a < b]
+    parts: list[tuple[datetime, datetime | None]] = []
+    cursor: datetime | None = since
+    for a, b in sorted(waived, key=lambda span: span[0]):
+        if cursor is None:
+            break
+        if a > cursor:
+            parts.append((cursor, a if until is None else min(a, until)))
+        if b is None:
+            cursor = None
+        elif b > cursor:
+            cursor = b
+    if cursor is not None and (until is None or cursor < until):
+        parts.append((cursor, until))
+    return [(a, b) for a, b in parts if b is None or a < b]
+
+
+def latest_negative_test(evidence: Evidence, now: datetime) -> datetime | None:
+    """The sample time of the latest nucleic-acid result up to `now` if it is negative."""
+    tests = [f for f in evidence.facts if f.kind is FactKind.NUCLEIC_ACID_TEST and f.result is not None
+             and f.effective_time <= now]
+    if not tests:
+        return None
+    # A positive and a negative sampled together: the positive counts as the latest.
+    latest = max(tests, key=lambda f: (f.effective_time, f.result is TestResult.POSITIVE))
+    return latest.effective_time if latest.result is TestResult.NEGATIVE else None
 
 
 def _local_day(moment: datetime, rules: RuleSet) -> date:
@@ -216,11 +352,11 @@ def _fever_findings(collector: _Collector, evidence: Evidence, now: datetime) ->
             collector.add(episode[1], episode[2], episode[0], moment)
             episode = None
     if episode is not None:
-        collector.add(episode[1], episode[2], episode[0], None)
+        collector.add(episode[1], episode[2], episode[0], None, ongoing=True)
 
 
 def _findings(evidence: Evidence, rules: RuleSet, now: datetime) -> list[_Finding]:
-    collector = _Collector(rules, evidence.facts)
+    collector = _Collector(rules, evidence, now)
     for fact in evidence.facts:
         key = f"fact:{fact.fact_id}"
         if fact.kind is FactKind.DIAGNOSIS and fact.diagnosis is not None:
@@ -231,6 +367,18 @@ def _findings(evidence: Evidence, rules: RuleSet, now: datetime) -> list[_Findin
             collector.add(f"{fact.place.name}_QUARANTINE", key, fact.effective_time, fact.end_time)
         elif fact.kind is FactKind.INBOUND_QUARANTINE:
             collector.add("INBOUND_QUARANTINE", key, fact.effective_time, fact.end_time)
+        elif fact.kind is FactKind.CLOSED_AREA_RESIDENCE:
+            collector.add("CLOSED_AREA_RESIDENCE", key, fact.effective_time, fact.end_time, detail=fact.area_code)
+        elif fact.kind is FactKind.CASE_REPORTED_STAY:
+            collector.add("CASE_REPORTED_STAY", key, fact.effective_time,
+                          fact.end_time + rules.window if fact.end_time else None, detail=fact.area_code,
+                          period_end=fact.end_time)
+        elif fact.kind is FactKind.FEVER_MEDICINE_PURCHASE or fact.kind is FactKind.FEVER_CLINIC_VISIT:
+            collector.add(fact.kind.name, key, fact.effective_time, None)
+        elif fact.kind is FactKind.HOTEL_REGISTRATION:
+            collector.add("HOTEL_STAY", key, fact.effective_time,
+                          fact.end_time + rules.window if fact.end_time else None, detail=fact.area_code,
+                          period_end=fact.end_time)
     for exposure in evidence.exposures:
         collector.add("HIGH_RISK_STAY" if exposure.high else "MEDIUM_RISK_STAY",
                       f"stay:{exposure.area_code}:{int(exposure.arrival_time.timestamp())}",
@@ -340,7 +488,8 @@ def decide(evidence: Evidence, rules: RuleSet, now: datetime) -> Decision:
     valid_until = _valid_until(rules, now)
     if next_change is not None:
         valid_until = min(valid_until, next_change)
-    return Decision(colour, display, reasons, valid_until, next_change, rules.province_code, rules.version)
+    return Decision(colour, display, reasons, valid_until, next_change, rules.province_code, rules.version,
+                    latest_negative_test(evidence, now))
 
 
 @dataclass(frozen=True)

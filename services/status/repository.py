@@ -119,7 +119,7 @@ class StoredKey:
 
 _STATUS_COLUMNS = """p.person_id::text, p.province_code, p.masked_name, p.person_ref, p.enrol_time, s.version, s.colour,
     s.display_colour, s.reasons, s.rule_province, s.rule_version, s.compute_time, s.valid_until,
-    s.next_change_time, s.audit_seq, s.binding"""
+    s.next_change_time, s.audit_seq, s.binding, s.negative_test_time"""
 
 
 # The statements a recomputation batch runs, at module level so the benchmark's raw baseline
@@ -138,16 +138,16 @@ FACTS_SQL = """SELECT person_id::text, fact_id::text, sealed_key_id, sealed FROM
 CHECK_INS_SQL = """SELECT person_id::text, check_in_id::text, check_in_time, abnormal FROM status.check_ins
                WHERE person_id = ANY($1::uuid[]) AND check_in_time >= $2"""
 WRITE_STATUSES_SQL = """INSERT INTO status.statuses (person_id, version, colour, display_colour, reasons, rule_province,
-                   rule_version, compute_time, valid_until, next_change_time, audit_seq, binding)
+                   rule_version, compute_time, valid_until, next_change_time, audit_seq, binding, negative_test_time)
                SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::smallint[], $4::text[], $5::jsonb[],
                                     $6::text[], $7::int[], $8::timestamptz[], $9::timestamptz[],
-                                    $10::timestamptz[], $11::bigint[], $12::bytea[])
+                                    $10::timestamptz[], $11::bigint[], $12::bytea[], $13::timestamptz[])
                ON CONFLICT (person_id) DO UPDATE SET version = EXCLUDED.version, colour = EXCLUDED.colour,
                    display_colour = EXCLUDED.display_colour, reasons = EXCLUDED.reasons,
                    rule_province = EXCLUDED.rule_province, rule_version = EXCLUDED.rule_version,
                    compute_time = EXCLUDED.compute_time, valid_until = EXCLUDED.valid_until,
                    next_change_time = EXCLUDED.next_change_time, audit_seq = EXCLUDED.audit_seq,
-                   binding = EXCLUDED.binding"""
+                   binding = EXCLUDED.binding, negative_test_time = EXCLUDED.negative_test_time"""
 LAST_AUDIT_ENTRIES_SQL = """SELECT DISTINCT ON (person_id) * FROM status.audit_log WHERE person_id = ANY($1::uuid[])
                ORDER BY person_id, seq DESC"""
 
@@ -156,7 +156,8 @@ def _status(row: asyncpg.Record) -> Status | None:
     if row["version"] is None:
         return None
     decision = Decision(Colour(row["colour"]), row["display_colour"], reasons_from_json(json.loads(row["reasons"])),
-                        row["valid_until"], row["next_change_time"], row["rule_province"], row["rule_version"])
+                        row["valid_until"], row["next_change_time"], row["rule_province"], row["rule_version"],
+                        row["negative_test_time"])
     return Status(row["person_id"], row["province_code"], row["masked_name"], _person_ref(row), row["version"],
                   decision, row["compute_time"], row["audit_seq"],
                   bytes(row["binding"]) if row["binding"] is not None else None)
@@ -248,7 +249,7 @@ class StatusRepository:
             [s.decision.rule_province for s in statuses], [s.decision.rule_version for s in statuses],
             [s.compute_time for s in statuses], [s.decision.valid_until for s in statuses],
             [s.decision.next_change_time for s in statuses], [s.audit_seq for s in statuses],
-            [s.binding for s in statuses])
+            [s.binding for s in statuses], [s.decision.negative_test_time for s in statuses])
 
     @staticmethod
     async def notify_changed(connection: asyncpg.Connection, changes: Sequence[tuple[str, int]]) -> None:
@@ -289,20 +290,23 @@ class StatusRepository:
     # Facts and check-ins
 
     @staticmethod
-    async def insert_facts(connection: asyncpg.Connection, facts: Sequence[tuple[str, str, str, str, int, Sealed]],
+    async def insert_facts(connection: asyncpg.Connection,
+                           facts: Sequence[tuple[str, str, str, str, int, Sealed, datetime | None]],
                            now: datetime) -> dict[tuple[str, str, str], tuple[str, bool]]:
-        """Stores (person, fact id, authority, record id, source, sealed) rows; a resent
+        """Stores (person, fact id, authority, record id, source, sealed, retain until) rows; a resent
         (person, authority, record id) keeps its first fact. Returns, per key, the stored
         fact id and whether it is new."""
         inserted = await connection.fetch(
             """INSERT INTO status.facts (person_id, fact_id, authority, authority_record_id, source, record_time,
-                   sealed_key_id, sealed)
-               SELECT person_id, fact_id, authority, record_id, source, $7, key_id, sealed
+                   sealed_key_id, sealed, retain_until)
+               SELECT person_id, fact_id, authority, record_id, source, $7, key_id, sealed, retain_until
                FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::smallint[], $6::text[],
-                           $8::bytea[]) AS f(person_id, fact_id, authority, record_id, source, key_id, sealed)
+                           $8::bytea[], $9::timestamptz[])
+                    AS f(person_id, fact_id, authority, record_id, source, key_id, sealed, retain_until)
                ON CONFLICT DO NOTHING RETURNING fact_id::text""",
             [f[0] for f in facts], [f[1] for f in facts], [f[2] for f in facts], [f[3] for f in facts],
-            [f[4] for f in facts], [f[5].key_id for f in facts], now, [f[5].ciphertext for f in facts])
+            [f[4] for f in facts], [f[5].key_id for f in facts], now, [f[5].ciphertext for f in facts],
+            [f[6] for f in facts])
         new_ids = {row[0] for row in inserted}
         stored = await connection.fetch(
             """SELECT f.person_id::text, f.authority, f.authority_record_id, f.fact_id::text
@@ -337,6 +341,12 @@ class StatusRepository:
                WHERE f.person_id = s.person_id AND f.record_time < $1 AND s.colour = 1 AND s.reasons = '[]'::jsonb""",
             recorded_before)
         return int(result.split()[-1])
+
+    async def purge_expired_facts(self, now: datetime) -> list[str]:
+        """Deletes facts past their kind's retention; returns the persons they belonged to."""
+        rows = await self.pool.fetch(
+            "DELETE FROM status.facts WHERE retain_until < $1 RETURNING person_id::text", now)
+        return sorted({row[0] for row in rows})
 
     async def purge_decided_appeals(self, decided_before: datetime) -> int:
         result = await self.pool.execute(

@@ -4,7 +4,10 @@ A rule set is a JSON document stored per province with an effective time; status
 never hard-codes a province. The engine (`services.status.model`) fixes what each
 finding means (when a diagnosis starts, what clears it); a rule set says which
 colour each finding shows, how long colours are held, how people recover and for
-how long a status is valid.
+how long a status is valid. Since the seed provinces' rules, a finding may also say when it
+is released (days served, a streak of daily check-ins, negative tests on given days of the
+isolation), when it is waived (a recent negative test), and every rule may carry a
+`comment` citing the document it comes from.
 """
 
 from __future__ import annotations
@@ -28,14 +31,71 @@ FINDINGS = (
     "CONFIRMED", "SUSPECTED", "ASYMPTOMATIC", "POSITIVE_TEST", "CLOSE_CONTACT", "SECONDARY_CONTACT",
     "CENTRAL_QUARANTINE", "HOME_QUARANTINE", "INBOUND_QUARANTINE", "HIGH_RISK_STAY", "MEDIUM_RISK_STAY",
     "FEVER_CHECK_IN", "FEVER_ON_SITE",
+    "CLOSED_AREA_RESIDENCE", "CASE_REPORTED_STAY", "FEVER_MEDICINE_PURCHASE", "FEVER_CLINIC_VISIT", "HOTEL_STAY",
 )
+# Findings added after rule sets were first published: a document that leaves one out does not
+# count it (null), so every stored version stays valid. A finding added later (such as a red
+# pushed by another province) is appended to both tuples and rule sets may then name it.
+LATER_FINDINGS = frozenset({
+    "CLOSED_AREA_RESIDENCE", "CASE_REPORTED_STAY", "FEVER_MEDICINE_PURCHASE", "FEVER_CLINIC_VISIT", "HOTEL_STAY",
+})
+# Findings from facts kept only this long after they take effect (the personal data of a purchase,
+# a clinic visit, a hotel stay): a rule may show them only within it, with no release or recovery.
+SHORT_LIVED = {
+    "FEVER_MEDICINE_PURCHASE": timedelta(days=30),
+    "FEVER_CLINIC_VISIT": timedelta(days=60),
+    "HOTEL_STAY": timedelta(days=60),
+}
 SHIPPED = Path(__file__).parent / "rulesets"
+# Rule sets the project ships for no particular province (a seed that names none): published by hand.
+TEMPLATES = SHIPPED / "templates"
+MAX_COMMENT_CHARS = 500
 
 
 @dataclass(frozen=True)
 class DisplayColour:
     name: str
     national: Colour
+
+
+@dataclass(frozen=True)
+class CheckInStreak:
+    """Daily check-ins on `days` local days from isolation day `from_day` on (day 1 is the day
+    the finding starts); `consecutive`: without a missed day; `normal`: a day with an abnormal
+    check-in does not count (and breaks a consecutive run)."""
+
+    days: int
+    consecutive: bool
+    normal: bool
+    from_day: int
+
+
+@dataclass(frozen=True)
+class Release:
+    """When a finding ends, in place of its natural end: once every condition given holds (and
+    not before the natural end of an order or a stay). With `certificate`, a release or
+    discharge certificate that clears the finding also ends it."""
+
+    after: timedelta | None                    # served at least this long
+    check_ins: CheckInStreak | None
+    negative_tests_on_days: tuple[int, ...]    # a negative sample on each of these isolation days
+    certificate: bool
+    comment: str = ""
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A finding is not shown while a negative test is recent enough.
+
+    `measured_from` "start": a test sampled at most `within` before the finding started (or
+    after it) waives it from that test on; "now": each test waives it for `within` after its
+    sample. `applies` limits the waiver to the fact's own period ("period", e.g. a hotel stay
+    until check-out), to the time after it ("after_period"), or not at all ("whole")."""
+
+    within: timedelta
+    measured_from: str
+    applies: str
+    comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +108,9 @@ class FindingRule:
     hold: timedelta
     days: timedelta | None
     recovery: bool
+    release: Release | None = None
+    waivers: tuple[Waiver, ...] = ()
+    comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -58,6 +121,7 @@ class Recovery:
     display: DisplayColour
     days: timedelta | None
     check_in_days: int | None
+    comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +130,7 @@ class GreenLapse:
 
     after: timedelta
     display: DisplayColour
+    comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -113,6 +178,11 @@ def shipped_rule_sets() -> list[tuple[str, str]]:
     return shipped
 
 
+def template_rule_sets() -> list[tuple[str, str]]:
+    """(file name, JSON document) of the shipped templates, from `rulesets/templates/`."""
+    return [(path.name, path.read_text(encoding="utf-8")) for path in sorted(TEMPLATES.glob("*.json"))]
+
+
 def _invalid(path: str, description: str) -> InvalidArgument:
     return InvalidArgument.for_field(f"rule_set{'.' + path if path else ''}", description, reason="RULE_SET_INVALID")
 
@@ -123,7 +193,8 @@ class _RuleSetReader:
 
     def read(self, province_code: str, version: int, effective_time: datetime) -> RuleSet:
         raw = self._object(self._raw, "", {"schema", "name", "province_code", "displays", "findings", "recovery",
-                                           "green_lapse", "validity", "utc_offset_hours", "window_days"})
+                                           "green_lapse", "validity", "utc_offset_hours", "window_days",
+                                           "comment"})
         if raw.get("schema") != SCHEMA_VERSION:
             raise _invalid("schema", f"must be {SCHEMA_VERSION}")
         if raw.get("province_code", province_code) != province_code:
@@ -140,6 +211,7 @@ class _RuleSetReader:
         valid_hours, until_midnight = self._validity(raw.get("validity"))
         offset = self._number(raw.get("utc_offset_hours", 8), "utc_offset_hours", -12, 14)
         window = self._number(raw.get("window_days", 14), "window_days", 1, 60)
+        self._comment(raw, "")
         return RuleSet(
             province_code=province_code, version=version, effective_time=effective_time, name=name,
             displays=displays, findings=findings, recovery=recovery,
@@ -157,6 +229,15 @@ class _RuleSetReader:
         return value
 
     @staticmethod
+    def _comment(raw: dict, path: str) -> str:
+        """A rule's citation (the seed file and sentence it comes from): free text, bounded."""
+        value = raw.get("comment", "")
+        if not isinstance(value, str) or len(value) > MAX_COMMENT_CHARS or not value.isprintable():
+            raise _invalid(f"{path + '.' if path else ''}comment",
+                           f"must be printable text of at most {MAX_COMMENT_CHARS} characters")
+        return value
+
+    @staticmethod
     def _number(value: object, path: str, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise _invalid(path, f"must be a whole number from {low} to {high}")
@@ -168,7 +249,8 @@ class _RuleSetReader:
         displays: list[DisplayColour] = []
         for index, entry in enumerate(value):
             path = f"displays[{index}]"
-            entry = self._object(entry, path, {"name", "national"})
+            entry = self._object(entry, path, {"name", "national", "comment"})
+            self._comment(entry, path)
             name, national = entry.get("name"), entry.get("national")
             if not isinstance(name, str) or not name.isascii() or not name.isalpha() or not name.islower() \
                     or len(name) > 16:
@@ -200,12 +282,13 @@ class _RuleSetReader:
         findings: dict[str, FindingRule | None] = {}
         for kind in FINDINGS:
             path = f"findings.{kind}"
-            if kind not in raw:
+            if kind not in raw and kind not in LATER_FINDINGS:
                 raise _invalid(path, "is missing (use null for a finding this province does not count)")
-            if raw[kind] is None:
+            if raw.get(kind) is None:
                 findings[kind] = None
                 continue
-            entry = self._object(raw[kind], path, {"display", "hold_days", "days", "recovery"})
+            entry = self._object(raw[kind], path, {"display", "hold_days", "days", "recovery", "release", "unless",
+                                                   "comment"})
             display = self._display(entry.get("display"), f"{path}.display", by_name)
             if display.national is Colour.GREEN:
                 raise _invalid(f"{path}.display", "a finding cannot show green")
@@ -213,38 +296,108 @@ class _RuleSetReader:
             recovery = entry.get("recovery", False)
             if not isinstance(recovery, bool):
                 raise _invalid(f"{path}.recovery", "must be true or false")
-            findings[kind] = FindingRule(
+            rule = FindingRule(
                 display=display, hold=timedelta(days=self._number(entry.get("hold_days", 0), f"{path}.hold_days",
                                                                    0, 60)),
                 days=None if days is None else timedelta(days=self._number(days, f"{path}.days", 1, 60)),
-                recovery=recovery)
+                recovery=recovery, release=self._release(entry.get("release"), f"{path}.release"),
+                waivers=self._waivers(entry.get("unless"), f"{path}.unless"), comment=self._comment(entry, path))
+            if kind in SHORT_LIVED:
+                self._short_lived(kind, rule, path)
+            findings[kind] = rule
         for kind in ("CLOSE_CONTACT", "SECONDARY_CONTACT"):
             if findings[kind] is not None and findings[kind].days is None:
                 raise _invalid(f"findings.{kind}.days", "is required: a contact may never receive a release")
         return findings
 
+    @staticmethod
+    def _short_lived(kind: str, rule: FindingRule, path: str) -> None:
+        """Its facts are purged after SHORT_LIVED[kind]: the rule must not reach beyond that."""
+        kept = SHORT_LIVED[kind]
+        if rule.days is None:
+            raise _invalid(f"{path}.days", f"is required: these facts are kept {kept.days} days")
+        if rule.days + rule.hold > kept:
+            raise _invalid(f"{path}.days", f"with hold_days must not exceed the {kept.days} days these facts are kept")
+        if rule.recovery:
+            raise _invalid(f"{path}.recovery", f"cannot be true: these facts are kept only {kept.days} days")
+        if rule.release is not None:
+            raise _invalid(f"{path}.release", f"is not allowed: these facts are kept only {kept.days} days")
+
+    def _release(self, value: object, path: str) -> Release | None:
+        if value is None:
+            return None
+        raw = self._object(value, path, {"after_days", "check_ins", "negative_tests_on_days", "certificate",
+                                         "comment"})
+        after = raw.get("after_days")
+        streak = None
+        if raw.get("check_ins") is not None:
+            entry = self._object(raw["check_ins"], f"{path}.check_ins", {"days", "consecutive", "normal", "from_day"})
+            flags = {}
+            for name in ("consecutive", "normal"):
+                flags[name] = entry.get(name, False)
+                if not isinstance(flags[name], bool):
+                    raise _invalid(f"{path}.check_ins.{name}", "must be true or false")
+            streak = CheckInStreak(self._number(entry.get("days"), f"{path}.check_ins.days", 1, 60),
+                                   flags["consecutive"], flags["normal"],
+                                   self._number(entry.get("from_day", 1), f"{path}.check_ins.from_day", 1, 60))
+        tests = raw.get("negative_tests_on_days", [])
+        if not isinstance(tests, list) or len(tests) > 10:
+            raise _invalid(f"{path}.negative_tests_on_days", "must list at most 10 isolation days")
+        days = tuple(self._number(d, f"{path}.negative_tests_on_days[{i}]", 1, 60) for i, d in enumerate(tests))
+        if list(days) != sorted(set(days)):
+            raise _invalid(f"{path}.negative_tests_on_days", "must list each day once, in ascending order")
+        certificate = raw.get("certificate", False)
+        if not isinstance(certificate, bool):
+            raise _invalid(f"{path}.certificate", "must be true or false")
+        if after is None and streak is None and not days:
+            raise _invalid(path, "must give at least one of after_days, check_ins and negative_tests_on_days")
+        return Release(None if after is None else timedelta(days=self._number(after, f"{path}.after_days", 1, 60)),
+                       streak, days, certificate, self._comment(raw, path))
+
+    def _waivers(self, value: object, path: str) -> tuple[Waiver, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list) or len(value) > 4:
+            raise _invalid(path, "must list at most 4 waivers")
+        waivers = []
+        for index, entry in enumerate(value):
+            item = f"{path}[{index}]"
+            raw = self._object(entry, item, {"negative_test_within_hours", "measured_from", "applies", "comment"})
+            within = self._number(raw.get("negative_test_within_hours"), f"{item}.negative_test_within_hours", 1, 720)
+            measured_from = raw.get("measured_from", "now")
+            if measured_from not in ("start", "now"):
+                raise _invalid(f"{item}.measured_from", "must be start or now")
+            applies = raw.get("applies", "whole")
+            if applies not in ("whole", "period", "after_period"):
+                raise _invalid(f"{item}.applies", "must be whole, period or after_period")
+            waivers.append(Waiver(timedelta(hours=within), measured_from, applies, self._comment(raw, item)))
+        return tuple(waivers)
+
     def _recovery(self, value: object, by_name: dict[str, DisplayColour]) -> Recovery | None:
         if value is None:
             return None
-        raw = self._object(value, "recovery", {"display", "days", "check_in_days"})
+        raw = self._object(value, "recovery", {"display", "days", "check_in_days", "comment"})
         display = self._display(raw.get("display"), "recovery.display", by_name)
+        comment = self._comment(raw, "recovery")
         if ("days" in raw) == ("check_in_days" in raw):
             raise _invalid("recovery", "must give exactly one of days and check_in_days")
         if "days" in raw:
-            return Recovery(display, timedelta(days=self._number(raw["days"], "recovery.days", 1, 60)), None)
-        return Recovery(display, None, self._number(raw["check_in_days"], "recovery.check_in_days", 1, 60))
+            return Recovery(display, timedelta(days=self._number(raw["days"], "recovery.days", 1, 60)), None, comment)
+        return Recovery(display, None, self._number(raw["check_in_days"], "recovery.check_in_days", 1, 60), comment)
 
     def _green_lapse(self, value: object, by_name: dict[str, DisplayColour]) -> GreenLapse | None:
         if value is None:
             return None
-        raw = self._object(value, "green_lapse", {"hours", "display"})
+        raw = self._object(value, "green_lapse", {"hours", "display", "comment"})
         display = self._display(raw.get("display"), "green_lapse.display", by_name)
         if display.national is Colour.GREEN:
             raise _invalid("green_lapse.display", "a lapsed green cannot show green")
-        return GreenLapse(timedelta(hours=self._number(raw.get("hours"), "green_lapse.hours", 1, 720)), display)
+        return GreenLapse(timedelta(hours=self._number(raw.get("hours"), "green_lapse.hours", 1, 720)), display,
+                          self._comment(raw, "green_lapse"))
 
     def _validity(self, value: object) -> tuple[timedelta | None, bool]:
-        raw = self._object(value, "validity", {"hours", "until_local_midnight"})
+        raw = self._object(value, "validity", {"hours", "until_local_midnight", "comment"})
+        self._comment(raw, "validity")
         if raw.get("until_local_midnight") is True and "hours" not in raw:
             return None, True
         if "until_local_midnight" in raw and raw["until_local_midnight"] is not False:

@@ -36,7 +36,7 @@ def _status(status: Status) -> pb.Status:
         reasons=[_reason(r) for r in decision.reasons], province_code=status.province_code,
         compute_time=to_timestamp(status.compute_time), valid_until_time=to_timestamp(decision.valid_until),
         version=status.version, rule_set_province_code=decision.rule_province,
-        rule_set_version=decision.rule_version)
+        rule_set_version=decision.rule_version, latest_negative_test_time=to_timestamp(decision.negative_test_time))
 
 
 def _change(entry: AuditEntry) -> pb.StatusChange:
@@ -98,7 +98,7 @@ def _submitted(fact: pb.Fact) -> SubmittedFact:
         authority_record_id=fact.authority_record_id, source=fact.source,
         effective_time=optional_datetime(fact, "effective_time"), end_time=optional_datetime(fact, "end_time"),
         diagnosis=fact.diagnosis, place=fact.place, test_result=fact.test_result,
-        temperature=fact.temperature_celsius)
+        temperature=fact.temperature_celsius, area_code=fact.area_code)
 
 
 class StatusServicer(pb_grpc.StatusServiceServicer):

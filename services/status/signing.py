@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -73,7 +73,8 @@ class Signer:
         claims = CodeClaims(
             issuer_province=status.province_code, code_id=code_id, national_colour=status.decision.colour,
             display_colour=status.decision.display, status_version=status.version, masked_name=status.masked_name,
-            person_ref=status.person_ref, issued_at=issued, expires_at=expires)
+            person_ref=status.person_ref, issued_at=issued, expires_at=expires,
+            negative_test_time=_whole_second(status.decision.negative_test_time, issued))
         return IssuedCode(sign_code(claims, private, stored.key_id), code_id, expires)
 
     async def create_key(self, province_code: str, not_before: datetime | None, not_after: datetime | None,
@@ -125,6 +126,13 @@ class Signer:
             return keys, ""
         last = keys[size - 1]
         return keys[:size], f"{last.province_code}:{last.key_id.hex()}"
+
+
+def _whole_second(moment: datetime | None, issued: datetime) -> datetime | None:
+    """A sample time as a code states it: UTC, whole seconds, never after the code's issue."""
+    if moment is None:
+        return None
+    return min(moment.astimezone(UTC).replace(microsecond=0), issued)
 
 
 def _parse_key_id(value: str, field_path: str = "key_id") -> bytes:

@@ -4,7 +4,8 @@ device holding a snapshot), so both give the same verdict on the same case.
 Checks run in a fixed order and fail closed: read the payload (prefix, size caps,
 decompression cap, structure) → key known → signature → key valid at signing time and not
 revoked → not expired, within the clock skew → status version current → issuing province
-recognised here → colour after mapping and local red/yellow lists → temperature.
+recognised here → colour after mapping and local red/yellow lists → temperature → the
+checkpoint's test requirement (a negative sample recent enough, as the code carries it).
 `examine` does everything the code itself proves; `conclude` adds what must be looked up
 (the code's standing, the local lists) and what the checkpoint measured.
 """
@@ -83,6 +84,7 @@ class Verdict:
     issuer_province: str = ""
     clock_skew_seconds: int = 0
     code_id: bytes | None = None
+    negative_test_time: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ class Examined:
         claims = self.code.claims
         return Verdict(decision, reason, colour if colour is not None else claims.national_colour,
                        claims.display_colour, claims.masked_name, claims.issuer_province, self.clock_skew_seconds,
-                       claims.code_id)
+                       claims.code_id, claims.negative_test_time)
 
 
 def _deny(reason: str, **known) -> Verdict:
@@ -134,10 +136,14 @@ def examine(payload: str, trust: TrustView, now: datetime) -> Examined | Verdict
     return Examined(code, skew_seconds)
 
 
+MAX_TEST_REQUIREMENT = timedelta(hours=720)
+
+
 def conclude(examined: Examined, trust: TrustView, standing: Standing | None, listed: Colour | None,
-             temperature: Decimal | None, now: datetime) -> Verdict:
+             temperature: Decimal | None, now: datetime, test_within: timedelta | None = None) -> Verdict:
     """The verdict once the code's standing (None: its issuer could not be asked) and the
-    most severe local red/yellow record for its holder are known."""
+    most severe local red/yellow record for its holder are known. `test_within`: the
+    checkpoint requires a negative sample at most this old (the clock skew tolerated)."""
     claims = examined.code.claims
     if standing is None:
         return examined.verdict(Decision.CHECK_MANUALLY, "ISSUER_UNREACHABLE")
@@ -157,4 +163,8 @@ def conclude(examined: Examined, trust: TrustView, standing: Standing | None, li
         return examined.verdict(Decision.DENY, f"COLOUR_{colour.name}", colour)
     if temperature is not None and temperature >= FEVER_CELSIUS:
         return examined.verdict(Decision.DENY, "FEVER", colour)
+    if test_within is not None:
+        sampled = claims.negative_test_time
+        if sampled is None or sampled + test_within + trust.clock_skew < now:
+            return examined.verdict(Decision.DENY, "NEGATIVE_TEST_REQUIRED", colour)
     return examined.verdict(Decision.PASS, "", colour)

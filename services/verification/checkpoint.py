@@ -7,13 +7,14 @@ import asyncio
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from services import areas
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, Unavailable
 from services.runtime.logs import get_logger
-from services.verification.checker import Examined, Standing, Verdict, conclude, examine
+from services.verification.checker import MAX_TEST_REQUIREMENT, Examined, Standing, Verdict, conclude, examine
 from services.verification.recognition import Recognition
 from services.verification.repository import DecisionRow, VerificationRepository
 
@@ -28,13 +29,24 @@ class Recorded:
     verification_id: str
 
 
+def test_requirement(hours: int, field_path: str) -> timedelta | None:
+    """A checkpoint's "negative within N hours" (0: none), or InvalidArgument."""
+    if hours == 0:
+        return None
+    if not 0 < hours <= MAX_TEST_REQUIREMENT.total_seconds() // 3600:
+        raise InvalidArgument.for_field(field_path, "must be from 1 to 720 hours, or 0 for no requirement",
+                                        reason="TEST_REQUIREMENT_INVALID")
+    return timedelta(hours=hours)
+
+
 class Checkpoint:
     def __init__(self, recognition: Recognition, repository: VerificationRepository, clock: Clock) -> None:
         self._recognition = recognition
         self._repository = repository
         self._clock = clock
 
-    async def verify(self, payload: str, checkpoint_id: str, area_code: str, temperature: float | None) -> Recorded:
+    async def verify(self, payload: str, checkpoint_id: str, area_code: str, temperature: float | None,
+                     negative_test_within_hours: int = 0) -> Recorded:
         if not _CHECKPOINT_ID.match(checkpoint_id):
             raise InvalidArgument.for_field("checkpoint_id", "must be 1 to 64 of a-z, 0-9, '.', '-', '_'",
                                             reason="CHECKPOINT_ID_INVALID")
@@ -46,6 +58,7 @@ class Checkpoint:
             if reading is None or not MIN_READING <= reading <= MAX_READING:
                 raise InvalidArgument.for_field("temperature_celsius", f"must be from {MIN_READING} to "
                                                 f"{MAX_READING} ℃", reason="TEMPERATURE_INVALID")
+        test_within = test_requirement(negative_test_within_hours, "negative_test_within_hours")
         now = self._clock.now()
         view = self._recognition.view
         examined = examine(payload, view, now)
@@ -54,7 +67,7 @@ class Checkpoint:
             # The issuer's word and the local lists are independent lookups: ask both at once.
             standing, listed = await asyncio.gather(self._standing(claims.issuer_province, claims.code_id),
                                                     self._repository.listed_colour(claims.person_ref, now))
-            verdict = conclude(examined, view, standing, listed, reading, now)
+            verdict = conclude(examined, view, standing, listed, reading, now, test_within)
         else:
             verdict = examined
         verification_id = str(uuid.uuid4())

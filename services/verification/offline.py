@@ -77,7 +77,9 @@ class OfflineCheckpoint:
         self._issue_time = to_datetime(snapshot.issue_time)
         self.version = snapshot.version
 
-    def verify(self, payload: str, now: datetime, temperature: Decimal | None = None) -> Verdict:
+    def verify(self, payload: str, now: datetime, temperature: Decimal | None = None,
+               test_within: timedelta | None = None) -> Verdict:
+        """`test_within`: the checkpoint's test requirement (a negative sample at most this old)."""
         if self._issue_time is None or now - self._issue_time > self._max_age:
             return Verdict(Decision.CHECK_MANUALLY, "SNAPSHOT_TOO_OLD")
         view = TrustView(self._keys, self._own, self._agreements, self._skew)
@@ -90,4 +92,4 @@ class OfflineCheckpoint:
         standing = Standing.STALE if stale_until is not None and stale_until > now else Standing.CURRENT
         listed = max((colour for colour, _, _, expires in self._listed.get(claims.person_ref, ())
                       if expires > now), default=None)
-        return conclude(examined, view, standing, listed, temperature, now)
+        return conclude(examined, view, standing, listed, temperature, now, test_within)

@@ -76,12 +76,13 @@ class VerificationServicer(VenueRpcs, pb_grpc.VerificationServiceServicer):
     async def VerifyCode(self, request, context) -> pb.VerifyCodeResponse:
         temperature = request.temperature_celsius if request.HasField("temperature_celsius") else None
         recorded = await self._checkpoint.verify(request.payload, request.checkpoint_id, request.area_code,
-                                                 temperature)
+                                                 temperature, request.negative_test_within_hours)
         verdict = recorded.verdict
         return pb.VerifyCodeResponse(
             decision=int(verdict.decision), colour=int(verdict.colour or 0), display_colour=verdict.display_colour,
             masked_name=verdict.masked_name, reason=verdict.reason, issuer_province_code=verdict.issuer_province,
-            clock_skew_seconds=verdict.clock_skew_seconds, verification_id=recorded.verification_id)
+            clock_skew_seconds=verdict.clock_skew_seconds, verification_id=recorded.verification_id,
+            negative_test_time=to_timestamp(verdict.negative_test_time))
 
     async def GetOfflineSnapshot(self, request, context) -> pb.GetOfflineSnapshotResponse:
         serialized = snapshot_message(await self._recognition.snapshot(request.since_version)).SerializeToString()

@@ -306,3 +306,23 @@ async def test_a_forged_or_expired_session_is_unauthenticated(platform):
     assert reasons == [(grpc.StatusCode.UNAUTHENTICATED, "SESSION_INVALID"),
                        (grpc.StatusCode.UNAUTHENTICATED, "SESSION_EXPIRED"),
                        (grpc.StatusCode.UNAUTHENTICATED, "SESSION_INVALID")]
+
+
+async def test_a_hotel_registration_feed_sends_hotel_registrations_and_nothing_else(platform):
+    front = platform.hubei
+    person = await front.deployment.resident()
+    token = front.token(CallerKind.FEED, "hubei-police-hotels", "420000", frozenset({"HOTEL_REGISTRATION"}))
+    route = ROUTES["/healthcode.status.v1.StatusService/RecordFacts"]
+    now = front.deployment.clock.now()
+
+    def fact(kind: int, source: int) -> spb.Fact:
+        return spb.Fact(person_id=person, kind=kind, authority_record_id=secrets.token_hex(6), source=source,
+                        effective_time=timestamp(now - timedelta(hours=1)))
+
+    stored = await _call(front, route, spb.RecordFactsRequest(facts=[
+        fact(spb.FACT_KIND_HOTEL_REGISTRATION, spb.FACT_SOURCE_POLICE)]), token)
+    assert (stored.stored_count, stored.outcomes[0].rejection_reason) == (1, "")
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _call(front, route, spb.RecordFactsRequest(facts=[
+            fact(spb.FACT_KIND_FEVER_MEDICINE_PURCHASE, spb.FACT_SOURCE_MARKET_REGULATION)]), token)
+    assert _refused_by_gateway(refused.value)

@@ -448,3 +448,47 @@ def test_sign_code_refuses_a_bad_claim(changes):
 def test_sign_code_refuses_a_key_id_of_another_length():
     with pytest.raises(ValueError):
         sign_code(CLAIMS, SIGNER, KEY_ID[:7])
+
+
+# The latest negative test: "negative, sampled then", nothing more.
+
+SAMPLED = ISSUED_AT - timedelta(hours=30)
+
+
+def test_a_code_carries_the_negative_test_time_under_the_signature():
+    claims = replace(CLAIMS, negative_test_time=SAMPLED)
+    payload = sign_code(claims, SIGNER, KEY_ID)
+
+    code = read_code(payload)
+    code.verify(SIGNER.public_key())
+    assert code.claims.negative_test_time == SAMPLED
+    health_code = cbor2.loads(cbor2.loads(_cose_of(payload)).value[2])[-65537]
+    assert health_code[6] == int(SAMPLED.timestamp()) and set(health_code) == {1, 2, 3, 4, 5, 6}
+
+
+def test_a_code_without_a_test_has_no_test_claim_and_reads_back_as_none():
+    health_code = cbor2.loads(cbor2.loads(_cose_of(sign_code(CLAIMS, SIGNER, KEY_ID))).value[2])[-65537]
+
+    assert 6 not in health_code
+    assert read_code(sign_code(CLAIMS, SIGNER, KEY_ID)).claims.negative_test_time is None
+
+
+def test_a_test_sampled_after_the_code_was_issued_is_refused_when_signing_and_reading():
+    with pytest.raises(ValueError):
+        sign_code(replace(CLAIMS, negative_test_time=ISSUED_AT + timedelta(seconds=1)), SIGNER, KEY_ID)
+    claims = _claims_map()
+    claims[-65537][6] = ISSUED_AT_SECONDS + 1
+    assert _rejection(_encode(_hand_made(claims=claims))) == "CLAIMS_INVALID"
+
+
+@pytest.mark.parametrize("value", ["yesterday", -5, 1.5, True])
+def test_a_test_time_that_is_not_whole_seconds_since_1970_is_refused(value):
+    claims = _claims_map()
+    claims[-65537][6] = value
+    assert _rejection(_encode(_hand_made(claims=claims))) == "CLAIMS_INVALID"
+
+
+def test_an_unknown_health_code_key_is_still_refused():
+    claims = _claims_map()
+    claims[-65537][7] = 1
+    assert _rejection(_encode(_hand_made(claims=claims))) == "CLAIMS_INVALID"

@@ -475,3 +475,60 @@ async def test_a_revoked_key_is_refused_by_the_peer_within_5_seconds_without_wai
         await asyncio.sleep(0.1)
     assert (await verify(jiangsu, payload)).reason == "KEY_REVOKED"
     assert (await verify(hubei, payload)).reason == "KEY_REVOKED"
+
+
+def _lab_result(person_id: str, at, result: int = status_pb2.TEST_RESULT_NEGATIVE) -> status_pb2.Fact:
+    return status_pb2.Fact(person_id=person_id, kind=status_pb2.FACT_KIND_NUCLEIC_ACID_TEST, authority="wuhan-lab-1",
+                           authority_record_id=str(uuid.uuid4()), source=status_pb2.FACT_SOURCE_LABORATORY,
+                           effective_time=timestamp(at), test_result=result)
+
+
+async def test_a_checkpoint_requiring_a_recent_negative_test_denies_without_one_online_and_offline(provinces):
+    from services.verification.bootstrap import exchange_key_from_secret
+    from services.verification.offline import OfflineCheckpoint
+
+    hubei = provinces.hubei
+    fresh, stale, untested = [await hubei.resident() for _ in range(3)]
+    now = hubei.clock.now()
+    await hubei.status.RecordFacts(status_pb2.RecordFactsRequest(facts=[
+        _lab_result(fresh, now - timedelta(hours=20)), _lab_result(stale, now - timedelta(hours=50))]))
+    codes = {name: await hubei.code(person) for name, person in
+             (("fresh", fresh), ("stale", stale), ("untested", untested))}
+    device = OfflineCheckpoint(exchange_key_from_secret(hubei.exchange_secret).public_key(), timedelta(hours=24))
+    device.apply(await hubei.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest()))
+
+    required = (DENY, "NEGATIVE_TEST_REQUIRED")
+    expected = {
+        48: {"fresh": (PASS, ""), "stale": required, "untested": required},
+        168: {"fresh": (PASS, ""), "stale": (PASS, ""), "untested": required},
+        0: {"fresh": (PASS, ""), "stale": (PASS, ""), "untested": (PASS, "")},
+    }
+    for hours, outcomes in expected.items():
+        for name, payload in codes.items():
+            online = await verify(hubei, payload, negative_test_within_hours=hours)
+            offline = device.verify(payload, hubei.clock.now(), test_within=timedelta(hours=hours) if hours else None)
+            assert (online.decision, online.reason) == outcomes[name], (hours, name)
+            assert (int(offline.decision), offline.reason) == outcomes[name], (hours, name)
+    response = await verify(hubei, codes["fresh"], negative_test_within_hours=48)
+    # The checkpoint learns "negative, sampled then" and nothing else about the test.
+    assert response.negative_test_time.ToDatetime() == (now - timedelta(hours=20)).replace(tzinfo=None)
+    assert not (await verify(hubei, codes["untested"])).HasField("negative_test_time")
+
+
+async def test_a_red_code_is_denied_for_its_colour_before_any_test_requirement(provinces):
+    hubei = provinces.hubei
+    person = await hubei.resident()
+    now = hubei.clock.now()
+    await hubei.status.RecordFacts(status_pb2.RecordFactsRequest(facts=[
+        _lab_result(person, now - timedelta(hours=3), status_pb2.TEST_RESULT_POSITIVE)]))
+    response = await verify(hubei, await hubei.code(person), negative_test_within_hours=48)
+    assert (response.decision, response.reason) == (DENY, "COLOUR_RED")
+
+
+@pytest.mark.parametrize("hours", [-1, 721])
+async def test_a_test_requirement_out_of_range_is_refused_naming_the_field(provinces, hours):
+    from tests.support import error_details
+
+    error = await refused(provinces.hubei.verifier.VerifyCode(pb.VerifyCodeRequest(
+        payload="HCN1:", checkpoint_id="gate-1", area_code="320102", negative_test_within_hours=hours)))
+    assert error_details(error) == ("TEST_REQUIREMENT_INVALID", ["negative_test_within_hours"])

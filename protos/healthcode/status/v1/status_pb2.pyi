@@ -23,6 +23,11 @@ class FactKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FACT_KIND_FEVER_ON_SITE: _ClassVar[FactKind]
     FACT_KIND_APPEAL_GRANTED: _ClassVar[FactKind]
     FACT_KIND_MANUAL_OVERRIDE: _ClassVar[FactKind]
+    FACT_KIND_CLOSED_AREA_RESIDENCE: _ClassVar[FactKind]
+    FACT_KIND_FEVER_MEDICINE_PURCHASE: _ClassVar[FactKind]
+    FACT_KIND_FEVER_CLINIC_VISIT: _ClassVar[FactKind]
+    FACT_KIND_HOTEL_REGISTRATION: _ClassVar[FactKind]
+    FACT_KIND_CASE_REPORTED_STAY: _ClassVar[FactKind]
 
 class Diagnosis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -55,6 +60,8 @@ class FactSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FACT_SOURCE_AVIATION: _ClassVar[FactSource]
     FACT_SOURCE_RAIL: _ClassVar[FactSource]
     FACT_SOURCE_CHECKPOINT: _ClassVar[FactSource]
+    FACT_SOURCE_MARKET_REGULATION: _ClassVar[FactSource]
+    FACT_SOURCE_LABORATORY: _ClassVar[FactSource]
 
 class Symptom(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -66,6 +73,18 @@ class Symptom(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SYMPTOM_DIARRHOEA: _ClassVar[Symptom]
     SYMPTOM_FATIGUE: _ClassVar[Symptom]
     SYMPTOM_LOSS_OF_SMELL_OR_TASTE: _ClassVar[Symptom]
+    SYMPTOM_DRY_COUGH: _ClassVar[Symptom]
+    SYMPTOM_SPUTUM: _ClassVar[Symptom]
+    SYMPTOM_NASAL_CONGESTION: _ClassVar[Symptom]
+    SYMPTOM_RUNNY_NOSE: _ClassVar[Symptom]
+    SYMPTOM_DIFFICULTY_BREATHING: _ClassVar[Symptom]
+    SYMPTOM_MUSCLE_ACHE: _ClassVar[Symptom]
+    SYMPTOM_HEADACHE: _ClassVar[Symptom]
+    SYMPTOM_JOINT_PAIN: _ClassVar[Symptom]
+    SYMPTOM_ABDOMINAL_PAIN: _ClassVar[Symptom]
+    SYMPTOM_NAUSEA_OR_VOMITING: _ClassVar[Symptom]
+    SYMPTOM_CONJUNCTIVAL_CONGESTION: _ClassVar[Symptom]
+    SYMPTOM_OTHER_RESPIRATORY: _ClassVar[Symptom]
 
 class ChangeCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -135,6 +154,11 @@ FACT_KIND_QUARANTINE_RELEASE: FactKind
 FACT_KIND_FEVER_ON_SITE: FactKind
 FACT_KIND_APPEAL_GRANTED: FactKind
 FACT_KIND_MANUAL_OVERRIDE: FactKind
+FACT_KIND_CLOSED_AREA_RESIDENCE: FactKind
+FACT_KIND_FEVER_MEDICINE_PURCHASE: FactKind
+FACT_KIND_FEVER_CLINIC_VISIT: FactKind
+FACT_KIND_HOTEL_REGISTRATION: FactKind
+FACT_KIND_CASE_REPORTED_STAY: FactKind
 DIAGNOSIS_UNSPECIFIED: Diagnosis
 DIAGNOSIS_CONFIRMED: Diagnosis
 DIAGNOSIS_SUSPECTED: Diagnosis
@@ -155,6 +179,8 @@ FACT_SOURCE_COMMUNITY: FactSource
 FACT_SOURCE_AVIATION: FactSource
 FACT_SOURCE_RAIL: FactSource
 FACT_SOURCE_CHECKPOINT: FactSource
+FACT_SOURCE_MARKET_REGULATION: FactSource
+FACT_SOURCE_LABORATORY: FactSource
 SYMPTOM_UNSPECIFIED: Symptom
 SYMPTOM_FEVER: Symptom
 SYMPTOM_COUGH: Symptom
@@ -163,6 +189,18 @@ SYMPTOM_SHORTNESS_OF_BREATH: Symptom
 SYMPTOM_DIARRHOEA: Symptom
 SYMPTOM_FATIGUE: Symptom
 SYMPTOM_LOSS_OF_SMELL_OR_TASTE: Symptom
+SYMPTOM_DRY_COUGH: Symptom
+SYMPTOM_SPUTUM: Symptom
+SYMPTOM_NASAL_CONGESTION: Symptom
+SYMPTOM_RUNNY_NOSE: Symptom
+SYMPTOM_DIFFICULTY_BREATHING: Symptom
+SYMPTOM_MUSCLE_ACHE: Symptom
+SYMPTOM_HEADACHE: Symptom
+SYMPTOM_JOINT_PAIN: Symptom
+SYMPTOM_ABDOMINAL_PAIN: Symptom
+SYMPTOM_NAUSEA_OR_VOMITING: Symptom
+SYMPTOM_CONJUNCTIVAL_CONGESTION: Symptom
+SYMPTOM_OTHER_RESPIRATORY: Symptom
 CHANGE_CAUSE_UNSPECIFIED: ChangeCause
 CHANGE_CAUSE_ENROLMENT: ChangeCause
 CHANGE_CAUSE_FACT: ChangeCause
@@ -217,7 +255,7 @@ class Reason(_message.Message):
     def __init__(self, code: _Optional[str] = ..., finding_key: _Optional[str] = ..., since_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ("person_id", "colour", "display_colour", "reasons", "province_code", "compute_time", "valid_until_time", "version", "rule_set_province_code", "rule_set_version")
+    __slots__ = ("person_id", "colour", "display_colour", "reasons", "province_code", "compute_time", "valid_until_time", "version", "rule_set_province_code", "rule_set_version", "latest_negative_test_time")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     COLOUR_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_COLOUR_FIELD_NUMBER: _ClassVar[int]
@@ -228,6 +266,7 @@ class Status(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     RULE_SET_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
     RULE_SET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LATEST_NEGATIVE_TEST_TIME_FIELD_NUMBER: _ClassVar[int]
     person_id: str
     colour: _common_pb2.Colour
     display_colour: str
@@ -238,7 +277,8 @@ class Status(_message.Message):
     version: int
     rule_set_province_code: str
     rule_set_version: int
-    def __init__(self, person_id: _Optional[str] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., display_colour: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., province_code: _Optional[str] = ..., compute_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., rule_set_province_code: _Optional[str] = ..., rule_set_version: _Optional[int] = ...) -> None: ...
+    latest_negative_test_time: _timestamp_pb2.Timestamp
+    def __init__(self, person_id: _Optional[str] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., display_colour: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., province_code: _Optional[str] = ..., compute_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., rule_set_province_code: _Optional[str] = ..., rule_set_version: _Optional[int] = ..., latest_negative_test_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ("person_id",)
@@ -329,7 +369,7 @@ class ListStatusChangesResponse(_message.Message):
     def __init__(self, changes: _Optional[_Iterable[_Union[StatusChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Fact(_message.Message):
-    __slots__ = ("person_id", "kind", "authority", "authority_record_id", "source", "effective_time", "end_time", "diagnosis", "place", "test_result", "temperature_celsius", "code_id")
+    __slots__ = ("person_id", "kind", "authority", "authority_record_id", "source", "effective_time", "end_time", "diagnosis", "place", "test_result", "temperature_celsius", "code_id", "area_code")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     AUTHORITY_FIELD_NUMBER: _ClassVar[int]
@@ -342,6 +382,7 @@ class Fact(_message.Message):
     TEST_RESULT_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_CELSIUS_FIELD_NUMBER: _ClassVar[int]
     CODE_ID_FIELD_NUMBER: _ClassVar[int]
+    AREA_CODE_FIELD_NUMBER: _ClassVar[int]
     person_id: str
     kind: FactKind
     authority: str
@@ -354,7 +395,8 @@ class Fact(_message.Message):
     test_result: TestResult
     temperature_celsius: float
     code_id: str
-    def __init__(self, person_id: _Optional[str] = ..., kind: _Optional[_Union[FactKind, str]] = ..., authority: _Optional[str] = ..., authority_record_id: _Optional[str] = ..., source: _Optional[_Union[FactSource, str]] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., diagnosis: _Optional[_Union[Diagnosis, str]] = ..., place: _Optional[_Union[QuarantinePlace, str]] = ..., test_result: _Optional[_Union[TestResult, str]] = ..., temperature_celsius: _Optional[float] = ..., code_id: _Optional[str] = ...) -> None: ...
+    area_code: str
+    def __init__(self, person_id: _Optional[str] = ..., kind: _Optional[_Union[FactKind, str]] = ..., authority: _Optional[str] = ..., authority_record_id: _Optional[str] = ..., source: _Optional[_Union[FactSource, str]] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., diagnosis: _Optional[_Union[Diagnosis, str]] = ..., place: _Optional[_Union[QuarantinePlace, str]] = ..., test_result: _Optional[_Union[TestResult, str]] = ..., temperature_celsius: _Optional[float] = ..., code_id: _Optional[str] = ..., area_code: _Optional[str] = ...) -> None: ...
 
 class RecordFactsRequest(_message.Message):
     __slots__ = ("facts",)

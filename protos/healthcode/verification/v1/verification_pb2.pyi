@@ -62,19 +62,21 @@ CODE_STANDING_STALE: CodeStanding
 CODE_STANDING_UNKNOWN: CodeStanding
 
 class VerifyCodeRequest(_message.Message):
-    __slots__ = ("payload", "checkpoint_id", "area_code", "temperature_celsius")
+    __slots__ = ("payload", "checkpoint_id", "area_code", "temperature_celsius", "negative_test_within_hours")
     PAYLOAD_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
     AREA_CODE_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_CELSIUS_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_TEST_WITHIN_HOURS_FIELD_NUMBER: _ClassVar[int]
     payload: str
     checkpoint_id: str
     area_code: str
     temperature_celsius: float
-    def __init__(self, payload: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., area_code: _Optional[str] = ..., temperature_celsius: _Optional[float] = ...) -> None: ...
+    negative_test_within_hours: int
+    def __init__(self, payload: _Optional[str] = ..., checkpoint_id: _Optional[str] = ..., area_code: _Optional[str] = ..., temperature_celsius: _Optional[float] = ..., negative_test_within_hours: _Optional[int] = ...) -> None: ...
 
 class VerifyCodeResponse(_message.Message):
-    __slots__ = ("decision", "colour", "display_colour", "masked_name", "reason", "issuer_province_code", "clock_skew_seconds", "verification_id")
+    __slots__ = ("decision", "colour", "display_colour", "masked_name", "reason", "issuer_province_code", "clock_skew_seconds", "verification_id", "negative_test_time")
     DECISION_FIELD_NUMBER: _ClassVar[int]
     COLOUR_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_COLOUR_FIELD_NUMBER: _ClassVar[int]
@@ -83,6 +85,7 @@ class VerifyCodeResponse(_message.Message):
     ISSUER_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
     CLOCK_SKEW_SECONDS_FIELD_NUMBER: _ClassVar[int]
     VERIFICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_TEST_TIME_FIELD_NUMBER: _ClassVar[int]
     decision: Decision
     colour: _common_pb2.Colour
     display_colour: str
@@ -91,7 +94,8 @@ class VerifyCodeResponse(_message.Message):
     issuer_province_code: str
     clock_skew_seconds: int
     verification_id: str
-    def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., display_colour: _Optional[str] = ..., masked_name: _Optional[str] = ..., reason: _Optional[str] = ..., issuer_province_code: _Optional[str] = ..., clock_skew_seconds: _Optional[int] = ..., verification_id: _Optional[str] = ...) -> None: ...
+    negative_test_time: _timestamp_pb2.Timestamp
+    def __init__(self, decision: _Optional[_Union[Decision, str]] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., display_colour: _Optional[str] = ..., masked_name: _Optional[str] = ..., reason: _Optional[str] = ..., issuer_province_code: _Optional[str] = ..., clock_skew_seconds: _Optional[int] = ..., verification_id: _Optional[str] = ..., negative_test_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TrustedKey(_message.Message):
     __slots__ = ("key_id", "province_code", "public_key", "not_before_time", "not_after_time", "revoke_time", "purpose")
