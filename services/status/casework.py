@@ -301,7 +301,7 @@ class Casework:
             async def store(connection: asyncpg.Connection) -> None:
                 rows = [(person_id, fact.fact_id, TRACE_AUTHORITY, f"{trace_id}:{person_id}:{traced[person_id]}",
                          _HEALTH_SOURCE, self._keyring.seal(intake.seal_fact_body(fact),
-                                                            intake.fact_context(fact.fact_id)))
+                                                            intake.fact_context(fact.fact_id)), None)
                         for person_id, fact in facts.items()]
                 stored = await self._repository.insert_facts(connection, rows, now)
                 new = sum(1 for _, is_new in stored.values() if is_new)
