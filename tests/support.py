@@ -19,6 +19,8 @@ from stdnum.cn import ric
 
 from healthcode.identity.v1 import identity_pb2 as pb
 
+from services import areas
+
 
 class ManualClock:
     """A clock tests move by hand; starts at the real time so stored rows look ordinary."""
@@ -65,6 +67,14 @@ def id_card_number(birth: date | None = None, region: str = "110105") -> str:
     birth = birth or date(1960, 1, 1) + timedelta(days=serial % 20000)
     body = f"{region}{birth:%Y%m%d}{serial % 1000:03d}"
     return body + ric.calc_check_digit(body + "0")  # stdnum ignores the last character
+
+
+def counties_of_distinct_cities(province_prefix: str) -> Iterator[str]:
+    """Real county codes (GB/T 2260, ever assigned), one per city of the province: each city's "01",
+    in cities that also have a "02" (420101, 420201, ...), so tests can own a city each."""
+    known = areas.history()
+    cities = sorted({code[:4] for code in known if code.startswith(province_prefix) and code[2:4] != "00"})
+    return iter([f"{city}01" for city in cities if f"{city}01" in known and f"{city}02" in known])
 
 
 def id_card(birth: date | None = None) -> pb.Document:

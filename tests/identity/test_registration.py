@@ -193,3 +193,24 @@ async def test_a_birth_date_in_the_future_is_refused(identity_env, clock):
                        birth_date=date_pb2.Date(year=next_year.year, month=next_year.month, day=next_year.day))
 
     assert error_details(refused.value) == ("BIRTH_DATE_INVALID", ["birth_date"])
+
+
+async def test_an_id_number_from_a_county_created_after_the_birth_registers(identity_env):
+    # 蔡甸区 (420114) was created in 1992; its people born in 1985 carry its code.
+    number = id_card_number(date(1985, 4, 12), region="420114")
+    assert not ric.is_valid(number)
+
+    response = await register(identity_env, "蔡小明", pb.Document(kind=pb.DOCUMENT_KIND_RESIDENT_ID_CARD,
+                                                                  number=number))
+
+    assert (response.created, response.person.home_province_code) == (True, "420000")
+
+
+async def test_an_id_number_from_a_county_that_never_existed_is_refused(identity_env):
+    number = id_card_number(date(1985, 4, 12), region="420199")
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await register(identity_env, "蔡小明", pb.Document(kind=pb.DOCUMENT_KIND_RESIDENT_ID_CARD, number=number))
+
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(refused.value) == ("DOCUMENT_REGION", ["document.number"])
