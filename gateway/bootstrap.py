@@ -55,6 +55,8 @@ class GatewaySettings:
     max_heavy_in_flight: int
     rates: dict[CallerKind, Rate]
     dev_sessions: bool
+    # Unauthenticated calls (sign-in challenges, sign-in, registering oneself) per client address.
+    anonymous_rate: Rate = ANONYMOUS_RATE
 
     @classmethod
     def read(cls, env: Env) -> GatewaySettings:
@@ -83,6 +85,7 @@ class GatewaySettings:
             max_heavy_in_flight=env.integer("GATEWAY_MAX_HEAVY_IN_FLIGHT", 16, minimum=1, maximum=100_000),
             rates=_rates(env),
             dev_sessions=env.text("GATEWAY_DEV_SESSIONS", "false").lower() == "true",
+            anonymous_rate=_anonymous_rate(env),
         )
         env.check()
         return settings
@@ -104,6 +107,22 @@ def _rates(env: Env) -> dict[CallerKind, Rate]:
         if rate.per_second <= 0 or rate.burst < 1:
             env.invalid("GATEWAY_RATES", "rates must be positive and bursts at least 1")
     return rates
+
+
+def _anonymous_rate(env: Env) -> Rate:
+    """HEALTHCODE_GATEWAY_ANONYMOUS_RATE: `2/10` (calls per second / burst, per client address)."""
+    text = env.text("GATEWAY_ANONYMOUS_RATE", "")
+    if not text:
+        return ANONYMOUS_RATE
+    per_second, _, burst = text.partition("/")
+    try:
+        rate = Rate(float(per_second), float(burst))
+    except ValueError:
+        env.invalid("GATEWAY_ANONYMOUS_RATE", "must look like '2/10' (calls per second / burst)")
+        return ANONYMOUS_RATE
+    if rate.per_second <= 0 or rate.burst < 1:
+        env.invalid("GATEWAY_ANONYMOUS_RATE", "the rate must be positive and the burst at least 1")
+    return rate
 
 
 def _read_file(env: Env, name: str) -> bytes | None:
@@ -137,7 +156,7 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
     identity = identity_pb2_grpc.IdentityServiceStub(identity_channel)
     keys = SessionKeys(settings.session_secrets)
     forwarder = Forwarder(channels, ROUTES, Scope(PersonDirectory(identity), settings.provinces),
-                          RateLimits(settings.rates, ANONYMOUS_RATE),
+                          RateLimits(settings.rates, settings.anonymous_rate),
                           LoadShedder(settings.max_in_flight, settings.max_heavy_in_flight), CodeCache())
     runner = web.AppRunner(WebFrontDoor(forwarder, keys, identity, dev_sessions=settings.dev_sessions).application(),
                            access_log=None, handle_signals=False, shutdown_timeout=settings.grace_seconds)

@@ -9,8 +9,11 @@ are published at /.well-known/jwks.json so any other party can check a token too
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
+import struct
 import time
 from collections.abc import Mapping
 from functools import lru_cache
@@ -34,6 +37,11 @@ _LEEWAY_SECONDS = 30
 # Verified tokens, so a session's next calls skip the signature check (an ES256 verify is
 # ~60 µs, a quarter of a forwarded call).
 _VERIFIED_CACHE_SIZE = 50_000
+# A sign-in challenge lives as long as a face check is accepted (identity's 300 s).
+CHALLENGE_SECONDS = 300
+_CHALLENGE_PURPOSE = b"healthcode.gateway.sign-in-challenge"
+_CHALLENGE_RANDOM_BYTES = 12
+_CHALLENGE_MAC_BYTES = 16
 
 
 class SessionKeys:
@@ -46,6 +54,8 @@ class SessionKeys:
             raise ValueError("at least one session key is required")
         self._keys = {key_id: p256_key_from_secret(secret) for key_id, secret in secrets_by_id.items()}
         self._signing_id = next(iter(self._keys))
+        # HMAC keys for sign-in challenges, bound to their purpose: every replica derives the same.
+        self._challenge_keys = [hmac.digest(secret, _CHALLENGE_PURPOSE, "sha256") for secret in secrets_by_id.values()]
         self._verified: RecentMap[bytes, tuple[Principal, float]] = RecentMap(_VERIFIED_CACHE_SIZE)
 
     def mint(self, principal: Principal, lifetime_seconds: int) -> str:
@@ -78,6 +88,29 @@ class SessionKeys:
         principal = _principal(claims.get("kind"), claims.get("prov"), claims.get("sub"), claims.get("scp") or [])
         self._verified.put(digest, (principal, float(claims["exp"])))
         return principal
+
+    def challenge(self, now: float | None = None) -> str:
+        """A one-time sign-in challenge: the face-check provider puts it in the attestation as its
+        nonce. Stateless (expiry, randomness, HMAC under the session secret), so any replica checks it;
+        identity records its use, so it serves one sign-in on whichever replica it reaches."""
+        expiry = int(now if now is not None else time.time()) + CHALLENGE_SECONDS
+        body = struct.pack(">Q", expiry) + secrets.token_bytes(_CHALLENGE_RANDOM_BYTES)
+        mac = hmac.digest(self._challenge_keys[0], body, "sha256")[:_CHALLENGE_MAC_BYTES]
+        return base64.urlsafe_b64encode(body + mac).rstrip(b"=").decode()
+
+    def challenge_is_valid(self, value: str, now: float | None = None) -> bool:
+        """True for an unexpired challenge this deployment's gateways issued."""
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except (ValueError, TypeError):
+            return False
+        if len(raw) != 8 + _CHALLENGE_RANDOM_BYTES + _CHALLENGE_MAC_BYTES:
+            return False
+        body, mac = raw[:-_CHALLENGE_MAC_BYTES], raw[-_CHALLENGE_MAC_BYTES:]
+        if not any(hmac.compare_digest(hmac.digest(key, body, "sha256")[:_CHALLENGE_MAC_BYTES], mac)
+                   for key in self._challenge_keys):
+            return False
+        return struct.unpack(">Q", body[:8])[0] >= (now if now is not None else time.time())
 
     def jwks(self) -> dict:
         """The published key set (RFC 7517): public halves only."""

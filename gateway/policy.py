@@ -29,7 +29,7 @@ from healthcode.verification.v1 import verification_pb2
 
 from gateway.principals import CallerKind, Principal
 from services.areas import is_area_code, province_code_of
-from services.runtime.errors import PermissionDenied
+from services.runtime.errors import InvalidArgument, PermissionDenied
 from services.runtime.requests import parse_uuid
 
 Message = protobuf_message.Message
@@ -156,6 +156,16 @@ def own_province(path: str) -> Check:
     return check
 
 
+def face_checked(path: str) -> Check:
+    """A person registers only a document whose holder's face was just checked (themselves, or a
+    dependent standing in front of them); identity verifies that the check is of that document."""
+    async def check(principal: Principal, request: Message, scope: Scope) -> None:
+        if not request.HasField(path):
+            raise InvalidArgument.for_field(path, "a person registers a document only with its holder's face check",
+                                            reason="FACE_CHECK_REQUIRED")
+    return check
+
+
 def own_area(path: str) -> Check:
     """The request's area lies in the caller's province (a malformed area is left to the service)."""
     async def check(principal: Principal, request: Message, scope: Scope) -> None:
@@ -237,7 +247,11 @@ LIGHT, HEAVY = Cost.LIGHT, Cost.HEAVY
 # (service, method) → (cost, {caller kind: check}, {caller kind: response check})
 _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKind, ResponseCheck]]] = {
     # identity
-    ("identity", "IdentityService/RegisterPerson"): (HEAVY, {P: anyone, S: own_province("home_province_code")}, {}),
+    # A system's registration of a document already registered elsewhere is refused, not answered with
+    # that person (it would bypass LookupPersonByDocument's residency check).
+    ("identity", "IdentityService/RegisterPerson"): (
+        HEAVY, {P: face_checked("face_attestation"), S: own_province("home_province_code")},
+        {S: resident_found("person")}),
     ("identity", "IdentityService/GetPerson"): (
         LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id"), O: own_people("person_id")}, {}),
     ("identity", "IdentityService/LookupPersonByDocument"): (

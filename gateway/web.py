@@ -22,11 +22,12 @@ import segno
 import structlog
 from aiohttp import web
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 
 from gateway.caching import RecentMap
-from gateway.credentials import SessionKeys
+from gateway.credentials import CHALLENGE_SECONDS, SessionKeys
 from gateway.forwarding import Forwarder, UpstreamError, service_errors
 from gateway.openapi import openapi_document
 from gateway.policy import ROUTES, Route
@@ -170,6 +171,7 @@ class WebFrontDoor:
             app.router.add_route(route.verb, route.path, self._mapped(route))
         app.router.add_get(CODE_PATH, self._code)
         app.router.add_post("/v1/sessions", self._sign_in)
+        app.router.add_post("/v1/sign-in-challenges", self._challenge)
         app.router.add_post("/v1/rpc/{service}/{method}", self._generic)
         app.router.add_get("/.well-known/jwks.json", self._jwks)
         app.router.add_get("/openapi.json", self._openapi)
@@ -303,21 +305,45 @@ class WebFrontDoor:
 
     # --- signing in ----------------------------------------------------------------------
 
+    async def _challenge(self, request: web.Request) -> web.Response:
+        """A one-time challenge for the face-check provider to sign as the attestation's nonce."""
+        self._forwarder.limits.take(f"anonymous:{request.remote}", None)
+        return web.json_response({"challenge": self._keys.challenge(), "expires_in": CHALLENGE_SECONDS},
+                                 headers={"Cache-Control": "no-store"})
+
+    def _require_challenge(self, attestation: identity_pb2.FaceAttestation) -> None:
+        """The attestation answers a challenge this deployment issued and that has not expired. Checked
+        before anything is looked up, so the answer is the same for every document."""
+        claims = identity_pb2.FaceCheckClaims()
+        try:
+            claims.ParseFromString(attestation.claims)
+        except DecodeError:
+            claims.Clear()
+        if not self._keys.challenge_is_valid(claims.nonce):
+            raise HttpError(grpc.StatusCode.INVALID_ARGUMENT,
+                            "face_attestation: its nonce must be a fresh challenge from POST /v1/sign-in-challenges",
+                            "CHALLENGE_INVALID", [{"field": "face_attestation.claims.nonce",
+                                                   "description": "must be a fresh sign-in challenge"}])
+
     async def _sign_in(self, request: web.Request) -> web.Response:
-        """A person signs in with their document and a fresh face check from a registered provider."""
+        """A person signs in with their document and a face check answering a challenge of ours: the
+        check is proven and spent before the document is looked up (identity's SignInPerson), so the
+        answers to a caller who has not proven a document never tell whether it is registered."""
         self._forwarder.limits.take(f"anonymous:{request.remote}", None)
         body = await self._json(request)
         document = self._parse(identity_pb2.Document, body.get("document", {}), "document")
         attestation = _attestation(body.get("face_attestation"), "face_attestation")
+        self._require_challenge(attestation)
         with service_errors():
-            found = await self._identity.LookupPersonByDocument(
-                identity_pb2.LookupPersonByDocumentRequest(document=document), timeout=UPSTREAM_SECONDS)
-            await self._identity.RecordFaceCheck(identity_pb2.RecordFaceCheckRequest(
-                person_id=found.person.person_id, face_attestation=attestation), timeout=UPSTREAM_SECONDS)
+            found = await self._identity.SignInPerson(
+                identity_pb2.SignInPersonRequest(document=document, face_attestation=attestation),
+                timeout=UPSTREAM_SECONDS)
         return web.json_response(self._session(found.person))
 
     async def _register_self(self, request: web.Request) -> web.Response:
-        """Registration by the person themselves: a face check is required, and they are signed in."""
+        """Registration by the person themselves: a face check answering a challenge of ours is
+        required, and they are signed in, once: a registration that finds the person already there
+        (a replayed or retried request) opens no session — that is what signing in is for."""
         self._forwarder.limits.take(f"anonymous:{request.remote}", None)
         route = ROUTES[REGISTER_PERSON]
         message = self._message(route, await self._json(request))
@@ -325,8 +351,12 @@ class WebFrontDoor:
             raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, "face_attestation: required to register yourself",
                             "FACE_CHECK_REQUIRED", [{"field": "face_attestation",
                                                      "description": "required to register yourself"}])
+        self._require_challenge(message.face_attestation)
         with self._forwarder.shedder.admit(route.cost), service_errors():
             registered = await self._identity.RegisterPerson(message, timeout=UPSTREAM_SECONDS)
+        if not registered.created:
+            raise HttpError(grpc.StatusCode.ALREADY_EXISTS, "this document is registered; sign in with POST /v1/sessions",
+                            "ALREADY_REGISTERED")
         return web.json_response(self._session(registered.person))
 
     def _session(self, person: identity_pb2.Person) -> dict:

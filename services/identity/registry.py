@@ -119,6 +119,22 @@ class PersonRegistry:
                                           "face_attestation")
             return await tx.record_face_check(person_id, attestation.claims.check_time, now)
 
+    async def sign_in(self, document: Document, attestation: FaceAttestation) -> Person:
+        """The face check is verified and its nonce spent for good before the document is looked up,
+        so whether the document is registered is told only to whoever just proved they hold it."""
+        now = self._clock.now()
+        document_lookup = self._document_hasher.digest(document.lookup_key())
+        async with self._repository.transaction() as tx:
+            await self._accept_face_check(tx, attestation, document_lookup, "sign-in", now, "face_attestation",
+                                          once=True)
+            stored = await tx.find_stored_by_document(document_lookup)
+            person = None if stored is None else await tx.record_face_check(
+                stored.person.person_id, attestation.claims.check_time, now)
+        if person is None:
+            # Raised after the commit: the nonce stays spent even for an unregistered document.
+            raise NotFound(reason="PERSON_NOT_FOUND", message="no person holds this document; register first")
+        return person
+
     # Dependents
 
     async def link_dependent(self, holder_id: str, dependent_id: str, relation: Relation | None,
@@ -241,7 +257,8 @@ class PersonRegistry:
     # Internals
 
     async def _accept_face_check(self, tx: IdentityTransaction, attestation: FaceAttestation,
-                                 document_lookup: bytes, purpose: str, now: datetime, field_path: str) -> None:
+                                 document_lookup: bytes, purpose: str, now: datetime, field_path: str, *,
+                                 once: bool = False) -> None:
         """Verifies the attestation, binds it to the person's document, and spends its nonce once."""
         claims = attestation.claims
         key = await tx.get_provider_key(claims.provider_id, claims.key_id)
@@ -250,7 +267,8 @@ class PersonRegistry:
             raise InvalidArgument.for_field(field_path, "attests a different document",
                                             reason="ATTESTATION_DOCUMENT_MISMATCH")
         expire_time = claims.check_time + self._policy.max_age + self._policy.clock_skew
-        if not await tx.consume_nonce(claims.provider_id, claims.nonce, document_lookup, purpose, now, expire_time):
+        if not await tx.consume_nonce(claims.provider_id, claims.nonce, document_lookup, purpose, now, expire_time,
+                                      once=once):
             raise FailedPrecondition(reason="ATTESTATION_REPLAYED",
                                      message=f"{field_path}: this attestation was already used")
 

@@ -208,15 +208,15 @@ class IdentityTransaction:
         return _person(row)
 
     async def consume_nonce(self, provider_id: str, nonce: str, document_lookup: bytes, purpose: str,
-                            now: datetime, expire_time: datetime) -> bool:
-        """True if the nonce is fresh, or was consumed by this same request before (a retry)."""
+                            now: datetime, expire_time: datetime, *, once: bool = False) -> bool:
+        """True if the nonce is fresh, or (unless `once`) was consumed by this same request before (a retry)."""
         inserted = await self._connection.fetchval(
             """INSERT INTO identity.face_check_nonces
                    (provider_id, nonce, document_lookup, purpose, consume_time, expire_time)
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_id, nonce) DO NOTHING RETURNING true""",
             provider_id, nonce, document_lookup, purpose, now, expire_time)
-        if inserted:
-            return True
+        if inserted or once:
+            return bool(inserted)
         return bool(await self._connection.fetchval(
             """SELECT document_lookup = $3 AND purpose = $4 FROM identity.face_check_nonces
                WHERE provider_id = $1 AND nonce = $2""", provider_id, nonce, document_lookup, purpose))

@@ -121,6 +121,13 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         person = await self._registry.record_face_check(request.person_id, attestation)
         return pb.RecordFaceCheckResponse(person=_person(person))
 
+    async def SignInPerson(self, request: pb.SignInPersonRequest, context) -> pb.SignInPersonResponse:
+        document = _document(request.document)
+        attestation = _attestation(request, "face_attestation")
+        if attestation is None:
+            raise InvalidArgument.for_field("face_attestation", "is required", reason="ATTESTATION_REQUIRED")
+        return pb.SignInPersonResponse(person=_person(await self._registry.sign_in(document, attestation)))
+
     async def LinkDependent(self, request: pb.LinkDependentRequest, context) -> pb.LinkDependentResponse:
         relation = Relation(request.relation) if request.relation in Relation._value2member_map_ else None
         link, created = await self._registry.link_dependent(

@@ -44,21 +44,24 @@ async def test_a_person_from_registration_to_a_checkpoint_in_another_province(pl
         provider_id=provider.provider_id, key_id=provider.key_id, public_key_der=provider.public_key_der,
         valid_from_time=timestamp(now - timedelta(days=1))))
 
-    # A parent registers in the app with a face check, and is signed in.
+    # A parent registers in the app with a face check answering the gateway's challenge, and is signed in.
     document = id_card(date(1985, 5, 5))
+    challenge = (await _ok(await http.post(f"{hubei.url}/v1/sign-in-challenges")))["challenge"]
     session = await _ok(await http.post(f"{hubei.url}/v1/persons", json={
         "name": "张小三", "document": {"kind": "DOCUMENT_KIND_RESIDENT_ID_CARD", "number": document.number},
         "home_province_code": "420000",
-        "face_attestation": _json_attestation(provider.attest(document, hubei.deployment.clock.now()))}))
+        "face_attestation": _json_attestation(provider.attest(document, hubei.deployment.clock.now(), nonce=challenge))}))
     parent_id = session["person"]["person_id"]
     assert session["person"]["masked_name"] == "张*三"
     assert document.number not in str(session)
     me = {"Authorization": f"Bearer {session['token']}"}
 
-    # ... registers their child, and links the child as a dependent.
+    # ... registers their child with the child's own face check, and links the child as a dependent.
+    child_document = id_card(date(2019, 3, 3))
     child = await _ok(await http.post(f"{hubei.url}/v1/persons", headers=me, json={
         "name": "张小宝", "home_province_code": "420000",
-        "document": {"kind": "DOCUMENT_KIND_RESIDENT_ID_CARD", "number": id_card(date(2019, 3, 3)).number}}))
+        "document": {"kind": "DOCUMENT_KIND_RESIDENT_ID_CARD", "number": child_document.number},
+        "face_attestation": _json_attestation(provider.attest(child_document, hubei.deployment.clock.now()))}))
     child_id = child["person"]["person_id"]
     link = await _ok(await http.post(f"{hubei.url}/v1/persons/me/dependents", headers=me, json={
         "dependent_person_id": child_id, "relation": "RELATION_PARENT"}))

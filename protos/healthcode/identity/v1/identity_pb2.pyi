@@ -223,6 +223,20 @@ class RecordFaceCheckResponse(_message.Message):
     person: Person
     def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ...) -> None: ...
 
+class SignInPersonRequest(_message.Message):
+    __slots__ = ("document", "face_attestation")
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    FACE_ATTESTATION_FIELD_NUMBER: _ClassVar[int]
+    document: Document
+    face_attestation: FaceAttestation
+    def __init__(self, document: _Optional[_Union[Document, _Mapping]] = ..., face_attestation: _Optional[_Union[FaceAttestation, _Mapping]] = ...) -> None: ...
+
+class SignInPersonResponse(_message.Message):
+    __slots__ = ("person",)
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    person: Person
+    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ...) -> None: ...
+
 class LinkDependentRequest(_message.Message):
     __slots__ = ("holder_person_id", "dependent_person_id", "relation", "dependent_face_attestation")
     HOLDER_PERSON_ID_FIELD_NUMBER: _ClassVar[int]

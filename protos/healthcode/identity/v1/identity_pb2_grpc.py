@@ -64,6 +64,11 @@ class IdentityServiceStub:
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckRequest.SerializeToString,
                 response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckResponse.FromString,
                 _registered_method=True)
+        self.SignInPerson = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/SignInPerson',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonResponse.FromString,
+                _registered_method=True)
         self.LinkDependent = channel.unary_unary(
                 '/healthcode.identity.v1.IdentityService/LinkDependent',
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.LinkDependentRequest.SerializeToString,
@@ -132,6 +137,18 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SignInPerson(self, request, context):
+        """Signs a person in by a face check of their document: the attestation is
+        verified (key, signature, age, bound to this document) and its nonce spent
+        for good before any lookup, so an answer says whether a document is
+        registered only to someone who has just proven they hold it. A second
+        sign-in with the same attestation is FAILED_PRECONDITION (reason
+        ATTESTATION_REPLAYED); an unregistered document is NOT_FOUND afterwards.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def LinkDependent(self, request, context):
         """Links a dependent to a holder (他人代查 / family application). A holder has
         at most 4 live links; the 5th is refused with FAILED_PRECONDITION (reason
@@ -191,6 +208,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.RecordFaceCheck,
                     request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckRequest.FromString,
                     response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckResponse.SerializeToString,
+            ),
+            'SignInPerson': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignInPerson,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonResponse.SerializeToString,
             ),
             'LinkDependent': grpc.unary_unary_rpc_method_handler(
                     servicer.LinkDependent,
@@ -353,6 +375,33 @@ class IdentityService:
             '/healthcode.identity.v1.IdentityService/RecordFaceCheck',
             healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckRequest.SerializeToString,
             healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignInPerson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/SignInPerson',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonResponse.FromString,
             options,
             channel_credentials,
             insecure,

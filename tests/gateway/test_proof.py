@@ -1,0 +1,178 @@
+"""Nobody acts for a person without proof: registration, sign-in and sessions, through both of the
+gateway's doors (gRPC with mutual TLS and a relayed session, and HTTP)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
+
+from gateway.principals import CallerKind
+from tests.gateway.conftest import as_json, bearer, sign_in_challenge
+from tests.support import FaceProvider, error_details, id_card, refused, timestamp
+
+
+@pytest.fixture(scope="module")
+async def provider(platform) -> FaceProvider:
+    """A face-check provider registered with Hubei's identity by the national operator."""
+    provider = FaceProvider()
+    admin = identity_pb2_grpc.FaceProviderAdminServiceStub(platform.hubei.channel("national-operator"))
+    await admin.RegisterFaceProviderKey(identity_pb2.RegisterFaceProviderKeyRequest(
+        provider_id=provider.provider_id, key_id=provider.key_id, public_key_der=provider.public_key_der,
+        valid_from_time=timestamp(datetime.now(UTC) - timedelta(days=3650))))
+    return provider
+
+
+def _document_json(document: identity_pb2.Document) -> dict:
+    return {"kind": identity_pb2.DocumentKind.Name(document.kind), "number": document.number}
+
+
+async def _post(http, url, body, headers=None) -> tuple[int, dict]:
+    async with http.post(url, json=body, headers=headers) as response:
+        return response.status, await response.json()
+
+
+# --- 1. registration by the right party only ---------------------------------------------------
+
+async def test_a_signed_in_person_cannot_register_a_strangers_document_without_its_face_check(
+        platform, http, provider):
+    hubei = platform.hubei
+    squatter = await hubei.deployment.resident()
+    stranger = id_card()
+    body = {"name": "假名字", "document": _document_json(stranger), "home_province_code": "420000"}
+
+    status, answer = await _post(http, f"{hubei.url}/v1/persons", body,
+                                 {"Authorization": f"Bearer {hubei.token(CallerKind.PERSON, squatter, '420000')}"})
+    persons = identity_pb2_grpc.IdentityServiceStub(hubei.channel("hubei-system"))  # relaying the session
+    by_grpc = await refused(persons.RegisterPerson(
+        identity_pb2.RegisterPersonRequest(name="假名字", document=stranger, home_province_code="420000"),
+        metadata=bearer(hubei.token(CallerKind.PERSON, squatter, "420000"))))
+
+    assert (status, answer["error"]["reason"]) == (400, "FACE_CHECK_REQUIRED")
+    assert (by_grpc.code(), error_details(by_grpc)) == (grpc.StatusCode.INVALID_ARGUMENT,
+                                                        ("FACE_CHECK_REQUIRED", ["face_attestation"]))
+    # Nothing was registered: the holder registers themselves under their own name.
+    challenge = await sign_in_challenge(hubei, http)
+    status, session = await _post(http, f"{hubei.url}/v1/persons", {
+        "name": "真名字", "document": _document_json(stranger), "home_province_code": "420000",
+        "face_attestation": as_json(provider.attest(stranger, hubei.deployment.clock.now(), nonce=challenge))})
+    assert (status, session.get("person", session)["masked_name"]) == (200, "真*字")
+
+
+async def test_a_person_registers_a_dependent_with_the_dependents_own_face_check(platform, http, provider):
+    hubei = platform.hubei
+    parent = await hubei.deployment.resident()
+    child = id_card()
+    me = {"Authorization": f"Bearer {hubei.token(CallerKind.PERSON, parent, '420000')}"}
+
+    wrong = await _post(http, f"{hubei.url}/v1/persons", {
+        "name": "张小宝", "document": _document_json(child),
+        "face_attestation": as_json(provider.attest(id_card(), hubei.deployment.clock.now()))}, me)
+    right = await _post(http, f"{hubei.url}/v1/persons", {
+        "name": "张小宝", "document": _document_json(child),
+        "face_attestation": as_json(provider.attest(child, hubei.deployment.clock.now()))}, me)
+
+    assert (wrong[0], wrong[1]["error"]["reason"]) == (400, "ATTESTATION_DOCUMENT_MISMATCH")
+    assert (right[0], right[1]["created"]) == (200, True)
+
+
+async def test_a_province_system_registering_another_provinces_person_learns_nothing_of_them(platform, http):
+    hubei = platform.hubei
+    document = id_card()
+    await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="鄂小明", document=document, home_province_code="420000"))
+    # Jiangsu's system, its session relayed over a system connection (gRPC door) and over HTTP.
+    jiangsu_token = hubei.token(CallerKind.PROVINCE_SYSTEM, "jiangsu-system", "320000")
+    persons = identity_pb2_grpc.IdentityServiceStub(hubei.channel("hubei-system"))
+
+    error = await refused(persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="鄂小明", document=document, home_province_code="320000"), metadata=bearer(jiangsu_token)))
+    status, answer = await _post(http, f"{hubei.url}/v1/rpc/healthcode.identity.v1.IdentityService/RegisterPerson",
+                                 {"name": "鄂小明", "document": _document_json(document),
+                                  "home_province_code": "320000"}, {"Authorization": f"Bearer {jiangsu_token}"})
+    own = await persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="鄂小明", document=document, home_province_code="420000"))
+
+    assert (error.code(), error_details(error)[0]) == (grpc.StatusCode.PERMISSION_DENIED, "CALLER_NOT_ALLOWED")
+    assert (status, answer["error"]["reason"]) == (403, "CALLER_NOT_ALLOWED")
+    assert own.person.person_id not in f"{error.details()} {answer}"
+    assert not own.created
+
+
+# --- signing in: one proof, one session; no answer tells who is registered ----------------------
+
+async def test_sign_in_answers_before_proof_are_the_same_for_registered_and_unregistered_documents(
+        platform, http, provider):
+    hubei = platform.hubei
+    registered, unregistered = id_card(), id_card()
+    await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="周八", document=registered, home_province_code="420000"))
+    forger = FaceProvider(provider.provider_id, provider.key_id)
+    stale = hubei.deployment.clock.now() - timedelta(minutes=6)
+
+    async def attempts(document):
+        challenge = await sign_in_challenge(hubei, http)
+        answers = []
+        for attestation in (provider.attest(document, hubei.deployment.clock.now()),             # no challenge
+                            forger.attest(document, hubei.deployment.clock.now(), nonce=challenge),  # forged
+                            provider.attest(document, stale, nonce=challenge),          # too old
+                            provider.attest(id_card(), hubei.deployment.clock.now(), nonce=challenge)):  # another document
+            status, body = await _post(http, f"{hubei.url}/v1/sessions",
+                                       {"document": _document_json(document), "face_attestation": as_json(attestation)})
+            answers.append((status, body))
+        return answers
+
+    first, second = await attempts(registered), await attempts(unregistered)
+
+    assert first == second
+    assert [reason["error"]["reason"] for _, reason in first] == [
+        "CHALLENGE_INVALID", "ATTESTATION_SIGNATURE_INVALID", "ATTESTATION_EXPIRED", "ATTESTATION_DOCUMENT_MISMATCH"]
+
+
+async def test_one_captured_attestation_opens_one_session_even_sent_six_times_at_once(platform, http, provider):
+    hubei = platform.hubei
+    document = id_card()
+    await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="周八", document=document, home_province_code="420000"))
+    attestation = provider.attest(document, hubei.deployment.clock.now(), nonce=await sign_in_challenge(hubei, http))
+    body = {"document": _document_json(document), "face_attestation": as_json(attestation)}
+
+    answers = await asyncio.gather(*(_post(http, f"{hubei.url}/v1/sessions", body) for _ in range(6)))
+
+    assert sorted(status for status, _ in answers) == [200, 400, 400, 400, 400, 400]
+    assert {body["error"]["reason"] for status, body in answers if status != 200} == {"ATTESTATION_REPLAYED"}
+
+
+async def test_a_challenge_is_the_gateways_own_and_expires(platform, http, provider):
+    hubei, jiangsu = platform.hubei, platform.jiangsu
+    document = id_card()
+    await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="周八", document=document, home_province_code="420000"))
+    others = await sign_in_challenge(jiangsu, http)  # another deployment's session keys
+    expired = hubei.keys.challenge(now=datetime.now(UTC).timestamp() - 301)
+
+    for nonce in (others, expired, "A" * 48):
+        status, body = await _post(http, f"{hubei.url}/v1/sessions", {
+            "document": _document_json(document),
+            "face_attestation": as_json(provider.attest(document, hubei.deployment.clock.now(), nonce=nonce))})
+        assert (status, body["error"]["reason"]) == (400, "CHALLENGE_INVALID")
+
+
+async def test_a_replayed_self_registration_opens_no_second_session(platform, http, provider):
+    hubei = platform.hubei
+    document = id_card()
+    body = {"name": "吴九", "document": _document_json(document), "home_province_code": "420000",
+            "face_attestation": as_json(provider.attest(document, hubei.deployment.clock.now(),
+                                                        nonce=await sign_in_challenge(hubei, http)))}
+
+    first = await _post(http, f"{hubei.url}/v1/persons", body)
+    again = await _post(http, f"{hubei.url}/v1/persons", body)
+    sign_in = await _post(http, f"{hubei.url}/v1/sessions", {"document": body["document"],
+                                                              "face_attestation": body["face_attestation"]})
+
+    assert first[0] == 200 and "token" in first[1]
+    assert (again[0], again[1]["error"]["reason"], "token" in again[1]) == (409, "ALREADY_REGISTERED", False)
+    assert (sign_in[0], sign_in[1]["error"]["reason"]) == (400, "ATTESTATION_REPLAYED")
