@@ -12,7 +12,7 @@ from healthcode.identity.v1 import identity_pb2_grpc
 
 from gateway.admission import ANONYMOUS_RATE, DEFAULT_RATES, LoadShedder, Rate, RateLimits
 from gateway.credentials import SessionKeys
-from gateway.directory import PersonDirectory
+from gateway.directory import PersonDirectory, SessionStanding
 from gateway.forwarding import CodeCache, Forwarder, follow_status_changes
 from gateway.policy import PUBLIC_SERVICES, ROUTES, Scope
 from gateway.principals import CallerKind
@@ -157,7 +157,8 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
     keys = SessionKeys(settings.session_secrets)
     forwarder = Forwarder(channels, ROUTES, Scope(PersonDirectory(identity), settings.provinces),
                           RateLimits(settings.rates, settings.anonymous_rate),
-                          LoadShedder(settings.max_in_flight, settings.max_heavy_in_flight), CodeCache())
+                          LoadShedder(settings.max_in_flight, settings.max_heavy_in_flight), CodeCache(),
+                          sessions=SessionStanding(identity))
     runner = web.AppRunner(WebFrontDoor(forwarder, keys, identity, dev_sessions=settings.dev_sessions).application(),
                            access_log=None, handle_signals=False, shutdown_timeout=settings.grace_seconds)
     await runner.setup()

@@ -16,6 +16,7 @@ import secrets
 import struct
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -63,6 +64,8 @@ class SessionKeys:
         claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": principal.subject, "kind": str(principal.kind),
                   "prov": principal.province, "scp": sorted(principal.scopes), "iat": now,
                   "exp": now + lifetime_seconds, "jti": secrets.token_urlsafe(12)}
+        if principal.session_id:
+            claims["sid"] = principal.session_id
         return jwt.encode(claims, self._keys[self._signing_id], algorithm="ES256",
                           headers={"kid": self._signing_id})
 
@@ -86,6 +89,11 @@ class SessionKeys:
             raise Unauthenticated("SESSION_INVALID", "the session token is malformed or its signature is wrong"
                                   ) from None
         principal = _principal(claims.get("kind"), claims.get("prov"), claims.get("sub"), claims.get("scp") or [])
+        session_id = claims.get("sid")
+        if session_id is not None:
+            if not isinstance(session_id, str) or principal.kind != CallerKind.PERSON:
+                raise Unauthenticated("SESSION_INVALID", "the session token is malformed or its signature is wrong")
+            principal = replace(principal, session_id=session_id)
         self._verified.put(digest, (principal, float(claims["exp"])))
         return principal
 

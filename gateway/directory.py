@@ -49,3 +49,22 @@ class PersonDirectory:
         if response.allowed:
             self._acting.put(key, True)
         return response.allowed
+
+
+class SessionStanding:
+    """Whether a person's session is still live, asked of identity on every call that names one:
+    a revocation (logout, revoke-all) takes effect at once on every replica. Only the revoked
+    answer is remembered (a session never comes back), so there is no stale "live"."""
+
+    def __init__(self, identity: identity_pb2_grpc.IdentityServiceStub) -> None:
+        self._identity = identity
+        self._revoked: RecentMap[str, bool] = RecentMap(_MAX_ENTRIES)
+
+    async def is_live(self, session_id: str, person_id: str) -> bool:
+        if self._revoked.get(session_id):
+            return False
+        response = await self._identity.CheckSession(identity_pb2.CheckSessionRequest(
+            session_id=session_id, person_id=person_id))
+        if not response.live:
+            self._revoked.put(session_id, True)
+        return response.live

@@ -20,10 +20,11 @@ from prometheus_client import Counter, Gauge
 
 from gateway.admission import LoadShedder, Overloaded, RateLimits
 from gateway.caching import RecentMap
+from gateway.directory import SessionStanding
 from gateway.policy import Route, Scope, authorize, authorize_response
 from gateway.principals import Principal
 from services.runtime.clients import request_metadata
-from services.runtime.errors import ResourceExhausted
+from services.runtime.errors import ResourceExhausted, Unauthenticated
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -155,8 +156,10 @@ async def follow_status_changes(channel: grpc.aio.Channel, codes: CodeCache, *, 
 
 class Forwarder:
     def __init__(self, channels: Mapping[str, grpc.aio.Channel], routes: Mapping[str, Route], scope: Scope,
-                 limits: RateLimits, shedder: LoadShedder, codes: CodeCache, *, max_streams: int = 10_000) -> None:
+                 limits: RateLimits, shedder: LoadShedder, codes: CodeCache, *, max_streams: int = 10_000,
+                 sessions: SessionStanding | None = None) -> None:
         self.scope = scope
+        self.sessions = sessions
         self.limits = limits
         self.shedder = shedder
         self.codes = codes
@@ -174,6 +177,7 @@ class Forwarder:
     async def unary(self, route: Route, principal: Principal, request: protobuf_message.Message,
                     timeout: float | None) -> bytes:
         self._limit(principal)
+        await self._session_live(principal)
         await authorize(route, principal, request, self.scope)
         cache_key = request.person_id if route.method == ISSUE_CODE else None
         ticket = self.codes.ticket()
@@ -208,6 +212,7 @@ class Forwarder:
                             timeout: float | None) -> AsyncIterator[bytes]:
         """A watch: authorised once, then relayed for as long as both ends stay."""
         self._limit(principal)
+        await self._session_live(principal)
         await authorize(route, principal, request, self.scope)
         if self._streams >= self._max_streams:
             REFUSED.labels("OVERLOADED").inc()
@@ -228,6 +233,7 @@ class Forwarder:
                             requests: AsyncIterator[protobuf_message.Message], timeout: float | None) -> bytes:
         """A bulk upload (carrier stays): the caller is authorised by kind; its messages pass through."""
         self._limit(principal)
+        await self._session_live(principal)
         await authorize(route, principal, route.request(), self.scope)
         try:
             admission = self.shedder.admit(route.cost)
@@ -236,6 +242,14 @@ class Forwarder:
             raise
         with admission, IN_FLIGHT.track_inprogress(), service_errors():
             return await self._calls[route.method](requests, timeout=timeout, metadata=request_metadata())
+
+    async def _session_live(self, principal: Principal) -> None:
+        if principal.session_id and self.sessions is not None:
+            with service_errors():
+                live = await self.sessions.is_live(principal.session_id, principal.subject)
+            if not live:
+                REFUSED.labels("SESSION_REVOKED").inc()
+                raise Unauthenticated("SESSION_REVOKED", "this session was signed out or revoked; sign in again")
 
     def _limit(self, principal: Principal) -> None:
         try:

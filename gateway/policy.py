@@ -265,6 +265,9 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
         HEAVY, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
     ("identity", "IdentityService/ListDependents"): (
         LIGHT, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
+    # A person ends their own sessions; an operator all sessions of a person of their province.
+    ("identity", "IdentityService/RevokeSessions"): (
+        HEAVY, {P: as_caller("person_id"), O: own_people("person_id")}, {}),
     ("identity", "FaceProviderAdminService/RegisterFaceProviderKey"): (HEAVY, {O: national_only}, {}),
     ("identity", "FaceProviderAdminService/RevokeFaceProviderKey"): (HEAVY, {O: national_only}, {}),
     ("identity", "FaceProviderAdminService/ListFaceProviderKeys"): (HEAVY, {O: anyone}, {}),

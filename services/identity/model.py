@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from services import areas
 from services.identity.documents import Document, DocumentKind, is_minor
@@ -14,6 +15,12 @@ from services.runtime.requests import parse_uuid
 
 # 他人代查: Beijing allowed at most 4 people per account.
 MAX_DEPENDENTS = 4
+
+# A session refreshes for a working day after its sign-in; then the person signs in again.
+SESSION_LIFETIME = timedelta(hours=12)
+REFRESH_TOKEN_PREFIX = "hcr1."
+_REFRESH_TOKEN = re.compile(r"^hcr1\.[A-Za-z0-9_-]{43}$")
+_REVOKE_REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 # Home provinces that follow from the document alone.
 _PROVINCE_BY_PERMIT_COUNTRY = {"HKG": "810000", "MAC": "820000", "TWN": "710000"}
@@ -135,3 +142,14 @@ def check_dependent_limit(live_links: int) -> None:
             reason="DEPENDENT_LIMIT_REACHED",
             message=f"a person may act for at most {MAX_DEPENDENTS} dependents; remove a link first",
             metadata={"max_dependents": str(MAX_DEPENDENTS)})
+
+
+def is_refresh_token(value: str) -> bool:
+    return bool(_REFRESH_TOKEN.match(value or ""))
+
+
+def check_revoke_reason(reason: str) -> str:
+    """Why sessions end, as a stable code (LOGOUT, REVOKE_ALL, DATA_CORRECTED, ...)."""
+    if not _REVOKE_REASON.match(reason or ""):
+        raise InvalidArgument.for_field("reason", "must be an upper-case code such as LOGOUT", reason="REASON_INVALID")
+    return reason

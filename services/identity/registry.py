@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from datetime import date, datetime
 
 from services.identity import model
@@ -28,6 +30,7 @@ from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
+from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring, LookupHasher, Sealed
 
 log = get_logger(__name__)
@@ -134,6 +137,48 @@ class PersonRegistry:
             # Raised after the commit: the nonce stays spent even for an unregistered document.
             raise NotFound(reason="PERSON_NOT_FOUND", message="no person holds this document; register first")
         return person
+
+    # Sessions
+
+    async def start_session(self, person_id: str) -> tuple[str, str, datetime]:
+        """A new session for a person who has just proven who they are: (session id, refresh token, end)."""
+        person_id = model.parse_person_id(person_id, "person_id")
+        now = self._clock.now()
+        session_id, refresh_token = model.new_person_id(), _refresh_token()
+        expire_time = now + model.SESSION_LIFETIME
+        async with self._repository.transaction() as tx:
+            await self._stored_or_not_found(tx, person_id, "PERSON_NOT_FOUND")
+            await tx.insert_session(session_id, person_id, _digest(refresh_token), now, expire_time)
+        return session_id, refresh_token, expire_time
+
+    async def refresh_session(self, refresh_token: str) -> tuple[str, Person, str]:
+        """The session a refresh token belongs to, its person, and the token that replaces it (the
+        presented one is spent: a second use, or a use after revocation, is refused)."""
+        if not model.is_refresh_token(refresh_token):
+            raise InvalidArgument.for_field("refresh_token", "is not a refresh token", reason="REFRESH_TOKEN_INVALID")
+        replacement = _refresh_token()
+        async with self._repository.transaction() as tx:
+            found = await tx.rotate_refresh(_digest(refresh_token), _digest(replacement), self._clock.now())
+            stored = None if found is None else await tx.get_stored(found[1])
+        if found is None or stored is None:
+            raise FailedPrecondition(reason="SESSION_ENDED",
+                                     message="this session was revoked, has ended, or the token was used; sign in again")
+        return found[0], stored.person, replacement
+
+    async def session_is_live(self, session_id: str, person_id: str) -> bool:
+        session_id = parse_uuid(session_id, "session_id", "SESSION_ID_INVALID")
+        person_id = model.parse_person_id(person_id, "person_id")
+        return await self._repository.session_is_live(session_id, person_id, self._clock.now())
+
+    async def revoke_sessions(self, person_id: str, session_id: str, reason: str) -> int:
+        """Ends one session of the person (logout) or, with no session id, all of them."""
+        person_id = model.parse_person_id(person_id, "person_id")
+        one = parse_uuid(session_id, "session_id", "SESSION_ID_INVALID") if session_id else None
+        reason = model.check_revoke_reason(reason)
+        return await self._repository.revoke_sessions(person_id, one, self._clock.now(), reason)
+
+    async def purge_expired_sessions(self) -> int:
+        return await self._repository.purge_expired_sessions(self._clock.now())
 
     # Dependents
 
@@ -282,6 +327,15 @@ class PersonRegistry:
     def _open_birth_date(self, stored: StoredPerson) -> date | None:
         record = json.loads(self._keyring.open(stored.sealed, _person_context(stored.person.person_id)))
         return date.fromisoformat(record["birth_date"]) if record["birth_date"] else None
+
+
+def _refresh_token() -> str:
+    return model.REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def _digest(refresh_token: str) -> bytes:
+    # A random 256-bit secret: a plain hash is enough to keep it unusable at rest.
+    return hashlib.sha256(refresh_token.encode()).digest()
 
 
 def _person_context(person_id: str) -> bytes:

@@ -107,6 +107,23 @@ class IdentityRepository:
                 WHERE l.holder_person_id = $1 AND l.unlink_time IS NULL ORDER BY l.link_id""", holder_person_id)
         return [_link(row) for row in rows]
 
+    async def session_is_live(self, session_id: str, person_id: str, now: datetime) -> bool:
+        return bool(await self._pool.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM identity.sessions WHERE session_id = $1 AND person_id = $2
+                   AND revoke_time IS NULL AND expire_time > $3)""", session_id, person_id, now))
+
+    async def revoke_sessions(self, person_id: str, session_id: str | None, now: datetime, reason: str) -> int:
+        """Revokes one of the person's sessions, or all of them (session_id None); how many were live."""
+        status = await self._pool.execute(
+            """UPDATE identity.sessions SET revoke_time = $3, revoke_reason = $4
+               WHERE person_id = $1 AND ($2::uuid IS NULL OR session_id = $2) AND revoke_time IS NULL""",
+            person_id, session_id, now, reason)
+        return int(status.split()[-1])
+
+    async def purge_expired_sessions(self, now: datetime) -> int:
+        status = await self._pool.execute("DELETE FROM identity.sessions WHERE expire_time < $1", now)
+        return int(status.split()[-1])
+
     async def has_live_link(self, holder_person_id: str, dependent_person_id: str) -> bool:
         return bool(await self._pool.fetchval(
             """SELECT EXISTS (SELECT 1 FROM identity.dependent_links WHERE holder_person_id = $1
@@ -206,6 +223,22 @@ class IdentityTransaction:
             f"""UPDATE identity.persons p SET face_check_time = GREATEST(p.face_check_time, $2), update_time = $3
                 WHERE p.person_id = $1 RETURNING {_PERSON_COLUMNS}""", person_id, check_time, now)
         return _person(row)
+
+    async def insert_session(self, session_id: str, person_id: str, refresh_digest: bytes, now: datetime,
+                             expire_time: datetime) -> None:
+        await self._connection.execute(
+            """INSERT INTO identity.sessions (session_id, person_id, refresh_digest, create_time, refresh_time,
+                   expire_time) VALUES ($1, $2, $3, $4, $4, $5)""", session_id, person_id, refresh_digest, now,
+            expire_time)
+
+    async def rotate_refresh(self, old_digest: bytes, new_digest: bytes, now: datetime) -> tuple[str, str] | None:
+        """(session id, person id) when `old_digest` is a live session's current refresh token, which is
+        replaced by `new_digest` in the same statement: of two concurrent refreshes one wins."""
+        row = await self._connection.fetchrow(
+            """UPDATE identity.sessions SET refresh_digest = $2, refresh_time = $3
+               WHERE refresh_digest = $1 AND revoke_time IS NULL AND expire_time > $3
+               RETURNING session_id::text, person_id::text""", old_digest, new_digest, now)
+        return (row["session_id"], row["person_id"]) if row else None
 
     async def consume_nonce(self, provider_id: str, nonce: str, document_lookup: bytes, purpose: str,
                             now: datetime, expire_time: datetime, *, once: bool = False) -> bool:

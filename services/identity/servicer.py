@@ -128,6 +128,23 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
             raise InvalidArgument.for_field("face_attestation", "is required", reason="ATTESTATION_REQUIRED")
         return pb.SignInPersonResponse(person=_person(await self._registry.sign_in(document, attestation)))
 
+    async def StartSession(self, request: pb.StartSessionRequest, context) -> pb.StartSessionResponse:
+        session_id, refresh_token, expire_time = await self._registry.start_session(request.person_id)
+        return pb.StartSessionResponse(session_id=session_id, refresh_token=refresh_token,
+                                       expire_time=to_timestamp(expire_time))
+
+    async def RefreshSession(self, request: pb.RefreshSessionRequest, context) -> pb.RefreshSessionResponse:
+        session_id, person, refresh_token = await self._registry.refresh_session(request.refresh_token)
+        return pb.RefreshSessionResponse(session_id=session_id, person=_person(person), refresh_token=refresh_token)
+
+    async def CheckSession(self, request: pb.CheckSessionRequest, context) -> pb.CheckSessionResponse:
+        return pb.CheckSessionResponse(live=await self._registry.session_is_live(request.session_id,
+                                                                                  request.person_id))
+
+    async def RevokeSessions(self, request: pb.RevokeSessionsRequest, context) -> pb.RevokeSessionsResponse:
+        count = await self._registry.revoke_sessions(request.person_id, request.session_id, request.reason)
+        return pb.RevokeSessionsResponse(revoked_count=count)
+
     async def LinkDependent(self, request: pb.LinkDependentRequest, context) -> pb.LinkDependentResponse:
         relation = Relation(request.relation) if request.relation in Relation._value2member_map_ else None
         link, created = await self._registry.link_dependent(

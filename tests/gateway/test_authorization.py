@@ -60,6 +60,7 @@ ALLOWED = {
     "IdentityService/LinkDependent": SEE_PERSON,
     "IdentityService/UnlinkDependent": SEE_PERSON,
     "IdentityService/ListDependents": SEE_PERSON,
+    "IdentityService/RevokeSessions": {"person"} | OPERATORS_OF_HUBEI,
     "FaceProviderAdminService/RegisterFaceProviderKey": {"operator_national"},
     "FaceProviderAdminService/RevokeFaceProviderKey": {"operator_national"},
     "FaceProviderAdminService/ListFaceProviderKeys": OPERATORS,
@@ -127,6 +128,7 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "IdentityService/UnlinkDependent": identity_pb2.UnlinkDependentRequest(
             holder_person_id=s.person_id, dependent_person_id=s.person_id),
         "IdentityService/ListDependents": identity_pb2.ListDependentsRequest(holder_person_id=s.person_id),
+        "IdentityService/RevokeSessions": identity_pb2.RevokeSessionsRequest(person_id=s.person_id, reason="LOGOUT"),
         "FaceProviderAdminService/RegisterFaceProviderKey": identity_pb2.RegisterFaceProviderKeyRequest(
             provider_id="matrix", key_id="k1", public_key_der=b"not a key"),
         "FaceProviderAdminService/RevokeFaceProviderKey": identity_pb2.RevokeFaceProviderKeyRequest(

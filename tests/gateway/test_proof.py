@@ -176,3 +176,101 @@ async def test_a_replayed_self_registration_opens_no_second_session(platform, ht
     assert first[0] == 200 and "token" in first[1]
     assert (again[0], again[1]["error"]["reason"], "token" in again[1]) == (409, "ALREADY_REGISTERED", False)
     assert (sign_in[0], sign_in[1]["error"]["reason"]) == (400, "ATTESTATION_REPLAYED")
+
+
+# --- 5. sessions: short, refreshed, revocable on every replica at once --------------------------
+
+async def _signed_in(front, http, provider, document) -> dict:
+    attestation = provider.attest(document, front.deployment.clock.now(), nonce=await sign_in_challenge(front, http))
+    status, session = await _post(http, f"{front.url}/v1/sessions", {
+        "document": _document_json(document), "face_attestation": as_json(attestation)})
+    assert status == 200, session
+    return session
+
+
+async def _me(http, front, token) -> tuple[int, str]:
+    async with http.get(f"{front.url}/v1/persons/me", headers={"Authorization": f"Bearer {token}"}) as response:
+        return response.status, (await response.json()).get("error", {}).get("reason", "")
+
+
+@pytest.fixture(scope="module")
+async def replicas(platform, tmp_path_factory):
+    """Two more replicas of Hubei's gateway, sharing their session keys as replicas do."""
+    from tests.gateway.conftest import start_front
+    from tests.support import random_key
+
+    secret = random_key()
+    pki = tmp_path_factory.mktemp("replica-pki")
+    fronts = [await start_front(platform.hubei.deployment, pki, HEALTHCODE_GATEWAY_SESSION_KEYS=f"s1:{secret}")
+              for _ in range(2)]
+    yield fronts
+    for front in fronts:
+        await front.stop()
+
+
+async def test_a_person_session_is_short_and_refreshes_with_a_one_time_refresh_token(platform, http, provider):
+    hubei = platform.hubei
+    document = id_card()
+    await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="周八", document=document, home_province_code="420000"))
+    session = await _signed_in(hubei, http, provider, document)
+
+    refreshed = await _post(http, f"{hubei.url}/v1/sessions/refresh", {"refresh_token": session["refresh_token"]})
+    reused = await _post(http, f"{hubei.url}/v1/sessions/refresh", {"refresh_token": session["refresh_token"]})
+    malformed = await _post(http, f"{hubei.url}/v1/sessions/refresh", {"refresh_token": 7})
+
+    assert session["expires_in"] <= 600
+    assert refreshed[0] == 200 and refreshed[1]["person"]["person_id"] == session["person"]["person_id"]
+    assert await _me(http, hubei, refreshed[1]["token"]) == (200, "")
+    assert (reused[0], reused[1]["error"]["reason"]) == (400, "SESSION_ENDED")
+    assert (malformed[0], malformed[1]["error"]["field_violations"][0]["field"]) == (400, "refresh_token")
+
+
+async def test_logout_on_one_replica_ends_the_session_on_another_at_once_through_both_doors(replicas, http, provider):
+    first, second = replicas
+    document = id_card()
+    await first.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="周八", document=document, home_province_code="420000"))
+    session = await _signed_in(first, http, provider, document)
+    other = await _signed_in(first, http, provider, document)
+    persons = identity_pb2_grpc.IdentityServiceStub(second.channel("hubei-system"))
+    me = identity_pb2.GetPersonRequest(person_id=session["person"]["person_id"])
+
+    # The second replica has just answered for the session (whatever it may remember of it).
+    assert await _me(http, second, session["token"]) == (200, "")
+    await persons.GetPerson(me, metadata=bearer(session["token"]))
+    async with http.delete(f"{first.url}/v1/sessions/current",
+                           headers={"Authorization": f"Bearer {session['token']}"}) as response:
+        assert (response.status, (await response.json())["revoked_count"]) == (200, 1)
+
+    assert await _me(http, second, session["token"]) == (401, "SESSION_REVOKED")
+    by_grpc = await refused(persons.GetPerson(me, metadata=bearer(session["token"])))
+    assert (by_grpc.code(), error_details(by_grpc)[0]) == (grpc.StatusCode.UNAUTHENTICATED, "SESSION_REVOKED")
+    refresh = await _post(http, f"{second.url}/v1/sessions/refresh", {"refresh_token": session["refresh_token"]})
+    assert refresh[1]["error"]["reason"] == "SESSION_ENDED"
+    # The person's other session is untouched by a logout...
+    assert await _me(http, second, other["token"]) == (200, "")
+    # ... and ended by "sign out everywhere".
+    async with http.delete(f"{second.url}/v1/sessions", headers={"Authorization": f"Bearer {other['token']}"}
+                           ) as response:
+        assert response.status == 200
+    assert await _me(http, first, other["token"]) == (401, "SESSION_REVOKED")
+
+
+async def test_an_operator_revokes_every_session_of_a_person_of_their_province(platform, http, provider):
+    hubei = platform.hubei
+    document = id_card()
+    await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="周八", document=document, home_province_code="420000"))
+    session = await _signed_in(hubei, http, provider, document)
+    operator = identity_pb2_grpc.IdentityServiceStub(hubei.channel("hubei-operator"))
+
+    revoked = await operator.RevokeSessions(identity_pb2.RevokeSessionsRequest(
+        person_id=session["person"]["person_id"], reason="DATA_CORRECTED"))
+    by_stranger = await refused(identity_pb2_grpc.IdentityServiceStub(hubei.channel("hubei-system")).RevokeSessions(
+        identity_pb2.RevokeSessionsRequest(person_id=session["person"]["person_id"], reason="LOGOUT"),
+        metadata=bearer(hubei.token(CallerKind.PERSON, await hubei.deployment.resident(), "420000"))))
+
+    assert revoked.revoked_count == 1
+    assert await _me(http, hubei, session["token"]) == (401, "SESSION_REVOKED")
+    assert error_details(by_stranger)[0] == "CALLER_NOT_ALLOWED"

@@ -76,3 +76,75 @@ async def test_signing_in_without_an_attestation_names_the_field(identity_env):
 
     assert (error.code(), error_details(error)) == (grpc.StatusCode.INVALID_ARGUMENT,
                                                     ("ATTESTATION_REQUIRED", ["face_attestation"]))
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+async def _person(env) -> str:
+    return (await env.persons.RegisterPerson(pb.RegisterPersonRequest(name="冯小明", document=id_card()))
+            ).person.person_id
+
+
+async def test_a_refresh_token_buys_one_next_token_and_is_spent(identity_env):
+    person = await _person(identity_env)
+    started = await identity_env.persons.StartSession(pb.StartSessionRequest(person_id=person))
+
+    answers = await asyncio.gather(*(identity_env.persons.RefreshSession(
+        pb.RefreshSessionRequest(refresh_token=started.refresh_token)) for _ in range(5)), return_exceptions=True)
+    won = [a for a in answers if isinstance(a, pb.RefreshSessionResponse)]
+    lost = [a for a in answers if isinstance(a, grpc.aio.AioRpcError)]
+    following = await identity_env.persons.RefreshSession(pb.RefreshSessionRequest(refresh_token=won[0].refresh_token))
+
+    assert (len(won), {error_details(e)[0] for e in lost}) == (1, {"SESSION_ENDED"})
+    assert (won[0].session_id, won[0].person.person_id) == (started.session_id, person)
+    assert following.session_id == started.session_id
+
+
+async def test_logout_ends_one_session_and_revoke_all_ends_every_one(identity_env):
+    person = await _person(identity_env)
+    one, two, three = [await identity_env.persons.StartSession(pb.StartSessionRequest(person_id=person))
+                       for _ in range(3)]
+
+    async def live(session):
+        return (await identity_env.persons.CheckSession(
+            pb.CheckSessionRequest(session_id=session.session_id, person_id=person))).live
+
+    logout = await identity_env.persons.RevokeSessions(pb.RevokeSessionsRequest(
+        person_id=person, session_id=one.session_id, reason="LOGOUT"))
+    after_logout = [await live(s) for s in (one, two, three)]
+    revoke_all = await identity_env.persons.RevokeSessions(pb.RevokeSessionsRequest(
+        person_id=person, reason="REVOKE_ALL"))
+    refused_refresh = await refused(identity_env.persons.RefreshSession(
+        pb.RefreshSessionRequest(refresh_token=two.refresh_token)))
+
+    assert (logout.revoked_count, after_logout) == (1, [False, True, True])
+    assert revoke_all.revoked_count == 2
+    assert [await live(s) for s in (one, two, three)] == [False, False, False]
+    assert error_details(refused_refresh)[0] == "SESSION_ENDED"
+
+
+async def test_a_session_is_not_live_for_another_person_nor_after_its_end(identity_env, clock):
+    person, other = await _person(identity_env), await _person(identity_env)
+    started = await identity_env.persons.StartSession(pb.StartSessionRequest(person_id=person))
+
+    as_other = await identity_env.persons.CheckSession(
+        pb.CheckSessionRequest(session_id=started.session_id, person_id=other))
+    with clock.at(clock.now() + timedelta(hours=12, seconds=1)):
+        ended = await identity_env.persons.CheckSession(
+            pb.CheckSessionRequest(session_id=started.session_id, person_id=person))
+        late = await refused(identity_env.persons.RefreshSession(
+            pb.RefreshSessionRequest(refresh_token=started.refresh_token)))
+
+    assert (as_other.live, ended.live, error_details(late)[0]) == (False, False, "SESSION_ENDED")
+
+
+async def test_session_requests_name_their_bad_fields(identity_env):
+    bad_token = await refused(identity_env.persons.RefreshSession(pb.RefreshSessionRequest(refresh_token="x")))
+    bad_reason = await refused(identity_env.persons.RevokeSessions(pb.RevokeSessionsRequest(
+        person_id=await _person(identity_env), reason="because")))
+    bad_session = await refused(identity_env.persons.CheckSession(pb.CheckSessionRequest(
+        session_id="nope", person_id=await _person(identity_env))))
+
+    assert error_details(bad_token) == ("REFRESH_TOKEN_INVALID", ["refresh_token"])
+    assert error_details(bad_reason) == ("REASON_INVALID", ["reason"])
+    assert error_details(bad_session) == ("SESSION_ID_INVALID", ["session_id"])

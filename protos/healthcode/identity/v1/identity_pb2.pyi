@@ -237,6 +237,68 @@ class SignInPersonResponse(_message.Message):
     person: Person
     def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ...) -> None: ...
 
+class StartSessionRequest(_message.Message):
+    __slots__ = ("person_id",)
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    def __init__(self, person_id: _Optional[str] = ...) -> None: ...
+
+class StartSessionResponse(_message.Message):
+    __slots__ = ("session_id", "refresh_token", "expire_time")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    refresh_token: str
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, session_id: _Optional[str] = ..., refresh_token: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RefreshSessionRequest(_message.Message):
+    __slots__ = ("refresh_token",)
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    refresh_token: str
+    def __init__(self, refresh_token: _Optional[str] = ...) -> None: ...
+
+class RefreshSessionResponse(_message.Message):
+    __slots__ = ("session_id", "person", "refresh_token")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    person: Person
+    refresh_token: str
+    def __init__(self, session_id: _Optional[str] = ..., person: _Optional[_Union[Person, _Mapping]] = ..., refresh_token: _Optional[str] = ...) -> None: ...
+
+class CheckSessionRequest(_message.Message):
+    __slots__ = ("session_id", "person_id")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    person_id: str
+    def __init__(self, session_id: _Optional[str] = ..., person_id: _Optional[str] = ...) -> None: ...
+
+class CheckSessionResponse(_message.Message):
+    __slots__ = ("live",)
+    LIVE_FIELD_NUMBER: _ClassVar[int]
+    live: bool
+    def __init__(self, live: _Optional[bool] = ...) -> None: ...
+
+class RevokeSessionsRequest(_message.Message):
+    __slots__ = ("person_id", "session_id", "reason")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    session_id: str
+    reason: str
+    def __init__(self, person_id: _Optional[str] = ..., session_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RevokeSessionsResponse(_message.Message):
+    __slots__ = ("revoked_count",)
+    REVOKED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    revoked_count: int
+    def __init__(self, revoked_count: _Optional[int] = ...) -> None: ...
+
 class LinkDependentRequest(_message.Message):
     __slots__ = ("holder_person_id", "dependent_person_id", "relation", "dependent_face_attestation")
     HOLDER_PERSON_ID_FIELD_NUMBER: _ClassVar[int]

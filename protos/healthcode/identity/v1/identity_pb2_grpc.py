@@ -69,6 +69,26 @@ class IdentityServiceStub:
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonRequest.SerializeToString,
                 response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonResponse.FromString,
                 _registered_method=True)
+        self.StartSession = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/StartSession',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionResponse.FromString,
+                _registered_method=True)
+        self.RefreshSession = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/RefreshSession',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionResponse.FromString,
+                _registered_method=True)
+        self.CheckSession = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/CheckSession',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionResponse.FromString,
+                _registered_method=True)
+        self.RevokeSessions = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/RevokeSessions',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsResponse.FromString,
+                _registered_method=True)
         self.LinkDependent = channel.unary_unary(
                 '/healthcode.identity.v1.IdentityService/LinkDependent',
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.LinkDependentRequest.SerializeToString,
@@ -149,6 +169,38 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartSession(self, request, context):
+        """Starts a session for a person who has just signed in (the gateway calls
+        it): a session id for its access tokens and a refresh token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshSession(self, request, context):
+        """Spends a refresh token for the next one; refused with FAILED_PRECONDITION
+        (reason SESSION_ENDED) once the session is revoked or ended, or the token
+        was already used.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckSession(self, request, context):
+        """Whether a person's session is live (not revoked, not ended).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeSessions(self, request, context):
+        """Revokes one of a person's sessions (logout), or all of them when no
+        session id is given (e.g. after their data was corrected).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def LinkDependent(self, request, context):
         """Links a dependent to a holder (他人代查 / family application). A holder has
         at most 4 live links; the 5th is refused with FAILED_PRECONDITION (reason
@@ -213,6 +265,26 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.SignInPerson,
                     request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonRequest.FromString,
                     response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonResponse.SerializeToString,
+            ),
+            'StartSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartSession,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionResponse.SerializeToString,
+            ),
+            'RefreshSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshSession,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionResponse.SerializeToString,
+            ),
+            'CheckSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckSession,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionResponse.SerializeToString,
+            ),
+            'RevokeSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeSessions,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsResponse.SerializeToString,
             ),
             'LinkDependent': grpc.unary_unary_rpc_method_handler(
                     servicer.LinkDependent,
@@ -402,6 +474,114 @@ class IdentityService:
             '/healthcode.identity.v1.IdentityService/SignInPerson',
             healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonRequest.SerializeToString,
             healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/StartSession',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/RefreshSession',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/CheckSession',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/RevokeSessions',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
