@@ -113,6 +113,26 @@ class FaceProvider:
         return pb.FaceAttestation(claims=claims, signature=self.private_key.sign(claims, ec.ECDSA(hashes.SHA256())))
 
 
+class HouseholdRegister(FaceProvider):
+    """The household register (户籍) as an outside provider: attests who is a minor's parent or guardian."""
+
+    def key_request(self, valid_from: datetime) -> pb.RegisterFaceProviderKeyRequest:
+        return pb.RegisterFaceProviderKeyRequest(
+            provider_id=self.provider_id, key_id=self.key_id, public_key_der=self.public_key_der,
+            valid_from_time=timestamp(valid_from), kind=pb.PROVIDER_KIND_HOUSEHOLD_REGISTER)
+
+    def relation(self, guardian: pb.Document, minor: pb.Document, check_time: datetime,
+                 relation: int = pb.RELATION_PARENT, minor_birth_date: date | None = None) -> pb.RelationAttestation:
+        claims = pb.RelationClaims(
+            provider_id=self.provider_id, key_id=self.key_id, guardian_document=guardian, minor_document=minor,
+            relation=relation, check_time=timestamp(check_time), nonce=secrets.token_urlsafe(24))
+        if minor_birth_date is not None:
+            claims.minor_birth_date.year, claims.minor_birth_date.month, claims.minor_birth_date.day = (
+                minor_birth_date.year, minor_birth_date.month, minor_birth_date.day)
+        signed = claims.SerializeToString()
+        return pb.RelationAttestation(claims=signed, signature=self.private_key.sign(signed, ec.ECDSA(hashes.SHA256())))
+
+
 def error_details(error: grpc.aio.AioRpcError) -> tuple[str, list[str]]:
     """(ErrorInfo reason, BadRequest field paths) from a failed call's rich status."""
     for key, value in error.trailing_metadata() or ():

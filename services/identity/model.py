@@ -39,7 +39,16 @@ class Relation(enum.IntEnum):
 
 class LinkBasis(enum.IntEnum):
     DEPENDENT_FACE_CHECK = 1
+    # Links made before guardianship had to be attested (a claimed relation to a minor); none are made now.
     GUARDIANSHIP_OF_MINOR = 2
+    ATTESTED_GUARDIANSHIP = 3
+
+
+class ProviderKind(enum.IntEnum):
+    """What a provider key attests (numbers match the proto and the database)."""
+
+    FACE_CHECK = 1
+    HOUSEHOLD_REGISTER = 2
 
 
 class ActingBasis(enum.IntEnum):
@@ -84,6 +93,7 @@ class FaceProviderKey:
     valid_until_time: datetime | None
     revoke_time: datetime | None
     create_time: datetime
+    kind: ProviderKind = ProviderKind.FACE_CHECK
 
 
 def parse_person_id(value: str, field_path: str) -> str:
@@ -123,17 +133,24 @@ def resolve_birth_date(document: Document, given: date | None, today: date) -> d
 
 
 def decide_link_basis(relation: Relation, dependent_birth_date: date | None, today: date,
-                      has_dependent_face_check: bool) -> LinkBasis:
-    """A dependent consents by their own face check; a minor may instead be linked by a parent or guardian."""
+                      has_dependent_face_check: bool, attested_relation: Relation | None = None) -> LinkBasis:
+    """A dependent consents by their own face check; a minor may instead be linked by a parent or
+    guardian whom the household register attests (`attested_relation`), the minor's birth date coming
+    from their document or from the register — never from whoever registered them."""
     if has_dependent_face_check:
         return LinkBasis.DEPENDENT_FACE_CHECK
-    if (relation in (Relation.PARENT, Relation.GUARDIAN) and dependent_birth_date is not None
-            and is_minor(dependent_birth_date, today)):
-        return LinkBasis.GUARDIANSHIP_OF_MINOR
+    if attested_relation is not None:
+        if attested_relation is not relation or relation not in (Relation.PARENT, Relation.GUARDIAN):
+            raise FailedPrecondition(reason="RELATION_NOT_ATTESTED",
+                                     message="the household register attests another relation than the one asked")
+        if dependent_birth_date is None or not is_minor(dependent_birth_date, today):
+            raise FailedPrecondition(reason="DEPENDENT_NOT_A_MINOR",
+                                     message="the dependent is not a minor; they consent by their own face check")
+        return LinkBasis.ATTESTED_GUARDIANSHIP
     raise FailedPrecondition(
         reason="DEPENDENT_CONSENT_REQUIRED",
-        message="the dependent must pass their own face check, unless they are a minor "
-                "linked by a parent or guardian")
+        message="the dependent must pass their own face check, or, for a minor, the household register "
+                "must attest the parent or guardian")
 
 
 def check_dependent_limit(live_links: int) -> None:

@@ -11,12 +11,15 @@ from services.identity import model
 from services.identity.attestation import (
     AttestationPolicy,
     FaceAttestation,
+    RelationAttestation,
+    RelationClaims,
     is_valid_identifier,
     load_public_key,
     verify_attestation,
+    verify_relation,
 )
-from services.identity.documents import Document, federation_reference, mask_name, normalise_name
-from services.identity.model import ActingBasis, DependentLink, FaceProviderKey, Person, Relation
+from services.identity.documents import Document, federation_reference, mask_name, normalise_name, parse_document
+from services.identity.model import ActingBasis, DependentLink, FaceProviderKey, Person, ProviderKind, Relation
 from services.identity.repository import (
     IdentityRepository,
     IdentityTransaction,
@@ -183,7 +186,8 @@ class PersonRegistry:
     # Dependents
 
     async def link_dependent(self, holder_id: str, dependent_id: str, relation: Relation | None,
-                             attestation: FaceAttestation | None) -> tuple[DependentLink, bool]:
+                             attestation: FaceAttestation | None,
+                             relation_attestation: RelationAttestation | None = None) -> tuple[DependentLink, bool]:
         holder_id = model.parse_person_id(holder_id, "holder_person_id")
         dependent_id = model.parse_person_id(dependent_id, "dependent_person_id")
         if holder_id == dependent_id:
@@ -194,16 +198,22 @@ class PersonRegistry:
         now = self._clock.now()
         async with self._repository.transaction() as tx:
             # Locking the holder serialises concurrent links, so two can't both pass the limit.
-            await self._stored_or_not_found(tx, holder_id, "HOLDER_NOT_FOUND", lock=True)
+            holder = await self._stored_or_not_found(tx, holder_id, "HOLDER_NOT_FOUND", lock=True)
             dependent = await self._stored_or_not_found(tx, dependent_id, "DEPENDENT_NOT_FOUND")
             live = await tx.get_live_link(holder_id, dependent_id)
             if live is not None:
                 return live, False
+            purpose = f"link:{holder_id}:{dependent_id}"
+            birth_date, attested = None, None
             if attestation is not None:
-                await self._accept_face_check(tx, attestation, dependent.document_lookup,
-                                              f"link:{holder_id}:{dependent_id}", now, "dependent_face_attestation")
-            birth_date = None if attestation else self._open_birth_date(dependent)
-            basis = model.decide_link_basis(relation, birth_date, now.date(), attestation is not None)
+                await self._accept_face_check(tx, attestation, dependent.document_lookup, purpose, now,
+                                              "dependent_face_attestation")
+            elif relation_attestation is not None:
+                claims = await self._accept_relation(tx, relation_attestation, holder, dependent, purpose, now)
+                # The document's own birth date, else the register's: never one the registrant typed.
+                birth_date = self._document_birth_date(dependent) or claims.minor_birth_date
+                attested = claims.relation
+            basis = model.decide_link_basis(relation, birth_date, now.date(), attestation is not None, attested)
             model.check_dependent_limit(await tx.count_live_links(holder_id))
             await tx.insert_link(holder_id, dependent_id, relation, basis, now)
             link = await tx.get_live_link(holder_id, dependent_id)
@@ -235,8 +245,8 @@ class PersonRegistry:
     # Face-check provider keys
 
     async def register_provider_key(self, provider_id: str, key_id: str, public_key_der: bytes,
-                                    valid_from: datetime | None, valid_until: datetime | None
-                                    ) -> tuple[FaceProviderKey, bool]:
+                                    valid_from: datetime | None, valid_until: datetime | None,
+                                    kind: ProviderKind = ProviderKind.FACE_CHECK) -> tuple[FaceProviderKey, bool]:
         for field_path, value in (("provider_id", provider_id), ("key_id", key_id)):
             if not is_valid_identifier(value):
                 raise InvalidArgument.for_field(field_path, "must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'",
@@ -247,13 +257,13 @@ class PersonRegistry:
         if valid_until is not None and valid_until <= valid_from:
             raise InvalidArgument.for_field("valid_until_time", "must be after valid_from_time",
                                             reason="VALIDITY_INVALID")
-        key = FaceProviderKey(provider_id, key_id, public_key_der, valid_from, valid_until, None, now)
+        key = FaceProviderKey(provider_id, key_id, public_key_der, valid_from, valid_until, None, now, kind)
         async with self._repository.transaction() as tx:
             if await tx.insert_provider_key(key):
                 return key, True
             existing = await tx.get_provider_key(provider_id, key_id)
         assert existing is not None
-        if existing.public_key_der != public_key_der:
+        if existing.public_key_der != public_key_der or existing.kind is not kind:
             raise AlreadyExists(reason="PROVIDER_KEY_EXISTS",
                                 message="this provider already has a different key under this key id")
         return existing, False
@@ -317,6 +327,33 @@ class PersonRegistry:
             raise FailedPrecondition(reason="ATTESTATION_REPLAYED",
                                      message=f"{field_path}: this attestation was already used")
 
+    async def _accept_relation(self, tx: IdentityTransaction, attestation: RelationAttestation,
+                               holder: StoredPerson, dependent: StoredPerson, purpose: str,
+                               now: datetime) -> RelationClaims:
+        """The household register's attestation: verified, naming exactly this guardian and this
+        minor (by keyed hash), its nonce spent once."""
+        field_path = "relation_attestation"
+        claims = attestation.claims
+        key = await tx.get_provider_key(claims.provider_id, claims.key_id)
+        verify_relation(attestation, key, now=now, policy=self._policy, field_path=field_path)
+        if (self._document_hasher.digest(claims.guardian.lookup_key()) != holder.document_lookup
+                or self._document_hasher.digest(claims.minor.lookup_key()) != dependent.document_lookup):
+            raise InvalidArgument.for_field(field_path, "attests other persons than the holder and the dependent",
+                                            reason="ATTESTATION_DOCUMENT_MISMATCH")
+        expire_time = claims.check_time + self._policy.max_age + self._policy.clock_skew
+        if not await tx.consume_nonce(claims.provider_id, claims.nonce, dependent.document_lookup, purpose, now,
+                                      expire_time):
+            raise FailedPrecondition(reason="ATTESTATION_REPLAYED",
+                                     message=f"{field_path}: this attestation was already used")
+        return claims
+
+    def _document_birth_date(self, stored: StoredPerson) -> date | None:
+        """The birth date the document itself carries (an ID card's, a 2023 foreigner card's), if any."""
+        record = json.loads(self._keyring.open(stored.sealed, _person_context(stored.person.person_id)))
+        person = stored.person
+        return parse_document(person.document_kind, record["document_number"], person.document_country_code,
+                              today=self._clock.now().date()).birth_date
+
     async def _stored_or_not_found(self, tx: IdentityTransaction, person_id: str, reason: str, *,
                                    lock: bool = False) -> StoredPerson:
         stored = await tx.get_stored(person_id, lock=lock)
@@ -324,9 +361,6 @@ class PersonRegistry:
             raise NotFound(reason=reason, message="no person with this id")
         return stored
 
-    def _open_birth_date(self, stored: StoredPerson) -> date | None:
-        record = json.loads(self._keyring.open(stored.sealed, _person_context(stored.person.person_id)))
-        return date.fromisoformat(record["birth_date"]) if record["birth_date"] else None
 
 
 def _refresh_token() -> str:

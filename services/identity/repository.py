@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from services.identity.documents import DocumentKind
-from services.identity.model import DependentLink, FaceProviderKey, LinkBasis, Person, Relation
+from services.identity.model import DependentLink, FaceProviderKey, LinkBasis, Person, ProviderKind, Relation
 from services.runtime.errors import InvalidArgument
 from services.runtime.sealing import Sealed
 
@@ -74,7 +74,7 @@ def _key(row: asyncpg.Record) -> FaceProviderKey:
     return FaceProviderKey(
         provider_id=row["provider_id"], key_id=row["key_id"], public_key_der=bytes(row["public_key_der"]),
         valid_from_time=row["valid_from_time"], valid_until_time=row["valid_until_time"],
-        revoke_time=row["revoke_time"], create_time=row["create_time"])
+        revoke_time=row["revoke_time"], create_time=row["create_time"], kind=ProviderKind(row["kind"]))
 
 
 class IdentityRepository:
@@ -262,10 +262,10 @@ class IdentityTransaction:
     async def insert_provider_key(self, key: FaceProviderKey) -> bool:
         inserted = await self._connection.fetchval(
             """INSERT INTO identity.face_provider_keys
-                   (provider_id, key_id, public_key_der, valid_from_time, valid_until_time, create_time)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_id, key_id) DO NOTHING RETURNING true""",
+                   (provider_id, key_id, public_key_der, valid_from_time, valid_until_time, create_time, kind)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_id, key_id) DO NOTHING RETURNING true""",
             key.provider_id, key.key_id, key.public_key_der, key.valid_from_time, key.valid_until_time,
-            key.create_time)
+            key.create_time, int(key.kind))
         return bool(inserted)
 
     async def revoke_provider_key(self, provider_id: str, key_id: str, now: datetime) -> FaceProviderKey | None:

@@ -8,9 +8,9 @@ from google.protobuf.message import DecodeError
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc as pb_grpc
 
-from services.identity.attestation import FaceAttestation, FaceCheckClaims
+from services.identity.attestation import FaceAttestation, FaceCheckClaims, RelationAttestation, RelationClaims
 from services.identity.documents import Document, DocumentKind, parse_document
-from services.identity.model import DependentLink, FaceProviderKey, Person, Relation
+from services.identity.model import DependentLink, FaceProviderKey, Person, ProviderKind, Relation
 from services.identity.registry import PersonRegistry
 from services.runtime.errors import FieldViolation, InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
@@ -57,6 +57,41 @@ def _attestation(holder, field_name: str) -> FaceAttestation | None:
             check_time=to_datetime(claims.check_time), nonce=claims.nonce))
 
 
+def _relation_attestation(holder, field_name: str) -> RelationAttestation | None:
+    if not holder.HasField(field_name):
+        return None
+    message: pb.RelationAttestation = getattr(holder, field_name)
+    claims = pb.RelationClaims()
+    try:
+        claims.ParseFromString(message.claims)
+    except DecodeError:
+        raise InvalidArgument.for_field(f"{field_name}.claims", "is not a serialized RelationClaims",
+                                        reason="ATTESTATION_MALFORMED") from None
+    if (not message.signature or not claims.HasField("check_time") or not claims.HasField("guardian_document")
+            or not claims.HasField("minor_document")):
+        raise InvalidArgument.for_field(field_name, "needs claims with both documents and a check time, and a "
+                                        "signature", reason="ATTESTATION_MALFORMED")
+    return RelationAttestation(
+        signed_claims=message.claims, signature=message.signature,
+        claims=RelationClaims(
+            provider_id=claims.provider_id, key_id=claims.key_id,
+            guardian=_document(claims.guardian_document, f"{field_name}.claims.guardian_document"),
+            minor=_document(claims.minor_document, f"{field_name}.claims.minor_document"),
+            relation=Relation(claims.relation) if claims.relation in Relation._value2member_map_ else None,
+            minor_birth_date=_date(claims, "minor_birth_date", f"{field_name}.claims.minor_birth_date"),
+            check_time=to_datetime(claims.check_time), nonce=claims.nonce))
+
+
+def _date(holder, field_name: str, field_path: str) -> date | None:
+    if not holder.HasField(field_name):
+        return None
+    value = getattr(holder, field_name)
+    try:
+        return date(value.year, value.month, value.day)
+    except ValueError:
+        raise InvalidArgument.for_field(field_path, "is not a real date", reason="BIRTH_DATE_INVALID") from None
+
+
 def _birth_date(request: pb.RegisterPersonRequest) -> date | None:
     if not request.HasField("birth_date"):
         return None
@@ -89,7 +124,15 @@ def _key(key: FaceProviderKey) -> pb.FaceProviderKey:
     return pb.FaceProviderKey(
         provider_id=key.provider_id, key_id=key.key_id, public_key_der=key.public_key_der,
         valid_from_time=to_timestamp(key.valid_from_time), valid_until_time=to_timestamp(key.valid_until_time),
-        revoke_time=to_timestamp(key.revoke_time), create_time=to_timestamp(key.create_time))
+        revoke_time=to_timestamp(key.revoke_time), create_time=to_timestamp(key.create_time), kind=int(key.kind))
+
+
+def _provider_kind(value: int) -> ProviderKind:
+    if value == pb.PROVIDER_KIND_UNSPECIFIED:
+        return ProviderKind.FACE_CHECK
+    if value not in ProviderKind._value2member_map_:
+        raise InvalidArgument.for_field("kind", "must be one of the provider kinds", reason="PROVIDER_KIND_INVALID")
+    return ProviderKind(value)
 
 
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
@@ -149,7 +192,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         relation = Relation(request.relation) if request.relation in Relation._value2member_map_ else None
         link, created = await self._registry.link_dependent(
             request.holder_person_id, request.dependent_person_id, relation,
-            _attestation(request, "dependent_face_attestation"))
+            _attestation(request, "dependent_face_attestation"), _relation_attestation(request, "relation_attestation"))
         return pb.LinkDependentResponse(link=_link(link), created=created)
 
     async def UnlinkDependent(self, request: pb.UnlinkDependentRequest, context) -> pb.UnlinkDependentResponse:
@@ -173,7 +216,8 @@ class FaceProviderAdminServicer(pb_grpc.FaceProviderAdminServiceServicer):
                                       context) -> pb.RegisterFaceProviderKeyResponse:
         key, created = await self._registry.register_provider_key(
             request.provider_id, request.key_id, request.public_key_der,
-            optional_datetime(request, "valid_from_time"), optional_datetime(request, "valid_until_time"))
+            optional_datetime(request, "valid_from_time"), optional_datetime(request, "valid_until_time"),
+            _provider_kind(request.kind))
         return pb.RegisterFaceProviderKeyResponse(key=_key(key), created=created)
 
     async def RevokeFaceProviderKey(self, request: pb.RevokeFaceProviderKeyRequest,

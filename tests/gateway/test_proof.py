@@ -274,3 +274,45 @@ async def test_an_operator_revokes_every_session_of_a_person_of_their_province(p
     assert revoked.revoked_count == 1
     assert await _me(http, hubei, session["token"]) == (401, "SESSION_REVOKED")
     assert error_details(by_stranger)[0] == "CALLER_NOT_ALLOWED"
+
+
+# --- 2. guardianship proven, not claimed ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+async def household_register(platform):
+    from tests.support import HouseholdRegister
+
+    register = HouseholdRegister()
+    admin = identity_pb2_grpc.FaceProviderAdminServiceStub(platform.hubei.channel("national-operator"))
+    await admin.RegisterFaceProviderKey(register.key_request(platform.hubei.deployment.clock.now() - timedelta(days=1)))
+    return register
+
+
+async def test_a_claimed_parent_cannot_link_a_minor_and_an_attested_one_can_through_both_doors(
+        platform, http, household_register):
+    hubei = platform.hubei
+    from datetime import date
+
+    adult_document, child_document = id_card(date(1985, 1, 1)), id_card(date(2019, 3, 3))
+    adult = (await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="张大", document=adult_document, home_province_code="420000"))).person.person_id
+    child = (await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="张小宝", document=child_document, home_province_code="420000"))).person.person_id
+    token = hubei.token(CallerKind.PERSON, adult, "420000")
+    claim = {"dependent_person_id": child, "relation": "RELATION_PARENT"}
+
+    by_http = await _post(http, f"{hubei.url}/v1/persons/me/dependents", claim, {"Authorization": f"Bearer {token}"})
+    persons = identity_pb2_grpc.IdentityServiceStub(hubei.channel("hubei-system"))
+    by_grpc = await refused(persons.LinkDependent(identity_pb2.LinkDependentRequest(
+        dependent_person_id=child, relation=identity_pb2.RELATION_PARENT), metadata=bearer(token)))
+    status_before = await http.get(f"{hubei.url}/v1/persons/{child}/status",
+                                   headers={"Authorization": f"Bearer {token}"})
+    attested = await persons.LinkDependent(identity_pb2.LinkDependentRequest(
+        dependent_person_id=child, relation=identity_pb2.RELATION_PARENT,
+        relation_attestation=household_register.relation(adult_document, child_document,
+                                                          hubei.deployment.clock.now())), metadata=bearer(token))
+
+    assert (by_http[0], by_http[1]["error"]["reason"]) == (400, "DEPENDENT_CONSENT_REQUIRED")
+    assert error_details(by_grpc)[0] == "DEPENDENT_CONSENT_REQUIRED"
+    assert status_before.status == 403
+    assert attested.link.basis == identity_pb2.LINK_BASIS_ATTESTED_GUARDIANSHIP
