@@ -316,3 +316,66 @@ async def test_a_claimed_parent_cannot_link_a_minor_and_an_attested_one_can_thro
     assert error_details(by_grpc)[0] == "DEPENDENT_CONSENT_REQUIRED"
     assert status_before.status == 403
     assert attested.link.basis == identity_pb2.LINK_BASIS_ATTESTED_GUARDIANSHIP
+
+
+async def _family(platform, household_register):
+    from datetime import date
+
+    hubei = platform.hubei
+    parent_document, child_document = id_card(date(1985, 1, 1)), id_card(date(2019, 3, 3))
+    parent, child = [(await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name=name, document=document, home_province_code="420000"))).person.person_id
+        for name, document in (("张大", parent_document), ("张小宝", child_document))]
+    await hubei.deployment.persons.LinkDependent(identity_pb2.LinkDependentRequest(
+        holder_person_id=parent, dependent_person_id=child, relation=identity_pb2.RELATION_PARENT,
+        relation_attestation=household_register.relation(parent_document, child_document,
+                                                          hubei.deployment.clock.now())))
+    return parent, child
+
+
+async def _watch(hubei, parent, child):
+    from healthcode.status.v1 import status_pb2, status_pb2_grpc
+
+    stub = status_pb2_grpc.StatusServiceStub(hubei.channel("hubei-system"))
+    watch = stub.WatchStatus(status_pb2.WatchStatusRequest(person_id=child),
+                             metadata=bearer(hubei.token(CallerKind.PERSON, parent, "420000")))
+    await asyncio.wait_for(watch.read(), 10)  # the status as it is
+    return watch
+
+
+async def _ended(watch) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as ended:
+        while True:
+            await asyncio.wait_for(watch.read(), 10)
+    return ended.value
+
+
+async def test_an_unlink_ends_an_open_watch_of_the_child_at_once(platform, http, household_register):
+    hubei = platform.hubei
+    parent, child = await _family(platform, household_register)
+    watch = await _watch(hubei, parent, child)
+
+    async with http.delete(f"{hubei.url}/v1/persons/me/dependents/{child}",
+                           headers={"Authorization": f"Bearer {hubei.token(CallerKind.PERSON, parent, '420000')}"}
+                           ) as response:
+        assert response.status == 200
+
+    assert (await _ended(watch)).code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_no_replica_answers_from_a_remembered_acting_right_after_an_unlink_elsewhere(
+        platform, http, household_register):
+    hubei = platform.hubei
+    parent, child = await _family(platform, household_register)
+    me = {"Authorization": f"Bearer {hubei.token(CallerKind.PERSON, parent, '420000')}"}
+    async with http.get(f"{hubei.url}/v1/persons/{child}/status", headers=me) as response:
+        assert response.status == 200  # the gateway has just granted it
+    watch = await _watch(hubei, parent, child)
+
+    # Unlinked behind this gateway's back (another replica, an operator, identity directly).
+    await hubei.deployment.persons.UnlinkDependent(identity_pb2.UnlinkDependentRequest(
+        holder_person_id=parent, dependent_person_id=child))
+
+    async with http.get(f"{hubei.url}/v1/persons/{child}/status", headers=me) as response:
+        assert (response.status, (await response.json())["error"]["reason"]) == (403, "CALLER_NOT_ALLOWED")
+    assert (await _ended(watch)).code() == grpc.StatusCode.PERMISSION_DENIED
