@@ -156,6 +156,19 @@ def own_province(path: str) -> Check:
     return check
 
 
+async def party_to_link(principal: Principal, request: Message, scope: Scope) -> None:
+    """A link is ended by its holder, by the dependent, or by another person who acts for the dependent
+    (another guardian). An empty holder is the caller."""
+    if not request.holder_person_id:
+        request.holder_person_id = principal.subject
+    holder = parse_uuid(request.holder_person_id, "holder_person_id", "PERSON_ID_INVALID")
+    dependent = parse_uuid(request.dependent_person_id, "dependent_person_id", "PERSON_ID_INVALID")
+    if principal.subject in (holder, dependent):
+        return
+    if not await scope.directory.may_act_for(principal.subject, dependent):
+        raise denied("a link is ended by its holder, the dependent or another of the dependent's guardians")
+
+
 def face_checked(path: str) -> Check:
     """A person registers only a document whose holder's face was just checked (themselves, or a
     dependent standing in front of them); identity verifies that the check is of that document."""
@@ -262,9 +275,12 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("identity", "IdentityService/LinkDependent"): (
         HEAVY, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
     ("identity", "IdentityService/UnlinkDependent"): (
-        HEAVY, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
+        HEAVY, {P: party_to_link, S: own_people("holder_person_id"), O: own_people("dependent_person_id")}, {}),
     ("identity", "IdentityService/ListDependents"): (
         LIGHT, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
+    ("identity", "IdentityService/ListGuardians"): (
+        LIGHT, {P: self_or_dependent("dependent_person_id"), S: own_people("dependent_person_id"),
+                O: own_people("dependent_person_id")}, {}),
     # A person ends their own sessions; an operator all sessions of a person of their province.
     ("identity", "IdentityService/RevokeSessions"): (
         HEAVY, {P: as_caller("person_id"), O: own_people("person_id")}, {}),

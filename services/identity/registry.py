@@ -233,6 +233,9 @@ class PersonRegistry:
     async def list_dependents(self, holder_id: str) -> list[DependentLink]:
         return await self._repository.list_live_links(model.parse_person_id(holder_id, "holder_person_id"))
 
+    async def list_guardians(self, dependent_id: str) -> list[DependentLink]:
+        return await self._repository.list_live_links_to(model.parse_person_id(dependent_id, "dependent_person_id"))
+
     async def acting_basis(self, actor_id: str, subject_id: str) -> ActingBasis:
         actor_id = model.parse_person_id(actor_id, "actor_person_id")
         subject_id = model.parse_person_id(subject_id, "subject_person_id")

@@ -107,6 +107,12 @@ class IdentityRepository:
                 WHERE l.holder_person_id = $1 AND l.unlink_time IS NULL ORDER BY l.link_id""", holder_person_id)
         return [_link(row) for row in rows]
 
+    async def list_live_links_to(self, dependent_person_id: str) -> list[DependentLink]:
+        rows = await self._pool.fetch(
+            f"""{_LINKS}
+                WHERE l.dependent_person_id = $1 AND l.unlink_time IS NULL ORDER BY l.link_id""", dependent_person_id)
+        return [_link(row) for row in rows]
+
     async def session_is_live(self, session_id: str, person_id: str, now: datetime) -> bool:
         return bool(await self._pool.fetchval(
             """SELECT EXISTS (SELECT 1 FROM identity.sessions WHERE session_id = $1 AND person_id = $2

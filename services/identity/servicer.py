@@ -203,6 +203,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         links = await self._registry.list_dependents(request.holder_person_id)
         return pb.ListDependentsResponse(links=[_link(link) for link in links])
 
+    async def ListGuardians(self, request: pb.ListGuardiansRequest, context) -> pb.ListGuardiansResponse:
+        links = await self._registry.list_guardians(request.dependent_person_id)
+        return pb.ListGuardiansResponse(links=[_link(link) for link in links])
+
     async def CheckActingRight(self, request: pb.CheckActingRightRequest, context) -> pb.CheckActingRightResponse:
         basis = await self._registry.acting_basis(request.actor_person_id, request.subject_person_id)
         return pb.CheckActingRightResponse(allowed=bool(basis), basis=int(basis))

@@ -379,3 +379,59 @@ async def test_no_replica_answers_from_a_remembered_acting_right_after_an_unlink
     async with http.get(f"{hubei.url}/v1/persons/{child}/status", headers=me) as response:
         assert (response.status, (await response.json())["error"]["reason"]) == (403, "CALLER_NOT_ALLOWED")
     assert (await _ended(watch)).code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_the_dependent_another_guardian_or_an_operator_sees_and_ends_a_link(
+        platform, http, household_register):
+    from datetime import date
+
+    hubei = platform.hubei
+    documents = {"father": id_card(date(1985, 1, 1)), "mother": id_card(date(1986, 2, 2)),
+                 "child": id_card(date(2012, 3, 3))}
+    ids = {who: (await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="王某", document=document, home_province_code="420000"))).person.person_id
+        for who, document in documents.items()}
+    for guardian in ("father", "mother"):
+        await hubei.deployment.persons.LinkDependent(identity_pb2.LinkDependentRequest(
+            holder_person_id=ids[guardian], dependent_person_id=ids["child"], relation=identity_pb2.RELATION_PARENT,
+            relation_attestation=household_register.relation(documents[guardian], documents["child"],
+                                                              hubei.deployment.clock.now())))
+    stranger = await hubei.deployment.resident()
+    child = ids["child"]
+
+    def as_person(who):
+        return {"Authorization": f"Bearer {hubei.token(CallerKind.PERSON, who, '420000')}"}
+
+    async def guardians(who) -> tuple[int, list[str]]:
+        async with http.get(f"{hubei.url}/v1/persons/{child}/guardians", headers=as_person(who)) as response:
+            body = await response.json()
+            return response.status, sorted(link["holder_person_id"] for link in body.get("links", []))
+
+    # The child (signed in themselves) sees who acts for them; a stranger does not.
+    assert await guardians(child) == (200, sorted([ids["father"], ids["mother"]]))
+    assert (await guardians(stranger))[0] == 403
+    # A stranger cannot end a link; the other guardian can (HTTP); the child can (gRPC door).
+    async with http.delete(f"{hubei.url}/v1/persons/{ids['father']}/dependents/{child}",
+                           headers=as_person(stranger)) as response:
+        assert response.status == 403
+    async with http.delete(f"{hubei.url}/v1/persons/{ids['father']}/dependents/{child}",
+                           headers=as_person(ids["mother"])) as response:
+        assert response.status == 200
+    persons = identity_pb2_grpc.IdentityServiceStub(hubei.channel("hubei-system"))
+    ended = await persons.UnlinkDependent(identity_pb2.UnlinkDependentRequest(
+        holder_person_id=ids["mother"], dependent_person_id=child), metadata=bearer(hubei.token(
+            CallerKind.PERSON, child, "420000")))
+    assert ended.link.HasField("unlink_time")
+    assert await guardians(child) == (200, [])
+
+
+async def test_an_operator_of_the_dependents_province_sees_and_ends_a_link(platform, household_register):
+    parent, child = await _family(platform, household_register)
+    operator = identity_pb2_grpc.IdentityServiceStub(platform.hubei.channel("hubei-operator"))
+
+    seen = await operator.ListGuardians(identity_pb2.ListGuardiansRequest(dependent_person_id=child))
+    await operator.UnlinkDependent(identity_pb2.UnlinkDependentRequest(holder_person_id=parent,
+                                                                        dependent_person_id=child))
+    after = await operator.ListGuardians(identity_pb2.ListGuardiansRequest(dependent_person_id=child))
+
+    assert ([link.holder_person_id for link in seen.links], list(after.links)) == ([parent], [])

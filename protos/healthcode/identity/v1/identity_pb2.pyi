@@ -388,6 +388,18 @@ class ListDependentsResponse(_message.Message):
     links: _containers.RepeatedCompositeFieldContainer[DependentLink]
     def __init__(self, links: _Optional[_Iterable[_Union[DependentLink, _Mapping]]] = ...) -> None: ...
 
+class ListGuardiansRequest(_message.Message):
+    __slots__ = ("dependent_person_id",)
+    DEPENDENT_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    dependent_person_id: str
+    def __init__(self, dependent_person_id: _Optional[str] = ...) -> None: ...
+
+class ListGuardiansResponse(_message.Message):
+    __slots__ = ("links",)
+    LINKS_FIELD_NUMBER: _ClassVar[int]
+    links: _containers.RepeatedCompositeFieldContainer[DependentLink]
+    def __init__(self, links: _Optional[_Iterable[_Union[DependentLink, _Mapping]]] = ...) -> None: ...
+
 class CheckActingRightRequest(_message.Message):
     __slots__ = ("actor_person_id", "subject_person_id")
     ACTOR_PERSON_ID_FIELD_NUMBER: _ClassVar[int]

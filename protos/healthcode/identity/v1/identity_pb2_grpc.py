@@ -104,6 +104,11 @@ class IdentityServiceStub:
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsRequest.SerializeToString,
                 response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsResponse.FromString,
                 _registered_method=True)
+        self.ListGuardians = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/ListGuardians',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansResponse.FromString,
+                _registered_method=True)
         self.CheckActingRight = channel.unary_unary(
                 '/healthcode.identity.v1.IdentityService/CheckActingRight',
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckActingRightRequest.SerializeToString,
@@ -224,6 +229,15 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListGuardians(self, request, context):
+        """Lists the live links to a dependent: who may act for them. The dependent,
+        another of their guardians or an operator sees them (and may end one with
+        UnlinkDependent).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CheckActingRight(self, request, context):
         """Answers "may the actor act for the subject?": yes for oneself and through
         a live link, no otherwise. Other services call this before acting for
@@ -300,6 +314,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListDependents,
                     request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsRequest.FromString,
                     response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsResponse.SerializeToString,
+            ),
+            'ListGuardians': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGuardians,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansResponse.SerializeToString,
             ),
             'CheckActingRight': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckActingRight,
@@ -663,6 +682,33 @@ class IdentityService:
             '/healthcode.identity.v1.IdentityService/ListDependents',
             healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsRequest.SerializeToString,
             healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGuardians(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/ListGuardians',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansResponse.FromString,
             options,
             channel_credentials,
             insecure,
