@@ -278,6 +278,8 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
         HEAVY, {P: party_to_link, S: own_people("holder_person_id"), O: own_people("dependent_person_id")}, {}),
     ("identity", "IdentityService/ListDependents"): (
         LIGHT, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
+    ("identity", "IdentityService/ListCorrections"): (
+        LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id"), O: own_people("person_id")}, {}),
     ("identity", "IdentityService/ListGuardians"): (
         LIGHT, {P: self_or_dependent("dependent_person_id"), S: own_people("dependent_person_id"),
                 O: own_people("dependent_person_id")}, {}),

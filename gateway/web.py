@@ -363,7 +363,7 @@ class WebFrontDoor:
         self._require_challenge(message.face_attestation)
         with self._forwarder.shedder.admit(route.cost), service_errors():
             registered = await self._identity.RegisterPerson(message, timeout=UPSTREAM_SECONDS)
-        if not registered.created:
+        if not (registered.created or registered.reclaimed):
             raise HttpError(grpc.StatusCode.ALREADY_EXISTS, "this document is registered; sign in with POST /v1/sessions",
                             "ALREADY_REGISTERED")
         return web.json_response(await self._session(registered.person))

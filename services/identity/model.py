@@ -85,6 +85,17 @@ class DependentLink:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """One correction of a person's data: what, by whom, why."""
+
+    kind: str
+    actor: str
+    reason: str
+    links_ended: int
+    create_time: datetime
+
+
+@dataclass(frozen=True)
 class FaceProviderKey:
     provider_id: str
     key_id: str

@@ -19,7 +19,7 @@ from services.identity.attestation import (
     verify_relation,
 )
 from services.identity.documents import Document, federation_reference, mask_name, normalise_name, parse_document
-from services.identity.model import ActingBasis, DependentLink, FaceProviderKey, Person, ProviderKind, Relation
+from services.identity.model import ActingBasis, Correction, DependentLink, FaceProviderKey, Person, ProviderKind, Relation
 from services.identity.repository import (
     IdentityRepository,
     IdentityTransaction,
@@ -56,8 +56,9 @@ class PersonRegistry:
     # Persons
 
     async def register(self, name: str, document: Document, home_province_code: str, birth_date: date | None,
-                       attestation: FaceAttestation | None) -> tuple[Person, bool]:
-        """Idempotent on the document; a different name for a known document is refused."""
+                       attestation: FaceAttestation | None) -> tuple[Person, bool, bool]:
+        """(person, created, reclaimed). Idempotent on the document; a different name for a known
+        document is refused, unless the holder proves it by a face check and so reclaims it."""
         name = normalise_name(name)
         province = model.resolve_home_province(document, home_province_code)
         now = self._clock.now()
@@ -83,16 +84,31 @@ class PersonRegistry:
                 if inserted:
                     stored = await tx.get_stored(person_id)
                     assert stored is not None
-                    return stored.person, True
+                    return stored.person, True, False
                 existing = await tx.find_stored_by_document(document_lookup)
                 assert existing is not None
             if existing.name_lookup != name_lookup:
-                raise AlreadyExists(reason="DOCUMENT_NAME_CONFLICT",
-                                    message="this document is registered under a different name")
+                if attestation is None:
+                    raise AlreadyExists(reason="DOCUMENT_NAME_CONFLICT",
+                                        message="this document is registered under a different name")
+                # The holder has just proven the document by a face check: the registration is theirs.
+                # Locked and read again, so of concurrent reclaims one corrects and the others see it done.
+                person_id = existing.person.person_id
+                locked = await tx.get_stored(person_id, lock=True)
+                assert locked is not None
+                if locked.name_lookup == name_lookup:
+                    return locked.person, False, False
+                record = json.dumps({"name": name, "document_number": document.number,
+                                     "birth_date": document.birth_date.isoformat() if document.birth_date else None
+                                     }).encode()
+                person = await tx.reclaim(person_id, name_lookup, self._keyring.seal(record, _person_context(person_id)),
+                                          mask_name(name), attestation.claims.check_time, now)
+                log.info("registration_reclaimed", person_id=person_id)
+                return person, False, True
             person = existing.person
             if attestation is not None:
                 person = await tx.record_face_check(person.person_id, attestation.claims.check_time, now)
-            return person, False
+            return person, False, False
 
     async def get(self, person_id: str) -> Person:
         person = await self._repository.get_person(model.parse_person_id(person_id, "person_id"))
@@ -232,6 +248,9 @@ class PersonRegistry:
 
     async def list_dependents(self, holder_id: str) -> list[DependentLink]:
         return await self._repository.list_live_links(model.parse_person_id(holder_id, "holder_person_id"))
+
+    async def list_corrections(self, person_id: str) -> list[Correction]:
+        return await self._repository.list_corrections(model.parse_person_id(person_id, "person_id"))
 
     async def list_guardians(self, dependent_id: str) -> list[DependentLink]:
         return await self._repository.list_live_links_to(model.parse_person_id(dependent_id, "dependent_person_id"))

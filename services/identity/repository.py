@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from services.identity.documents import DocumentKind
-from services.identity.model import DependentLink, FaceProviderKey, LinkBasis, Person, ProviderKind, Relation
+from services.identity.model import Correction, DependentLink, FaceProviderKey, LinkBasis, Person, ProviderKind, Relation
 from services.runtime.errors import InvalidArgument
 from services.runtime.sealing import Sealed
 
@@ -112,6 +112,12 @@ class IdentityRepository:
             f"""{_LINKS}
                 WHERE l.dependent_person_id = $1 AND l.unlink_time IS NULL ORDER BY l.link_id""", dependent_person_id)
         return [_link(row) for row in rows]
+
+    async def list_corrections(self, person_id: str) -> list[Correction]:
+        rows = await self._pool.fetch(
+            """SELECT kind, actor, reason, links_ended, create_time FROM identity.corrections
+               WHERE person_id = $1 ORDER BY correction_id DESC""", person_id)
+        return [Correction(r["kind"], r["actor"], r["reason"], r["links_ended"], r["create_time"]) for r in rows]
 
     async def session_is_live(self, session_id: str, person_id: str, now: datetime) -> bool:
         return bool(await self._pool.fetchval(
@@ -223,6 +229,27 @@ class IdentityTransaction:
             new.masked_document_number, new.home_province_code, new.face_check_time, new.create_time,
             new.federation_ref)
         return bool(inserted)
+
+    async def reclaim(self, person_id: str, name_lookup: bytes, sealed: Sealed, masked_name: str,
+                      check_time: datetime, now: datetime) -> Person:
+        """The holder takes the registration back: the name replaced, others' links to them ended, their
+        sessions revoked, the correction recorded — one transaction."""
+        ended = await self._connection.execute(
+            """UPDATE identity.dependent_links SET unlink_time = $2
+               WHERE dependent_person_id = $1 AND unlink_time IS NULL""", person_id, now)
+        await self._connection.execute(
+            """UPDATE identity.sessions SET revoke_time = $2, revoke_reason = 'RECLAIMED'
+               WHERE person_id = $1 AND revoke_time IS NULL""", person_id, now)
+        await self._connection.execute(
+            """INSERT INTO identity.corrections (person_id, kind, actor, reason, links_ended, create_time)
+               VALUES ($1, 'RECLAIM', 'holder', 'the holder proved the document by a face check', $2, $3)""",
+            person_id, int(ended.split()[-1]), now)
+        row = await self._connection.fetchrow(
+            f"""UPDATE identity.persons p SET name_lookup = $2, sealed_key_id = $3, sealed_record = $4,
+                       masked_name = $5, face_check_time = GREATEST(p.face_check_time, $6), update_time = $7
+                WHERE p.person_id = $1 RETURNING {_PERSON_COLUMNS}""",
+            person_id, name_lookup, sealed.key_id, sealed.ciphertext, masked_name, check_time, now)
+        return _person(row)
 
     async def record_face_check(self, person_id: str, check_time: datetime, now: datetime) -> Person:
         row = await self._connection.fetchrow(

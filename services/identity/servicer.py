@@ -140,10 +140,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         self._registry = registry
 
     async def RegisterPerson(self, request: pb.RegisterPersonRequest, context) -> pb.RegisterPersonResponse:
-        person, created = await self._registry.register(
+        person, created, reclaimed = await self._registry.register(
             request.name, _document(request.document), request.home_province_code, _birth_date(request),
             _attestation(request, "face_attestation"))
-        return pb.RegisterPersonResponse(person=_person(person), created=created)
+        return pb.RegisterPersonResponse(person=_person(person), created=created, reclaimed=reclaimed)
 
     async def GetPerson(self, request: pb.GetPersonRequest, context) -> pb.GetPersonResponse:
         return pb.GetPersonResponse(person=_person(await self._registry.get(request.person_id)))
@@ -202,6 +202,12 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def ListDependents(self, request: pb.ListDependentsRequest, context) -> pb.ListDependentsResponse:
         links = await self._registry.list_dependents(request.holder_person_id)
         return pb.ListDependentsResponse(links=[_link(link) for link in links])
+
+    async def ListCorrections(self, request: pb.ListCorrectionsRequest, context) -> pb.ListCorrectionsResponse:
+        corrections = await self._registry.list_corrections(request.person_id)
+        return pb.ListCorrectionsResponse(corrections=[pb.Correction(
+            kind=c.kind, actor=c.actor, reason=c.reason, links_ended=c.links_ended,
+            create_time=to_timestamp(c.create_time)) for c in corrections])
 
     async def ListGuardians(self, request: pb.ListGuardiansRequest, context) -> pb.ListGuardiansResponse:
         links = await self._registry.list_guardians(request.dependent_person_id)

@@ -60,6 +60,7 @@ ALLOWED = {
     "IdentityService/LinkDependent": SEE_PERSON,
     "IdentityService/UnlinkDependent": SEE_PERSON | OPERATORS_OF_HUBEI,
     "IdentityService/ListGuardians": SEE_PERSON | OPERATORS_OF_HUBEI,
+    "IdentityService/ListCorrections": SEE_PERSON | OPERATORS_OF_HUBEI,
     "IdentityService/ListDependents": SEE_PERSON,
     "IdentityService/RevokeSessions": {"person"} | OPERATORS_OF_HUBEI,
     "FaceProviderAdminService/RegisterFaceProviderKey": {"operator_national"},
@@ -130,6 +131,7 @@ def _requests(s: Subject, now) -> dict[str, object]:
             holder_person_id=s.person_id, dependent_person_id=s.person_id),
         "IdentityService/ListDependents": identity_pb2.ListDependentsRequest(holder_person_id=s.person_id),
         "IdentityService/ListGuardians": identity_pb2.ListGuardiansRequest(dependent_person_id=s.person_id),
+        "IdentityService/ListCorrections": identity_pb2.ListCorrectionsRequest(person_id=s.person_id),
         "IdentityService/RevokeSessions": identity_pb2.RevokeSessionsRequest(person_id=s.person_id, reason="LOGOUT"),
         "FaceProviderAdminService/RegisterFaceProviderKey": identity_pb2.RegisterFaceProviderKeyRequest(
             provider_id="matrix", key_id="k1", public_key_der=b"not a key"),

@@ -435,3 +435,40 @@ async def test_an_operator_of_the_dependents_province_sees_and_ends_a_link(platf
     after = await operator.ListGuardians(identity_pb2.ListGuardiansRequest(dependent_person_id=child))
 
     assert ([link.holder_person_id for link in seen.links], list(after.links)) == ([parent], [])
+
+
+# --- 3. correcting data: the holder reclaims a registration made by someone else ------------------
+
+async def test_the_holder_reclaims_a_registration_made_under_a_false_name(platform, http, provider, household_register):
+    hubei = platform.hubei
+    document = id_card()
+    # Made before registration needed proof: a false name, and a stranger linked to the person.
+    squatted = (await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="假名字", document=document, home_province_code="420000"))).person
+    stranger = await hubei.deployment.resident()
+    await hubei.deployment.persons.LinkDependent(identity_pb2.LinkDependentRequest(
+        holder_person_id=stranger, dependent_person_id=squatted.person_id, relation=identity_pb2.RELATION_OTHER,
+        dependent_face_attestation=provider.attest(document, hubei.deployment.clock.now())))
+    body = {"name": "真名字", "document": _document_json(document), "home_province_code": "420000"}
+
+    without_proof = await _post(http, f"{hubei.url}/v1/persons", {
+        **body, "face_attestation": {"claims": "", "signature": "AA=="}},
+        {"Authorization": f"Bearer {hubei.token(CallerKind.PERSON, stranger, '420000')}"})
+    reclaimed = await _post(http, f"{hubei.url}/v1/persons", {**body, "face_attestation": as_json(provider.attest(
+        document, hubei.deployment.clock.now(), nonce=await sign_in_challenge(hubei, http)))})
+    me = {"Authorization": f"Bearer {reclaimed[1].get('token')}"}
+    async with http.get(f"{hubei.url}/v1/persons/{squatted.person_id}/guardians", headers=me) as response:
+        guardians = (await response.json()).get("links", []) if response.status == 200 else None
+    history = await _post(http, f"{hubei.url}/v1/rpc/healthcode.identity.v1.IdentityService/ListCorrections",
+                          {"person_id": squatted.person_id}, me)
+    stale_link = await _post(http, f"{hubei.url}/v1/persons/{squatted.person_id}/check-ins",
+                             {"temperature_celsius": 39.0},
+                             {"Authorization": f"Bearer {hubei.token(CallerKind.PERSON, stranger, '420000')}"})
+
+    assert without_proof[0] == 400  # a signed attestation is needed; a bogus one proves nothing
+    assert reclaimed[0] == 200, reclaimed
+    assert (reclaimed[1]["person"]["person_id"], reclaimed[1]["person"]["masked_name"]) == (
+        squatted.person_id, "真*字")
+    assert guardians == []
+    assert [(c["kind"], c["actor"], c["links_ended"]) for c in history[1]["corrections"]] == [("RECLAIM", "holder", 1)]
+    assert (stale_link[0], stale_link[1]["error"]["reason"]) == (403, "CALLER_NOT_ALLOWED")

@@ -205,12 +205,14 @@ class RegisterPersonRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., document: _Optional[_Union[Document, _Mapping]] = ..., home_province_code: _Optional[str] = ..., birth_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., face_attestation: _Optional[_Union[FaceAttestation, _Mapping]] = ...) -> None: ...
 
 class RegisterPersonResponse(_message.Message):
-    __slots__ = ("person", "created")
+    __slots__ = ("person", "created", "reclaimed")
     PERSON_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    RECLAIMED_FIELD_NUMBER: _ClassVar[int]
     person: Person
     created: bool
-    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+    reclaimed: bool
+    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ..., created: _Optional[bool] = ..., reclaimed: _Optional[bool] = ...) -> None: ...
 
 class GetPersonRequest(_message.Message):
     __slots__ = ("person_id",)
@@ -387,6 +389,32 @@ class ListDependentsResponse(_message.Message):
     LINKS_FIELD_NUMBER: _ClassVar[int]
     links: _containers.RepeatedCompositeFieldContainer[DependentLink]
     def __init__(self, links: _Optional[_Iterable[_Union[DependentLink, _Mapping]]] = ...) -> None: ...
+
+class Correction(_message.Message):
+    __slots__ = ("kind", "actor", "reason", "links_ended", "create_time")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LINKS_ENDED_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    actor: str
+    reason: str
+    links_ended: int
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, kind: _Optional[str] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., links_ended: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListCorrectionsRequest(_message.Message):
+    __slots__ = ("person_id",)
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    def __init__(self, person_id: _Optional[str] = ...) -> None: ...
+
+class ListCorrectionsResponse(_message.Message):
+    __slots__ = ("corrections",)
+    CORRECTIONS_FIELD_NUMBER: _ClassVar[int]
+    corrections: _containers.RepeatedCompositeFieldContainer[Correction]
+    def __init__(self, corrections: _Optional[_Iterable[_Union[Correction, _Mapping]]] = ...) -> None: ...
 
 class ListGuardiansRequest(_message.Message):
     __slots__ = ("dependent_person_id",)

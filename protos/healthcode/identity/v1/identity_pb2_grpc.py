@@ -109,6 +109,11 @@ class IdentityServiceStub:
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansRequest.SerializeToString,
                 response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansResponse.FromString,
                 _registered_method=True)
+        self.ListCorrections = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/ListCorrections',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsResponse.FromString,
+                _registered_method=True)
         self.CheckActingRight = channel.unary_unary(
                 '/healthcode.identity.v1.IdentityService/CheckActingRight',
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckActingRightRequest.SerializeToString,
@@ -127,7 +132,10 @@ class IdentityServiceServicer:
     def RegisterPerson(self, request, context):
         """Registers a person by name and document. Idempotent: the same document
         returns the same person; a different name for it is refused with
-        ALREADY_EXISTS (reason DOCUMENT_NAME_CONFLICT).
+        ALREADY_EXISTS (reason DOCUMENT_NAME_CONFLICT) — unless the request carries
+        a face check of the document: its holder then reclaims the registration
+        (the name replaced, links others made to them ended, their sessions
+        revoked, a correction recorded).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -238,6 +246,13 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCorrections(self, request, context):
+        """A person's corrections, newest first: what was corrected, by whom, why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CheckActingRight(self, request, context):
         """Answers "may the actor act for the subject?": yes for oneself and through
         a live link, no otherwise. Other services call this before acting for
@@ -319,6 +334,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListGuardians,
                     request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansRequest.FromString,
                     response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansResponse.SerializeToString,
+            ),
+            'ListCorrections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCorrections,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsResponse.SerializeToString,
             ),
             'CheckActingRight': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckActingRight,
@@ -709,6 +729,33 @@ class IdentityService:
             '/healthcode.identity.v1.IdentityService/ListGuardians',
             healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansRequest.SerializeToString,
             healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCorrections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/ListCorrections',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
