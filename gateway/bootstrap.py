@@ -12,7 +12,7 @@ from healthcode.identity.v1 import identity_pb2_grpc
 
 from gateway.admission import ANONYMOUS_RATE, DEFAULT_RATES, LoadShedder, Rate, RateLimits, StreamShares
 from gateway.credentials import SessionKeys
-from gateway.directory import PersonDirectory
+from gateway.directory import PersonDirectory, SessionStanding
 from gateway.forwarding import CodeCache, Forwarder, StreamLimits, follow_status_changes
 from gateway.policy import PUBLIC_SERVICES, ROUTES, Scope
 from gateway.principals import CallerKind
@@ -59,6 +59,8 @@ class GatewaySettings:
     stream_limits: StreamLimits
     rates: dict[CallerKind, Rate]
     dev_sessions: bool
+    # Unauthenticated calls (sign-in challenges, sign-in, registering oneself) per client address.
+    anonymous_rate: Rate = ANONYMOUS_RATE
 
     @classmethod
     def read(cls, env: Env) -> GatewaySettings:
@@ -94,6 +96,7 @@ class GatewaySettings:
                 watch_seconds=env.number("GATEWAY_WATCH_SECONDS", 3600.0, minimum=1.0)),
             rates=_rates(env),
             dev_sessions=env.text("GATEWAY_DEV_SESSIONS", "false").lower() == "true",
+            anonymous_rate=_anonymous_rate(env),
         )
         env.check()
         return settings
@@ -115,6 +118,22 @@ def _rates(env: Env) -> dict[CallerKind, Rate]:
         if rate.per_second <= 0 or rate.burst < 1:
             env.invalid("GATEWAY_RATES", "rates must be positive and bursts at least 1")
     return rates
+
+
+def _anonymous_rate(env: Env) -> Rate:
+    """HEALTHCODE_GATEWAY_ANONYMOUS_RATE: `2/10` (calls per second / burst, per client address)."""
+    text = env.text("GATEWAY_ANONYMOUS_RATE", "")
+    if not text:
+        return ANONYMOUS_RATE
+    per_second, _, burst = text.partition("/")
+    try:
+        rate = Rate(float(per_second), float(burst))
+    except ValueError:
+        env.invalid("GATEWAY_ANONYMOUS_RATE", "must look like '2/10' (calls per second / burst)")
+        return ANONYMOUS_RATE
+    if rate.per_second <= 0 or rate.burst < 1:
+        env.invalid("GATEWAY_ANONYMOUS_RATE", "the rate must be positive and the burst at least 1")
+    return rate
 
 
 def _read_file(env: Env, name: str) -> bytes | None:
@@ -148,11 +167,11 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
     identity = identity_pb2_grpc.IdentityServiceStub(identity_channel)
     keys = SessionKeys(settings.session_secrets)
     forwarder = Forwarder(channels, ROUTES, Scope(PersonDirectory(identity), settings.provinces),
-                          RateLimits(settings.rates, ANONYMOUS_RATE),
+                          RateLimits(settings.rates, settings.anonymous_rate),
                           LoadShedder(settings.max_in_flight, settings.max_heavy_in_flight,
                                       settings.max_heavy_per_caller), CodeCache(),
                           watches=StreamShares(settings.max_watches, settings.max_watches_per_person),
-                          stream_limits=settings.stream_limits)
+                          stream_limits=settings.stream_limits, sessions=SessionStanding(identity))
     runner = web.AppRunner(WebFrontDoor(forwarder, keys, identity, dev_sessions=settings.dev_sessions).application(),
                            access_log=None, handle_signals=False, shutdown_timeout=settings.grace_seconds)
     await runner.setup()

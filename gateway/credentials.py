@@ -12,9 +12,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import secrets
+import struct
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from functools import lru_cache
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -36,6 +39,11 @@ _LEEWAY_SECONDS = 30
 # Verified tokens, so a session's next calls skip the signature check (an ES256 verify is
 # ~60 µs, a quarter of a forwarded call).
 _VERIFIED_CACHE_SIZE = 50_000
+# A sign-in challenge lives as long as a face check is accepted (identity's 300 s).
+CHALLENGE_SECONDS = 300
+_CHALLENGE_PURPOSE = b"healthcode.gateway.sign-in-challenge"
+_CHALLENGE_RANDOM_BYTES = 12
+_CHALLENGE_MAC_BYTES = 16
 
 
 class SessionKeys:
@@ -48,6 +56,8 @@ class SessionKeys:
             raise ValueError("at least one session key is required")
         self._keys = {key_id: p256_key_from_secret(secret) for key_id, secret in secrets_by_id.items()}
         self._signing_id = next(iter(self._keys))
+        # HMAC keys for sign-in challenges, bound to their purpose: every replica derives the same.
+        self._challenge_keys = [hmac.digest(secret, _CHALLENGE_PURPOSE, "sha256") for secret in secrets_by_id.values()]
         self._verified: RecentMap[bytes, tuple[Principal, float]] = RecentMap(_VERIFIED_CACHE_SIZE)
 
     def mint(self, principal: Principal, lifetime_seconds: int) -> str:
@@ -55,6 +65,8 @@ class SessionKeys:
         claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": principal.subject, "kind": str(principal.kind),
                   "prov": principal.province, "scp": sorted(principal.scopes), "iat": now,
                   "exp": now + lifetime_seconds, "jti": secrets.token_urlsafe(12)}
+        if principal.session_id:
+            claims["sid"] = principal.session_id
         token = jwt.encode(claims, self._keys[self._signing_id], algorithm="ES256",
                            headers={"kid": self._signing_id})
         # PyJWT leaves s as signed; the token carries its low-S form, the one spelling verify accepts.
@@ -85,8 +97,36 @@ class SessionKeys:
             raise Unauthenticated("SESSION_INVALID", "the session token is malformed or its signature is wrong"
                                   ) from None
         principal = _principal(claims.get("kind"), claims.get("prov"), claims.get("sub"), claims.get("scp") or [])
+        session_id = claims.get("sid")
+        if session_id is not None:
+            if not isinstance(session_id, str) or principal.kind != CallerKind.PERSON:
+                raise Unauthenticated("SESSION_INVALID", "the session token is malformed or its signature is wrong")
+            principal = replace(principal, session_id=session_id)
         self._verified.put(digest, (principal, float(claims["exp"])))
         return principal
+
+    def challenge(self, now: float | None = None) -> str:
+        """A one-time sign-in challenge: the face-check provider puts it in the attestation as its
+        nonce. Stateless (expiry, randomness, HMAC under the session secret), so any replica checks it;
+        identity records its use, so it serves one sign-in on whichever replica it reaches."""
+        expiry = int(now if now is not None else time.time()) + CHALLENGE_SECONDS
+        body = struct.pack(">Q", expiry) + secrets.token_bytes(_CHALLENGE_RANDOM_BYTES)
+        mac = hmac.digest(self._challenge_keys[0], body, "sha256")[:_CHALLENGE_MAC_BYTES]
+        return base64.urlsafe_b64encode(body + mac).rstrip(b"=").decode()
+
+    def challenge_is_valid(self, value: str, now: float | None = None) -> bool:
+        """True for an unexpired challenge this deployment's gateways issued."""
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except (ValueError, TypeError):
+            return False
+        if len(raw) != 8 + _CHALLENGE_RANDOM_BYTES + _CHALLENGE_MAC_BYTES:
+            return False
+        body, mac = raw[:-_CHALLENGE_MAC_BYTES], raw[-_CHALLENGE_MAC_BYTES:]
+        if not any(hmac.compare_digest(hmac.digest(key, body, "sha256")[:_CHALLENGE_MAC_BYTES], mac)
+                   for key in self._challenge_keys):
+            return False
+        return struct.unpack(">Q", body[:8])[0] >= (now if now is not None else time.time())
 
     def jwks(self) -> dict:
         """The published key set (RFC 7517): public halves only."""

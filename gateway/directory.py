@@ -8,10 +8,10 @@ from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 
 from gateway.caching import RecentMap
 
-# A home province changes rarely (a move is re-registration); a link can be removed at any
-# time, so a granted acting right is trusted for a short while only, and a refusal not at all.
+# A home province changes rarely (a move is re-registration). A link can be removed at any time, by
+# the holder, the dependent, another guardian or an operator, on any replica: an acting right is
+# asked of identity every time (a primary-key read), never remembered.
 _PROVINCE_SECONDS = 600.0
-_ACTING_RIGHT_SECONDS = 30.0
 _MAX_ENTRIES = 200_000
 _BATCH = 1000  # BatchGetPersons' limit
 
@@ -20,7 +20,6 @@ class PersonDirectory:
     def __init__(self, identity: identity_pb2_grpc.IdentityServiceStub) -> None:
         self._identity = identity
         self._provinces = RecentMap(_MAX_ENTRIES, _PROVINCE_SECONDS)
-        self._acting = RecentMap(_MAX_ENTRIES, _ACTING_RIGHT_SECONDS)
 
     async def home_provinces(self, person_ids: Iterable[str]) -> Mapping[str, str]:
         """Home province by person id; unknown ids are absent. One identity call per 1000 misses."""
@@ -41,11 +40,25 @@ class PersonDirectory:
         return found
 
     async def may_act_for(self, actor_person_id: str, subject_person_id: str) -> bool:
-        key = (actor_person_id, subject_person_id)
-        if self._acting.get(key):
-            return True
         response = await self._identity.CheckActingRight(identity_pb2.CheckActingRightRequest(
             actor_person_id=actor_person_id, subject_person_id=subject_person_id))
-        if response.allowed:
-            self._acting.put(key, True)
         return response.allowed
+
+
+class SessionStanding:
+    """Whether a person's session is still live, asked of identity on every call that names one:
+    a revocation (logout, revoke-all) takes effect at once on every replica. Only the revoked
+    answer is remembered (a session never comes back), so there is no stale "live"."""
+
+    def __init__(self, identity: identity_pb2_grpc.IdentityServiceStub) -> None:
+        self._identity = identity
+        self._revoked: RecentMap[str, bool] = RecentMap(_MAX_ENTRIES)
+
+    async def is_live(self, session_id: str, person_id: str) -> bool:
+        if self._revoked.get(session_id):
+            return False
+        response = await self._identity.CheckSession(identity_pb2.CheckSessionRequest(
+            session_id=session_id, person_id=person_id))
+        if not response.live:
+            self._revoked.put(session_id, True)
+        return response.live

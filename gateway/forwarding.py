@@ -20,16 +20,21 @@ from prometheus_client import Counter, Gauge
 
 from gateway.admission import LoadShedder, Overloaded, RateLimits, StreamShares
 from gateway.caching import RecentMap
+from gateway.directory import SessionStanding
 from gateway.policy import Route, Scope, authorize, authorize_response, check_list_sizes
-from gateway.principals import Principal
+from gateway.principals import CallerKind, Principal
 from services.runtime.clients import request_metadata
-from services.runtime.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted
+from services.runtime.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted, Unauthenticated
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
 
 ISSUE_CODE = "/healthcode.status.v1.StatusService/IssueCode"
 CHECK_IN = "/healthcode.status.v1.StatusService/RecordCheckIn"
+UNLINK_DEPENDENT = "/healthcode.identity.v1.IdentityService/UnlinkDependent"
+# An open watch of someone else's status is re-authorised this often (the link, the session); an
+# unlink through this replica ends it at once.
+STREAM_RECHECK_SECONDS = 1.0
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 # Calls to the services never wait longer than this, whatever the caller's own deadline.
 MAX_UNARY_SECONDS = 10.0
@@ -167,8 +172,12 @@ class StreamLimits:
 class Forwarder:
     def __init__(self, channels: Mapping[str, grpc.aio.Channel], routes: Mapping[str, Route], scope: Scope,
                  limits: RateLimits, shedder: LoadShedder, codes: CodeCache, *,
-                 watches: StreamShares | None = None, stream_limits: StreamLimits = StreamLimits()) -> None:
+                 watches: StreamShares | None = None, stream_limits: StreamLimits = StreamLimits(),
+                 sessions: SessionStanding | None = None) -> None:
         self.scope = scope
+        self.sessions = sessions
+        # Open watches by (acting person, watched person): an unlink through this replica ends them.
+        self._acting_streams: dict[tuple[str, str], set[asyncio.Event]] = {}
         self.limits = limits
         self.shedder = shedder
         self.codes = codes
@@ -186,6 +195,7 @@ class Forwarder:
     async def unary(self, route: Route, principal: Principal, request: protobuf_message.Message,
                     timeout: float | None) -> bytes:
         self._limit(principal)
+        await self._session_live(principal)
         await authorize(route, principal, request, self.scope)
         cache_key = request.person_id if route.method == ISSUE_CODE else None
         ticket = self.codes.ticket()
@@ -207,6 +217,10 @@ class Forwarder:
             answer = await self._calls[route.method](request, timeout=_deadline(timeout), metadata=request_metadata())
         if route.response_checks:
             await authorize_response(route, principal, route.response.FromString(answer), self.scope)
+        if route.method == UNLINK_DEPENDENT:
+            link = route.response.FromString(answer).link
+            for ended in self._acting_streams.get((link.holder_person_id, link.dependent.person_id), ()):
+                ended.set()
         if cache_key is not None:
             self.codes.put(cache_key, answer, ticket)
         elif route.method == CHECK_IN:
@@ -221,24 +235,65 @@ class Forwarder:
         """A watch: authorised once, then relayed while both ends stay, up to its deadline; a caller
         holds at most its share of the open watches."""
         self._limit(principal)
+        await self._session_live(principal)
         await authorize(route, principal, request, self.scope)
         try:
             self.watches.take(principal.key, principal.kind)
         except ResourceExhausted as refused:
             REFUSED.labels(refused.reason).inc()
             raise
+        subject = getattr(request, "person_id", "") if principal.kind == CallerKind.PERSON else ""
+        key = (principal.subject, subject)
+        ended = asyncio.Event()
+        if subject and subject != principal.subject:
+            self._acting_streams.setdefault(key, set()).add(ended)
+        guard = asyncio.create_task(self._guard_stream(principal, subject, ended))
         try:
             deadline = self.stream_limits.watch_seconds if timeout is None else min(timeout,
                                                                                    self.stream_limits.watch_seconds)
             call = self._calls[route.method](request, timeout=deadline, metadata=request_metadata())
+            guard.add_done_callback(lambda _: call.cancel())
             try:
                 with service_errors():
                     async for answer in call:
                         yield answer
+            except asyncio.CancelledError:
+                if not guard.done() or guard.cancelled():
+                    raise
+                raise UpstreamError(grpc.StatusCode.PERMISSION_DENIED,
+                                    "the right to watch this person ended (link removed or session revoked)",
+                                    None) from None
             finally:
                 call.cancel()
         finally:
+            guard.cancel()
             self.watches.give_back(principal.key)
+            watchers = self._acting_streams.get(key)
+            if watchers is not None:
+                watchers.discard(ended)
+                if not watchers:
+                    del self._acting_streams[key]
+
+    async def _guard_stream(self, principal: Principal, subject: str, ended: asyncio.Event) -> None:
+        """Returns when the caller may no longer watch: an unlink seen here (at once), or the link or the
+        session found gone on a recheck (another replica's unlink, a revocation)."""
+        acting = bool(subject) and subject != principal.subject
+        if not acting and not principal.session_id:
+            await asyncio.Event().wait()  # nothing can end a system's or a device's own watch
+        while True:
+            try:
+                await asyncio.wait_for(ended.wait(), STREAM_RECHECK_SECONDS)
+                return
+            except TimeoutError:
+                pass
+            try:
+                if acting and not await self.scope.directory.may_act_for(principal.subject, subject):
+                    return
+                await self._session_live(principal)
+            except Unauthenticated:
+                return
+            except (UpstreamError, grpc.aio.AioRpcError):
+                continue  # identity unreachable for a moment: keep the watch, ask again
 
     async def client_stream(self, route: Route, principal: Principal,
                             requests: AsyncIterator[protobuf_message.Message], timeout: float | None) -> bytes:
@@ -246,6 +301,7 @@ class Forwarder:
         each held to the route's list limits. The upload holds one of the caller's heavy slots, so it
         ends when it sits idle past `idle_seconds` or runs past `upload_seconds`."""
         self._limit(principal)
+        await self._session_live(principal)
         await authorize(route, principal, route.request(), self.scope)
         try:
             admission = self.shedder.admit(route.cost, principal.key)
@@ -295,6 +351,14 @@ class Forwarder:
                 call.cancel()
                 return
             await asyncio.sleep(idle - quiet)
+
+    async def _session_live(self, principal: Principal) -> None:
+        if principal.session_id and self.sessions is not None:
+            with service_errors():
+                live = await self.sessions.is_live(principal.session_id, principal.subject)
+            if not live:
+                REFUSED.labels("SESSION_REVOKED").inc()
+                raise Unauthenticated("SESSION_REVOKED", "this session was signed out or revoked; sign in again")
 
     def _limit(self, principal: Principal) -> None:
         try:

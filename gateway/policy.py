@@ -162,6 +162,29 @@ def own_province(path: str) -> Check:
     return check
 
 
+async def party_to_link(principal: Principal, request: Message, scope: Scope) -> None:
+    """A link is ended by its holder, by the dependent, or by another person who acts for the dependent
+    (another guardian). An empty holder is the caller."""
+    if not request.holder_person_id:
+        request.holder_person_id = principal.subject
+    holder = parse_uuid(request.holder_person_id, "holder_person_id", "PERSON_ID_INVALID")
+    dependent = parse_uuid(request.dependent_person_id, "dependent_person_id", "PERSON_ID_INVALID")
+    if principal.subject in (holder, dependent):
+        return
+    if not await scope.directory.may_act_for(principal.subject, dependent):
+        raise denied("a link is ended by its holder, the dependent or another of the dependent's guardians")
+
+
+def face_checked(path: str) -> Check:
+    """A person registers only a document whose holder's face was just checked (themselves, or a
+    dependent standing in front of them); identity verifies that the check is of that document."""
+    async def check(principal: Principal, request: Message, scope: Scope) -> None:
+        if not request.HasField(path):
+            raise InvalidArgument.for_field(path, "a person registers a document only with its holder's face check",
+                                            reason="FACE_CHECK_REQUIRED")
+    return check
+
+
 def own_area(path: str) -> Check:
     """The request's area lies in the caller's province (a malformed area is left to the service)."""
     async def check(principal: Principal, request: Message, scope: Scope) -> None:
@@ -249,7 +272,11 @@ LIGHT, HEAVY = Cost.LIGHT, Cost.HEAVY
 # (service, method) → (cost, {caller kind: check}, {caller kind: response check})
 _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKind, ResponseCheck]]] = {
     # identity
-    ("identity", "IdentityService/RegisterPerson"): (HEAVY, {P: anyone, S: own_province("home_province_code")}, {}),
+    # A system's registration of a document already registered elsewhere is refused, not answered with
+    # that person (it would bypass LookupPersonByDocument's residency check).
+    ("identity", "IdentityService/RegisterPerson"): (
+        HEAVY, {P: face_checked("face_attestation"), S: own_province("home_province_code")},
+        {S: resident_found("person")}),
     ("identity", "IdentityService/GetPerson"): (
         LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id"), O: own_people("person_id")}, {}),
     ("identity", "IdentityService/LookupPersonByDocument"): (
@@ -260,9 +287,17 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("identity", "IdentityService/LinkDependent"): (
         HEAVY, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
     ("identity", "IdentityService/UnlinkDependent"): (
-        HEAVY, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
+        HEAVY, {P: party_to_link, S: own_people("holder_person_id"), O: own_people("dependent_person_id")}, {}),
     ("identity", "IdentityService/ListDependents"): (
         LIGHT, {P: as_caller("holder_person_id"), S: own_people("holder_person_id")}, {}),
+    ("identity", "IdentityService/ListCorrections"): (
+        LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id"), O: own_people("person_id")}, {}),
+    ("identity", "IdentityService/ListGuardians"): (
+        LIGHT, {P: self_or_dependent("dependent_person_id"), S: own_people("dependent_person_id"),
+                O: own_people("dependent_person_id")}, {}),
+    # A person ends their own sessions; an operator all sessions of a person of their province.
+    ("identity", "IdentityService/RevokeSessions"): (
+        HEAVY, {P: as_caller("person_id"), O: own_people("person_id")}, {}),
     ("identity", "FaceProviderAdminService/RegisterFaceProviderKey"): (HEAVY, {O: national_only}, {}),
     ("identity", "FaceProviderAdminService/RevokeFaceProviderKey"): (HEAVY, {O: national_only}, {}),
     ("identity", "FaceProviderAdminService/ListFaceProviderKeys"): (HEAVY, {O: anyone}, {}),

@@ -42,6 +42,9 @@ class Principal:
     subject: str
     province: str
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # A person's sign-in session (identity's), named by their access tokens: revocable. Empty for
+    # certificates and for tokens minted by hand (devices, development).
+    session_id: str = ""
 
     @property
     def national(self) -> bool:

@@ -22,11 +22,12 @@ import segno
 import structlog
 from aiohttp import web
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 from google.rpc import error_details_pb2, status_pb2
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 
 from gateway.caching import RecentMap
-from gateway.credentials import SessionKeys
+from gateway.credentials import CHALLENGE_SECONDS, SessionKeys
 from gateway.forwarding import Forwarder, UpstreamError, service_errors
 from gateway.openapi import openapi_document
 from gateway.policy import ROUTES, Route
@@ -41,8 +42,10 @@ from services.runtime.status import code_for
 
 log = get_logger(__name__)
 PAGES = Path(__file__).parent / "pages"
-# A person's session lasts a working day; devices are provisioned with longer ones.
-PERSON_SESSION_SECONDS = 12 * 3600
+# A person's access token lasts ten minutes and names its session; the app refreshes it with the
+# session's refresh token (for a working day, identity's SESSION_LIFETIME), and a revoked session is
+# refused at once. Devices are provisioned with longer tokens of their own.
+PERSON_SESSION_SECONDS = 600
 UPSTREAM_SECONDS = 5.0
 # The page fetches a new code this long before the shown one expires.
 REFRESH_MARGIN_SECONDS = 10
@@ -98,7 +101,10 @@ HTTP_ROUTES = (
     HttpRoute("POST", "/v1/persons/{holder_person_id}/dependents", _rpc("identity", "IdentityService/LinkDependent"),
               "Link a dependent (at most 4)", body=True),
     HttpRoute("DELETE", "/v1/persons/{holder_person_id}/dependents/{dependent_person_id}",
-              _rpc("identity", "IdentityService/UnlinkDependent"), "Unlink a dependent"),
+              _rpc("identity", "IdentityService/UnlinkDependent"),
+              "End a link (its holder, the dependent, or another of the dependent's guardians)"),
+    HttpRoute("GET", "/v1/persons/{dependent_person_id}/guardians", _rpc("identity", "IdentityService/ListGuardians"),
+              "Who may act for a person"),
     HttpRoute("GET", "/v1/persons/{person_id}/status", _rpc("status", "StatusService/GetStatus"), "Health status"),
     HttpRoute("GET", "/v1/persons/{person_id}/status-changes", _rpc("status", "StatusService/ListStatusChanges"),
               "Why and when the colour changed", query=("page_size", "page_token")),
@@ -121,6 +127,7 @@ HTTP_ROUTES = (
 CODE_PATH = "/v1/persons/{person_id}/code"
 ISSUE_CODE = _rpc("status", "StatusService/IssueCode")
 REGISTER_PERSON = _rpc("identity", "IdentityService/RegisterPerson")
+REVOKE_SESSIONS = _rpc("identity", "IdentityService/RevokeSessions")
 
 
 class HttpError(Exception):
@@ -180,6 +187,10 @@ class WebFrontDoor:
             app.router.add_route(route.verb, route.path, self._mapped(route))
         app.router.add_get(CODE_PATH, self._code)
         app.router.add_post("/v1/sessions", self._sign_in)
+        app.router.add_post("/v1/sign-in-challenges", self._challenge)
+        app.router.add_post("/v1/sessions/refresh", self._refresh)
+        app.router.add_delete("/v1/sessions/current", self._sign_out)
+        app.router.add_delete("/v1/sessions", self._sign_out_everywhere)
         app.router.add_post("/v1/rpc/{service}/{method}", self._generic)
         app.router.add_get("/.well-known/jwks.json", self._jwks)
         app.router.add_get("/openapi.json", self._openapi)
@@ -313,21 +324,45 @@ class WebFrontDoor:
 
     # --- signing in ----------------------------------------------------------------------
 
+    async def _challenge(self, request: web.Request) -> web.Response:
+        """A one-time challenge for the face-check provider to sign as the attestation's nonce."""
+        self._forwarder.limits.take(f"anonymous:{request.remote}", None)
+        return web.json_response({"challenge": self._keys.challenge(), "expires_in": CHALLENGE_SECONDS},
+                                 headers={"Cache-Control": "no-store"})
+
+    def _require_challenge(self, attestation: identity_pb2.FaceAttestation) -> None:
+        """The attestation answers a challenge this deployment issued and that has not expired. Checked
+        before anything is looked up, so the answer is the same for every document."""
+        claims = identity_pb2.FaceCheckClaims()
+        try:
+            claims.ParseFromString(attestation.claims)
+        except DecodeError:
+            claims.Clear()
+        if not self._keys.challenge_is_valid(claims.nonce):
+            raise HttpError(grpc.StatusCode.INVALID_ARGUMENT,
+                            "face_attestation: its nonce must be a fresh challenge from POST /v1/sign-in-challenges",
+                            "CHALLENGE_INVALID", [{"field": "face_attestation.claims.nonce",
+                                                   "description": "must be a fresh sign-in challenge"}])
+
     async def _sign_in(self, request: web.Request) -> web.Response:
-        """A person signs in with their document and a fresh face check from a registered provider."""
+        """A person signs in with their document and a face check answering a challenge of ours: the
+        check is proven and spent before the document is looked up (identity's SignInPerson), so the
+        answers to a caller who has not proven a document never tell whether it is registered."""
         self._forwarder.limits.take(f"anonymous:{request.remote}", None)
         body = await self._json(request)
         document = self._parse(identity_pb2.Document, body.get("document", {}), "document")
         attestation = _attestation(body.get("face_attestation"), "face_attestation")
+        self._require_challenge(attestation)
         with service_errors():
-            found = await self._identity.LookupPersonByDocument(
-                identity_pb2.LookupPersonByDocumentRequest(document=document), timeout=UPSTREAM_SECONDS)
-            await self._identity.RecordFaceCheck(identity_pb2.RecordFaceCheckRequest(
-                person_id=found.person.person_id, face_attestation=attestation), timeout=UPSTREAM_SECONDS)
-        return web.json_response(self._session(found.person))
+            found = await self._identity.SignInPerson(
+                identity_pb2.SignInPersonRequest(document=document, face_attestation=attestation),
+                timeout=UPSTREAM_SECONDS)
+        return web.json_response(await self._session(found.person))
 
     async def _register_self(self, request: web.Request) -> web.Response:
-        """Registration by the person themselves: a face check is required, and they are signed in."""
+        """Registration by the person themselves: a face check answering a challenge of ours is
+        required, and they are signed in, once: a registration that finds the person already there
+        (a replayed or retried request) opens no session — that is what signing in is for."""
         self._forwarder.limits.take(f"anonymous:{request.remote}", None)
         route = ROUTES[REGISTER_PERSON]
         message = self._message(route, await self._json(request))
@@ -335,14 +370,58 @@ class WebFrontDoor:
             raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, "face_attestation: required to register yourself",
                             "FACE_CHECK_REQUIRED", [{"field": "face_attestation",
                                                      "description": "required to register yourself"}])
+        self._require_challenge(message.face_attestation)
         with self._forwarder.shedder.admit(route.cost, f"anonymous:{request.remote}"), service_errors():
             registered = await self._identity.RegisterPerson(message, timeout=UPSTREAM_SECONDS)
-        return web.json_response(self._session(registered.person))
+        if not (registered.created or registered.reclaimed):
+            raise HttpError(grpc.StatusCode.ALREADY_EXISTS, "this document is registered; sign in with POST /v1/sessions",
+                            "ALREADY_REGISTERED")
+        return web.json_response(await self._session(registered.person))
 
-    def _session(self, person: identity_pb2.Person) -> dict:
-        principal = Principal(CallerKind.PERSON, person.person_id, person.home_province_code)
+    async def _session(self, person: identity_pb2.Person) -> dict:
+        with service_errors():
+            started = await self._identity.StartSession(identity_pb2.StartSessionRequest(person_id=person.person_id),
+                                                        timeout=UPSTREAM_SECONDS)
+        return self._tokens(person, started.session_id, started.refresh_token)
+
+    def _tokens(self, person: identity_pb2.Person, session_id: str, refresh_token: str) -> dict:
+        principal = Principal(CallerKind.PERSON, person.person_id, person.home_province_code, session_id=session_id)
         return {"token": self._keys.mint(principal, PERSON_SESSION_SECONDS), "expires_in": PERSON_SESSION_SECONDS,
+                "refresh_token": refresh_token,
                 "person": json_format.MessageToDict(person, preserving_proto_field_name=True)}
+
+    async def _refresh(self, request: web.Request) -> web.Response:
+        """The next access token for a live session; the refresh token presented is spent."""
+        self._forwarder.limits.take(f"anonymous:{request.remote}", None)
+        body = await self._json(request)
+        token = body.get("refresh_token")
+        if not isinstance(token, str):
+            raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, "refresh_token: required", "REFRESH_TOKEN_INVALID",
+                            [{"field": "refresh_token", "description": "required"}])
+        with service_errors():
+            refreshed = await self._identity.RefreshSession(identity_pb2.RefreshSessionRequest(refresh_token=token),
+                                                            timeout=UPSTREAM_SECONDS)
+        return web.json_response(self._tokens(refreshed.person, refreshed.session_id, refreshed.refresh_token),
+                                 headers={"Cache-Control": "no-store"})
+
+    async def _sign_out(self, request: web.Request) -> web.Response:
+        """Logout: this session ends, on every replica at once."""
+        return await self._revoke(request, everywhere=False)
+
+    async def _sign_out_everywhere(self, request: web.Request) -> web.Response:
+        """Every session of the signed-in person ends (a lost phone, a session someone else opened)."""
+        return await self._revoke(request, everywhere=True)
+
+    async def _revoke(self, request: web.Request, *, everywhere: bool) -> web.Response:
+        principal = self._principal(request)
+        if principal.kind != CallerKind.PERSON or not principal.session_id:
+            raise HttpError(grpc.StatusCode.PERMISSION_DENIED, "only a person's sign-in session can be signed out",
+                            "CALLER_NOT_ALLOWED")
+        route = ROUTES[REVOKE_SESSIONS]
+        message = route.request(person_id=principal.subject, session_id="" if everywhere else principal.session_id,
+                                reason="REVOKE_ALL" if everywhere else "LOGOUT")
+        revoked = route.response.FromString(await self._forwarder.unary(route, principal, message, UPSTREAM_SECONDS))
+        return web.json_response({"revoked_count": revoked.revoked_count})
 
     async def _dev_session(self, request: web.Request) -> web.Response:
         """Development only (`healthcode up`): a session for a registered person without a face check."""
@@ -350,7 +429,7 @@ class WebFrontDoor:
         with service_errors():
             found = await self._identity.GetPerson(
                 identity_pb2.GetPersonRequest(person_id=str(body.get("person_id", ""))), timeout=UPSTREAM_SECONDS)
-        return web.json_response(self._session(found.person))
+        return web.json_response(await self._session(found.person))
 
     @staticmethod
     def _parse(kind, value: object, field_name: str):

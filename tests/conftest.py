@@ -25,7 +25,7 @@ from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.server import HostedServer, start_server
 from services.runtime.settings import Env
 from services.status import bootstrap as status
-from tests.support import FaceProvider, ManualClock, random_key
+from tests.support import FaceProvider, HouseholdRegister, ManualClock, random_key
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +78,7 @@ class IdentityEnv:
     admin: identity_pb2_grpc.FaceProviderAdminServiceStub
     provider: FaceProvider
     settings: identity.IdentitySettings
+    register: HouseholdRegister = None  # the household register, a provider of relation attestations
 
 
 @pytest.fixture(scope="session")
@@ -94,6 +95,8 @@ async def identity_env(database_url: str, clock: ManualClock) -> AsyncIterator[I
     env = IdentityEnv(server, channel, identity_pb2_grpc.IdentityServiceStub(channel),
                       identity_pb2_grpc.FaceProviderAdminServiceStub(channel), FaceProvider(), settings)
     await env.admin.RegisterFaceProviderKey(_key_request(env.provider, clock))
+    env.register = HouseholdRegister()
+    await env.admin.RegisterFaceProviderKey(env.register.key_request(clock.now() - timedelta(days=365)))
     yield env
     await channel.close()
     await server.stop(grace=1)

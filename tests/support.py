@@ -19,6 +19,7 @@ from stdnum.cn import ric
 
 from healthcode.identity.v1 import identity_pb2 as pb
 
+from services import areas
 from services.codes import low_s_der
 
 
@@ -69,6 +70,14 @@ def id_card_number(birth: date | None = None, region: str = "110105") -> str:
     return body + ric.calc_check_digit(body + "0")  # stdnum ignores the last character
 
 
+def counties_of_distinct_cities(province_prefix: str) -> Iterator[str]:
+    """Real county codes (GB/T 2260, ever assigned), one per city of the province: each city's "01",
+    in cities that also have a "02" (420101, 420201, ...), so tests can own a city each."""
+    known = areas.history()
+    cities = sorted({code[:4] for code in known if code.startswith(province_prefix) and code[2:4] != "00"})
+    return iter([f"{city}01" for city in cities if f"{city}01" in known and f"{city}02" in known])
+
+
 def id_card(birth: date | None = None) -> pb.Document:
     return pb.Document(kind=pb.DOCUMENT_KIND_RESIDENT_ID_CARD, number=id_card_number(birth))
 
@@ -105,6 +114,27 @@ class FaceProvider:
         # Providers sign in low-S form: identity accepts no other spelling of a signature.
         return pb.FaceAttestation(claims=claims, signature=low_s_der(self.private_key.sign(
             claims, ec.ECDSA(hashes.SHA256()))))
+
+
+class HouseholdRegister(FaceProvider):
+    """The household register (户籍) as an outside provider: attests who is a minor's parent or guardian."""
+
+    def key_request(self, valid_from: datetime) -> pb.RegisterFaceProviderKeyRequest:
+        return pb.RegisterFaceProviderKeyRequest(
+            provider_id=self.provider_id, key_id=self.key_id, public_key_der=self.public_key_der,
+            valid_from_time=timestamp(valid_from), kind=pb.PROVIDER_KIND_HOUSEHOLD_REGISTER)
+
+    def relation(self, guardian: pb.Document, minor: pb.Document, check_time: datetime,
+                 relation: int = pb.RELATION_PARENT, minor_birth_date: date | None = None) -> pb.RelationAttestation:
+        claims = pb.RelationClaims(
+            provider_id=self.provider_id, key_id=self.key_id, guardian_document=guardian, minor_document=minor,
+            relation=relation, check_time=timestamp(check_time), nonce=secrets.token_urlsafe(24))
+        if minor_birth_date is not None:
+            claims.minor_birth_date.year, claims.minor_birth_date.month, claims.minor_birth_date.day = (
+                minor_birth_date.year, minor_birth_date.month, minor_birth_date.day)
+        signed = claims.SerializeToString()
+        return pb.RelationAttestation(claims=signed, signature=low_s_der(self.private_key.sign(
+            signed, ec.ECDSA(hashes.SHA256()))))
 
 
 def error_details(error: grpc.aio.AioRpcError) -> tuple[str, list[str]]:

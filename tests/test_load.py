@@ -13,7 +13,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -34,7 +34,7 @@ from services.load.workload import DEFAULT_MIX, RPCS, parse_mix
 from services.runtime.database import migrate
 from services.runtime.server import HostedServer, start_server
 from services.runtime.settings import Env
-from tests.support import random_key
+from tests.support import HouseholdRegister, random_key
 
 pytestmark = pytest.mark.slow  # the echo baseline and the workers are processes of their own
 
@@ -153,14 +153,21 @@ async def test_the_service_reads_a_loaded_person_back(report, platform):
 
 
 async def test_the_sealed_record_of_a_loaded_child_opens(report, platform):
-    """Linking a minor without a face check needs the birth date from the sealed record."""
+    """Linking a minor on the household register's word needs the birth date from the sealed record."""
     adult, child = 13, 18  # another adult and the first child of the second household
+    register = HouseholdRegister()
+
+    def document(index):
+        return pb.Document(kind=pb.DOCUMENT_KIND_RESIDENT_ID_CARD, number=population.document_number(index))
     async with grpc.aio.insecure_channel(platform.addresses["identity"]) as channel:
+        await identity_pb2_grpc.FaceProviderAdminServiceStub(channel).RegisterFaceProviderKey(
+            register.key_request(datetime.now(UTC) - timedelta(days=1)))
         link = await identity_pb2_grpc.IdentityServiceStub(channel).LinkDependent(pb.LinkDependentRequest(
             holder_person_id=str(population.person_id(adult)), dependent_person_id=str(population.person_id(child)),
-            relation=pb.RELATION_GUARDIAN))
+            relation=pb.RELATION_GUARDIAN, relation_attestation=register.relation(
+                document(adult), document(child), datetime.now(UTC), relation=pb.RELATION_GUARDIAN)))
 
-    assert link.link.basis == pb.LINK_BASIS_GUARDIANSHIP_OF_MINOR
+    assert link.link.basis == pb.LINK_BASIS_ATTESTED_GUARDIANSHIP
 
 
 async def test_loading_again_adds_nothing(report, platform):

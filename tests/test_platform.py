@@ -8,7 +8,7 @@ import os
 import re
 import signal
 import sys
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import grpc
@@ -165,9 +165,13 @@ async def test_up_keeps_its_data_across_a_restart(tmp_path):
 
 
 async def test_a_call_in_flight_completes_during_graceful_shutdown(database_url, identity_env, db):
-    holder = (await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(name="韩一", document=id_card()))).person
+    holder_document, child_document = id_card(), id_card(years_from(date.today(), -5))
+    holder = (await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(
+        name="韩一", document=holder_document))).person
     child = (await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(
-        name="韩小", document=id_card(years_from(date.today(), -5))))).person
+        name="韩小", document=child_document))).person
+    # The service in its own process reads the real time.
+    attestation = identity_env.register.relation(holder_document, child_document, datetime.now(UTC))
     settings = identity_env.settings
     environ = _clean_environ(
         HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0", HEALTHCODE_METRICS_PORT="0", HEALTHCODE_GRACE_SECONDS="30",
@@ -185,7 +189,7 @@ async def test_a_call_in_flight_completes_during_graceful_shutdown(database_url,
         await blocker.execute("SELECT 1 FROM identity.persons WHERE person_id = $1 FOR UPDATE", holder.person_id)
         in_flight = asyncio.ensure_future(identity_pb2_grpc.IdentityServiceStub(channel).LinkDependent(
             pb.LinkDependentRequest(holder_person_id=holder.person_id, dependent_person_id=child.person_id,
-                                    relation=pb.RELATION_PARENT)))
+                                    relation=pb.RELATION_PARENT, relation_attestation=attestation)))
         await _wait_until_blocked_on_lock(db)
         watch = health_pb2_grpc.HealthStub(channel).Watch(health_pb2.HealthCheckRequest(service=""))
         assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
@@ -196,7 +200,7 @@ async def test_a_call_in_flight_completes_during_graceful_shutdown(database_url,
         response = await in_flight
 
     assert response.created
-    assert response.link.basis == pb.LINK_BASIS_GUARDIANSHIP_OF_MINOR
+    assert response.link.basis == pb.LINK_BASIS_ATTESTED_GUARDIANSHIP
     remaining, _ = await asyncio.wait_for(service.process.communicate(), STARTUP_TIMEOUT)
     assert service.process.returncode == 0
     assert b"shutdown_finished" in remaining

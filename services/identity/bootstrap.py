@@ -73,9 +73,11 @@ async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> A
     registry = build_registry(settings, pool, clock or SystemClock())
     # Spent nonces are kept only while their attestation could still be accepted.
     purge_nonces = every(settings.nonce_purge_interval, registry.purge_expired_nonces, "purge_nonces")
+    # Sessions past their end refresh no more; they go on the same schedule.
+    purge_sessions = every(settings.nonce_purge_interval, registry.purge_expired_sessions, "purge_sessions")
     return App(name=NAME, service_names=servicer.SERVICE_NAMES,
                add_to_server=lambda server: servicer.add_to_server(registry, server),
-               background=(purge_nonces,), close=pool.close)
+               background=(purge_nonces, purge_sessions), close=pool.close)
 
 
 async def reseal(settings: IdentitySettings) -> int:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import enum
+import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from services import areas
 from services.identity.documents import Document, DocumentKind, is_minor
@@ -14,6 +15,12 @@ from services.runtime.requests import parse_uuid
 
 # 他人代查: Beijing allowed at most 4 people per account.
 MAX_DEPENDENTS = 4
+
+# A session refreshes for a working day after its sign-in; then the person signs in again.
+SESSION_LIFETIME = timedelta(hours=12)
+REFRESH_TOKEN_PREFIX = "hcr1."
+_REFRESH_TOKEN = re.compile(r"^hcr1\.[A-Za-z0-9_-]{43}$")
+_REVOKE_REASON = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
 
 # Home provinces that follow from the document alone.
 _PROVINCE_BY_PERMIT_COUNTRY = {"HKG": "810000", "MAC": "820000", "TWN": "710000"}
@@ -32,7 +39,16 @@ class Relation(enum.IntEnum):
 
 class LinkBasis(enum.IntEnum):
     DEPENDENT_FACE_CHECK = 1
+    # Links made before guardianship had to be attested (a claimed relation to a minor); none are made now.
     GUARDIANSHIP_OF_MINOR = 2
+    ATTESTED_GUARDIANSHIP = 3
+
+
+class ProviderKind(enum.IntEnum):
+    """What a provider key attests (numbers match the proto and the database)."""
+
+    FACE_CHECK = 1
+    HOUSEHOLD_REGISTER = 2
 
 
 class ActingBasis(enum.IntEnum):
@@ -69,6 +85,17 @@ class DependentLink:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """One correction of a person's data: what, by whom, why."""
+
+    kind: str
+    actor: str
+    reason: str
+    links_ended: int
+    create_time: datetime
+
+
+@dataclass(frozen=True)
 class FaceProviderKey:
     provider_id: str
     key_id: str
@@ -77,6 +104,7 @@ class FaceProviderKey:
     valid_until_time: datetime | None
     revoke_time: datetime | None
     create_time: datetime
+    kind: ProviderKind = ProviderKind.FACE_CHECK
 
 
 def parse_person_id(value: str, field_path: str) -> str:
@@ -116,17 +144,24 @@ def resolve_birth_date(document: Document, given: date | None, today: date) -> d
 
 
 def decide_link_basis(relation: Relation, dependent_birth_date: date | None, today: date,
-                      has_dependent_face_check: bool) -> LinkBasis:
-    """A dependent consents by their own face check; a minor may instead be linked by a parent or guardian."""
+                      has_dependent_face_check: bool, attested_relation: Relation | None = None) -> LinkBasis:
+    """A dependent consents by their own face check; a minor may instead be linked by a parent or
+    guardian whom the household register attests (`attested_relation`), the minor's birth date coming
+    from their document or from the register — never from whoever registered them."""
     if has_dependent_face_check:
         return LinkBasis.DEPENDENT_FACE_CHECK
-    if (relation in (Relation.PARENT, Relation.GUARDIAN) and dependent_birth_date is not None
-            and is_minor(dependent_birth_date, today)):
-        return LinkBasis.GUARDIANSHIP_OF_MINOR
+    if attested_relation is not None:
+        if attested_relation is not relation or relation not in (Relation.PARENT, Relation.GUARDIAN):
+            raise FailedPrecondition(reason="RELATION_NOT_ATTESTED",
+                                     message="the household register attests another relation than the one asked")
+        if dependent_birth_date is None or not is_minor(dependent_birth_date, today):
+            raise FailedPrecondition(reason="DEPENDENT_NOT_A_MINOR",
+                                     message="the dependent is not a minor; they consent by their own face check")
+        return LinkBasis.ATTESTED_GUARDIANSHIP
     raise FailedPrecondition(
         reason="DEPENDENT_CONSENT_REQUIRED",
-        message="the dependent must pass their own face check, unless they are a minor "
-                "linked by a parent or guardian")
+        message="the dependent must pass their own face check, or, for a minor, the household register "
+                "must attest the parent or guardian")
 
 
 def check_dependent_limit(live_links: int) -> None:
@@ -135,3 +170,14 @@ def check_dependent_limit(live_links: int) -> None:
             reason="DEPENDENT_LIMIT_REACHED",
             message=f"a person may act for at most {MAX_DEPENDENTS} dependents; remove a link first",
             metadata={"max_dependents": str(MAX_DEPENDENTS)})
+
+
+def is_refresh_token(value: str) -> bool:
+    return bool(_REFRESH_TOKEN.match(value or ""))
+
+
+def check_revoke_reason(reason: str) -> str:
+    """Why sessions end, as a stable code (LOGOUT, REVOKE_ALL, DATA_CORRECTED, ...)."""
+    if not _REVOKE_REASON.match(reason or ""):
+        raise InvalidArgument.for_field("reason", "must be an upper-case code such as LOGOUT", reason="REASON_INVALID")
+    return reason

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from datetime import date, datetime
 
 from services.identity import model
 from services.identity.attestation import (
     AttestationPolicy,
     FaceAttestation,
+    RelationAttestation,
+    RelationClaims,
     is_valid_identifier,
     load_public_key,
     verify_attestation,
+    verify_relation,
 )
-from services.identity.documents import Document, federation_reference, mask_name, normalise_name
-from services.identity.model import ActingBasis, DependentLink, FaceProviderKey, Person, Relation
+from services.identity.documents import Document, federation_reference, mask_name, normalise_name, parse_document
+from services.identity.model import ActingBasis, Correction, DependentLink, FaceProviderKey, Person, ProviderKind, Relation
 from services.identity.repository import (
     IdentityRepository,
     IdentityTransaction,
@@ -28,6 +33,7 @@ from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
+from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring, LookupHasher, Sealed
 
 log = get_logger(__name__)
@@ -50,8 +56,9 @@ class PersonRegistry:
     # Persons
 
     async def register(self, name: str, document: Document, home_province_code: str, birth_date: date | None,
-                       attestation: FaceAttestation | None) -> tuple[Person, bool]:
-        """Idempotent on the document; a different name for a known document is refused."""
+                       attestation: FaceAttestation | None) -> tuple[Person, bool, bool]:
+        """(person, created, reclaimed). Idempotent on the document; a different name for a known
+        document is refused, unless the holder proves it by a face check and so reclaims it."""
         name = normalise_name(name)
         province = model.resolve_home_province(document, home_province_code)
         now = self._clock.now()
@@ -77,16 +84,31 @@ class PersonRegistry:
                 if inserted:
                     stored = await tx.get_stored(person_id)
                     assert stored is not None
-                    return stored.person, True
+                    return stored.person, True, False
                 existing = await tx.find_stored_by_document(document_lookup)
                 assert existing is not None
             if existing.name_lookup != name_lookup:
-                raise AlreadyExists(reason="DOCUMENT_NAME_CONFLICT",
-                                    message="this document is registered under a different name")
+                if attestation is None:
+                    raise AlreadyExists(reason="DOCUMENT_NAME_CONFLICT",
+                                        message="this document is registered under a different name")
+                # The holder has just proven the document by a face check: the registration is theirs.
+                # Locked and read again, so of concurrent reclaims one corrects and the others see it done.
+                person_id = existing.person.person_id
+                locked = await tx.get_stored(person_id, lock=True)
+                assert locked is not None
+                if locked.name_lookup == name_lookup:
+                    return locked.person, False, False
+                record = json.dumps({"name": name, "document_number": document.number,
+                                     "birth_date": document.birth_date.isoformat() if document.birth_date else None
+                                     }).encode()
+                person = await tx.reclaim(person_id, name_lookup, self._keyring.seal(record, _person_context(person_id)),
+                                          mask_name(name), attestation.claims.check_time, now)
+                log.info("registration_reclaimed", person_id=person_id)
+                return person, False, True
             person = existing.person
             if attestation is not None:
                 person = await tx.record_face_check(person.person_id, attestation.claims.check_time, now)
-            return person, False
+            return person, False, False
 
     async def get(self, person_id: str) -> Person:
         person = await self._repository.get_person(model.parse_person_id(person_id, "person_id"))
@@ -119,10 +141,69 @@ class PersonRegistry:
                                           "face_attestation")
             return await tx.record_face_check(person_id, attestation.claims.check_time, now)
 
+    async def sign_in(self, document: Document, attestation: FaceAttestation) -> Person:
+        """The face check is verified and its nonce spent for good before the document is looked up,
+        so whether the document is registered is told only to whoever just proved they hold it."""
+        now = self._clock.now()
+        document_lookup = self._document_hasher.digest(document.lookup_key())
+        async with self._repository.transaction() as tx:
+            await self._accept_face_check(tx, attestation, document_lookup, "sign-in", now, "face_attestation",
+                                          once=True)
+            stored = await tx.find_stored_by_document(document_lookup)
+            person = None if stored is None else await tx.record_face_check(
+                stored.person.person_id, attestation.claims.check_time, now)
+        if person is None:
+            # Raised after the commit: the nonce stays spent even for an unregistered document.
+            raise NotFound(reason="PERSON_NOT_FOUND", message="no person holds this document; register first")
+        return person
+
+    # Sessions
+
+    async def start_session(self, person_id: str) -> tuple[str, str, datetime]:
+        """A new session for a person who has just proven who they are: (session id, refresh token, end)."""
+        person_id = model.parse_person_id(person_id, "person_id")
+        now = self._clock.now()
+        session_id, refresh_token = model.new_person_id(), _refresh_token()
+        expire_time = now + model.SESSION_LIFETIME
+        async with self._repository.transaction() as tx:
+            await self._stored_or_not_found(tx, person_id, "PERSON_NOT_FOUND")
+            await tx.insert_session(session_id, person_id, _digest(refresh_token), now, expire_time)
+        return session_id, refresh_token, expire_time
+
+    async def refresh_session(self, refresh_token: str) -> tuple[str, Person, str]:
+        """The session a refresh token belongs to, its person, and the token that replaces it (the
+        presented one is spent: a second use, or a use after revocation, is refused)."""
+        if not model.is_refresh_token(refresh_token):
+            raise InvalidArgument.for_field("refresh_token", "is not a refresh token", reason="REFRESH_TOKEN_INVALID")
+        replacement = _refresh_token()
+        async with self._repository.transaction() as tx:
+            found = await tx.rotate_refresh(_digest(refresh_token), _digest(replacement), self._clock.now())
+            stored = None if found is None else await tx.get_stored(found[1])
+        if found is None or stored is None:
+            raise FailedPrecondition(reason="SESSION_ENDED",
+                                     message="this session was revoked, has ended, or the token was used; sign in again")
+        return found[0], stored.person, replacement
+
+    async def session_is_live(self, session_id: str, person_id: str) -> bool:
+        session_id = parse_uuid(session_id, "session_id", "SESSION_ID_INVALID")
+        person_id = model.parse_person_id(person_id, "person_id")
+        return await self._repository.session_is_live(session_id, person_id, self._clock.now())
+
+    async def revoke_sessions(self, person_id: str, session_id: str, reason: str) -> int:
+        """Ends one session of the person (logout) or, with no session id, all of them."""
+        person_id = model.parse_person_id(person_id, "person_id")
+        one = parse_uuid(session_id, "session_id", "SESSION_ID_INVALID") if session_id else None
+        reason = model.check_revoke_reason(reason)
+        return await self._repository.revoke_sessions(person_id, one, self._clock.now(), reason)
+
+    async def purge_expired_sessions(self) -> int:
+        return await self._repository.purge_expired_sessions(self._clock.now())
+
     # Dependents
 
     async def link_dependent(self, holder_id: str, dependent_id: str, relation: Relation | None,
-                             attestation: FaceAttestation | None) -> tuple[DependentLink, bool]:
+                             attestation: FaceAttestation | None,
+                             relation_attestation: RelationAttestation | None = None) -> tuple[DependentLink, bool]:
         holder_id = model.parse_person_id(holder_id, "holder_person_id")
         dependent_id = model.parse_person_id(dependent_id, "dependent_person_id")
         if holder_id == dependent_id:
@@ -133,16 +214,22 @@ class PersonRegistry:
         now = self._clock.now()
         async with self._repository.transaction() as tx:
             # Locking the holder serialises concurrent links, so two can't both pass the limit.
-            await self._stored_or_not_found(tx, holder_id, "HOLDER_NOT_FOUND", lock=True)
+            holder = await self._stored_or_not_found(tx, holder_id, "HOLDER_NOT_FOUND", lock=True)
             dependent = await self._stored_or_not_found(tx, dependent_id, "DEPENDENT_NOT_FOUND")
             live = await tx.get_live_link(holder_id, dependent_id)
             if live is not None:
                 return live, False
+            purpose = f"link:{holder_id}:{dependent_id}"
+            birth_date, attested = None, None
             if attestation is not None:
-                await self._accept_face_check(tx, attestation, dependent.document_lookup,
-                                              f"link:{holder_id}:{dependent_id}", now, "dependent_face_attestation")
-            birth_date = None if attestation else self._open_birth_date(dependent)
-            basis = model.decide_link_basis(relation, birth_date, now.date(), attestation is not None)
+                await self._accept_face_check(tx, attestation, dependent.document_lookup, purpose, now,
+                                              "dependent_face_attestation")
+            elif relation_attestation is not None:
+                claims = await self._accept_relation(tx, relation_attestation, holder, dependent, purpose, now)
+                # The document's own birth date, else the register's: never one the registrant typed.
+                birth_date = self._document_birth_date(dependent) or claims.minor_birth_date
+                attested = claims.relation
+            basis = model.decide_link_basis(relation, birth_date, now.date(), attestation is not None, attested)
             model.check_dependent_limit(await tx.count_live_links(holder_id))
             await tx.insert_link(holder_id, dependent_id, relation, basis, now)
             link = await tx.get_live_link(holder_id, dependent_id)
@@ -162,6 +249,12 @@ class PersonRegistry:
     async def list_dependents(self, holder_id: str) -> list[DependentLink]:
         return await self._repository.list_live_links(model.parse_person_id(holder_id, "holder_person_id"))
 
+    async def list_corrections(self, person_id: str) -> list[Correction]:
+        return await self._repository.list_corrections(model.parse_person_id(person_id, "person_id"))
+
+    async def list_guardians(self, dependent_id: str) -> list[DependentLink]:
+        return await self._repository.list_live_links_to(model.parse_person_id(dependent_id, "dependent_person_id"))
+
     async def acting_basis(self, actor_id: str, subject_id: str) -> ActingBasis:
         actor_id = model.parse_person_id(actor_id, "actor_person_id")
         subject_id = model.parse_person_id(subject_id, "subject_person_id")
@@ -174,8 +267,8 @@ class PersonRegistry:
     # Face-check provider keys
 
     async def register_provider_key(self, provider_id: str, key_id: str, public_key_der: bytes,
-                                    valid_from: datetime | None, valid_until: datetime | None
-                                    ) -> tuple[FaceProviderKey, bool]:
+                                    valid_from: datetime | None, valid_until: datetime | None,
+                                    kind: ProviderKind = ProviderKind.FACE_CHECK) -> tuple[FaceProviderKey, bool]:
         for field_path, value in (("provider_id", provider_id), ("key_id", key_id)):
             if not is_valid_identifier(value):
                 raise InvalidArgument.for_field(field_path, "must be 1 to 64 characters of a-z, 0-9, '.', '_', '-'",
@@ -186,13 +279,13 @@ class PersonRegistry:
         if valid_until is not None and valid_until <= valid_from:
             raise InvalidArgument.for_field("valid_until_time", "must be after valid_from_time",
                                             reason="VALIDITY_INVALID")
-        key = FaceProviderKey(provider_id, key_id, public_key_der, valid_from, valid_until, None, now)
+        key = FaceProviderKey(provider_id, key_id, public_key_der, valid_from, valid_until, None, now, kind)
         async with self._repository.transaction() as tx:
             if await tx.insert_provider_key(key):
                 return key, True
             existing = await tx.get_provider_key(provider_id, key_id)
         assert existing is not None
-        if existing.public_key_der != public_key_der:
+        if existing.public_key_der != public_key_der or existing.kind is not kind:
             raise AlreadyExists(reason="PROVIDER_KEY_EXISTS",
                                 message="this provider already has a different key under this key id")
         return existing, False
@@ -241,7 +334,8 @@ class PersonRegistry:
     # Internals
 
     async def _accept_face_check(self, tx: IdentityTransaction, attestation: FaceAttestation,
-                                 document_lookup: bytes, purpose: str, now: datetime, field_path: str) -> None:
+                                 document_lookup: bytes, purpose: str, now: datetime, field_path: str, *,
+                                 once: bool = False) -> None:
         """Verifies the attestation, binds it to the person's document, and spends its nonce once."""
         claims = attestation.claims
         key = await tx.get_provider_key(claims.provider_id, claims.key_id)
@@ -250,9 +344,37 @@ class PersonRegistry:
             raise InvalidArgument.for_field(field_path, "attests a different document",
                                             reason="ATTESTATION_DOCUMENT_MISMATCH")
         expire_time = claims.check_time + self._policy.max_age + self._policy.clock_skew
-        if not await tx.consume_nonce(claims.provider_id, claims.nonce, document_lookup, purpose, now, expire_time):
+        if not await tx.consume_nonce(claims.provider_id, claims.nonce, document_lookup, purpose, now, expire_time,
+                                      once=once):
             raise FailedPrecondition(reason="ATTESTATION_REPLAYED",
                                      message=f"{field_path}: this attestation was already used")
+
+    async def _accept_relation(self, tx: IdentityTransaction, attestation: RelationAttestation,
+                               holder: StoredPerson, dependent: StoredPerson, purpose: str,
+                               now: datetime) -> RelationClaims:
+        """The household register's attestation: verified, naming exactly this guardian and this
+        minor (by keyed hash), its nonce spent once."""
+        field_path = "relation_attestation"
+        claims = attestation.claims
+        key = await tx.get_provider_key(claims.provider_id, claims.key_id)
+        verify_relation(attestation, key, now=now, policy=self._policy, field_path=field_path)
+        if (self._document_hasher.digest(claims.guardian.lookup_key()) != holder.document_lookup
+                or self._document_hasher.digest(claims.minor.lookup_key()) != dependent.document_lookup):
+            raise InvalidArgument.for_field(field_path, "attests other persons than the holder and the dependent",
+                                            reason="ATTESTATION_DOCUMENT_MISMATCH")
+        expire_time = claims.check_time + self._policy.max_age + self._policy.clock_skew
+        if not await tx.consume_nonce(claims.provider_id, claims.nonce, dependent.document_lookup, purpose, now,
+                                      expire_time):
+            raise FailedPrecondition(reason="ATTESTATION_REPLAYED",
+                                     message=f"{field_path}: this attestation was already used")
+        return claims
+
+    def _document_birth_date(self, stored: StoredPerson) -> date | None:
+        """The birth date the document itself carries (an ID card's, a 2023 foreigner card's), if any."""
+        record = json.loads(self._keyring.open(stored.sealed, _person_context(stored.person.person_id)))
+        person = stored.person
+        return parse_document(person.document_kind, record["document_number"], person.document_country_code,
+                              today=self._clock.now().date()).birth_date
 
     async def _stored_or_not_found(self, tx: IdentityTransaction, person_id: str, reason: str, *,
                                    lock: bool = False) -> StoredPerson:
@@ -261,9 +383,15 @@ class PersonRegistry:
             raise NotFound(reason=reason, message="no person with this id")
         return stored
 
-    def _open_birth_date(self, stored: StoredPerson) -> date | None:
-        record = json.loads(self._keyring.open(stored.sealed, _person_context(stored.person.person_id)))
-        return date.fromisoformat(record["birth_date"]) if record["birth_date"] else None
+
+
+def _refresh_token() -> str:
+    return model.REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def _digest(refresh_token: str) -> bytes:
+    # A random 256-bit secret: a plain hash is enough to keep it unusable at rest.
+    return hashlib.sha256(refresh_token.encode()).digest()
 
 
 def _person_context(person_id: str) -> bytes:

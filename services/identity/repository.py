@@ -11,7 +11,7 @@ from datetime import datetime
 import asyncpg
 
 from services.identity.documents import DocumentKind
-from services.identity.model import DependentLink, FaceProviderKey, LinkBasis, Person, Relation
+from services.identity.model import Correction, DependentLink, FaceProviderKey, LinkBasis, Person, ProviderKind, Relation
 from services.runtime.errors import InvalidArgument
 from services.runtime.sealing import Sealed
 
@@ -74,7 +74,7 @@ def _key(row: asyncpg.Record) -> FaceProviderKey:
     return FaceProviderKey(
         provider_id=row["provider_id"], key_id=row["key_id"], public_key_der=bytes(row["public_key_der"]),
         valid_from_time=row["valid_from_time"], valid_until_time=row["valid_until_time"],
-        revoke_time=row["revoke_time"], create_time=row["create_time"])
+        revoke_time=row["revoke_time"], create_time=row["create_time"], kind=ProviderKind(row["kind"]))
 
 
 class IdentityRepository:
@@ -106,6 +106,35 @@ class IdentityRepository:
             f"""{_LINKS}
                 WHERE l.holder_person_id = $1 AND l.unlink_time IS NULL ORDER BY l.link_id""", holder_person_id)
         return [_link(row) for row in rows]
+
+    async def list_live_links_to(self, dependent_person_id: str) -> list[DependentLink]:
+        rows = await self._pool.fetch(
+            f"""{_LINKS}
+                WHERE l.dependent_person_id = $1 AND l.unlink_time IS NULL ORDER BY l.link_id""", dependent_person_id)
+        return [_link(row) for row in rows]
+
+    async def list_corrections(self, person_id: str) -> list[Correction]:
+        rows = await self._pool.fetch(
+            """SELECT kind, actor, reason, links_ended, create_time FROM identity.corrections
+               WHERE person_id = $1 ORDER BY correction_id DESC""", person_id)
+        return [Correction(r["kind"], r["actor"], r["reason"], r["links_ended"], r["create_time"]) for r in rows]
+
+    async def session_is_live(self, session_id: str, person_id: str, now: datetime) -> bool:
+        return bool(await self._pool.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM identity.sessions WHERE session_id = $1 AND person_id = $2
+                   AND revoke_time IS NULL AND expire_time > $3)""", session_id, person_id, now))
+
+    async def revoke_sessions(self, person_id: str, session_id: str | None, now: datetime, reason: str) -> int:
+        """Revokes one of the person's sessions, or all of them (session_id None); how many were live."""
+        status = await self._pool.execute(
+            """UPDATE identity.sessions SET revoke_time = $3, revoke_reason = $4
+               WHERE person_id = $1 AND ($2::uuid IS NULL OR session_id = $2) AND revoke_time IS NULL""",
+            person_id, session_id, now, reason)
+        return int(status.split()[-1])
+
+    async def purge_expired_sessions(self, now: datetime) -> int:
+        status = await self._pool.execute("DELETE FROM identity.sessions WHERE expire_time < $1", now)
+        return int(status.split()[-1])
 
     async def has_live_link(self, holder_person_id: str, dependent_person_id: str) -> bool:
         return bool(await self._pool.fetchval(
@@ -201,22 +230,59 @@ class IdentityTransaction:
             new.federation_ref)
         return bool(inserted)
 
+    async def reclaim(self, person_id: str, name_lookup: bytes, sealed: Sealed, masked_name: str,
+                      check_time: datetime, now: datetime) -> Person:
+        """The holder takes the registration back: the name replaced, others' links to them ended, their
+        sessions revoked, the correction recorded — one transaction."""
+        ended = await self._connection.execute(
+            """UPDATE identity.dependent_links SET unlink_time = $2
+               WHERE dependent_person_id = $1 AND unlink_time IS NULL""", person_id, now)
+        await self._connection.execute(
+            """UPDATE identity.sessions SET revoke_time = $2, revoke_reason = 'RECLAIMED'
+               WHERE person_id = $1 AND revoke_time IS NULL""", person_id, now)
+        await self._connection.execute(
+            """INSERT INTO identity.corrections (person_id, kind, actor, reason, links_ended, create_time)
+               VALUES ($1, 'RECLAIM', 'holder', 'the holder proved the document by a face check', $2, $3)""",
+            person_id, int(ended.split()[-1]), now)
+        row = await self._connection.fetchrow(
+            f"""UPDATE identity.persons p SET name_lookup = $2, sealed_key_id = $3, sealed_record = $4,
+                       masked_name = $5, face_check_time = GREATEST(p.face_check_time, $6), update_time = $7
+                WHERE p.person_id = $1 RETURNING {_PERSON_COLUMNS}""",
+            person_id, name_lookup, sealed.key_id, sealed.ciphertext, masked_name, check_time, now)
+        return _person(row)
+
     async def record_face_check(self, person_id: str, check_time: datetime, now: datetime) -> Person:
         row = await self._connection.fetchrow(
             f"""UPDATE identity.persons p SET face_check_time = GREATEST(p.face_check_time, $2), update_time = $3
                 WHERE p.person_id = $1 RETURNING {_PERSON_COLUMNS}""", person_id, check_time, now)
         return _person(row)
 
+    async def insert_session(self, session_id: str, person_id: str, refresh_digest: bytes, now: datetime,
+                             expire_time: datetime) -> None:
+        await self._connection.execute(
+            """INSERT INTO identity.sessions (session_id, person_id, refresh_digest, create_time, refresh_time,
+                   expire_time) VALUES ($1, $2, $3, $4, $4, $5)""", session_id, person_id, refresh_digest, now,
+            expire_time)
+
+    async def rotate_refresh(self, old_digest: bytes, new_digest: bytes, now: datetime) -> tuple[str, str] | None:
+        """(session id, person id) when `old_digest` is a live session's current refresh token, which is
+        replaced by `new_digest` in the same statement: of two concurrent refreshes one wins."""
+        row = await self._connection.fetchrow(
+            """UPDATE identity.sessions SET refresh_digest = $2, refresh_time = $3
+               WHERE refresh_digest = $1 AND revoke_time IS NULL AND expire_time > $3
+               RETURNING session_id::text, person_id::text""", old_digest, new_digest, now)
+        return (row["session_id"], row["person_id"]) if row else None
+
     async def consume_nonce(self, provider_id: str, nonce: str, document_lookup: bytes, purpose: str,
-                            now: datetime, expire_time: datetime) -> bool:
-        """True if the nonce is fresh, or was consumed by this same request before (a retry)."""
+                            now: datetime, expire_time: datetime, *, once: bool = False) -> bool:
+        """True if the nonce is fresh, or (unless `once`) was consumed by this same request before (a retry)."""
         inserted = await self._connection.fetchval(
             """INSERT INTO identity.face_check_nonces
                    (provider_id, nonce, document_lookup, purpose, consume_time, expire_time)
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_id, nonce) DO NOTHING RETURNING true""",
             provider_id, nonce, document_lookup, purpose, now, expire_time)
-        if inserted:
-            return True
+        if inserted or once:
+            return bool(inserted)
         return bool(await self._connection.fetchval(
             """SELECT document_lookup = $3 AND purpose = $4 FROM identity.face_check_nonces
                WHERE provider_id = $1 AND nonce = $2""", provider_id, nonce, document_lookup, purpose))
@@ -229,10 +295,10 @@ class IdentityTransaction:
     async def insert_provider_key(self, key: FaceProviderKey) -> bool:
         inserted = await self._connection.fetchval(
             """INSERT INTO identity.face_provider_keys
-                   (provider_id, key_id, public_key_der, valid_from_time, valid_until_time, create_time)
-               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (provider_id, key_id) DO NOTHING RETURNING true""",
+                   (provider_id, key_id, public_key_der, valid_from_time, valid_until_time, create_time, kind)
+               VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (provider_id, key_id) DO NOTHING RETURNING true""",
             key.provider_id, key.key_id, key.public_key_der, key.valid_from_time, key.valid_until_time,
-            key.create_time)
+            key.create_time, int(key.kind))
         return bool(inserted)
 
     async def revoke_provider_key(self, provider_id: str, key_id: str, now: datetime) -> FaceProviderKey | None:

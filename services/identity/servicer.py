@@ -8,9 +8,9 @@ from google.protobuf.message import DecodeError
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc as pb_grpc
 
-from services.identity.attestation import FaceAttestation, FaceCheckClaims
+from services.identity.attestation import FaceAttestation, FaceCheckClaims, RelationAttestation, RelationClaims
 from services.identity.documents import Document, DocumentKind, parse_document
-from services.identity.model import DependentLink, FaceProviderKey, Person, Relation
+from services.identity.model import DependentLink, FaceProviderKey, Person, ProviderKind, Relation
 from services.identity.registry import PersonRegistry
 from services.runtime.errors import FieldViolation, InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
@@ -57,6 +57,41 @@ def _attestation(holder, field_name: str) -> FaceAttestation | None:
             check_time=to_datetime(claims.check_time), nonce=claims.nonce))
 
 
+def _relation_attestation(holder, field_name: str) -> RelationAttestation | None:
+    if not holder.HasField(field_name):
+        return None
+    message: pb.RelationAttestation = getattr(holder, field_name)
+    claims = pb.RelationClaims()
+    try:
+        claims.ParseFromString(message.claims)
+    except DecodeError:
+        raise InvalidArgument.for_field(f"{field_name}.claims", "is not a serialized RelationClaims",
+                                        reason="ATTESTATION_MALFORMED") from None
+    if (not message.signature or not claims.HasField("check_time") or not claims.HasField("guardian_document")
+            or not claims.HasField("minor_document")):
+        raise InvalidArgument.for_field(field_name, "needs claims with both documents and a check time, and a "
+                                        "signature", reason="ATTESTATION_MALFORMED")
+    return RelationAttestation(
+        signed_claims=message.claims, signature=message.signature,
+        claims=RelationClaims(
+            provider_id=claims.provider_id, key_id=claims.key_id,
+            guardian=_document(claims.guardian_document, f"{field_name}.claims.guardian_document"),
+            minor=_document(claims.minor_document, f"{field_name}.claims.minor_document"),
+            relation=Relation(claims.relation) if claims.relation in Relation._value2member_map_ else None,
+            minor_birth_date=_date(claims, "minor_birth_date", f"{field_name}.claims.minor_birth_date"),
+            check_time=to_datetime(claims.check_time), nonce=claims.nonce))
+
+
+def _date(holder, field_name: str, field_path: str) -> date | None:
+    if not holder.HasField(field_name):
+        return None
+    value = getattr(holder, field_name)
+    try:
+        return date(value.year, value.month, value.day)
+    except ValueError:
+        raise InvalidArgument.for_field(field_path, "is not a real date", reason="BIRTH_DATE_INVALID") from None
+
+
 def _birth_date(request: pb.RegisterPersonRequest) -> date | None:
     if not request.HasField("birth_date"):
         return None
@@ -89,7 +124,15 @@ def _key(key: FaceProviderKey) -> pb.FaceProviderKey:
     return pb.FaceProviderKey(
         provider_id=key.provider_id, key_id=key.key_id, public_key_der=key.public_key_der,
         valid_from_time=to_timestamp(key.valid_from_time), valid_until_time=to_timestamp(key.valid_until_time),
-        revoke_time=to_timestamp(key.revoke_time), create_time=to_timestamp(key.create_time))
+        revoke_time=to_timestamp(key.revoke_time), create_time=to_timestamp(key.create_time), kind=int(key.kind))
+
+
+def _provider_kind(value: int) -> ProviderKind:
+    if value == pb.PROVIDER_KIND_UNSPECIFIED:
+        return ProviderKind.FACE_CHECK
+    if value not in ProviderKind._value2member_map_:
+        raise InvalidArgument.for_field("kind", "must be one of the provider kinds", reason="PROVIDER_KIND_INVALID")
+    return ProviderKind(value)
 
 
 class IdentityServicer(pb_grpc.IdentityServiceServicer):
@@ -97,10 +140,10 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         self._registry = registry
 
     async def RegisterPerson(self, request: pb.RegisterPersonRequest, context) -> pb.RegisterPersonResponse:
-        person, created = await self._registry.register(
+        person, created, reclaimed = await self._registry.register(
             request.name, _document(request.document), request.home_province_code, _birth_date(request),
             _attestation(request, "face_attestation"))
-        return pb.RegisterPersonResponse(person=_person(person), created=created)
+        return pb.RegisterPersonResponse(person=_person(person), created=created, reclaimed=reclaimed)
 
     async def GetPerson(self, request: pb.GetPersonRequest, context) -> pb.GetPersonResponse:
         return pb.GetPersonResponse(person=_person(await self._registry.get(request.person_id)))
@@ -121,11 +164,35 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         person = await self._registry.record_face_check(request.person_id, attestation)
         return pb.RecordFaceCheckResponse(person=_person(person))
 
+    async def SignInPerson(self, request: pb.SignInPersonRequest, context) -> pb.SignInPersonResponse:
+        document = _document(request.document)
+        attestation = _attestation(request, "face_attestation")
+        if attestation is None:
+            raise InvalidArgument.for_field("face_attestation", "is required", reason="ATTESTATION_REQUIRED")
+        return pb.SignInPersonResponse(person=_person(await self._registry.sign_in(document, attestation)))
+
+    async def StartSession(self, request: pb.StartSessionRequest, context) -> pb.StartSessionResponse:
+        session_id, refresh_token, expire_time = await self._registry.start_session(request.person_id)
+        return pb.StartSessionResponse(session_id=session_id, refresh_token=refresh_token,
+                                       expire_time=to_timestamp(expire_time))
+
+    async def RefreshSession(self, request: pb.RefreshSessionRequest, context) -> pb.RefreshSessionResponse:
+        session_id, person, refresh_token = await self._registry.refresh_session(request.refresh_token)
+        return pb.RefreshSessionResponse(session_id=session_id, person=_person(person), refresh_token=refresh_token)
+
+    async def CheckSession(self, request: pb.CheckSessionRequest, context) -> pb.CheckSessionResponse:
+        return pb.CheckSessionResponse(live=await self._registry.session_is_live(request.session_id,
+                                                                                  request.person_id))
+
+    async def RevokeSessions(self, request: pb.RevokeSessionsRequest, context) -> pb.RevokeSessionsResponse:
+        count = await self._registry.revoke_sessions(request.person_id, request.session_id, request.reason)
+        return pb.RevokeSessionsResponse(revoked_count=count)
+
     async def LinkDependent(self, request: pb.LinkDependentRequest, context) -> pb.LinkDependentResponse:
         relation = Relation(request.relation) if request.relation in Relation._value2member_map_ else None
         link, created = await self._registry.link_dependent(
             request.holder_person_id, request.dependent_person_id, relation,
-            _attestation(request, "dependent_face_attestation"))
+            _attestation(request, "dependent_face_attestation"), _relation_attestation(request, "relation_attestation"))
         return pb.LinkDependentResponse(link=_link(link), created=created)
 
     async def UnlinkDependent(self, request: pb.UnlinkDependentRequest, context) -> pb.UnlinkDependentResponse:
@@ -135,6 +202,16 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     async def ListDependents(self, request: pb.ListDependentsRequest, context) -> pb.ListDependentsResponse:
         links = await self._registry.list_dependents(request.holder_person_id)
         return pb.ListDependentsResponse(links=[_link(link) for link in links])
+
+    async def ListCorrections(self, request: pb.ListCorrectionsRequest, context) -> pb.ListCorrectionsResponse:
+        corrections = await self._registry.list_corrections(request.person_id)
+        return pb.ListCorrectionsResponse(corrections=[pb.Correction(
+            kind=c.kind, actor=c.actor, reason=c.reason, links_ended=c.links_ended,
+            create_time=to_timestamp(c.create_time)) for c in corrections])
+
+    async def ListGuardians(self, request: pb.ListGuardiansRequest, context) -> pb.ListGuardiansResponse:
+        links = await self._registry.list_guardians(request.dependent_person_id)
+        return pb.ListGuardiansResponse(links=[_link(link) for link in links])
 
     async def CheckActingRight(self, request: pb.CheckActingRightRequest, context) -> pb.CheckActingRightResponse:
         basis = await self._registry.acting_basis(request.actor_person_id, request.subject_person_id)
@@ -149,7 +226,8 @@ class FaceProviderAdminServicer(pb_grpc.FaceProviderAdminServiceServicer):
                                       context) -> pb.RegisterFaceProviderKeyResponse:
         key, created = await self._registry.register_provider_key(
             request.provider_id, request.key_id, request.public_key_der,
-            optional_datetime(request, "valid_from_time"), optional_datetime(request, "valid_until_time"))
+            optional_datetime(request, "valid_from_time"), optional_datetime(request, "valid_until_time"),
+            _provider_kind(request.kind))
         return pb.RegisterFaceProviderKeyResponse(key=_key(key), created=created)
 
     async def RevokeFaceProviderKey(self, request: pb.RevokeFaceProviderKeyRequest,

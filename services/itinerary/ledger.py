@@ -21,7 +21,6 @@ from services.runtime.requests import parse_uuid
 log = get_logger(__name__)
 
 AFFECTED_CHUNK = 1000
-_PROVINCES = sorted(areas.PROVINCES)
 
 
 class ItineraryLedger:
@@ -47,7 +46,7 @@ class ItineraryLedger:
     async def _settle(self, batch: CarrierBatch) -> BatchResult:
         # Identity is asked once per distinct well-formed id, 1000 at a time.
         unknown = await self._persons.unknown(await batch.person_ids())
-        result = await batch.settle(sorted(unknown), _PROVINCES, self._clock.now(), self.policy)
+        result = await batch.settle(sorted(unknown), areas.known_area_codes(), self._clock.now(), self.policy)
         log.info("carrier_batch_ingested", carrier=batch.carrier, received=result.received, stored=result.stored,
                  duplicates=result.duplicates, rejected=result.rejected)
         return result

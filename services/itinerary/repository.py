@@ -106,7 +106,7 @@ class CarrierBatch:
         return [r[0] for r in await self._connection.fetch(
             "SELECT DISTINCT person_id::text FROM staged_stays WHERE person_id IS NOT NULL")]
 
-    async def settle(self, unknown_persons: Sequence[str], provinces: Sequence[str], now: datetime,
+    async def settle(self, unknown_persons: Sequence[str], area_codes: Sequence[str], now: datetime,
                      policy: StayPolicy) -> BatchResult:
         """Judges every staged row in one statement, merges the good ones, keeps the answer."""
         connection = self._connection
@@ -115,8 +115,7 @@ class CarrierBatch:
                SELECT row, person_id, area_code, arrival_time, departure_time,
                       CASE
                           WHEN person_id IS NULL THEN 'PERSON_ID_INVALID'
-                          WHEN area_code !~ '^[0-9]{6}$' OR left(area_code, 2) <> ALL($1::text[])
-                              THEN 'AREA_UNKNOWN'
+                          WHEN known.code IS NULL THEN 'AREA_UNKNOWN'
                           WHEN departure_time <= arrival_time THEN 'DEPARTURE_NOT_AFTER_ARRIVAL'
                           WHEN departure_time > $2 THEN 'TIME_IN_FUTURE'
                           WHEN departure_time < $3 THEN 'TIME_BEFORE_WINDOW'
@@ -125,8 +124,9 @@ class CarrierBatch:
                FROM (SELECT row, person_id, area_code,
                             'epoch'::timestamptz + arrival_us * interval '1 microsecond' AS arrival_time,
                             'epoch'::timestamptz + departure_us * interval '1 microsecond' AS departure_time
-                     FROM staged_stays) staged""",
-            list(provinces), now + policy.clock_skew, policy.window_start(now), list(unknown_persons))
+                     FROM staged_stays) staged
+               LEFT JOIN unnest($1::text[]) AS known(code) ON known.code = staged.area_code""",
+            list(area_codes), now + policy.clock_skew, policy.window_start(now), list(unknown_persons))
         await connection.execute(SHARE_RISK_SNAPSHOT_SQL, _RISK_LOCK)
         # In primary-key order: the index is filled page by page instead of at random. The persons of
         # new stays in an area already at risk go to the feed status follows, in the same statement.

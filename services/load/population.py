@@ -132,10 +132,11 @@ def name_of(index: int) -> str:
 
 def dependent_links(household: int) -> list[tuple[int, int, Relation, LinkBasis]]:
     """(holder, dependent, relation, basis) in a household: the first adult acts for both children
-    (a parent, for minors), the second for the elderly parent (who consented by a face check)."""
+    (a parent the household register attested, for minors), the second for the elderly parent (who
+    consented by a face check)."""
     first = household * HOUSEHOLD
-    return [(first, first + CHILD_ROLES[0], Relation.PARENT, LinkBasis.GUARDIANSHIP_OF_MINOR),
-            (first, first + CHILD_ROLES[1], Relation.PARENT, LinkBasis.GUARDIANSHIP_OF_MINOR),
+    return [(first, first + CHILD_ROLES[0], Relation.PARENT, LinkBasis.ATTESTED_GUARDIANSHIP),
+            (first, first + CHILD_ROLES[1], Relation.PARENT, LinkBasis.ATTESTED_GUARDIANSHIP),
             (first + 1, first + ELDERLY_ROLE, Relation.CHILD, LinkBasis.DEPENDENT_FACE_CHECK)]
 
 

@@ -73,7 +73,8 @@ async def start_front(deployment: Deployment, directory: Path, **settings: str) 
                "HEALTHCODE_GATEWAY_SESSION_KEYS": f"s1:{session_secret}",
                "HEALTHCODE_GATEWAY_PROVINCES": deployment.province,
                # Tests make many calls as one caller in a few seconds; the limits have tests of their own.
-               "HEALTHCODE_GATEWAY_RATES": ",".join(f"{kind}=10000/10000" for kind in CallerKind), **settings}
+               "HEALTHCODE_GATEWAY_RATES": ",".join(f"{kind}=10000/10000" for kind in CallerKind),
+               "HEALTHCODE_GATEWAY_ANONYMOUS_RATE": "10000/10000", **settings}
     started = await start_gateway(GatewaySettings.read(Env(environ)))
     for _ in range(100):  # its code cache answers once it follows status's changes
         if started.forwarder.codes.live:
@@ -103,3 +104,15 @@ async def platform(postgres_server_url, tmp_path_factory) -> AsyncIterator[Platf
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+def as_json(attestation) -> dict:
+    """A FaceAttestation as the HTTP door reads it (base64 claims and signature)."""
+    return {"claims": base64.b64encode(attestation.claims).decode(),
+            "signature": base64.b64encode(attestation.signature).decode()}
+
+
+async def sign_in_challenge(front: Front, http: aiohttp.ClientSession) -> str:
+    async with http.post(f"{front.url}/v1/sign-in-challenges") as response:
+        assert response.status == 200
+        return (await response.json())["challenge"]

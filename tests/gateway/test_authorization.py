@@ -18,7 +18,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2, status_pb2
 from healthcode.common.v1 import common_pb2
-from healthcode.identity.v1 import identity_pb2
+from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2 as spb
 from healthcode.verification.v1 import verification_pb2 as vpb
@@ -27,7 +27,7 @@ from gateway.credentials import SessionKeys
 from gateway.policy import ROUTES
 from gateway.principals import FEED_SCOPES, CallerKind, Principal
 from tests.gateway.conftest import bearer
-from tests.support import error_details, id_card, passport, random_key, timestamp
+from tests.support import FaceProvider, error_details, id_card, passport, random_key, timestamp
 
 HUBEI_AREA, QUIET_AREA = "420102", "421127"
 
@@ -58,8 +58,11 @@ ALLOWED = {
     "IdentityService/BatchGetPersons": SYSTEMS_OF_HUBEI,
     "IdentityService/RecordFaceCheck": SEE_PERSON,
     "IdentityService/LinkDependent": SEE_PERSON,
-    "IdentityService/UnlinkDependent": SEE_PERSON,
+    "IdentityService/UnlinkDependent": SEE_PERSON | OPERATORS_OF_HUBEI,
+    "IdentityService/ListGuardians": SEE_PERSON | OPERATORS_OF_HUBEI,
+    "IdentityService/ListCorrections": SEE_PERSON | OPERATORS_OF_HUBEI,
     "IdentityService/ListDependents": SEE_PERSON,
+    "IdentityService/RevokeSessions": {"person"} | OPERATORS_OF_HUBEI,
     "FaceProviderAdminService/RegisterFaceProviderKey": {"operator_national"},
     "FaceProviderAdminService/RevokeFaceProviderKey": {"operator_national"},
     "FaceProviderAdminService/ListFaceProviderKeys": OPERATORS,
@@ -127,6 +130,9 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "IdentityService/UnlinkDependent": identity_pb2.UnlinkDependentRequest(
             holder_person_id=s.person_id, dependent_person_id=s.person_id),
         "IdentityService/ListDependents": identity_pb2.ListDependentsRequest(holder_person_id=s.person_id),
+        "IdentityService/ListGuardians": identity_pb2.ListGuardiansRequest(dependent_person_id=s.person_id),
+        "IdentityService/ListCorrections": identity_pb2.ListCorrectionsRequest(person_id=s.person_id),
+        "IdentityService/RevokeSessions": identity_pb2.RevokeSessionsRequest(person_id=s.person_id, reason="LOGOUT"),
         "FaceProviderAdminService/RegisterFaceProviderKey": identity_pb2.RegisterFaceProviderKeyRequest(
             provider_id="matrix", key_id="k1", public_key_der=b"not a key"),
         "FaceProviderAdminService/RevokeFaceProviderKey": identity_pb2.RevokeFaceProviderKeyRequest(
@@ -270,10 +276,18 @@ async def test_every_forbidden_cell_is_denied_and_every_allowed_cell_gets_throug
 async def test_a_person_may_act_for_a_dependent_and_no_one_else(platform, http):
     hubei = platform.hubei
     parent, stranger = [await hubei.deployment.resident() for _ in range(2)]
+    child_document = id_card(date(2020, 2, 2))
     child = (await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
-        name="赵小六", document=id_card(date(2020, 2, 2)), home_province_code="420000"))).person.person_id
+        name="赵小六", document=child_document, home_province_code="420000"))).person.person_id
+    # Linked on the child's own face check (the household register has tests of its own).
+    provider = FaceProvider()
+    await identity_pb2_grpc.FaceProviderAdminServiceStub(hubei.channel("national-operator")).RegisterFaceProviderKey(
+        identity_pb2.RegisterFaceProviderKeyRequest(
+            provider_id=provider.provider_id, key_id=provider.key_id, public_key_der=provider.public_key_der,
+            valid_from_time=timestamp(hubei.deployment.clock.now() - timedelta(days=1))))
     await hubei.deployment.persons.LinkDependent(identity_pb2.LinkDependentRequest(
-        holder_person_id=parent, dependent_person_id=child, relation=identity_pb2.RELATION_PARENT))
+        holder_person_id=parent, dependent_person_id=child, relation=identity_pb2.RELATION_PARENT,
+        dependent_face_attestation=provider.attest(child_document, hubei.deployment.clock.now())))
     token = {"Authorization": "Bearer " + hubei.token(CallerKind.PERSON, parent, "420000")}
     answers = {}
     for whom in ("me", child, stranger):

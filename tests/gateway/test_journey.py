@@ -17,7 +17,7 @@ from healthcode.verification.v1 import verification_pb2
 
 from gateway.principals import CallerKind
 from tests.gateway.conftest import bearer
-from tests.support import FaceProvider, id_card, timestamp
+from tests.support import FaceProvider, HouseholdRegister, id_card, timestamp
 
 WUHAN_DISTRICT = "420106"
 
@@ -44,25 +44,33 @@ async def test_a_person_from_registration_to_a_checkpoint_in_another_province(pl
         provider_id=provider.provider_id, key_id=provider.key_id, public_key_der=provider.public_key_der,
         valid_from_time=timestamp(now - timedelta(days=1))))
 
-    # A parent registers in the app with a face check, and is signed in.
+    # A parent registers in the app with a face check answering the gateway's challenge, and is signed in.
     document = id_card(date(1985, 5, 5))
+    challenge = (await _ok(await http.post(f"{hubei.url}/v1/sign-in-challenges")))["challenge"]
     session = await _ok(await http.post(f"{hubei.url}/v1/persons", json={
         "name": "张小三", "document": {"kind": "DOCUMENT_KIND_RESIDENT_ID_CARD", "number": document.number},
         "home_province_code": "420000",
-        "face_attestation": _json_attestation(provider.attest(document, hubei.deployment.clock.now()))}))
+        "face_attestation": _json_attestation(provider.attest(document, hubei.deployment.clock.now(), nonce=challenge))}))
     parent_id = session["person"]["person_id"]
     assert session["person"]["masked_name"] == "张*三"
     assert document.number not in str(session)
     me = {"Authorization": f"Bearer {session['token']}"}
 
-    # ... registers their child, and links the child as a dependent.
+    # ... registers their child with the child's own face check, and links the child as a dependent on
+    # the household register's attestation that they are the parent (a registered provider too).
+    register = HouseholdRegister()
+    await admin.RegisterFaceProviderKey(register.key_request(now - timedelta(days=1)))
+    child_document = id_card(date(2019, 3, 3))
     child = await _ok(await http.post(f"{hubei.url}/v1/persons", headers=me, json={
         "name": "张小宝", "home_province_code": "420000",
-        "document": {"kind": "DOCUMENT_KIND_RESIDENT_ID_CARD", "number": id_card(date(2019, 3, 3)).number}}))
+        "document": {"kind": "DOCUMENT_KIND_RESIDENT_ID_CARD", "number": child_document.number},
+        "face_attestation": _json_attestation(provider.attest(child_document, hubei.deployment.clock.now()))}))
     child_id = child["person"]["person_id"]
+    relation = register.relation(document, child_document, hubei.deployment.clock.now())
     link = await _ok(await http.post(f"{hubei.url}/v1/persons/me/dependents", headers=me, json={
-        "dependent_person_id": child_id, "relation": "RELATION_PARENT"}))
-    assert link["link"]["basis"] == "LINK_BASIS_GUARDIANSHIP_OF_MINOR"
+        "dependent_person_id": child_id, "relation": "RELATION_PARENT",
+        "relation_attestation": _json_attestation(relation)}))
+    assert link["link"]["basis"] == "LINK_BASIS_ATTESTED_GUARDIANSHIP"
     dependents = await _ok(await http.get(f"{hubei.url}/v1/persons/me/dependents", headers=me))
     assert [entry["dependent"]["person_id"] for entry in dependents["links"]] == [child_id]
 

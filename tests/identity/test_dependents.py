@@ -6,9 +6,10 @@ import asyncio
 from datetime import date, timedelta
 
 import grpc
+from google.type import date_pb2
 
 from healthcode.identity.v1 import identity_pb2 as pb
-from tests.support import refused, error_details, id_card, years_from
+from tests.support import HouseholdRegister, error_details, id_card, passport, refused, years_from
 
 
 async def person(env, document=None, name="陈大明"):
@@ -54,13 +55,78 @@ async def test_an_adult_dependent_without_a_face_check_is_refused(identity_env):
     assert error_details(error)[0] == "DEPENDENT_CONSENT_REQUIRED"
 
 
-async def test_a_parent_links_a_minor_child_without_a_face_check(identity_env, clock):
-    parent = await person(identity_env)
+async def test_a_claimed_parent_cannot_link_a_minor(identity_env, clock):
+    stranger = await person(identity_env)
     child = await person(identity_env, id_card(birth_date_for_age(clock, 17, days_extra=364)), "陈小")
 
-    response = await link(identity_env, parent, child, relation=pb.RELATION_PARENT)
+    error = await refused(link(identity_env, stranger, child, relation=pb.RELATION_PARENT))
 
-    assert response.link.basis == pb.LINK_BASIS_GUARDIANSHIP_OF_MINOR
+    assert error_details(error)[0] == "DEPENDENT_CONSENT_REQUIRED"
+
+
+async def attested_link(env, holder, dependent, attestation, relation=pb.RELATION_PARENT):
+    return await env.persons.LinkDependent(pb.LinkDependentRequest(
+        holder_person_id=holder.person_id, dependent_person_id=dependent.person_id, relation=relation,
+        relation_attestation=attestation))
+
+
+async def test_a_parent_the_household_register_attests_links_a_minor_child(identity_env, clock):
+    parent_document, child_document = id_card(date(1985, 1, 1)), id_card(birth_date_for_age(clock, 17, 364))
+    parent, child = await person(identity_env, parent_document), await person(identity_env, child_document, "陈小")
+
+    response = await attested_link(identity_env, parent, child,
+                                   identity_env.register.relation(parent_document, child_document, clock.now()))
+
+    assert (response.created, response.link.basis) == (True, pb.LINK_BASIS_ATTESTED_GUARDIANSHIP)
+
+
+async def test_a_registrants_birth_date_never_makes_an_adult_a_minor(identity_env, clock):
+    # A foreign adult's passport registered beforehand with a child's birth date.
+    squatter_document, adult_document = id_card(date(1985, 1, 1)), passport("FRA")
+    squatter = await person(identity_env, squatter_document)
+    adult = (await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(
+        name="Jean Dupont", document=adult_document, home_province_code="420000",
+        birth_date=date_pb2.Date(year=2018, month=1, day=1)))).person
+
+    claimed = await refused(link(identity_env, squatter, adult, relation=pb.RELATION_PARENT))
+    # The register knows the passport holder as an adult: its date, not the registrant's, counts.
+    attested = await refused(attested_link(identity_env, squatter, adult, identity_env.register.relation(
+        squatter_document, adult_document, clock.now(), minor_birth_date=date(1980, 1, 1))))
+
+    assert error_details(claimed)[0] == "DEPENDENT_CONSENT_REQUIRED"
+    assert error_details(attested)[0] == "DEPENDENT_NOT_A_MINOR"
+
+
+async def test_the_register_gives_the_birth_date_of_a_minor_whose_document_has_none(identity_env, clock):
+    parent_document, child_document = id_card(date(1985, 1, 1)), passport("FRA")
+    parent = await person(identity_env, parent_document)
+    child = (await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(
+        name="Léa Dupont", document=child_document, home_province_code="420000"))).person
+
+    response = await attested_link(identity_env, parent, child, identity_env.register.relation(
+        parent_document, child_document, clock.now(), minor_birth_date=birth_date_for_age(clock, 9)))
+
+    assert response.link.basis == pb.LINK_BASIS_ATTESTED_GUARDIANSHIP
+
+
+async def test_a_relation_attestation_must_name_both_persons_and_come_from_the_register(identity_env, clock):
+    parent_document, child_document = id_card(date(1985, 1, 1)), id_card(birth_date_for_age(clock, 6))
+    parent, child = await person(identity_env, parent_document), await person(identity_env, child_document, "陈小")
+    someone_else = id_card(date(1980, 1, 1))
+    # A face-check provider's key signing a relation: the right kind of key matters.
+    face_provider_as_register = HouseholdRegister(identity_env.provider.provider_id, identity_env.provider.key_id)
+    face_provider_as_register.private_key = identity_env.provider.private_key
+    genuine = identity_env.register.relation(parent_document, child_document, clock.now())
+
+    wrong_guardian = await refused(attested_link(identity_env, parent, child, identity_env.register.relation(
+        someone_else, child_document, clock.now())))
+    wrong_kind = await refused(attested_link(identity_env, parent, child, face_provider_as_register.relation(
+        parent_document, child_document, clock.now())))
+    wrong_relation = await refused(attested_link(identity_env, parent, child, genuine, relation=pb.RELATION_GUARDIAN))
+
+    assert error_details(wrong_guardian) == ("ATTESTATION_DOCUMENT_MISMATCH", ["relation_attestation"])
+    assert error_details(wrong_kind) == ("ATTESTATION_KEY_KIND", ["relation_attestation"])
+    assert error_details(wrong_relation)[0] == "RELATION_NOT_ATTESTED"
 
 
 async def test_a_child_on_their_eighteenth_birthday_must_consent_themselves(identity_env, clock):

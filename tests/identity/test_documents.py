@@ -136,6 +136,32 @@ def test_id_card_with_unknown_region_is_a_region_error(region):
     assert (error.reason, field_of(error)) == ("DOCUMENT_REGION", "document.number")
 
 
+# (region, birth date): codes assigned after the holder's birth, or abolished before it —
+# a number keeps the code of the county that assigned it, whenever that was.
+@pytest.mark.parametrize(("region", "born"), [
+    ("420114", "19850412"),  # 蔡甸区, created 1992, numbers issued to people born before
+    ("110118", "19700101"),  # 密云区, 2015
+    ("110103", "20150101"),  # 崇文区, merged into 东城区 in 2010; old numbers remain
+    ("420203", "19600101"),  # 石灰窑区 1983-2000, then 西塞山区
+    ("810000", "19900101"),  # 香港特别行政区, listed from 1997
+])
+def test_id_card_accepts_a_county_code_that_existed_at_any_time(region, born):
+    number = id_card(f"{region}{born}001")
+    doc = parse_document(ID, number, today=TODAY)
+    # stdnum's own check wants the county to have existed in the birth year, and refuses each.
+    assert (doc.region_code(), ric.is_valid(number)) == (region, False)
+
+
+def test_id_card_still_checks_check_character_and_date_on_an_old_county():
+    with pytest.raises(InvalidArgument) as caught:
+        number = id_card("42011419850412001")
+        parse_document(ID, wrong_check(number, number[-1]), today=TODAY)
+    assert caught.value.reason == "DOCUMENT_CHECKSUM"
+    with pytest.raises(InvalidArgument) as caught:
+        parse_document(ID, id_card("42011419850230001"), today=TODAY)
+    assert caught.value.reason == "DOCUMENT_BIRTH_DATE"
+
+
 # --- passport -----------------------------------------------------------------
 
 @pytest.mark.parametrize("number", ["E1234567", "k-123 456", "12345", "AB1234567890CDEFG"])

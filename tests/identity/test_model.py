@@ -25,8 +25,26 @@ def test_a_face_check_is_consent_whatever_the_relation_or_age():
 
 
 @pytest.mark.parametrize("relation", [Relation.PARENT, Relation.GUARDIAN])
-def test_a_parent_or_guardian_may_link_a_minor_without_a_face_check(relation):
-    assert decide_link_basis(relation, date(2015, 1, 1), TODAY, False) is LinkBasis.GUARDIANSHIP_OF_MINOR
+def test_a_parent_or_guardian_the_register_attests_may_link_a_minor_without_a_face_check(relation):
+    assert decide_link_basis(relation, date(2015, 1, 1), TODAY, False, relation) is LinkBasis.ATTESTED_GUARDIANSHIP
+
+
+@pytest.mark.parametrize("relation", [Relation.PARENT, Relation.GUARDIAN])
+def test_a_claimed_parent_or_guardian_of_a_minor_is_not_enough(relation):
+    with pytest.raises(FailedPrecondition) as error:
+        decide_link_basis(relation, date(2015, 1, 1), TODAY, False)
+    assert error.value.reason == "DEPENDENT_CONSENT_REQUIRED"
+
+
+@pytest.mark.parametrize(("asked", "attested", "born", "reason"), [
+    (Relation.PARENT, Relation.GUARDIAN, date(2015, 1, 1), "RELATION_NOT_ATTESTED"),
+    (Relation.PARENT, Relation.PARENT, date(1990, 1, 1), "DEPENDENT_NOT_A_MINOR"),
+    (Relation.PARENT, Relation.PARENT, None, "DEPENDENT_NOT_A_MINOR"),  # age unknown: fail closed
+])
+def test_an_attestation_counts_only_for_the_relation_asked_and_a_minor(asked, attested, born, reason):
+    with pytest.raises(FailedPrecondition) as error:
+        decide_link_basis(asked, born, TODAY, False, attested)
+    assert error.value.reason == reason
 
 
 @pytest.mark.parametrize(("relation", "birth_date"), [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 
@@ -193,3 +194,49 @@ async def test_a_birth_date_in_the_future_is_refused(identity_env, clock):
                        birth_date=date_pb2.Date(year=next_year.year, month=next_year.month, day=next_year.day))
 
     assert error_details(refused.value) == ("BIRTH_DATE_INVALID", ["birth_date"])
+
+
+async def test_an_id_number_from_a_county_created_after_the_birth_registers(identity_env):
+    # 蔡甸区 (420114) was created in 1992; its people born in 1985 carry its code.
+    number = id_card_number(date(1985, 4, 12), region="420114")
+    assert not ric.is_valid(number)
+
+    response = await register(identity_env, "蔡小明", pb.Document(kind=pb.DOCUMENT_KIND_RESIDENT_ID_CARD,
+                                                                  number=number))
+
+    assert (response.created, response.person.home_province_code) == (True, "420000")
+
+
+async def test_an_id_number_from_a_county_that_never_existed_is_refused(identity_env):
+    number = id_card_number(date(1985, 4, 12), region="420199")
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await register(identity_env, "蔡小明", pb.Document(kind=pb.DOCUMENT_KIND_RESIDENT_ID_CARD, number=number))
+
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(refused.value) == ("DOCUMENT_REGION", ["document.number"])
+
+
+async def test_the_holder_reclaims_a_false_name_once_however_many_ask_at_once(identity_env, clock):
+    document = id_card()
+    squatted = (await register(identity_env, "假名字", document)).person
+
+    answers = await asyncio.gather(*(identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(
+        name="真名字", document=document, face_attestation=identity_env.provider.attest(document, clock.now())))
+        for _ in range(4)))
+    corrections = await identity_env.persons.ListCorrections(pb.ListCorrectionsRequest(person_id=squatted.person_id))
+
+    assert {a.person.person_id for a in answers} == {squatted.person_id}
+    assert [a.reclaimed for a in answers].count(True) == 1
+    assert {a.person.masked_name for a in answers} == {"真*字"}
+    assert [(c.kind, c.actor) for c in corrections.corrections] == [("RECLAIM", "holder")]
+
+
+async def test_a_different_name_without_a_face_check_still_conflicts(identity_env):
+    document = id_card()
+    await register(identity_env, "真名字", document)
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await register(identity_env, "假名字", document)
+
+    assert error_details(refused.value)[0] == "DOCUMENT_NAME_CONFLICT"

@@ -11,19 +11,26 @@ import pytest
 
 from healthcode.common.v1 import common_pb2
 from healthcode.itinerary.v1 import itinerary_pb2 as pb
-from tests.support import error_details, ingest_one_stay, refused, register_persons, timestamp
+from tests.support import (
+    counties_of_distinct_cities,
+    error_details,
+    ingest_one_stay,
+    refused,
+    register_persons,
+    timestamp,
+)
 
 HIGH, MEDIUM, LOW, NONE = (common_pb2.RISK_LEVEL_HIGH, common_pb2.RISK_LEVEL_MEDIUM, common_pb2.RISK_LEVEL_LOW,
                            common_pb2.RISK_LEVEL_UNSPECIFIED)
 
 # Each call gives a county in a Ningxia city of its own, so one test's declarations never cover
 # another test's stays; Tibet is left to the province-wide test (no other test uses either).
-_cities = iter(range(1, 99))
+_counties = counties_of_distinct_cities("13")
 PROVINCE_OF_ITS_OWN = "540000"
 
 
 def county() -> str:
-    return f"64{next(_cities):02d}01"
+    return next(_counties)
 
 
 def city_of(area: str) -> str:
@@ -32,13 +39,13 @@ def city_of(area: str) -> str:
 
 async def declare(env, area, level, at):
     return (await env.stub.DeclareRiskArea(pb.DeclareRiskAreaRequest(
-        area_code=area, level=level, effective_time=timestamp(at), authority="ningxia-health",
+        area_code=area, level=level, effective_time=timestamp(at), authority="hebei-health",
         reason="notice 2022-31"))).declaration
 
 
 async def lift(env, area, at):
     return (await env.stub.LiftRiskArea(pb.LiftRiskAreaRequest(
-        area_code=area, effective_time=timestamp(at), authority="ningxia-health", reason="notice 2022-32"))
+        area_code=area, effective_time=timestamp(at), authority="hebei-health", reason="notice 2022-32"))
             ).declaration
 
 

@@ -127,6 +127,19 @@ async def test_bad_rows_are_reported_and_the_good_rows_kept(identity_env, itiner
     assert {s.area_code for s in await listed(itinerary_env, person)} == {"420106", "310104"}
 
 
+async def test_an_area_code_is_known_when_it_has_ever_existed(identity_env, itinerary_env, clock):
+    person = (await register_persons(identity_env.persons, 1))[0]
+
+    response = await ingest(itinerary_env, [
+        stay(person, area="420199", clock=clock),  # under Wuhan, but never assigned
+        stay(person, area="110103", clock=clock),  # 崇文区, merged away in 2010
+        stay(person, area="420114", clock=clock),  # 蔡甸区, in use today
+    ])
+
+    assert (response.stored, [(r.row, r.reason) for r in response.rejected_stays]) == (2, [(0, "AREA_UNKNOWN")])
+    assert {s.area_code for s in await listed(itinerary_env, person)} == {"110103", "420114"}
+
+
 async def test_a_nul_byte_in_a_row_is_a_bad_row_not_a_crash(identity_env, itinerary_env, clock):
     person = (await register_persons(identity_env.persons, 1))[0]
 

@@ -10,18 +10,18 @@ import pytest
 
 from healthcode.common.v1 import common_pb2
 from healthcode.itinerary.v1 import itinerary_pb2 as pb
-from tests.support import error_details, ingest_one_stay, register_persons, timestamp
+from tests.support import counties_of_distinct_cities, error_details, ingest_one_stay, register_persons, timestamp
 
 HIGH, MEDIUM, LOW, NONE = (common_pb2.RISK_LEVEL_HIGH, common_pb2.RISK_LEVEL_MEDIUM, common_pb2.RISK_LEVEL_LOW,
                            common_pb2.RISK_LEVEL_UNSPECIFIED)
 
 # Each call gives a county in a city of its own, so one test's city declarations never
 # cover another test's stays (Hubei's codes; Hunan is left to the province-wide test).
-_cities = iter(range(1, 99))
+_counties = counties_of_distinct_cities("42")
 
 
 def county() -> str:
-    return f"42{next(_cities):02d}01"
+    return next(_counties)
 
 
 async def declare(env, area, level, at, request_id=""):
@@ -147,6 +147,7 @@ async def test_a_request_id_reused_for_another_declaration_is_refused(itinerary_
 @pytest.mark.parametrize(("area", "level", "reason", "field"), [
     ("990101", HIGH, "AREA_UNKNOWN", "area_code"),
     ("4201", HIGH, "AREA_UNKNOWN", "area_code"),
+    ("420199", HIGH, "AREA_UNKNOWN", "area_code"),  # under a real city, but never assigned
     ("420101", NONE, "RISK_LEVEL_INVALID", "level"),
 ])
 async def test_an_invalid_declaration_names_its_field(itinerary_env, clock, area, level, reason, field):

@@ -70,11 +70,13 @@ async def grant(status_env, officer_id: str, province_code: str, *roles: int) ->
 
 
 async def guardian_and_child(identity_env, clock) -> tuple[str, str]:
-    """A parent and their six-year-old, linked in identity (no face check needed for a minor)."""
-    from tests.identity.test_dependents import birth_date_for_age, link, person
+    """A parent and their six-year-old, linked in identity on the household register's attestation."""
+    from tests.identity.test_dependents import attested_link, birth_date_for_age, person
     from tests.support import id_card
 
-    parent = await person(identity_env)
-    child = await person(identity_env, id_card(birth_date_for_age(clock, 6)), "陈小")
-    await link(identity_env, parent, child, relation=identity_pb2.RELATION_PARENT)
+    parent_document, child_document = id_card(), id_card(birth_date_for_age(clock, 6))
+    parent = await person(identity_env, parent_document)
+    child = await person(identity_env, child_document, "陈小")
+    await attested_link(identity_env, parent, child,
+                        identity_env.register.relation(parent_document, child_document, clock.now()))
     return parent.person_id, child.person_id

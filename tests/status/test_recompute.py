@@ -48,14 +48,14 @@ async def test_a_declaration_turns_everyone_who_stayed_there_red(status_env, ide
 
 
 async def test_a_lift_turns_them_green_again(status_env, identity_env, itinerary_env, clock):
-    persons = await travellers(status_env, identity_env, itinerary_env, clock, "620202", 3)
-    raised = await declare(itinerary_env, clock, "620202")
+    persons = await travellers(status_env, identity_env, itinerary_env, clock, "620200", 3)
+    raised = await declare(itinerary_env, clock, "620200")
     await status_env.parts.recomputation.start(raised)
     await status_env.parts.recomputation.work()
     assert (await status_of(status_env, persons[0])).colour == RED
     # Lifted as of before the stay: the area was never at risk while they were there.
     lift = await itinerary_env.stub.LiftRiskArea(itinerary_pb2.LiftRiskAreaRequest(
-        area_code="620202", effective_time=timestamp(clock.now() - timedelta(hours=23)), authority="gansu-hc",
+        area_code="620200", effective_time=timestamp(clock.now() - timedelta(hours=23)), authority="gansu-hc",
         reason="declared in error"))
     await status_env.parts.recomputation.start(lift.declaration.declaration_id)
     await status_env.parts.recomputation.work()

@@ -35,6 +35,13 @@ class LinkBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LINK_BASIS_UNSPECIFIED: _ClassVar[LinkBasis]
     LINK_BASIS_DEPENDENT_FACE_CHECK: _ClassVar[LinkBasis]
     LINK_BASIS_GUARDIANSHIP_OF_MINOR: _ClassVar[LinkBasis]
+    LINK_BASIS_ATTESTED_GUARDIANSHIP: _ClassVar[LinkBasis]
+
+class ProviderKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PROVIDER_KIND_UNSPECIFIED: _ClassVar[ProviderKind]
+    PROVIDER_KIND_FACE_CHECK: _ClassVar[ProviderKind]
+    PROVIDER_KIND_HOUSEHOLD_REGISTER: _ClassVar[ProviderKind]
 
 class ActingBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -57,6 +64,10 @@ RELATION_OTHER: Relation
 LINK_BASIS_UNSPECIFIED: LinkBasis
 LINK_BASIS_DEPENDENT_FACE_CHECK: LinkBasis
 LINK_BASIS_GUARDIANSHIP_OF_MINOR: LinkBasis
+LINK_BASIS_ATTESTED_GUARDIANSHIP: LinkBasis
+PROVIDER_KIND_UNSPECIFIED: ProviderKind
+PROVIDER_KIND_FACE_CHECK: ProviderKind
+PROVIDER_KIND_HOUSEHOLD_REGISTER: ProviderKind
 ACTING_BASIS_UNSPECIFIED: ActingBasis
 ACTING_BASIS_SELF: ActingBasis
 ACTING_BASIS_DEPENDENT_LINK: ActingBasis
@@ -70,6 +81,34 @@ class Document(_message.Message):
     number: str
     country_code: str
     def __init__(self, kind: _Optional[_Union[DocumentKind, str]] = ..., number: _Optional[str] = ..., country_code: _Optional[str] = ...) -> None: ...
+
+class RelationAttestation(_message.Message):
+    __slots__ = ("claims", "signature")
+    CLAIMS_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    claims: bytes
+    signature: bytes
+    def __init__(self, claims: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+
+class RelationClaims(_message.Message):
+    __slots__ = ("provider_id", "key_id", "guardian_document", "minor_document", "relation", "minor_birth_date", "check_time", "nonce")
+    PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    GUARDIAN_DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    MINOR_DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    RELATION_FIELD_NUMBER: _ClassVar[int]
+    MINOR_BIRTH_DATE_FIELD_NUMBER: _ClassVar[int]
+    CHECK_TIME_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
+    provider_id: str
+    key_id: str
+    guardian_document: Document
+    minor_document: Document
+    relation: Relation
+    minor_birth_date: _date_pb2.Date
+    check_time: _timestamp_pb2.Timestamp
+    nonce: str
+    def __init__(self, provider_id: _Optional[str] = ..., key_id: _Optional[str] = ..., guardian_document: _Optional[_Union[Document, _Mapping]] = ..., minor_document: _Optional[_Union[Document, _Mapping]] = ..., relation: _Optional[_Union[Relation, str]] = ..., minor_birth_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., check_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., nonce: _Optional[str] = ...) -> None: ...
 
 class FaceAttestation(_message.Message):
     __slots__ = ("claims", "signature")
@@ -132,7 +171,7 @@ class DependentLink(_message.Message):
     def __init__(self, holder_person_id: _Optional[str] = ..., dependent: _Optional[_Union[Person, _Mapping]] = ..., relation: _Optional[_Union[Relation, str]] = ..., basis: _Optional[_Union[LinkBasis, str]] = ..., link_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., unlink_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class FaceProviderKey(_message.Message):
-    __slots__ = ("provider_id", "key_id", "public_key_der", "valid_from_time", "valid_until_time", "revoke_time", "create_time")
+    __slots__ = ("provider_id", "key_id", "public_key_der", "valid_from_time", "valid_until_time", "revoke_time", "create_time", "kind")
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_DER_FIELD_NUMBER: _ClassVar[int]
@@ -140,6 +179,7 @@ class FaceProviderKey(_message.Message):
     VALID_UNTIL_TIME_FIELD_NUMBER: _ClassVar[int]
     REVOKE_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     provider_id: str
     key_id: str
     public_key_der: bytes
@@ -147,7 +187,8 @@ class FaceProviderKey(_message.Message):
     valid_until_time: _timestamp_pb2.Timestamp
     revoke_time: _timestamp_pb2.Timestamp
     create_time: _timestamp_pb2.Timestamp
-    def __init__(self, provider_id: _Optional[str] = ..., key_id: _Optional[str] = ..., public_key_der: _Optional[bytes] = ..., valid_from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    kind: ProviderKind
+    def __init__(self, provider_id: _Optional[str] = ..., key_id: _Optional[str] = ..., public_key_der: _Optional[bytes] = ..., valid_from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[ProviderKind, str]] = ...) -> None: ...
 
 class RegisterPersonRequest(_message.Message):
     __slots__ = ("name", "document", "home_province_code", "birth_date", "face_attestation")
@@ -164,12 +205,14 @@ class RegisterPersonRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., document: _Optional[_Union[Document, _Mapping]] = ..., home_province_code: _Optional[str] = ..., birth_date: _Optional[_Union[_date_pb2.Date, _Mapping]] = ..., face_attestation: _Optional[_Union[FaceAttestation, _Mapping]] = ...) -> None: ...
 
 class RegisterPersonResponse(_message.Message):
-    __slots__ = ("person", "created")
+    __slots__ = ("person", "created", "reclaimed")
     PERSON_FIELD_NUMBER: _ClassVar[int]
     CREATED_FIELD_NUMBER: _ClassVar[int]
+    RECLAIMED_FIELD_NUMBER: _ClassVar[int]
     person: Person
     created: bool
-    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+    reclaimed: bool
+    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ..., created: _Optional[bool] = ..., reclaimed: _Optional[bool] = ...) -> None: ...
 
 class GetPersonRequest(_message.Message):
     __slots__ = ("person_id",)
@@ -223,17 +266,95 @@ class RecordFaceCheckResponse(_message.Message):
     person: Person
     def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ...) -> None: ...
 
+class SignInPersonRequest(_message.Message):
+    __slots__ = ("document", "face_attestation")
+    DOCUMENT_FIELD_NUMBER: _ClassVar[int]
+    FACE_ATTESTATION_FIELD_NUMBER: _ClassVar[int]
+    document: Document
+    face_attestation: FaceAttestation
+    def __init__(self, document: _Optional[_Union[Document, _Mapping]] = ..., face_attestation: _Optional[_Union[FaceAttestation, _Mapping]] = ...) -> None: ...
+
+class SignInPersonResponse(_message.Message):
+    __slots__ = ("person",)
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    person: Person
+    def __init__(self, person: _Optional[_Union[Person, _Mapping]] = ...) -> None: ...
+
+class StartSessionRequest(_message.Message):
+    __slots__ = ("person_id",)
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    def __init__(self, person_id: _Optional[str] = ...) -> None: ...
+
+class StartSessionResponse(_message.Message):
+    __slots__ = ("session_id", "refresh_token", "expire_time")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    refresh_token: str
+    expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, session_id: _Optional[str] = ..., refresh_token: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RefreshSessionRequest(_message.Message):
+    __slots__ = ("refresh_token",)
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    refresh_token: str
+    def __init__(self, refresh_token: _Optional[str] = ...) -> None: ...
+
+class RefreshSessionResponse(_message.Message):
+    __slots__ = ("session_id", "person", "refresh_token")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    REFRESH_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    person: Person
+    refresh_token: str
+    def __init__(self, session_id: _Optional[str] = ..., person: _Optional[_Union[Person, _Mapping]] = ..., refresh_token: _Optional[str] = ...) -> None: ...
+
+class CheckSessionRequest(_message.Message):
+    __slots__ = ("session_id", "person_id")
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    session_id: str
+    person_id: str
+    def __init__(self, session_id: _Optional[str] = ..., person_id: _Optional[str] = ...) -> None: ...
+
+class CheckSessionResponse(_message.Message):
+    __slots__ = ("live",)
+    LIVE_FIELD_NUMBER: _ClassVar[int]
+    live: bool
+    def __init__(self, live: _Optional[bool] = ...) -> None: ...
+
+class RevokeSessionsRequest(_message.Message):
+    __slots__ = ("person_id", "session_id", "reason")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    session_id: str
+    reason: str
+    def __init__(self, person_id: _Optional[str] = ..., session_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RevokeSessionsResponse(_message.Message):
+    __slots__ = ("revoked_count",)
+    REVOKED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    revoked_count: int
+    def __init__(self, revoked_count: _Optional[int] = ...) -> None: ...
+
 class LinkDependentRequest(_message.Message):
-    __slots__ = ("holder_person_id", "dependent_person_id", "relation", "dependent_face_attestation")
+    __slots__ = ("holder_person_id", "dependent_person_id", "relation", "dependent_face_attestation", "relation_attestation")
     HOLDER_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     DEPENDENT_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     RELATION_FIELD_NUMBER: _ClassVar[int]
     DEPENDENT_FACE_ATTESTATION_FIELD_NUMBER: _ClassVar[int]
+    RELATION_ATTESTATION_FIELD_NUMBER: _ClassVar[int]
     holder_person_id: str
     dependent_person_id: str
     relation: Relation
     dependent_face_attestation: FaceAttestation
-    def __init__(self, holder_person_id: _Optional[str] = ..., dependent_person_id: _Optional[str] = ..., relation: _Optional[_Union[Relation, str]] = ..., dependent_face_attestation: _Optional[_Union[FaceAttestation, _Mapping]] = ...) -> None: ...
+    relation_attestation: RelationAttestation
+    def __init__(self, holder_person_id: _Optional[str] = ..., dependent_person_id: _Optional[str] = ..., relation: _Optional[_Union[Relation, str]] = ..., dependent_face_attestation: _Optional[_Union[FaceAttestation, _Mapping]] = ..., relation_attestation: _Optional[_Union[RelationAttestation, _Mapping]] = ...) -> None: ...
 
 class LinkDependentResponse(_message.Message):
     __slots__ = ("link", "created")
@@ -269,6 +390,44 @@ class ListDependentsResponse(_message.Message):
     links: _containers.RepeatedCompositeFieldContainer[DependentLink]
     def __init__(self, links: _Optional[_Iterable[_Union[DependentLink, _Mapping]]] = ...) -> None: ...
 
+class Correction(_message.Message):
+    __slots__ = ("kind", "actor", "reason", "links_ended", "create_time")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LINKS_ENDED_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    actor: str
+    reason: str
+    links_ended: int
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, kind: _Optional[str] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., links_ended: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListCorrectionsRequest(_message.Message):
+    __slots__ = ("person_id",)
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    def __init__(self, person_id: _Optional[str] = ...) -> None: ...
+
+class ListCorrectionsResponse(_message.Message):
+    __slots__ = ("corrections",)
+    CORRECTIONS_FIELD_NUMBER: _ClassVar[int]
+    corrections: _containers.RepeatedCompositeFieldContainer[Correction]
+    def __init__(self, corrections: _Optional[_Iterable[_Union[Correction, _Mapping]]] = ...) -> None: ...
+
+class ListGuardiansRequest(_message.Message):
+    __slots__ = ("dependent_person_id",)
+    DEPENDENT_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    dependent_person_id: str
+    def __init__(self, dependent_person_id: _Optional[str] = ...) -> None: ...
+
+class ListGuardiansResponse(_message.Message):
+    __slots__ = ("links",)
+    LINKS_FIELD_NUMBER: _ClassVar[int]
+    links: _containers.RepeatedCompositeFieldContainer[DependentLink]
+    def __init__(self, links: _Optional[_Iterable[_Union[DependentLink, _Mapping]]] = ...) -> None: ...
+
 class CheckActingRightRequest(_message.Message):
     __slots__ = ("actor_person_id", "subject_person_id")
     ACTOR_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
@@ -286,18 +445,20 @@ class CheckActingRightResponse(_message.Message):
     def __init__(self, allowed: _Optional[bool] = ..., basis: _Optional[_Union[ActingBasis, str]] = ...) -> None: ...
 
 class RegisterFaceProviderKeyRequest(_message.Message):
-    __slots__ = ("provider_id", "key_id", "public_key_der", "valid_from_time", "valid_until_time")
+    __slots__ = ("provider_id", "key_id", "public_key_der", "valid_from_time", "valid_until_time", "kind")
     PROVIDER_ID_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     PUBLIC_KEY_DER_FIELD_NUMBER: _ClassVar[int]
     VALID_FROM_TIME_FIELD_NUMBER: _ClassVar[int]
     VALID_UNTIL_TIME_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     provider_id: str
     key_id: str
     public_key_der: bytes
     valid_from_time: _timestamp_pb2.Timestamp
     valid_until_time: _timestamp_pb2.Timestamp
-    def __init__(self, provider_id: _Optional[str] = ..., key_id: _Optional[str] = ..., public_key_der: _Optional[bytes] = ..., valid_from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    kind: ProviderKind
+    def __init__(self, provider_id: _Optional[str] = ..., key_id: _Optional[str] = ..., public_key_der: _Optional[bytes] = ..., valid_from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[_Union[ProviderKind, str]] = ...) -> None: ...
 
 class RegisterFaceProviderKeyResponse(_message.Message):
     __slots__ = ("key", "created")

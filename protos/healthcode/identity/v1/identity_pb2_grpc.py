@@ -64,6 +64,31 @@ class IdentityServiceStub:
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckRequest.SerializeToString,
                 response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckResponse.FromString,
                 _registered_method=True)
+        self.SignInPerson = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/SignInPerson',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonResponse.FromString,
+                _registered_method=True)
+        self.StartSession = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/StartSession',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionResponse.FromString,
+                _registered_method=True)
+        self.RefreshSession = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/RefreshSession',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionResponse.FromString,
+                _registered_method=True)
+        self.CheckSession = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/CheckSession',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionResponse.FromString,
+                _registered_method=True)
+        self.RevokeSessions = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/RevokeSessions',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsResponse.FromString,
+                _registered_method=True)
         self.LinkDependent = channel.unary_unary(
                 '/healthcode.identity.v1.IdentityService/LinkDependent',
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.LinkDependentRequest.SerializeToString,
@@ -78,6 +103,16 @@ class IdentityServiceStub:
                 '/healthcode.identity.v1.IdentityService/ListDependents',
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsRequest.SerializeToString,
                 response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsResponse.FromString,
+                _registered_method=True)
+        self.ListGuardians = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/ListGuardians',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansResponse.FromString,
+                _registered_method=True)
+        self.ListCorrections = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/ListCorrections',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsResponse.FromString,
                 _registered_method=True)
         self.CheckActingRight = channel.unary_unary(
                 '/healthcode.identity.v1.IdentityService/CheckActingRight',
@@ -97,7 +132,10 @@ class IdentityServiceServicer:
     def RegisterPerson(self, request, context):
         """Registers a person by name and document. Idempotent: the same document
         returns the same person; a different name for it is refused with
-        ALREADY_EXISTS (reason DOCUMENT_NAME_CONFLICT).
+        ALREADY_EXISTS (reason DOCUMENT_NAME_CONFLICT) — unless the request carries
+        a face check of the document: its holder then reclaims the registration
+        (the name replaced, links others made to them ended, their sessions
+        revoked, a correction recorded).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -132,6 +170,50 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SignInPerson(self, request, context):
+        """Signs a person in by a face check of their document: the attestation is
+        verified (key, signature, age, bound to this document) and its nonce spent
+        for good before any lookup, so an answer says whether a document is
+        registered only to someone who has just proven they hold it. A second
+        sign-in with the same attestation is FAILED_PRECONDITION (reason
+        ATTESTATION_REPLAYED); an unregistered document is NOT_FOUND afterwards.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartSession(self, request, context):
+        """Starts a session for a person who has just signed in (the gateway calls
+        it): a session id for its access tokens and a refresh token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RefreshSession(self, request, context):
+        """Spends a refresh token for the next one; refused with FAILED_PRECONDITION
+        (reason SESSION_ENDED) once the session is revoked or ended, or the token
+        was already used.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckSession(self, request, context):
+        """Whether a person's session is live (not revoked, not ended).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeSessions(self, request, context):
+        """Revokes one of a person's sessions (logout), or all of them when no
+        session id is given (e.g. after their data was corrected).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def LinkDependent(self, request, context):
         """Links a dependent to a holder (他人代查 / family application). A holder has
         at most 4 live links; the 5th is refused with FAILED_PRECONDITION (reason
@@ -150,6 +232,22 @@ class IdentityServiceServicer:
 
     def ListDependents(self, request, context):
         """Lists a holder's live links (at most 4, so there is no paging).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListGuardians(self, request, context):
+        """Lists the live links to a dependent: who may act for them. The dependent,
+        another of their guardians or an operator sees them (and may end one with
+        UnlinkDependent).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCorrections(self, request, context):
+        """A person's corrections, newest first: what was corrected, by whom, why.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -192,6 +290,31 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckRequest.FromString,
                     response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckResponse.SerializeToString,
             ),
+            'SignInPerson': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignInPerson,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonResponse.SerializeToString,
+            ),
+            'StartSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartSession,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionResponse.SerializeToString,
+            ),
+            'RefreshSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefreshSession,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionResponse.SerializeToString,
+            ),
+            'CheckSession': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckSession,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionResponse.SerializeToString,
+            ),
+            'RevokeSessions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeSessions,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsResponse.SerializeToString,
+            ),
             'LinkDependent': grpc.unary_unary_rpc_method_handler(
                     servicer.LinkDependent,
                     request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.LinkDependentRequest.FromString,
@@ -206,6 +329,16 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListDependents,
                     request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsRequest.FromString,
                     response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsResponse.SerializeToString,
+            ),
+            'ListGuardians': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListGuardians,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansResponse.SerializeToString,
+            ),
+            'ListCorrections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCorrections,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsResponse.SerializeToString,
             ),
             'CheckActingRight': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckActingRight,
@@ -364,6 +497,141 @@ class IdentityService:
             _registered_method=True)
 
     @staticmethod
+    def SignInPerson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/SignInPerson',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.SignInPersonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/StartSession',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.StartSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefreshSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/RefreshSession',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.RefreshSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckSession(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/CheckSession',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/RevokeSessions',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.RevokeSessionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def LinkDependent(request,
             target,
             options=(),
@@ -434,6 +702,60 @@ class IdentityService:
             '/healthcode.identity.v1.IdentityService/ListDependents',
             healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsRequest.SerializeToString,
             healthcode_dot_identity_dot_v1_dot_identity__pb2.ListDependentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListGuardians(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/ListGuardians',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListGuardiansResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCorrections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/ListCorrections',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
