@@ -230,14 +230,14 @@ def read_code(payload: str) -> SignedCode:
         raise CodeRejected("PREFIX_UNKNOWN", f"the payload does not start with {PREFIX}")
     if len(payload) > MAX_PAYLOAD_CHARS:
         raise CodeRejected("PAYLOAD_TOO_LARGE", f"the payload is longer than {MAX_PAYLOAD_CHARS} characters")
-    cose = _inflate(_decode_base45(payload[len(PREFIX):]))
+    cose = inflate(decode_base45(payload[len(PREFIX):]))
     protected, claims_bytes, signature, key_id = _open_cose_sign1(cose)
     claims = _read_claims(claims_bytes)
     return SignedCode(key_id=key_id, claims=claims, signed_bytes=_sig_structure(protected, claims_bytes),
                       signature=signature)
 
 
-def _decode_base45(text: str) -> bytes:
+def decode_base45(text: str) -> bytes:
     # The library forgives trailing newlines; refusing everything outside the alphabet
     # first leaves each code a single spelling.
     if not _BASE45_TEXT.fullmatch(text):
@@ -248,16 +248,16 @@ def _decode_base45(text: str) -> bytes:
         raise CodeRejected("ENCODING_INVALID", "the payload is not valid base45") from None
 
 
-def _inflate(compressed: bytes) -> bytes:
+def inflate(compressed: bytes, limit: int = MAX_DECOMPRESSED_BYTES) -> bytes:
+    """The zlib data inflated, refused once it would pass `limit` bytes (a zlib bomb is never inflated)."""
     inflater = zlib.decompressobj()
     try:
         # One byte past the limit is enough to refuse a zlib bomb without inflating it.
-        data = inflater.decompress(compressed, MAX_DECOMPRESSED_BYTES + 1)
+        data = inflater.decompress(compressed, limit + 1)
     except zlib.error:
         raise CodeRejected("COMPRESSION_INVALID", "the payload is not valid zlib data") from None
-    if len(data) > MAX_DECOMPRESSED_BYTES:
-        raise CodeRejected("DECOMPRESSED_TOO_LARGE",
-                           f"the payload inflates to more than {MAX_DECOMPRESSED_BYTES} bytes")
+    if len(data) > limit:
+        raise CodeRejected("DECOMPRESSED_TOO_LARGE", f"the payload inflates to more than {limit} bytes")
     if not inflater.eof or inflater.unused_data:
         raise CodeRejected("COMPRESSION_INVALID", "the zlib data is truncated or followed by other bytes")
     return data
@@ -265,7 +265,7 @@ def _inflate(compressed: bytes) -> bytes:
 
 def _open_cose_sign1(data: bytes) -> tuple[bytes, bytes, bytes, bytes]:
     """(protected header, claims, signature, key id) of a COSE_Sign1 with exactly our headers."""
-    cose = _decode_cbor(data, "COSE_INVALID", "the COSE_Sign1")
+    cose = decode_cbor(data, "COSE_INVALID", "the COSE_Sign1")
     if not isinstance(cose, cbor2.CBORTag) or cose.tag != _COSE_SIGN1_TAG:
         raise CodeRejected("COSE_INVALID", "the payload is not a tagged COSE_Sign1")
     # cbor2 gives the contents of a tag as immutable tuples and frozendicts.
@@ -287,7 +287,7 @@ def _open_cose_sign1(data: bytes) -> tuple[bytes, bytes, bytes, bytes]:
 
 
 def _read_protected_header(protected: bytes) -> bytes:
-    header = _decode_cbor(protected, "COSE_INVALID", "the protected header")
+    header = decode_cbor(protected, "COSE_INVALID", "the protected header")
     if not _has_exactly(header, _HEADER_KEYS):
         raise CodeRejected("COSE_INVALID", "the protected header must hold exactly alg and kid")
     if type(header[_ALG]) is not int or header[_ALG] != _ES256:
@@ -299,7 +299,7 @@ def _read_protected_header(protected: bytes) -> bytes:
 
 
 def _read_claims(data: bytes) -> CodeClaims:
-    claims = _decode_cbor(data, "CLAIMS_INVALID", "the CWT claims")
+    claims = decode_cbor(data, "CLAIMS_INVALID", "the CWT claims")
     if not _has_exactly(claims, _CLAIM_KEYS):
         raise CodeRejected("CLAIMS_INVALID", "the CWT claims must be exactly iss, iat, exp, cti and the health code")
     health_code = claims[_HEALTH_CODE]
@@ -381,12 +381,15 @@ def _has_exactly(value: object, keys: frozenset[int]) -> bool:
     return isinstance(value, Mapping) and all(type(key) is int for key in value) and value.keys() == keys
 
 
-def _decode_cbor(data: bytes, reason: str, what: str) -> Any:
-    """The one CBOR item `data` holds, with no indefinite lengths, duplicate keys or decoded tags."""
+def decode_cbor(data: bytes, reason: str, what: str, max_depth: int = _MAX_CBOR_DEPTH,
+                tags: Mapping[int, Any] | None = None, allow_indefinite: bool = False) -> Any:
+    """The one CBOR item `data` holds, with no duplicate keys, no decoded tags (but for the decoders
+    of `tags` a caller allows) and no indefinite lengths (unless a caller allows them)."""
     stream = io.BytesIO(data)
+    decoders = {**_NO_SEMANTIC_TAGS, **tags} if tags else _NO_SEMANTIC_TAGS
     try:
-        item = cbor2.CBORDecoder(stream, semantic_decoders=_NO_SEMANTIC_TAGS, max_depth=_MAX_CBOR_DEPTH,
-                                 allow_indefinite=False, allow_duplicate_keys=False).decode()
+        item = cbor2.CBORDecoder(stream, semantic_decoders=decoders, max_depth=max_depth,
+                                 allow_indefinite=allow_indefinite, allow_duplicate_keys=False).decode()
     except (cbor2.CBORDecodeError, ValueError, TypeError, OverflowError, RecursionError):
         raise CodeRejected(reason, f"{what} is not CBOR a code may hold") from None
     if stream.tell() != len(data):
