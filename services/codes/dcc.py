@@ -109,7 +109,8 @@ class SignerCertificate:
 
 
 def signer_from_der(der: bytes, country: str = "") -> SignerCertificate:
-    """A DSC from its DER (ValueError if it is not an X.509 certificate with an EC P-256 or RSA key).
+    """A DSC from its DER (ValueError if it is not an X.509 certificate, TypeError if its key is neither
+    EC P-256 nor RSA).
 
     The key id is the first 8 bytes of SHA-256 over the whole DER certificate, as the EU gateway gives it.
     Without an extended key usage a DSC may sign every kind; with one, only the kinds its OIDs name
@@ -121,7 +122,7 @@ def signer_from_der(der: bytes, country: str = "") -> SignerCertificate:
         raise ValueError("not a DER X.509 certificate with a supported key") from None
     if not (isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1)
             or isinstance(key, rsa.RSAPublicKey)):
-        raise ValueError("the certificate's key is neither EC P-256 nor RSA")
+        raise TypeError("the certificate's key is neither EC P-256 nor RSA")
     return SignerCertificate(key_id_of_der(der), country or _country_of(certificate), der, key,
                              certificate.not_valid_before_utc, certificate.not_valid_after_utc,
                              _usages_of(certificate))
@@ -243,7 +244,7 @@ def read_claims(payload: bytes) -> HealthCertificate:
     cwt = decode_cwt(payload)
     try:
         kind = read_hcert(cwt.hcert)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:
         raise CodeRejected("HCERT_INVALID", str(error)) from None
     return HealthCertificate(cwt.issuer_country, cwt.issued_at, cwt.expires_at, cwt.hcert, kind,
                              cwt.hcert["ver"])
@@ -295,7 +296,7 @@ _COUNTRY = re.compile(r"[A-Z]{1,10}")
 
 
 def read_hcert(hcert: object) -> CertificateType:
-    """Checks the certificate against the schema; returns its kind, or ValueError naming the field.
+    """Checks the certificate against the schema; returns its kind, or ValueError (TypeError) naming the field.
 
     Every field the schema names is checked for presence, type, pattern, length and range; like the
     schema (no additionalProperties), fields it does not name are let through and never read."""
@@ -306,7 +307,7 @@ def read_hcert(hcert: object) -> CertificateType:
         raise ValueError("ver is not a semantic version")
     nam = hcert.get("nam")
     if not isinstance(nam, dict):
-        raise ValueError("nam is required and must be a map")
+        raise TypeError("nam is required and must be a map")
     for name in ("fn", "gn"):
         _text(nam, name, prefix="nam.", max_length=80)
     for name in ("fnt", "gnt"):
@@ -322,7 +323,7 @@ def read_hcert(hcert: object) -> CertificateType:
         raise ValueError(f"{kind.value} must hold exactly one entry")
     entry = entries[0]
     if not isinstance(entry, dict):
-        raise ValueError(f"{kind.value}[0] is not a map")
+        raise TypeError(f"{kind.value}[0] is not a map")
     _ENTRY_READERS[kind](entry, f"{kind.value}[0].")
     return kind
 
