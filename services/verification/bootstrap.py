@@ -3,7 +3,7 @@ checkpoint, venues → servicers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,8 +21,13 @@ from services.runtime.server import App, Listener
 from services.runtime.settings import Env, ServerSettings
 from services.verification import servicer
 from services.verification.checkpoint import Checkpoint
+from services.verification import dcc_rules
 from services.verification.contacts import StatusContactReporter
 from services.verification.federation_tls import FederationTls
+from services.verification.dcc_checkpoint import DccCheckpoint
+from services.verification.dcc_repository import DccRepository
+from services.verification.dcc_rules import Rule
+from services.verification.dcc_trust import MAX_SIGNERS_PER_CALL, DccTrust, SignerInput, parse_gateway_trust_list
 from services.verification.peers import LocalStatus, Peer, parse_peers
 from services.verification.recognition import Recognition
 from services.verification.repository import VerificationRepository
@@ -69,6 +74,10 @@ class VerificationSettings:
     # federation (a deployment without peers needs none).
     federation_port: int = DEFAULT_FEDERATION_PORT
     federation_tls: FederationTls | None = None
+    # HEALTHCODE_VERIFICATION_DCC_RULES: the provinces' DCC acceptance rules (default: the packaged ones).
+    dcc_rules: tuple[Rule, ...] = ()
+    # HEALTHCODE_VERIFICATION_DCC_TRUST_LIST: an EU gateway trust-list file imported at start-up, if any.
+    dcc_trust_list: tuple[SignerInput, ...] = ()
 
     @classmethod
     def read(cls, env: Env) -> VerificationSettings:
@@ -105,6 +114,18 @@ class VerificationSettings:
             outbox_interval=env.number("VERIFICATION_OUTBOX_INTERVAL_SECONDS", 1.0, minimum=0.05),
             key_push_interval=env.number("VERIFICATION_KEY_PUSH_INTERVAL_SECONDS", 1.0, minimum=0.05),
         )
+        rules_path = env.text("VERIFICATION_DCC_RULES", str(dcc_rules.PACKAGED))
+        try:
+            settings = replace(settings, dcc_rules=dcc_rules.load_rules(Path(rules_path)))
+        except (OSError, ValueError, TypeError) as error:
+            env.invalid("VERIFICATION_DCC_RULES", f"must be a readable file of DCC rules ({error})")
+        trust_list_path = env.text("VERIFICATION_DCC_TRUST_LIST", "")
+        if trust_list_path:
+            try:
+                signers = parse_gateway_trust_list(Path(trust_list_path).read_text(encoding="utf-8"))
+                settings = replace(settings, dcc_trust_list=tuple(signers))
+            except (OSError, ValueError, TypeError) as error:
+                env.invalid("VERIFICATION_DCC_TRUST_LIST", f"must be an EU gateway trust-list file ({error})")
         env.check()
         return settings
 
@@ -146,6 +167,7 @@ class VerificationParts:
     recognition: Recognition
     checkpoint: Checkpoint
     venues: VenueBook
+    dcc: DccCheckpoint
 
 
 async def build_app(settings: VerificationSettings, clock: Clock | None = None) -> App:
@@ -169,7 +191,14 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
         await recognition.sync()
     except Unavailable:
         log.warning("trust_sync_deferred", reason="status unreachable at start-up")
-    checkpoint = Checkpoint(recognition, repository, clock)
+    dcc = DccCheckpoint(DccTrust(DccRepository(pool), clock), DccRepository(pool), settings.dcc_rules,
+                        settings.clock_skew)
+    signers = list(settings.dcc_trust_list)
+    for start in range(0, len(signers), MAX_SIGNERS_PER_CALL):
+        imported = await dcc.trust.import_signers(signers[start:start + MAX_SIGNERS_PER_CALL])
+        log.info("dcc_trust_list_imported", stored=imported.stored, unchanged=imported.unchanged,
+                 rejected=len(imported.rejections))
+    checkpoint = Checkpoint(recognition, repository, clock, dcc)
     venues = VenueBook(VenueRepository(pool), StatusContactReporter(status_channel), settings.venue_key,
                        settings.venue_policy, clock)
 
@@ -193,10 +222,10 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
         FEDERATION_LISTENER, settings.federation_port, tls.server_credentials(),
         lambda server: servicer.add_federation_to_server(recognition, server)),)
     app = App(name=NAME, service_names=servicer.SERVICE_NAMES, listeners=listeners,
-              add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server),
+              add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server, dcc.trust),
               background=(every(settings.sync_interval, sync, "trust_sync"),
                           every(settings.purge_interval, purge, "verification_purge"),
                           every(settings.outbox_interval, recognition.outbox.run, "federation_outbox"),
                           every(settings.key_push_interval, recognition.refresh_own_keys, "trust_key_push")),
               close=close)
-    return app, VerificationParts(recognition, checkpoint, venues)
+    return app, VerificationParts(recognition, checkpoint, venues, dcc)

@@ -11,10 +11,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 from services import areas
+from services.codes.dcc import HC1_PREFIX
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, Unavailable
 from services.runtime.logs import get_logger
 from services.verification.checker import MAX_TEST_REQUIREMENT, Examined, Standing, Verdict, conclude, examine
+from services.verification.dcc_checkpoint import DccCheckpoint
 from services.verification.recognition import Recognition
 from services.verification.repository import DecisionRow, VerificationRepository
 
@@ -40,10 +42,12 @@ def test_requirement(hours: int, field_path: str) -> timedelta | None:
 
 
 class Checkpoint:
-    def __init__(self, recognition: Recognition, repository: VerificationRepository, clock: Clock) -> None:
+    def __init__(self, recognition: Recognition, repository: VerificationRepository, clock: Clock,
+                 dcc: DccCheckpoint | None = None) -> None:
         self._recognition = recognition
         self._repository = repository
         self._clock = clock
+        self._dcc = dcc
 
     async def verify(self, payload: str, checkpoint_id: str, area_code: str, temperature: float | None,
                      negative_test_within_hours: int = 0) -> Recorded:
@@ -60,6 +64,9 @@ class Checkpoint:
                                                 f"{MAX_READING} ℃", reason="TEMPERATURE_INVALID")
         test_within = test_requirement(negative_test_within_hours, "negative_test_within_hours")
         now = self._clock.now()
+        if self._dcc is not None and payload.startswith(HC1_PREFIX):
+            # An EU Digital COVID Certificate: its own check (dcc_checkpoint.py), recorded the same way.
+            return Recorded(*await self._dcc.verify(payload, checkpoint_id, area_code, reading, now, test_within))
         view = self._recognition.view
         examined = examine(payload, view, now)
         if isinstance(examined, Examined):

@@ -16,11 +16,13 @@ from decimal import Decimal
 
 from services.codes import dcc
 from services.codes.payload import CodeRejected, decode_base45
+from services.verification.certlogic import CertLogicError, parse_date_time
 from services.verification.checker import FEVER_CELSIUS, Decision
 from services.verification.dcc_rules import Rule, evaluate_rules, in_force
 
 STEPS = ("unprefix", "base45", "inflate", "cose", "cbor", "signature", "expiry", "key_usage", "rules")
 OK, SKIPPED = "OK", "SKIPPED"
+NOT_DETECTED = "260415000"  # SNOMED CT: the test result "not detected"
 
 
 @dataclass(frozen=True)
@@ -73,9 +75,10 @@ def open_dcc(payload: str) -> OpenedDcc | DccVerdict:
 
 def decide_dcc(opened: OpenedDcc, signer: dcc.SignerCertificate | None, rules: tuple[Rule, ...],
                province: str | None, now: datetime, skew: timedelta = timedelta(0),
-               temperature: Decimal | None = None) -> DccVerdict:
+               temperature: Decimal | None = None, test_within: timedelta | None = None) -> DccVerdict:
     """The verdict once the signer (None: the key id is not in the trust list) is looked up.
-    `province` picks the acceptance rules; None leaves them out (the command, without --province)."""
+    `province` picks the acceptance rules; None leaves them out (the command, without --province).
+    `test_within`: the checkpoint's requirement, met only by a negative test sampled at most this long ago."""
     steps = dict(opened.steps)
     certificate = opened.read.certificate
     country = certificate.issuer_country if len(certificate.issuer_country) == 2 else ""
@@ -98,12 +101,13 @@ def decide_dcc(opened: OpenedDcc, signer: dcc.SignerCertificate | None, rules: t
         return _finish(steps, Decision.DENY, "KEY_USAGE_MISMATCH", **known)
     steps["key_usage"] = OK
     if province is None:
-        return _finish(steps, Decision.PASS, "", **known)
-    return _apply_rules(steps, certificate, rules, province, now, temperature, known)
+        return _after_rules(steps, certificate, now, skew, temperature, test_within, known)
+    return _apply_rules(steps, certificate, rules, province, now, skew, temperature, test_within, known)
 
 
 def _apply_rules(steps: dict[str, str], certificate: dcc.HealthCertificate, rules: tuple[Rule, ...],
-                 province: str, now: datetime, temperature: Decimal | None, known: dict) -> DccVerdict:
+                 province: str, now: datetime, skew: timedelta, temperature: Decimal | None,
+                 test_within: timedelta | None, known: dict) -> DccVerdict:
     current = in_force(rules, province, now)
     if not current:
         steps["rules"] = "NO_RULES"
@@ -126,19 +130,38 @@ def _apply_rules(steps: dict[str, str], certificate: dcc.HealthCertificate, rule
         steps["rules"] = " ".join(f"RULE_ERROR:{identifier}" for identifier in unknown)
         return _finish(steps, Decision.CHECK_MANUALLY, f"RULE_ERROR:{unknown[0]}", **known)
     steps["rules"] = OK
+    return _after_rules(steps, certificate, now, skew, temperature, test_within, known)
+
+
+def _after_rules(steps: dict[str, str], certificate: dcc.HealthCertificate, now: datetime, skew: timedelta,
+                 temperature: Decimal | None, test_within: timedelta | None, known: dict) -> DccVerdict:
+    if test_within is not None and not _negative_test_within(certificate, now, skew, test_within):
+        return _finish(steps, Decision.DENY, "NEGATIVE_TEST_REQUIRED", **known)
     if temperature is not None and temperature >= FEVER_CELSIUS:
         return _finish(steps, Decision.DENY, "FEVER", **known)
     return _finish(steps, Decision.PASS, "", **known)
 
 
+def _negative_test_within(certificate: dcc.HealthCertificate, now: datetime, skew: timedelta,
+                          within: timedelta) -> bool:
+    if certificate.kind is not dcc.CertificateType.TEST:
+        return False
+    entry = certificate.hcert["t"][0]
+    try:
+        sampled = parse_date_time(entry["sc"])
+    except CertLogicError:
+        return False
+    return entry["tr"] == NOT_DETECTED and sampled <= now + skew and sampled + within + skew >= now
+
+
 def check_dcc(payload: str, signers: dict[bytes, dcc.SignerCertificate], rules: tuple[Rule, ...],
               province: str | None, now: datetime, skew: timedelta = timedelta(0),
-              temperature: Decimal | None = None) -> DccVerdict:
+              temperature: Decimal | None = None, test_within: timedelta | None = None) -> DccVerdict:
     """The whole check against signers held in memory (offline devices, the command)."""
     opened = open_dcc(payload)
     if isinstance(opened, DccVerdict):
         return opened
-    return decide_dcc(opened, signers.get(opened.key_id), rules, province, now, skew, temperature)
+    return decide_dcc(opened, signers.get(opened.key_id), rules, province, now, skew, temperature, test_within)
 
 
 def _masked_name(hcert: dict) -> str:

@@ -52,7 +52,7 @@ class RuleOutcome:
 def parse_rules(document: Any) -> tuple[Rule, ...]:
     """Rules from the EU format; ValueError naming the first bad rule (nothing loads half)."""
     if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
-        raise ValueError("the rules document must be an object with a 'rules' array")
+        raise TypeError("the rules document must be an object with a 'rules' array")
     rules, seen = [], set()
     for index, item in enumerate(document["rules"]):
         try:

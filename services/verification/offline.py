@@ -10,6 +10,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from healthcode.verification.v1 import verification_pb2 as pb
 
+from services import areas
+from services.codes import dcc
 from services.colours import Colour
 from services.runtime.timestamps import optional_datetime, to_datetime
 from services.verification.checker import (
@@ -23,6 +25,9 @@ from services.verification.checker import (
     conclude,
     examine,
 )
+from services.verification.dcc_check import check_dcc
+from services.verification.dcc_checkpoint import verdict_of
+from services.verification.dcc_rules import Rule, load_rules
 from services.verification.exchange import SNAPSHOT, verifies
 
 
@@ -34,8 +39,11 @@ class OfflineCheckpoint:
     """What a device holds: the trust view, stale codes and red/yellow records from snapshots
     signed by its deployment's exchange key (configured on the device)."""
 
-    def __init__(self, exchange_key: ec.EllipticCurvePublicKey, max_age: timedelta) -> None:
+    def __init__(self, exchange_key: ec.EllipticCurvePublicKey, max_age: timedelta,
+                 dcc_rules: tuple[Rule, ...] | None = None) -> None:
         self._exchange_key = exchange_key
+        self._dcc_rules = load_rules() if dcc_rules is None else dcc_rules
+        self._dcc_signers: dict[bytes, dcc.SignerCertificate] = {}
         self._max_age = max_age
         self.version = 0
         self._issue_time: datetime | None = None
@@ -55,7 +63,10 @@ class OfflineCheckpoint:
             raise SnapshotRejected(f"a delta after version {snapshot.base_version}, but version {self.version} "
                                    "is held")
         if snapshot.base_version == 0:
-            self._keys, self._agreements, self._listed = {}, {}, {}
+            self._keys, self._agreements, self._listed, self._dcc_signers = {}, {}, {}, {}
+        for signer in snapshot.dcc_signers:
+            held = dcc.signer_from_der(signer.certificate, signer.country_code)
+            self._dcc_signers[held.key_id] = held
         for key in snapshot.keys:
             key_id = bytes.fromhex(key.key_id)
             self._keys[key_id] = TrustedKey(
@@ -78,10 +89,19 @@ class OfflineCheckpoint:
         self.version = snapshot.version
 
     def verify(self, payload: str, now: datetime, temperature: Decimal | None = None,
-               test_within: timedelta | None = None) -> Verdict:
-        """`test_within`: the checkpoint's test requirement (a negative sample at most this old)."""
+               test_within: timedelta | None = None, area_code: str | None = None) -> Verdict:
+        """`test_within`: the checkpoint's test requirement (a negative sample at most this old).
+        `area_code` (the device's place) picks the DCC acceptance rules; without it a DCC is
+        checked against the rules of the one province served, if one, else asks for a manual check."""
         if self._issue_time is None or now - self._issue_time > self._max_age:
             return Verdict(Decision.CHECK_MANUALLY, "SNAPSHOT_TOO_OLD")
+        if payload.startswith(dcc.HC1_PREFIX):
+            province = areas.province_code_of(area_code) if area_code else (
+                next(iter(self._own)) if len(self._own) == 1 else None)
+            if province is None:
+                return Verdict(Decision.CHECK_MANUALLY, "AREA_UNKNOWN")
+            return verdict_of(check_dcc(payload, self._dcc_signers, self._dcc_rules, province, now, self._skew,
+                                        temperature, test_within))
         view = TrustView(self._keys, self._own, self._agreements, self._skew)
         examined = examine(payload, view, now)
         if not isinstance(examined, Examined):

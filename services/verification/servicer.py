@@ -3,6 +3,8 @@ verification_pb2; no rules here."""
 
 from __future__ import annotations
 
+import base64
+
 import grpc
 from healthcode.verification.v1 import verification_pb2 as pb
 from healthcode.verification.v1 import verification_pb2_grpc as pb_grpc
@@ -11,6 +13,8 @@ from services.codes.ids import parse_code_ids
 from services.runtime.errors import InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_timestamp
 from services.verification.checkpoint import Checkpoint
+from services.verification.dcc_repository import SignerRow
+from services.verification.dcc_trust import DccTrust, SignerInput
 from services.verification.exchange import RiskRecord
 from services.verification.federation_tls import caller_provinces
 from services.verification.recognition import Recognition, Rejection, Snapshot
@@ -50,6 +54,12 @@ def _records(messages, field_path: str = "records") -> list[RiskRecord]:
     return records
 
 
+def _dcc_signer(row: SignerRow) -> pb.DccSigner:
+    return pb.DccSigner(key_id=base64.b64encode(row.key_id).decode("ascii"), country_code=row.country,
+                        certificate=row.certificate, not_before_time=to_timestamp(row.not_before),
+                        not_after_time=to_timestamp(row.not_after))
+
+
 def _rejections(rejections: list[Rejection]) -> list[pb.RecordRejection]:
     return [pb.RecordRejection(index=r.index, field=r.field, reason=r.reason) for r in rejections]
 
@@ -68,10 +78,12 @@ def snapshot_message(snapshot: Snapshot) -> pb.OfflineSnapshot:
 
 
 class VerificationServicer(VenueRpcs, pb_grpc.VerificationServiceServicer):
-    def __init__(self, checkpoint: Checkpoint, recognition: Recognition, venues: VenueBook) -> None:
+    def __init__(self, checkpoint: Checkpoint, recognition: Recognition, venues: VenueBook,
+                 dcc_trust: DccTrust | None = None) -> None:
         self._checkpoint = checkpoint
         self._recognition = recognition
         self._venues = venues
+        self._dcc_trust = dcc_trust
 
     async def VerifyCode(self, request, context) -> pb.VerifyCodeResponse:
         temperature = request.temperature_celsius if request.HasField("temperature_celsius") else None
@@ -85,15 +97,20 @@ class VerificationServicer(VenueRpcs, pb_grpc.VerificationServiceServicer):
             negative_test_time=to_timestamp(verdict.negative_test_time))
 
     async def GetOfflineSnapshot(self, request, context) -> pb.GetOfflineSnapshotResponse:
-        serialized = snapshot_message(await self._recognition.snapshot(request.since_version)).SerializeToString()
+        message = snapshot_message(await self._recognition.snapshot(request.since_version))
+        if self._dcc_trust is not None:
+            message.dcc_signers.extend(_dcc_signer(row) for row in
+                                       await self._dcc_trust.signers_since(request.since_version))
+        serialized = message.SerializeToString()
         return pb.GetOfflineSnapshotResponse(snapshot=serialized,
                                              signature=self._recognition.sign_snapshot(serialized),
                                              key_id=self._recognition.exchange_key_id.hex())
 
 
 class RecognitionAdminServicer(pb_grpc.RecognitionAdminServiceServicer):
-    def __init__(self, recognition: Recognition) -> None:
+    def __init__(self, recognition: Recognition, dcc_trust: DccTrust | None = None) -> None:
         self._recognition = recognition
+        self._dcc_trust = dcc_trust
 
     async def SetAgreement(self, request, context) -> pb.SetAgreementResponse:
         agreement = request.agreement
@@ -115,6 +132,12 @@ class RecognitionAdminServicer(pb_grpc.RecognitionAdminServiceServicer):
     async def SyncTrustList(self, request, context) -> pb.SyncTrustListResponse:
         count, unreachable = await self._recognition.sync()
         return pb.SyncTrustListResponse(key_count=count, unreachable_province_codes=unreachable)
+
+    async def ImportDccSigners(self, request, context) -> pb.ImportDccSignersResponse:
+        result = await self._dcc_trust.import_signers(
+            [SignerInput(bytes(s.certificate), s.country_code, s.key_id) for s in request.signers])
+        return pb.ImportDccSignersResponse(stored_count=result.stored, unchanged_count=result.unchanged,
+                                           rejections=_rejections(result.rejections))
 
 
 class FederationServicer(pb_grpc.FederationServiceServicer):
@@ -162,9 +185,11 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
                                                 for c in await self._recognition.stale_codes()])
 
 
-def add_to_server(checkpoint: Checkpoint, recognition: Recognition, venues: VenueBook, server: grpc.aio.Server) -> None:
-    pb_grpc.add_VerificationServiceServicer_to_server(VerificationServicer(checkpoint, recognition, venues), server)
-    pb_grpc.add_RecognitionAdminServiceServicer_to_server(RecognitionAdminServicer(recognition), server)
+def add_to_server(checkpoint: Checkpoint, recognition: Recognition, venues: VenueBook, server: grpc.aio.Server,
+                  dcc_trust: DccTrust | None = None) -> None:
+    pb_grpc.add_VerificationServiceServicer_to_server(VerificationServicer(checkpoint, recognition, venues, dcc_trust),
+                                                      server)
+    pb_grpc.add_RecognitionAdminServiceServicer_to_server(RecognitionAdminServicer(recognition, dcc_trust), server)
 
 
 def add_federation_to_server(recognition: Recognition, server: grpc.aio.Server) -> None:

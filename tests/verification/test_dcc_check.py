@@ -252,3 +252,13 @@ def test_packaged_rules_load_and_bad_rules_are_refused() -> None:
             parse_rules({"rules": [{**good, **broken}]})
     with pytest.raises(ValueError, match="twice"):
         parse_rules({"rules": [good, good]})
+
+
+def test_a_checkpoints_test_requirement_needs_a_recent_negative_test_certificate(ec_signer) -> None:
+    held, within = signers(ec_signer), timedelta(hours=24)
+    recent = check_dcc(pcr(ec_signer, 20), held, RULES, GUANGDONG, NOW, test_within=within)
+    assert recent.decision is Decision.PASS
+    old = check_dcc(pcr(ec_signer, 30), held, RULES, GUANGDONG, NOW, test_within=within)
+    assert (old.decision, old.reason) == (Decision.DENY, "NEGATIVE_TEST_REQUIRED")
+    vaccinated = check_dcc(full_vaccination(ec_signer), held, RULES, GUANGDONG, NOW, test_within=within)
+    assert vaccinated.reason == "NEGATIVE_TEST_REQUIRED"

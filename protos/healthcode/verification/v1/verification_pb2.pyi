@@ -157,7 +157,7 @@ class StaleCode(_message.Message):
     def __init__(self, code_id: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class OfflineSnapshot(_message.Message):
-    __slots__ = ("version", "base_version", "issue_time", "own_province_codes", "keys", "agreements", "risk_records", "stale_codes", "clock_skew_seconds")
+    __slots__ = ("version", "base_version", "issue_time", "own_province_codes", "keys", "agreements", "risk_records", "stale_codes", "clock_skew_seconds", "dcc_signers")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     BASE_VERSION_FIELD_NUMBER: _ClassVar[int]
     ISSUE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +167,7 @@ class OfflineSnapshot(_message.Message):
     RISK_RECORDS_FIELD_NUMBER: _ClassVar[int]
     STALE_CODES_FIELD_NUMBER: _ClassVar[int]
     CLOCK_SKEW_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    DCC_SIGNERS_FIELD_NUMBER: _ClassVar[int]
     version: int
     base_version: int
     issue_time: _timestamp_pb2.Timestamp
@@ -176,7 +177,8 @@ class OfflineSnapshot(_message.Message):
     risk_records: _containers.RepeatedCompositeFieldContainer[RiskListRecord]
     stale_codes: _containers.RepeatedCompositeFieldContainer[StaleCode]
     clock_skew_seconds: int
-    def __init__(self, version: _Optional[int] = ..., base_version: _Optional[int] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., own_province_codes: _Optional[_Iterable[str]] = ..., keys: _Optional[_Iterable[_Union[TrustedKey, _Mapping]]] = ..., agreements: _Optional[_Iterable[_Union[Agreement, _Mapping]]] = ..., risk_records: _Optional[_Iterable[_Union[RiskListRecord, _Mapping]]] = ..., stale_codes: _Optional[_Iterable[_Union[StaleCode, _Mapping]]] = ..., clock_skew_seconds: _Optional[int] = ...) -> None: ...
+    dcc_signers: _containers.RepeatedCompositeFieldContainer[DccSigner]
+    def __init__(self, version: _Optional[int] = ..., base_version: _Optional[int] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., own_province_codes: _Optional[_Iterable[str]] = ..., keys: _Optional[_Iterable[_Union[TrustedKey, _Mapping]]] = ..., agreements: _Optional[_Iterable[_Union[Agreement, _Mapping]]] = ..., risk_records: _Optional[_Iterable[_Union[RiskListRecord, _Mapping]]] = ..., stale_codes: _Optional[_Iterable[_Union[StaleCode, _Mapping]]] = ..., clock_skew_seconds: _Optional[int] = ..., dcc_signers: _Optional[_Iterable[_Union[DccSigner, _Mapping]]] = ...) -> None: ...
 
 class GetOfflineSnapshotRequest(_message.Message):
     __slots__ = ("since_version",)
@@ -345,6 +347,36 @@ class RecordRejection(_message.Message):
     field: str
     reason: str
     def __init__(self, index: _Optional[int] = ..., field: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DccSigner(_message.Message):
+    __slots__ = ("key_id", "country_code", "certificate", "not_before_time", "not_after_time")
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_CODE_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    NOT_BEFORE_TIME_FIELD_NUMBER: _ClassVar[int]
+    NOT_AFTER_TIME_FIELD_NUMBER: _ClassVar[int]
+    key_id: str
+    country_code: str
+    certificate: bytes
+    not_before_time: _timestamp_pb2.Timestamp
+    not_after_time: _timestamp_pb2.Timestamp
+    def __init__(self, key_id: _Optional[str] = ..., country_code: _Optional[str] = ..., certificate: _Optional[bytes] = ..., not_before_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., not_after_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ImportDccSignersRequest(_message.Message):
+    __slots__ = ("signers",)
+    SIGNERS_FIELD_NUMBER: _ClassVar[int]
+    signers: _containers.RepeatedCompositeFieldContainer[DccSigner]
+    def __init__(self, signers: _Optional[_Iterable[_Union[DccSigner, _Mapping]]] = ...) -> None: ...
+
+class ImportDccSignersResponse(_message.Message):
+    __slots__ = ("stored_count", "unchanged_count", "rejections")
+    STORED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    stored_count: int
+    unchanged_count: int
+    rejections: _containers.RepeatedCompositeFieldContainer[RecordRejection]
+    def __init__(self, stored_count: _Optional[int] = ..., unchanged_count: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[RecordRejection, _Mapping]]] = ...) -> None: ...
 
 class SyncTrustListRequest(_message.Message):
     __slots__ = ()

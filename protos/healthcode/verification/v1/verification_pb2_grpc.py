@@ -352,6 +352,11 @@ class RecognitionAdminServiceStub:
                 request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.SyncTrustListRequest.SerializeToString,
                 response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.SyncTrustListResponse.FromString,
                 _registered_method=True)
+        self.ImportDccSigners = channel.unary_unary(
+                '/healthcode.verification.v1.RecognitionAdminService/ImportDccSigners',
+                request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ImportDccSignersRequest.SerializeToString,
+                response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ImportDccSignersResponse.FromString,
+                _registered_method=True)
 
 
 class RecognitionAdminServiceServicer:
@@ -386,6 +391,14 @@ class RecognitionAdminServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ImportDccSigners(self, request, context):
+        """Adds EU Digital COVID Certificate signers (DSCs) to the DCC trust list; a bad one is
+        reported with its index and the good ones are kept; importing one again changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RecognitionAdminServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -408,6 +421,11 @@ def add_RecognitionAdminServiceServicer_to_server(servicer, server):
                     servicer.SyncTrustList,
                     request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.SyncTrustListRequest.FromString,
                     response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.SyncTrustListResponse.SerializeToString,
+            ),
+            'ImportDccSigners': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportDccSigners,
+                    request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ImportDccSignersRequest.FromString,
+                    response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ImportDccSignersResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -519,6 +537,33 @@ class RecognitionAdminService:
             '/healthcode.verification.v1.RecognitionAdminService/SyncTrustList',
             healthcode_dot_verification_dot_v1_dot_verification__pb2.SyncTrustListRequest.SerializeToString,
             healthcode_dot_verification_dot_v1_dot_verification__pb2.SyncTrustListResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportDccSigners(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.verification.v1.RecognitionAdminService/ImportDccSigners',
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.ImportDccSignersRequest.SerializeToString,
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.ImportDccSignersResponse.FromString,
             options,
             channel_credentials,
             insecure,
