@@ -24,6 +24,7 @@ from services.runtime.server import HostedServer, run_until_signalled, start_ser
 from services.runtime.settings import PREFIX, Env, SettingsError
 from services.status import bootstrap as status
 from services.verification import bootstrap as verification
+from services.verification import dcc_command
 from services.verification.federation_tls import dev_federation_files
 
 # Every service built so far, in start order. Each module offers NAME, SCHEMA,
@@ -379,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     grant.set_defaults(handler=cmd_grant_administrator)
     commands.add_parser("protos", help="regenerate Python code from protos/").set_defaults(handler=cmd_protos)
     load_cli.add_parser(commands)
+    dcc_command.add_parser(commands)
     args = parser.parse_args(argv)
     configure_logging(os.environ.get(f"{PREFIX}LOG_LEVEL", "info"))
     try:
