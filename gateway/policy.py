@@ -362,6 +362,7 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("verification", "RecognitionAdminService/ListAgreements"): (LIGHT, {S: anyone, C: anyone, O: anyone}, {}),
     ("verification", "RecognitionAdminService/PublishRiskList"): (HEAVY, {O: covers_deployment}, {}),
     ("verification", "RecognitionAdminService/SyncTrustList"): (HEAVY, {O: covers_deployment}, {}),
+    ("verification", "RecognitionAdminService/ImportDccSigners"): (HEAVY, {O: covers_deployment}, {}),
 }
 
 # Repeated request fields are bounded at the door, before any check asks identity about their

@@ -103,6 +103,7 @@ ALLOWED = {
     "RecognitionAdminService/ListAgreements": SYSTEMS_CHECKPOINTS_OPERATORS,
     "RecognitionAdminService/PublishRiskList": OPERATORS_OF_HUBEI,
     "RecognitionAdminService/SyncTrustList": OPERATORS_OF_HUBEI,
+    "RecognitionAdminService/ImportDccSigners": OPERATORS_OF_HUBEI,
 }
 
 
@@ -191,6 +192,8 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "RecognitionAdminService/ListAgreements": vpb.ListAgreementsRequest(),
         "RecognitionAdminService/PublishRiskList": vpb.PublishRiskListRequest(batch_id=secrets.token_hex(8)),
         "RecognitionAdminService/SyncTrustList": vpb.SyncTrustListRequest(),
+        "RecognitionAdminService/ImportDccSigners": vpb.ImportDccSignersRequest(
+            signers=[vpb.DccSigner(certificate=b"not a certificate")]),
     }
 
 
