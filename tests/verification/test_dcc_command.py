@@ -3,17 +3,29 @@ certificate or an EU gateway trust-list file, at a given moment."""
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.cli import main
+from services.verification import dcc_command
 from tests.verification import dcc_factory as f
 from tests.verification.test_dcc_vectors import VECTORS
 
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def main(argv: list[str]) -> int:
+    # The command's own parser: services.cli.main would also point the process's logging at the
+    # captured stdout, which pytest closes after the test.
+    parser = argparse.ArgumentParser()
+    dcc_command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.handler(args)
 
 
 def run(capsys, *args: str) -> tuple[int, dict]:
@@ -79,3 +91,13 @@ def test_an_eu_vector_verifies_with_its_own_certificate_and_clock(capsys, tmp_pa
     code, report = run(capsys, "--certificate", str(tmp_path / "dsc.der"), "--at",
                        vector["TESTCTX"]["VALIDATIONCLOCK"], vector["PREFIX"])
     assert (code, report["decision"], report["issuer_country"]) == (0, "PASS", "AT")
+
+
+def test_the_healthcode_command_runs_it(tmp_path, signer) -> None:
+    (tmp_path / "dsc.der").write_bytes(signer.der)
+    payload = f.make_dcc(signer, f.vaccination("2026-01-10"), AT - timedelta(days=40), AT + timedelta(days=200))
+    done = subprocess.run([sys.executable, "-c", "import sys; from services.cli import main; sys.exit(main())",
+                           "dcc-verify", "--certificate", str(tmp_path / "dsc.der"), "--at", AT.isoformat(), "-"],
+                          input=payload, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1])["decision"] == "PASS"
