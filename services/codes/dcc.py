@@ -43,6 +43,7 @@ ES256, PS256 = -7, -37
 _ISS, _EXP, _IAT = 1, 4, 6
 _HCERT, _EU_DCC_V1 = -260, 1
 _KID_BYTES = 8
+_MIN_RSA_BITS = 2048
 # COSE_Sign1 (array, headers) and, in the CWT, claims → -260 → 1 → group → entry → value.
 _COSE_DEPTH, _CLAIMS_DEPTH = 4, 6
 
@@ -113,16 +114,16 @@ def signer_from_der(der: bytes, country: str = "") -> SignerCertificate:
     EC P-256 nor RSA).
 
     The key id is the first 8 bytes of SHA-256 over the whole DER certificate, as the EU gateway gives it.
-    Without an extended key usage a DSC may sign every kind; with one, only the kinds its OIDs name
-    (an EKU naming none of the three leaves it signing nothing)."""
+    Without an extended key usage (or with an empty one) a DSC may sign every kind; with one, only the
+    kinds its OIDs name (an EKU naming none of the three leaves it signing nothing)."""
     try:
         certificate = x509.load_der_x509_certificate(der)
         key = certificate.public_key()
     except (ValueError, TypeError):
         raise ValueError("not a DER X.509 certificate with a supported key") from None
     if not (isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1)
-            or isinstance(key, rsa.RSAPublicKey)):
-        raise TypeError("the certificate's key is neither EC P-256 nor RSA")
+            or isinstance(key, rsa.RSAPublicKey) and key.key_size >= _MIN_RSA_BITS):
+        raise TypeError(f"the certificate's key is neither EC P-256 nor RSA of {_MIN_RSA_BITS} bits or more")
     return SignerCertificate(key_id_of_der(der), country or _country_of(certificate), der, key,
                              certificate.not_valid_before_utc, certificate.not_valid_after_utc,
                              _usages_of(certificate))

@@ -37,9 +37,9 @@ class Signer:
 
 
 def make_signer(not_before: datetime, not_after: datetime, country: str = "DE", rsa_key: bool = False,
-                usages: str | None = None) -> Signer:
+                usages: str | None = None, rsa_bits: int = 2048) -> Signer:
     """`usages`: None for no extended key usage, else the kinds ('v', 't', 'r') it names."""
-    key = rsa.generate_private_key(65537, 2048) if rsa_key else ec.generate_private_key(ec.SECP256R1())
+    key = rsa.generate_private_key(65537, rsa_bits) if rsa_key else ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, country),
                       x509.NameAttribute(NameOID.COMMON_NAME, f"DSC {country}")])
     builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())

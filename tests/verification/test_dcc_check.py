@@ -262,3 +262,11 @@ def test_a_checkpoints_test_requirement_needs_a_recent_negative_test_certificate
     assert (old.decision, old.reason) == (Decision.DENY, "NEGATIVE_TEST_REQUIRED")
     vaccinated = check_dcc(full_vaccination(ec_signer), held, RULES, GUANGDONG, NOW, test_within=within)
     assert vaccinated.reason == "NEGATIVE_TEST_REQUIRED"
+
+
+def test_signers_with_weak_or_unsupported_keys_are_refused() -> None:
+    weak = f.make_signer(NOW - timedelta(days=1), NOW + timedelta(days=1), rsa_key=True, rsa_bits=1024)
+    with pytest.raises(TypeError, match="2048"):
+        dcc.signer_from_der(weak.der)
+    with pytest.raises(ValueError, match="X.509"):
+        dcc.signer_from_der(b"\x30\x03\x02\x01\x01")
