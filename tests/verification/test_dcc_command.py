@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.runtime.settings import Env, SettingsError
 from services.verification import dcc_command
+from services.verification.bootstrap import VerificationSettings
+from tests.support import random_key
 from tests.verification import dcc_factory as f
 from tests.verification.test_dcc_vectors import VECTORS
 
@@ -101,3 +104,19 @@ def test_the_healthcode_command_runs_it(tmp_path, signer) -> None:
                           input=payload, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1])["decision"] == "PASS"
+
+
+def test_the_service_reads_a_trust_list_file_and_rules_from_its_settings(tmp_path, signer) -> None:
+    (tmp_path / "trust.json").write_text(json.dumps([{"country": "NL", "certificateType": "DSC",
+                                                       "rawData": base64.b64encode(signer.der).decode()}]))
+    base = {"HEALTHCODE_DATABASE_URL": "postgresql://unused/db", "HEALTHCODE_VERIFICATION_EXCHANGE_KEY": random_key(),
+            "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key()}
+    settings = VerificationSettings.read(Env({**base, "HEALTHCODE_VERIFICATION_DCC_TRUST_LIST":
+                                              str(tmp_path / "trust.json")}))
+    assert [item.certificate for item in settings.dcc_trust_list] == [signer.der]
+    assert {rule.province for rule in settings.dcc_rules} == {"440000", "110000"}
+    (tmp_path / "rules.json").write_text('{"rules": [{"Engine": "JS"}]}')
+    for name, path in (("HEALTHCODE_VERIFICATION_DCC_TRUST_LIST", tmp_path / "missing.json"),
+                       ("HEALTHCODE_VERIFICATION_DCC_RULES", tmp_path / "rules.json")):
+        with pytest.raises(SettingsError, match=name):
+            VerificationSettings.read(Env({**base, name: str(path)}))
