@@ -23,8 +23,9 @@ from gateway.caching import RecentMap
 from gateway.directory import SessionStanding
 from gateway.policy import Route, Scope, authorize, authorize_response, check_list_sizes
 from gateway.principals import CallerKind, Principal
-from services.runtime.clients import request_metadata
+from services.runtime.clients import ClientCall, forwarding_metrics, request_metadata
 from services.runtime.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted, Unauthenticated
+from services.runtime.metrics import CLIENT_STREAM, SERVER_STREAM, UNARY
 from services.runtime.logs import get_logger
 
 log = get_logger(__name__)
@@ -185,12 +186,17 @@ class Forwarder:
         self.stream_limits = stream_limits
         # One multicallable per route, made once; answers stay bytes (no deserializer).
         self._calls = {}
+        # Client-side metrics per route, bound once (the channels have no interceptor).
+        self._metrics = {}
         for route in routes.values():
             channel = channels[route.upstream]
             make = (channel.stream_unary if route.client_streaming else
                     channel.unary_stream if route.server_streaming else channel.unary_unary)
             self._calls[route.method] = make(route.method, request_serializer=route.request.SerializeToString,
                                              response_deserializer=None)
+            self._metrics[route.method] = forwarding_metrics(
+                CLIENT_STREAM if route.client_streaming else SERVER_STREAM if route.server_streaming else UNARY,
+                route.method)
 
     async def unary(self, route: Route, principal: Principal, request: protobuf_message.Message,
                     timeout: float | None) -> bytes:
@@ -213,7 +219,7 @@ class Forwarder:
                 return cached
             REFUSED.labels("OVERLOADED").inc()
             raise
-        with admission, IN_FLIGHT.track_inprogress(), service_errors():
+        with admission, IN_FLIGHT.track_inprogress(), service_errors(), ClientCall(self._metrics[route.method]):
             answer = await self._calls[route.method](request, timeout=_deadline(timeout), metadata=request_metadata())
         if route.response_checks:
             await authorize_response(route, principal, route.response.FromString(answer), self.scope)
@@ -254,8 +260,11 @@ class Forwarder:
             call = self._calls[route.method](request, timeout=deadline, metadata=request_metadata())
             guard.add_done_callback(lambda _: call.cancel())
             try:
-                with service_errors():
+                metrics = self._metrics[route.method]
+                metrics.sent.inc()
+                with service_errors(), ClientCall(metrics, unary=False):
                     async for answer in call:
+                        metrics.received.inc()
                         yield answer
             except asyncio.CancelledError:
                 if not guard.done() or guard.cancelled():
@@ -326,7 +335,7 @@ class Forwarder:
                 yield message
             sending[0] = False
 
-        with admission, IN_FLIGHT.track_inprogress():
+        with admission, IN_FLIGHT.track_inprogress(), ClientCall(self._metrics[route.method], unary=False):
             call = self._calls[route.method](relayed(), timeout=deadline, metadata=request_metadata())
             watchdog = asyncio.create_task(self._idle_watch(call, last_message, sending, refusal))
             try:

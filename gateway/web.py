@@ -36,7 +36,7 @@ from gateway.rpc import BEARER
 from services.codes.payload import CodeRejected, read_code
 from services.runtime import errors
 from services.runtime.logs import get_logger
-from services.runtime.metrics import observe_call
+from services.runtime.metrics import observe_http
 from services.runtime.server import REQUEST_ID_HEADER, SAFE_REQUEST_ID
 from services.runtime.status import code_for
 
@@ -225,7 +225,7 @@ class WebFrontDoor:
                 response = HttpError(grpc.StatusCode.INTERNAL,
                                      "internal error; quote the request id to support").response()
         response.headers[REQUEST_ID_HEADER] = request_id
-        observe_call("gateway-http", f"{request.method} {name}", str(response.status), time.perf_counter() - started)
+        observe_http(request.method, name, response.status, time.perf_counter() - started)
         return response
 
     def _principal(self, request: web.Request) -> Principal:

@@ -98,7 +98,7 @@ async def _through_the_gateway(up: Process, pki: Path, person_id: str) -> dict:
                              headers={"Authorization": f"Bearer {checkpoint_token}"}) as response:
             verdict = await response.json()
         async with http.get(metrics) as response:
-            metrics_ok = "healthcode_rpc_calls_total" in await response.text()
+            metrics_ok = "grpc_server_handled_total" in await response.text()
     return {"grpc": common_pb2.Colour.Name(status.status.colour), "page": page_ok, "checkpoint": verdict.get("decision"), "metrics": metrics_ok}
 
 

@@ -1,10 +1,15 @@
-"""Channels to other services: the caller's request id travels along, and every call has a deadline."""
+"""Channels to other services: the caller's request id travels along, every call has a deadline, and
+every call is counted on the client side (`grpc_client_*`, grpc-prometheus names)."""
 
 from __future__ import annotations
+
+import asyncio
+import time
 
 import grpc
 import structlog
 
+from services.runtime.metrics import SERVER_STREAM, UNARY, MethodMetrics, client_method
 from services.runtime.server import REQUEST_ID_HEADER
 
 
@@ -24,15 +29,83 @@ def _with_request_id(details: grpc.aio.ClientCallDetails, default_timeout: float
         metadata=metadata, credentials=details.credentials, wait_for_ready=details.wait_for_ready)
 
 
+class ClientCall:
+    """Counts one call made without an interceptor (the gateway's forwarding): `with ClientCall(metrics):`
+    around the awaited call; a grpc error leaving the block is its code. A unary call's one message each
+    way is counted here; a stream's messages are counted by its relay (`metrics.sent`/`received`)."""
+
+    __slots__ = ("_metrics", "_started", "_unary")
+
+    def __init__(self, metrics: MethodMetrics, unary: bool = True) -> None:
+        self._metrics = metrics
+        self._started = 0.0
+        self._unary = unary
+
+    def __enter__(self) -> ClientCall:
+        self._metrics.started.inc()
+        if self._unary:
+            self._metrics.sent.inc()
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if error is None:
+            if self._unary:
+                self._metrics.received.inc()
+            code = "OK"
+        elif isinstance(error, grpc.aio.AioRpcError):
+            code = error.code().name
+        elif isinstance(error, asyncio.CancelledError):
+            code = "CANCELLED"
+        else:
+            code = "UNKNOWN"
+        self._metrics.handled(code, time.perf_counter() - self._started)
+
+
+def forwarding_metrics(grpc_type: str, method: str) -> MethodMetrics:
+    """A forwarded method's client-side children, bound once (`ClientCall(...)` per call)."""
+    return client_method(grpc_type, method)
+
+
 class _PropagatingInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.UnaryStreamClientInterceptor):
     def __init__(self, default_timeout: float) -> None:
         self._timeout = default_timeout
+        self._metrics: dict[tuple[str, str | bytes], MethodMetrics] = {}
+
+    def _method(self, grpc_type: str, method: str | bytes) -> MethodMetrics:
+        found = self._metrics.get((grpc_type, method))
+        if found is None:
+            name = method.decode() if isinstance(method, bytes) else method
+            found = self._metrics.setdefault((grpc_type, method), client_method(grpc_type, name))
+        return found
 
     async def intercept_unary_unary(self, continuation, client_call_details, request):
-        return await continuation(_with_request_id(client_call_details, self._timeout), request)
+        metrics = self._method(UNARY, client_call_details.method)
+        metrics.started.inc()
+        metrics.sent.inc()
+        started = time.perf_counter()
+        call = await continuation(_with_request_id(client_call_details, self._timeout), request)
+        # Waits for the answer without raising; the caller awaits the finished call for it (or its error).
+        code = await call.code()
+        if code == grpc.StatusCode.OK:
+            metrics.received.inc()
+        metrics.handled(code.name, time.perf_counter() - started)
+        return call
 
     async def intercept_unary_stream(self, continuation, client_call_details, request):
-        return await continuation(_with_request_id(client_call_details, self._timeout), request)
+        metrics = self._method(SERVER_STREAM, client_call_details.method)
+        metrics.started.inc()
+        metrics.sent.inc()
+        started = time.perf_counter()
+        call = await continuation(_with_request_id(client_call_details, self._timeout), request)
+        loop = asyncio.get_running_loop()
+
+        async def finished(done) -> None:
+            metrics.handled((await done.code()).name, time.perf_counter() - started)
+
+        # The stream's end is known only when its reader has drained or left it.
+        call.add_done_callback(lambda done: loop.create_task(finished(done)))
+        return call
 
 
 def open_channel(address: str, *, default_timeout: float = 5.0, propagate: bool = True,
@@ -42,7 +115,7 @@ def open_channel(address: str, *, default_timeout: float = 5.0, propagate: bool 
 
     With `propagate=False` the channel has no interceptor: an aio client interceptor costs about
     as much CPU as the call itself, so a hot path (the gateway's forwarding) passes
-    `request_metadata()` and its timeout on each call instead.
+    `request_metadata()` and its timeout on each call instead, and counts it with `ClientCall`.
 
     Its connections are its own: grpc otherwise shares them process-wide, so one failed
     early attempt (a peer not up yet) would make every other channel to that address fail

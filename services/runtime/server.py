@@ -19,7 +19,8 @@ from grpc_reflection.v1alpha import reflection
 
 from services.runtime.errors import DomainError, ResourceExhausted
 from services.runtime.logs import get_logger
-from services.runtime.metrics import observe_call
+from services.runtime.metrics import (BIDI_STREAM, CLIENT_STREAM, SERVER_STREAM, UNARY, MethodMetrics,
+                                      server_method)
 from services.runtime.status import retryable_database_status, to_rpc_status
 
 log = get_logger(__name__)
@@ -59,59 +60,85 @@ class App:
 
 class CallInterceptor(grpc.aio.ServerInterceptor):
     """Per call: binds a request id for logs, maps domain errors to statuses, logs failures,
-    and counts the call and its latency for Prometheus."""
+    and counts the call (grpc-prometheus names) and its latency.
+
+    A method's wrapped handler and its metric children are made on its first call and kept: the
+    services' handlers never change while the server runs."""
 
     def __init__(self, error_domain: str, service: str) -> None:
         self._domain = error_domain
         self._service = service
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+        wrapped = self._handlers.get(method)
+        if wrapped is not None:
+            return wrapped
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        method = handler_call_details.method
-        request_id = _request_id(handler_call_details.invocation_metadata)
+        wrapped = self._wrap(handler, method)
+        self._handlers[method] = wrapped
+        return wrapped
+
+    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        serializers = {"request_deserializer": handler.request_deserializer,
+                       "response_serializer": handler.response_serializer}
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, method, request_id),
-                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+                self._wrap_unary(handler.unary_unary, server_method(UNARY, method), False), **serializers)
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(handler.stream_unary, method, request_id),
-                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+                self._wrap_unary(handler.stream_unary, server_method(CLIENT_STREAM, method), True), **serializers)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, method, request_id),
-                request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+                self._wrap_stream(handler.unary_stream, server_method(SERVER_STREAM, method), False), **serializers)
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(handler.stream_stream, method, request_id),
-            request_deserializer=handler.request_deserializer, response_serializer=handler.response_serializer)
+            self._wrap_stream(handler.stream_stream, server_method(BIDI_STREAM, method), True), **serializers)
 
-    def _wrap_unary(self, behaviour, method: str, request_id: str):
+    def _wrap_unary(self, behaviour, metrics: MethodMetrics, streamed_in: bool, answers_once: bool = True):
         async def unary(request, context):
-            with structlog.contextvars.bound_contextvars(request_id=request_id, rpc=method):
+            with structlog.contextvars.bound_contextvars(request_id=_request_id(context.invocation_metadata()),
+                                                         rpc=metrics.full_method):
                 started = time.perf_counter()
+                metrics.started.inc()
+                if streamed_in:
+                    request = _counted(request, metrics.received)
+                else:
+                    metrics.received.inc()
                 try:
-                    return await behaviour(request, context)
+                    response = await behaviour(request, context)
+                    if answers_once:
+                        metrics.sent.inc()
+                    return response
                 except asyncio.CancelledError:
                     _log_cancelled(started)
                     raise
                 except Exception as error:  # noqa: BLE001 - mapped, never swallowed
                     await self._fail(error, context, started)
                 finally:
-                    self._observe(method, context, started)
+                    _observe(metrics, context, started)
         return unary
 
-    def _wrap_stream(self, behaviour, method: str, request_id: str):
+    def _wrap_stream(self, behaviour, metrics: MethodMetrics, streamed_in: bool):
         # A streaming handler is either an async generator or a coroutine that calls context.write().
         if not inspect.isasyncgenfunction(behaviour):
-            return self._wrap_unary(behaviour, method, request_id)
+            # (its context.write() messages are not counted as sent)
+            return self._wrap_unary(behaviour, metrics, streamed_in, answers_once=False)
 
         async def stream(request, context):
-            with structlog.contextvars.bound_contextvars(request_id=request_id, rpc=method):
+            with structlog.contextvars.bound_contextvars(request_id=_request_id(context.invocation_metadata()),
+                                                         rpc=metrics.full_method):
                 started = time.perf_counter()
+                metrics.started.inc()
+                if streamed_in:
+                    request = _counted(request, metrics.received)
+                else:
+                    metrics.received.inc()
                 try:
                     async for response in behaviour(request, context):
+                        metrics.sent.inc()
                         yield response
                 except asyncio.CancelledError:
                     _log_cancelled(started)
@@ -119,16 +146,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 except Exception as error:  # noqa: BLE001 - mapped, never swallowed
                     await self._fail(error, context, started)
                 finally:
-                    self._observe(method, context, started)
+                    _observe(metrics, context, started)
         return stream
-
-    def _observe(self, method: str, context: grpc.aio.ServicerContext, started: float) -> None:
-        # The code the call ends with: set by an abort, CANCELLED when the client left, else OK.
-        code = context.code()
-        if code is None:
-            code = grpc.StatusCode.CANCELLED if context.cancelled() else grpc.StatusCode.OK
-        observe_call(self._service, method, code.name if isinstance(code, grpc.StatusCode) else str(code),
-                     time.perf_counter() - started)
 
     async def _fail(self, error: Exception, context: grpc.aio.ServicerContext, started: float) -> None:
         elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -152,6 +171,20 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                           frames=_frames(error))
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error; quote the request id to support")
         await context.abort(status.code, status.details, status.trailing_metadata)
+
+
+def _observe(metrics: MethodMetrics, context: grpc.aio.ServicerContext, started: float) -> None:
+    # The code the call ends with: set by an abort, CANCELLED when the client left, else OK.
+    code = context.code()
+    if code is None:
+        code = grpc.StatusCode.CANCELLED if context.cancelled() else grpc.StatusCode.OK
+    metrics.handled(code.name if isinstance(code, grpc.StatusCode) else str(code), time.perf_counter() - started)
+
+
+async def _counted(requests, received):
+    async for request in requests:
+        received.inc()
+        yield request
 
 
 def _frames(error: BaseException) -> list[str]:

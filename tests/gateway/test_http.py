@@ -127,8 +127,10 @@ async def test_gateway_calls_are_counted_for_prometheus(platform, http):
     async with http.get(f"{platform.hubei.url}/v1/risk-areas") as response:
         assert response.status == 401
     exposition = generate_latest(REGISTRY).decode()
-    assert 'healthcode_rpc_calls_total{code="401",method="GET /v1/risk-areas",service="gateway-http"}' in exposition
-    assert 'service="gateway"' in exposition and 'service="status"' in exposition
+    assert 'http_server_requests_total{method="GET",route="/v1/risk-areas",status="401"}' in exposition
+    assert 'http_server_request_duration_seconds_bucket{le="0.001",method="GET",route="/v1/risk-areas"}' in exposition
+    # the HTTP door is not mixed into the gRPC series
+    assert 'grpc_method="GET /v1/risk-areas"' not in exposition
 
 
 async def test_probes_reach_health_without_a_certificate_on_a_port_of_its_own(platform):

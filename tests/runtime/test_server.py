@@ -6,7 +6,9 @@ import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client import REGISTRY, generate_latest
 
+from services.runtime.clients import open_channel
 from services.runtime.errors import FailedPrecondition, InvalidArgument
 from services.runtime.server import App, start_server
 from tests.support import error_details
@@ -125,3 +127,55 @@ async def test_a_serialization_conflict_is_aborted_so_the_client_retries(probe):
 
     assert error.value.code() == grpc.StatusCode.ABORTED
     assert error_details(error.value)[0] == "SERIALIZATION_CONFLICT"
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_calls_are_counted_under_the_grpc_prometheus_names_and_labels(probe):
+    _, _, call = probe
+    method = {"grpc_type": "unary", "grpc_service": "test.v1.Probe", "grpc_method": "Call"}
+    before = {name: _sample(name, **method) for name in (
+        "grpc_server_started_total", "grpc_server_msg_received_total", "grpc_server_msg_sent_total",
+        "grpc_server_handling_seconds_count")}
+    ok_before = _sample("grpc_server_handled_total", **method, grpc_code="OK")
+    invalid_before = _sample("grpc_server_handled_total", **method, grpc_code="INVALID_ARGUMENT")
+
+    await call(b"one")
+    await call(b"two")
+    with pytest.raises(grpc.aio.AioRpcError):
+        await call(b"invalid")
+
+    assert _sample("grpc_server_started_total", **method) - before["grpc_server_started_total"] == 3
+    assert _sample("grpc_server_handled_total", **method, grpc_code="OK") - ok_before == 2
+    assert _sample("grpc_server_handled_total", **method, grpc_code="INVALID_ARGUMENT") - invalid_before == 1
+    assert _sample("grpc_server_msg_received_total", **method) - before["grpc_server_msg_received_total"] == 3
+    assert _sample("grpc_server_msg_sent_total", **method) - before["grpc_server_msg_sent_total"] == 2
+    assert _sample("grpc_server_handling_seconds_count", **method) - before["grpc_server_handling_seconds_count"] == 3
+    exposition = generate_latest(REGISTRY).decode()
+    assert "healthcode_rpc_calls" not in exposition
+
+
+async def test_calls_to_other_services_are_counted_on_the_client_side(probe):
+    server, _, _ = probe
+    method = {"grpc_type": "unary", "grpc_service": "test.v1.Probe", "grpc_method": "Call"}
+    ok_before = _sample("grpc_client_handled_total", **method, grpc_code="OK")
+    refused_before = _sample("grpc_client_handled_total", **method, grpc_code="FAILED_PRECONDITION")
+    started_before = _sample("grpc_client_started_total", **method)
+    seconds_before = _sample("grpc_client_handling_seconds_count", **method)
+    channel = open_channel(server.address)
+    try:
+        call = channel.unary_unary("/test.v1.Probe/Call", request_serializer=_identity,
+                                   response_deserializer=_identity)
+        assert await call(b"x") == b"ok:x"
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await call(b"precondition")
+        assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    finally:
+        await channel.close()
+
+    assert _sample("grpc_client_started_total", **method) - started_before == 2
+    assert _sample("grpc_client_handled_total", **method, grpc_code="OK") - ok_before == 1
+    assert _sample("grpc_client_handled_total", **method, grpc_code="FAILED_PRECONDITION") - refused_before == 1
+    assert _sample("grpc_client_handling_seconds_count", **method) - seconds_before == 2
