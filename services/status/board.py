@@ -29,6 +29,7 @@ from services.status import facts as intake
 from services.status.audit import AuditChain, AuditEntry
 from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Evidence, Fact, FactKind, Status,
                                    decide, reasons_from_json, reasons_to_json)
+from services.status import signals
 from services.status.peers import Identity, Itinerary
 from services.status.repository import Enrolment, StaleCode, StatusRepository
 from services.status.rulebook import RuleBook
@@ -158,6 +159,8 @@ class StatusBoard:
                 statuses[person_id] = replace(status, binding=self._chain.bind(status))
             if statuses:
                 await self.repository.write_statuses(connection, list(statuses.values()))
+        signals.changed(((ChangeCause(entry.cause).name, Colour(entry.colour).name) for *_, entry in decided if entry),
+                        now)
         for person_id, (_, current) in locked.items():
             if person_id not in statuses and current is not None:
                 statuses[person_id] = current

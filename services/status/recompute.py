@@ -17,6 +17,7 @@ from services.runtime.errors import DomainError, InvalidArgument, NotFound, Unav
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_time_id_token, parse_uuid, time_id_token
+from services.status import signals
 from services.status.board import StatusBoard
 from services.status.model import ChangeCause
 from services.status.peers import Itinerary
@@ -93,7 +94,9 @@ class Recomputation:
 
     async def work(self) -> None:
         """Runs every unfinished run to its end (a failed batch is retried next round)."""
-        for run in await self._repository.running_runs():
+        runs = await self._repository.running_runs()
+        signals.backlog((run.start_time for run in runs), self._board.now())
+        for run in runs:
             async with self._repository.pool.acquire() as connection:
                 # One replica per run; the lock goes with the session if the process dies.
                 if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
@@ -117,6 +120,7 @@ class Recomputation:
             task, chunk = pending.popleft()
             decided = await task
             await self._repository.advance_run(run.declaration_id, chunk[-1], len(chunk), decided.changed)
+            signals.RECOMPUTE_PERSONS.inc(len(chunk))
 
         try:
             async for chunk in self._itinerary.affected_persons(run.declaration_id, current.last_person_id or ""):

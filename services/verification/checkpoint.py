@@ -15,6 +15,7 @@ from services.codes.dcc import HC1_PREFIX
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, Unavailable
 from services.runtime.logs import get_logger
+from services.verification import signals
 from services.verification.checker import MAX_TEST_REQUIREMENT, Examined, Standing, Verdict, conclude, examine
 from services.verification.dcc_checkpoint import DccCheckpoint
 from services.verification.recognition import Recognition
@@ -81,6 +82,7 @@ class Checkpoint:
         await self._repository.record_decision(DecisionRow(
             verification_id, now, checkpoint_id, area_code, int(verdict.decision), verdict.reason,
             verdict.issuer_province or None, int(verdict.colour) if verdict.colour else None, verdict.code_id))
+        signals.decided(verdict.decision.name, verdict.reason)
         if verdict.reason == "FEVER" and verdict.issuer_province in self._recognition.own_provinces:
             await self._report_fever(verdict, reading, verification_id)
         return Recorded(verdict, verification_id)

@@ -22,6 +22,7 @@ from services.codes import is_p256_public_key, key_id_of
 from services.verification.exchange import (RISK_LIST, SNAPSHOT, TRUST_LIST, RiskRecord, risk_list_bytes, sign,
                                             verifies)
 from services.verification.peers import LocalStatus, Peer, PeerTrustList, StaleCode, TrustListRefused
+from services.verification import signals
 from services.verification.outbox import Outbox
 from services.verification.repository import (DELTA_OVERLAP, AgreementRow, KeyRow, SignedBatch,
                                               VerificationRepository)
@@ -178,10 +179,13 @@ class Recognition:
 
     async def pull_trust_list(self, peer: Peer) -> bool:
         try:
-            return await self.accept_trust_list(peer, await peer.trust_list())
+            accepted = await self.accept_trust_list(peer, await peer.trust_list())
         except TrustListRefused as refusal:
             log.warning("trust_list_refused", provinces=sorted(peer.province_codes), reason=refusal.reason)
             return False
+        # A good list, newer or not: the peer's keys as this deployment holds them are current as of now.
+        signals.trust_list_synced(peer.province_codes, self.now())
+        return accepted
 
     async def trust_list_changed(self, caller: frozenset[str]) -> bool:
         """A peer says its list changed: pull it now from the peer its certificate speaks for."""
@@ -212,6 +216,7 @@ class Recognition:
                                                      row.end_time)
                       for row in await self.repository.agreements()}
         self.view = TrustView(keys, self.own_provinces, agreements, self._clock_skew)
+        signals.keys_expire((key.province_code, key.purpose, key.not_after, key.revoke_time) for key in keys.values())
 
     async def trust_list(self) -> tuple[int, frozenset[str], list[KeyRow], KeyRow]:
         """What peers pull from us: its version, our provinces' code-signing keys and our exchange key (from

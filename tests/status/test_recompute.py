@@ -8,6 +8,7 @@ from datetime import timedelta
 from healthcode.common.v1 import common_pb2
 from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2 as pb
+from prometheus_client import REGISTRY
 
 from tests.status.helpers import NATIONAL_ONLY, person_in, status_of
 from tests.support import ingest_one_stay, timestamp
@@ -90,3 +91,29 @@ async def test_starting_a_run_twice_gives_the_same_run(status_env, itinerary_env
     first = await status_env.admin.StartRecompute(pb.StartRecomputeRequest(declaration_id=declaration))
     second = await status_env.admin.StartRecompute(pb.StartRecomputeRequest(declaration_id=declaration))
     assert first.run.start_time == second.run.start_time
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_operators_see_changes_per_cause_and_the_recompute_backlog_and_lag(status_env, identity_env,
+                                                                                 itinerary_env, clock):
+    persons = await travellers(status_env, identity_env, itinerary_env, clock, "620902", 3)
+    reddened = _sample("healthcode_status_changes_total", cause="RISK_DECLARATION", colour="RED")
+    recomputed = _sample("healthcode_status_recompute_persons_total")
+    declaration = await declare(itinerary_env, clock, "620902")
+    await status_env.parts.recomputation.start(declaration)
+    clock.advance(timedelta(seconds=90))
+    await status_env.parts.recomputation.work()
+    # Seen at the round's start: this run (at least) was waiting, for 90 s at least.
+    assert _sample("healthcode_status_recompute_runs_running") >= 1
+    assert _sample("healthcode_status_recompute_lag_seconds") >= 90
+    assert _sample("healthcode_status_changes_total", cause="RISK_DECLARATION", colour="RED") - reddened == 3
+    assert _sample("healthcode_status_recompute_persons_total") - recomputed == len(persons)
+    assert _sample("healthcode_status_audit_head_timestamp_seconds") >= clock.now().timestamp() - 1
+    await status_env.parts.recomputation.work()
+    still_running = await status_env.parts.board.repository.running_runs()
+    assert _sample("healthcode_status_recompute_runs_running") == len(still_running)
+    if not still_running:
+        assert _sample("healthcode_status_recompute_lag_seconds") == 0

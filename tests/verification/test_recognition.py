@@ -14,6 +14,7 @@ import asyncpg
 import base45
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 from healthcode.common.v1 import common_pb2
 from healthcode.identity.v1 import identity_pb2
 from healthcode.status.v1 import status_pb2
@@ -532,3 +533,26 @@ async def test_a_test_requirement_out_of_range_is_refused_naming_the_field(provi
     error = await refused(provinces.hubei.verifier.VerifyCode(pb.VerifyCodeRequest(
         payload="HCN1:", checkpoint_id="gate-1", area_code="320102", negative_test_within_hours=hours)))
     assert error_details(error) == ("TEST_REQUIREMENT_INVALID", ["negative_test_within_hours"])
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_operators_see_decisions_by_reason_trust_list_age_and_key_expiry(provinces):
+    passed = _sample("healthcode_verification_decisions_total", decision="PASS", reason="NONE")
+    person = await provinces.hubei.resident()
+    assert (await verify(provinces.hubei, await provinces.hubei.code(person))).decision == PASS
+    garbled = await verify(provinces.hubei, "HC1:not-a-code")
+    denied = _sample("healthcode_verification_decisions_total", decision=pb.Decision.Name(garbled.decision)[9:],
+                     reason=garbled.reason)
+    assert _sample("healthcode_verification_decisions_total", decision="PASS", reason="NONE") - passed == 1
+    assert garbled.reason and denied >= 1
+
+    await sync(provinces)
+    # Jiangsu pulled Hubei's trust list at its own clock's time (both clocks stand still here).
+    assert _sample("healthcode_verification_trust_list_synced_timestamp_seconds",
+                   peer=HUBEI) == provinces.jiangsu.clock.now().timestamp()
+    expiry = _sample("healthcode_verification_trusted_key_expiry_timestamp_seconds",
+                     province_code=HUBEI, purpose="codes")
+    assert expiry > provinces.jiangsu.clock.now().timestamp()
