@@ -34,7 +34,7 @@ from gateway.policy import ROUTES, Route
 from gateway.principals import CallerKind, Principal
 from gateway.rpc import BEARER
 from services.codes.payload import CodeRejected, read_code
-from services.runtime import errors
+from services.runtime import errors, tracing
 from services.runtime.logs import get_logger
 from services.runtime.metrics import observe_http
 from services.runtime.server import REQUEST_ID_HEADER, SAFE_REQUEST_ID
@@ -209,6 +209,7 @@ class WebFrontDoor:
         request_id = supplied if SAFE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
         name = request.match_info.route.resource.canonical if request.match_info.route.resource else "unmatched"
         started = time.perf_counter()
+        span = tracing.http_span(request.method, name, request.headers, request_id) if tracing.ENABLED else None
         with structlog.contextvars.bound_contextvars(request_id=request_id, rpc=f"{request.method} {name}"):
             try:
                 response = await handler(request)
@@ -226,6 +227,8 @@ class WebFrontDoor:
                                      "internal error; quote the request id to support").response()
         response.headers[REQUEST_ID_HEADER] = request_id
         observe_http(request.method, name, response.status, time.perf_counter() - started)
+        if span is not None:
+            tracing.finish_http(span, response.status)
         return response
 
     def _principal(self, request: web.Request) -> Principal:

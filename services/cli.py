@@ -18,6 +18,7 @@ from services.itinerary import bootstrap as itinerary
 from services.load import cli as load_cli
 from services.runtime.database import migrate
 from services.runtime.logs import configure_logging, get_logger
+from services.runtime import tracing
 from services.runtime.metrics import serve_metrics
 from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.server import HostedServer, run_until_signalled, start_server
@@ -98,6 +99,7 @@ async def _up(environ: dict[str, str], data_dir: Path) -> None:
     metrics_port = serve_metrics(env.text("HOST", "127.0.0.1"), env.integer("METRICS_PORT", 9464, minimum=0,
                                                                              maximum=65535))
     env.check()
+    tracing.configure("healthcode", endpoint=tracing.endpoint_from_environment(environ))
     servers = []
     for service in SERVICES:
         server, grace = await _start(service, environ)
@@ -185,6 +187,7 @@ def cmd_service(args: argparse.Namespace) -> int:
     async def serve() -> None:
         if migrate_on_start:
             await migrate(settings.server.database_url, service.SCHEMA, service.MIGRATIONS)
+        tracing.configure(f"healthcode-{service.NAME}")
         app = await service.build_app(settings)
         server = await start_server(app, settings.server.host, settings.server.port)
         serve_metrics(settings.server.host, settings.server.metrics_port)
@@ -267,6 +270,7 @@ def _worker(name: str, index: int, port: int | None, ready) -> None:
     async def serve() -> None:
         if migrate_on_start:
             await migrate(settings.server.database_url, service.SCHEMA, service.MIGRATIONS)
+        tracing.configure(f"healthcode-{service.NAME}")
         app = await service.build_app(settings)
         server = await start_server(app, settings.server.host, settings.server.port, reuse_port=True)
         # One /metrics per process: worker i on the metrics port + i.
@@ -286,6 +290,7 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     settings = gateway.GatewaySettings.read(Env())
 
     async def serve() -> None:
+        tracing.configure("healthcode-gateway")
         started = await gateway.start_gateway(settings)
         serve_metrics(settings.host, settings.metrics_port)
         print(f"gateway grpc://{started.address} http://{settings.host}:{started.http_port}/", flush=True)

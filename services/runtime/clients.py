@@ -9,14 +9,17 @@ import time
 import grpc
 import structlog
 
+from services.runtime import tracing
 from services.runtime.metrics import SERVER_STREAM, UNARY, MethodMetrics, client_method
 from services.runtime.server import REQUEST_ID_HEADER
 
 
 def request_metadata() -> tuple[tuple[str, str], ...]:
-    """The current call's request id as outgoing metadata, for channels opened without propagation."""
+    """The current call's request id (and, when tracing, its W3C `traceparent`) as outgoing metadata,
+    for channels opened without propagation."""
     request_id = structlog.contextvars.get_contextvars().get("request_id")
-    return ((REQUEST_ID_HEADER, request_id),) if request_id else ()
+    found = ((REQUEST_ID_HEADER, request_id),) if request_id else ()
+    return found + tracing.traceparent() if tracing.ENABLED else found
 
 
 def _with_request_id(details: grpc.aio.ClientCallDetails, default_timeout: float) -> grpc.aio.ClientCallDetails:
@@ -24,6 +27,8 @@ def _with_request_id(details: grpc.aio.ClientCallDetails, default_timeout: float
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     if request_id and not any(key == REQUEST_ID_HEADER for key, _ in metadata):
         metadata.append((REQUEST_ID_HEADER, request_id))
+    if tracing.ENABLED and not any(key == tracing.TRACEPARENT for key, _ in metadata):
+        metadata.extend(tracing.traceparent())
     return grpc.aio.ClientCallDetails(
         method=details.method, timeout=details.timeout if details.timeout is not None else default_timeout,
         metadata=metadata, credentials=details.credentials, wait_for_ready=details.wait_for_ready)
@@ -34,14 +39,18 @@ class ClientCall:
     around the awaited call; a grpc error leaving the block is its code. A unary call's one message each
     way is counted here; a stream's messages are counted by its relay (`metrics.sent`/`received`)."""
 
-    __slots__ = ("_metrics", "_started", "_unary")
+    __slots__ = ("_metrics", "_started", "_unary", "_span")
 
     def __init__(self, metrics: MethodMetrics, unary: bool = True) -> None:
         self._metrics = metrics
         self._started = 0.0
         self._unary = unary
+        self._span = None
 
     def __enter__(self) -> ClientCall:
+        # The client span is current inside the block, so `request_metadata()` there carries its traceparent.
+        if tracing.ENABLED:
+            self._span = tracing.client_span(self._metrics.full_method)
         self._metrics.started.inc()
         if self._unary:
             self._metrics.sent.inc()
@@ -60,6 +69,8 @@ class ClientCall:
         else:
             code = "UNKNOWN"
         self._metrics.handled(code, time.perf_counter() - self._started)
+        if self._span is not None:
+            self._span.end(code)
 
 
 def forwarding_metrics(grpc_type: str, method: str) -> MethodMetrics:
@@ -81,27 +92,44 @@ class _PropagatingInterceptor(grpc.aio.UnaryUnaryClientInterceptor, grpc.aio.Una
 
     async def intercept_unary_unary(self, continuation, client_call_details, request):
         metrics = self._method(UNARY, client_call_details.method)
+        span = tracing.client_span(metrics.full_method) if tracing.ENABLED else None
         metrics.started.inc()
         metrics.sent.inc()
         started = time.perf_counter()
-        call = await continuation(_with_request_id(client_call_details, self._timeout), request)
-        # Waits for the answer without raising; the caller awaits the finished call for it (or its error).
-        code = await call.code()
+        try:
+            call = await continuation(_with_request_id(client_call_details, self._timeout), request)
+            # Waits for the answer without raising; the caller awaits the finished call for it (or its error).
+            code = await call.code()
+        except BaseException:
+            if span is not None:
+                span.end(error=True)
+            raise
         if code == grpc.StatusCode.OK:
             metrics.received.inc()
         metrics.handled(code.name, time.perf_counter() - started)
+        if span is not None:
+            span.end(code.name)
         return call
 
     async def intercept_unary_stream(self, continuation, client_call_details, request):
         metrics = self._method(SERVER_STREAM, client_call_details.method)
+        span = tracing.client_span(metrics.full_method) if tracing.ENABLED else None
         metrics.started.inc()
         metrics.sent.inc()
         started = time.perf_counter()
-        call = await continuation(_with_request_id(client_call_details, self._timeout), request)
+        try:
+            call = await continuation(_with_request_id(client_call_details, self._timeout), request)
+        finally:
+            if span is not None:
+                # Current only while the call is made (its traceparent sent); it ends with the stream.
+                span.detach()
         loop = asyncio.get_running_loop()
 
         async def finished(done) -> None:
-            metrics.handled((await done.code()).name, time.perf_counter() - started)
+            code = (await done.code()).name
+            metrics.handled(code, time.perf_counter() - started)
+            if span is not None:
+                span.finish(code)
 
         # The stream's end is known only when its reader has drained or left it.
         call.add_done_callback(lambda done: loop.create_task(finished(done)))

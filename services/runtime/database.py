@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
+from services.runtime import tracing
 from services.runtime.logs import get_logger
 from services.runtime.settings import ServerSettings
 
@@ -22,6 +23,54 @@ async def _reset_if_dirty(connection: asyncpg.Connection) -> None:
     # keeps no session state, so only an abandoned transaction needs undoing.
     if connection.is_in_transaction():
         await connection.execute("ROLLBACK")
+
+
+class TracedConnection(asyncpg.Connection):
+    """The pool's connections: each call is a span when tracing is on (the statement, never its
+    arguments); when it is off, one flag read on the way to asyncpg's own method."""
+
+    async def _traced(self, operation: str, query: str | None, call):
+        span = tracing.database_span(operation, query)
+        try:
+            return await call
+        except BaseException as error:
+            # The type only: a driver's message may quote a query's arguments.
+            span.set_status(tracing.Status(tracing.StatusCode.ERROR, type(error).__name__))
+            raise
+        finally:
+            span.end()
+
+    async def execute(self, query, *args, timeout=None):
+        if not tracing.ENABLED:
+            return await super().execute(query, *args, timeout=timeout)
+        return await self._traced("execute", query, super().execute(query, *args, timeout=timeout))
+
+    async def executemany(self, command, args, *, timeout=None):
+        if not tracing.ENABLED:
+            return await super().executemany(command, args, timeout=timeout)
+        return await self._traced("executemany", command, super().executemany(command, args, timeout=timeout))
+
+    async def fetch(self, query, *args, timeout=None, record_class=None):
+        if not tracing.ENABLED:
+            return await super().fetch(query, *args, timeout=timeout, record_class=record_class)
+        return await self._traced("fetch", query, super().fetch(query, *args, timeout=timeout,
+                                                                 record_class=record_class))
+
+    async def fetchval(self, query, *args, column=0, timeout=None):
+        if not tracing.ENABLED:
+            return await super().fetchval(query, *args, column=column, timeout=timeout)
+        return await self._traced("fetchval", query, super().fetchval(query, *args, column=column, timeout=timeout))
+
+    async def fetchrow(self, query, *args, timeout=None, record_class=None):
+        if not tracing.ENABLED:
+            return await super().fetchrow(query, *args, timeout=timeout, record_class=record_class)
+        return await self._traced("fetchrow", query, super().fetchrow(query, *args, timeout=timeout,
+                                                                       record_class=record_class))
+
+    async def copy_records_to_table(self, table_name, **options):
+        if not tracing.ENABLED:
+            return await super().copy_records_to_table(table_name, **options)
+        return await self._traced("copy", f"COPY {table_name}", super().copy_records_to_table(table_name, **options))
 
 
 async def open_pool(settings: ServerSettings, application: str) -> asyncpg.Pool:
@@ -43,6 +92,7 @@ async def _pool(settings: ServerSettings, url: str, application_name: str) -> as
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         reset=_reset_if_dirty,
+        connection_class=TracedConnection,
         server_settings={"application_name": application_name, "timezone": "UTC"},
     )
     assert pool is not None

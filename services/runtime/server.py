@@ -17,6 +17,7 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.runtime import tracing
 from services.runtime.errors import DomainError, ResourceExhausted
 from services.runtime.logs import get_logger
 from services.runtime.metrics import (BIDI_STREAM, CLIENT_STREAM, SERVER_STREAM, UNARY, MethodMetrics,
@@ -99,8 +100,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
 
     def _wrap_unary(self, behaviour, metrics: MethodMetrics, streamed_in: bool, answers_once: bool = True):
         async def unary(request, context):
-            with structlog.contextvars.bound_contextvars(request_id=_request_id(context.invocation_metadata()),
-                                                         rpc=metrics.full_method):
+            metadata = context.invocation_metadata()
+            request_id = _request_id(metadata)
+            with structlog.contextvars.bound_contextvars(request_id=request_id, rpc=metrics.full_method):
+                span = tracing.server_span(metrics.full_method, metadata, request_id) if tracing.ENABLED else None
                 started = time.perf_counter()
                 metrics.started.inc()
                 if streamed_in:
@@ -118,7 +121,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 except Exception as error:  # noqa: BLE001 - mapped, never swallowed
                     await self._fail(error, context, started)
                 finally:
-                    _observe(metrics, context, started)
+                    code = _observe(metrics, context, started)
+                    if span is not None:
+                        span.end(code)
         return unary
 
     def _wrap_stream(self, behaviour, metrics: MethodMetrics, streamed_in: bool):
@@ -128,8 +133,10 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             return self._wrap_unary(behaviour, metrics, streamed_in, answers_once=False)
 
         async def stream(request, context):
-            with structlog.contextvars.bound_contextvars(request_id=_request_id(context.invocation_metadata()),
-                                                         rpc=metrics.full_method):
+            metadata = context.invocation_metadata()
+            request_id = _request_id(metadata)
+            with structlog.contextvars.bound_contextvars(request_id=request_id, rpc=metrics.full_method):
+                span = tracing.server_span(metrics.full_method, metadata, request_id) if tracing.ENABLED else None
                 started = time.perf_counter()
                 metrics.started.inc()
                 if streamed_in:
@@ -146,7 +153,9 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                 except Exception as error:  # noqa: BLE001 - mapped, never swallowed
                     await self._fail(error, context, started)
                 finally:
-                    _observe(metrics, context, started)
+                    code = _observe(metrics, context, started)
+                    if span is not None:
+                        span.end(code)
         return stream
 
     async def _fail(self, error: Exception, context: grpc.aio.ServicerContext, started: float) -> None:
@@ -173,12 +182,14 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         await context.abort(status.code, status.details, status.trailing_metadata)
 
 
-def _observe(metrics: MethodMetrics, context: grpc.aio.ServicerContext, started: float) -> None:
+def _observe(metrics: MethodMetrics, context: grpc.aio.ServicerContext, started: float) -> str:
     # The code the call ends with: set by an abort, CANCELLED when the client left, else OK.
     code = context.code()
     if code is None:
         code = grpc.StatusCode.CANCELLED if context.cancelled() else grpc.StatusCode.OK
-    metrics.handled(code.name if isinstance(code, grpc.StatusCode) else str(code), time.perf_counter() - started)
+    name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+    metrics.handled(name, time.perf_counter() - started)
+    return name
 
 
 async def _counted(requests, received):
