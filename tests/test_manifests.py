@@ -256,6 +256,7 @@ def test_every_custom_resource_has_the_shape_its_operator_expects(rendering):
 # here is an error until someone checks it against the CRD and adds it.
 
 _QUANTITY = (str, int)
+_DURATION = re.compile(r"([0-9]+(ms|s|m|h|d|w|y))+")  # Prometheus durations
 _CUSTOM_SHAPES = {
     ("postgresql.cnpg.io/v1", "Cluster"): {
         "required": ["spec.instances", "spec.storage.size"],
@@ -308,6 +309,23 @@ _CUSTOM_SHAPES = {
         "fields": {
             "spec.host": str, "spec.exportTo[]": str,
             "spec.trafficPolicy.tls.mode": ("DISABLE", "SIMPLE", "MUTUAL", "ISTIO_MUTUAL"),
+        }},
+    # prometheus-operator (monitoring.coreos.com_servicemonitors.yaml, monitoring.coreos.com_prometheusrules.yaml)
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): {
+        "required": ["spec.jobLabel", "spec.endpoints[].port"],
+        "fields": {
+            "spec.jobLabel": str, "spec.selector.matchLabels.*": str,
+            "spec.endpoints[].port": str, "spec.endpoints[].path": re.compile(r"/\S*"),
+            "spec.endpoints[].interval": _DURATION, "spec.endpoints[].scrapeTimeout": _DURATION,
+        }},
+    ("monitoring.coreos.com/v1", "PrometheusRule"): {
+        "required": ["spec.groups[].name", "spec.groups[].rules[].alert", "spec.groups[].rules[].expr",
+                     "spec.groups[].rules[].labels.severity", "spec.groups[].rules[].annotations.summary"],
+        "fields": {
+            "spec.groups[].name": str, "spec.groups[].rules[].alert": re.compile(r"[A-Z][A-Za-z0-9]+"),
+            "spec.groups[].rules[].expr": str, "spec.groups[].rules[].for": _DURATION,
+            "spec.groups[].rules[].labels.severity": ("info", "warning", "critical"),
+            "spec.groups[].rules[].annotations.*": str,
         }},
 }
 _METADATA_FIELDS = {"metadata.name": str, "metadata.namespace": str, "metadata.labels.*": str,
@@ -1081,3 +1099,105 @@ def test_renderer_refuses_what_it_does_not_do(tmp_path, kustomization, problem):
 def test_renderer_refuses_scalars_yaml_1_1_and_1_2_read_differently(value):
     with pytest.raises(k8s_render.RenderError):
         k8s_render.load_documents(f"key: {value}\n")
+
+
+# --- what operators watch: ServiceMonitors, alert rules, the dashboard (issue 22) -----------------
+
+def _exported_series() -> set[str]:
+    """Every series name the code exports: each module that defines metrics is imported, then the
+    registry's families give their samples' names (a counter's _total, a histogram's _bucket, ...)."""
+    import gateway.forwarding  # noqa: F401 - defines the gateway's refusals and cache answers
+    import services.runtime.metrics  # noqa: F401 - gRPC and HTTP families
+    import services.status.board  # noqa: F401 - binding failures
+    import services.status.signals  # noqa: F401
+    import services.verification.signals  # noqa: F401
+    from prometheus_client import REGISTRY
+
+    names = set()
+    for family in REGISTRY.collect():
+        suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}.get(
+            family.type, ("",))
+        names |= {family.name + suffix for suffix in suffixes}
+    return names
+
+
+_SERIES = re.compile(r"\b((?:grpc|http|healthcode)_[a-z0-9_]+)\b")
+
+
+def _series_in(expr: str) -> set[str]:
+    """The series a PromQL expression selects: label matchers and grouping clauses (label names) left out."""
+    expr = re.sub(r"\{[^}]*\}", "", expr)
+    expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", expr)
+    return set(_SERIES.findall(expr))
+
+
+@in_production
+def test_every_server_has_a_service_monitor_reaching_its_metrics_port(rendering):
+    services = _objects(rendering, "Service")
+    monitors = _objects(rendering, "ServiceMonitor")
+    for server in SERVERS:
+        container = _main_container(rendering, server)
+        pod_labels = _pod_template(_named(rendering, "Deployment", server.name))["metadata"]["labels"]
+        (monitor,) = [m for m in monitors if m["metadata"]["name"] == server.name]
+        wanted = monitor["spec"]["selector"]["matchLabels"]
+        (service,) = [s for s in services if wanted.items() <= s["metadata"].get("labels", {}).items()]
+        assert service["spec"]["selector"].items() <= pod_labels.items(), service["metadata"]["name"]
+        (endpoint,) = monitor["spec"]["endpoints"]
+        (port,) = [p for p in service["spec"]["ports"] if p["name"] == endpoint["port"]]
+        assert port["targetPort"] == "metrics" and _ports(container)["metrics"] == _server_settings(rendering, server)[3]
+        assert endpoint["path"] == "/metrics"
+
+
+def _alert_rules(rendering: str) -> list[dict]:
+    return [rule for item in _objects(rendering, "PrometheusRule") for group in item["spec"]["groups"]
+            for rule in group["rules"]]
+
+
+@in_production
+def test_every_alert_names_only_metrics_the_code_exports(rendering):
+    exported = _exported_series()
+    rules = _alert_rules(rendering)
+    assert rules
+    for rule in rules:
+        named = _series_in(rule["expr"])
+        assert named, f"{rule['alert']} names no metric of the platform"
+        assert named <= exported, f"{rule['alert']}: {sorted(named - exported)} are not exported"
+
+
+@in_production
+def test_alerts_cover_errors_latency_recompute_lag_key_expiry_and_the_audit_chain(rendering):
+    watched = {}
+    for rule in _alert_rules(rendering):
+        for series in _series_in(rule["expr"]):
+            watched.setdefault(series, []).append(rule["alert"])
+    for series in ("grpc_server_handled_total", "grpc_server_handling_seconds_bucket", "http_server_requests_total",
+                   "healthcode_status_recompute_lag_seconds",
+                   "healthcode_verification_trusted_key_expiry_timestamp_seconds",
+                   "healthcode_verification_trust_list_synced_timestamp_seconds",
+                   "healthcode_status_binding_failures_total"):
+        assert series in watched, f"no alert watches {series}"
+    error_ratio = next(r for r in _alert_rules(rendering) if r["alert"] == "HealthcodeGrpcErrorRatioHigh")
+    assert "INTERNAL" in error_ratio["expr"] and "UNAVAILABLE" in error_ratio["expr"]  # the code names as exported
+
+
+@in_production
+def test_the_dashboard_is_grafana_json_whose_panels_query_exported_metrics(rendering):
+    import json
+
+    exported = _exported_series()
+    config_map = _named(rendering, "ConfigMap", "healthcode-dashboard")
+    assert config_map["metadata"]["labels"].get("grafana_dashboard") == "1"
+    dashboard = json.loads(config_map["data"]["healthcode.json"])
+    assert dashboard["uid"] and dashboard["title"] and dashboard["panels"]
+    assert len({panel["id"] for panel in dashboard["panels"]}) == len(dashboard["panels"])
+    queried = set()
+    for panel in dashboard["panels"]:
+        assert panel["targets"], panel["title"]
+        for target in panel["targets"]:
+            named = _series_in(target["expr"])
+            assert named and named <= exported, f"{panel['title']}: {sorted(named - exported)}"
+            queried |= named
+    # Both sides of gRPC, the HTTP door and every business signal appear on it.
+    assert {"grpc_server_handled_total", "grpc_client_handled_total", "http_server_requests_total",
+            "healthcode_verification_decisions_total", "healthcode_status_changes_total",
+            "healthcode_status_recompute_lag_seconds", "healthcode_status_audit_head_timestamp_seconds"} <= queried
