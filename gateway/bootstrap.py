@@ -20,6 +20,7 @@ from gateway.rpc import generic_handlers
 from gateway.web import WebFrontDoor
 from services import areas
 from services.runtime.clients import open_channel
+from services.runtime.metrics import certificate_expires
 from services.runtime.logs import get_logger
 from services.runtime.server import App, HostedServer, start_server
 from services.runtime.settings import Env
@@ -198,6 +199,8 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
         # use HTTP/JSON. (grpcio cannot ask for a certificate without requiring one.)
         credentials = grpc.ssl_server_credentials([(settings.tls_key, settings.tls_certificate)],
                                                   root_certificates=settings.client_ca, require_client_auth=True)
+        certificate_expires("gateway-server", settings.tls_certificate)
+        certificate_expires("gateway-client-ca", settings.client_ca)
     server = await start_server(app, settings.host, settings.port, credentials=credentials,
                                 health_port=settings.health_port)
     log.info("gateway_started", grpc=server.address, http_port=http_port, mutual_tls=credentials is not None)

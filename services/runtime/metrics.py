@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 
-from prometheus_client import Counter, Histogram, start_http_server
+from cryptography import x509
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 from services.runtime.logs import get_logger
 
@@ -117,6 +118,17 @@ def observe_http(method: str, route: str, status: int, seconds: float) -> None:
                                           HTTP_SECONDS.labels(method, route)))
     children[0].inc()
     children[1].observe(seconds)
+
+
+CERTIFICATE_EXPIRY = Gauge("healthcode_certificate_expiry_timestamp_seconds",
+                           "not_after (epoch seconds) of the certificate this process serves with, or of the first "
+                           "to expire in a CA bundle it trusts, as loaded at start.", ("certificate",))
+
+
+def certificate_expires(name: str, pem: bytes) -> None:
+    """Records when the PEM certificate (or the earliest of a bundle) `name` stops being valid."""
+    certificates = x509.load_pem_x509_certificates(pem)
+    CERTIFICATE_EXPIRY.labels(name).set(min(c.not_valid_after_utc for c in certificates).timestamp())
 
 
 def serve_metrics(host: str, port: int) -> int:

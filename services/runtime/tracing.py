@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping
 
+import grpc
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.propagators.textmap import Getter
@@ -34,6 +35,7 @@ REQUEST_ID_ATTRIBUTE = "healthcode.request_id"
 # Codes a server answers that mean the server failed (OpenTelemetry's gRPC conventions).
 _SERVER_ERRORS = frozenset({"UNKNOWN", "DEADLINE_EXCEEDED", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS"})
 
+_CODE_NUMBERS = {code.name: code.value[0] for code in grpc.StatusCode}  # the attribute is the number
 _propagator = TraceContextTextMapPropagator()
 _provider: TracerProvider | None = None
 _tracer: trace.Tracer = trace.NoOpTracer()
@@ -122,7 +124,7 @@ class ActiveSpan:
 
     def finish(self, grpc_code: str | None = None, *, error: bool = False) -> None:
         if grpc_code is not None:
-            self.span.set_attribute("rpc.grpc.status_code", grpc_code)
+            self.span.set_attribute("rpc.grpc.status_code", _CODE_NUMBERS.get(grpc_code, 2))
             if grpc_code != "OK" and (not self._server or grpc_code in _SERVER_ERRORS):
                 self.span.set_status(Status(StatusCode.ERROR, grpc_code))
         elif error:

@@ -133,6 +133,17 @@ async def test_gateway_calls_are_counted_for_prometheus(platform, http):
     assert 'grpc_method="GET /v1/risk-areas"' not in exposition
 
 
+async def test_the_gateways_certificate_expiry_is_exported_for_alerts(platform):
+    from cryptography import x509
+
+    served = x509.load_pem_x509_certificate(platform.hubei.credentials.server_certificate.read_bytes())
+    exported = REGISTRY.get_sample_value("healthcode_certificate_expiry_timestamp_seconds",
+                                         {"certificate": "gateway-server"})
+    assert exported == served.not_valid_after_utc.timestamp()
+    assert REGISTRY.get_sample_value("healthcode_certificate_expiry_timestamp_seconds",
+                                     {"certificate": "gateway-client-ca"}) > 0
+
+
 async def test_probes_reach_health_without_a_certificate_on_a_port_of_its_own(platform):
     import grpc
     from grpc_health.v1 import health_pb2, health_pb2_grpc
