@@ -11,6 +11,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from google.protobuf import json_format
+
 from gateway import bootstrap as gateway
 from gateway.devcredentials import DEV_CALLERS, dev_credentials
 from services.identity import bootstrap as identity
@@ -315,6 +317,19 @@ def cmd_reseal(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grpc_frame(args: argparse.Namespace) -> int:
+    """One request as h2load sends it, on standard output."""
+    from services.load.frames import frame_from_json
+
+    try:
+        data = frame_from_json(args.message, args.json)
+    except (ValueError, json_format.ParseError) as error:
+        print(f"grpc-frame: {error}", file=sys.stderr)
+        return 2
+    sys.stdout.buffer.write(data)
+    return 0
+
+
 def cmd_verify_audit(args: argparse.Namespace) -> int:
     """Checks status's audit chain end to end; exit 1 if any row was edited, inserted or removed."""
     settings = status.StatusSettings.read(Env())
@@ -384,6 +399,11 @@ def main(argv: list[str] | None = None) -> int:
     grant.add_argument("province_code", help="the province, or 000000 for every province")
     grant.set_defaults(handler=cmd_grant_administrator)
     commands.add_parser("protos", help="regenerate Python code from protos/").set_defaults(handler=cmd_protos)
+    frame = commands.add_parser("grpc-frame", help="write one request as a length-prefixed gRPC message "
+                                                   "(a request file for h2load -d)")
+    frame.add_argument("message", help="the request's full name, e.g. healthcode.status.v1.GetStatusRequest")
+    frame.add_argument("json", nargs="?", default="{}", help="the request in proto3 JSON")
+    frame.set_defaults(handler=cmd_grpc_frame)
     load_cli.add_parser(commands)
     dcc_command.add_parser(commands)
     args = parser.parse_args(argv)
