@@ -1110,6 +1110,7 @@ def _exported_series() -> set[str]:
     import services.runtime.metrics  # noqa: F401 - gRPC and HTTP families
     import services.status.board  # noqa: F401 - binding failures
     import services.status.signals  # noqa: F401
+    import services.verification.outbox  # noqa: F401 - federation outbox depth and age
     import services.verification.signals  # noqa: F401
     from prometheus_client import REGISTRY
 
@@ -1174,7 +1175,8 @@ def test_alerts_cover_errors_latency_recompute_lag_key_expiry_and_the_audit_chai
                    "healthcode_status_recompute_lag_seconds",
                    "healthcode_verification_trusted_key_expiry_timestamp_seconds",
                    "healthcode_verification_trust_list_synced_timestamp_seconds",
-                   "healthcode_status_binding_failures_total", "healthcode_certificate_expiry_timestamp_seconds"):
+                   "healthcode_status_binding_failures_total", "healthcode_certificate_expiry_timestamp_seconds",
+                   "healthcode_federation_outbox_oldest_age_seconds"):
         assert series in watched, f"no alert watches {series}"
     error_ratio = next(r for r in _alert_rules(rendering) if r["alert"] == "HealthcodeGrpcErrorRatioHigh")
     assert "INTERNAL" in error_ratio["expr"] and "UNAVAILABLE" in error_ratio["expr"]  # the code names as exported
