@@ -257,23 +257,24 @@ class Forwarder:
         try:
             deadline = self.stream_limits.watch_seconds if timeout is None else min(timeout,
                                                                                    self.stream_limits.watch_seconds)
-            call = self._calls[route.method](request, timeout=deadline, metadata=request_metadata())
-            guard.add_done_callback(lambda _: call.cancel())
-            try:
-                metrics = self._metrics[route.method]
+            metrics = self._metrics[route.method]
+            with ClientCall(metrics, unary=False):  # before the call: its traceparent is the client span's
+                call = self._calls[route.method](request, timeout=deadline, metadata=request_metadata())
+                guard.add_done_callback(lambda _: call.cancel())
                 metrics.sent.inc()
-                with service_errors(), ClientCall(metrics, unary=False):
-                    async for answer in call:
-                        metrics.received.inc()
-                        yield answer
-            except asyncio.CancelledError:
-                if not guard.done() or guard.cancelled():
-                    raise
-                raise UpstreamError(grpc.StatusCode.PERMISSION_DENIED,
-                                    "the right to watch this person ended (link removed or session revoked)",
-                                    None) from None
-            finally:
-                call.cancel()
+                try:
+                    with service_errors():
+                        async for answer in call:
+                            metrics.received.inc()
+                            yield answer
+                except asyncio.CancelledError:
+                    if not guard.done() or guard.cancelled():
+                        raise
+                    raise UpstreamError(grpc.StatusCode.PERMISSION_DENIED,
+                                        "the right to watch this person ended (link removed or session revoked)",
+                                        None) from None
+                finally:
+                    call.cancel()
         finally:
             guard.cancel()
             self.watches.give_back(principal.key)

@@ -62,12 +62,13 @@ class ClientCall:
             if self._unary:
                 self._metrics.received.inc()
             code = "OK"
-        elif isinstance(error, grpc.aio.AioRpcError):
-            code = error.code().name
         elif isinstance(error, asyncio.CancelledError):
             code = "CANCELLED"
         else:
-            code = "UNKNOWN"
+            # A grpc error, or one that carries its code (the gateway's UpstreamError: `code` an attribute).
+            found = getattr(error, "code", None)
+            found = found() if callable(found) else found
+            code = found.name if isinstance(found, grpc.StatusCode) else "UNKNOWN"
         self._metrics.handled(code, time.perf_counter() - self._started)
         if self._span is not None:
             self._span.end(code)
