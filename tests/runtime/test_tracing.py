@@ -25,3 +25,27 @@ def test_an_endpoint_turns_on_the_otlp_exporter_and_shutdown_turns_it_off():
     finally:
         tracing.shutdown()
     assert tracing.ENABLED is False
+
+
+def test_a_certificate_bundles_first_expiry_is_exported():
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from prometheus_client import REGISTRY
+
+    from services.runtime.metrics import certificate_expires
+
+    def certificate(days: int) -> bytes:
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(x509.NameOID.COMMON_NAME, f"test {days}")])
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        built = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                 .serial_number(days).not_valid_before(start).not_valid_after(start + timedelta(days=days))
+                 .sign(key, hashes.SHA256()))
+        return built.public_bytes(serialization.Encoding.PEM)
+
+    certificate_expires("test-bundle", certificate(90) + certificate(30))
+    assert REGISTRY.get_sample_value("healthcode_certificate_expiry_timestamp_seconds",
+                                     {"certificate": "test-bundle"}) == datetime(2026, 1, 31, tzinfo=UTC).timestamp()
