@@ -24,7 +24,7 @@ from healthcode.status.v1 import status_pb2 as spb
 from gateway.policy import ROUTES
 from gateway.principals import CallerKind
 from services.codes import P256_ORDER, PREFIX
-from services.runtime.metrics import RPC_CALLS
+from services.runtime.metrics import CLIENT_STARTED
 from services.status.casework import bootstrap_administrator
 from tests.gateway.conftest import bearer, start_front
 from tests.support import error_details, passport
@@ -371,8 +371,10 @@ async def test_idle_upload_streams_of_one_carrier_starve_nobody_and_end(fair_fro
 
 
 def _identity_calls() -> float:
-    return sum(sample.value for metric in RPC_CALLS.collect() for sample in metric.samples
-               if sample.name.endswith("_total") and sample.labels.get("service") == "identity")
+    """Calls made to identity from this process (the gateway's forwarding and every other client)."""
+    return sum(sample.value for metric in CLIENT_STARTED.collect() for sample in metric.samples
+               if sample.name.endswith("_total")
+               and sample.labels.get("grpc_service") == "healthcode.identity.v1.IdentityService")
 
 
 async def test_a_list_longer_than_the_service_takes_is_refused_before_any_identity_call(platform):
