@@ -16,11 +16,12 @@ import uuid
 
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
+# The suite's budget: no shrinking (a failure prints the request as generated), no example database.
 settings.register_profile("suite", max_examples=12, deadline=None, database=None, derandomize=True,
-                          suppress_health_check=list(HealthCheck))
+                          phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 settings.register_profile("release", max_examples=400, deadline=None,
                           suppress_health_check=list(HealthCheck))
 PROFILE = os.environ.get("HEALTHCODE_FUZZ_PROFILE", "suite")
