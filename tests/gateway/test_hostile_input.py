@@ -11,7 +11,7 @@ import pytest
 from google.protobuf import message_factory
 from healthcode.identity.v1 import identity_pb2
 from healthcode.itinerary.v1 import itinerary_pb2
-from healthcode.status.v1 import status_pb2
+from healthcode.status.v1 import status_pb2, status_pb2_grpc
 from healthcode.verification.v1 import verification_pb2
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -164,3 +164,12 @@ async def test_bytes_that_are_not_the_request_are_invalid_argument(hostile_platf
         assert error_details(error) == ("REQUEST_UNDECODABLE", [])
     else:
         raise AssertionError("an undecodable request was answered")
+
+
+async def test_a_fact_kind_nobody_declared_is_invalid_argument_at_the_gateways_policy(callers):
+    channel, metadata = callers[CallerKind.FEED]
+    stub = status_pb2_grpc.StatusServiceStub(channel)
+    with pytest.raises(grpc.aio.AioRpcError) as error:
+        await stub.RecordFacts(status_pb2.RecordFactsRequest(facts=[status_pb2.Fact(kind=99)]), timeout=CALL_SECONDS)
+    assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_details(error.value) == ("FACT_KIND_INVALID", ["facts[0].kind"])
