@@ -25,6 +25,7 @@ from services.verification.venue_transport import VenueRpcs
 MAX_CODE_IDS = 100  # per GetCodeStanding, as status allows
 # The main port: checkpoints, venues and operators (through the gateway). FederationService is
 # never there: it has a port of its own, mutual TLS with the federation CA (add_federation_to_server).
+VERIFY_PAYLOAD_FIELD = pb.VerifyCodeRequest.DESCRIPTOR.fields_by_name["payload"].full_name
 SERVICE_NAMES = tuple(pb.DESCRIPTOR.services_by_name[name].full_name
                       for name in ("VerificationService", "RecognitionAdminService"))
 
