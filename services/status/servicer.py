@@ -20,6 +20,7 @@ from services.status.watch import MAX_WATCHERS, StatusWatch
 
 # The code of a reason whose details were reduced to a keyed digest after the retention.
 REDUCED_REASON = "DETAIL_REDUCED"
+RULE_SET_DOCUMENT_FIELD = pb.PublishRuleSetRequest.DESCRIPTOR.fields_by_name["document"].full_name
 SERVICE_NAMES = (pb.DESCRIPTOR.services_by_name["StatusService"].full_name,
                  pb.DESCRIPTOR.services_by_name["StatusAdminService"].full_name)
 
