@@ -33,7 +33,7 @@ from healthcode.verification.v1 import verification_pb2
 from gateway.principals import CallerKind, Principal
 from services.areas import is_area_code, province_code_of
 from services.runtime.errors import InvalidArgument, PermissionDenied
-from services.runtime.requests import parse_uuid
+from services.runtime.requests import enum_value, parse_uuid
 
 Message = protobuf_message.Message
 
@@ -214,7 +214,8 @@ async def feed_facts(principal: Principal, request: Message, scope: Scope) -> No
     authority, about persons of its own province unless it is national. A fever on site may name the
     code shown instead of a person (a visitor from elsewhere, seen at this province's checkpoint)."""
     for index, fact in enumerate(request.facts):
-        kind = status_pb2.FactKind.Name(fact.kind).removeprefix("FACT_KIND_")
+        number = enum_value(status_pb2.FactKind, fact.kind, f"facts[{index}].kind", "FACT_KIND_INVALID")
+        kind = status_pb2.FactKind.Name(number).removeprefix("FACT_KIND_")
         if kind not in principal.scopes:
             raise denied(f"facts[{index}].kind: this feed may not send {kind} facts")
         if fact.authority and fact.authority != principal.acting_id:

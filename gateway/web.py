@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
 import uuid
 from base64 import b64decode
@@ -242,9 +243,14 @@ class WebFrontDoor:
     async def _json(self, request: web.Request) -> dict:
         if not request.can_read_body:
             return {}
+        # Size first (client_max_size: aiohttp answers 413 past it), then depth, before any parsing.
+        raw = await request.read()
+        if json_depth_exceeds(raw, MAX_JSON_DEPTH):
+            raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, f"the body nests deeper than {MAX_JSON_DEPTH} levels",
+                            "BODY_TOO_DEEP")
         try:
-            body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+            body = json.loads(raw)
+        except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError, a number of > 4300 digits
             raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, "the body is not JSON", "BODY_INVALID") from None
         if not isinstance(body, dict):
             raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, "the body must be a JSON object", "BODY_INVALID")
@@ -254,7 +260,7 @@ class WebFrontDoor:
     def _message(route: Route, values: dict):
         try:
             return json_format.ParseDict(values, route.request())
-        except json_format.ParseError as error:
+        except (json_format.ParseError, ValueError, TypeError, OverflowError) as error:
             # The parser names the field it could not read; the value is not echoed back.
             text = str(error).split(":")[0]
             raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, f"the request does not match "
@@ -441,7 +447,7 @@ class WebFrontDoor:
                             [{"field": field_name, "description": "must be an object"}])
         try:
             return json_format.ParseDict(value, kind())
-        except json_format.ParseError:
+        except (json_format.ParseError, ValueError, TypeError, OverflowError):
             raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, f"{field_name}: malformed", "BODY_INVALID",
                             [{"field": field_name, "description": "malformed"}]) from None
 
@@ -485,6 +491,26 @@ def _attestation(value: object, field_name: str) -> identity_pb2.FaceAttestation
         raise HttpError(grpc.StatusCode.INVALID_ARGUMENT, f"{field_name}: claims and signature must be base64",
                         "BODY_INVALID", [{"field": field_name, "description": "claims and signature must be base64"}]
                         ) from None
+
+
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_INNERMOST = re.compile(rb"\[\]|\{\}")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def json_depth_exceeds(raw: bytes, limit: int) -> bool:
+    """True when the JSON text nests objects and arrays deeper than `limit`. Without recursion, in
+    C-speed passes: strings are dropped, then everything but brackets, then innermost pairs, `limit`
+    times; whatever is left is too deep."""
+    brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKETS)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets, removed = _INNERMOST.subn(b"", brackets)
+        if not removed:
+            return False  # unbalanced: not JSON, which the parser says (it stops at the first mismatch)
+    return bool(brackets)
 
 
 def _qr_svg(payload: str, colour: str) -> str:

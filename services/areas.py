@@ -26,7 +26,7 @@ PROVINCES: dict[str, str] = {
     "71": "台湾省", "81": "香港特别行政区", "82": "澳门特别行政区",
 }
 
-_SIX_DIGITS = re.compile(r"^\d{6}$")
+_SIX_DIGITS = re.compile(r"^[0-9]{6}\Z")  # ASCII only (\\d takes full-width digits), no trailing newline
 
 
 def is_province_prefix(prefix: str) -> bool:

@@ -17,8 +17,8 @@ from services.identity.documents import Document
 from services.identity.model import FaceProviderKey, ProviderKind, Relation
 from services.runtime.errors import FailedPrecondition, InvalidArgument
 
-_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
-_PROVIDER_ID = re.compile(r"^[a-z0-9._-]{1,64}$")
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,128}\Z")
+_PROVIDER_ID = re.compile(r"^[a-z0-9._-]{1,64}\Z")
 
 
 @dataclass(frozen=True)

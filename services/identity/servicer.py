@@ -54,7 +54,7 @@ def _attestation(holder, field_name: str) -> FaceAttestation | None:
         claims=FaceCheckClaims(
             provider_id=claims.provider_id, key_id=claims.key_id,
             document=_document(claims.document, f"{field_name}.claims.document"),
-            check_time=to_datetime(claims.check_time), nonce=claims.nonce))
+            check_time=to_datetime(claims.check_time, f"{field_name}.claims.check_time"), nonce=claims.nonce))
 
 
 def _relation_attestation(holder, field_name: str) -> RelationAttestation | None:
@@ -79,7 +79,7 @@ def _relation_attestation(holder, field_name: str) -> RelationAttestation | None
             minor=_document(claims.minor_document, f"{field_name}.claims.minor_document"),
             relation=Relation(claims.relation) if claims.relation in Relation._value2member_map_ else None,
             minor_birth_date=_date(claims, "minor_birth_date", f"{field_name}.claims.minor_birth_date"),
-            check_time=to_datetime(claims.check_time), nonce=claims.nonce))
+            check_time=to_datetime(claims.check_time, f"{field_name}.claims.check_time"), nonce=claims.nonce))
 
 
 def _date(holder, field_name: str, field_path: str) -> date | None:

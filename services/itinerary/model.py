@@ -14,9 +14,9 @@ from services import areas
 from services.runtime.errors import InvalidArgument
 
 # Person ids are identity's UUIDs, in their canonical lower-case form.
-_PERSON_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_CARRIER = re.compile(r"^[a-z0-9-]{1,64}$")
-_BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_PERSON_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+_CARRIER = re.compile(r"^[a-z0-9-]{1,64}\Z")
+_BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MAX_STAYS_PER_CHUNK = 10_000
@@ -49,6 +49,8 @@ class StaySource(enum.IntEnum):
 REJECTION_FIELDS = {
     "PERSON_ID_INVALID": "person_id",
     "AREA_UNKNOWN": "area_code",
+    "ARRIVAL_TIME_OUT_OF_RANGE": "arrival_time",
+    "DEPARTURE_TIME_OUT_OF_RANGE": "departure_time",
     "DEPARTURE_NOT_AFTER_ARRIVAL": "departure_time",
     "TIME_IN_FUTURE": "departure_time",
     "TIME_BEFORE_WINDOW": "departure_time",

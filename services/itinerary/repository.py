@@ -10,6 +10,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import asyncpg
 
+from services.runtime.timestamps import EARLIEST_MICROS, LATEST_MICROS
+
 from services.itinerary.model import (
     EXPOSING_LEVEL,
     MAX_REPORTED_REJECTIONS,
@@ -116,17 +118,23 @@ class CarrierBatch:
                       CASE
                           WHEN person_id IS NULL THEN 'PERSON_ID_INVALID'
                           WHEN known.code IS NULL THEN 'AREA_UNKNOWN'
+                          WHEN arrival_time IS NULL THEN 'ARRIVAL_TIME_OUT_OF_RANGE'
+                          WHEN departure_time IS NULL THEN 'DEPARTURE_TIME_OUT_OF_RANGE'
                           WHEN departure_time <= arrival_time THEN 'DEPARTURE_NOT_AFTER_ARRIVAL'
                           WHEN departure_time > $2 THEN 'TIME_IN_FUTURE'
                           WHEN departure_time < $3 THEN 'TIME_BEFORE_WINDOW'
                           WHEN person_id = ANY($4::uuid[]) THEN 'PERSON_UNKNOWN'
                       END AS reason
                FROM (SELECT row, person_id, area_code,
-                            'epoch'::timestamptz + arrival_us * interval '1 microsecond' AS arrival_time,
-                            'epoch'::timestamptz + departure_us * interval '1 microsecond' AS departure_time
+                            CASE WHEN arrival_us >= $5 AND arrival_us < $6
+                                 THEN 'epoch'::timestamptz + arrival_us * interval '1 microsecond' END AS arrival_time,
+                            CASE WHEN departure_us >= $5 AND departure_us < $6
+                                 THEN 'epoch'::timestamptz + departure_us * interval '1 microsecond' END
+                                 AS departure_time
                      FROM staged_stays) staged
                LEFT JOIN unnest($1::text[]) AS known(code) ON known.code = staged.area_code""",
-            list(area_codes), now + policy.clock_skew, policy.window_start(now), list(unknown_persons))
+            list(area_codes), now + policy.clock_skew, policy.window_start(now), list(unknown_persons),
+            EARLIEST_MICROS, LATEST_MICROS)
         await connection.execute(SHARE_RISK_SNAPSHOT_SQL, _RISK_LOCK)
         # In primary-key order: the index is filled page by page instead of at random. The persons of
         # new stays in an area already at risk go to the feed status follows, in the same statement.

@@ -15,11 +15,7 @@ from services.itinerary.model import (
     checked_person_id,
 )
 from services.runtime.errors import InvalidArgument
-from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
-
-
-def _micros(stamp) -> int:
-    return stamp.seconds * 1_000_000 + stamp.nanos // 1000
+from services.runtime.timestamps import epoch_micros, optional_datetime, to_datetime, to_timestamp
 
 
 def _text(value: str) -> str:
@@ -69,7 +65,7 @@ class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
                     raise InvalidArgument.for_field("stays", f"at most {MAX_STAYS_PER_CHUNK} stays per chunk",
                                                     reason="CHUNK_TOO_LARGE")
                 await batch.add([(row + i, checked_person_id(s.person_id), _text(s.area_code),
-                                  _micros(s.arrival_time), _micros(s.departure_time))
+                                  epoch_micros(s.arrival_time), epoch_micros(s.departure_time))
                                  for i, s in enumerate(chunk.stays)])
                 row += len(chunk.stays)
                 chunk = await anext(chunks, None)
@@ -82,7 +78,8 @@ class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
             replayed=result.replayed)
 
     async def DeclareItinerary(self, request: pb.DeclareItineraryRequest, context) -> pb.DeclareItineraryResponse:
-        stays = [(s.area_code, to_datetime(s.arrival_time), to_datetime(s.departure_time)) for s in request.stays]
+        stays = [(s.area_code, to_datetime(s.arrival_time, f"stays[{i}].arrival_time"),
+                  to_datetime(s.departure_time, f"stays[{i}].departure_time")) for i, s in enumerate(request.stays)]
         return pb.DeclareItineraryResponse(stored=await self._ledger.declare_itinerary(request.person_id, stays))
 
     async def ListStays(self, request: pb.ListStaysRequest, context) -> pb.ListStaysResponse:

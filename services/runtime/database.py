@@ -22,7 +22,10 @@ async def _reset_if_dirty(connection: asyncpg.Connection) -> None:
     # asyncpg's default reset costs a round trip per release (LIMITS.md); our code
     # keeps no session state, so only an abandoned transaction needs undoing.
     if connection.is_in_transaction():
-        await connection.execute("ROLLBACK")
+        try:
+            await connection.execute("ROLLBACK")
+        except Exception:  # noqa: BLE001 - a broken connection: drop it, never hide the call's own error
+            connection.terminate()
 
 
 class TracedConnection(asyncpg.Connection):

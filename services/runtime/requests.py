@@ -13,7 +13,7 @@ from services.runtime.errors import InvalidArgument
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 MAX_REQUEST_ID_LENGTH = 128
-_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
+_REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}\Z")  # printable ASCII, no spaces
 
 
 def parse_uuid(value: str, field_path: str, reason: str) -> str:
@@ -49,15 +49,60 @@ def province_code(value: str, field_path: str) -> str:
     return value
 
 
+def invalid_page_token() -> InvalidArgument:
+    """The one refusal of a page token this service did not issue (or that no longer decodes)."""
+    return InvalidArgument.for_field("page_token", "is not a token this service issued", reason="PAGE_TOKEN_INVALID")
+
+
 def time_id_token(moment: datetime, row_id: str) -> str:
     """A page token for lists ordered by (time, id)."""
     return f"{moment.isoformat()}|{row_id}"
 
 
+_TIME_ID_TOKEN = re.compile(r"[0-9T:.+-]{19,40}\|[0-9a-f-]{36}")
+
+
 def parse_time_id_token(token: str) -> tuple[datetime, str]:
+    """Decoded as `time_id_token` made it (an aware time, a canonical UUID), or refused."""
+    if not _TIME_ID_TOKEN.fullmatch(token):
+        raise invalid_page_token()
     moment, _, row_id = token.partition("|")
     try:
-        return datetime.fromisoformat(moment), str(uuid.UUID(row_id))
+        parsed = datetime.fromisoformat(moment)
+        if parsed.tzinfo is None:
+            raise ValueError("a naive time")
+        return parsed, str(uuid.UUID(row_id))
+    except (ValueError, OverflowError):
+        raise invalid_page_token() from None
+
+
+_SEQUENCE_TOKEN = re.compile(r"[0-9]{1,19}")
+
+
+def sequence_token(token: str) -> int:
+    """A page token that is a row sequence number: ASCII digits within a bigint, or refused."""
+    if not _SEQUENCE_TOKEN.fullmatch(token) or int(token) > 2**63 - 1:
+        raise invalid_page_token()
+    return int(token)
+
+
+def text(value: str, field_path: str, max_length: int, reason: str = "TEXT_INVALID") -> str:
+    """Free text within `max_length` characters and without NUL (Postgres text cannot hold it)."""
+    if "\x00" in value:
+        raise InvalidArgument.for_field(field_path, "must not contain NUL characters", reason=reason)
+    if len(value) > max_length:
+        raise InvalidArgument.for_field(field_path, f"must be at most {max_length} characters", reason=reason)
+    return value
+
+
+def enum_value(enum_type, value: int, field_path: str, reason: str):
+    """The member of an IntEnum (or, for a generated proto enum, the number itself) that a request's
+    number names, or INVALID_ARGUMENT: proto3 enums are open, so any int32 arrives."""
+    try:
+        if hasattr(enum_type, "Name"):  # a generated EnumTypeWrapper
+            enum_type.Name(value)
+            return value
+        return enum_type(value)
     except ValueError:
-        raise InvalidArgument.for_field("page_token", "is not a token this service issued",
-                                        reason="PAGE_TOKEN_INVALID") from None
+        name = getattr(enum_type, "__name__", None) or enum_type.DESCRIPTOR.name
+        raise InvalidArgument.for_field(field_path, f"is not a known {name}", reason=reason) from None

@@ -9,7 +9,7 @@ import signal
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import grpc
@@ -22,12 +22,13 @@ from services.runtime.errors import DomainError, ResourceExhausted
 from services.runtime.logs import get_logger
 from services.runtime.metrics import (BIDI_STREAM, CLIENT_STREAM, SERVER_STREAM, UNARY, MethodMetrics,
                                       server_method)
-from services.runtime.status import retryable_database_status, to_rpc_status
+from services.runtime.reading import Undecodable, check_text, refuse_undecodable, tolerant
+from services.runtime.status import refused_value_status, retryable_database_status, to_rpc_status
 
 log = get_logger(__name__)
 
 REQUEST_ID_HEADER = "x-request-id"
-SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class App:
     close: Callable[[], Awaitable[None]] | None = None
     error_domain: str = field(default="")
     listeners: Sequence[Listener] = ()
+    # String fields (full proto name) allowed longer than services.runtime.reading.MAX_TEXT.
+    text_limits: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.error_domain = self.error_domain or f"{self.name}.healthcode"
@@ -66,10 +69,11 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
     A method's wrapped handler and its metric children are made on its first call and kept: the
     services' handlers never change while the server runs."""
 
-    def __init__(self, error_domain: str, service: str) -> None:
+    def __init__(self, error_domain: str, service: str, text_limits: Mapping[str, int] | None = None) -> None:
         self._domain = error_domain
         self._service = service
         self._handlers: dict[str, grpc.RpcMethodHandler] = {}
+        self._text_limits = text_limits or {}
 
     async def intercept_service(self, continuation, handler_call_details):
         method = handler_call_details.method
@@ -84,19 +88,47 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
-        serializers = {"request_deserializer": handler.request_deserializer,
+        # Undecodable bytes reach the handler as an Undecodable (refused as INVALID_ARGUMENT there),
+        # instead of grpc's own INTERNAL.
+        serializers = {"request_deserializer": tolerant(handler.request_deserializer),
                        "response_serializer": handler.response_serializer}
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                self._wrap_unary(handler.unary_unary, server_method(UNARY, method), False), **serializers)
+                self._wrap_unary(self._read_one(handler.unary_unary), server_method(UNARY, method), False),
+                **serializers)
         if handler.stream_unary:
             return grpc.stream_unary_rpc_method_handler(
-                self._wrap_unary(handler.stream_unary, server_method(CLIENT_STREAM, method), True), **serializers)
+                self._wrap_unary(_read_each(handler.stream_unary), server_method(CLIENT_STREAM, method), True),
+                **serializers)
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                self._wrap_stream(handler.unary_stream, server_method(SERVER_STREAM, method), False), **serializers)
+                self._wrap_stream(self._read_one(handler.unary_stream), server_method(SERVER_STREAM, method), False),
+                **serializers)
         return grpc.stream_stream_rpc_method_handler(
-            self._wrap_stream(handler.stream_stream, server_method(BIDI_STREAM, method), True), **serializers)
+            self._wrap_stream(_read_each(handler.stream_stream), server_method(BIDI_STREAM, method), True),
+            **serializers)
+
+    def _read_one(self, behaviour):
+        """The handler, called only with a request that decoded and whose text fields are clean."""
+        limits = self._text_limits
+
+        def check(request) -> None:
+            if isinstance(request, Undecodable):
+                raise refuse_undecodable(request)
+            if hasattr(request, "ListFields"):
+                check_text(request, limits)
+
+        if inspect.isasyncgenfunction(behaviour):
+            async def stream(request, context):
+                check(request)
+                async for response in behaviour(request, context):
+                    yield response
+            return stream
+
+        async def unary(request, context):
+            check(request)
+            return await behaviour(request, context)
+        return unary
 
     def _wrap_unary(self, behaviour, metrics: MethodMetrics, streamed_in: bool, answers_once: bool = True):
         async def unary(request, context):
@@ -171,8 +203,14 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
             status = to_rpc_status(error, self._domain)
         else:
             status = retryable_database_status(error, self._domain)
+            refused = None if status is not None else refused_value_status(error, self._domain)
             if status is not None:
                 log.warning("rpc_database_unavailable", error_type=type(error).__name__, duration_ms=elapsed_ms)
+            elif refused is not None:
+                # A value no reader refused reached Postgres: a clear error for the caller, a bug for us.
+                log.warning("rpc_value_refused_by_database", error_type=type(error).__name__,
+                            duration_ms=elapsed_ms, frames=_frames(error))
+                status = refused
             else:
                 # Where it failed, never the message: a driver's message may quote a query's arguments
                 # (a name, a document number).
@@ -196,6 +234,25 @@ async def _counted(requests, received):
     async for request in requests:
         received.inc()
         yield request
+
+
+def _read_each(behaviour):
+    """A client-streaming handler whose request stream refuses an undecodable message."""
+    async def decoded(requests) -> AsyncIterator:
+        async for request in requests:
+            if isinstance(request, Undecodable):
+                raise refuse_undecodable(request)
+            yield request
+
+    if inspect.isasyncgenfunction(behaviour):
+        async def stream(requests, context):
+            async for response in behaviour(decoded(requests), context):
+                yield response
+        return stream
+
+    async def unary(requests, context):
+        return await behaviour(decoded(requests), context)
+    return unary
 
 
 def _frames(error: BaseException) -> list[str]:
@@ -276,7 +333,7 @@ async def start_server(app: App, host: str, port: int, *, max_message_bytes: int
     """
     def new_server() -> grpc.aio.Server:
         return grpc.aio.server(
-            interceptors=[CallInterceptor(app.error_domain, app.name)],
+            interceptors=[CallInterceptor(app.error_domain, app.name, app.text_limits)],
             options=[
                 # grpcio 1.85 defaults SO_REUSEPORT on: a second server on a taken port would bind
                 # silently and steal connections (LIMITS.md). Multi-worker setups opt in explicitly.

@@ -263,10 +263,7 @@ class StatusBoard:
         size = requested_page_size(page_size)
         before = None
         if page_token:
-            if not page_token.isdigit():
-                raise InvalidArgument.for_field("page_token", "is not a token this service issued",
-                                                reason="PAGE_TOKEN_INVALID")
-            before = int(page_token)
+            before = requests.sequence_token(page_token)
         entries = await self.repository.person_changes(person_id, before, size + 1)
         if len(entries) <= size:
             return entries, ""

@@ -24,6 +24,7 @@ from services.status.recompute import Recomputation
 from services.status.renewal import Renewal
 from services.status.repository import StatusRepository
 from services.status.rulebook import RuleBook
+from services.status.rules import MAX_DOCUMENT_BYTES
 from services.status.signing import Signer
 from services.status.watch import StatusWatch
 
@@ -191,6 +192,8 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
             await read_pool.close()
 
     return App(name=NAME, service_names=servicer.SERVICE_NAMES,
+               # A rule set is a JSON document the rule book checks itself (size in bytes, schema).
+               text_limits={servicer.RULE_SET_DOCUMENT_FIELD: MAX_DOCUMENT_BYTES},
                add_to_server=lambda server: servicer.add_to_server(board, parts.casework, parts.watch,
                                                                    recomputation, server),
                background=tuple(background), close=close), parts

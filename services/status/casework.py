@@ -42,13 +42,13 @@ _TRACE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _HEALTH_SOURCE = 1  # FactSource HEALTH
 PENDING, APPROVED, REJECTED = 1, 2, 3                    # AppealState and OverrideState share the numbers
 _CATEGORIES = range(1, 6)
-_OFFICER_ID = re.compile(r"^[a-z0-9._-]{1,64}$")
-_QUALIFIED = re.compile(r"^(\d{6})\.")
+_OFFICER_ID = re.compile(r"^[a-z0-9._-]{1,64}\Z")
+_QUALIFIED = re.compile(r"^([0-9]{6})\.")
 NATIONAL = "000000"
 # Who granted a bootstrap administrator: the deployment's operators, from the command line.
 BOOTSTRAP_GRANTER = "healthcode-cli"
 
-_REASON_CODE = re.compile(r"^[A-Z0-9_]{1,64}$")
+_REASON_CODE = re.compile(r"^[A-Z0-9_]{1,64}\Z")
 MAX_STATEMENT, MAX_EVIDENCE, MAX_EVIDENCE_REF, MAX_DECISION_REASON = 2000, 10, 200, 500
 MAX_OVERRIDE = timedelta(days=30)
 # Findings an appeal may dismiss: those that come from evidence, not derived states.

@@ -19,8 +19,8 @@ from services.status.model import FEVER_CELSIUS, Diagnosis, Fact, FactKind, Quar
 from services.status.rules import SHORT_LIVED
 
 MAX_FACTS_PER_CALL = 1000
-_AUTHORITY = re.compile(r"^[a-z0-9.-]{1,64}$")  # the gateway qualifies it: 420000.wuhan-cdc
-_RECORD_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
+_AUTHORITY = re.compile(r"^[a-z0-9.-]{1,64}\Z")  # the gateway qualifies it: 420000.wuhan-cdc
+_RECORD_ID = re.compile(r"^[\x21-\x7e]{1,128}\Z")  # printable ASCII, no spaces
 FEED_KINDS = {FactKind.DIAGNOSIS, FactKind.QUARANTINE_ORDER, FactKind.NUCLEIC_ACID_TEST,
               FactKind.INBOUND_QUARANTINE, FactKind.DISCHARGE, FactKind.QUARANTINE_RELEASE,
               FactKind.FEVER_ON_SITE, FactKind.CLOSED_AREA_RESIDENCE, FactKind.FEVER_MEDICINE_PURCHASE,
@@ -71,6 +71,8 @@ class SubmittedFact:
     test_result: int
     temperature: float
     area_code: str = ""
+    # A field the transport could not read (a time out of range): this fact is rejected for it.
+    refused: InvalidArgument | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
     def refuse(field_name: str, description: str, reason: str) -> InvalidArgument:
         return InvalidArgument.for_field(f"facts[{index}].{field_name}", description, reason=reason)
 
+    if submitted.refused is not None:
+        raise submitted.refused
     code_id = None
     if submitted.code_id:
         # A checkpoint knows the code it scanned, not the person: only its own reading may name one.

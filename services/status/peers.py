@@ -11,8 +11,8 @@ import grpc
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 
-from services.runtime.errors import Unavailable
-from services.runtime.timestamps import to_datetime, to_timestamp
+from services.runtime.errors import InvalidArgument, NotFound, Unavailable
+from services.runtime.timestamps import answer_datetime, to_timestamp
 from services.status.model import Exposure
 
 BATCH = 1000  # identity's and itinerary's batch limits
@@ -95,7 +95,8 @@ class Itinerary:
         for response in responses:
             for e in response.exposures:
                 found.setdefault(e.person_id, []).append(Exposure(
-                    e.area_code, to_datetime(e.arrival_time), to_datetime(e.departure_time), e.level == _HIGH))
+                    e.area_code, answer_datetime(e.arrival_time),
+                    answer_datetime(e.departure_time), e.level == _HIGH))
         return found
 
     async def declarations_since(self, created_after: datetime) -> list[DeclarationNotice]:
@@ -106,7 +107,7 @@ class Itinerary:
             while True:
                 response = await self._stub.ListRiskDeclarations(itinerary_pb2.ListRiskDeclarationsRequest(
                     created_after=to_timestamp(created_after), page_size=1000, page_token=token))
-                notices += [DeclarationNotice(d.declaration_id, to_datetime(d.create_time))
+                notices += [DeclarationNotice(d.declaration_id, answer_datetime(d.create_time))
                             for d in response.declarations]
                 token = response.next_page_token
                 if not token:
@@ -131,4 +132,10 @@ class Itinerary:
             async for response in stream:
                 yield list(response.person_ids)
         except grpc.aio.AioRpcError as error:
+            # An unknown or malformed declaration id never becomes valid: the run fails, it is not retried.
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound(reason="DECLARATION_NOT_FOUND", message="itinerary has no such declaration") from None
+            if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+                raise InvalidArgument.for_field("declaration_id", "itinerary refused it",
+                                                reason="DECLARATION_ID_INVALID") from None
             raise _unavailable("itinerary", error) from None

@@ -20,6 +20,7 @@ from services.status.watch import MAX_WATCHERS, StatusWatch
 
 # The code of a reason whose details were reduced to a keyed digest after the retention.
 REDUCED_REASON = "DETAIL_REDUCED"
+RULE_SET_DOCUMENT_FIELD = pb.PublishRuleSetRequest.DESCRIPTOR.fields_by_name["document"].full_name
 SERVICE_NAMES = (pb.DESCRIPTOR.services_by_name["StatusService"].full_name,
                  pb.DESCRIPTOR.services_by_name["StatusAdminService"].full_name)
 
@@ -92,13 +93,20 @@ def _run(run: RecomputeRun) -> pb.RecomputeRun:
         finish_time=to_timestamp(run.finish_time), error=run.error or "")
 
 
-def _submitted(fact: pb.Fact) -> SubmittedFact:
+def _submitted(index: int, fact: pb.Fact) -> SubmittedFact:
+    # A time out of range rejects this fact only (the others are kept), as any other bad field does.
+    effective = end = refused = None
+    try:
+        effective = optional_datetime(fact, "effective_time", f"facts[{index}].")
+        end = optional_datetime(fact, "end_time", f"facts[{index}].")
+    except InvalidArgument as error:
+        refused = error
     return SubmittedFact(
         person_id=fact.person_id, code_id=fact.code_id, kind=fact.kind, authority=fact.authority,
         authority_record_id=fact.authority_record_id, source=fact.source,
-        effective_time=optional_datetime(fact, "effective_time"), end_time=optional_datetime(fact, "end_time"),
+        effective_time=effective, end_time=end,
         diagnosis=fact.diagnosis, place=fact.place, test_result=fact.test_result,
-        temperature=fact.temperature_celsius, area_code=fact.area_code)
+        temperature=fact.temperature_celsius, area_code=fact.area_code, refused=refused)
 
 
 class StatusServicer(pb_grpc.StatusServiceServicer):
@@ -127,7 +135,7 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
         return pb.ListStatusChangesResponse(changes=[_change(e) for e in entries], next_page_token=token)
 
     async def RecordFacts(self, request, context) -> pb.RecordFactsResponse:
-        result = await self._board.record_facts([_submitted(fact) for fact in request.facts])
+        result = await self._board.record_facts([_submitted(i, fact) for i, fact in enumerate(request.facts)])
         return pb.RecordFactsResponse(
             outcomes=[pb.FactOutcome(index=index, fact_id=fact_id, duplicate=duplicate, rejection_reason=reason,
                                      rejection_field=field_path)

@@ -222,6 +222,8 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
         FEDERATION_LISTENER, settings.federation_port, tls.server_credentials(),
         lambda server: servicer.add_federation_to_server(recognition, server)),)
     app = App(name=NAME, service_names=servicer.SERVICE_NAMES, listeners=listeners,
+              # A code of any length is judged by the checker (PAYLOAD_TOO_LARGE is a DENY verdict).
+              text_limits={servicer.VERIFY_PAYLOAD_FIELD: 8 * 1024 * 1024},
               add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server, dcc.trust),
               background=(every(settings.sync_interval, sync, "trust_sync"),
                           every(settings.purge_interval, purge, "verification_purge"),

@@ -22,7 +22,7 @@ from services.verification.recognition import Recognition
 from services.verification.repository import DecisionRow, VerificationRepository
 
 log = get_logger(__name__)
-_CHECKPOINT_ID = re.compile(r"^[a-z0-9._-]{1,64}$")
+_CHECKPOINT_ID = re.compile(r"^[a-z0-9._-]{1,64}\Z")
 MIN_READING, MAX_READING = Decimal("30.0"), Decimal("45.0")
 
 

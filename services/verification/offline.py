@@ -13,7 +13,7 @@ from healthcode.verification.v1 import verification_pb2 as pb
 from services import areas
 from services.codes import dcc
 from services.colours import Colour
-from services.runtime.timestamps import optional_datetime, to_datetime
+from services.runtime.timestamps import answer_datetime, optional_answer_datetime
 from services.verification.checker import (
     Agreement,
     Decision,
@@ -71,21 +71,21 @@ class OfflineCheckpoint:
             key_id = bytes.fromhex(key.key_id)
             self._keys[key_id] = TrustedKey(
                 key_id, key.province_code, key.purpose, serialization.load_der_public_key(key.public_key),
-                to_datetime(key.not_before_time), to_datetime(key.not_after_time),
-                optional_datetime(key, "revoke_time"))
+                answer_datetime(key.not_before_time), answer_datetime(key.not_after_time),
+                optional_answer_datetime(key, "revoke_time"))
         for agreement in snapshot.agreements:
             self._agreements[agreement.issuer_province_code] = Agreement(
-                agreement.issuer_province_code, to_datetime(agreement.accepted_since_time),
+                agreement.issuer_province_code, answer_datetime(agreement.accepted_since_time),
                 {name: Colour(value) for name, value in agreement.colour_mapping.items()},
-                optional_datetime(agreement, "end_time"))
+                optional_answer_datetime(agreement, "end_time"))
         for record in snapshot.risk_records:
-            expires = to_datetime(record.expire_time)
+            expires = answer_datetime(record.expire_time)
             self._listed.setdefault(bytes(record.person_ref), set()).add(
                 (Colour(record.colour), record.reason, record.source, expires))
-        self._stale = {bytes.fromhex(code.code_id): to_datetime(code.expire_time) for code in snapshot.stale_codes}
+        self._stale = {bytes.fromhex(code.code_id): answer_datetime(code.expire_time) for code in snapshot.stale_codes}
         self._own = frozenset(snapshot.own_province_codes)
         self._skew = timedelta(seconds=snapshot.clock_skew_seconds)
-        self._issue_time = to_datetime(snapshot.issue_time)
+        self._issue_time = answer_datetime(snapshot.issue_time)
         self.version = snapshot.version
 
     def verify(self, payload: str, now: datetime, temperature: Decimal | None = None,

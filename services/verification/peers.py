@@ -18,7 +18,7 @@ from services import areas
 from services.runtime.clients import open_channel
 from services.codes import is_p256_public_key, key_id_of
 from services.runtime.errors import PermissionDenied, Unavailable
-from services.runtime.timestamps import optional_datetime, to_timestamp
+from services.runtime.timestamps import optional_answer_datetime, to_timestamp
 from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Standing
 from services.verification.exchange import TRUST_LIST, RiskRecord, verifies
 from services.verification.repository import KeyRow
@@ -36,8 +36,8 @@ def risk_record_message(record: RiskRecord) -> pb.RiskListRecord:
 def key_row(key, purpose: int) -> KeyRow:
     """A trust-list key from either proto (status's SigningKey or verification's TrustedKey)."""
     return KeyRow(bytes.fromhex(key.key_id), key.province_code, purpose, bytes(key.public_key),
-                  optional_datetime(key, "not_before_time"), optional_datetime(key, "not_after_time"),
-                  optional_datetime(key, "revoke_time"))
+                  optional_answer_datetime(key, "not_before_time"), optional_answer_datetime(key, "not_after_time"),
+                  optional_answer_datetime(key, "revoke_time"))
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class LocalStatus:
             while True:
                 page = await self._status.ListStaleCodes(status_pb2.ListStaleCodesRequest(page_size=1000,
                                                                                           page_token=token))
-                codes += [StaleCode(bytes.fromhex(c.code_id), optional_datetime(c, "expire_time"))
+                codes += [StaleCode(bytes.fromhex(c.code_id), optional_answer_datetime(c, "expire_time"))
                           for c in page.codes]
                 token = page.next_page_token
                 if not token:
@@ -179,7 +179,7 @@ class Peer:
             response = await self._stub.ListStaleCodes(pb.ListStaleCodesRequest(), timeout=10.0)
         except grpc.aio.AioRpcError as error:
             raise _unavailable(f"peer {self.address}", error) from None
-        return [StaleCode(bytes.fromhex(c.code_id), optional_datetime(c, "expire_time")) for c in response.codes]
+        return [StaleCode(bytes.fromhex(c.code_id), optional_answer_datetime(c, "expire_time")) for c in response.codes]
 
     async def close(self) -> None:
         await self._channel.close()

@@ -32,9 +32,9 @@ log = get_logger(__name__)
 MAX_RISK_RECORDS = 100_000
 MAX_RISK_LIFETIME = timedelta(days=30)
 OUTBOX_KEEP = timedelta(days=1)
-_BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_REASON = re.compile(r"^[A-Z0-9_]{1,64}$")
-_SOURCE = re.compile(r"^[a-z0-9-]{1,64}$")
+_BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
+_REASON = re.compile(r"^[A-Z0-9_]{1,64}\Z")
+_SOURCE = re.compile(r"^[a-z0-9-]{1,64}\Z")
 _FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -25,6 +25,7 @@ from services.verification.venue_transport import VenueRpcs
 MAX_CODE_IDS = 100  # per GetCodeStanding, as status allows
 # The main port: checkpoints, venues and operators (through the gateway). FederationService is
 # never there: it has a port of its own, mutual TLS with the federation CA (add_federation_to_server).
+VERIFY_PAYLOAD_FIELD = pb.VerifyCodeRequest.DESCRIPTOR.fields_by_name["payload"].full_name
 SERVICE_NAMES = tuple(pb.DESCRIPTOR.services_by_name[name].full_name
                       for name in ("VerificationService", "RecognitionAdminService"))
 
@@ -44,7 +45,7 @@ def _agreement(row: AgreementRow) -> pb.Agreement:
 def _records(messages, field_path: str = "records") -> list[RiskRecord]:
     records = []
     for index, message in enumerate(messages):
-        expire = optional_datetime(message, "expire_time")
+        expire = optional_datetime(message, "expire_time", f"{field_path}[{index}].")
         if expire is None:
             raise InvalidArgument.for_field(f"{field_path}[{index}].expire_time", "is required",
                                             reason="EXPIRE_TIME_MISSING")
@@ -115,8 +116,8 @@ class RecognitionAdminServicer(pb_grpc.RecognitionAdminServiceServicer):
     async def SetAgreement(self, request, context) -> pb.SetAgreementResponse:
         agreement = request.agreement
         stored = await self._recognition.set_agreement(
-            agreement.issuer_province_code, optional_datetime(agreement, "accepted_since_time"),
-            dict(agreement.colour_mapping), optional_datetime(agreement, "end_time"))
+            agreement.issuer_province_code, optional_datetime(agreement, "accepted_since_time", "agreement."),
+            dict(agreement.colour_mapping), optional_datetime(agreement, "end_time", "agreement."))
         return pb.SetAgreementResponse(agreement=_agreement(stored))
 
     async def ListAgreements(self, request, context) -> pb.ListAgreementsResponse:

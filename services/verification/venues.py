@@ -31,9 +31,9 @@ MAX_NAME_LENGTH = 200
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Canonical form only: lower-case hex, a period without leading zeros, an upper-case tag.
-_VENUE_CODE = re.compile(r"^HCV1:([0-9a-f]{32})\.(0|[1-9][0-9]{0,11})\.([A-Z2-7]{16})$")
+_VENUE_CODE = re.compile(r"^HCV1:([0-9a-f]{32})\.(0|[1-9][0-9]{0,11})\.([A-Z2-7]{16})\Z")
 _MAX_CODE_LENGTH = 80
-_TRACE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_TRACE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
 
 
 class VenueCategory(enum.IntEnum):

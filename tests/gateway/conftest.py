@@ -100,6 +100,19 @@ async def platform(postgres_server_url, tmp_path_factory) -> AsyncIterator[Platf
     await provinces.stop()
 
 
+@pytest.fixture(scope="package")
+async def hostile_platform(postgres_server_url, tmp_path_factory) -> AsyncIterator[Platform]:
+    """Deployments and gateways of their own for the fuzz tests: what hostile requests store (risk
+    areas, persons, keys) and the rate limits they use up never reach the other tests."""
+    provinces = await start_provinces(postgres_server_url)
+    pki = tmp_path_factory.mktemp("hostile-pki")
+    both = Platform(await start_front(provinces.hubei, pki), await start_front(provinces.jiangsu, pki))
+    yield both
+    for front in (both.hubei, both.jiangsu):
+        await front.stop()
+    await provinces.stop()
+
+
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:

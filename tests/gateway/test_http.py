@@ -161,3 +161,29 @@ async def test_probes_reach_health_without_a_certificate_on_a_port_of_its_own(pl
             forwarded = error.code() != grpc.StatusCode.UNIMPLEMENTED
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
     assert not forwarded  # the health port serves health, nothing else
+
+
+async def test_a_body_nested_too_deep_is_a_400_before_it_is_parsed(platform, http):
+    person = await platform.hubei.deployment.resident()
+    headers = {**_person(platform.hubei, person), "Content-Type": "application/json"}
+    for body in (b"[" * 50_000 + b"]" * 50_000, b'{"a":' * 40 + b"1" + b"}" * 40):
+        async with http.post(f"{platform.hubei.url}/v1/persons/me/check-ins", data=body, headers=headers) as response:
+            answer = await response.json()
+        assert (response.status, answer["error"]["reason"]) == (400, "BODY_TOO_DEEP")
+    # Brackets inside strings are text, not nesting.
+    async with http.post(f"{platform.hubei.url}/v1/persons/me/check-ins", headers=headers,
+                         data=b'{"no_such_field": "' + b"[{" * 1000 + b'"}') as response:
+        answer = await response.json()
+    assert (response.status, answer["error"]["reason"]) == (400, "BODY_INVALID")  # the unknown field, not depth
+
+
+async def test_a_number_json_cannot_hold_and_a_body_too_large_are_refused_not_500(platform, http):
+    person = await platform.hubei.deployment.resident()
+    headers = {**_person(platform.hubei, person), "Content-Type": "application/json"}
+    async with http.post(f"{platform.hubei.url}/v1/persons/me/check-ins", headers=headers,
+                         data=b'{"temperature_celsius": ' + b"9" * 5000 + b"}") as response:
+        answer = await response.json()
+    assert (response.status, answer["error"]["reason"]) == (400, "BODY_INVALID")
+    async with http.post(f"{platform.hubei.url}/v1/persons/me/check-ins", headers=headers,
+                         data=b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}') as response:
+        assert response.status == 413

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import timedelta
 
 from healthcode.common.v1 import common_pb2
@@ -117,3 +118,14 @@ async def test_operators_see_changes_per_cause_and_the_recompute_backlog_and_lag
     assert _sample("healthcode_status_recompute_runs_running") == len(still_running)
     if not still_running:
         assert _sample("healthcode_status_recompute_lag_seconds") == 0
+
+
+async def test_a_run_for_a_declaration_itinerary_does_not_know_fails_instead_of_running_forever(status_env):
+    unknown = str(uuid.uuid4())
+    started = await status_env.admin.StartRecompute(pb.StartRecomputeRequest(declaration_id=unknown))
+    assert started.run.state == pb.RECOMPUTE_STATE_RUNNING
+    await status_env.parts.recomputation.work()
+    runs = await status_env.admin.ListRecomputeRuns(pb.ListRecomputeRunsRequest(page_size=1000))
+    run = next(r for r in runs.runs if r.declaration_id == unknown)
+    assert (run.state, run.error) == (pb.RECOMPUTE_STATE_FAILED, "DECLARATION_NOT_FOUND")
+    assert run.HasField("finish_time")
