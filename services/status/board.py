@@ -51,6 +51,8 @@ def _from_audit(person_id: str, entry: AuditEntry | None) -> Status | None:
     decision = Decision(Colour(entry.colour), entry.display_colour, reasons_from_json(entry.reasons),
                         entry.change_time, None, entry.rule_province, entry.rule_version)
     return Status(person_id, "", "", None, entry.version, decision, entry.change_time, entry.seq)
+
+
 # The diagnoses a contact trace may start from.
 CASE_DIAGNOSES = frozenset({Diagnosis.CONFIRMED, Diagnosis.ASYMPTOMATIC})
 
