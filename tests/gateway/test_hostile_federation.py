@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 import grpc
 import pytest
@@ -19,6 +19,7 @@ from healthcode.verification.v1 import verification_pb2_grpc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.runtime.timestamps import in_range
 from services.verification.bootstrap import exchange_key_from_secret
 from services.verification.exchange import RISK_LIST, RiskRecord, risk_list_bytes, sign
 from services.verification.federation_tls import FederationTls
@@ -90,8 +91,8 @@ class Callers:
                key: ec.EllipticCurvePrivateKey | None = None) -> pb.SubmitRiskListRequest:
         """A batch as Jiangsu's deployment would sign it (by `key` instead: a forgery)."""
         signature = sign(key or self.exchange_key, RISK_LIST, risk_list_bytes(batch_id, province_code, [
-            RiskRecord(bytes(r.person_ref), r.colour, r.reason, r.source,
-                       datetime.fromtimestamp(r.expire_time.seconds, UTC)) for r in records]))
+            RiskRecord(bytes(r.person_ref), r.colour, r.reason, r.source, r.expire_time.ToDatetime(tzinfo=UTC))
+            for r in records]))
         return pb.SubmitRiskListRequest(batch_id=batch_id, province_code=province_code, records=records,
                                         key_id=self.key_id, signature=signature)
 
@@ -149,10 +150,9 @@ async def test_a_caller_the_federation_does_not_admit_is_refused_whatever_it_sen
 
 
 def _hostile_records() -> st.SearchStrategy[list[pb.RiskListRecord]]:
-    """Records with hostile values but times a signer can encode (out-of-range times are refused
-    before the signature is checked: the peer fuzz above reaches them)."""
-    record = requests(pb.RiskListRecord.DESCRIPTOR).filter(
-        lambda r: r.HasField("expire_time") and -(2**34) < r.expire_time.seconds < 2**34)
+    """Records with hostile values but times a signer can encode (times out of the strict range are
+    refused before the signature is checked: the peer fuzz above reaches them)."""
+    record = requests(pb.RiskListRecord.DESCRIPTOR).filter(lambda r: in_range(r.expire_time))
     return st.lists(record, max_size=4)
 
 
