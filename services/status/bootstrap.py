@@ -19,6 +19,7 @@ from services.status import servicer
 from services.status.audit import AuditChain, find_unbound_statuses, verify_chain
 from services.status.board import BoardPolicy, StatusBoard
 from services.status.casework import Casework, CaseworkPolicy, bootstrap_administrator
+from services.status.chain_check import ChainCheck
 from services.status.peers import Identity, Itinerary
 from services.status.recompute import Recomputation
 from services.status.renewal import Renewal
@@ -61,6 +62,7 @@ class StatusSettings:
     renewal_rate: float           # statuses per second a replica renews at most (spread over the horizon)
     reload_interval: float        # re-reading rule sets and signing keys published elsewhere
     purge_interval: float
+    chain_check_interval: float   # the background check of the audit chain (chain_check.py)
     dev_signing_keys: bool        # `healthcode up`: a key for every province that has none
 
     @classmethod
@@ -92,6 +94,7 @@ class StatusSettings:
             renewal_rate=env.number("STATUS_RENEWAL_RATE", 1000.0, minimum=1.0),
             reload_interval=env.number("STATUS_RELOAD_INTERVAL_SECONDS", 30.0, minimum=0.1),
             purge_interval=env.number("STATUS_PURGE_INTERVAL_SECONDS", 600.0, minimum=1.0),
+            chain_check_interval=env.number("STATUS_AUDIT_CHECK_INTERVAL_SECONDS", 60.0, minimum=1.0),
             dev_signing_keys=env.text("STATUS_DEV_SIGNING_KEYS", "false").lower() == "true",
         )
         env.check()
@@ -104,6 +107,7 @@ class StatusParts:
     casework: Casework
     recomputation: Recomputation
     watch: StatusWatch
+    chain_check: ChainCheck
 
 
 async def build_parts(settings: StatusSettings, pool, identity: Identity, itinerary: Itinerary,
@@ -121,7 +125,8 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
                                     settings.audit_detail_retention), clock)
     casework = Casework(board, keyring, CaseworkPolicy(settings.appeal_review_time, settings.clock_skew))
     recomputation = Recomputation(board, itinerary, first_look_back=timedelta(days=14))
-    return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url))
+    return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url),
+                       ChainCheck(pool, AuditChain(settings.audit_key), clock))
 
 
 async def _ensure_dev_signing_keys(board: StatusBoard) -> None:
@@ -172,7 +177,8 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
     background = [every(settings.reload_interval, reload, "status_reload"),
                   every(settings.review_interval, board.review_due, "status_review"),
                   every(settings.purge_interval, board.purge, "status_purge"),
-                  every(settings.purge_interval, log_audit_head, "audit_chain_head")]
+                  every(settings.purge_interval, log_audit_head, "audit_chain_head"),
+                  every(settings.chain_check_interval, parts.chain_check.run, "audit_chain_check")]
     if settings.renewal_horizon > timedelta(0):
         renewal = Renewal(board, settings.renewal_horizon, settings.renewal_rate, _RENEWAL_INTERVAL)
         background.append(every(_RENEWAL_INTERVAL, renewal.run, "status_renewal"))

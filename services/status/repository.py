@@ -432,6 +432,27 @@ class StatusRepository:
         row = await self.pool.fetchrow("SELECT seq, entry_hash FROM status.audit_head")
         return row["seq"], bytes(row["entry_hash"])
 
+    @staticmethod
+    async def lock_chain_check(connection: asyncpg.Connection) -> tuple[int, bytes, int] | None:
+        """(verified seq, its entry hash, recheck seq) of the background chain check, locked for the
+        transaction; None while another replica holds it (that one checks this round)."""
+        row = await connection.fetchrow(
+            "SELECT verified_seq, verified_hash, recheck_seq FROM status.audit_verification FOR UPDATE SKIP LOCKED")
+        return None if row is None else (row["verified_seq"], bytes(row["verified_hash"]), row["recheck_seq"])
+
+    @staticmethod
+    async def save_chain_check(connection: asyncpg.Connection, verified_seq: int, verified_hash: bytes,
+                               recheck_seq: int, check_time: datetime) -> None:
+        await connection.execute(
+            """UPDATE status.audit_verification SET verified_seq = $1, verified_hash = $2, recheck_seq = $3,
+                   check_time = $4""", verified_seq, verified_hash, recheck_seq, check_time)
+
+    @staticmethod
+    async def audit_entry_hash(connection: asyncpg.Connection, seq: int) -> bytes:
+        """The stored hash of entry `seq` (empty when there is none: seq 0, or a deleted row)."""
+        value = await connection.fetchval("SELECT entry_hash FROM status.audit_log WHERE seq = $1", seq)
+        return bytes(value) if value is not None else b""
+
     # Issued codes
 
     async def record_code(self, code_id: bytes, person_id: str, version: int, expire_time: datetime) -> None:
