@@ -50,6 +50,8 @@ RETENTION: dict[FactKind, timedelta] = {
     FactKind.FEVER_MEDICINE_PURCHASE: SHORT_LIVED["FEVER_MEDICINE_PURCHASE"],
     FactKind.FEVER_CLINIC_VISIT: SHORT_LIVED["FEVER_CLINIC_VISIT"],
     FactKind.HOTEL_REGISTRATION: SHORT_LIVED["HOTEL_STAY"],
+    # A press of the pop-up's "continue" waives only short-lived findings: kept as long as they are.
+    FactKind.POPUP_ACKNOWLEDGEMENT: max(SHORT_LIVED.values()),
 }
 MIN_BODY_CELSIUS, MAX_BODY_CELSIUS = Decimal("34.0"), Decimal("43.0")
 
@@ -203,7 +205,8 @@ def seal_fact_body(fact: Fact) -> bytes:
         "result": fact.result and int(fact.result),
         "temperature": str(fact.temperature) if fact.temperature is not None else None,
         "dismissed": list(fact.dismissed), "colour": fact.colour and int(fact.colour),
-        "reason_code": fact.reason_code, "area": fact.area_code}, separators=(",", ":")).encode()
+        "reason_code": fact.reason_code, "area": fact.area_code,
+        "risky": fact.risky_departure.timestamp() if fact.risky_departure else None}, separators=(",", ":")).encode()
 
 
 def open_fact_body(fact_id: str, body: bytes) -> Fact:
@@ -217,7 +220,8 @@ def open_fact_body(fact_id: str, body: bytes) -> Fact:
         result=TestResult(raw["result"]) if raw["result"] else None,
         temperature=Decimal(raw["temperature"]) if raw["temperature"] is not None else None,
         dismissed=tuple(raw["dismissed"]), colour=Colour(raw["colour"]) if raw["colour"] else None,
-        reason_code=raw["reason_code"], area_code=raw.get("area", ""))
+        reason_code=raw["reason_code"], area_code=raw.get("area", ""),
+        risky_departure=datetime.fromtimestamp(raw["risky"], UTC) if raw.get("risky") is not None else None)
 
 
 def fact_context(fact_id: str) -> bytes:
