@@ -6,7 +6,8 @@ finding means (when a diagnosis starts, what clears it); a rule set says which
 colour each finding shows, how long colours are held, how people recover and for
 how long a status is valid. Since the seed provinces' rules, a finding may also say when it
 is released (days served, a streak of daily check-ins, negative tests on given days of the
-isolation), when it is waived (a recent negative test), and every rule may carry a
+isolation), when it is waived (a recent negative test, or the pop-up's "continue" with a clean
+itinerary), in which provinces a finding that names an area counts, and every rule may carry a
 `comment` citing the document it comes from.
 """
 
