@@ -157,6 +157,25 @@ def _local(moment: datetime, hour: int) -> datetime:
     return candidate
 
 
+async def isolate(p: Provinces, person_id: str, isolated: datetime, test_days: tuple[int, ...]) -> None:
+    """A central isolation from `isolated` (day 1), a normal check-in at 11:00 local on each of days 1
+    to 14 and a negative sample then on each of `test_days`; red all along."""
+    hainan = p.hubei
+    set_both(p, isolated)
+    await record(hainan, _fact(person_id, status_pb2.FACT_KIND_QUARANTINE_ORDER, isolated,
+                               place=status_pb2.QUARANTINE_PLACE_CENTRAL))
+    for isolation_day in range(1, 15):
+        moment = isolated + timedelta(days=isolation_day - 1, hours=1)
+        set_both(p, moment)
+        await hainan.status.RecordCheckIn(status_pb2.RecordCheckInRequest(
+            person_id=person_id, temperature_celsius=36.6, request_id=f"day-{isolation_day}"))
+        if isolation_day in test_days:
+            await record(hainan, _fact(person_id, status_pb2.FACT_KIND_NUCLEIC_ACID_TEST, moment,
+                                       source=status_pb2.FACT_SOURCE_LABORATORY,
+                                       test_result=status_pb2.TEST_RESULT_NEGATIVE))
+        assert await shown(hainan, person_id) == (RED, "red", ["CENTRAL_QUARANTINE"]), isolation_day
+
+
 async def test_red_is_released_after_fourteen_days_of_normal_check_ins_and_negative_tests_on_days_1_7_14(
         provinces):
     """«如果您的健康碼為紅碼,那麼要實施14天集中或者居家隔離,連續十四天健康打卡均為綠碼,第1.7.14天分別做核酸檢測,
@@ -167,19 +186,7 @@ async def test_red_is_released_after_fourteen_days_of_normal_check_ins_and_negat
     isolated = _local(before, 10)  # day 1 of the isolation, 10:00 local
     person = await hainan.resident()
     try:
-        set_both(provinces, isolated)
-        await record(hainan, _fact(person, status_pb2.FACT_KIND_QUARANTINE_ORDER, isolated,
-                                   place=status_pb2.QUARANTINE_PLACE_CENTRAL))
-        for isolation_day in range(1, 15):
-            moment = isolated + timedelta(days=isolation_day - 1, hours=1)  # 11:00 local
-            set_both(provinces, moment)
-            await hainan.status.RecordCheckIn(status_pb2.RecordCheckInRequest(
-                person_id=person, temperature_celsius=36.6, request_id=f"day-{isolation_day}"))
-            if isolation_day in (1, 7, 14):
-                await record(hainan, _fact(person, status_pb2.FACT_KIND_NUCLEIC_ACID_TEST, moment,
-                                           source=status_pb2.FACT_SOURCE_LABORATORY,
-                                           test_result=status_pb2.TEST_RESULT_NEGATIVE))
-            assert await shown(hainan, person) == (RED, "red", ["CENTRAL_QUARANTINE"]), isolation_day
+        await isolate(provinces, person, isolated, (1, 7, 14))
         await sync(provinces)
         assert await checked(provinces, await hainan.code(person)) == everywhere(DENY, "COLOUR_RED", "red")
         # Every test and check-in is in on day 14; the 14 days are served at 10:00 on day 15.
@@ -194,21 +201,10 @@ async def test_red_is_released_after_fourteen_days_of_normal_check_ins_and_negat
 async def test_a_missing_day_seven_test_keeps_red_past_the_fourteen_days(provinces):
     hainan = provinces.hubei
     before = hainan.clock.now()
-    isolated = _local(before, 10)
     person = await hainan.resident()
     try:
-        set_both(provinces, isolated)
-        await record(hainan, _fact(person, status_pb2.FACT_KIND_QUARANTINE_ORDER, isolated,
-                                   place=status_pb2.QUARANTINE_PLACE_CENTRAL))
-        for isolation_day in range(1, 15):
-            moment = isolated + timedelta(days=isolation_day - 1, hours=1)
-            set_both(provinces, moment)
-            await hainan.status.RecordCheckIn(status_pb2.RecordCheckInRequest(
-                person_id=person, temperature_celsius=36.6, request_id=f"day-{isolation_day}"))
-            if isolation_day in (1, 8, 14):  # the day-7 test taken a day late
-                await record(hainan, _fact(person, status_pb2.FACT_KIND_NUCLEIC_ACID_TEST, moment,
-                                           source=status_pb2.FACT_SOURCE_LABORATORY,
-                                           test_result=status_pb2.TEST_RESULT_NEGATIVE))
+        isolated = _local(before, 10)
+        await isolate(provinces, person, isolated, (1, 8, 14))  # the day-7 test taken a day late
         set_both(provinces, isolated + timedelta(days=20))
         assert await shown(hainan, person) == (RED, "red", ["CENTRAL_QUARANTINE"])
     finally:
