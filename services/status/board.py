@@ -28,7 +28,7 @@ from services.runtime.sealing import Keyring
 from services.status import facts as intake
 from services.status.audit import AuditChain, AuditEntry
 from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Evidence, Fact, FactKind, Status,
-                                   decide, reasons_from_json, reasons_to_json)
+                                   decide, popup_acknowledgement, reasons_from_json, reasons_to_json)
 from services.status import signals
 from services.status.peers import Identity, Itinerary
 from services.status.repository import Enrolment, StaleCode, StatusRepository
@@ -368,9 +368,7 @@ class StatusBoard:
         request_id = requests.request_id(request_id)
         await self.require_acting_right(actor_id, person_id, "actor_person_id")
         now = self.now()
-        exposures = (await self._itinerary.exposures([person_id])).get(person_id, [])
-        fact = Fact(str(uuid.uuid4()), FactKind.POPUP_ACKNOWLEDGEMENT, now,
-                    risky_departure=max((e.departure_time for e in exposures), default=None))
+        fact = popup_acknowledgement(str(uuid.uuid4()), now, await self._itinerary.stays(person_id))
         sealed = self._keyring.seal(intake.seal_fact_body(fact), intake.fact_context(fact.fact_id))
         # Its record id is the request id, so a retry finds the first press; the person is the authority.
         row = (person_id, fact.fact_id, POPUP_AUTHORITY, request_id or fact.fact_id, 0, sealed,

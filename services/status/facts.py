@@ -206,7 +206,9 @@ def seal_fact_body(fact: Fact) -> bytes:
         "temperature": str(fact.temperature) if fact.temperature is not None else None,
         "dismissed": list(fact.dismissed), "colour": fact.colour and int(fact.colour),
         "reason_code": fact.reason_code, "area": fact.area_code,
-        "risky": fact.risky_departure.timestamp() if fact.risky_departure else None}, separators=(",", ":")).encode()
+        "risky": fact.risky_departure.timestamp() if fact.risky_departure else None,
+        "provinces": [[code, departure.timestamp()] for code, departure in fact.stayed_provinces]},
+        separators=(",", ":")).encode()
 
 
 def open_fact_body(fact_id: str, body: bytes) -> Fact:
@@ -221,7 +223,9 @@ def open_fact_body(fact_id: str, body: bytes) -> Fact:
         temperature=Decimal(raw["temperature"]) if raw["temperature"] is not None else None,
         dismissed=tuple(raw["dismissed"]), colour=Colour(raw["colour"]) if raw["colour"] else None,
         reason_code=raw["reason_code"], area_code=raw.get("area", ""),
-        risky_departure=datetime.fromtimestamp(raw["risky"], UTC) if raw.get("risky") is not None else None)
+        risky_departure=datetime.fromtimestamp(raw["risky"], UTC) if raw.get("risky") is not None else None,
+        stayed_provinces=tuple((code, datetime.fromtimestamp(departure, UTC))
+                               for code, departure in raw.get("provinces", ())))
 
 
 def fact_context(fact_id: str) -> bytes:

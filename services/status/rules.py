@@ -99,13 +99,15 @@ class Waiver:
     until check-out), to the time after it ("after_period"), or not at all ("whole").
     `clear_days` (in place of a test): a pop-up acknowledgement made during the finding waives
     it from then on when the itinerary query made with it, and every stay learned of since,
-    show no medium- or high-risk stay in the `clear_days` before it."""
+    show no medium- or high-risk stay in the `clear_days` before it, and, with `provinces`, no
+    stay then outside those provinces."""
 
     within: timedelta | None
     measured_from: str
     applies: str
     comment: str = ""
     clear_days: timedelta | None = None
+    provinces: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -329,6 +331,12 @@ class _RuleSetReader:
             return frozenset()
         if kind not in AREA_FINDINGS:
             raise _invalid(path, "applies only to findings that name an area")
+        return _RuleSetReader._province_list(value, path)
+
+    @staticmethod
+    def _province_list(value: object, path: str) -> frozenset[str]:
+        if value is None:
+            return frozenset()
         if not isinstance(value, list) or not 1 <= len(value) <= 34:
             raise _invalid(path, "must list 1 to 34 province codes")
         for index, code in enumerate(value):
@@ -391,7 +399,7 @@ class _RuleSetReader:
         for index, entry in enumerate(value):
             item = f"{path}[{index}]"
             raw = self._object(entry, item, {"negative_test_within_hours", "measured_from", "applies",
-                                             "popup_acknowledged_clear_days", "comment"})
+                                             "popup_acknowledged_clear_days", "itinerary_in_provinces", "comment"})
             applies = raw.get("applies", "whole")
             if applies not in ("whole", "period", "after_period"):
                 raise _invalid(f"{item}.applies", "must be whole, period or after_period")
@@ -402,8 +410,12 @@ class _RuleSetReader:
                         raise _invalid(f"{item}.{name}", "does not apply to a pop-up acknowledgement")
                 clear = self._number(raw["popup_acknowledged_clear_days"], f"{item}.popup_acknowledged_clear_days",
                                      1, 30)
-                waivers.append(Waiver(None, "now", applies, self._comment(raw, item), timedelta(days=clear)))
+                provinces = self._province_list(raw.get("itinerary_in_provinces"), f"{item}.itinerary_in_provinces")
+                waivers.append(Waiver(None, "now", applies, self._comment(raw, item), timedelta(days=clear),
+                                      provinces))
                 continue
+            if "itinerary_in_provinces" in raw:
+                raise _invalid(f"{item}.itinerary_in_provinces", "applies only to a pop-up acknowledgement")
             within = self._number(raw.get("negative_test_within_hours"), f"{item}.negative_test_within_hours", 1, 720)
             measured_from = raw.get("measured_from", "now")
             if measured_from not in ("start", "now"):

@@ -18,9 +18,10 @@ from tests.status.helpers import fact, later, person_in, record, status_of
 from tests.support import error_details, ingest_one_stay, refused, timestamp
 
 GREEN, YELLOW = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW
-TIANJIN, HEBEI = "120000", "130000"
+BEIJING, TIANJIN, HEBEI = "110000", "120000", "130000"
 DONGCHENG = "110101"      # the Beijing district of the hotel
 XUSHUI = "130609"         # a Hebei county only these tests declare at medium risk
+PUDONG, HEPING = "310115", "120101"  # low-risk stays in Shanghai and in Tianjin
 
 
 def beijing_hotel(person_id: str, at, until) -> pb.Fact:
@@ -83,6 +84,22 @@ async def test_continue_after_a_medium_risk_stay_in_the_fourteen_days_keeps_the_
         assert shown(await status_of(status_env, person)) == (YELLOW, "popup", ["HOTEL_STAY"])
         # A press now queries the itinerary again: 14 days without a risky stay.
         assert shown(await press_continue(status_env, person)) == (GREEN, "green", [])
+
+
+@pytest.mark.parametrize(("province", "away", "after"), [
+    (TIANJIN, PUDONG, (YELLOW, "popup", ["HOTEL_STAY"])),   # not 14 days in Tianjin and Hebei
+    (BEIJING, HEPING, (GREEN, "green", [])),                # «本市往返天津、河北低風險地區的人員»
+    (BEIJING, PUDONG, (YELLOW, "popup", ["HOTEL_STAY"])),   # back from Shanghai: the hotel rule's test
+], ids=["tianjin-back-from-shanghai", "beijing-back-from-tianjin", "beijing-back-from-shanghai"])
+async def test_the_press_asks_where_the_fourteen_days_were_spent(status_env, identity_env, itinerary_env, clock,
+                                                                province, away, after):
+    person = await person_in(identity_env, province)
+    now = clock.now()
+    await ingest_one_stay(itinerary_env.stub, person, away, now - timedelta(days=3))
+    await record(status_env, beijing_hotel(person, now - timedelta(hours=1), now + timedelta(days=2)))
+    assert shown(await status_of(status_env, person)) == (YELLOW, "popup", ["HOTEL_STAY"])
+
+    assert shown(await press_continue(status_env, person)) == after
 
 
 async def test_a_retried_press_is_recorded_once_and_concurrent_presses_lose_nothing(status_env, identity_env, clock):

@@ -196,9 +196,11 @@ def test_beijing_home_observation_outranks_the_pop_up():
 # Tianjin (120000) and Hebei (130000): 001, the pop-up's "continue" and the 14-day itinerary query
 
 
-def pressed_continue(at, risky_departure=None):
-    """The person pressed "continue"; `risky_departure`: what the itinerary query then found."""
-    return _fact(FactKind.POPUP_ACKNOWLEDGEMENT, at, risky_departure=risky_departure)
+def pressed_continue(at, risky_departure=None, **provinces):
+    """The person pressed "continue"; what the itinerary query then found: `risky_departure`, and
+    the provinces stayed in (`p120000=departure`)."""
+    return _fact(FactKind.POPUP_ACKNOWLEDGEMENT, at, risky_departure=risky_departure,
+                 stayed_provinces=tuple(sorted((code[1:], departure) for code, departure in provinces.items())))
 
 
 def in_beijing_hotel(at, until=None, area=DONGCHENG):
@@ -250,10 +252,26 @@ def test_a_hotel_at_home_shows_no_pop_up_and_the_pop_up_lasts_at_most_thirty_day
     assert shown(evidence(in_beijing_hotel(day(0))), TIANJIN, day(30))[0] is Colour.GREEN
 
 
-def test_in_beijing_the_press_is_no_waiver_the_hotel_rule_asks_a_test():
-    person = evidence(in_beijing_hotel(day(0), day(3)), pressed_continue(day(0, 1)))
+@pytest.mark.parametrize("rules", [TIANJIN, HEBEI], ids=["tianjin", "hebei"])
+def test_continue_does_not_help_after_a_stay_outside_beijing_tianjin_and_hebei_in_the_fourteen_days(rules):
+    shanghai = evidence(in_beijing_hotel(day(0), day(3)),
+                        pressed_continue(day(1), p120000=day(0), p310000=day(-3), p110000=day(1)))
+    long_ago = evidence(in_beijing_hotel(day(0), day(3)),
+                        pressed_continue(day(1), p130000=day(0), p310000=day(-13, -1), p110000=day(1)))
 
-    assert shown(person, BEIJING, day(1)) == (Colour.YELLOW, "popup", ["HOTEL_STAY"])
+    assert shown(shanghai, rules, day(2)) == (Colour.YELLOW, "popup", ["HOTEL_STAY"])
+    assert shown(long_ago, rules, day(2)) == (Colour.GREEN, "green", [])
+
+
+def test_in_beijing_a_resident_back_from_tianjin_presses_continue_one_back_from_shanghai_needs_the_test():
+    """«以及本市往返天津、河北低風險地區的人員» get it by continue; «本市出差低風險地區的返京人員如果入住酒店,
+    參照來京出差人員管理»: the others need the hotel rule's test."""
+    tianjin = evidence(in_beijing_hotel(day(0), day(3)), pressed_continue(day(0, 1), p120000=day(-1), p110000=day(0)))
+    shanghai = evidence(in_beijing_hotel(day(0), day(3)), pressed_continue(day(0, 1), p310000=day(-1), p110000=day(0)))
+
+    assert shown(tianjin, BEIJING, day(1)) == (Colour.GREEN, "green", [])
+    assert shown(shanghai, BEIJING, day(1)) == (Colour.YELLOW, "popup", ["HOTEL_STAY"])
+    assert shown(evidence(negative(day(-1)), *shanghai.facts), BEIJING, day(1))[0] is Colour.GREEN
 
 
 # Hubei (420000): 004, green valid three days
@@ -473,6 +491,12 @@ def _doc(name="000000") -> dict:
     pytest.param(lambda d: d["findings"].update(HOTEL_STAY={"display": "yellow", "days": 10, "unless": [
         {"popup_acknowledged_clear_days": 0}]}),
                  "rule_set.findings.HOTEL_STAY.unless[0].popup_acknowledged_clear_days", id="popup-zero-days"),
+    pytest.param(lambda d: d["findings"].update(HOTEL_STAY={"display": "yellow", "days": 10, "unless": [
+        {"negative_test_within_hours": 48, "itinerary_in_provinces": ["110000"]}]}),
+                 "rule_set.findings.HOTEL_STAY.unless[0].itinerary_in_provinces", id="provinces-on-a-test-waiver"),
+    pytest.param(lambda d: d["findings"].update(HOTEL_STAY={"display": "yellow", "days": 10, "unless": [
+        {"popup_acknowledged_clear_days": 14, "itinerary_in_provinces": ["110000", "110000"]}]}),
+                 "rule_set.findings.HOTEL_STAY.unless[0].itinerary_in_provinces", id="provinces-twice"),
     pytest.param(lambda d: d["findings"].update(PUSHED_RED={"display": "red"}),
                  "rule_set.findings.PUSHED_RED", id="finding-not-yet-known"),
 ])
