@@ -22,7 +22,8 @@ What each finding means is fixed here; how it shows is the province's rule set:
   natural end of an order or a stay; a clearing certificate ends it too when allowed.
 - A rule's waivers (`unless`) hide a finding while a negative test is recent enough, or from a
   pop-up acknowledgement (the person pressed "continue") whose itinerary query, and every stay
-  learned of since, show no medium- or high-risk stay in the days before it.
+  learned of since, show no medium- or high-risk stay in the days before it (and, when the rule
+  names provinces, no stay outside them).
 - A rule's `in_provinces` counts a finding that names an area only for areas in those provinces.
 - A finding is held `hold_days` after it ends; findings marked `recovery` are then
   followed by RECOVERING until the rule's days or consecutive daily check-ins.

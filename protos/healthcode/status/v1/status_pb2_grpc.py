@@ -169,8 +169,9 @@ class StatusServiceServicer:
 
     def AcknowledgePopup(self, request, context):
         """The person (or a guardian) pressed "continue" on the pop-up (弹窗提示页面点击继续): the
-        14-day itinerary is queried for medium- and high-risk stays and the press recorded as a
-        fact, which a rule set may let waive a finding. Idempotent per request id.
+        14-day itinerary is queried (its medium- and high-risk stays, the provinces stayed in) and
+        the press recorded with that answer as a fact, which a rule set may let waive a finding.
+        Idempotent per request id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
