@@ -120,7 +120,7 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
     except ValueError:
         raise refuse("kind", "is not a known fact kind", "FACT_KIND_INVALID") from None
     if kind not in FEED_KINDS:
-        raise refuse("kind", "is recorded by the service itself (appeals, overrides)", "FACT_KIND_RESERVED")
+        raise refuse("kind", "is recorded by the service itself (appeals, overrides, pop-up presses)", "FACT_KIND_RESERVED")
     if not _AUTHORITY.match(submitted.authority):
         raise refuse("authority", "must be 1 to 64 of a-z, 0-9, '.' and '-'", "AUTHORITY_INVALID")
     if not _RECORD_ID.match(submitted.authority_record_id):

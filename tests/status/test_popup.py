@@ -134,6 +134,16 @@ async def test_only_the_person_or_a_guardian_may_press_and_a_bad_id_names_its_fi
     assert await presses(status_env, person) == 0
 
 
+async def test_no_feed_may_state_a_press_for_a_person(status_env, identity_env, clock):
+    person = await person_in(identity_env, TIANJIN)
+
+    response = await record(status_env, fact(person, pb.FACT_KIND_POPUP_ACKNOWLEDGEMENT, clock.now()))
+
+    assert (response.outcomes[0].rejection_reason, response.outcomes[0].rejection_field) == (
+        "FACT_KIND_RESERVED", "facts[0].kind")
+    assert await presses(status_env, person) == 0
+
+
 async def test_a_press_is_sealed_at_rest_and_deleted_with_the_registrations_it_waives(status_env, identity_env,
                                                                                      clock):
     person = await person_in(identity_env, TIANJIN)
