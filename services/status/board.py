@@ -28,7 +28,7 @@ from services.runtime.sealing import Keyring
 from services.status import facts as intake
 from services.status.audit import AuditChain, AuditEntry
 from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Evidence, Fact, FactKind, Status,
-                                   decide, reasons_from_json, reasons_to_json)
+                                   decide, popup_acknowledgement, reasons_from_json, reasons_to_json)
 from services.status import signals
 from services.status.peers import Identity, Itinerary
 from services.status.repository import Enrolment, StaleCode, StatusRepository
@@ -37,6 +37,8 @@ from services.status.signing import IssuedCode, Signer
 
 log = get_logger(__name__)
 MAX_CODE_STANDINGS = 100
+# The authority of a pop-up acknowledgement: the person's own word, through their session.
+POPUP_AUTHORITY = "person.popup"
 BINDING_FAILURES = Counter(
     "healthcode_status_binding_failures",
     "Stored statuses whose binding to the audit log did not verify (missing: written before bindings; "
@@ -353,6 +355,29 @@ class StatusBoard:
                 intake.is_abnormal(reading, symptom_codes), request_id, sealed)
 
         decided = (await self.decide([person_id], ChangeCause.CHECK_IN, within=store)).statuses
+        if person_id not in decided:
+            raise NotFound(reason="PERSON_NOT_FOUND", message="identity knows no person with this id")
+        return decided[person_id]
+
+    async def acknowledge_popup(self, person_id: str, actor_id: str, request_id: str) -> Status:
+        """The person pressed "continue" on the pop-up: the itinerary is queried at that moment and
+        its answer kept with the press, so a later decision judges the press by what was known then
+        (and by any risky stay learned of since), never by a window that has moved on."""
+        person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
+        actor_id = parse_uuid(actor_id or person_id, "actor_person_id", "PERSON_ID_INVALID")
+        request_id = requests.request_id(request_id)
+        await self.require_acting_right(actor_id, person_id, "actor_person_id")
+        now = self.now()
+        fact = popup_acknowledgement(str(uuid.uuid4()), now, await self._itinerary.stays(person_id))
+        sealed = self._keyring.seal(intake.seal_fact_body(fact), intake.fact_context(fact.fact_id))
+        # Its record id is the request id, so a retry finds the first press; the person is the authority.
+        row = (person_id, fact.fact_id, POPUP_AUTHORITY, request_id or fact.fact_id, 0, sealed,
+               now + intake.RETENTION[FactKind.POPUP_ACKNOWLEDGEMENT])
+
+        async def store(connection: asyncpg.Connection) -> None:
+            await self.repository.insert_facts(connection, [row], now)
+
+        decided = (await self.decide([person_id], ChangeCause.FACT, within=store)).statuses
         if person_id not in decided:
             raise NotFound(reason="PERSON_NOT_FOUND", message="identity knows no person with this id")
         return decided[person_id]
