@@ -257,8 +257,9 @@ class StatusBoard:
             remembered = self._recent.lookup(person_id, self.now())
             if remembered is not None and self._under_rules_in_force(remembered, self.now()):
                 return remembered
-        # Memory is filled from the primary only: a replica's row may predate a change already announced.
-        read = self._recent.begin(person_id) if replica else None
+        # Memory is filled from the primary only (a replica's row may predate a change already announced),
+        # by every read of it: a code's status is shown next, and its standing asked at the checkpoint.
+        read = self._recent.begin(person_id)
         kept = None
         try:
             stored = (await self.repository.enrolled([person_id], replica=replica and read is None)).get(person_id)
@@ -407,16 +408,41 @@ class StatusBoard:
         return replace(status, person_ref=card.person_ref)
 
     async def code_standings(self, code_ids_hex: Sequence[str]) -> list[int]:
-        """1 current, 2 stale, 3 unknown (as CodeStanding), per code id in order."""
+        """1 current, 2 stale, 3 unknown (as CodeStanding), per code id in order.
+
+        A person's current version comes from memory when it holds them (see `memory.py`: never older
+        than a change this replica made or was told of), else from their stored row.
+        """
         code_ids = parse_code_ids(code_ids_hex, MAX_CODE_STANDINGS)
-        held = await self.repository.code_statuses(code_ids, self.now())
-        current = {status.person_id: status.version for _, status in held.values()}
-        # A version read from a row whose binding fails is not believed: the person is decided again.
-        unbound = sorted({status.person_id for _, status in held.values() if not self._chain.binds(status)})
-        if unbound:
-            current.update((person_id, status.version) for person_id, status in
-                           (await self.decide(unbound, ChangeCause.REVALIDATION)).statuses.items())
-        return [3 if code_id not in held else (1 if held[code_id][0] == current[held[code_id][1].person_id] else 2)
+        now = self.now()
+        held = await self.repository.code_versions(code_ids, now)
+        current: dict[str, int] = {}
+        for person_id, _ in held.values():
+            remembered = self._recent.lookup(person_id, now)
+            if remembered is not None:
+                current[person_id] = remembered.version
+        unknown = sorted({person_id for person_id, _ in held.values()} - current.keys())
+        if unknown:
+            reads = [self._recent.begin(person_id) for person_id in unknown]
+            stored: dict[str, tuple] = {}
+            try:
+                stored = await self.repository.enrolled(unknown)
+            finally:
+                for read, person_id in zip(reads, unknown):
+                    status = stored.get(person_id, (None, None))[1]
+                    self._recent.keep(read, status if status is not None and self._chain.binds(status) else None)
+            # A version read from a row whose binding fails is not believed: the person is decided again.
+            unbound = []
+            for person_id, (_, status) in stored.items():
+                if status is not None and self._chain.binds(status):
+                    current[person_id] = status.version
+                else:
+                    unbound.append(person_id)
+            if unbound:
+                current.update((person_id, status.version) for person_id, status in
+                               (await self.decide(unbound, ChangeCause.REVALIDATION)).statuses.items())
+        return [3 if code_id not in held or held[code_id][0] not in current
+                else (1 if held[code_id][1] == current[held[code_id][0]] else 2)
                 for code_id in code_ids]
 
     async def stale_codes(self, page_size: int, page_token: str) -> tuple[list[StaleCode], str]:

@@ -17,6 +17,7 @@ from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 from healthcode.status.v1 import status_pb2_grpc
 
+from services.codes import read_code
 from services.colours import Colour
 from services.runtime.server import start_server
 from services.status import bootstrap as status
@@ -192,3 +193,35 @@ async def test_while_notifications_are_down_every_status_is_read_from_the_databa
             assert len(parts.recent) >= 1
     finally:
         await server.stop(grace=0.5)
+
+
+async def test_a_code_turns_stale_at_the_checkpoint_once_another_replica_changes_its_status(
+        status_env, identity_env, clock):
+    # The standing a checkpoint asks for reads the person's version from memory when it can.
+    other_app, _ = await status.assemble(status_env.settings, clock)
+    other = await start_server(other_app, "127.0.0.1", 0)
+    try:
+        async with grpc.aio.insecure_channel(other.address) as channel:
+            elsewhere = status_pb2_grpc.StatusServiceStub(channel)
+            await _until(lambda: status_env.parts.recent.enabled)
+            person = await person_in(identity_env, NATIONAL_ONLY)
+            code = read_code((await status_env.stub.IssueCode(pb.IssueCodeRequest(person_id=person))).payload)
+            standing = pb.GetCodeStandingRequest(code_ids=[code.claims.code_id.hex()])
+            for _ in range(2):  # the second from memory
+                assert list((await status_env.stub.GetCodeStanding(standing)).standings) == [
+                    pb.CODE_STANDING_CURRENT]
+            watch = status_env.stub.WatchStatus(pb.WatchStatusRequest(person_id=person))
+            await watch.read()
+            await elsewhere.RecordFacts(pb.RecordFactsRequest(
+                facts=[diagnosis(person, pb.DIAGNOSIS_CLOSE_CONTACT, status_env.parts.board.now())]))
+            await watch.read()  # the notification has arrived here
+            watch.cancel()
+            assert list((await status_env.stub.GetCodeStanding(standing)).standings) == [pb.CODE_STANDING_STALE]
+            # And a change made on this replica is seen by the next standing, with no wait at all.
+            fresh = read_code((await status_env.stub.IssueCode(pb.IssueCodeRequest(person_id=person))).payload)
+            again = pb.GetCodeStandingRequest(code_ids=[fresh.claims.code_id.hex()])
+            assert list((await status_env.stub.GetCodeStanding(again)).standings) == [pb.CODE_STANDING_CURRENT]
+            await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.board.now()))
+            assert list((await status_env.stub.GetCodeStanding(again)).standings) == [pb.CODE_STANDING_STALE]
+    finally:
+        await other.stop(grace=0.5)
