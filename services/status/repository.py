@@ -460,13 +460,12 @@ class StatusRepository:
             "INSERT INTO status.issued_codes (code_id, person_id, status_version, expire_time) VALUES ($1, $2, $3, $4)",
             code_id, person_id, version, expire_time)
 
-    async def code_statuses(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, tuple[int, Status]]:
-        """(version the code carries, the person's stored status) per known, unexpired code."""
+    async def code_versions(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, tuple[str, int]]:
+        """(person, status version the code carries) per known, unexpired code."""
         rows = await self.pool.fetch(
-            f"""SELECT c.code_id, c.status_version, {_STATUS_COLUMNS} FROM status.issued_codes c
-               JOIN status.persons p USING (person_id) JOIN status.statuses s USING (person_id)
-               WHERE c.code_id = ANY($1::bytea[]) AND c.expire_time > $2""", code_ids, now)
-        return {bytes(r["code_id"]): (r["status_version"], _status(r)) for r in rows}
+            """SELECT code_id, person_id::text, status_version FROM status.issued_codes
+               WHERE code_id = ANY($1::bytea[]) AND expire_time > $2""", code_ids, now)
+        return {bytes(r["code_id"]): (r["person_id"], r["status_version"]) for r in rows}
 
     async def code_holders(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, str]:
         """The person each known, unexpired code was issued to."""
