@@ -19,6 +19,7 @@ from services.status import servicer
 from services.status.audit import AuditChain, find_unbound_statuses, verify_chain
 from services.status.board import BoardPolicy, StatusBoard
 from services.status.casework import Casework, CaseworkPolicy, bootstrap_administrator
+from services.status.listings import PeerProvinceWord
 from services.status.peers import Identity, Itinerary
 from services.status.recompute import Recomputation
 from services.status.renewal import Renewal
@@ -104,6 +105,7 @@ class StatusParts:
     casework: Casework
     recomputation: Recomputation
     watch: StatusWatch
+    peer_word: PeerProvinceWord
 
 
 async def build_parts(settings: StatusSettings, pool, identity: Identity, itinerary: Itinerary,
@@ -121,7 +123,8 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
                                     settings.audit_detail_retention), clock)
     casework = Casework(board, keyring, CaseworkPolicy(settings.appeal_review_time, settings.clock_skew))
     recomputation = Recomputation(board, itinerary, first_look_back=timedelta(days=14))
-    return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url))
+    return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url),
+                       PeerProvinceWord(board, repository, keyring, settings.clock_skew))
 
 
 async def _ensure_dev_signing_keys(board: StatusBoard) -> None:
@@ -195,7 +198,7 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
                # A rule set is a JSON document the rule book checks itself (size in bytes, schema).
                text_limits={servicer.RULE_SET_DOCUMENT_FIELD: MAX_DOCUMENT_BYTES},
                add_to_server=lambda server: servicer.add_to_server(board, parts.casework, parts.watch,
-                                                                   recomputation, server),
+                                                                   recomputation, parts.peer_word, server),
                background=tuple(background), close=close), parts
 
 
