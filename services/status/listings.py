@@ -87,7 +87,12 @@ class PeerProvinceWord:
             checked.append((listing.person_ref, fact))
         persons = await self._repository.persons_by_ref(sorted({ref for ref, _ in checked}), homes)
         rows = [(persons[ref], fact) for ref, fact in checked if ref in persons]
-        stored, duplicates = await self._store(rows, origin, f"peer:{origin}/{batch_id}", now)
+        authority = intake.peer_authority(origin)
+        known = await self._repository.stored_fact_keys([(p, authority, f.provenance) for p, f in rows]) \
+            if rows else set()
+        fresh = [(p, f) for p, f in rows if (p, authority, f.provenance) not in known]
+        stored, raced = await self._store(fresh, origin, f"peer:{origin}/{batch_id}", now)
+        duplicates = len(rows) - len(fresh) + raced
         unknown = len(checked) - len(rows)
         log.info("peer_listings_recorded", origin_province=origin, batch_id=batch_id, stored=stored,
                  duplicates=duplicates, unknown=unknown, rejected=len(rejections))

@@ -456,6 +456,16 @@ class StatusRepository:
             list(person_refs), list(province_codes) if province_codes is not None else None)
         return {bytes(r["person_ref"]): r["person_id"] for r in rows}
 
+    async def stored_fact_keys(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        """Which (person, authority, record id) are already stored: a batch received again is then not
+        decided again (a concurrent first delivery is still caught by the unique key)."""
+        rows = await self.pool.fetch(
+            """SELECT f.person_id::text, f.authority, f.authority_record_id FROM status.facts f
+               JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS k(person_id, authority, record_id)
+                 ON f.person_id = k.person_id AND f.authority = k.authority AND f.authority_record_id = k.record_id""",
+            [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+        return {(r[0], r[1], r[2]) for r in rows}
+
     async def codes_issued(self, code_ids: Sequence[bytes]) -> dict[bytes, tuple[str, datetime]]:
         """Whom each code still on record was issued to, and when it expired (expired ones included,
         until the purge: a reading reported late is judged at its own time)."""

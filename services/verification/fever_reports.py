@@ -115,7 +115,8 @@ class FeverOutbox:
         return [(q.report.report_id, error) for q, error in zip(group, errors)], []
 
     async def purge(self) -> int:
-        return await self._repository.purge_settled(self._clock.now() - KEEP_SETTLED)
+        now = self._clock.now()
+        return await self._repository.purge(now - KEEP_SETTLED, now - MAX_REPORT_AGE)
 
 
 class FeverIntake:

@@ -75,9 +75,12 @@ class FeverRepository:
                        WHERE f.report_id = x.report_id AND f.deliver_time IS NULL""",
                     [r.report_id for r in retries], [r.next_attempt for r in retries], [r.error for r in retries])
 
-    async def purge_settled(self, before: datetime) -> int:
+    async def purge(self, settled_before: datetime, read_before: datetime) -> int:
+        """Reports answered before `settled_before`, and those read before `read_before` that never were
+        (the issuer would refuse them as too old): the code payloads they hold go with them."""
         result = await self.pool.execute(
-            "DELETE FROM verification.fever_reports WHERE deliver_time < $1", before)
+            "DELETE FROM verification.fever_reports WHERE deliver_time < $1 OR reading_time < $2",
+            settled_before, read_before)
         return int(result.split()[-1])
 
     async def backlog(self) -> tuple[int, datetime | None]:
