@@ -85,7 +85,7 @@ class PeerProvinceWord:
                 continue
             seen.add(listing.record_index)
             checked.append((listing.person_ref, fact))
-        persons = await self._repository.persons_by_ref(sorted({ref for ref, _ in checked}), homes)
+        persons = await self._persons(sorted({ref for ref, _ in checked}), homes)
         rows = [(persons[ref], fact) for ref, fact in checked if ref in persons]
         authority = intake.peer_authority(origin)
         known = await self._repository.stored_fact_keys([(p, authority, f.provenance) for p, f in rows]) \
@@ -116,7 +116,7 @@ class PeerProvinceWord:
                 continue
             checked.append((index, fever.person_ref, code_id, fact))
         # The code's signature (checked by verification) proves we issued it: its holder is ours.
-        persons = await self._repository.persons_by_ref(sorted({ref for _, ref, _, _ in checked}))
+        persons = await self._persons(sorted({ref for _, ref, _, _ in checked}), None)
         codes = await self._repository.codes_issued([code_id for _, _, code_id, _ in checked])
         rows: list[tuple[int, str, Fact]] = []
         for index, ref, code_id, fact in checked:
@@ -139,6 +139,17 @@ class PeerProvinceWord:
         log.info("peer_fevers_recorded", origin_province=origin, received=len(fevers), stored=stored,
                  rejected=sum(1 for o in outcomes.values() if o[3]))
         return FeversResult([outcomes[index] for index in range(len(fevers))], stored)
+
+    async def _persons(self, person_refs: Sequence[bytes], homes: Sequence[str] | None) -> dict[bytes, str]:
+        """Whom the references name: enrolled persons first (one query), then identity for the rest (a
+        person registered here who has had no status yet is enrolled by the decision)."""
+        persons = await self._repository.persons_by_ref(person_refs, homes)
+        missing = [ref for ref in person_refs if ref not in persons]
+        if missing:
+            cards = await self._board.identity.persons_by_ref(missing)
+            persons.update((ref, card.person_id) for ref, card in cards.items()
+                           if homes is None or card.province_code in homes)
+        return persons
 
     def _homes(self, origin: str, home_provinces: Sequence[str]) -> list[str]:
         if not home_provinces:

@@ -302,3 +302,23 @@ async def test_a_fever_report_made_while_the_issuer_is_down_is_delivered_once_it
     assert attempts >= 2
     assert await jiangsu_facts(provinces, person) == [(report_id, status_pb2.FACT_SOURCE_PEER_PROVINCE)]
     assert await fever_reasons(provinces, person) == [f"{JIANGSU}/{report_id}"]
+
+
+async def test_a_listing_reaches_a_person_registered_here_who_never_had_a_status(provinces, sender):
+    person = await provinces.hubei.resident()
+    reference = (await provinces.hubei.persons.GetPerson(identity_pb2.GetPersonRequest(
+        person_id=person))).person.federation_ref
+    answer = await sender.federation.SubmitRiskList(sender.signed("js-new-8", [record(provinces.jiangsu, reference)]))
+    assert not answer.duplicate
+    status = await status_of(provinces, person)
+    assert (status.colour, [r.code for r in status.reasons]) == (RED, ["PEER_PROVINCE_RED"])
+    change = (await provinces.hubei.status.ListStatusChanges(status_pb2.ListStatusChangesRequest(
+        person_id=person))).changes[0]
+    assert change.trace_id == f"peer:{JIANGSU}/js-new-8"
+
+
+async def test_identity_refuses_a_malformed_federation_reference_naming_it(provinces):
+    error = await refused(provinces.hubei.persons.BatchLookupPersonsByFederationRef(
+        identity_pb2.BatchLookupPersonsByFederationRefRequest(federation_refs=[b"\x01" * 16, b"short"])))
+    assert (error.code(), error_details(error)) == (grpc.StatusCode.INVALID_ARGUMENT,
+                                                    ("FEDERATION_REF_INVALID", ["federation_refs[1]"]))
