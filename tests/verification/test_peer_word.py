@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, timedelta
 from decimal import Decimal
 
+import asyncpg
 import grpc
 import pytest
 from healthcode.common.v1 import common_pb2
@@ -22,6 +23,8 @@ from services.codes import key_id_of
 from services.colours import Colour
 from services.verification.bootstrap import exchange_key_from_secret
 from services.verification.exchange import RISK_LIST, RiskRecord, risk_list_bytes, sign
+from services.verification.fever_reports import FeverOutbox
+from services.verification.fever_repository import FeverRepository
 from tests.support import error_details, refused, timestamp
 from tests.verification.federation import HUBEI, JIANGSU, Deployment, Provinces, start_provinces
 
@@ -322,3 +325,49 @@ async def test_identity_refuses_a_malformed_federation_reference_naming_it(provi
         identity_pb2.BatchLookupPersonsByFederationRefRequest(federation_refs=[b"\x01" * 16, b"short"])))
     assert (error.code(), error_details(error)) == (grpc.StatusCode.INVALID_ARGUMENT,
                                                     ("FEDERATION_REF_INVALID", ["federation_refs[1]"]))
+
+
+async def test_the_same_fever_report_delivered_twice_at_once_gives_one_fact(provinces, sender):
+    person, _ = await hubei_person(provinces)
+    payload = await provinces.hubei.code(person)
+    report = pb.FeverReport(report_id=str(uuid.uuid4()), reporter_province_code=JIANGSU, payload=payload,
+                            reading_time=timestamp(provinces.hubei.clock.now()), temperature_celsius=37.9)
+    answers = await asyncio.gather(*(sender.federation.ReportFevers(pb.ReportFeversRequest(reports=[report]))
+                                     for _ in range(3)))
+    assert [o.accepted for a in answers for o in a.outcomes] == [True, True, True]
+    assert await jiangsu_facts(provinces, person) == [(report.report_id, status_pb2.FACT_SOURCE_PEER_PROVINCE)]
+    assert (await status_of(provinces, person)).version == 2
+
+
+async def test_two_replicas_sending_fever_reports_at_once_deliver_each_once(provinces):
+    persons = [await hubei_person(provinces) for _ in range(3)]
+    payloads = [await provinces.hubei.code(person) for person, _ in persons]
+    provinces.jiangsu.clock.set(provinces.hubei.clock.now())
+    outbox = provinces.jiangsu.parts.fever_outbox
+    report_ids = [str(uuid.uuid4()) for _ in persons]
+    await provinces.hubei.stop_verification()
+    try:
+        for report_id, payload in zip(report_ids, payloads):
+            assert not await outbox.report(report_id, HUBEI, payload, provinces.jiangsu.clock.now(), Decimal("38.0"))
+    finally:
+        await provinces.hubei.start_verification()
+    pool = await asyncpg.create_pool(provinces.jiangsu.verification_settings.server.database_url, min_size=1,
+                                     max_size=2)
+    try:
+        other = FeverOutbox(FeverRepository(pool), provinces.jiangsu.parts.recognition, provinces.jiangsu.clock)
+        jiangsu_pool = provinces.jiangsu.parts.recognition.repository.pool
+        for _ in range(150):
+            provinces.jiangsu.clock.advance(timedelta(minutes=5))
+            await asyncio.gather(outbox.run(), other.run())
+            pending = await jiangsu_pool.fetchval(
+                "SELECT count(*) FROM verification.fever_reports WHERE report_id = ANY($1::uuid[]) "
+                "AND deliver_time IS NULL", report_ids)
+            if not pending:
+                break
+            await asyncio.sleep(0.2)
+        assert pending == 0
+    finally:
+        await pool.close()
+    for (person, _), report_id in zip(persons, report_ids):
+        assert await jiangsu_facts(provinces, person) == [(report_id, status_pb2.FACT_SOURCE_PEER_PROVINCE)]
+        assert (await status_of(provinces, person)).colour == YELLOW
