@@ -25,8 +25,9 @@ from services.verification.bootstrap import exchange_key_from_secret
 from services.verification.exchange import RISK_LIST, RiskRecord, risk_list_bytes, sign
 from services.verification.fever_reports import FeverOutbox
 from services.verification.fever_repository import FeverRepository
+from services.verification.peers import LocalStatus
 from tests.support import error_details, refused, timestamp
-from tests.verification.federation import HUBEI, JIANGSU, Deployment, Provinces, start_provinces
+from tests.verification.federation import HUBEI, JIANGSU, Deployment, Provinces, free_port, start_provinces
 
 GREEN, YELLOW, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED
 DENY = pb.DECISION_DENY
@@ -371,3 +372,25 @@ async def test_two_replicas_sending_fever_reports_at_once_deliver_each_once(prov
     for (person, _), report_id in zip(persons, report_ids):
         assert await jiangsu_facts(provinces, person) == [(report_id, status_pb2.FACT_SOURCE_PEER_PROVINCE)]
         assert (await status_of(provinces, person)).colour == YELLOW
+
+
+async def test_a_batch_received_while_status_is_down_is_not_acknowledged_and_reaches_it_when_resent(provinces,
+                                                                                                     sender):
+    person, reference = await hubei_person(provinces)
+    recognition = provinces.hubei.parts.recognition
+    request = sender.signed("js-status-down-9", [record(provinces.jiangsu, reference)])
+    working = recognition.status
+    dead = grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}")
+    recognition.status = LocalStatus(dead)
+    try:
+        error = await refused(sender.federation.SubmitRiskList(request))
+    finally:
+        recognition.status = working
+        await dead.close()
+    assert error.code() == grpc.StatusCode.UNAVAILABLE
+    assert (await status_of(provinces, person)).colour == GREEN
+    # The sender's outbox sends it again: stored once already, it now reaches status.
+    again = await sender.federation.SubmitRiskList(request)
+    assert again.duplicate
+    assert (await status_of(provinces, person)).colour == RED
+    assert await jiangsu_facts(provinces, person) == [("js-status-down-9/0", status_pb2.FACT_SOURCE_PEER_PROVINCE)]
