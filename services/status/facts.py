@@ -163,10 +163,8 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
     elif kind is FactKind.NUCLEIC_ACID_TEST:
         fact = _with_enum(fact, "result", TestResult, submitted.test_result, refuse, field_name="test_result")
     elif kind is FactKind.FEVER_ON_SITE:
-        temperature = body_temperature(submitted.temperature, f"facts[{index}].temperature_celsius")
-        if temperature < FEVER_CELSIUS:
-            raise refuse("temperature_celsius", f"is below {FEVER_CELSIUS} ℃: not a fever", "NOT_A_FEVER")
-        fact = Fact(fact_id, kind, effective, None, temperature=temperature)
+        fact = Fact(fact_id, kind, effective, None,
+                    temperature=fever_reading(submitted.temperature, f"facts[{index}].temperature_celsius"))
     return AcceptedFact(person_id, submitted.authority, submitted.authority_record_id, submitted.source, fact,
                         code_id)
 
@@ -187,6 +185,14 @@ def body_temperature(value: float, field_path: str) -> Decimal:
         raise InvalidArgument.for_field(field_path, f"must be from {MIN_BODY_CELSIUS} to {MAX_BODY_CELSIUS} ℃",
                                         reason="TEMPERATURE_INVALID")
     return Decimal(str(round(value, 1)))
+
+
+def fever_reading(value: float, field_path: str) -> Decimal:
+    """A reading at a checkpoint that is a fever (37.3 ℃ or more), or InvalidArgument naming the field."""
+    temperature = body_temperature(value, field_path)
+    if temperature < FEVER_CELSIUS:
+        raise InvalidArgument.for_field(field_path, f"is below {FEVER_CELSIUS} ℃: not a fever", reason="NOT_A_FEVER")
+    return temperature
 
 
 def check_symptoms(values: list[int]) -> tuple[int, ...]:
@@ -325,8 +331,6 @@ def check_peer_fever(index: int, submitted: SubmittedFever, origin: str, now: da
         raise refuse("reading_time", "is in the future", "READING_TIME_IN_FUTURE")
     if submitted.code_expire_time is None or reading >= submitted.code_expire_time + clock_skew:
         raise refuse("code_expire_time", "the code had expired when it was read", "CODE_EXPIRED_AT_READING")
-    temperature = body_temperature(submitted.temperature, f"fevers[{index}].temperature_celsius")
-    if temperature < FEVER_CELSIUS:
-        raise refuse("temperature_celsius", f"is below {FEVER_CELSIUS} ℃: not a fever", "NOT_A_FEVER")
+    temperature = fever_reading(submitted.temperature, f"fevers[{index}].temperature_celsius")
     return code_id, Fact(fact_id, FactKind.FEVER_ON_SITE, reading, None, temperature=temperature,
                          origin_province=origin, provenance=report_id)

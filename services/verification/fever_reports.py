@@ -58,20 +58,34 @@ class FeverOutbox:
         self._recognition = recognition
         self._clock = clock
         self.policy = policy
+        self._first_tries: set[asyncio.Task[int]] = set()
 
     async def report(self, report_id: str, issuer_province: str, payload: str, reading_time: datetime,
-                     temperature: Decimal) -> bool:
-        """Stores the report (durable before the checkpoint's answer) and tries it at once; True when the
-        issuer answered. A province no peer speaks for is logged and not kept (nobody to tell)."""
+                     temperature: Decimal) -> asyncio.Task[int] | None:
+        """Stores the report (durable before the checkpoint's answer) and starts its first try without
+        waiting for it (a slow issuer never holds up the checkpoint); the task answers how many reports
+        the issuer answered. None for a province no peer speaks for (logged, not kept: nobody to tell)."""
         peer = self._recognition.peer_for(issuer_province)
         if peer is None:
             log.warning("fever_report_no_peer", issuer_province=issuer_province, report_id=report_id)
-            return False
+            return None
         now = self._clock.now()
         queued = QueuedFever(peer.address, issuer_province, 1, FeverReport(
             report_id, self._recognition.home_province, payload, reading_time, temperature))
         await self._repository.queue(queued, now, now + self.policy.lease)
-        return bool(await self._send_claimed([queued]))
+        task = asyncio.create_task(self._first_try(queued))
+        # Held until done (the loop keeps only weak references); a try that fails is the job's to retry.
+        self._first_tries.add(task)
+        task.add_done_callback(self._first_tries.discard)
+        return task
+
+    async def _first_try(self, queued: QueuedFever) -> int:
+        try:
+            return await self._send_claimed([queued])
+        except Exception as error:  # noqa: BLE001 — a background try: the job retries once the lease ends
+            log.warning("fever_report_first_try_failed", report_id=queued.report.report_id,
+                        error=type(error).__name__)
+            return 0
 
     async def run(self) -> None:
         """The job's round: send what is due until nothing is left, then publish the backlog."""

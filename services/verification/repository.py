@@ -200,16 +200,22 @@ class VerificationRepository:
         async with self.pool.acquire() as connection, connection.transaction():
             return await _store_batch(connection, batch_id, province_code, records, now)
 
-    async def batch_reached_status(self, province_code: str, batch_id: str) -> bool:
-        """Whether a received batch's records were taken by our status (False: not yet, or not received)."""
-        return bool(await self.pool.fetchval(
-            """SELECT status_record_time IS NOT NULL FROM verification.risk_batches
-               WHERE province_code = $1 AND batch_id = $2""", province_code, batch_id))
+    async def status_pages_done(self, province_code: str, batch_id: str) -> tuple[int, datetime] | None:
+        """How many pages of a received batch our status took, and when the batch was first received;
+        None once status has them all (or for no such batch)."""
+        row = await self.pool.fetchrow(
+            """SELECT status_pages_done, status_record_time, receive_time FROM verification.risk_batches
+               WHERE province_code = $1 AND batch_id = $2""", province_code, batch_id)
+        if row is None or row["status_record_time"] is not None:
+            return None
+        return row["status_pages_done"], row["receive_time"]
 
-    async def mark_batch_reached_status(self, province_code: str, batch_id: str, now: datetime) -> None:
+    async def mark_status_pages(self, province_code: str, batch_id: str, pages: int, now: datetime | None) -> None:
+        """Status took `pages` pages of the batch (all of them, when `now` is given)."""
         await self.pool.execute(
-            """UPDATE verification.risk_batches SET status_record_time = coalesce(status_record_time, $3)
-               WHERE province_code = $1 AND batch_id = $2""", province_code, batch_id, now)
+            """UPDATE verification.risk_batches SET status_pages_done = greatest(status_pages_done, $3),
+                   status_record_time = coalesce(status_record_time, $4)
+               WHERE province_code = $1 AND batch_id = $2""", province_code, batch_id, pages, now)
 
     async def publish_batch(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], now: datetime,
                             signed: SignedBatch, peer_addresses: Sequence[str], lease_until: datetime

@@ -1,7 +1,9 @@
--- A received batch's records reach our persons' status (RecordPeerListings): when status took
--- them. NULL: not yet (status was down), so a resend of the batch, acknowledged only after
--- status took it, forwards it again (status is idempotent per origin, batch and record).
-ALTER TABLE verification.risk_batches ADD COLUMN status_record_time timestamptz;
+-- A received batch's records reach our persons' status (RecordPeerListings, pages of 1000): how
+-- many pages status took, and when it had them all. NULL: not yet (status was down, or the call
+-- was cut short), so a resend of the batch, acknowledged only once status has every page, goes
+-- on from the next page (status is idempotent per origin, batch and record anyway).
+ALTER TABLE verification.risk_batches ADD COLUMN status_pages_done integer NOT NULL DEFAULT 0,
+    ADD COLUMN status_record_time timestamptz;
 
 -- Fevers read at our checkpoints on another province's code, each reported to the issuing
 -- province's deployment (FederationService.ReportFevers) until it answers: an outbox, claimed with
