@@ -217,7 +217,8 @@ def seal_fact_body(fact: Fact) -> bytes:
         "temperature": str(fact.temperature) if fact.temperature is not None else None,
         "dismissed": list(fact.dismissed), "colour": fact.colour and int(fact.colour),
         "reason_code": fact.reason_code, "area": fact.area_code,
-        **({"origin": fact.origin_province, "provenance": fact.provenance} if fact.origin_province else {})},
+        **({"origin": fact.origin_province, "provenance": fact.provenance} if fact.origin_province else {}),
+        **({"sequence": fact.list_sequence} if fact.list_sequence else {})},
         separators=(",", ":")).encode()
 
 
@@ -233,7 +234,7 @@ def open_fact_body(fact_id: str, body: bytes) -> Fact:
         temperature=Decimal(raw["temperature"]) if raw["temperature"] is not None else None,
         dismissed=tuple(raw["dismissed"]), colour=Colour(raw["colour"]) if raw["colour"] else None,
         reason_code=raw["reason_code"], area_code=raw.get("area", ""), origin_province=raw.get("origin", ""),
-        provenance=raw.get("provenance", ""))
+        provenance=raw.get("provenance", ""), list_sequence=raw.get("sequence", 0))
 
 
 def fact_context(fact_id: str) -> bytes:
@@ -269,6 +270,7 @@ class SubmittedListing:
     reason: str
     source: str
     expire_time: datetime | None
+    list_sequence: int = 0
 
 
 @dataclass(frozen=True)
@@ -304,13 +306,16 @@ def check_listing(index: int, submitted: SubmittedListing, origin: str, batch_id
         raise refuse("reason", "must be 1 to 64 of A-Z, 0-9, '_'", "REASON_INVALID")
     if not _PEER_SOURCE.match(submitted.source):
         raise refuse("source", "must be 1 to 64 of a-z, 0-9, '-'", "SOURCE_INVALID")
+    if not 0 <= submitted.list_sequence < 2 ** 63:
+        raise refuse("list_sequence", "must not be negative", "LIST_SEQUENCE_INVALID")
     colour = Colour(submitted.colour)
     expire = submitted.expire_time
     if colour is not Colour.GREEN and (expire is None or expire <= receive_time):
         raise refuse("expire_time", "must be after the batch's receipt", "EXPIRE_TIME_INVALID")
     return Fact(fact_id, FactKind.PEER_PROVINCE_LISTING, receive_time,
                 None if colour is Colour.GREEN else expire, colour=colour, reason_code=submitted.reason,
-                origin_province=origin, provenance=f"{batch_id}/{submitted.record_index}")
+                origin_province=origin, provenance=f"{batch_id}/{submitted.record_index}",
+                list_sequence=submitted.list_sequence)
 
 
 def check_peer_fever(index: int, submitted: SubmittedFever, origin: str, now: datetime, clock_skew: timedelta,

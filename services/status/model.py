@@ -108,6 +108,7 @@ class Fact:
     # record's (GREEN: a delisting), `reason_code` its reason, `end_time` its expiry.
     origin_province: str = ""
     provenance: str = ""
+    list_sequence: int = 0                # the origin's own order of its records about the person (0: none)
 
 
 @dataclass(frozen=True)
@@ -372,17 +373,25 @@ def _peer_detail(fact: Fact) -> str:
 
 
 def _listing_order(fact: Fact) -> tuple[datetime, str, int]:
-    """A province's records about a person in the order it said them: by receipt, then by batch and
+    """A province's records about a person in the order received: by receipt, then by batch and
     position (records of one batch are received together)."""
     batch, _, index = fact.provenance.rpartition("/")
     return fact.effective_time, batch, int(index) if index.isdigit() else 0
 
 
+def _said_after(later: Fact, earlier: Fact) -> bool:
+    """Whether the province said `later` after `earlier`: by its own sequence when both carry one (a
+    batch delayed by the outbox cannot undo a newer word), else in the order received."""
+    if later.list_sequence and earlier.list_sequence:
+        return later.list_sequence > earlier.list_sequence
+    return _listing_order(later) > _listing_order(earlier)
+
+
 def _listing_end(fact: Fact, facts: Sequence[Fact]) -> datetime | None:
-    """A listing ends when it expires or when its province next says something about the person."""
-    order = _listing_order(fact)
-    later = [f.effective_time for f in facts if f.kind is FactKind.PEER_PROVINCE_LISTING
-             and f.origin_province == fact.origin_province and _listing_order(f) > order]
+    """A listing ends when it expires or when its province next says something about the person (from
+    that word's receipt, or at once for a newer word that arrived first)."""
+    later = [max(f.effective_time, fact.effective_time) for f in facts if f.kind is FactKind.PEER_PROVINCE_LISTING
+             and f.origin_province == fact.origin_province and f.fact_id != fact.fact_id and _said_after(f, fact)]
     return min([moment for moment in (fact.end_time, *later) if moment is not None], default=None)
 
 

@@ -225,7 +225,7 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
 
     async def RecordPeerListings(self, request, context) -> pb.RecordPeerListingsResponse:
         listings = [SubmittedListing(listing.record_index, bytes(listing.person_ref), listing.colour, listing.reason,
-                                     listing.source, _row_time(listing, "expire_time"))
+                                     listing.source, _row_time(listing, "expire_time"), listing.list_sequence)
                     for i, listing in enumerate(request.listings)]
         result = await self._peer_word.record_listings(
             request.origin_province_code, request.batch_id, optional_datetime(request, "receive_time"),

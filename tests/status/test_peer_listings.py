@@ -59,3 +59,16 @@ def test_a_rule_set_that_does_not_name_the_finding_does_not_count_it():
     rules = parse_rule_set("420000", 2, NOW - timedelta(days=1), json.dumps(document))
     red = listing("a", JIANGSU, Colour.RED, NOW - timedelta(hours=1), "js-1")
     assert decide(Evidence(NOW - timedelta(days=1), (red,)), rules, NOW).colour is Colour.GREEN
+
+
+def test_by_the_provinces_own_sequence_a_delayed_older_word_does_not_undo_a_newer_one():
+    newer_green = Fact("b", FactKind.PEER_PROVINCE_LISTING, NOW - timedelta(hours=2), None, colour=Colour.GREEN,
+                       reason_code="RELEASED", origin_province=JIANGSU, provenance="js-9/0", list_sequence=8)
+    older_red = Fact("a", FactKind.PEER_PROVINCE_LISTING, NOW - timedelta(hours=1), NOW + timedelta(days=6),
+                     colour=Colour.RED, reason_code="CLOSE_CONTACT", origin_province=JIANGSU, provenance="js-8/0",
+                     list_sequence=7)
+    assert decided(newer_green, older_red).colour is Colour.GREEN
+    newer_red = Fact("c", FactKind.PEER_PROVINCE_LISTING, NOW - timedelta(hours=1), NOW + timedelta(days=6),
+                     colour=Colour.RED, reason_code="CLOSE_CONTACT", origin_province=JIANGSU, provenance="js-10/0",
+                     list_sequence=9)
+    assert [r.code for r in decided(newer_green, newer_red).reasons] == ["PEER_PROVINCE_RED"]

@@ -903,20 +903,22 @@ class ListRecomputeRunsResponse(_message.Message):
     def __init__(self, runs: _Optional[_Iterable[_Union[RecomputeRun, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class PeerListing(_message.Message):
-    __slots__ = ("record_index", "person_ref", "colour", "reason", "source", "expire_time")
+    __slots__ = ("record_index", "person_ref", "colour", "reason", "source", "expire_time", "list_sequence")
     RECORD_INDEX_FIELD_NUMBER: _ClassVar[int]
     PERSON_REF_FIELD_NUMBER: _ClassVar[int]
     COLOUR_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LIST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     record_index: int
     person_ref: bytes
     colour: _common_pb2.Colour
     reason: str
     source: str
     expire_time: _timestamp_pb2.Timestamp
-    def __init__(self, record_index: _Optional[int] = ..., person_ref: _Optional[bytes] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    list_sequence: int
+    def __init__(self, record_index: _Optional[int] = ..., person_ref: _Optional[bytes] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., list_sequence: _Optional[int] = ...) -> None: ...
 
 class RecordPeerListingsRequest(_message.Message):
     __slots__ = ("origin_province_code", "batch_id", "receive_time", "home_province_codes", "listings")
