@@ -20,6 +20,7 @@ from services.status.audit import AuditChain, find_unbound_statuses, verify_chai
 from services.status.board import BoardPolicy, StatusBoard
 from services.status.casework import Casework, CaseworkPolicy, bootstrap_administrator
 from services.status.chain_check import ChainCheck
+from services.status.listings import PeerProvinceWord
 from services.status.peers import Identity, Itinerary
 from services.status.memory import RecentStatuses
 from services.status.recompute import Recomputation
@@ -113,6 +114,7 @@ class StatusParts:
     watch: StatusWatch
     chain_check: ChainCheck
     recent: RecentStatuses
+    peer_word: PeerProvinceWord
 
 
 async def build_parts(settings: StatusSettings, pool, identity: Identity, itinerary: Itinerary,
@@ -132,7 +134,8 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
     casework = Casework(board, keyring, CaseworkPolicy(settings.appeal_review_time, settings.clock_skew))
     recomputation = Recomputation(board, itinerary, first_look_back=timedelta(days=14))
     return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url, recent),
-                       ChainCheck(pool, AuditChain(settings.audit_key), clock), recent)
+                       ChainCheck(pool, AuditChain(settings.audit_key), clock), recent,
+                       PeerProvinceWord(board, repository, keyring, settings.clock_skew))
 
 
 async def _ensure_dev_signing_keys(board: StatusBoard) -> None:
@@ -209,7 +212,7 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
                # A rule set is a JSON document the rule book checks itself (size in bytes, schema).
                text_limits={servicer.RULE_SET_DOCUMENT_FIELD: MAX_DOCUMENT_BYTES},
                add_to_server=lambda server: servicer.add_to_server(board, parts.casework, parts.watch,
-                                                                   recomputation, server),
+                                                                   recomputation, parts.peer_word, server),
                background=tuple(background), close=close), parts
 
 

@@ -17,6 +17,9 @@ What each finding means is fixed here; how it shows is the province's rule set:
   from arrival until the rule's window after departure, like a risky stay.
 - FEVER_MEDICINE_PURCHASE, FEVER_CLINIC_VISIT: from the purchase or visit for the rule's `days`.
 - HOTEL_STAY: from a hotel registration until the rule's window after check-out.
+- PEER_PROVINCE_RED, PEER_PROVINCE_YELLOW: a red or yellow list record another province sent
+  (外省推送红码), from its receipt until it expires or the next record of that province about the
+  person (a GREEN one delists; a new colour replaces it).
 - A rule's `release` replaces how a finding ends: once every condition holds (days served,
   a streak of daily check-ins, negative samples on given isolation days), never before the
   natural end of an order or a stay; a clearing certificate ends it too when allowed.
@@ -66,6 +69,7 @@ class FactKind(enum.IntEnum):
     HOTEL_REGISTRATION = 13
     CASE_REPORTED_STAY = 14
     POPUP_ACKNOWLEDGEMENT = 21
+    PEER_PROVINCE_LISTING = 40
 
 
 class Diagnosis(enum.IntEnum):
@@ -110,6 +114,12 @@ class Fact:
     # latest departure (nothing finer: the query's answer is kept only as far as rules ask).
     risky_departure: datetime | None = None
     stayed_provinces: tuple[tuple[str, datetime], ...] = ()
+    # Another province's word (PEER_PROVINCE_LISTING, and a FEVER_ON_SITE it reported): the province,
+    # and where it said it ("<batch id>/<record index>" or the report id). A listing's `colour` is the
+    # record's (GREEN: a delisting), `reason_code` its reason, `end_time` its expiry.
+    origin_province: str = ""
+    provenance: str = ""
+    list_sequence: int = 0                # the origin's own order of its records about the person (0: none)
 
 
 @dataclass(frozen=True)
@@ -394,19 +404,49 @@ def _fever_findings(collector: _Collector, evidence: Evidence, now: datetime) ->
     """One finding per fever episode: from the first abnormal reading after a normal
     check-in until the next normal one."""
     readings = sorted(
-        [(c.check_in_time, c.abnormal, "FEVER_CHECK_IN", f"check-in:{c.check_in_id}") for c in evidence.check_ins
+        [(c.check_in_time, c.abnormal, "FEVER_CHECK_IN", f"check-in:{c.check_in_id}", "") for c in evidence.check_ins
          if c.check_in_time <= now]
-        + [(f.effective_time, True, "FEVER_ON_SITE", f"fact:{f.fact_id}") for f in evidence.facts
+        + [(f.effective_time, True, "FEVER_ON_SITE", f"fact:{f.fact_id}", _peer_detail(f)) for f in evidence.facts
            if f.kind is FactKind.FEVER_ON_SITE])
-    episode: tuple[datetime, str, str] | None = None
-    for moment, abnormal, code, key in readings:
+    episode: tuple[datetime, str, str, str] | None = None
+    for moment, abnormal, code, key, detail in readings:
         if abnormal and episode is None:
-            episode = (moment, code, key)
+            episode = (moment, code, key, detail)
         elif not abnormal and episode is not None:
-            collector.add(episode[1], episode[2], episode[0], moment)
+            collector.add(episode[1], episode[2], episode[0], moment, detail=episode[3])
             episode = None
     if episode is not None:
-        collector.add(episode[1], episode[2], episode[0], None, ongoing=True)
+        collector.add(episode[1], episode[2], episode[0], None, ongoing=True, detail=episode[3])
+
+
+def _peer_detail(fact: Fact) -> str:
+    """Another province's word, as a reason shows it: `<province>/<batch>/<record>[/<reason>]`."""
+    if not fact.origin_province:
+        return ""
+    return "/".join(part for part in (fact.origin_province, fact.provenance, fact.reason_code) if part)
+
+
+def _listing_order(fact: Fact) -> tuple[datetime, str, int]:
+    """A province's records about a person in the order received: by receipt, then by batch and
+    position (records of one batch are received together)."""
+    batch, _, index = fact.provenance.rpartition("/")
+    return fact.effective_time, batch, int(index) if index.isdigit() else 0
+
+
+def _said_after(later: Fact, earlier: Fact) -> bool:
+    """Whether the province said `later` after `earlier`: by its own sequence when both carry one (a
+    batch delayed by the outbox cannot undo a newer word), else in the order received."""
+    if later.list_sequence and earlier.list_sequence:
+        return later.list_sequence > earlier.list_sequence
+    return _listing_order(later) > _listing_order(earlier)
+
+
+def _listing_end(fact: Fact, facts: Sequence[Fact]) -> datetime | None:
+    """A listing ends when it expires or when its province next says something about the person (from
+    that word's receipt, or at once for a newer word that arrived first)."""
+    later = [max(f.effective_time, fact.effective_time) for f in facts if f.kind is FactKind.PEER_PROVINCE_LISTING
+             and f.origin_province == fact.origin_province and f.fact_id != fact.fact_id and _said_after(f, fact)]
+    return min([moment for moment in (fact.end_time, *later) if moment is not None], default=None)
 
 
 def _findings(evidence: Evidence, rules: RuleSet, now: datetime) -> list[_Finding]:
@@ -433,6 +473,9 @@ def _findings(evidence: Evidence, rules: RuleSet, now: datetime) -> list[_Findin
             collector.add("HOTEL_STAY", key, fact.effective_time,
                           fact.end_time + rules.window if fact.end_time else None, detail=fact.area_code,
                           period_end=fact.end_time)
+        elif fact.kind is FactKind.PEER_PROVINCE_LISTING and fact.colour in (Colour.RED, Colour.YELLOW):
+            collector.add(f"PEER_PROVINCE_{fact.colour.name}", key, fact.effective_time,
+                          _listing_end(fact, evidence.facts), detail=_peer_detail(fact))
     for exposure in evidence.exposures:
         collector.add("HIGH_RISK_STAY" if exposure.high else "MEDIUM_RISK_STAY",
                       f"stay:{exposure.area_code}:{int(exposure.arrival_time.timestamp())}",
@@ -587,3 +630,4 @@ class ChangeCause(enum.IntEnum):
     REVALIDATION = 8
     STAY = 9
     CONTACT_TRACE = 10
+    PEER_PROVINCE = 40

@@ -467,6 +467,33 @@ class StatusRepository:
                WHERE code_id = ANY($1::bytea[]) AND expire_time > $2""", code_ids, now)
         return {bytes(r["code_id"]): (r["person_id"], r["status_version"]) for r in rows}
 
+    async def persons_by_ref(self, person_refs: Sequence[bytes], province_codes: Sequence[str] | None = None
+                             ) -> dict[bytes, str]:
+        """The enrolled persons the federation references name (of these home provinces, if given): one query."""
+        rows = await self.pool.fetch(
+            """SELECT person_ref, person_id::text FROM status.persons
+               WHERE person_ref = ANY($1::bytea[]) AND ($2::text[] IS NULL OR province_code = ANY($2::text[]))""",
+            list(person_refs), list(province_codes) if province_codes is not None else None)
+        return {bytes(r["person_ref"]): r["person_id"] for r in rows}
+
+    async def stored_fact_keys(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        """Which (person, authority, record id) are already stored: a batch received again is then not
+        decided again (a concurrent first delivery is still caught by the unique key)."""
+        rows = await self.pool.fetch(
+            """SELECT f.person_id::text, f.authority, f.authority_record_id FROM status.facts f
+               JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS k(person_id, authority, record_id)
+                 ON f.person_id = k.person_id AND f.authority = k.authority AND f.authority_record_id = k.record_id""",
+            [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+        return {(r[0], r[1], r[2]) for r in rows}
+
+    async def codes_issued(self, code_ids: Sequence[bytes]) -> dict[bytes, tuple[str, datetime]]:
+        """Whom each code still on record was issued to, and when it expired (expired ones included,
+        until the purge: a reading reported late is judged at its own time)."""
+        rows = await self.pool.fetch(
+            "SELECT code_id, person_id::text, expire_time FROM status.issued_codes WHERE code_id = ANY($1::bytea[])",
+            list(code_ids))
+        return {bytes(r["code_id"]): (r["person_id"], r["expire_time"]) for r in rows}
+
     async def code_holders(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, str]:
         """The person each known, unexpired code was issued to."""
         rows = await self.pool.fetch(

@@ -33,12 +33,14 @@ FINDINGS = (
     "CENTRAL_QUARANTINE", "HOME_QUARANTINE", "INBOUND_QUARANTINE", "HIGH_RISK_STAY", "MEDIUM_RISK_STAY",
     "FEVER_CHECK_IN", "FEVER_ON_SITE",
     "CLOSED_AREA_RESIDENCE", "CASE_REPORTED_STAY", "FEVER_MEDICINE_PURCHASE", "FEVER_CLINIC_VISIT", "HOTEL_STAY",
+    "PEER_PROVINCE_RED", "PEER_PROVINCE_YELLOW",
 )
 # Findings added after rule sets were first published: a document that leaves one out does not
 # count it (null), so every stored version stays valid. A finding added later (such as a red
 # pushed by another province) is appended to both tuples and rule sets may then name it.
 LATER_FINDINGS = frozenset({
     "CLOSED_AREA_RESIDENCE", "CASE_REPORTED_STAY", "FEVER_MEDICINE_PURCHASE", "FEVER_CLINIC_VISIT", "HOTEL_STAY",
+    "PEER_PROVINCE_RED", "PEER_PROVINCE_YELLOW",
 })
 # Findings that name the area they happened in: a rule may count them only in given provinces.
 AREA_FINDINGS = frozenset({

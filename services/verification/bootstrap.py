@@ -27,6 +27,8 @@ from services.verification.federation_tls import FederationTls
 from services.verification.dcc_checkpoint import DccCheckpoint
 from services.verification.dcc_repository import DccRepository
 from services.verification.dcc_rules import Rule
+from services.verification.fever_reports import FeverIntake, FeverOutbox
+from services.verification.fever_repository import FeverRepository
 from services.verification.dcc_trust import MAX_SIGNERS_PER_CALL, DccTrust, SignerInput, parse_gateway_trust_list
 from services.verification.peers import LocalStatus, Peer, parse_peers
 from services.verification.recognition import Recognition
@@ -168,6 +170,7 @@ class VerificationParts:
     checkpoint: Checkpoint
     venues: VenueBook
     dcc: DccCheckpoint
+    fever_outbox: FeverOutbox
 
 
 async def build_app(settings: VerificationSettings, clock: Clock | None = None) -> App:
@@ -198,7 +201,9 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
         imported = await dcc.trust.import_signers(signers[start:start + MAX_SIGNERS_PER_CALL])
         log.info("dcc_trust_list_imported", stored=imported.stored, unchanged=imported.unchanged,
                  rejected=len(imported.rejections))
-    checkpoint = Checkpoint(recognition, repository, clock, dcc)
+    fever_outbox = FeverOutbox(FeverRepository(pool), recognition, clock)
+    fever_intake = FeverIntake(recognition, clock)
+    checkpoint = Checkpoint(recognition, repository, clock, dcc, fever_outbox)
     venues = VenueBook(VenueRepository(pool), StatusContactReporter(status_channel), settings.venue_key,
                        settings.venue_policy, clock)
 
@@ -207,6 +212,7 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
 
     async def purge() -> None:
         await recognition.purge()
+        await fever_outbox.purge()
         await venues.purge_visits()
         await repository.purge_decisions(clock.now() - settings.decision_retention)
 
@@ -220,7 +226,7 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
 
     listeners = () if tls is None else (Listener(
         FEDERATION_LISTENER, settings.federation_port, tls.server_credentials(),
-        lambda server: servicer.add_federation_to_server(recognition, server)),)
+        lambda server: servicer.add_federation_to_server(recognition, fever_intake, server)),)
     app = App(name=NAME, service_names=servicer.SERVICE_NAMES, listeners=listeners,
               # A code of any length is judged by the checker (PAYLOAD_TOO_LARGE is a DENY verdict).
               text_limits={servicer.VERIFY_PAYLOAD_FIELD: 8 * 1024 * 1024},
@@ -228,6 +234,7 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
               background=(every(settings.sync_interval, sync, "trust_sync"),
                           every(settings.purge_interval, purge, "verification_purge"),
                           every(settings.outbox_interval, recognition.outbox.run, "federation_outbox"),
+                          every(settings.outbox_interval, fever_outbox.run, "federation_fever_reports"),
                           every(settings.key_push_interval, recognition.refresh_own_keys, "trust_key_push")),
               close=close)
-    return app, VerificationParts(recognition, checkpoint, venues, dcc)
+    return app, VerificationParts(recognition, checkpoint, venues, dcc, fever_outbox)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -64,6 +64,29 @@ def _stale_code(code: pb.StaleCode) -> StaleCode:
     if not code.HasField("expire_time"):
         raise ValueError("a stale code without its expiry")
     return StaleCode(parse_code_id(code.code_id, "code_id"), answer_datetime(code.expire_time))
+
+
+@dataclass(frozen=True)
+class FeverReport:
+    """A fever read here on another province's code, as sent to its issuer."""
+
+    report_id: str
+    reporter_province: str
+    payload: str = field(repr=False)
+    reading_time: datetime | None       # None: unreadable as received (the report is refused)
+    temperature: Decimal | float
+
+
+@dataclass(frozen=True)
+class PeerFever:
+    """A fever another province read on one of our codes, its code checked: what our status records."""
+
+    report_id: str
+    code_id: bytes
+    person_ref: bytes = field(repr=False)
+    reading_time: datetime
+    temperature: Decimal
+    code_expire_time: datetime
 
 
 @dataclass(frozen=True)
@@ -144,6 +167,34 @@ class LocalStatus:
         except grpc.aio.AioRpcError as error:
             raise _unavailable("status", error) from None
 
+    async def record_peer_listings(self, province_code: str, batch_id: str, receive_time: datetime,
+                                   home_provinces: Sequence[str], records: Sequence[tuple[int, RiskRecord]]) -> None:
+        """A page (at most 1000) of another province's batch, each record with its index in the batch:
+        status keeps those about our persons. Unavailable unless status took the page."""
+        request = status_pb2.RecordPeerListingsRequest(
+            origin_province_code=province_code, batch_id=batch_id, receive_time=to_timestamp(receive_time),
+            home_province_codes=list(home_provinces),
+            listings=[status_pb2.PeerListing(record_index=index, person_ref=r.person_ref, colour=int(r.colour),
+                                             reason=r.reason, source=r.source, expire_time=to_timestamp(r.expire_time))
+                      for index, r in records])
+        try:
+            await self._status.RecordPeerListings(request, timeout=30.0)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("status", error) from None
+
+    async def record_peer_fevers(self, province_code: str, fevers: Sequence[PeerFever]) -> list[str]:
+        """Fevers `province_code`'s checkpoints read on our codes (at most 1000): per fever, "" when
+        status recorded it (now or before), else its rejection reason. Unavailable if status did not answer."""
+        request = status_pb2.RecordPeerFeversRequest(origin_province_code=province_code, fevers=[
+            status_pb2.PeerFever(report_id=f.report_id, code_id=f.code_id.hex(), person_ref=f.person_ref,
+                                 reading_time=to_timestamp(f.reading_time), temperature_celsius=float(f.temperature),
+                                 code_expire_time=to_timestamp(f.code_expire_time)) for f in fevers])
+        try:
+            response = await self._status.RecordPeerFevers(request, timeout=30.0)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("status", error) from None
+        return [outcome.rejection_reason for outcome in response.outcomes]
+
     async def report_fever(self, code_id: bytes, temperature: Decimal, at: datetime, verification_id: str) -> None:
         """A fever measured at a checkpoint becomes a status fact about whoever holds the code."""
         fact = status_pb2.Fact(
@@ -189,6 +240,22 @@ class Peer:
             await self._stub.SubmitRiskList(request, timeout=30.0)
         except grpc.aio.AioRpcError as error:
             raise _unavailable(f"peer {self.address}", error) from None
+
+    async def report_fevers(self, reports: Sequence[FeverReport]) -> list[str]:
+        """Fevers read here on the peer's codes: per report, "" when the peer recorded it, else why it
+        refused it (for good: it is not sent again). Unavailable if the peer did not answer."""
+        request = pb.ReportFeversRequest(reports=[pb.FeverReport(
+            report_id=r.report_id, reporter_province_code=r.reporter_province, payload=r.payload,
+            reading_time=to_timestamp(r.reading_time), temperature_celsius=float(r.temperature)) for r in reports])
+        try:
+            response = await self._stub.ReportFevers(request, timeout=30.0)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable(f"peer {self.address}", error) from None
+        if len(response.outcomes) != len(reports):
+            raise Unavailable(reason="PEER_ANSWER_INVALID", message=f"peer {self.address} answered for "
+                              f"{len(response.outcomes)} of {len(reports)} reports")
+        return ["" if outcome.accepted else (outcome.rejection_reason or "REFUSED")[:64]
+                for outcome in sorted(response.outcomes, key=lambda o: o.index)]
 
     async def standings(self, code_ids: Sequence[bytes]) -> list[Standing] | None:
         try:

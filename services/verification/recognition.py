@@ -30,6 +30,7 @@ from services.verification.repository import (DELTA_OVERLAP, AgreementRow, KeyRo
 log = get_logger(__name__)
 
 MAX_RISK_RECORDS = 100_000
+STATUS_PAGE = 1000  # records per RecordPeerListings call (status's limit)
 MAX_RISK_LIFETIME = timedelta(days=30)
 OUTBOX_KEEP = timedelta(days=1)
 _BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
@@ -68,7 +69,8 @@ def check_risk_records(records: Sequence[RiskRecord], now: datetime) -> tuple[li
         problem = None
         if len(record.person_ref) != 16:
             problem = ("person_ref", "PERSON_REF_INVALID")
-        elif record.colour not in (Colour.YELLOW, Colour.RED):
+        elif record.colour not in (Colour.GREEN, Colour.YELLOW, Colour.RED):
+            # RED or YELLOW lists the person; GREEN delists them (the province's earlier records end).
             problem = ("colour", "COLOUR_INVALID")
         elif not _REASON.match(record.reason):
             problem = ("reason", "REASON_INVALID")
@@ -294,7 +296,25 @@ class Recognition:
         good, rejected = self._checked_batch(batch_id, records, now)
         stored = await self.repository.store_risk_batch(batch_id, province_code, good, now)
         log.info("risk_list_received", province_code=province_code, records=len(good), duplicate=stored is None)
+        # A resend of a batch status has not taken whole goes on from where it stopped, as first received.
+        progress = (0, now) if stored is not None else await self.repository.status_pages_done(province_code, batch_id)
+        if progress is not None:
+            await self._reach_our_persons(batch_id, province_code, records, {r.index for r in rejected}, *progress)
         return stored or 0, stored is None, rejected
+
+    async def _reach_our_persons(self, batch_id: str, province_code: str, records: Sequence[RiskRecord],
+                                 rejected: set[int], done: int, received: datetime) -> None:
+        """The batch's good records go to our status, which keeps those about our persons as facts of
+        the province (外省推送红码), a page of 1000 a call, from page `done` on. Until status has taken them
+        all the batch is not acknowledged (Unavailable): the sender's outbox sends it again, and this goes
+        on from the page it stopped at (the pages of a validly signed batch are the same every time)."""
+        indexed = [(index, record) for index, record in enumerate(records) if index not in rejected]
+        pages = [indexed[start:start + STATUS_PAGE] for start in range(0, len(indexed), STATUS_PAGE)]
+        for number in range(done, len(pages)):
+            await self.status.record_peer_listings(province_code, batch_id, received, sorted(self.own_provinces),
+                                                   pages[number])
+            await self.repository.mark_status_pages(province_code, batch_id, number + 1, None)
+        await self.repository.mark_status_pages(province_code, batch_id, len(pages), self.now())
 
     @staticmethod
     def _checked_batch(batch_id: str, records: Sequence[RiskRecord], now: datetime

@@ -83,6 +83,7 @@ async def _store_batch(connection: asyncpg.Connection, batch_id: str, province_c
         batch_id, province_code, now, len(records))
     if not fresh:
         return None
+    listed = [r for r in records if r.colour != Colour.GREEN]
     result = await connection.execute(
         """INSERT INTO verification.risk_records (person_ref, province_code, batch_id, colour, reason, source,
                expire_time)
@@ -90,9 +91,16 @@ async def _store_batch(connection: asyncpg.Connection, batch_id: str, province_c
            FROM unnest($3::bytea[], $4::smallint[], $5::text[], $6::text[], $7::timestamptz[])
                AS r(ref, colour, reason, source, expire_time)
            ON CONFLICT DO NOTHING""",
-        province_code, batch_id, [r.person_ref for r in records], [int(r.colour) for r in records],
-        [r.reason for r in records], [r.source for r in records], [r.expire_time for r in records])
-    return int(result.split()[-1])
+        province_code, batch_id, [r.person_ref for r in listed], [int(r.colour) for r in listed],
+        [r.reason for r in listed], [r.source for r in listed], [r.expire_time for r in listed])
+    delisted = sorted({r.person_ref for r in records if r.colour == Colour.GREEN})
+    if delisted:
+        # A GREEN record delists: the province's earlier records about the person stop counting now.
+        await connection.execute(
+            """UPDATE verification.risk_records SET expire_time = $4, change_seq = nextval('verification.change_seq')
+               WHERE province_code = $1 AND person_ref = ANY($2::bytea[]) AND batch_id <> $3 AND expire_time > $4""",
+            province_code, delisted, batch_id, now)
+    return int(result.split()[-1]) + len(delisted)
 
 
 def _key(row: asyncpg.Record) -> KeyRow:
@@ -191,6 +199,23 @@ class VerificationRepository:
         id was seen (idempotent per origin province and batch id)."""
         async with self.pool.acquire() as connection, connection.transaction():
             return await _store_batch(connection, batch_id, province_code, records, now)
+
+    async def status_pages_done(self, province_code: str, batch_id: str) -> tuple[int, datetime] | None:
+        """How many pages of a received batch our status took, and when the batch was first received;
+        None once status has them all (or for no such batch)."""
+        row = await self.pool.fetchrow(
+            """SELECT status_pages_done, status_record_time, receive_time FROM verification.risk_batches
+               WHERE province_code = $1 AND batch_id = $2""", province_code, batch_id)
+        if row is None or row["status_record_time"] is not None:
+            return None
+        return row["status_pages_done"], row["receive_time"]
+
+    async def mark_status_pages(self, province_code: str, batch_id: str, pages: int, now: datetime | None) -> None:
+        """Status took `pages` pages of the batch (all of them, when `now` is given)."""
+        await self.pool.execute(
+            """UPDATE verification.risk_batches SET status_pages_done = greatest(status_pages_done, $3),
+                   status_record_time = coalesce(status_record_time, $4)
+               WHERE province_code = $1 AND batch_id = $2""", province_code, batch_id, pages, now)
 
     async def publish_batch(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], now: datetime,
                             signed: SignedBatch, peer_addresses: Sequence[str], lease_until: datetime

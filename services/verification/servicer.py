@@ -16,6 +16,8 @@ from services.verification.checkpoint import Checkpoint
 from services.verification.dcc_repository import SignerRow
 from services.verification.dcc_trust import DccTrust, SignerInput
 from services.verification.exchange import RiskRecord
+from services.verification.fever_reports import FeverIntake
+from services.verification.peers import FeverReport
 from services.verification.federation_tls import caller_provinces
 from services.verification.recognition import Recognition, Rejection, Snapshot
 from services.verification.repository import AgreementRow, KeyRow
@@ -145,8 +147,9 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
     """Served on the federation port only: every call is from a peer whose client certificate the
     TLS handshake verified; what it may do is judged on the provinces that certificate names."""
 
-    def __init__(self, recognition: Recognition) -> None:
+    def __init__(self, recognition: Recognition, fever_intake: FeverIntake) -> None:
         self._recognition = recognition
+        self._fever_intake = fever_intake
 
     def _peer(self, context) -> frozenset[str]:
         return self._recognition.authorise_peer(caller_provinces(context))
@@ -179,6 +182,20 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
     async def NotifyTrustListChanged(self, request, context) -> pb.NotifyTrustListChangedResponse:
         return pb.NotifyTrustListChangedResponse(applied=await self._recognition.trust_list_changed(self._peer(context)))
 
+    async def ReportFevers(self, request, context) -> pb.ReportFeversResponse:
+        caller = self._peer(context)
+        reports = []
+        for report in request.reports:
+            try:
+                reading = optional_datetime(report, "reading_time")
+            except InvalidArgument:
+                reading = None  # refused on its own (READING_TIME_INVALID), the other reports kept
+            reports.append(FeverReport(report.report_id, report.reporter_province_code, report.payload, reading,
+                                       report.temperature_celsius))
+        outcomes = await self._fever_intake.receive(reports, caller)
+        return pb.ReportFeversResponse(outcomes=[pb.FeverReportOutcome(index=o.index, accepted=o.accepted,
+                                                                       rejection_reason=o.reason) for o in outcomes])
+
     async def ListStaleCodes(self, request, context) -> pb.ListStaleCodesResponse:
         self._peer(context)
         return pb.ListStaleCodesResponse(codes=[pb.StaleCode(code_id=c.code_id.hex(),
@@ -193,6 +210,6 @@ def add_to_server(checkpoint: Checkpoint, recognition: Recognition, venues: Venu
     pb_grpc.add_RecognitionAdminServiceServicer_to_server(RecognitionAdminServicer(recognition, dcc_trust), server)
 
 
-def add_federation_to_server(recognition: Recognition, server: grpc.aio.Server) -> None:
+def add_federation_to_server(recognition: Recognition, fever_intake: FeverIntake, server: grpc.aio.Server) -> None:
     """The federation port: FederationService alone (no admin service, no checkpoint service)."""
-    pb_grpc.add_FederationServiceServicer_to_server(FederationServicer(recognition), server)
+    pb_grpc.add_FederationServiceServicer_to_server(FederationServicer(recognition, fever_intake), server)

@@ -43,7 +43,7 @@ def test_the_signed_form_of_a_risk_list_depends_on_every_field():
 
 def test_bad_records_are_reported_by_field_and_good_ones_kept():
     good, rejected = check_risk_records([
-        record(), record(person_ref=b"x"), record(colour=Colour.GREEN), record(reason="not a code"),
+        record(), record(person_ref=b"x"), record(colour=0), record(reason="not a code"),
         record(source="Bad Source"), record(expire_time=NOW - timedelta(seconds=1)),
         record(expire_time=NOW + timedelta(days=31))], NOW)
     assert good == [record()]
@@ -51,6 +51,11 @@ def test_bad_records_are_reported_by_field_and_good_ones_kept():
         (1, "records[1].person_ref", "PERSON_REF_INVALID"), (2, "records[2].colour", "COLOUR_INVALID"),
         (3, "records[3].reason", "REASON_INVALID"), (4, "records[4].source", "SOURCE_INVALID"),
         (5, "records[5].expire_time", "EXPIRE_TIME_INVALID"), (6, "records[6].expire_time", "EXPIRE_TIME_INVALID")]
+
+
+def test_a_green_record_is_kept_as_a_delisting():
+    good, rejected = check_risk_records([record(colour=Colour.GREEN), record(colour=Colour.YELLOW)], NOW)
+    assert ([r.colour for r in good], rejected) == ([Colour.GREEN, Colour.YELLOW], [])
 
 
 def test_peers_are_read_per_address_with_the_provinces_they_speak_for():

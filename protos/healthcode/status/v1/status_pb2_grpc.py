@@ -125,6 +125,16 @@ class StatusServiceStub:
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsRequest.SerializeToString,
                 response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsResponse.FromString,
                 _registered_method=True)
+        self.RecordPeerListings = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/RecordPeerListings',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsResponse.FromString,
+                _registered_method=True)
+        self.RecordPeerFevers = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/RecordPeerFevers',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversResponse.FromString,
+                _registered_method=True)
 
 
 class StatusServiceServicer:
@@ -269,6 +279,28 @@ class StatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordPeerListings(self, request, context):
+        """Internal, for verification: red/yellow list records another province sent (in a batch whose
+        signature verification checked) about persons whose home province is this deployment's, as
+        FACT_KIND_PEER_PROVINCE_LISTING facts of that province (外省推送红码); a GREEN record delists.
+        One call per received batch or page of it (up to 1000 records); idempotent per (origin province,
+        batch, record index). Records about persons status does not know are counted, not stored.
+        Not forwarded by the gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordPeerFevers(self, request, context):
+        """Internal, for verification: fevers read at another province's checkpoints on codes this
+        deployment issued (verification checked the code's signature), as FACT_KIND_FEVER_ON_SITE facts
+        of that province, accepted when the code was valid at the reading time. Up to 1000 a call;
+        idempotent per (origin province, report id). Not forwarded by the gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StatusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -361,6 +393,16 @@ def add_StatusServiceServicer_to_server(servicer, server):
                     servicer.RecordTracedContacts,
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsRequest.FromString,
                     response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsResponse.SerializeToString,
+            ),
+            'RecordPeerListings': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPeerListings,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsResponse.SerializeToString,
+            ),
+            'RecordPeerFevers': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPeerFevers,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -850,6 +892,60 @@ class StatusService:
             '/healthcode.status.v1.StatusService/RecordTracedContacts',
             healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsRequest.SerializeToString,
             healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPeerListings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/RecordPeerListings',
+            healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPeerFevers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/RecordPeerFevers',
+            healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -479,3 +479,39 @@ class ListStaleCodesResponse(_message.Message):
     CODES_FIELD_NUMBER: _ClassVar[int]
     codes: _containers.RepeatedCompositeFieldContainer[StaleCode]
     def __init__(self, codes: _Optional[_Iterable[_Union[StaleCode, _Mapping]]] = ...) -> None: ...
+
+class FeverReport(_message.Message):
+    __slots__ = ("report_id", "reporter_province_code", "payload", "reading_time", "temperature_celsius")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORTER_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    READING_TIME_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_CELSIUS_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    reporter_province_code: str
+    payload: str
+    reading_time: _timestamp_pb2.Timestamp
+    temperature_celsius: float
+    def __init__(self, report_id: _Optional[str] = ..., reporter_province_code: _Optional[str] = ..., payload: _Optional[str] = ..., reading_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., temperature_celsius: _Optional[float] = ...) -> None: ...
+
+class ReportFeversRequest(_message.Message):
+    __slots__ = ("reports",)
+    REPORTS_FIELD_NUMBER: _ClassVar[int]
+    reports: _containers.RepeatedCompositeFieldContainer[FeverReport]
+    def __init__(self, reports: _Optional[_Iterable[_Union[FeverReport, _Mapping]]] = ...) -> None: ...
+
+class FeverReportOutcome(_message.Message):
+    __slots__ = ("index", "accepted", "rejection_reason")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTION_REASON_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    accepted: bool
+    rejection_reason: str
+    def __init__(self, index: _Optional[int] = ..., accepted: _Optional[bool] = ..., rejection_reason: _Optional[str] = ...) -> None: ...
+
+class ReportFeversResponse(_message.Message):
+    __slots__ = ("outcomes",)
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    outcomes: _containers.RepeatedCompositeFieldContainer[FeverReportOutcome]
+    def __init__(self, outcomes: _Optional[_Iterable[_Union[FeverReportOutcome, _Mapping]]] = ...) -> None: ...
