@@ -149,11 +149,15 @@ async def follow_status_changes(channel: grpc.aio.Channel, codes: CodeCache, *, 
     stub = status_pb2_grpc.StatusServiceStub(channel)
     while True:
         try:
+            opened = False
             async for message in stub.StreamStatusChanges(status_pb2.StreamStatusChangesRequest()):
+                # Status's first answer says it listens: from then on every change comes down this
+                # stream. A cache forgotten mid-stream stays off until a new stream opens.
+                if not opened:
+                    opened = True
+                    codes.follow()
                 if codes.live:
                     codes.changed((change.person_id, change.version) for change in message.changes)
-                else:
-                    codes.follow()
         except grpc.aio.AioRpcError as error:
             log.warning("status_changes_lost", code=error.code().name)
         codes.forget()
