@@ -62,6 +62,9 @@ class StatusSettings:
     reload_interval: float        # re-reading rule sets and signing keys published elsewhere
     purge_interval: float
     dev_signing_keys: bool        # `healthcode up`: a key for every province that has none
+    # A province's next signing key starts signing only this long after it is made (peers learn it first:
+    # pushed at once, pulled at their next sync), so no peer refuses its codes as KEY_UNKNOWN.
+    key_publish_lead: timedelta = timedelta(seconds=120)
 
     @classmethod
     def read(cls, env: Env) -> StatusSettings:
@@ -74,6 +77,8 @@ class StatusSettings:
             code_lifetime=timedelta(seconds=env.integer("STATUS_CODE_LIFETIME_SECONDS", 60, minimum=10,
                                                         maximum=600)),
             clock_skew=timedelta(seconds=env.integer("STATUS_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=3600)),
+            key_publish_lead=timedelta(seconds=env.integer("STATUS_KEY_PUBLISH_LEAD_SECONDS", 120, minimum=0,
+                                                           maximum=86400)),
             check_in_horizon=timedelta(days=env.integer("STATUS_CHECK_IN_RETENTION_DAYS", 30, minimum=15,
                                                         maximum=90)),
             fact_retention=timedelta(days=env.integer("STATUS_FACT_RETENTION_DAYS", 180, minimum=30,
@@ -113,7 +118,7 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
     rules = RuleBook(repository)
     await rules.seed_shipped(clock.now())
     await rules.reload()
-    signer = Signer(repository, keyring, settings.code_lifetime)
+    signer = Signer(repository, keyring, settings.code_lifetime, settings.key_publish_lead)
     await signer.reload(clock.now())
     board = StatusBoard(repository, keyring, rules, signer, AuditChain(settings.audit_key), identity, itinerary,
                         BoardPolicy(settings.clock_skew, settings.check_in_horizon,

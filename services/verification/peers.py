@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -21,6 +21,7 @@ from services.runtime.errors import PermissionDenied, Unavailable
 from services.runtime.timestamps import optional_answer_datetime, to_timestamp
 from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Standing
 from services.verification.exchange import TRUST_LIST, RiskRecord, verifies
+from services.verification.exchange_root import ExchangeRoot, KeyNotCertified
 from services.verification.repository import KeyRow
 
 
@@ -30,7 +31,8 @@ def _unavailable(who: str, error: grpc.aio.AioRpcError) -> Unavailable:
 
 def risk_record_message(record: RiskRecord) -> pb.RiskListRecord:
     return pb.RiskListRecord(person_ref=record.person_ref, colour=int(record.colour), reason=record.reason,
-                             source=record.source, expire_time=to_timestamp(record.expire_time))
+                             source=record.source, expire_time=to_timestamp(record.expire_time),
+                             list_sequence=record.list_sequence)
 
 
 def key_row(key, purpose: int) -> KeyRow:
@@ -47,6 +49,26 @@ class StaleCode:
 
 
 @dataclass(frozen=True)
+class ColourChange:
+    """One of our persons' colour changes, as status's feed gives it (the exporter's input)."""
+
+    sequence: int
+    person_ref: bytes
+    province_code: str
+    previous_colour: int
+    colour: int
+    change_time: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class ColourChangePage:
+    changes: list[ColourChange]
+    last_sequence: int
+    caught_up: bool
+
+
+@dataclass(frozen=True)
 class PeerTrustList:
     version: int
     exchange_key: KeyRow
@@ -58,9 +80,12 @@ class TrustListRefused(PermissionDenied):
     """A peer's trust list that is not kept: badly signed, malformed, or not newer than the last good one."""
 
 
-def read_trust_list(document: bytes, signature: bytes, province_codes: frozenset[str]) -> PeerTrustList:
+def read_trust_list(document: bytes, signature: bytes, province_codes: frozenset[str],
+                    root: ExchangeRoot | None = None, now: datetime | None = None) -> PeerTrustList:
     """A peer's trust list, checked: its exchange key belongs to a province the peer speaks for and
-    signed the document. Only keys of those provinces are kept."""
+    signed the document, and (given the federation's exchange root) the root certified that key for
+    that province, so a rotated key is taken and an uncertified one refused. Only keys of those
+    provinces are kept."""
     try:
         parsed = pb.TrustListDocument.FromString(document)
         exchange = key_row(parsed.exchange_key, SIGNS_EXCHANGES)
@@ -71,6 +96,17 @@ def read_trust_list(document: bytes, signature: bytes, province_codes: frozenset
             or key_id_of(public) != exchange.key_id:
         raise TrustListRefused(reason="TRUST_LIST_SIGNER_INVALID",
                                message="the trust list's exchange key is not one of the peer's provinces'")
+    if root is not None:
+        try:
+            certified = root.certified(bytes(parsed.exchange_key_certificate), now)
+        except KeyNotCertified:
+            certified = None
+        if certified is None or certified.key_id != exchange.key_id \
+                or exchange.province_code not in certified.provinces:
+            raise TrustListRefused(reason="TRUST_LIST_SIGNER_NOT_CERTIFIED",
+                                   message="the federation's exchange root did not certify the trust list's key")
+        # The key counts as long as the root certified it, whatever validity the list claims.
+        exchange = replace(exchange, not_before=certified.not_before, not_after=certified.not_after)
     if not verifies(public, TRUST_LIST, document, signature):
         raise TrustListRefused(reason="TRUST_LIST_SIGNATURE_INVALID", message="the trust list's signature is wrong")
     keys = [key_row(key, SIGNS_CODES) for key in parsed.signing_keys] + [exchange]
@@ -120,6 +156,19 @@ class LocalStatus:
         except grpc.aio.AioRpcError as error:
             raise _unavailable("status", error) from None
 
+    async def colour_changes(self, after_sequence: int, page_size: int, province_codes: Sequence[str]
+                             ) -> ColourChangePage:
+        """One page of status's colour changes of these provinces' persons after `after_sequence`."""
+        try:
+            page = await self._status.ListColourChanges(status_pb2.ListColourChangesRequest(
+                after_sequence=after_sequence, page_size=page_size, province_codes=list(province_codes)),
+                timeout=60.0)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("status", error) from None
+        return ColourChangePage([ColourChange(c.sequence, bytes(c.person_ref), c.province_code, c.previous_colour,
+                                              c.colour, optional_answer_datetime(c, "change_time"), c.reason)
+                                 for c in page.changes], page.last_sequence, page.caught_up)
+
     async def report_fever(self, code_id: bytes, temperature: Decimal, at: datetime, verification_id: str) -> None:
         """A fever measured at a checkpoint becomes a status fact about whoever holds the code."""
         fact = status_pb2.Fact(
@@ -142,13 +191,13 @@ class Peer:
         self._channel = open_channel(address, credentials=credentials)
         self._stub = pb_grpc.FederationServiceStub(self._channel)
 
-    async def trust_list(self) -> PeerTrustList:
-        """The peer's signed trust list (TrustListRefused if its signature or content is wrong)."""
+    async def trust_list(self, root: ExchangeRoot | None = None, now: datetime | None = None) -> PeerTrustList:
+        """The peer's signed trust list (TrustListRefused if its signature, certificate or content is wrong)."""
         try:
             response = await self._stub.GetTrustList(pb.GetTrustListRequest())
         except grpc.aio.AioRpcError as error:
             raise _unavailable(f"peer {self.address}", error) from None
-        return read_trust_list(bytes(response.document), bytes(response.signature), self.province_codes)
+        return read_trust_list(bytes(response.document), bytes(response.signature), self.province_codes, root, now)
 
     async def notify_trust_list_changed(self, version: int) -> None:
         try:
@@ -157,10 +206,10 @@ class Peer:
             raise _unavailable(f"peer {self.address}", error) from None
 
     async def submit_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], key_id: bytes,
-                               signature: bytes) -> None:
+                               signature: bytes, key_certificate: bytes = b"") -> None:
         request = pb.SubmitRiskListRequest(
             batch_id=batch_id, province_code=province_code, key_id=key_id.hex(), signature=signature,
-            records=[risk_record_message(r) for r in records])
+            records=[risk_record_message(r) for r in records], exchange_key_certificate=key_certificate)
         try:
             await self._stub.SubmitRiskList(request, timeout=30.0)
         except grpc.aio.AioRpcError as error:

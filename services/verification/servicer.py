@@ -51,7 +51,7 @@ def _records(messages, field_path: str = "records") -> list[RiskRecord]:
                                             reason="EXPIRE_TIME_MISSING")
         # The colour stays a plain number here: check_risk_records judges it.
         records.append(RiskRecord(bytes(message.person_ref), message.colour, message.reason, message.source,
-                                  expire))
+                                  expire, message.list_sequence))
     return records
 
 
@@ -105,7 +105,8 @@ class VerificationServicer(VenueRpcs, pb_grpc.VerificationServiceServicer):
         serialized = message.SerializeToString()
         return pb.GetOfflineSnapshotResponse(snapshot=serialized,
                                              signature=self._recognition.sign_snapshot(serialized),
-                                             key_id=self._recognition.exchange_key_id.hex())
+                                             key_id=self._recognition.exchange_key_id.hex(),
+                                             key_certificate=self._recognition.exchange_certificate)
 
 
 class RecognitionAdminServicer(pb_grpc.RecognitionAdminServiceServicer):
@@ -156,7 +157,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         version, provinces, keys, exchange = await self._recognition.trust_list()
         document = pb.TrustListDocument(
             version=version, issue_time=to_timestamp(self._recognition.now()), province_codes=sorted(provinces),
-            signing_keys=[_key(k) for k in keys], exchange_key=_key(exchange)).SerializeToString()
+            signing_keys=[_key(k) for k in keys], exchange_key=_key(exchange),
+            exchange_key_certificate=self._recognition.exchange_certificate).SerializeToString()
         return pb.GetTrustListResponse(province_codes=sorted(provinces), signing_keys=[_key(k) for k in keys],
                                        exchange_key=_key(exchange), document=document,
                                        signature=self._recognition.sign_trust_list(document))
@@ -168,7 +170,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         except ValueError:
             raise InvalidArgument.for_field("key_id", "must be hexadecimal", reason="KEY_ID_INVALID") from None
         stored, duplicate, rejections = await self._recognition.receive_risk_list(
-            request.batch_id, request.province_code, _records(request.records), key_id, request.signature, caller)
+            request.batch_id, request.province_code, _records(request.records), key_id, request.signature, caller,
+            bytes(request.exchange_key_certificate))
         return pb.SubmitRiskListResponse(stored_count=stored, duplicate=duplicate, rejections=_rejections(rejections))
 
     async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
