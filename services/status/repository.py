@@ -429,15 +429,14 @@ class StatusRepository:
                SELECT p.seq, p.previous_colour, p.colour, p.change_time, m.person_ref, m.province_code,
                       coalesce(p.reasons -> 0 ->> 'code', '') AS reason,
                       p.colour <> p.previous_colour AND m.province_code = ANY($3::text[])
-                          AND m.person_ref IS NOT NULL AS exported,
-                      max(p.seq) OVER () AS last_seq, count(*) OVER () AS read
+                          AND m.person_ref IS NOT NULL AS exported
                FROM page p JOIN status.persons m USING (person_id) ORDER BY p.seq""",
             after_seq, limit, list(province_codes))
         if not rows:
             return [], after_seq, True
         changes = [ColourChange(r["seq"], bytes(r["person_ref"]), r["province_code"], r["previous_colour"],
                                 r["colour"], r["change_time"], r["reason"]) for r in rows if r["exported"]]
-        return changes, rows[0]["last_seq"], rows[0]["read"] < limit
+        return changes, rows[-1]["seq"], len(rows) < limit
     @staticmethod
     async def audit_chain(connection: asyncpg.Connection, after_seq: int, limit: int
                           ) -> list[tuple[AuditEntry, bytes, bytes]]:

@@ -49,6 +49,8 @@ def verifies(public_key: ec.EllipticCurvePublicKey, purpose: bytes, payload: byt
 def risk_list_from_bytes(payload: bytes) -> tuple[str, str, list[RiskRecord]]:
     """The batch id, province and records back from their canonical form (what the outbox stores)."""
     batch_id, province_code, rows = cbor2.loads(payload)
+    times: dict[int, datetime] = {}  # a batch's records share a few expiry times
     return batch_id, province_code, [
-        RiskRecord(bytes(ref), Colour(colour), reason, source, datetime.fromtimestamp(expire, UTC), sequence)
+        RiskRecord(bytes(ref), Colour(colour), reason, source,
+                   times.get(expire) or times.setdefault(expire, datetime.fromtimestamp(expire, UTC)), sequence)
         for ref, colour, reason, source, expire, sequence in rows]

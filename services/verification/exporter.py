@@ -13,6 +13,7 @@ dropped unwritten.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from services.colours import Colour
 from services.runtime.clock import Clock
 from services.runtime.logs import get_logger
 from services.verification.exchange import RiskRecord
-from services.verification.peers import ColourChange, LocalStatus
+from services.verification.peers import ColourChange, ColourChangePage, LocalStatus
 from services.verification.repository import VerificationRepository
 
 log = get_logger(__name__)
@@ -89,8 +90,32 @@ class Exporter:
         """Exports the next page if it is due: the records exported, or None when nothing was (the feed has
         nothing after the cursor, the page waits to fill, or another replica took it)."""
         after = await self._repository.export_cursor()
-        page = await self._status.colour_changes(after, self.policy.batch_size,
+        return await self._export(after, await self._read(after))
+
+    async def run(self) -> None:
+        """The background job's round: pages until none is due, the next page read from status while the
+        current one is signed and stored (status answers in its own process meanwhile)."""
+        after = await self._repository.export_cursor()
+        page = await self._read(after)
+        while True:
+            ahead = None if page.caught_up else asyncio.create_task(self._read(page.last_sequence))
+            try:
+                exported = await self._export(after, page)
+            except BaseException:
+                if ahead is not None:
+                    ahead.cancel()
+                raise
+            if exported is None or ahead is None:
+                if ahead is not None:
+                    ahead.cancel()
+                return
+            after, page = page.last_sequence, await ahead
+
+    async def _read(self, after: int) -> ColourChangePage:
+        return await self._status.colour_changes(after, self.policy.batch_size,
                                                  sorted(self._recognition.own_provinces))
+
+    async def _export(self, after: int, page: ColourChangePage) -> int | None:
         now = self._clock.now()
         if page.last_sequence <= after:
             EXPORT_LAG.set(0)
@@ -117,8 +142,3 @@ class Exporter:
         log.info("colour_changes_exported", after_sequence=after, last_sequence=page.last_sequence,
                  records=len(exported), batches=len(batches), peers=len(peers))
         return len(exported)
-
-    async def run(self) -> None:
-        """The background job's round: pages until none is due."""
-        while await self.export_page() is not None:
-            pass

@@ -29,10 +29,15 @@ def _unavailable(who: str, error: grpc.aio.AioRpcError) -> Unavailable:
     return Unavailable(reason="PEER_UNAVAILABLE", message=f"{who} did not answer ({error.code().name})")
 
 
-def risk_record_message(record: RiskRecord) -> pb.RiskListRecord:
+def risk_record_message(record: RiskRecord, stamps: dict | None = None) -> pb.RiskListRecord:
+    """`stamps`: Timestamps already made, by time (a batch's records share a few)."""
+    stamp = stamps.get(record.expire_time) if stamps is not None else None
+    if stamp is None:
+        stamp = to_timestamp(record.expire_time)
+        if stamps is not None:
+            stamps[record.expire_time] = stamp
     return pb.RiskListRecord(person_ref=record.person_ref, colour=int(record.colour), reason=record.reason,
-                             source=record.source, expire_time=to_timestamp(record.expire_time),
-                             list_sequence=record.list_sequence)
+                             source=record.source, expire_time=stamp, list_sequence=record.list_sequence)
 
 
 def key_row(key, purpose: int) -> KeyRow:
@@ -165,9 +170,14 @@ class LocalStatus:
                 timeout=60.0)
         except grpc.aio.AioRpcError as error:
             raise _unavailable("status", error) from None
-        return ColourChangePage([ColourChange(c.sequence, bytes(c.person_ref), c.province_code, c.previous_colour,
-                                              c.colour, optional_answer_datetime(c, "change_time"), c.reason)
-                                 for c in page.changes], page.last_sequence, page.caught_up)
+        times: dict[tuple[int, int], datetime] = {}  # changes of one recomputation share their time
+        changes = []
+        for c in page.changes:
+            key = (c.change_time.seconds, c.change_time.nanos)
+            at = times.get(key) or times.setdefault(key, optional_answer_datetime(c, "change_time"))
+            changes.append(ColourChange(c.sequence, bytes(c.person_ref), c.province_code, c.previous_colour,
+                                        c.colour, at, c.reason))
+        return ColourChangePage(changes, page.last_sequence, page.caught_up)
 
     async def report_fever(self, code_id: bytes, temperature: Decimal, at: datetime, verification_id: str) -> None:
         """A fever measured at a checkpoint becomes a status fact about whoever holds the code."""
@@ -207,9 +217,10 @@ class Peer:
 
     async def submit_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], key_id: bytes,
                                signature: bytes, key_certificate: bytes = b"") -> None:
+        stamps: dict = {}
         request = pb.SubmitRiskListRequest(
             batch_id=batch_id, province_code=province_code, key_id=key_id.hex(), signature=signature,
-            records=[risk_record_message(r) for r in records], exchange_key_certificate=key_certificate)
+            records=[risk_record_message(r, stamps) for r in records], exchange_key_certificate=key_certificate)
         try:
             await self._stub.SubmitRiskList(request, timeout=30.0)
         except grpc.aio.AioRpcError as error:

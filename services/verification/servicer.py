@@ -4,6 +4,7 @@ verification_pb2; no rules here."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 
 import grpc
 from healthcode.verification.v1 import verification_pb2 as pb
@@ -44,8 +45,15 @@ def _agreement(row: AgreementRow) -> pb.Agreement:
 
 def _records(messages, field_path: str = "records") -> list[RiskRecord]:
     records = []
+    # An exported batch's records share a few expiry times: each distinct one is read (and checked) once.
+    read: dict[tuple[int, int], datetime] = {}
     for index, message in enumerate(messages):
-        expire = optional_datetime(message, "expire_time", f"{field_path}[{index}].")
+        stamp = message.expire_time
+        expire = read.get((stamp.seconds, stamp.nanos)) if message.HasField("expire_time") else None
+        if expire is None:
+            expire = optional_datetime(message, "expire_time", f"{field_path}[{index}].")
+            if expire is not None:
+                read[(stamp.seconds, stamp.nanos)] = expire
         if expire is None:
             raise InvalidArgument.for_field(f"{field_path}[{index}].expire_time", "is required",
                                             reason="EXPIRE_TIME_MISSING")
