@@ -327,11 +327,11 @@ class Recognition:
         certificate shows the federation's exchange root certified (then kept, as a trust list would)."""
         key = self.view.keys.get(key_id)
         if province_code in self.own_provinces:
-            key = None
-        if key is not None and key.purpose == SIGNS_EXCHANGES and key.province_code == province_code:
-            return key.public_key
-        if key is None and certificate and self.exchange_root is not None \
-                and province_code not in self.own_provinces:
+            pass  # nobody speaks for our provinces but us
+        elif key is not None:
+            if key.purpose == SIGNS_EXCHANGES and key.province_code == province_code:
+                return key.public_key
+        elif certificate and self.exchange_root is not None:
             certified = self.exchange_root.certified(certificate, self.now())
             if certified.key_id == key_id and province_code in certified.provinces:
                 await self.repository.upsert_keys([KeyRow(key_id, province_code, SIGNS_EXCHANGES, certified.public_der,

@@ -132,6 +132,32 @@ async def test_a_delisting_arriving_before_the_older_record_still_wins(provinces
     assert await listed(jiangsu, ref) is None
 
 
+async def test_concurrent_batches_about_the_same_persons_keep_each_ones_highest_sequence(provinces):
+    hubei, jiangsu = provinces.hubei, provinces.jiangsu
+    recognition = jiangsu.parts.recognition
+    key = exchange_key_from_secret(hubei.exchange_secret)
+    expire = jiangsu.clock.now() + timedelta(days=1)
+    refs = [bytes([n]) * 16 for n in range(200, 210)]
+    from services.verification.exchange import RiskRecord
+
+    async def submit(sequence: int) -> None:
+        colour = Colour.GREEN if sequence % 3 == 0 else Colour.RED if sequence % 3 == 1 else Colour.YELLOW
+        records = [RiskRecord(ref, colour, "DELISTED" if colour is Colour.GREEN else "CONFIRMED", "status", expire,
+                              sequence * 100 + n) for n, ref in enumerate(reversed(refs) if sequence % 2 else refs)]
+        identifier = f"race-{sequence}"
+        await recognition.receive_risk_list(identifier, HUBEI, records, hubei.parts.recognition.exchange_key_id,
+                                            sign(key, RISK_LIST, risk_list_bytes(identifier, HUBEI, records)),
+                                            frozenset({HUBEI}))
+
+    await asyncio.gather(*(submit(sequence) for sequence in range(800_001, 800_021)))
+    rows = await recognition.repository.pool.fetch(
+        "SELECT person_ref, colour, list_sequence FROM verification.risk_records WHERE person_ref = ANY($1::bytea[])",
+        refs)
+    assert len(rows) == len(refs)  # one row per person and origin
+    assert {r["list_sequence"] // 100 for r in rows} == {800_020}
+    assert {r["colour"] for r in rows} == {int(Colour.RED)}  # 800,020 % 3 == 1
+
+
 class KilledOnPage(VerificationRepository):
     """The exporter's process dies while writing its `page`-th page: that transaction never commits."""
 
