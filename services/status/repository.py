@@ -420,15 +420,17 @@ class StatusRepository:
 
     async def colour_changes(self, after_seq: int, limit: int, province_codes: Sequence[str]
                              ) -> tuple[list[ColourChange], int, bool]:
-        """The colour changes among the next `limit` audit entries after `after_seq` (persons of these home
-        provinces with a federation reference), the last seq read, and whether fewer were left. Entries are
+        """The colour changes to or from RED or YELLOW among the next `limit` audit entries after `after_seq`
+        (persons of these home provinces with a federation reference), the last seq read, and whether fewer were left. Entries are
         numbered under the audit head's lock, so they commit in seq order: a page never skips one."""
         rows = await self.read_pool.fetch(
             """WITH page AS (SELECT seq, person_id, previous_colour, colour, change_time, reasons
                              FROM status.audit_log WHERE seq > $1 ORDER BY seq LIMIT $2)
                SELECT p.seq, p.previous_colour, p.colour, p.change_time, m.person_ref, m.province_code,
                       coalesce(p.reasons -> 0 ->> 'code', '') AS reason,
-                      p.colour <> p.previous_colour AND m.province_code = ANY($3::text[])
+                      -- to or from RED/YELLOW (a first status, previous 0, counts only when not green)
+                      p.colour <> p.previous_colour AND (p.colour > 1 OR p.previous_colour > 1)
+                          AND m.province_code = ANY($3::text[])
                           AND m.person_ref IS NOT NULL AS exported
                FROM page p JOIN status.persons m USING (person_id) ORDER BY p.seq""",
             after_seq, limit, list(province_codes))
