@@ -340,3 +340,22 @@ async def test_a_new_signing_key_is_published_before_it_signs_so_a_scan_at_once_
         assert (response.decision, response.reason) == (pb.DECISION_PASS, "")
     finally:
         await both.stop()
+
+
+async def test_the_background_jobs_alone_bring_a_red_person_to_the_peers_list(postgres_server_url):
+    """No round driven by hand: the exporter's job (every 0.2 s) and the outbox's deliver by themselves."""
+    both = await start_provinces(postgres_server_url, HEALTHCODE_VERIFICATION_EXPORT_INTERVAL_SECONDS="0.2",
+                                 HEALTHCODE_VERIFICATION_EXPORT_MAX_DELAY_SECONDS="0")
+    try:
+        hubei, jiangsu = both.hubei, both.jiangsu
+        await hubei.recognition_admin.SetAgreement(pb.SetAgreementRequest(agreement=pb.Agreement(
+            issuer_province_code=JIANGSU, accepted_since_time=timestamp(hubei.clock.now() - timedelta(days=1)))))
+        person = await hubei.resident()
+        ref = await reference(hubei, person)
+        await check_in(hubei, person, 38.9)
+        started = time.monotonic()
+        while await listed(jiangsu, ref) is None and time.monotonic() - started < 10:
+            await asyncio.sleep(0.1)
+        assert await listed(jiangsu, ref) == Colour.YELLOW
+    finally:
+        await both.stop()
