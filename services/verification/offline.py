@@ -45,6 +45,8 @@ class OfflineCheckpoint:
     def __init__(self, exchange_key: ec.EllipticCurvePublicKey | None, max_age: timedelta,
                  dcc_rules: tuple[Rule, ...] | None = None, *, exchange_root: ExchangeRoot | None = None,
                  provinces: frozenset[str] = frozenset()) -> None:
+        if exchange_key is None and (exchange_root is None or not provinces):
+            raise ValueError("a device trusts its deployment's exchange key, or the exchange root and its provinces")
         self._exchange_key = exchange_key
         self._exchange_root = exchange_root
         self._provinces = provinces

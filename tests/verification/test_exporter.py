@@ -299,6 +299,25 @@ async def test_an_exchange_key_the_root_did_not_certify_is_refused_by_the_peer_a
     assert await listed(jiangsu, b"u" * 16) is None
     assert key_id_of(key.public_key()) not in jiangsu.parts.recognition.view.keys
 
+    # A trust list it signs is refused too, whatever it claims.
+    from cryptography.hazmat.primitives import serialization
+
+    from services.verification.exchange import TRUST_LIST
+    from services.verification.peers import TrustListRefused, read_trust_list
+
+    public_der = key.public_key().public_bytes(serialization.Encoding.DER,
+                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    for certificate in (b"", provinces.pki.exchange_certificate(key.public_key(), frozenset({HUBEI}), outsider=True)):
+        document = pb.TrustListDocument(version=10**9, province_codes=[HUBEI], exchange_key=pb.TrustedKey(
+            key_id=key_id_of(key.public_key()).hex(), province_code=HUBEI, public_key=public_der, purpose=2,
+            not_before_time=timestamp(jiangsu.clock.now() - timedelta(days=1)),
+            not_after_time=timestamp(jiangsu.clock.now() + timedelta(days=1))),
+            exchange_key_certificate=certificate).SerializeToString()
+        with pytest.raises(TrustListRefused) as refusal:
+            read_trust_list(document, sign(key, TRUST_LIST, document), frozenset({HUBEI}),
+                            jiangsu.parts.recognition.exchange_root, jiangsu.clock.now())
+        assert refusal.value.reason == "TRUST_LIST_SIGNER_NOT_CERTIFIED"
+
     device = OfflineCheckpoint(None, timedelta(hours=1), exchange_root=hubei.parts.recognition.exchange_root,
                                provinces=frozenset({HUBEI}))
     response = await hubei.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest())
