@@ -32,11 +32,12 @@ from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Ev
                                    decide, popup_acknowledgement, reasons_from_json, reasons_to_json)
 from services.status import signals
 from services.status.peers import Identity, Itinerary
-from services.status.repository import Enrolment, StaleCode, StatusRepository
+from services.status.repository import ColourChange, Enrolment, StaleCode, StatusRepository
 from services.status.rulebook import RuleBook
 from services.status.signing import IssuedCode, Signer
 
 log = get_logger(__name__)
+MAX_COLOUR_CHANGES = 10_000  # per ListColourChanges page
 MAX_CODE_STANDINGS = 100
 # The authority of a pop-up acknowledgement: the person's own word, through their session.
 POPUP_AUTHORITY = "person.popup"
@@ -485,6 +486,20 @@ class StatusBoard:
         if len(codes) <= size:
             return codes, ""
         return codes[:size], codes[size - 1].code_id.hex()
+
+    async def colour_changes(self, after_sequence: int, page_size: int, province_codes: Sequence[str]
+                             ) -> tuple[list[ColourChange], int, bool]:
+        """Colour changes of these provinces' persons after a sequence number (the exporter's feed)."""
+        if after_sequence < 0:
+            raise InvalidArgument.for_field("after_sequence", "must not be negative", reason="SEQUENCE_INVALID")
+        if page_size < 0:
+            raise InvalidArgument.for_field("page_size", "must not be negative", reason="PAGE_SIZE_INVALID")
+        if not province_codes:
+            raise InvalidArgument.for_field("province_codes", "is required", reason="PROVINCE_CODES_MISSING")
+        for index, code in enumerate(province_codes):
+            requests.province_code(code, f"province_codes[{index}]")
+        return await self.repository.colour_changes(after_sequence, min(page_size or 100, MAX_COLOUR_CHANGES),
+                                                    sorted(set(province_codes)))
 
     # Time
 

@@ -68,6 +68,9 @@ class StatusSettings:
     chain_check_interval: float   # the background check of the audit chain (chain_check.py)
     memory_entries: int           # stored statuses GetStatus may serve from memory; 0: none
     dev_signing_keys: bool        # `healthcode up`: a key for every province that has none
+    # A province's next signing key starts signing only this long after it is made (peers learn it first:
+    # pushed at once, pulled at their next sync), so no peer refuses its codes as KEY_UNKNOWN.
+    key_publish_lead: timedelta = timedelta(seconds=120)
 
     @classmethod
     def read(cls, env: Env) -> StatusSettings:
@@ -80,6 +83,8 @@ class StatusSettings:
             code_lifetime=timedelta(seconds=env.integer("STATUS_CODE_LIFETIME_SECONDS", 60, minimum=10,
                                                         maximum=600)),
             clock_skew=timedelta(seconds=env.integer("STATUS_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=3600)),
+            key_publish_lead=timedelta(seconds=env.integer("STATUS_KEY_PUBLISH_LEAD_SECONDS", 120, minimum=0,
+                                                           maximum=86400)),
             check_in_horizon=timedelta(days=env.integer("STATUS_CHECK_IN_RETENTION_DAYS", 30, minimum=15,
                                                         maximum=90)),
             fact_retention=timedelta(days=env.integer("STATUS_FACT_RETENTION_DAYS", 180, minimum=30,
@@ -124,7 +129,7 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
     rules = RuleBook(repository)
     await rules.seed_shipped(clock.now())
     await rules.reload()
-    signer = Signer(repository, keyring, settings.code_lifetime)
+    signer = Signer(repository, keyring, settings.code_lifetime, settings.key_publish_lead)
     await signer.reload(clock.now())
     recent = RecentStatuses(settings.memory_entries)
     board = StatusBoard(repository, keyring, rules, signer, AuditChain(settings.audit_key), identity, itinerary,

@@ -28,6 +28,17 @@ class Enrolment:
 
 
 @dataclass(frozen=True)
+class ColourChange:
+    sequence: int
+    person_ref: bytes
+    province_code: str
+    previous_colour: int
+    colour: int
+    change_time: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class StaleCode:
     code_id: bytes
     expire_time: datetime
@@ -407,6 +418,27 @@ class StatusRepository:
                ORDER BY seq DESC LIMIT $3""", person_id, before_seq, limit)
         return [_audit_entry(row) for row in rows]
 
+    async def colour_changes(self, after_seq: int, limit: int, province_codes: Sequence[str]
+                             ) -> tuple[list[ColourChange], int, bool]:
+        """The colour changes to or from RED or YELLOW among the next `limit` audit entries after `after_seq`
+        (persons of these home provinces with a federation reference), the last seq read, and whether fewer were left. Entries are
+        numbered under the audit head's lock, so they commit in seq order: a page never skips one."""
+        rows = await self.read_pool.fetch(
+            """WITH page AS (SELECT seq, person_id, previous_colour, colour, change_time, reasons
+                             FROM status.audit_log WHERE seq > $1 ORDER BY seq LIMIT $2)
+               SELECT p.seq, p.previous_colour, p.colour, p.change_time, m.person_ref, m.province_code,
+                      coalesce(p.reasons -> 0 ->> 'code', '') AS reason,
+                      -- to or from RED/YELLOW (a first status, previous 0, counts only when not green)
+                      p.colour <> p.previous_colour AND (p.colour > 1 OR p.previous_colour > 1)
+                          AND m.province_code = ANY($3::text[])
+                          AND m.person_ref IS NOT NULL AS exported
+               FROM page p JOIN status.persons m USING (person_id) ORDER BY p.seq""",
+            after_seq, limit, list(province_codes))
+        if not rows:
+            return [], after_seq, True
+        changes = [ColourChange(r["seq"], bytes(r["person_ref"]), r["province_code"], r["previous_colour"],
+                                r["colour"], r["change_time"], r["reason"]) for r in rows if r["exported"]]
+        return changes, rows[-1]["seq"], len(rows) < limit
     @staticmethod
     async def audit_chain(connection: asyncpg.Connection, after_seq: int, limit: int
                           ) -> list[tuple[AuditEntry, bytes, bytes]]:

@@ -172,6 +172,16 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
             await context.write(pb.StreamStatusChangesResponse(changes=[
                 pb.StatusVersion(person_id=person_id, version=version) for person_id, version in changes]))
 
+    async def ListColourChanges(self, request, context) -> pb.ListColourChangesResponse:
+        changes, last, caught_up = await self._board.colour_changes(request.after_sequence, request.page_size,
+                                                                    list(request.province_codes))
+        stamps: dict = {}  # changes of one recomputation share their time: one Timestamp each
+        return pb.ListColourChangesResponse(changes=[pb.ColourChange(
+            sequence=c.sequence, person_ref=c.person_ref, province_code=c.province_code,
+            previous_colour=c.previous_colour, colour=c.colour,
+            change_time=stamps.get(c.change_time) or stamps.setdefault(c.change_time, to_timestamp(c.change_time)),
+            reason=c.reason) for c in changes], last_sequence=last, caught_up=caught_up)
+
     async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
         return pb.GetCodeStandingResponse(standings=await self._board.code_standings(list(request.code_ids)))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -22,6 +22,7 @@ from services.runtime.errors import InvalidArgument, PermissionDenied, Unavailab
 from services.runtime.timestamps import answer_datetime, optional_answer_datetime, to_timestamp
 from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Standing
 from services.verification.exchange import TRUST_LIST, RiskRecord, verifies
+from services.verification.exchange_root import ExchangeRoot, KeyNotCertified
 from services.verification.repository import KeyRow
 
 
@@ -32,9 +33,15 @@ def _unavailable(who: str, error: grpc.aio.AioRpcError) -> Unavailable:
     return Unavailable(reason="PEER_UNAVAILABLE", message=f"{who} did not answer ({error.code().name})")
 
 
-def risk_record_message(record: RiskRecord) -> pb.RiskListRecord:
+def risk_record_message(record: RiskRecord, stamps: dict | None = None) -> pb.RiskListRecord:
+    """`stamps`: Timestamps already made, by time (a batch's records share a few)."""
+    stamp = stamps.get(record.expire_time) if stamps is not None else None
+    if stamp is None:
+        stamp = to_timestamp(record.expire_time)
+        if stamps is not None:
+            stamps[record.expire_time] = stamp
     return pb.RiskListRecord(person_ref=record.person_ref, colour=int(record.colour), reason=record.reason,
-                             source=record.source, expire_time=to_timestamp(record.expire_time))
+                             source=record.source, expire_time=stamp, list_sequence=record.list_sequence)
 
 
 def key_row(key, purpose: int) -> KeyRow:
@@ -90,6 +97,26 @@ class PeerFever:
 
 
 @dataclass(frozen=True)
+class ColourChange:
+    """One of our persons' colour changes, as status's feed gives it (the exporter's input)."""
+
+    sequence: int
+    person_ref: bytes
+    province_code: str
+    previous_colour: int
+    colour: int
+    change_time: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class ColourChangePage:
+    changes: list[ColourChange]
+    last_sequence: int
+    caught_up: bool
+
+
+@dataclass(frozen=True)
 class PeerTrustList:
     version: int
     exchange_key: KeyRow
@@ -101,9 +128,12 @@ class TrustListRefused(PermissionDenied):
     """A peer's trust list that is not kept: badly signed, malformed, or not newer than the last good one."""
 
 
-def read_trust_list(document: bytes, signature: bytes, province_codes: frozenset[str]) -> PeerTrustList:
+def read_trust_list(document: bytes, signature: bytes, province_codes: frozenset[str],
+                    root: ExchangeRoot | None = None, now: datetime | None = None) -> PeerTrustList:
     """A peer's trust list, checked: its exchange key belongs to a province the peer speaks for and
-    signed the document. Only keys of those provinces are kept."""
+    signed the document, and (given the federation's exchange root) the root certified that key for
+    that province, so a rotated key is taken and an uncertified one refused. Only keys of those
+    provinces are kept."""
     try:
         parsed = pb.TrustListDocument.FromString(document)
         exchange = _peer_key(parsed.exchange_key, SIGNS_EXCHANGES)
@@ -114,6 +144,17 @@ def read_trust_list(document: bytes, signature: bytes, province_codes: frozenset
             or key_id_of(public) != exchange.key_id:
         raise TrustListRefused(reason="TRUST_LIST_SIGNER_INVALID",
                                message="the trust list's exchange key is not one of the peer's provinces'")
+    if root is not None:
+        try:
+            certified = root.certified(bytes(parsed.exchange_key_certificate), now)
+        except KeyNotCertified:
+            certified = None
+        if certified is None or certified.key_id != exchange.key_id \
+                or exchange.province_code not in certified.provinces:
+            raise TrustListRefused(reason="TRUST_LIST_SIGNER_NOT_CERTIFIED",
+                                   message="the federation's exchange root did not certify the trust list's key")
+        # The key counts as long as the root certified it, whatever validity the list claims.
+        exchange = replace(exchange, not_before=certified.not_before, not_after=certified.not_after)
     if not verifies(public, TRUST_LIST, document, signature):
         raise TrustListRefused(reason="TRUST_LIST_SIGNATURE_INVALID", message="the trust list's signature is wrong")
     try:
@@ -175,7 +216,8 @@ class LocalStatus:
             origin_province_code=province_code, batch_id=batch_id, receive_time=to_timestamp(receive_time),
             home_province_codes=list(home_provinces),
             listings=[status_pb2.PeerListing(record_index=index, person_ref=r.person_ref, colour=int(r.colour),
-                                             reason=r.reason, source=r.source, expire_time=to_timestamp(r.expire_time))
+                                             reason=r.reason, source=r.source, expire_time=to_timestamp(r.expire_time),
+                                             list_sequence=r.list_sequence)
                       for index, r in records])
         try:
             await self._status.RecordPeerListings(request, timeout=30.0)
@@ -194,6 +236,24 @@ class LocalStatus:
         except grpc.aio.AioRpcError as error:
             raise _unavailable("status", error) from None
         return [outcome.rejection_reason for outcome in response.outcomes]
+
+    async def colour_changes(self, after_sequence: int, page_size: int, province_codes: Sequence[str]
+                             ) -> ColourChangePage:
+        """One page of status's colour changes of these provinces' persons after `after_sequence`."""
+        try:
+            page = await self._status.ListColourChanges(status_pb2.ListColourChangesRequest(
+                after_sequence=after_sequence, page_size=page_size, province_codes=list(province_codes)),
+                timeout=60.0)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("status", error) from None
+        times: dict[tuple[int, int], datetime] = {}  # changes of one recomputation share their time
+        changes = []
+        for c in page.changes:
+            key = (c.change_time.seconds, c.change_time.nanos)
+            at = times.get(key) or times.setdefault(key, optional_answer_datetime(c, "change_time"))
+            changes.append(ColourChange(c.sequence, bytes(c.person_ref), c.province_code, c.previous_colour,
+                                        c.colour, at, c.reason))
+        return ColourChangePage(changes, page.last_sequence, page.caught_up)
 
     async def report_fever(self, code_id: bytes, temperature: Decimal, at: datetime, verification_id: str) -> None:
         """A fever measured at a checkpoint becomes a status fact about whoever holds the code."""
@@ -217,13 +277,13 @@ class Peer:
         self._channel = open_channel(address, credentials=credentials)
         self._stub = pb_grpc.FederationServiceStub(self._channel)
 
-    async def trust_list(self) -> PeerTrustList:
-        """The peer's signed trust list (TrustListRefused if its signature or content is wrong)."""
+    async def trust_list(self, root: ExchangeRoot | None = None, now: datetime | None = None) -> PeerTrustList:
+        """The peer's signed trust list (TrustListRefused if its signature, certificate or content is wrong)."""
         try:
             response = await self._stub.GetTrustList(pb.GetTrustListRequest())
         except grpc.aio.AioRpcError as error:
             raise _unavailable(f"peer {self.address}", error) from None
-        return read_trust_list(bytes(response.document), bytes(response.signature), self.province_codes)
+        return read_trust_list(bytes(response.document), bytes(response.signature), self.province_codes, root, now)
 
     async def notify_trust_list_changed(self, version: int) -> None:
         try:
@@ -232,10 +292,11 @@ class Peer:
             raise _unavailable(f"peer {self.address}", error) from None
 
     async def submit_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], key_id: bytes,
-                               signature: bytes) -> None:
+                               signature: bytes, key_certificate: bytes = b"") -> None:
+        stamps: dict = {}
         request = pb.SubmitRiskListRequest(
             batch_id=batch_id, province_code=province_code, key_id=key_id.hex(), signature=signature,
-            records=[risk_record_message(r) for r in records])
+            records=[risk_record_message(r, stamps) for r in records], exchange_key_certificate=key_certificate)
         try:
             await self._stub.SubmitRiskList(request, timeout=30.0)
         except grpc.aio.AioRpcError as error:

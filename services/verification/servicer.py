@@ -4,6 +4,7 @@ verification_pb2; no rules here."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 
 import grpc
 from healthcode.verification.v1 import verification_pb2 as pb
@@ -46,14 +47,21 @@ def _agreement(row: AgreementRow) -> pb.Agreement:
 
 def _records(messages, field_path: str = "records") -> list[RiskRecord]:
     records = []
+    # An exported batch's records share a few expiry times: each distinct one is read (and checked) once.
+    read: dict[tuple[int, int], datetime] = {}
     for index, message in enumerate(messages):
-        expire = optional_datetime(message, "expire_time", f"{field_path}[{index}].")
+        stamp = message.expire_time
+        expire = read.get((stamp.seconds, stamp.nanos)) if message.HasField("expire_time") else None
+        if expire is None:
+            expire = optional_datetime(message, "expire_time", f"{field_path}[{index}].")
+            if expire is not None:
+                read[(stamp.seconds, stamp.nanos)] = expire
         if expire is None:
             raise InvalidArgument.for_field(f"{field_path}[{index}].expire_time", "is required",
                                             reason="EXPIRE_TIME_MISSING")
         # The colour stays a plain number here: check_risk_records judges it.
         records.append(RiskRecord(bytes(message.person_ref), message.colour, message.reason, message.source,
-                                  expire))
+                                  expire, message.list_sequence))
     return records
 
 
@@ -107,7 +115,8 @@ class VerificationServicer(VenueRpcs, pb_grpc.VerificationServiceServicer):
         serialized = message.SerializeToString()
         return pb.GetOfflineSnapshotResponse(snapshot=serialized,
                                              signature=self._recognition.sign_snapshot(serialized),
-                                             key_id=self._recognition.exchange_key_id.hex())
+                                             key_id=self._recognition.exchange_key_id.hex(),
+                                             key_certificate=self._recognition.exchange_certificate)
 
 
 class RecognitionAdminServicer(pb_grpc.RecognitionAdminServiceServicer):
@@ -159,7 +168,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         version, provinces, keys, exchange = await self._recognition.trust_list()
         document = pb.TrustListDocument(
             version=version, issue_time=to_timestamp(self._recognition.now()), province_codes=sorted(provinces),
-            signing_keys=[_key(k) for k in keys], exchange_key=_key(exchange)).SerializeToString()
+            signing_keys=[_key(k) for k in keys], exchange_key=_key(exchange),
+            exchange_key_certificate=self._recognition.exchange_certificate).SerializeToString()
         return pb.GetTrustListResponse(province_codes=sorted(provinces), signing_keys=[_key(k) for k in keys],
                                        exchange_key=_key(exchange), document=document,
                                        signature=self._recognition.sign_trust_list(document))
@@ -171,7 +181,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         except ValueError:
             raise InvalidArgument.for_field("key_id", "must be hexadecimal", reason="KEY_ID_INVALID") from None
         stored, duplicate, rejections = await self._recognition.receive_risk_list(
-            request.batch_id, request.province_code, _records(request.records), key_id, request.signature, caller)
+            request.batch_id, request.province_code, _records(request.records), key_id, request.signature, caller,
+            bytes(request.exchange_key_certificate))
         return pb.SubmitRiskListResponse(stored_count=stored, duplicate=duplicate, rejections=_rejections(rejections))
 
     async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:

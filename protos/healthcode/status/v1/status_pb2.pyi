@@ -322,6 +322,44 @@ class StreamStatusChangesResponse(_message.Message):
     changes: _containers.RepeatedCompositeFieldContainer[StatusVersion]
     def __init__(self, changes: _Optional[_Iterable[_Union[StatusVersion, _Mapping]]] = ...) -> None: ...
 
+class ListColourChangesRequest(_message.Message):
+    __slots__ = ("after_sequence", "page_size", "province_codes")
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PROVINCE_CODES_FIELD_NUMBER: _ClassVar[int]
+    after_sequence: int
+    page_size: int
+    province_codes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, after_sequence: _Optional[int] = ..., page_size: _Optional[int] = ..., province_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListColourChangesResponse(_message.Message):
+    __slots__ = ("changes", "last_sequence", "caught_up")
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[ColourChange]
+    last_sequence: int
+    caught_up: bool
+    def __init__(self, changes: _Optional[_Iterable[_Union[ColourChange, _Mapping]]] = ..., last_sequence: _Optional[int] = ..., caught_up: _Optional[bool] = ...) -> None: ...
+
+class ColourChange(_message.Message):
+    __slots__ = ("sequence", "person_ref", "province_code", "previous_colour", "colour", "change_time", "reason")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PERSON_REF_FIELD_NUMBER: _ClassVar[int]
+    PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_COLOUR_FIELD_NUMBER: _ClassVar[int]
+    COLOUR_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    person_ref: bytes
+    province_code: str
+    previous_colour: _common_pb2.Colour
+    colour: _common_pb2.Colour
+    change_time: _timestamp_pb2.Timestamp
+    reason: str
+    def __init__(self, sequence: _Optional[int] = ..., person_ref: _Optional[bytes] = ..., province_code: _Optional[str] = ..., previous_colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class StatusVersion(_message.Message):
     __slots__ = ("person_id", "version")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]

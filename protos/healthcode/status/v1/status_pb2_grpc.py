@@ -80,6 +80,11 @@ class StatusServiceStub:
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesRequest.SerializeToString,
                 response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesResponse.FromString,
                 _registered_method=True)
+        self.ListColourChanges = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/ListColourChanges',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesResponse.FromString,
+                _registered_method=True)
         self.ListStaleCodes = channel.unary_unary(
                 '/healthcode.status.v1.StatusService/ListStaleCodes',
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListStaleCodesRequest.SerializeToString,
@@ -206,6 +211,16 @@ class StatusServiceServicer:
         once the stream is live, then each person's new status version, as each change commits in
         any replica. When the stream breaks, changes may have been missed: the
         subscriber must forget everything it cached from status before it subscribes again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListColourChanges(self, request, context):
+        """Internal, for verification's exporter (its red/yellow lists to other provinces): colour changes
+        of persons of the given home provinces, in the order they committed, after a sequence number,
+        one page at a time. Each page holds only committed changes and never skips one committed later
+        (changes are numbered under one lock, in commit order), so a stored sequence resumes exactly.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -348,6 +363,11 @@ def add_StatusServiceServicer_to_server(servicer, server):
                     servicer.StreamStatusChanges,
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesRequest.FromString,
                     response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesResponse.SerializeToString,
+            ),
+            'ListColourChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListColourChanges,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesResponse.SerializeToString,
             ),
             'ListStaleCodes': grpc.unary_unary_rpc_method_handler(
                     servicer.ListStaleCodes,
@@ -649,6 +669,33 @@ class StatusService:
             '/healthcode.status.v1.StatusService/StreamStatusChanges',
             healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesRequest.SerializeToString,
             healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListColourChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/ListColourChanges',
+            healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,
