@@ -91,7 +91,8 @@ class Callers:
                key: ec.EllipticCurvePrivateKey | None = None) -> pb.SubmitRiskListRequest:
         """A batch as Jiangsu's deployment would sign it (by `key` instead: a forgery)."""
         signature = sign(key or self.exchange_key, RISK_LIST, risk_list_bytes(batch_id, province_code, [
-            RiskRecord(bytes(r.person_ref), r.colour, r.reason, r.source, r.expire_time.ToDatetime(tzinfo=UTC))
+            RiskRecord(bytes(r.person_ref), r.colour, r.reason, r.source, r.expire_time.ToDatetime(tzinfo=UTC),
+                       r.list_sequence)
             for r in records]))
         return pb.SubmitRiskListRequest(batch_id=batch_id, province_code=province_code, records=records,
                                         key_id=self.key_id, signature=signature)
