@@ -38,9 +38,12 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from services.colours import Colour
-from services.status.rules import CheckInStreak, DisplayColour, FindingRule, Release, RuleSet
+from services.status.rules import FINDINGS, CheckInStreak, DisplayColour, FindingRule, Release, RuleSet
 
 FEVER_CELSIUS = Decimal("37.3")
+# Every reason code a status may carry: the findings, then what the engine adds on its own. Pages
+# explain each one in words (the gateway's message catalogue has an entry for every code here).
+REASON_CODES = (*FINDINGS, "RECOVERING", "CHECK_IN_OVERDUE", "MANUAL_OVERRIDE")
 
 
 class FactKind(enum.IntEnum):
