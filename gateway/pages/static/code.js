@@ -54,10 +54,10 @@
     for (const lang of ["zh", "en"]) {
       const line = document.createElement("p");
       line.lang = lang === "zh" ? "zh-CN" : "en";
-      const parts = [fill(entry[lang], values)];
+      const parts = [fill(entry[lang], values).replace(/[。.]$/, "")];
       if (reason.since_time) parts.push(fill(messages.phrases.since[lang], { time: time(reason.since_time) }));
       parts.push(ending(reason, entry, lang));
-      line.textContent = parts.filter(Boolean).join(lang === "zh" ? "，" : "; ");
+      line.textContent = parts.filter(Boolean).join(lang === "zh" ? "，" : "; ") + (lang === "zh" ? "。" : ".");
       item.append(line);
     }
     return item;
