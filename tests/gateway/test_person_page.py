@@ -337,6 +337,16 @@ def _screenshot(url: str, token: str, profile: Path, width: int, path: Path) -> 
             return {band: box(card.querySelector('.band')), qr: box(card.querySelector('.qr')),
                     viewport: window.innerWidth, scroll: document.documentElement.scrollWidth};""")
         path.write_bytes(browser.get_screenshot_as_png())
+        # While a code reloads its box is empty: it keeps its place and size (nothing below moves).
+        rects["qr_empty"] = browser.execute_script("""
+            const qr = document.querySelector('.card:not([hidden]) .qr'), svg = qr.innerHTML;
+            qr.innerHTML = ''; const r = qr.getBoundingClientRect(); qr.innerHTML = svg;
+            return [r.left, r.top, r.right, r.bottom];""")
+        # Large text for elderly users: bigger type, still no sideways scrolling.
+        browser.find_element(By.ID, "large-text").click()
+        rects["large"] = browser.execute_script("""
+            return [parseFloat(getComputedStyle(document.documentElement).fontSize),
+                    document.documentElement.scrollWidth];""")
         return rects
     finally:
         browser.quit()
@@ -355,6 +365,8 @@ async def test_the_colour_band_and_the_qr_are_where_they_belong_in_the_screensho
     qr = [round(v) for v in rects["qr"]]
 
     assert image_width == width and rects["viewport"] == width and rects["scroll"] <= width  # no sideways scrolling
+    assert rects["qr_empty"] == rects["qr"]
+    assert rects["large"][0] > 16 and rects["large"][1] <= width
     # The band: a solid red block across the card (its words excepted), above the QR.
     assert _share(rows, bpp, (band[0], band[1], band[2], band[3]), RED) > 0.7
     assert band[3] <= qr[1]
