@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from healthcode.common.v1 import common_pb2
-from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
+from healthcode.identity.v1 import identity_pb2
 from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
 from selenium.common.exceptions import TimeoutException
@@ -24,17 +24,20 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
 from gateway.principals import CallerKind
+from tests.gateway import test_proof
 from tests.gateway.conftest import as_json, start_front
 from tests.gateway.test_browser import CHROMEDRIVER, CHROMIUM, _browser
-from tests.support import FaceProvider, id_card, random_key, timestamp
+from tests.support import id_card, random_key, timestamp
 from tests.verification.federation import FederationPki, free_port, start_deployment
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                 reason="./dev test installs Debian's chromium and chromium-driver; not found here")
 GONGAN = "421022"  # 湖北省荆州市公安县: declared high-risk by this module only
 LIAONING = "210000"
+WUCHANG = "420106"
 BEIJING_TIME = timedelta(hours=8)
 RED, WHITE = (0xC4, 0x16, 0x1C), (0xFF, 0xFF, 0xFF)
+provider = test_proof.provider  # the fixture: a face-check provider Hubei's identity trusts
 
 
 def beijing(moment: datetime) -> str:
@@ -52,16 +55,6 @@ async def liaoning(postgres_server_url, tmp_path_factory):
     await front.stop()
     await deployment.stop()
     pki.close()
-
-
-@pytest.fixture(scope="module")
-async def provider(platform) -> FaceProvider:
-    provider = FaceProvider()
-    admin = identity_pb2_grpc.FaceProviderAdminServiceStub(platform.hubei.channel("national-operator"))
-    await admin.RegisterFaceProviderKey(identity_pb2.RegisterFaceProviderKeyRequest(
-        provider_id=provider.provider_id, key_id=provider.key_id, public_key_der=provider.public_key_der,
-        valid_from_time=timestamp(datetime.now(UTC) - timedelta(days=3650))))
-    return provider
 
 
 async def _colour(deployment, person_id: str, wanted: int) -> status_pb2.Status:
@@ -97,9 +90,11 @@ async def red_traveller(platform) -> AsyncIterator[tuple[str, status_pb2.Status]
 
 def _open(url: str, token: str, profile: Path, width: int = 420):
     browser = _browser(profile)
-    # A phone's viewport, exactly `width` CSS pixels at one device pixel each.
+    # A phone's viewport, exactly `width` CSS pixels at one device pixel each. (Not "mobile": that
+    # emulation scales the viewport away from the window, and Selenium's clicks then miss low elements.)
     browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                            {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": True})
+                            {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    browser.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "UTC"})  # what a datetime-local means
     browser.get(f"{url}/#token={token}")
     wait = WebDriverWait(browser, 20)
     wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, ".card[data-colour^='COLOUR_'] .qr svg")))
@@ -147,7 +142,10 @@ def _check_in_on_the_page(url: str, token: str, profile: Path) -> dict:
         before = _reason_lines(browser, "HOME_QUARANTINE")
         browser.find_element(By.ID, "temperature").send_keys("36.5")
         browser.find_element(By.ID, "check-in-button").click()
-        refused = browser.find_element(By.ID, "temperature").get_attribute("value")  # the declaration is not ticked
+        # Not ticked: the browser keeps the form back, nothing is sent and the count stands.
+        refused = browser.execute_script("return [document.getElementById('declaration').validity.valueMissing,"
+                                         " document.querySelector('#check-in .outcome').textContent]")
+        refused.append(_reason_lines(browser, "HOME_QUARANTINE") == before)
         browser.find_element(By.ID, "declaration").click()
         browser.find_element(By.ID, "check-in-button").click()
         try:
@@ -183,7 +181,7 @@ async def test_a_yellow_person_under_liaonings_rules_checks_in_and_sees_the_coun
 
     assert "还差10天" in shown["before"]["zh-CN"] and "14 daily check-ins, 10 to go" in shown["before"]["en"]
     assert "已完成4天" in shown["before"]["zh-CN"] and "连续" in shown["before"]["zh-CN"]
-    assert shown["not_sent"] == "36.5"  # the form kept it: nothing is sent before the declaration is ticked
+    assert shown["not_sent"] == [True, "", True]
     assert "14 daily check-ins, 9 to go" in shown["after"]["en"]
     assert shown["symptoms"] == len(status_pb2.Symptom.keys()) - 1
     after = (await deployment.status.GetStatus(status_pb2.GetStatusRequest(person_id=person))).status
@@ -223,13 +221,32 @@ async def test_an_appeal_filed_on_the_page_is_in_the_operators_queue(platform, r
 
 # --- the itinerary card, family --------------------------------------------------------------------------
 
-def _itinerary_card(url: str, token: str, profile: Path) -> list[dict]:
+def _stays(browser) -> list[dict]:
+    return [{"area": item.get_attribute("data-area"), "risk": item.get_attribute("data-risk"), "text": item.text}
+            for item in browser.find_elements(By.CSS_SELECTOR, "#stays .stay")]
+
+
+def _itinerary_card(url: str, token: str, profile: Path, trip: tuple[str, str, str]) -> tuple[list, list]:
     browser, wait = _open(url, token, profile)
     try:
-        browser.get(f"{url}/#itinerary")
+        browser.find_element(By.CSS_SELECTOR, "#tabs a[data-panel='itinerary']").click()
         wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, "#stays .stay")))
-        return [{"area": item.get_attribute("data-area"), "risk": item.get_attribute("data-risk"), "text": item.text}
-                for item in browser.find_elements(By.CSS_SELECTOR, "#stays .stay")]
+        listed = _stays(browser)
+        # A trip declared on the card's form (datetime-local inputs take their value as the browser types it).
+        area, arrival, departure = trip
+        browser.find_element(By.ID, "trip-area").send_keys(area)
+        browser.execute_script("document.getElementById('trip-arrival').value = arguments[0];"
+                               "document.getElementById('trip-departure').value = arguments[1];", arrival, departure)
+        browser.find_element(By.ID, "declare-button").click()
+        try:
+            wait.until(lambda _: len(browser.find_elements(By.CSS_SELECTOR, "#stays .stay")) == 2)
+        except TimeoutException:
+            raise AssertionError(browser.execute_script(
+                "const f = document.getElementById('declare'); return [f.checkValidity(),"
+                " [...f.elements].map(e => e.id + '=' + e.value + ':' + e.validationMessage),"
+                " f.querySelector('.outcome').textContent, document.getElementById('error').textContent,"
+                " f.offsetParent !== null, performance.getEntriesByType('resource').map(e => e.name)]")) from None
+        return listed, _stays(browser)
     finally:
         browser.quit()
 
@@ -237,11 +254,16 @@ def _itinerary_card(url: str, token: str, profile: Path) -> list[dict]:
 async def test_the_itinerary_card_lists_the_stays_with_their_risk_at_the_time(platform, red_traveller, tmp_path):
     hubei = platform.hubei
     person, _ = red_traveller
-    stays = await asyncio.to_thread(_itinerary_card, hubei.url, hubei.token(CallerKind.PERSON, person, "420000"),
-                                    tmp_path / "profile")
+    # Ten hours in Wuchang yesterday, as the form takes it (the browser runs in UTC here).
+    yesterday = hubei.deployment.clock.now().astimezone(UTC) - timedelta(days=1)
+    trip = (WUCHANG, yesterday.strftime("%Y-%m-%dT%H:%M"), (yesterday + timedelta(hours=10)).strftime("%Y-%m-%dT%H:%M"))
+    stays, declared = await asyncio.to_thread(
+        _itinerary_card, hubei.url, hubei.token(CallerKind.PERSON, person, "420000"), tmp_path / "profile", trip)
 
     assert [(stay["area"], stay["risk"]) for stay in stays] == [(GONGAN, "RISK_LEVEL_HIGH")]
     assert "湖北省荆州市公安县" in stays[0]["text"] and "高风险" in stays[0]["text"] and "high risk" in stays[0]["text"]
+    assert [stay["area"] for stay in declared] == [GONGAN, WUCHANG]
+    assert "湖北省武汉市武昌区" in declared[1]["text"] and "本人申报" in declared[1]["text"]
 
 
 def _link_and_tap(url: str, token: str, dependent: str, proof: dict, profile: Path) -> dict:
@@ -335,7 +357,8 @@ def _screenshot(url: str, token: str, profile: Path, width: int, path: Path) -> 
             const box = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
             window.scrollTo(0, 0);
             return {band: box(card.querySelector('.band')), qr: box(card.querySelector('.qr')),
-                    viewport: window.innerWidth, scroll: document.documentElement.scrollWidth};""")
+                    viewport: window.innerWidth, page: document.documentElement.clientWidth,
+                    scroll: document.documentElement.scrollWidth};""")
         path.write_bytes(browser.get_screenshot_as_png())
         # While a code reloads its box is empty: it keeps its place and size (nothing below moves).
         rects["qr_empty"] = browser.execute_script("""
@@ -371,7 +394,8 @@ async def test_the_colour_band_and_the_qr_are_where_they_belong_in_the_screensho
     assert _share(rows, bpp, (band[0], band[1], band[2], band[3]), RED) > 0.7
     assert band[3] <= qr[1]
     # The QR: square, centred, wholly on screen, red modules on white, and nothing red just beside it.
-    assert abs((qr[2] - qr[0]) - (qr[3] - qr[1])) <= 1 and abs((qr[0] + qr[2]) / 2 - width / 2) <= 2
+    # (Centred in the page, the width less a desktop scrollbar where the browser draws one.)
+    assert abs((qr[2] - qr[0]) - (qr[3] - qr[1])) <= 1 and abs((qr[0] + qr[2]) / 2 - rects["page"] / 2) <= 2
     assert 0 <= qr[0] and qr[2] <= width and qr[2] - qr[0] >= 0.5 * width
     inner = (qr[0] + 2, qr[1] + 2, qr[2] - 2, qr[3] - 2)
     assert 0.25 < _share(rows, bpp, inner, RED) < 0.65 and _share(rows, bpp, inner, WHITE) > 0.3
