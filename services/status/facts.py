@@ -50,6 +50,8 @@ RETENTION: dict[FactKind, timedelta] = {
     FactKind.FEVER_MEDICINE_PURCHASE: SHORT_LIVED["FEVER_MEDICINE_PURCHASE"],
     FactKind.FEVER_CLINIC_VISIT: SHORT_LIVED["FEVER_CLINIC_VISIT"],
     FactKind.HOTEL_REGISTRATION: SHORT_LIVED["HOTEL_STAY"],
+    # A press of the pop-up's "continue" waives only short-lived findings: kept as long as they are.
+    FactKind.POPUP_ACKNOWLEDGEMENT: max(SHORT_LIVED.values()),
 }
 MIN_BODY_CELSIUS, MAX_BODY_CELSIUS = Decimal("34.0"), Decimal("43.0")
 
@@ -118,7 +120,7 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
     except ValueError:
         raise refuse("kind", "is not a known fact kind", "FACT_KIND_INVALID") from None
     if kind not in FEED_KINDS:
-        raise refuse("kind", "is recorded by the service itself (appeals, overrides)", "FACT_KIND_RESERVED")
+        raise refuse("kind", "is recorded by the service itself (appeals, overrides, pop-up presses)", "FACT_KIND_RESERVED")
     if not _AUTHORITY.match(submitted.authority):
         raise refuse("authority", "must be 1 to 64 of a-z, 0-9, '.' and '-'", "AUTHORITY_INVALID")
     if not _RECORD_ID.match(submitted.authority_record_id):
@@ -203,7 +205,10 @@ def seal_fact_body(fact: Fact) -> bytes:
         "result": fact.result and int(fact.result),
         "temperature": str(fact.temperature) if fact.temperature is not None else None,
         "dismissed": list(fact.dismissed), "colour": fact.colour and int(fact.colour),
-        "reason_code": fact.reason_code, "area": fact.area_code}, separators=(",", ":")).encode()
+        "reason_code": fact.reason_code, "area": fact.area_code,
+        "risky": fact.risky_departure.timestamp() if fact.risky_departure else None,
+        "provinces": [[code, departure.timestamp()] for code, departure in fact.stayed_provinces]},
+        separators=(",", ":")).encode()
 
 
 def open_fact_body(fact_id: str, body: bytes) -> Fact:
@@ -217,7 +222,10 @@ def open_fact_body(fact_id: str, body: bytes) -> Fact:
         result=TestResult(raw["result"]) if raw["result"] else None,
         temperature=Decimal(raw["temperature"]) if raw["temperature"] is not None else None,
         dismissed=tuple(raw["dismissed"]), colour=Colour(raw["colour"]) if raw["colour"] else None,
-        reason_code=raw["reason_code"], area_code=raw.get("area", ""))
+        reason_code=raw["reason_code"], area_code=raw.get("area", ""),
+        risky_departure=datetime.fromtimestamp(raw["risky"], UTC) if raw.get("risky") is not None else None,
+        stayed_provinces=tuple((code, datetime.fromtimestamp(departure, UTC))
+                               for code, departure in raw.get("provinces", ())))
 
 
 def fact_context(fact_id: str) -> bytes:

@@ -20,7 +20,11 @@ What each finding means is fixed here; how it shows is the province's rule set:
 - A rule's `release` replaces how a finding ends: once every condition holds (days served,
   a streak of daily check-ins, negative samples on given isolation days), never before the
   natural end of an order or a stay; a clearing certificate ends it too when allowed.
-- A rule's waivers (`unless`) hide a finding while a negative test is recent enough.
+- A rule's waivers (`unless`) hide a finding while a negative test is recent enough, or from a
+  pop-up acknowledgement (the person pressed "continue") whose itinerary query, and every stay
+  learned of since, show no medium- or high-risk stay in the days before it (and, when the rule
+  names provinces, no stay outside them).
+- A rule's `in_provinces` counts a finding that names an area only for areas in those provinces.
 - A finding is held `hold_days` after it ends; findings marked `recovery` are then
   followed by RECOVERING until the rule's days or consecutive daily check-ins.
 - With no finding and no recovery, a rule set with `green_lapse` shows CHECK_IN_OVERDUE
@@ -37,8 +41,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from services import areas
 from services.colours import Colour
-from services.status.rules import FINDINGS, CheckInStreak, DisplayColour, FindingRule, Release, RuleSet
+from services.status.rules import FINDINGS, CheckInStreak, DisplayColour, FindingRule, Release, RuleSet, Waiver
 
 FEVER_CELSIUS = Decimal("37.3")
 # Every reason code a status may carry: the findings, then what the engine adds on its own. Pages
@@ -63,6 +68,7 @@ class FactKind(enum.IntEnum):
     FEVER_CLINIC_VISIT = 12
     HOTEL_REGISTRATION = 13
     CASE_REPORTED_STAY = 14
+    POPUP_ACKNOWLEDGEMENT = 21
 
 
 class Diagnosis(enum.IntEnum):
@@ -102,6 +108,11 @@ class Fact:
     colour: Colour | None = None          # MANUAL_OVERRIDE: the colour forced
     reason_code: str = ""                 # MANUAL_OVERRIDE: the officials' reason code
     area_code: str = ""                   # CASE_REPORTED_STAY (required), CLOSED_AREA_RESIDENCE, HOTEL_REGISTRATION
+    # POPUP_ACKNOWLEDGEMENT, what the itinerary query made with it found in the window: the latest
+    # departure of a medium- or high-risk stay (None: none), and each province stayed in with its
+    # latest departure (nothing finer: the query's answer is kept only as far as rules ask).
+    risky_departure: datetime | None = None
+    stayed_provinces: tuple[tuple[str, datetime], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,26 @@ class Exposure:
     arrival_time: datetime
     departure_time: datetime
     high: bool
+
+
+@dataclass(frozen=True)
+class ListedStay:
+    """A stay of the person's itinerary as the 14-day query lists it, whatever its risk."""
+
+    area_code: str
+    departure_time: datetime
+    risky: bool  # MEDIUM or HIGH was in force while the person was there
+
+
+def popup_acknowledgement(fact_id: str, at: datetime, stays: Sequence[ListedStay]) -> Fact:
+    """The press of the pop-up's "continue" at `at`, with the answer of the itinerary query made then."""
+    provinces: dict[str, datetime] = {}
+    for stay in stays:
+        code = areas.province_code_of(stay.area_code)
+        provinces[code] = max(provinces.get(code, stay.departure_time), stay.departure_time)
+    return Fact(fact_id, FactKind.POPUP_ACKNOWLEDGEMENT, at,
+                risky_departure=max((s.departure_time for s in stays if s.risky), default=None),
+                stayed_provinces=tuple(sorted(provinces.items())))
 
 
 @dataclass(frozen=True)
@@ -222,7 +253,7 @@ class _Collector:
         ends (a check-out), for waivers that apply during or after it; `ongoing`: the finding has
         not ended yet (a fever with no normal reading since), so no release can end it."""
         rule = self.rules.findings.get(code)
-        if rule is None:
+        if rule is None or (rule.provinces and areas.province_code_of(detail) not in rule.provinces):
             return
         release = rule.release
         end = natural_end
@@ -367,6 +398,9 @@ def _unwaived(rule: FindingRule, since: datetime, until: datetime | None, period
     samples = _negative_samples(evidence, now)
     waived: list[tuple[datetime, datetime | None]] = []
     for waiver in rule.waivers:
+        if waiver.clear_days is not None:
+            waived += _acknowledged(waiver, since, until, evidence, now)
+            continue
         if waiver.applies == "period":
             low, high = since, period_end if period_end is not None else until
         elif waiver.applies == "after_period":
@@ -396,6 +430,26 @@ def _unwaived(rule: FindingRule, since: datetime, until: datetime | None, period
     if cursor is not None and (until is None or cursor < until):
         parts.append((cursor, until))
     return [(a, b) for a, b in parts if b is None or a < b]
+
+
+def _acknowledged(waiver: Waiver, since: datetime, until: datetime | None, evidence: Evidence,
+                  now: datetime) -> list[tuple[datetime, datetime | None]]:
+    """From the first clean pop-up acknowledgement made while the finding holds, to its end: no risky
+    stay in the `clear_days` before it and, when the waiver names provinces, no stay outside them."""
+    for ack in sorted((f for f in evidence.facts if f.kind is FactKind.POPUP_ACKNOWLEDGEMENT
+                       and since <= f.effective_time <= now and (until is None or f.effective_time < until)),
+                      key=lambda f: (f.effective_time, f.fact_id)):
+        checked_from = ack.effective_time - (waiver.clear_days or timedelta())
+        # What the query at the press found, and any risky stay itinerary reported since.
+        if ack.risky_departure is not None and ack.risky_departure > checked_from:
+            continue
+        if waiver.provinces and any(departure > checked_from and code not in waiver.provinces
+                                    for code, departure in ack.stayed_provinces):
+            continue
+        if any(e.departure_time > checked_from and e.arrival_time <= ack.effective_time for e in evidence.exposures):
+            continue
+        return [(ack.effective_time, until)]
+    return []
 
 
 def latest_negative_test(evidence: Evidence, now: datetime) -> datetime | None:

@@ -432,6 +432,27 @@ class StatusRepository:
         row = await self.pool.fetchrow("SELECT seq, entry_hash FROM status.audit_head")
         return row["seq"], bytes(row["entry_hash"])
 
+    @staticmethod
+    async def lock_chain_check(connection: asyncpg.Connection) -> tuple[int, bytes, int] | None:
+        """(verified seq, its entry hash, recheck seq) of the background chain check, locked for the
+        transaction; None while another replica holds it (that one checks this round)."""
+        row = await connection.fetchrow(
+            "SELECT verified_seq, verified_hash, recheck_seq FROM status.audit_verification FOR UPDATE SKIP LOCKED")
+        return None if row is None else (row["verified_seq"], bytes(row["verified_hash"]), row["recheck_seq"])
+
+    @staticmethod
+    async def save_chain_check(connection: asyncpg.Connection, verified_seq: int, verified_hash: bytes,
+                               recheck_seq: int, check_time: datetime) -> None:
+        await connection.execute(
+            """UPDATE status.audit_verification SET verified_seq = $1, verified_hash = $2, recheck_seq = $3,
+                   check_time = $4""", verified_seq, verified_hash, recheck_seq, check_time)
+
+    @staticmethod
+    async def audit_entry_hash(connection: asyncpg.Connection, seq: int) -> bytes:
+        """The stored hash of entry `seq` (empty when there is none: seq 0, or a deleted row)."""
+        value = await connection.fetchval("SELECT entry_hash FROM status.audit_log WHERE seq = $1", seq)
+        return bytes(value) if value is not None else b""
+
     # Issued codes
 
     async def record_code(self, code_id: bytes, person_id: str, version: int, expire_time: datetime) -> None:
@@ -439,13 +460,12 @@ class StatusRepository:
             "INSERT INTO status.issued_codes (code_id, person_id, status_version, expire_time) VALUES ($1, $2, $3, $4)",
             code_id, person_id, version, expire_time)
 
-    async def code_statuses(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, tuple[int, Status]]:
-        """(version the code carries, the person's stored status) per known, unexpired code."""
+    async def code_versions(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, tuple[str, int]]:
+        """(person, status version the code carries) per known, unexpired code."""
         rows = await self.pool.fetch(
-            f"""SELECT c.code_id, c.status_version, {_STATUS_COLUMNS} FROM status.issued_codes c
-               JOIN status.persons p USING (person_id) JOIN status.statuses s USING (person_id)
-               WHERE c.code_id = ANY($1::bytea[]) AND c.expire_time > $2""", code_ids, now)
-        return {bytes(r["code_id"]): (r["status_version"], _status(r)) for r in rows}
+            """SELECT code_id, person_id::text, status_version FROM status.issued_codes
+               WHERE code_id = ANY($1::bytea[]) AND expire_time > $2""", code_ids, now)
+        return {bytes(r["code_id"]): (r["person_id"], r["status_version"]) for r in rows}
 
     async def code_holders(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, str]:
         """The person each known, unexpired code was issued to."""

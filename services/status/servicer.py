@@ -155,6 +155,10 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
                                             request.temperature_celsius, list(request.symptoms), request.request_id)
         return pb.RecordCheckInResponse(status=_status(status, self._board.rules))
 
+    async def AcknowledgePopup(self, request, context) -> pb.AcknowledgePopupResponse:
+        status = await self._board.acknowledge_popup(request.person_id, request.actor_person_id, request.request_id)
+        return pb.AcknowledgePopupResponse(status=_status(status, self._board.rules))
+
     async def IssueCode(self, request, context) -> pb.IssueCodeResponse:
         issued, status = await self._board.issue_code(request.person_id, request.requester_person_id)
         return pb.IssueCodeResponse(payload=issued.payload, expire_time=to_timestamp(issued.expire_time),

@@ -17,11 +17,15 @@ from healthcode.verification.v1 import verification_pb2_grpc as pb_grpc
 from services import areas
 from services.runtime.clients import open_channel
 from services.codes import is_p256_public_key, key_id_of
-from services.runtime.errors import PermissionDenied, Unavailable
-from services.runtime.timestamps import optional_answer_datetime, to_timestamp
+from services.codes.ids import parse_code_id
+from services.runtime.errors import InvalidArgument, PermissionDenied, Unavailable
+from services.runtime.timestamps import answer_datetime, optional_answer_datetime, to_timestamp
 from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Standing
 from services.verification.exchange import TRUST_LIST, RiskRecord, verifies
 from services.verification.repository import KeyRow
+
+
+_STANDINGS = {standing.value for standing in Standing}
 
 
 def _unavailable(who: str, error: grpc.aio.AioRpcError) -> Unavailable:
@@ -40,10 +44,26 @@ def key_row(key, purpose: int) -> KeyRow:
                   optional_answer_datetime(key, "revoke_time"))
 
 
+def _peer_key(key, purpose: int) -> KeyRow:
+    """A key in a peer's trust list, read strictly (ValueError when malformed): its row goes into the
+    trust list as it is, so it must fit it (an 8-byte id, both validity times)."""
+    row = key_row(key, purpose)
+    if len(row.key_id) != 8 or row.not_before is None or row.not_after is None:
+        raise ValueError("a key of the trust list is malformed")
+    return row
+
+
 @dataclass(frozen=True)
 class StaleCode:
     code_id: bytes
     expire_time: datetime
+
+
+def _stale_code(code: pb.StaleCode) -> StaleCode:
+    """One of a peer's stale codes, read strictly (an expiry is needed to know when it may go)."""
+    if not code.HasField("expire_time"):
+        raise ValueError("a stale code without its expiry")
+    return StaleCode(parse_code_id(code.code_id, "code_id"), answer_datetime(code.expire_time))
 
 
 @dataclass(frozen=True)
@@ -63,7 +83,7 @@ def read_trust_list(document: bytes, signature: bytes, province_codes: frozenset
     signed the document. Only keys of those provinces are kept."""
     try:
         parsed = pb.TrustListDocument.FromString(document)
-        exchange = key_row(parsed.exchange_key, SIGNS_EXCHANGES)
+        exchange = _peer_key(parsed.exchange_key, SIGNS_EXCHANGES)
         public = serialization.load_der_public_key(exchange.public_key)
     except (DecodeError, ValueError):
         raise TrustListRefused(reason="TRUST_LIST_MALFORMED", message="the trust list cannot be read") from None
@@ -73,7 +93,11 @@ def read_trust_list(document: bytes, signature: bytes, province_codes: frozenset
                                message="the trust list's exchange key is not one of the peer's provinces'")
     if not verifies(public, TRUST_LIST, document, signature):
         raise TrustListRefused(reason="TRUST_LIST_SIGNATURE_INVALID", message="the trust list's signature is wrong")
-    keys = [key_row(key, SIGNS_CODES) for key in parsed.signing_keys] + [exchange]
+    try:
+        keys = [_peer_key(key, SIGNS_CODES) for key in parsed.signing_keys] + [exchange]
+    except ValueError:
+        # Signed, yet not readable: refused whole, and the last good list is kept.
+        raise TrustListRefused(reason="TRUST_LIST_MALFORMED", message="a key of the trust list cannot be read") from None
     return PeerTrustList(parsed.version, exchange, [key for key in keys if key.province_code in province_codes])
 
 
@@ -172,6 +196,9 @@ class Peer:
                 code_ids=[code_id.hex() for code_id in code_ids]), timeout=2.0)
         except grpc.aio.AioRpcError:
             return None
+        # A standing this side does not know, or not one per code, is no answer: checked by hand.
+        if len(response.standings) != len(code_ids) or not set(response.standings) <= _STANDINGS:
+            return None
         return [Standing(value) for value in response.standings]
 
     async def stale_codes(self) -> list[StaleCode]:
@@ -179,7 +206,12 @@ class Peer:
             response = await self._stub.ListStaleCodes(pb.ListStaleCodesRequest(), timeout=10.0)
         except grpc.aio.AioRpcError as error:
             raise _unavailable(f"peer {self.address}", error) from None
-        return [StaleCode(bytes.fromhex(c.code_id), optional_answer_datetime(c, "expire_time")) for c in response.codes]
+        try:
+            return [_stale_code(code) for code in response.codes]
+        except (InvalidArgument, ValueError):
+            # An answer that cannot be read is no answer: the snapshots go without its part (and show it).
+            raise Unavailable(reason="PEER_ANSWER_INVALID",
+                              message=f"peer {self.address} sent stale codes that cannot be read") from None
 
     async def close(self) -> None:
         await self._channel.close()

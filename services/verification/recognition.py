@@ -315,6 +315,7 @@ class Recognition:
         now = self.now()
         version = await self.repository.change_version()
         after = max(0, since_version - DELTA_OVERLAP) if since_version else 0
+        signals.snapshot_issued(now)
         return Snapshot(
             version=version, base_version=since_version, issue_time=now, own_provinces=self.own_provinces,
             keys=await self.repository.keys(after), agreements=await self.repository.agreements(after),
@@ -328,9 +329,11 @@ class Recognition:
         for peer in self.peers:
             try:
                 codes += await peer.stale_codes()
+                signals.peer_snapshot(peer.province_codes, self.now())
             except Unavailable:
                 # The device then passes such a code until its next snapshot: logged, and short-lived (60 s).
                 log.warning("stale_codes_unavailable", provinces=sorted(peer.province_codes))
+                signals.peer_snapshot(peer.province_codes, None)
         return codes
 
     async def stale_codes(self) -> list[StaleCode]:

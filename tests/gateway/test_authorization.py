@@ -77,6 +77,7 @@ ALLOWED = {
     "StatusService/ListStatusChanges": SEE_PERSON | OPERATORS_OF_HUBEI,
     "StatusService/RecordFacts": {"feed"},
     "StatusService/RecordCheckIn": SEE_PERSON,
+    "StatusService/AcknowledgePopup": SEE_PERSON,
     "StatusService/IssueCode": SEE_PERSON,
     "StatusService/FileAppeal": SEE_PERSON,
     "StatusService/GetAppeal": {"person"} | OPERATORS_OF_HUBEI,
@@ -156,6 +157,8 @@ def _requests(s: Subject, now) -> dict[str, object]:
             effective_time=timestamp(now - timedelta(hours=1)))]),
         "StatusService/RecordCheckIn": spb.RecordCheckInRequest(
             person_id=s.person_id, temperature_celsius=36.5, request_id=secrets.token_hex(8)),
+        "StatusService/AcknowledgePopup": spb.AcknowledgePopupRequest(
+            person_id=s.person_id, request_id=secrets.token_hex(8)),
         "StatusService/IssueCode": spb.IssueCodeRequest(person_id=s.person_id),
         "StatusService/FileAppeal": spb.FileAppealRequest(
             person_id=s.person_id, category=spb.APPEAL_CATEGORY_OTHER, statement="matrix",

@@ -556,3 +556,27 @@ async def test_operators_see_decisions_by_reason_trust_list_age_and_key_expiry(p
     expiry = _sample("healthcode_verification_trusted_key_expiry_timestamp_seconds",
                      province_code=HUBEI, purpose="codes")
     assert expiry > provinces.jiangsu.clock.now().timestamp()
+
+
+async def test_operators_see_how_old_each_peers_part_of_the_offline_snapshots_is(provinces):
+    """A snapshot carries every peer's stale codes; one issued while a peer is down goes out without
+    them, and the gap between the two times is what the alert watches."""
+    hubei, jiangsu = provinces.hubei, provinces.jiangsu
+    await hubei.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest())
+    fetched = _sample("healthcode_verification_peer_snapshot_timestamp_seconds", peer=JIANGSU)
+    assert fetched == _sample("healthcode_verification_snapshot_issued_timestamp_seconds")
+    assert fetched == pytest.approx(hubei.clock.now().timestamp(), abs=1)
+    start = hubei.clock.now()
+    await jiangsu.stop_verification()
+    try:
+        hubei.clock.advance(timedelta(minutes=20))
+        await hubei.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest())
+        issued = _sample("healthcode_verification_snapshot_issued_timestamp_seconds")
+        assert issued - _sample("healthcode_verification_peer_snapshot_timestamp_seconds", peer=JIANGSU) >= 20 * 60
+    finally:
+        hubei.clock.set(start)
+        await jiangsu.start_verification()
+        await sync(provinces)
+    await hubei.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest())
+    assert _sample("healthcode_verification_peer_snapshot_timestamp_seconds", peer=JIANGSU) == _sample(
+        "healthcode_verification_snapshot_issued_timestamp_seconds")

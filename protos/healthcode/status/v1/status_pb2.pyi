@@ -28,6 +28,7 @@ class FactKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FACT_KIND_FEVER_CLINIC_VISIT: _ClassVar[FactKind]
     FACT_KIND_HOTEL_REGISTRATION: _ClassVar[FactKind]
     FACT_KIND_CASE_REPORTED_STAY: _ClassVar[FactKind]
+    FACT_KIND_POPUP_ACKNOWLEDGEMENT: _ClassVar[FactKind]
 
 class Diagnosis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -159,6 +160,7 @@ FACT_KIND_FEVER_MEDICINE_PURCHASE: FactKind
 FACT_KIND_FEVER_CLINIC_VISIT: FactKind
 FACT_KIND_HOTEL_REGISTRATION: FactKind
 FACT_KIND_CASE_REPORTED_STAY: FactKind
+FACT_KIND_POPUP_ACKNOWLEDGEMENT: FactKind
 DIAGNOSIS_UNSPECIFIED: Diagnosis
 DIAGNOSIS_CONFIRMED: Diagnosis
 DIAGNOSIS_SUSPECTED: Diagnosis
@@ -459,6 +461,22 @@ class RecordCheckInRequest(_message.Message):
     def __init__(self, person_id: _Optional[str] = ..., reporter_person_id: _Optional[str] = ..., temperature_celsius: _Optional[float] = ..., symptoms: _Optional[_Iterable[_Union[Symptom, str]]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RecordCheckInResponse(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: Status
+    def __init__(self, status: _Optional[_Union[Status, _Mapping]] = ...) -> None: ...
+
+class AcknowledgePopupRequest(_message.Message):
+    __slots__ = ("person_id", "actor_person_id", "request_id")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    actor_person_id: str
+    request_id: str
+    def __init__(self, person_id: _Optional[str] = ..., actor_person_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class AcknowledgePopupResponse(_message.Message):
     __slots__ = ("status",)
     STATUS_FIELD_NUMBER: _ClassVar[int]
     status: Status

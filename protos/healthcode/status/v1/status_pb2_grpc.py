@@ -60,6 +60,11 @@ class StatusServiceStub:
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordCheckInRequest.SerializeToString,
                 response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordCheckInResponse.FromString,
                 _registered_method=True)
+        self.AcknowledgePopup = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/AcknowledgePopup',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupResponse.FromString,
+                _registered_method=True)
         self.IssueCode = channel.unary_unary(
                 '/healthcode.status.v1.StatusService/IssueCode',
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.IssueCodeRequest.SerializeToString,
@@ -157,6 +162,16 @@ class StatusServiceServicer:
 
     def RecordCheckIn(self, request, context):
         """A daily health check-in by the person or a guardian acting for a dependent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgePopup(self, request, context):
+        """The person (or a guardian) pressed "continue" on the pop-up (弹窗提示页面点击继续): the
+        14-day itinerary is queried (its medium- and high-risk stays, the provinces stayed in) and
+        the press recorded with that answer as a fact, which a rule set may let waive a finding.
+        Idempotent per request id.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -281,6 +296,11 @@ def add_StatusServiceServicer_to_server(servicer, server):
                     servicer.RecordCheckIn,
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordCheckInRequest.FromString,
                     response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordCheckInResponse.SerializeToString,
+            ),
+            'AcknowledgePopup': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgePopup,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupResponse.SerializeToString,
             ),
             'IssueCode': grpc.unary_unary_rpc_method_handler(
                     servicer.IssueCode,
@@ -479,6 +499,33 @@ class StatusService:
             '/healthcode.status.v1.StatusService/RecordCheckIn',
             healthcode_dot_status_dot_v1_dot_status__pb2.RecordCheckInRequest.SerializeToString,
             healthcode_dot_status_dot_v1_dot_status__pb2.RecordCheckInResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgePopup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/AcknowledgePopup',
+            healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupResponse.FromString,
             options,
             channel_credentials,
             insecure,
