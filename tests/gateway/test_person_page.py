@@ -103,8 +103,11 @@ def _open(url: str, token: str, profile: Path, width: int = 420):
 
 
 def _reason_lines(browser, code: str) -> dict[str, str]:
-    item = browser.find_element(By.CSS_SELECTOR, f".card:not([hidden]) .reason[data-code='{code}']")
-    return {line.get_attribute("lang"): line.text for line in item.find_elements(By.TAG_NAME, "p")}
+    # Read in one script: the page redraws its reasons whenever the code refreshes.
+    return browser.execute_script("""
+        const item = document.querySelector(`.card:not([hidden]) .reason[data-code='${arguments[0]}']`);
+        return item ? Object.fromEntries([...item.querySelectorAll('p')].map(p => [p.lang, p.textContent])) : {};
+        """, code)
 
 
 # --- why, in plain words ---------------------------------------------------------------------------------
@@ -112,9 +115,11 @@ def _reason_lines(browser, code: str) -> dict[str, str]:
 def _red_page(url: str, token: str, profile: Path) -> dict:
     browser, _ = _open(url, token, profile)
     try:
-        band = browser.find_element(By.CSS_SELECTOR, ".card:not([hidden]) .band")
-        return {"band": band.text, "lines": _reason_lines(browser, "HIGH_RISK_STAY"),
-                "rule_set": browser.find_element(By.CSS_SELECTOR, ".card:not([hidden]) .rule-set").text}
+        shown = browser.execute_script("""
+            const card = document.querySelector('.card:not([hidden])');
+            return {band: card.querySelector('.band').textContent, rule_set: card.querySelector('.rule-set').textContent};
+            """)
+        return {**shown, "lines": _reason_lines(browser, "HIGH_RISK_STAY")}
     finally:
         browser.quit()
 
@@ -149,7 +154,7 @@ def _check_in_on_the_page(url: str, token: str, profile: Path) -> dict:
         browser.find_element(By.ID, "declaration").click()
         browser.find_element(By.ID, "check-in-button").click()
         try:
-            wait.until(lambda _: "还差9天" in _reason_lines(browser, "HOME_QUARANTINE")["zh-CN"])
+            wait.until(lambda _: "还差9天" in _reason_lines(browser, "HOME_QUARANTINE").get("zh-CN", ""))
         except TimeoutException:
             raise AssertionError(f"{_reason_lines(browser, 'HOME_QUARANTINE')} "
                                  f"{browser.find_element(By.CSS_SELECTOR, '#check-in .outcome').text}") from None
@@ -276,11 +281,14 @@ def _link_and_tap(url: str, token: str, dependent: str, proof: dict, profile: Pa
         wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, f"#links .link[data-person='{dependent}']")))
         link_text = browser.find_element(By.CSS_SELECTOR, f"#links .link[data-person='{dependent}']").text
         browser.find_element(By.CSS_SELECTOR, f"#people button[data-person='{dependent}']").click()
-        card = wait.until(seen.visibility_of_element_located(
+        wait.until(seen.visibility_of_element_located(
             (By.CSS_SELECTOR, f".card[data-person='{dependent}'][data-colour^='COLOUR_']")))
-        return {"colour": card.get_attribute("data-colour"), "band": card.find_element(By.CLASS_NAME, "band").text,
-                "reasons": card.find_element(By.CLASS_NAME, "reasons").text, "link": link_text,
-                "visible_cards": len(browser.find_elements(By.CSS_SELECTOR, ".card:not([hidden])"))}
+        shown = browser.execute_script("""
+            const card = document.querySelector(`.card[data-person='${arguments[0]}']`);
+            return {colour: card.dataset.colour, band: card.querySelector('.band').textContent,
+                    reasons: card.querySelector('.reasons').textContent,
+                    visible_cards: document.querySelectorAll('.card:not([hidden])').length};""", dependent)
+        return {**shown, "link": link_text}
     finally:
         browser.quit()
 
