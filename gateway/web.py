@@ -34,6 +34,7 @@ from gateway.openapi import openapi_document
 from gateway.policy import ROUTES, Route
 from gateway.principals import CallerKind, Principal
 from gateway.rpc import BEARER
+from services import areas
 from services.codes.payload import CodeRejected, read_code
 from services.runtime import errors, tracing
 from services.runtime.logs import get_logger
@@ -58,7 +59,7 @@ PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src
                "form-action 'self'")
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # Public documents the gateway serves without personal data keep their own caching.
-_CACHEABLE_PATHS = ("/static/", "/.well-known/", "/openapi.json")
+_CACHEABLE_PATHS = ("/static/", "/.well-known/", "/openapi.json", "/areas.json")
 _QR_COLOURS = {"COLOUR_GREEN": "#0a7d32", "COLOUR_YELLOW": "#b88700", "COLOUR_RED": "#c4161c"}
 
 _HTTP_STATUS = {
@@ -183,6 +184,7 @@ class WebFrontDoor:
         # A code drawn once is kept while it can be shown (a code lives 60 s).
         self._code_pages: RecentMap[str, dict] = RecentMap(50_000, seconds=120)
         self._openapi_document = openapi_document(HTTP_ROUTES, CODE_PATH)
+        self._area_names: str | None = None
 
     def application(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware], client_max_size=1024 * 1024)
@@ -198,6 +200,7 @@ class WebFrontDoor:
         app.router.add_post("/v1/rpc/{service}/{method}", self._generic)
         app.router.add_get("/.well-known/jwks.json", self._jwks)
         app.router.add_get("/openapi.json", self._openapi)
+        app.router.add_get("/areas.json", self._areas)
         app.router.add_get("/", self._page("code.html"))
         app.router.add_get("/checkpoint", self._page("checkpoint.html"))
         app.router.add_static("/static/", PAGES / "static")
@@ -330,7 +333,9 @@ class WebFrontDoor:
                 "display_colour": status.get("display_colour", ""), "masked_name": masked_name,
                 "status_time": status.get("compute_time", ""), "valid_until_time": status.get("valid_until_time", ""),
                 "expire_time": json_format.MessageToDict(issued)["expireTime"],
-                "person_id": status.get("person_id", ""), "reasons": status.get("reasons", [])}
+                "person_id": status.get("person_id", ""), "reasons": status.get("reasons", []),
+                # The whole status, so the page explains the code it shows (reasons, progress, rule set).
+                "status": status}
         self._code_pages.put(issued.payload, page)
         return dict(page)
 
@@ -462,6 +467,16 @@ class WebFrontDoor:
     async def _openapi(self, request: web.Request) -> web.Response:
         return web.json_response(self._openapi_document)
 
+    async def _areas(self, request: web.Request) -> web.Response:
+        """Every GB/T 2260 code → its latest name, province and city first: how the pages name the
+        area of a reason or a stay (public data, so it is cached)."""
+        if self._area_names is None:
+            self._area_names = json.dumps(area_names(), ensure_ascii=False, separators=(",", ":"))
+        response = web.Response(text=self._area_names, content_type="application/json",
+                                headers={"Cache-Control": "public, max-age=86400"})
+        response.enable_compression()  # ~300 kB of names, a tenth of it compressed
+        return response
+
     @staticmethod
     def _page(name: str):
         async def page(request: web.Request) -> web.FileResponse:
@@ -514,6 +529,19 @@ def json_depth_exceeds(raw: bytes, limit: int) -> bool:
         if not removed:
             return False  # unbalanced: not JSON, which the parser says (it stops at the first mismatch)
     return bool(brackets)
+
+
+def area_names() -> dict[str, str]:
+    """Each code's latest name with the names of its province and city before it: 山西省太原市清徐县."""
+    latest = {code: names[-1].name for code, names in areas.history().items()}
+    named = {}
+    for code, name in latest.items():
+        parts = [latest.get(code[:2] + "0000", "")] if code[2:] != "0000" else []
+        if code[4:] != "00" and code[2:4] != "00":
+            parts.append(latest.get(code[:4] + "00", ""))
+        # Municipalities' "市辖区" and "县" are groupings, not names anyone says.
+        named[code] = "".join(part for part in parts if part not in (name, "市辖区", "县")) + name
+    return named
 
 
 def _qr_svg(payload: str, colour: str) -> str:

@@ -31,7 +31,7 @@ class AuditEntry:
     previous_colour: int          # 0 for the first status
     colour: int
     display_colour: str
-    reasons: list[dict]           # as stored: code, key, since, until, detail
+    reasons: list[dict]           # as stored: code, key, since, until, detail (and progress, when a release has one)
     cause: int
     rule_province: str
     rule_version: int

@@ -46,9 +46,12 @@ from decimal import Decimal
 
 from services import areas
 from services.colours import Colour
-from services.status.rules import CheckInStreak, DisplayColour, FindingRule, Release, RuleSet, Waiver
+from services.status.rules import FINDINGS, CheckInStreak, DisplayColour, FindingRule, Release, RuleSet, Waiver
 
 FEVER_CELSIUS = Decimal("37.3")
+# Every reason code a status may carry: the findings, then what the engine adds on its own. Pages
+# explain each one in words (the gateway's message catalogue has an entry for every code here).
+REASON_CODES = (*FINDINGS, "RECOVERING", "CHECK_IN_OVERDUE", "MANUAL_OVERRIDE")
 
 
 class FactKind(enum.IntEnum):
@@ -168,15 +171,30 @@ class Evidence:
 
 
 @dataclass(frozen=True)
+class ReleaseProgress:
+    """How far the person's own part of a release has come ("14 daily check-ins, 9 to go"): local
+    days with a check-in that count, of those needed; isolation days with a negative sample, of
+    those that need one."""
+
+    check_ins_required: int = 0
+    check_ins_done: int = 0
+    consecutive: bool = False
+    tests_required: int = 0
+    tests_done: int = 0
+
+
+@dataclass(frozen=True)
 class Reason:
     """Why a colour is what it is, in words a person can read back: a stable code, the
-    finding it came from (an appeal names it), and its period."""
+    finding it came from (an appeal names it), its period, and what the person has done
+    towards its release when the rule set releases it on their check-ins or tests."""
 
     code: str
     key: str
     since: datetime
     until: datetime | None
     detail: str = ""
+    progress: ReleaseProgress | None = None
 
 
 @dataclass(frozen=True)
@@ -207,12 +225,15 @@ class _Finding:
     display: DisplayColour
     recovery: bool = False
     detail: str = ""
+    progress: ReleaseProgress | None = None
+    # When time alone changes the progress shown (a consecutive count broken by a missed day).
+    progress_change: datetime | None = None
 
     def active(self, now: datetime) -> bool:
         return self.since <= now and (self.until is None or now < self.until)
 
     def reason(self) -> Reason:
-        return Reason(self.code, self.key, self.since, self.until, self.detail)
+        return Reason(self.code, self.key, self.since, self.until, self.detail, self.progress)
 
 
 _CLEARED_BY = {
@@ -257,8 +278,11 @@ class _Collector:
         if cleared is not None:
             end = cleared if end is None else min(end, cleared)
         until = None if end is None else end + rule.hold
+        progress, progress_change = (_release_progress(release, since, self.evidence, self.rules, self.now)
+                                     if release is not None else (None, None))
         for start, stop in _unwaived(rule, since, until, period_end, self.evidence, self.now):
-            self.findings.append(_Finding(code, key, start, stop, rule.display, rule.recovery, detail))
+            self.findings.append(_Finding(code, key, start, stop, rule.display, rule.recovery, detail,
+                                          progress, progress_change))
 
     def _first_clearing(self, code: str, since: datetime, before: datetime | None) -> datetime | None:
         kinds = _CLEARED_BY[code]
@@ -296,10 +320,55 @@ def _release_met(release: Release, since: datetime, evidence: Evidence, rules: R
     return max(times, default=since)
 
 
-def _streak_done(check_ins: Sequence[CheckIn], first_day: date, streak: CheckInStreak, rules: RuleSet,
-                 now: datetime) -> datetime | None:
-    """When check-ins on `streak.days` local days (from isolation day `from_day`) were complete."""
+def _release_progress(release: Release, since: datetime, evidence: Evidence, rules: RuleSet, now: datetime
+                      ) -> tuple[ReleaseProgress | None, datetime | None]:
+    """The person's check-ins and tests towards `release` so far, and when a missed day will
+    break the count; None when the release needs neither."""
+    if release.check_ins is None and not release.negative_tests_on_days:
+        return None, None
+    first_day = _local_day(since, rules)
+    done, broken_at = 0, None
+    if release.check_ins is not None:
+        streak = release.check_ins
+        done, broken_at = _streak_count(evidence.check_ins, first_day, streak, rules, now)
+    samples = {_local_day(moment, rules) for moment in _negative_samples(evidence, now)}
+    tests_done = sum(first_day + timedelta(days=d - 1) in samples for d in release.negative_tests_on_days)
+    streak_days = release.check_ins.days if release.check_ins is not None else 0
+    consecutive = release.check_ins is not None and release.check_ins.consecutive
+    return ReleaseProgress(streak_days, min(done, streak_days), consecutive,
+                           len(release.negative_tests_on_days), tests_done), broken_at
+
+
+def _local_midnight(day: date, rules: RuleSet) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC) - rules.utc_offset
+
+
+def _streak_count(check_ins: Sequence[CheckIn], first_day: date, streak: CheckInStreak, rules: RuleSet,
+                  now: datetime) -> tuple[int, datetime | None]:
+    """The days counted so far towards `streak` (as `_streak_done` counts them), and, for a
+    consecutive run, when it breaks unless the person checks in (the end of the day after the
+    last counted one); a run already broken by a missed day counts 0."""
     start_day = first_day + timedelta(days=streak.from_day - 1)
+    by_day = _check_in_days(check_ins, start_day, rules, now)
+    run, previous = 0, None
+    for local in sorted(by_day):
+        if streak.normal and by_day[local][1]:
+            run, previous = (0, None) if streak.consecutive else (run, previous)
+            continue
+        if streak.consecutive and not (previous is not None and local == previous + timedelta(days=1)):
+            run = 0
+        run, previous = run + 1, local
+        if run >= streak.days:
+            return streak.days, None
+    if not streak.consecutive or previous is None:
+        return run, None
+    breaks = _local_midnight(previous + timedelta(days=2), rules)
+    return (0, None) if breaks <= now else (run, breaks)
+
+
+def _check_in_days(check_ins: Sequence[CheckIn], start_day: date, rules: RuleSet, now: datetime
+                   ) -> dict[date, tuple[datetime, bool]]:
+    """Local day → (its first check-in, whether any check-in that day was abnormal), from `start_day`."""
     by_day: dict[date, tuple[datetime, bool]] = {}
     for check_in in sorted(check_ins, key=lambda c: (c.check_in_time, c.check_in_id)):
         if check_in.check_in_time > now:
@@ -309,6 +378,14 @@ def _streak_done(check_ins: Sequence[CheckIn], first_day: date, streak: CheckInS
             continue
         first, abnormal = by_day.get(local, (check_in.check_in_time, False))
         by_day[local] = (first, abnormal or check_in.abnormal)
+    return by_day
+
+
+def _streak_done(check_ins: Sequence[CheckIn], first_day: date, streak: CheckInStreak, rules: RuleSet,
+                 now: datetime) -> datetime | None:
+    """When check-ins on `streak.days` local days (from isolation day `from_day`) were complete."""
+    start_day = first_day + timedelta(days=streak.from_day - 1)
+    by_day = _check_in_days(check_ins, start_day, rules, now)
     run, previous = 0, None
     for local in sorted(by_day):
         first, abnormal = by_day[local]
@@ -495,11 +572,18 @@ def _recovery(findings: list[_Finding], evidence: Evidence, rules: RuleSet, now:
     start = max(ended)
     if start > now:
         return None
+    progress, progress_change = None, None
     if recovery.days is not None:
         end: datetime | None = start + recovery.days
     else:
-        end = _consecutive_check_ins_done(evidence.check_ins, start, recovery.check_in_days or 0, rules, now)
-    return _Finding("RECOVERING", f"recovery:{int(start.timestamp())}", start, end, recovery.display)
+        days = recovery.check_in_days or 0
+        end = _consecutive_check_ins_done(evidence.check_ins, start, days, rules, now)
+        # Recovery counts the consecutive days after the one it starts on, whatever the readings.
+        streak = CheckInStreak(days, consecutive=True, normal=False, from_day=2)
+        done, progress_change = _streak_count(evidence.check_ins, _local_day(start, rules), streak, rules, now)
+        progress = ReleaseProgress(days, done, True)
+    return _Finding("RECOVERING", f"recovery:{int(start.timestamp())}", start, end, recovery.display,
+                    progress=progress, progress_change=progress_change)
 
 
 def _consecutive_check_ins_done(check_ins: Sequence[CheckIn], start: datetime, days: int, rules: RuleSet,
@@ -554,14 +638,14 @@ def _valid_until(rules: RuleSet, now: datetime) -> datetime:
 def decide(evidence: Evidence, rules: RuleSet, now: datetime) -> Decision:
     """The person's colour at `now`, every reason for it, and when time alone will change it."""
     findings = _findings(evidence, rules, now)
-    changes = [moment for f in findings for moment in (f.since, f.until) if moment is not None]
+    changes = [moment for f in findings for moment in (f.since, f.until, f.progress_change) if moment is not None]
     changes += [f.effective_time for f in evidence.facts if f.kind is FactKind.APPEAL_GRANTED]
     active = [f for f in findings if f.active(now)]
     recovering = _recovery(findings, evidence, rules, now)
     if recovering is not None:
         # Recovery ends on its date or on a check-in (which recomputes anyway); its end is a change.
         findings.append(recovering)
-        changes += [recovering.until] if recovering.until else []
+        changes += [moment for moment in (recovering.until, recovering.progress_change) if moment]
         if recovering.active(now):
             active.append(recovering)
     if not active:
@@ -606,15 +690,26 @@ class Status:
     binding: bytes | None = field(default=None, repr=False)  # keyed MAC tying the row to that entry
 
 
+_PROGRESS_FIELDS = ("check_ins_required", "check_ins_done", "consecutive", "tests_required", "tests_done")
+
+
 def reasons_to_json(reasons: Sequence[Reason]) -> list[dict]:
-    """Reasons as stored (statuses, audit log): plain JSON values, times in ISO 8601."""
-    return [{"code": r.code, "key": r.key, "since": r.since.isoformat(),
-             "until": r.until.isoformat() if r.until else None, "detail": r.detail} for r in reasons]
+    """Reasons as stored (statuses, audit log): plain JSON values, times in ISO 8601. `progress`
+    only when there is one, so reasons stored before it existed read back (and chain) unchanged."""
+    stored = []
+    for r in reasons:
+        entry = {"code": r.code, "key": r.key, "since": r.since.isoformat(),
+                 "until": r.until.isoformat() if r.until else None, "detail": r.detail}
+        if r.progress is not None:
+            entry["progress"] = {name: getattr(r.progress, name) for name in _PROGRESS_FIELDS}
+        stored.append(entry)
+    return stored
 
 
 def reasons_from_json(stored: Sequence[dict]) -> tuple[Reason, ...]:
     return tuple(Reason(r["code"], r["key"], datetime.fromisoformat(r["since"]),
-                        datetime.fromisoformat(r["until"]) if r["until"] else None, r["detail"]) for r in stored)
+                        datetime.fromisoformat(r["until"]) if r["until"] else None, r["detail"],
+                        ReleaseProgress(**r["progress"]) if r.get("progress") else None) for r in stored)
 
 
 class ChangeCause(enum.IntEnum):

@@ -41,6 +41,11 @@ class RuleBook:
                 return versions[-1]
         raise FailedPrecondition(reason="NO_RULE_SET", message="no national default rule set is in force")
 
+    def name(self, province_code: str, version: int) -> str:
+        """The name a version was published with; empty for one this replica has not read yet."""
+        return next((rules.name for rules in self._by_province.get(province_code, ()) if rules.version == version),
+                    "")
+
     async def publish(self, province_code: str, effective_time: datetime, document: str, now: datetime
                       ) -> StoredRuleSet:
         if effective_time < now:

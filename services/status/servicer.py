@@ -17,6 +17,7 @@ from services.status.listings import PeerProvinceWord
 from services.status.model import Reason, Status, reasons_from_json
 from services.status.recompute import Recomputation
 from services.status.repository import OverrideRow, RecomputeRun, StoredKey, StoredRuleSet
+from services.status.rulebook import RuleBook
 from services.status.watch import MAX_WATCHERS, StatusWatch
 
 # The code of a reason whose details were reduced to a keyed digest after the retention.
@@ -35,18 +36,24 @@ def _row_time(holder, field_name: str):
 
 
 def _reason(reason: Reason) -> pb.Reason:
+    progress = reason.progress
     return pb.Reason(code=reason.code, finding_key=reason.key, since_time=to_timestamp(reason.since),
-                     until_time=to_timestamp(reason.until), detail=reason.detail)
+                     until_time=to_timestamp(reason.until), detail=reason.detail,
+                     release_progress=None if progress is None else pb.ReleaseProgress(
+                         check_ins_required=progress.check_ins_required, check_ins_done=progress.check_ins_done,
+                         check_ins_consecutive=progress.consecutive, negative_tests_required=progress.tests_required,
+                         negative_tests_done=progress.tests_done))
 
 
-def _status(status: Status) -> pb.Status:
+def _status(status: Status, rules: RuleBook) -> pb.Status:
     decision = status.decision
     return pb.Status(
         person_id=status.person_id, colour=int(decision.colour), display_colour=decision.display,
         reasons=[_reason(r) for r in decision.reasons], province_code=status.province_code,
         compute_time=to_timestamp(status.compute_time), valid_until_time=to_timestamp(decision.valid_until),
         version=status.version, rule_set_province_code=decision.rule_province,
-        rule_set_version=decision.rule_version, latest_negative_test_time=to_timestamp(decision.negative_test_time))
+        rule_set_version=decision.rule_version, latest_negative_test_time=to_timestamp(decision.negative_test_time),
+        rule_set_name=rules.name(decision.rule_province, decision.rule_version))
 
 
 def _change(entry: AuditEntry) -> pb.StatusChange:
@@ -127,7 +134,8 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
         self._peer_word = peer_word
 
     async def GetStatus(self, request, context) -> pb.GetStatusResponse:
-        return pb.GetStatusResponse(status=_status(await self._board.current(request.person_id, replica=True)))
+        status = await self._board.current(request.person_id, replica=True)
+        return pb.GetStatusResponse(status=_status(status, self._board.rules))
 
     async def WatchStatus(self, request, context):
         person_id = parse_uuid(request.person_id, "person_id", "PERSON_ID_INVALID")
@@ -139,7 +147,7 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
             status = await self._board.current(person_id)
             if status.version > last_version:
                 last_version = status.version
-                await context.write(pb.WatchStatusResponse(status=_status(status)))
+                await context.write(pb.WatchStatusResponse(status=_status(status, self._board.rules)))
 
     async def ListStatusChanges(self, request, context) -> pb.ListStatusChangesResponse:
         entries, token = await self._board.changes(request.person_id, request.page_size, request.page_token)
@@ -156,16 +164,16 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
     async def RecordCheckIn(self, request, context) -> pb.RecordCheckInResponse:
         status = await self._board.check_in(request.person_id, request.reporter_person_id,
                                             request.temperature_celsius, list(request.symptoms), request.request_id)
-        return pb.RecordCheckInResponse(status=_status(status))
+        return pb.RecordCheckInResponse(status=_status(status, self._board.rules))
 
     async def AcknowledgePopup(self, request, context) -> pb.AcknowledgePopupResponse:
         status = await self._board.acknowledge_popup(request.person_id, request.actor_person_id, request.request_id)
-        return pb.AcknowledgePopupResponse(status=_status(status))
+        return pb.AcknowledgePopupResponse(status=_status(status, self._board.rules))
 
     async def IssueCode(self, request, context) -> pb.IssueCodeResponse:
         issued, status = await self._board.issue_code(request.person_id, request.requester_person_id)
         return pb.IssueCodeResponse(payload=issued.payload, expire_time=to_timestamp(issued.expire_time),
-                                    status=_status(status))
+                                    status=_status(status, self._board.rules))
 
     async def StreamStatusChanges(self, request, context):
         async for changes in self._watch.every_change():
@@ -209,7 +217,7 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
         appeal, status = await self._casework.decide_appeal(
             request.appeal_id, request.reviewer_id, request.approve, request.decision_reason,
             list(request.dismissed_finding_keys))
-        return pb.DecideAppealResponse(appeal=_appeal(appeal), status=_status(status))
+        return pb.DecideAppealResponse(appeal=_appeal(appeal), status=_status(status, self._board.rules))
 
     async def ProposeOverride(self, request, context) -> pb.ProposeOverrideResponse:
         row = await self._casework.propose_override(
@@ -221,7 +229,7 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
     async def DecideOverride(self, request, context) -> pb.DecideOverrideResponse:
         row, status = await self._casework.decide_override(request.override_id, request.approver_id,
                                                            request.approve)
-        return pb.DecideOverrideResponse(override=_override(row), status=_status(status))
+        return pb.DecideOverrideResponse(override=_override(row), status=_status(status, self._board.rules))
 
     async def ListOverrides(self, request, context) -> pb.ListOverridesResponse:
         rows, token = await self._casework.list_overrides(request.state, request.page_size, request.page_token,

@@ -40,7 +40,7 @@ def _show_and_verify(url: str, person_token: str, checkpoint_token: str, profile
         card = wait.until(seen.presence_of_element_located((By.CSS_SELECTOR, ".card[data-colour^='COLOUR_']")))
         wait.until(lambda _: card.find_element(By.CSS_SELECTOR, ".qr svg"))
         shown = {"colour": card.get_attribute("data-colour"),
-                 "colour_text": card.find_element(By.CLASS_NAME, "colour").text,
+                 "colour_text": card.find_element(By.CLASS_NAME, "band").text,
                  "name": card.find_element(By.CLASS_NAME, "name").text,
                  "qr": card.find_element(By.CSS_SELECTOR, ".qr svg").size["width"] > 100,
                  "token_left_in_address": "token=" in browser.current_url}

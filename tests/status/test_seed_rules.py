@@ -11,7 +11,7 @@ import pytest
 
 from services.colours import Colour
 from services.runtime.errors import InvalidArgument
-from services.status.model import Diagnosis, FactKind, QuarantinePlace, decide
+from services.status.model import Diagnosis, FactKind, QuarantinePlace, ReleaseProgress, decide
 from services.status.model import TestResult as SampleResult  # aliased so pytest does not collect it
 from services.status.rules import parse_rule_set, shipped_rule_sets, template_rule_sets
 from tests.status.test_rules import (
@@ -315,6 +315,37 @@ def test_liaoning_a_missed_day_restarts_the_fourteen():
 
     assert shown(person, LIAONING, day(19, 1))[0] is Colour.YELLOW
     assert shown(person, LIAONING, day(19, 2))[0] is Colour.GREEN
+
+
+def test_liaoning_the_reason_counts_the_check_ins_done_towards_the_fourteen():
+    person = evidence(quarantined(QuarantinePlace.HOME, day(0), day(1)), *(check_in(day(d, 2)) for d in range(5)))
+
+    (reason,) = decide(person, LIAONING, day(4, 3)).reasons
+    assert reason.progress == ReleaseProgress(check_ins_required=14, check_ins_done=5, consecutive=True)
+
+
+def test_liaoning_a_missed_day_shows_the_count_back_at_zero_from_the_midnight_that_breaks_it():
+    # The last check-in is on local 5 February (day 4); the run breaks at local midnight starting 7 February.
+    person = evidence(quarantined(QuarantinePlace.HOME, day(0), day(1)), *(check_in(day(d, 2)) for d in range(5)))
+    breaks = day(6) - LIAONING.utc_offset
+
+    decision = decide(person, LIAONING, day(5, 3))
+    assert decision.reasons[0].progress.check_ins_done == 5 and decision.next_change_time == breaks
+    assert decide(person, LIAONING, breaks).reasons[0].progress.check_ins_done == 0
+
+
+def test_liaoning_recovery_counts_the_check_in_days_after_discharge():
+    person = evidence(diagnosed(Diagnosis.CONFIRMED, day(0)), discharged(day(10, 2)),
+                      *(check_in(day(d, 2)) for d in range(10, 14)))
+
+    (reason,) = decide(person, LIAONING, day(13, 3)).reasons
+    assert (reason.code, reason.progress) == ("RECOVERING", ReleaseProgress(14, 3, True))
+
+
+def test_a_finding_released_by_days_alone_carries_no_progress():
+    person = evidence(quarantined(QuarantinePlace.HOME, day(0), day(14)))
+
+    assert all(reason.progress is None for reason in decide(person, HUBEI, day(3)).reasons)
 
 
 def test_liaoning_a_medium_risk_stay_needs_fourteen_check_ins_too():

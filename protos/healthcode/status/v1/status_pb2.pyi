@@ -249,21 +249,37 @@ RECOMPUTE_STATE_DONE: RecomputeState
 RECOMPUTE_STATE_FAILED: RecomputeState
 
 class Reason(_message.Message):
-    __slots__ = ("code", "finding_key", "since_time", "until_time", "detail")
+    __slots__ = ("code", "finding_key", "since_time", "until_time", "detail", "release_progress")
     CODE_FIELD_NUMBER: _ClassVar[int]
     FINDING_KEY_FIELD_NUMBER: _ClassVar[int]
     SINCE_TIME_FIELD_NUMBER: _ClassVar[int]
     UNTIL_TIME_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    RELEASE_PROGRESS_FIELD_NUMBER: _ClassVar[int]
     code: str
     finding_key: str
     since_time: _timestamp_pb2.Timestamp
     until_time: _timestamp_pb2.Timestamp
     detail: str
-    def __init__(self, code: _Optional[str] = ..., finding_key: _Optional[str] = ..., since_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ...) -> None: ...
+    release_progress: ReleaseProgress
+    def __init__(self, code: _Optional[str] = ..., finding_key: _Optional[str] = ..., since_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., detail: _Optional[str] = ..., release_progress: _Optional[_Union[ReleaseProgress, _Mapping]] = ...) -> None: ...
+
+class ReleaseProgress(_message.Message):
+    __slots__ = ("check_ins_required", "check_ins_done", "check_ins_consecutive", "negative_tests_required", "negative_tests_done")
+    CHECK_INS_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    CHECK_INS_DONE_FIELD_NUMBER: _ClassVar[int]
+    CHECK_INS_CONSECUTIVE_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_TESTS_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_TESTS_DONE_FIELD_NUMBER: _ClassVar[int]
+    check_ins_required: int
+    check_ins_done: int
+    check_ins_consecutive: bool
+    negative_tests_required: int
+    negative_tests_done: int
+    def __init__(self, check_ins_required: _Optional[int] = ..., check_ins_done: _Optional[int] = ..., check_ins_consecutive: _Optional[bool] = ..., negative_tests_required: _Optional[int] = ..., negative_tests_done: _Optional[int] = ...) -> None: ...
 
 class Status(_message.Message):
-    __slots__ = ("person_id", "colour", "display_colour", "reasons", "province_code", "compute_time", "valid_until_time", "version", "rule_set_province_code", "rule_set_version", "latest_negative_test_time")
+    __slots__ = ("person_id", "colour", "display_colour", "reasons", "province_code", "compute_time", "valid_until_time", "version", "rule_set_province_code", "rule_set_version", "latest_negative_test_time", "rule_set_name")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]
     COLOUR_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_COLOUR_FIELD_NUMBER: _ClassVar[int]
@@ -275,6 +291,7 @@ class Status(_message.Message):
     RULE_SET_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
     RULE_SET_VERSION_FIELD_NUMBER: _ClassVar[int]
     LATEST_NEGATIVE_TEST_TIME_FIELD_NUMBER: _ClassVar[int]
+    RULE_SET_NAME_FIELD_NUMBER: _ClassVar[int]
     person_id: str
     colour: _common_pb2.Colour
     display_colour: str
@@ -286,7 +303,8 @@ class Status(_message.Message):
     rule_set_province_code: str
     rule_set_version: int
     latest_negative_test_time: _timestamp_pb2.Timestamp
-    def __init__(self, person_id: _Optional[str] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., display_colour: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., province_code: _Optional[str] = ..., compute_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., rule_set_province_code: _Optional[str] = ..., rule_set_version: _Optional[int] = ..., latest_negative_test_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    rule_set_name: str
+    def __init__(self, person_id: _Optional[str] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., display_colour: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., province_code: _Optional[str] = ..., compute_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., valid_until_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., rule_set_province_code: _Optional[str] = ..., rule_set_version: _Optional[int] = ..., latest_negative_test_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., rule_set_name: _Optional[str] = ...) -> None: ...
 
 class GetStatusRequest(_message.Message):
     __slots__ = ("person_id",)
