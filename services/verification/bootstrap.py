@@ -31,6 +31,7 @@ from services.verification.dcc_trust import MAX_SIGNERS_PER_CALL, DccTrust, Sign
 from services.verification.peers import LocalStatus, Peer, parse_peers
 from services.verification.recognition import Recognition
 from services.verification.repository import VerificationRepository
+from services.verification.snapshots import DEFAULT_MANIFEST_REUSE_SECONDS, OfflineSnapshots
 from services.verification.venue_book import VenueBook, VenuePolicy
 from services.verification.venue_repository import VenueRepository
 
@@ -78,6 +79,8 @@ class VerificationSettings:
     dcc_rules: tuple[Rule, ...] = ()
     # HEALTHCODE_VERIFICATION_DCC_TRUST_LIST: an EU gateway trust-list file imported at start-up, if any.
     dcc_trust_list: tuple[SignerInput, ...] = ()
+    # HEALTHCODE_VERIFICATION_MANIFEST_REUSE_SECONDS: an offline manifest is rebuilt at most this often.
+    manifest_reuse_seconds: float = DEFAULT_MANIFEST_REUSE_SECONDS
 
     @classmethod
     def read(cls, env: Env) -> VerificationSettings:
@@ -113,6 +116,8 @@ class VerificationSettings:
             federation_tls=federation_tls,
             outbox_interval=env.number("VERIFICATION_OUTBOX_INTERVAL_SECONDS", 1.0, minimum=0.05),
             key_push_interval=env.number("VERIFICATION_KEY_PUSH_INTERVAL_SECONDS", 1.0, minimum=0.05),
+            manifest_reuse_seconds=env.number("VERIFICATION_MANIFEST_REUSE_SECONDS", DEFAULT_MANIFEST_REUSE_SECONDS,
+                                              minimum=0.0),
         )
         rules_path = env.text("VERIFICATION_DCC_RULES", str(dcc_rules.PACKAGED))
         try:
@@ -199,6 +204,7 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
         log.info("dcc_trust_list_imported", stored=imported.stored, unchanged=imported.unchanged,
                  rejected=len(imported.rejections))
     checkpoint = Checkpoint(recognition, repository, clock, dcc)
+    snapshots = OfflineSnapshots(recognition, dcc.trust, settings.manifest_reuse_seconds)
     venues = VenueBook(VenueRepository(pool), StatusContactReporter(status_channel), settings.venue_key,
                        settings.venue_policy, clock)
 
@@ -224,7 +230,8 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
     app = App(name=NAME, service_names=servicer.SERVICE_NAMES, listeners=listeners,
               # A code of any length is judged by the checker (PAYLOAD_TOO_LARGE is a DENY verdict).
               text_limits={servicer.VERIFY_PAYLOAD_FIELD: 8 * 1024 * 1024},
-              add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server, dcc.trust),
+              add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server, dcc.trust,
+                                                                   snapshots),
               background=(every(settings.sync_interval, sync, "trust_sync"),
                           every(settings.purge_interval, purge, "verification_purge"),
                           every(settings.outbox_interval, recognition.outbox.run, "federation_outbox"),

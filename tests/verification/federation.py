@@ -175,7 +175,9 @@ async def start_deployment(postgres_url: str, province: str, federation_port: in
         "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key(),
         # The outbox job runs often (its clock is the deployment's ManualClock: retries wait for it to move).
         "HEALTHCODE_VERIFICATION_OUTBOX_INTERVAL_SECONDS": "0.2",
-        "HEALTHCODE_VERIFICATION_KEY_PUSH_INTERVAL_SECONDS": "0.2"}))
+        "HEALTHCODE_VERIFICATION_KEY_PUSH_INTERVAL_SECONDS": "0.2",
+        # Every manifest asked for is built afresh: a test sees the records it just published.
+        "HEALTHCODE_VERIFICATION_MANIFEST_REUSE_SECONDS": "0"}))
     deployment.verification_settings = settings
     await deployment.start_verification()
     deployment.exchange_secret = base64.b64decode(exchange)
