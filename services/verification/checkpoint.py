@@ -26,8 +26,10 @@ log = get_logger(__name__)
 _CHECKPOINT_ID = re.compile(r"^[a-z0-9._-]{1,64}\Z")
 MIN_READING, MAX_READING = Decimal("30.0"), Decimal("45.0")
 MAX_OFFLINE_DECISIONS = 1000
-# A device uploads what it decided offline once back: within the decisions' retention, not from the future.
+# A device uploads what it decided offline once back: within the decisions' retention, and by a device
+# clock at most an hour ahead of ours (a drifting clock must not cost the record of what was decided).
 OFFLINE_UPLOAD_WINDOW = timedelta(days=30)
+OFFLINE_CLOCK_AHEAD = timedelta(hours=1)
 _REASON = re.compile(r"^[A-Za-z0-9_:.-]{0,128}\Z")
 _CODE_ID = re.compile(r"^([0-9a-f]{32})?\Z")
 
@@ -138,10 +140,9 @@ class Checkpoint:
             raise InvalidArgument.for_field("decisions", f"at most {MAX_OFFLINE_DECISIONS} per call",
                                             reason="TOO_MANY_DECISIONS")
         now = self._clock.now()
-        skew = self._recognition.view.clock_skew
         rows, rejections = [], []
         for index, item in enumerate(decisions):
-            problem = _offline_problem(item, now - OFFLINE_UPLOAD_WINDOW, now + skew)
+            problem = _offline_problem(item, now - OFFLINE_UPLOAD_WINDOW, now + OFFLINE_CLOCK_AHEAD)
             if problem:
                 rejections.append(Rejection(index, f"decisions[{index}].{problem[0]}", problem[1]))
                 continue

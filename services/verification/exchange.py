@@ -4,11 +4,13 @@ and a canonical encoding. Pure."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import cbor2
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.codes import es256_sign, es256_verifies
@@ -100,3 +102,10 @@ def manifest_from_bytes(payload: bytes) -> Manifest:
         raise ValueError("not a snapshot manifest")
     return Manifest(**{name: tuple(tuple(v) if isinstance(v, list) else v for v in value)
                        if isinstance(value, list) else value for name, value in document.items()})
+
+
+def anchor_text(exchange_key: ec.EllipticCurvePublicKey) -> str:
+    """How a checkpoint page is provisioned with the key its snapshots must be signed by (the `anchor`
+    of its provisioning link): the key's SubjectPublicKeyInfo DER, base64url without padding."""
+    der = exchange_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.urlsafe_b64encode(der).decode("ascii").rstrip("=")

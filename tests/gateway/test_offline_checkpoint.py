@@ -6,14 +6,12 @@ back online, the decisions it queued arrive once."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import os
 import zlib
 from datetime import UTC, datetime, timedelta
 
 import base45
 import cbor2
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from healthcode.common.v1 import common_pb2
 from healthcode.identity.v1 import identity_pb2
@@ -26,6 +24,7 @@ from gateway.principals import CallerKind
 from services.codes import CodeClaims, key_id_of, read_code, sign_code
 from services.colours import Colour
 from services.verification.bootstrap import exchange_key_from_secret
+from services.verification.exchange import anchor_text
 from tests.gateway.test_browser import _browser, pytestmark  # noqa: F401 - the same browser, the same skip
 from tests.support import timestamp
 
@@ -34,9 +33,7 @@ CHECKPOINT = "nanjing-gate-3"
 
 
 def _anchor(deployment) -> str:
-    spki = exchange_key_from_secret(deployment.exchange_secret).public_key().public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return base64.urlsafe_b64encode(spki).decode().rstrip("=")
+    return anchor_text(exchange_key_from_secret(deployment.exchange_secret).public_key())
 
 
 def _forged(payload: str) -> str:

@@ -210,7 +210,7 @@ async def test_a_bad_offline_decision_is_reported_and_the_good_ones_kept(provinc
     good = _decision(now)
     response = await hubei.verifier.RecordOfflineDecisions(pb.RecordOfflineDecisionsRequest(
         checkpoint_id="gate-9", area_code="420102", decisions=[
-            _decision(now, decision_id="not-a-uuid"), good, _decision(now + timedelta(hours=1)),
+            _decision(now, decision_id="not-a-uuid"), good, _decision(now + timedelta(hours=2)),
             _decision(now, decision=pb.DECISION_DENY), _decision(now, code_id="xyz")]))
     assert response.stored_count == 1
     assert [(r.index, r.field, r.reason) for r in response.rejections] == [

@@ -77,7 +77,20 @@ export async function inflate(compressed, limit = MAX_DECOMPRESSED_BYTES) {
   const data = new Uint8Array(total);
   let at = 0;
   for (const chunk of chunks) { data.set(chunk, at); at += chunk.length; }
+  // The stream must end with its Adler-32: bytes after it are refused (not every runtime's
+  // DecompressionStream refuses trailing data itself).
+  const trailer = compressed.length >= 6 ? new DataView(compressed.buffer, compressed.byteOffset + compressed.length - 4, 4)
+    .getUint32(0) : -1;
+  if (adler32(data) !== trailer) {
+    throw new CodeRejected("COMPRESSION_INVALID", "the zlib data is followed by other bytes");
+  }
   return data;
+}
+
+function adler32(data) {
+  let a = 1, b = 0;
+  for (let i = 0; i < data.length; i++) { a = (a + data[i]) % 65521; b = (b + a) % 65521; }
+  return ((b << 16) | a) >>> 0;
 }
 
 // cborg's tokenizer, refusing what a code never holds and Python's reader refuses too: floats (a 1.0
@@ -105,8 +118,8 @@ class CodeTokenizer extends Tokenizer {
 }
 
 export function decodeCbor(data, reason, what, { tags = [], maxDepth = MAX_CBOR_DEPTH } = {}) {
-  const options = { useMaps: true, rejectDuplicateMapKeys: true, allowIndefinite: false, allowUndefined: false,
-    tags };
+  const options = { strict: false, allowBigInt: true, useMaps: true, rejectDuplicateMapKeys: true,
+    allowIndefinite: false, allowUndefined: false, tags };
   try {
     return decode(data, { ...options, tokenizer: new CodeTokenizer(data, options, maxDepth) });
   } catch {
