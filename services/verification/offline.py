@@ -39,7 +39,7 @@ from services.verification import partitions
 from services.verification.exchange import MANIFEST, SNAPSHOT, manifest_from_bytes, moment_of, verifies
 from services.runtime.timestamps import to_timestamp
 
-_PARALLEL_FETCHES = 8
+_PARALLEL_FETCHES = 4
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,24 @@ import { es256Verifies } from "./checker.js";
 export const PARTITIONS = 256;
 export const RECORD_BYTES = 21;
 const MANIFEST_PURPOSE = new TextEncoder().encode("HCN1-MANIFEST");
-const PARALLEL_FETCHES = 6;
+// As many as the gateway lets one caller have heavy calls in flight; a call it sheds (429, 503) is
+// tried again after a pause (a bootstrap of 256 partitions meets the checkpoint's rate limit).
+const PARALLEL_FETCHES = 4;
+const RETRIES = 20;
 const DB_NAME = "healthcode-checkpoint";
 
 export class SnapshotRejected extends Error {}
+
+async function patiently(call, method, path) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call(method, path);
+    } catch (error) {
+      if (attempt >= RETRIES || (error.status !== 429 && error.status !== 503)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 250 * attempt)));
+    }
+  }
+}
 
 // --- IndexedDB -------------------------------------------------------------------------------
 
@@ -164,7 +178,7 @@ export async function trustOf(manifest, partitions) {
 // partitions they fix), whole partitions for the rest, each proved by the manifest's digest; stored
 // in one IndexedDB transaction, so a failed sync leaves what was held. `call(method, path)` → JSON.
 export async function sync(db, anchor, held, call) {
-  const answer = await call("GET", "/v1/offline-manifest");
+  const answer = await patiently(call, "GET", "/v1/offline-manifest");
   const document = fromBase64(answer.manifest);
   const manifest = await verifiedManifest(anchor, document, fromBase64(answer.signature));
   if (held.manifest && (manifest.version < held.manifest.version || manifest.issue_ms < held.manifest.issue_ms)) {
@@ -182,7 +196,7 @@ export async function sync(db, anchor, held, call) {
     const changes = Array.from({ length: PARTITIONS }, () => []);
     let token = "";
     do {
-      const page = await call("GET", `/v1/offline-changes?since_version=${held.manifest.version}&${asOf}` +
+      const page = await patiently(call, "GET", `/v1/offline-changes?since_version=${held.manifest.version}&${asOf}` +
         `&page_token=${token}`);
       const records = fromBase64(page.records || "");
       for (let at = 0; at < records.length; at += RECORD_BYTES) changes[records[at]].push(records.subarray(at, at + RECORD_BYTES));
@@ -202,7 +216,7 @@ export async function sync(db, anchor, held, call) {
   async function worker() {
     while (next < missing.length) {
       const p = missing[next++];
-      const page = await call("GET", `/v1/offline-partitions/${p}?${asOf}`);
+      const page = await patiently(call, "GET", `/v1/offline-partitions/${p}?${asOf}`);
       const records = fromBase64(page.records || "");
       checkPartition(records, p);
       if (!sameBytes(await sha256(records), expected(p))) {
