@@ -235,6 +235,8 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
               background=(every(settings.sync_interval, sync, "trust_sync"),
                           every(settings.purge_interval, purge, "verification_purge"),
                           every(settings.outbox_interval, recognition.outbox.run, "federation_outbox"),
-                          every(settings.key_push_interval, recognition.refresh_own_keys, "trust_key_push")),
+                          every(settings.key_push_interval, recognition.refresh_own_keys, "trust_key_push"),
+                          *((every(settings.manifest_reuse_seconds, snapshots.refresh, "offline_manifest"),)
+                            if settings.manifest_reuse_seconds > 0 else ())),
               close=close)
     return app, VerificationParts(recognition, checkpoint, venues, dcc)

@@ -20,7 +20,8 @@ from healthcode.verification.v1 import verification_pb2 as pb
 from services import areas
 from services.codes import dcc
 from services.colours import Colour
-from services.runtime.timestamps import answer_datetime, optional_answer_datetime
+from services.runtime.timestamps import answer_datetime, optional_answer_datetime, to_timestamp
+from services.verification import partitions
 from services.verification.checker import (
     Agreement,
     Decision,
@@ -35,9 +36,7 @@ from services.verification.checker import (
 from services.verification.dcc_check import check_dcc
 from services.verification.dcc_checkpoint import verdict_of
 from services.verification.dcc_rules import Rule, load_rules
-from services.verification import partitions
 from services.verification.exchange import MANIFEST, SNAPSHOT, manifest_from_bytes, moment_of, verifies
-from services.runtime.timestamps import to_timestamp
 
 _PARALLEL_FETCHES = 4
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from bisect import bisect_left
+from itertools import pairwise
 
 from services.colours import Colour
 
@@ -46,7 +47,7 @@ def check_partition(data: bytes, partition: int) -> None:
     items = records_of(data)
     if any(item[0] != partition for item in items):
         raise PartitionInvalid("a record belongs to another partition")
-    if any(a >= b for a, b in zip(items, items[1:])):
+    if any(a >= b for a, b in pairwise(items)):
         raise PartitionInvalid("records must be sorted and distinct")
 
 

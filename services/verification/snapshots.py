@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from services.runtime.errors import InvalidArgument
 from services.runtime import requests
+from services.runtime.errors import InvalidArgument
 from services.verification import partitions
 from services.verification.dcc_trust import DccTrust
 from services.verification.exchange import Manifest, manifest_bytes, milliseconds, moment_of
@@ -18,8 +18,8 @@ from services.verification.recognition import Recognition
 from services.verification.repository import DELTA_OVERLAP
 
 MAX_CHANGES_PAGE = 50_000  # ~1 MB of records: well within the 8 MB message cap
-# A manifest is rebuilt when the records changed, but not more often than this (one build reads every
-# record: ~1 s at a million); a device asking within it gets the last one, a few seconds behind.
+# A manifest is rebuilt in the background when the records changed, at most this often (one build
+# reads every record); a device gets the last one built, a few seconds behind.
 DEFAULT_MANIFEST_REUSE_SECONDS = 5.0
 _MANIFEST_MAX_AGE = timedelta(seconds=60)
 
@@ -41,8 +41,24 @@ class OfflineSnapshots:
         self._reuse_seconds = reuse_seconds
         self._built: tuple[float, SignedManifest] | None = None
         self._building = asyncio.Lock()
+        self._pending: asyncio.Future[SignedManifest] | None = None
 
     async def manifest(self) -> SignedManifest:
+        """The latest manifest built. A build reads every record (seconds at a million), so with a reuse
+        interval set it happens in the background (`refresh`) and a device never waits for it, but for
+        the very first; with none (tests), every request builds its own."""
+        if self._reuse_seconds > 0 and self._built is not None:
+            return self._built[1]
+        return await self.refresh()
+
+    async def refresh(self) -> SignedManifest:
+        """Builds a manifest when the records changed since the last one (or it is a minute old). The build
+        runs on by itself when the caller who started it gives up (a deadline): the next one gets it."""
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.ensure_future(self._refresh())
+        return await asyncio.shield(self._pending)
+
+    async def _refresh(self) -> SignedManifest:
         async with self._building:
             version = await self._repository.change_version()
             if self._built is not None:

@@ -39,7 +39,7 @@ def _anchor(deployment) -> str:
 def _forged(payload: str) -> str:
     """The same claims under another signature (valid encoding, wrong signature)."""
     cose = cbor2.loads(zlib.decompress(base45.b45decode(payload[5:])))
-    protected, unprotected, claims, _ = cose.value
+    protected, _, claims, _ = cose.value
     framed = cbor2.dumps(cbor2.CBORTag(18, [protected, {}, claims, os.urandom(32) + (1).to_bytes(32, "big")]))
     return "HCN1:" + base45.b45encode(zlib.compress(framed, 9)).decode()
 
