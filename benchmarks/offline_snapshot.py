@@ -47,6 +47,10 @@ CODES = 20
 
 
 def rss_mb() -> float:
+    """This process's peak resident memory (VmHWM: ru_maxrss would count what the forking parent held)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -70,6 +74,7 @@ async def device(address: str, anchor: str) -> None:
         started = time.perf_counter()
         report = await checkpoint.sync(stub)
         print(json.dumps({"seconds": time.perf_counter() - started, "patched": report.patched,
+                          "version": report.version,
                           "fetched": report.fetched, "rss_peak_mb": rss_mb(),
                           "records": sum(len(p) for p in checkpoint._parts) // 21}), flush=True)
 
@@ -254,8 +259,6 @@ async def main() -> None:
                 await asyncio.sleep(0.5)
             return time.perf_counter() - waited
 
-        version = manifest_from_bytes(manifest.manifest).version
-
         child = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "benchmarks.offline_snapshot", "--device", verification, "--anchor", anchor,
             cwd=ROOT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
@@ -268,7 +271,7 @@ async def main() -> None:
         idle = json.loads(await child.stdout.readline())
         bootstrap = await sync()
         await seed(url, args.delta, rng, "bench-2")
-        rebuilt = await next_manifest(version)
+        rebuilt = await next_manifest(bootstrap["version"])
         python_delta = await sync()
         child.stdin.close()
         await child.wait()
@@ -280,6 +283,7 @@ async def main() -> None:
             held = manifest_from_bytes((await stub.GetOfflineManifest(pb.GetOfflineManifestRequest())).manifest)
             await seed(url, args.delta, rng, "bench-3")
             await next_manifest(held.version)
+            print(f"   (browser delta: manifest v{held.version} before the COPY)", flush=True)
 
         def insert_delta() -> None:
             asyncio.run_coroutine_threadsafe(browser_delta(), loop).result()

@@ -35,7 +35,7 @@ function tenths(celsius) {
   return floor % 2 === 0 ? floor : floor + 1;
 }
 
-function hex(bytes) { return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""); }
+export function hex(bytes) { return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""); }
 
 // `trust`: { keys: Map(hex key id → {province, purpose, publicKey (CryptoKey), notBeforeMs, notAfterMs,
 // revokeMs}), own: Set, agreements: Map(province → {sinceMs, mapping: Map, endMs}), skewSeconds,

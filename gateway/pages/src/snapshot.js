@@ -3,7 +3,7 @@
 // red/yellow records proved by its digests, all kept in IndexedDB; and the queue of decisions made
 // offline. The layout is services/verification/exchange.py's Manifest and partitions.py's records.
 import { decode } from "cborg";
-import { es256Verifies } from "./checker.js";
+import { es256Verifies, hex } from "./checker.js";
 
 export const PARTITIONS = 256;
 export const RECORD_BYTES = 21;
@@ -158,13 +158,13 @@ export async function trustOf(manifest, partitions) {
   for (const [keyId, province, purpose, spki, notBeforeMs, notAfterMs, revokeMs] of manifest.keys) {
     let publicKey = null;
     try { publicKey = await importAnchor(spki); } catch { continue; }
-    keys.set(Array.from(keyId, (b) => b.toString(16).padStart(2, "0")).join(""),
+    keys.set(hex(keyId),
       { province, purpose, publicKey, notBeforeMs, notAfterMs, revokeMs });
   }
   const agreements = new Map(manifest.agreements.map(([issuer, sinceMs, mapping, endMs]) =>
     [issuer, { sinceMs, mapping, endMs }]));
   const stale = new Map(manifest.stale.map(([codeId, expireMs]) =>
-    [Array.from(codeId, (b) => b.toString(16).padStart(2, "0")).join(""), expireMs]));
+    [hex(codeId), expireMs]));
   return {
     keys, agreements, stale, own: new Set(manifest.provinces), skewSeconds: manifest.skew_seconds,
     issueMs: manifest.issue_ms, version: manifest.version,
