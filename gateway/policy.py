@@ -356,6 +356,11 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     # verification
     ("verification", "VerificationService/VerifyCode"): (LIGHT, {C: checkpoint_at("checkpoint_id", "area_code")}, {}),
     ("verification", "VerificationService/GetOfflineSnapshot"): (HEAVY, {C: anyone}, {}),
+    ("verification", "VerificationService/GetOfflineManifest"): (HEAVY, {C: anyone}, {}),
+    ("verification", "VerificationService/GetSnapshotPartition"): (HEAVY, {C: anyone}, {}),
+    ("verification", "VerificationService/ListSnapshotChanges"): (HEAVY, {C: anyone}, {}),
+    ("verification", "VerificationService/RecordOfflineDecisions"): (
+        LIGHT, {C: checkpoint_at("checkpoint_id", "area_code")}, {}),
     ("verification", "VerificationService/RegisterVenue"): (
         HEAVY, {S: own_area("area_code"), O: own_area("area_code")}, {}),
     ("verification", "VerificationService/GetVenueCode"): (LIGHT, {S: anyone, C: anyone, O: anyone}, {}),

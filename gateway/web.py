@@ -60,6 +60,9 @@ PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 # Public documents the gateway serves without personal data keep their own caching.
 _CACHEABLE_PATHS = ("/static/", "/.well-known/", "/openapi.json", "/areas.json")
+# The checkpoint page's service worker: at the root, so it may control /checkpoint; a worker runs
+# under its own script's policy, and it fetches the page's files to keep them.
+SERVICE_WORKER_PATH = "/checkpoint-sw.js"
 _QR_COLOURS = {"COLOUR_GREEN": "#0a7d32", "COLOUR_YELLOW": "#b88700", "COLOUR_RED": "#c4161c"}
 
 _HTTP_STATUS = {
@@ -126,6 +129,17 @@ HTTP_ROUTES = (
               "The 14-day itinerary"),
     HttpRoute("POST", "/v1/verifications", _rpc("verification", "VerificationService/VerifyCode"),
               "Verify a scanned code at a checkpoint", body=True),
+    HttpRoute("GET", "/v1/offline-manifest", _rpc("verification", "VerificationService/GetOfflineManifest"),
+              "The signed manifest of the offline snapshot (a checkpoint device)"),
+    HttpRoute("GET", "/v1/offline-partitions/{partition}",
+              _rpc("verification", "VerificationService/GetSnapshotPartition"),
+              "One partition of the offline snapshot's red/yellow records, as of a manifest",
+              query=("as_of_version", "as_of_time")),
+    HttpRoute("GET", "/v1/offline-changes", _rpc("verification", "VerificationService/ListSnapshotChanges"),
+              "The offline snapshot's red/yellow records changed since a version, as of a manifest",
+              query=("since_version", "as_of_version", "as_of_time", "page_size", "page_token")),
+    HttpRoute("POST", "/v1/offline-decisions", _rpc("verification", "VerificationService/RecordOfflineDecisions"),
+              "Upload decisions a checkpoint made offline (idempotent per decision id)", body=True),
     HttpRoute("GET", "/v1/risk-areas", _rpc("itinerary", "ItineraryService/ListRiskAreas"), "Current risk areas",
               query=("page_size", "page_token")),
 )
@@ -203,6 +217,7 @@ class WebFrontDoor:
         app.router.add_get("/areas.json", self._areas)
         app.router.add_get("/", self._page("code.html"))
         app.router.add_get("/checkpoint", self._page("checkpoint.html"))
+        app.router.add_get(SERVICE_WORKER_PATH, self._page("checkpoint-sw.js"))
         app.router.add_static("/static/", PAGES / "static")
         if self._dev_sessions:
             app.router.add_post("/dev/sessions", self._dev_session)
@@ -493,7 +508,8 @@ async def _secure_headers(request: web.Request, response: web.StreamResponse) ->
     headers["Referrer-Policy"] = "no-referrer"
     headers["X-Frame-Options"] = "DENY"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
-    headers["Content-Security-Policy"] = PAGE_POLICY if response.content_type == "text/html" else API_POLICY
+    page = response.content_type == "text/html" or request.path == SERVICE_WORKER_PATH
+    headers["Content-Security-Policy"] = PAGE_POLICY if page else API_POLICY
     if not request.path.startswith(_CACHEABLE_PATHS):
         headers["Cache-Control"] = "no-store"
 

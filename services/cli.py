@@ -133,8 +133,8 @@ async def _up(environ: dict[str, str], data_dir: Path) -> None:
     print(f"{'gateway':<14} grpcs://{front.address} (mutual TLS; client certificates in "
           f"{data_dir / 'gateway' / 'clients'})", flush=True)
     print(f"{'page':<14} http://{host}:{front.http_port}/", flush=True)
-    print(f"{'checkpoint':<14} http://{host}:{front.http_port}/checkpoint#token={_dev_checkpoint_token(environ)}",
-          flush=True)
+    print(f"{'checkpoint':<14} http://{host}:{front.http_port}/checkpoint#token={_dev_checkpoint_token(environ)}"
+          f"&anchor={_dev_checkpoint_anchor(environ)}", flush=True)
     print(f"{'metrics':<14} http://{host}:{metrics_port}/metrics", flush=True)
     print("healthcode is up; Ctrl-C stops it.", flush=True)
     await run_until_signalled(servers, grace)
@@ -157,6 +157,15 @@ def _dev_checkpoint_token(environ: dict[str, str]) -> str:
 
     keys = SessionKeys(Env(environ).secret_keyring("GATEWAY_SESSION_KEYS"))
     return keys.mint(DEV_CALLERS["wuhan-checkpoint"], 24 * 3600)
+
+
+def _dev_checkpoint_anchor(environ: dict[str, str]) -> str:
+    """The trust anchor the development checkpoint page is provisioned with: this deployment's exchange
+    key (base64url SubjectPublicKeyInfo), which signs its offline snapshots."""
+    from services.verification.bootstrap import exchange_key_from_secret
+    from services.verification.exchange import anchor_text
+
+    return anchor_text(exchange_key_from_secret(Env(environ).secret_key("VERIFICATION_EXCHANGE_KEY")).public_key())
 
 
 def cmd_up(args: argparse.Namespace) -> int:

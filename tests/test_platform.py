@@ -78,7 +78,7 @@ async def _through_the_gateway(up: Process, pki: Path, person_id: str) -> dict:
 
     address = (await up.wait_for_line(r"gateway\s+grpcs://(\S+)"))[1]
     page = (await up.wait_for_line(r"page\s+(http://\S+)"))[1]
-    checkpoint_token = (await up.wait_for_line(r"checkpoint\s+http://\S+#token=(\S+)"))[1]
+    checkpoint_token = (await up.wait_for_line(r"checkpoint\s+http://\S+#token=([^&\s]+)&anchor=\S+"))[1]
     metrics = (await up.wait_for_line(r"metrics\s+(http://\S+)"))[1]
     credentials = grpc.ssl_channel_credentials((pki / "ca.pem").read_bytes(),
                                                (pki / "clients" / "national-platform.key").read_bytes(),

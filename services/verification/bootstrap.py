@@ -38,6 +38,7 @@ from services.verification.dcc_trust import MAX_SIGNERS_PER_CALL, DccTrust, Sign
 from services.verification.peers import LocalStatus, Peer, parse_peers
 from services.verification.recognition import Recognition
 from services.verification.repository import VerificationRepository
+from services.verification.snapshots import DEFAULT_MANIFEST_REUSE_SECONDS, OfflineSnapshots
 from services.verification.venue_book import VenueBook, VenuePolicy
 from services.verification.venue_repository import VenueRepository
 
@@ -91,6 +92,8 @@ class VerificationSettings:
     # The exporter: how often it follows status's colour changes (0: off), and how it batches them.
     export_interval: float = 1.0
     export_policy: ExportPolicy = ExportPolicy()
+    # HEALTHCODE_VERIFICATION_MANIFEST_REUSE_SECONDS: an offline manifest is rebuilt at most this often.
+    manifest_reuse_seconds: float = DEFAULT_MANIFEST_REUSE_SECONDS
 
     @classmethod
     def read(cls, env: Env) -> VerificationSettings:
@@ -130,6 +133,8 @@ class VerificationSettings:
             export_policy=ExportPolicy(
                 batch_size=env.integer("VERIFICATION_EXPORT_BATCH_SIZE", 5000, minimum=1, maximum=10_000),
                 max_delay=timedelta(seconds=env.number("VERIFICATION_EXPORT_MAX_DELAY_SECONDS", 1.0, minimum=0.0))),
+            manifest_reuse_seconds=env.number("VERIFICATION_MANIFEST_REUSE_SECONDS", DEFAULT_MANIFEST_REUSE_SECONDS,
+                                              minimum=0.0),
         )
         rules_path = env.text("VERIFICATION_DCC_RULES", str(dcc_rules.PACKAGED))
         try:
@@ -257,6 +262,7 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
     fever_outbox = FeverOutbox(FeverRepository(pool), recognition, clock)
     fever_intake = FeverIntake(recognition, clock)
     checkpoint = Checkpoint(recognition, repository, clock, dcc, fever_outbox)
+    snapshots = OfflineSnapshots(recognition, dcc.trust, settings.manifest_reuse_seconds)
     venues = VenueBook(VenueRepository(pool), StatusContactReporter(status_channel), settings.venue_key,
                        settings.venue_policy, clock)
 
@@ -283,12 +289,15 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
     app = App(name=NAME, service_names=servicer.SERVICE_NAMES, listeners=listeners,
               # A code of any length is judged by the checker (PAYLOAD_TOO_LARGE is a DENY verdict).
               text_limits={servicer.VERIFY_PAYLOAD_FIELD: 8 * 1024 * 1024},
-              add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server, dcc.trust),
+              add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server, dcc.trust,
+                                                                   snapshots),
               background=(every(settings.sync_interval, sync, "trust_sync"),
                           every(settings.purge_interval, purge, "verification_purge"),
                           every(settings.outbox_interval, recognition.outbox.run, "federation_outbox"),
                           every(settings.outbox_interval, fever_outbox.run, "federation_fever_reports"),
-                          every(settings.key_push_interval, recognition.refresh_own_keys, "trust_key_push"))
+                          every(settings.key_push_interval, recognition.refresh_own_keys, "trust_key_push"),
+                          *((every(settings.manifest_reuse_seconds, snapshots.refresh, "offline_manifest"),)
+                            if settings.manifest_reuse_seconds > 0 else ()))
               + ((every(settings.export_interval, exporter.run, "federation_exporter"),)
                  if settings.export_interval and peers else ()),
               close=close)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from services import areas
@@ -16,15 +17,33 @@ from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, Unavailable
 from services.runtime.logs import get_logger
 from services.verification import signals
-from services.verification.checker import MAX_TEST_REQUIREMENT, Examined, Standing, Verdict, conclude, examine
+from services.verification.checker import MAX_TEST_REQUIREMENT, Decision, Examined, Standing, Verdict, conclude, examine
 from services.verification.dcc_checkpoint import DccCheckpoint
 from services.verification.fever_reports import FeverOutbox
-from services.verification.recognition import Recognition
+from services.verification.recognition import Recognition, Rejection
 from services.verification.repository import DecisionRow, VerificationRepository
 
 log = get_logger(__name__)
 _CHECKPOINT_ID = re.compile(r"^[a-z0-9._-]{1,64}\Z")
 MIN_READING, MAX_READING = Decimal("30.0"), Decimal("45.0")
+MAX_OFFLINE_DECISIONS = 1000
+# A device uploads what it decided offline once back: within the decisions' retention, and by a device
+# clock at most an hour ahead of ours (a drifting clock must not cost the record of what was decided).
+OFFLINE_UPLOAD_WINDOW = timedelta(days=30)
+OFFLINE_CLOCK_AHEAD = timedelta(hours=1)
+_REASON = re.compile(r"^[A-Za-z0-9_:.-]{0,128}\Z")
+_CODE_ID = re.compile(r"^([0-9a-f]{32})?\Z")
+
+
+@dataclass(frozen=True)
+class OfflineDecision:
+    decision_id: str
+    verify_time: datetime | None
+    decision: int
+    reason: str
+    issuer_province: str
+    colour: int
+    code_id: str
 
 
 @dataclass(frozen=True)
@@ -43,6 +62,34 @@ def test_requirement(hours: int, field_path: str) -> timedelta | None:
     return timedelta(hours=hours)
 
 
+def _check_place(checkpoint_id: str, area_code: str) -> None:
+    if not _CHECKPOINT_ID.match(checkpoint_id):
+        raise InvalidArgument.for_field("checkpoint_id", "must be 1 to 64 of a-z, 0-9, '.', '-', '_'",
+                                        reason="CHECKPOINT_ID_INVALID")
+    if not areas.is_area_code(area_code):
+        raise InvalidArgument.for_field("area_code", "is not a GB/T 2260 area code", reason="AREA_CODE_INVALID")
+
+
+def _offline_problem(item: OfflineDecision, earliest: datetime, latest: datetime) -> tuple[str, str] | None:
+    try:
+        uuid.UUID(item.decision_id)
+    except ValueError:
+        return "decision_id", "DECISION_ID_INVALID"
+    if item.verify_time is None or not earliest <= item.verify_time <= latest:
+        return "verify_time", "VERIFY_TIME_INVALID"
+    if item.decision not in (Decision.PASS, Decision.DENY, Decision.CHECK_MANUALLY):
+        return "decision", "DECISION_INVALID"
+    if not _REASON.match(item.reason) or (item.decision != Decision.PASS) != bool(item.reason):
+        return "reason", "REASON_INVALID"
+    if item.issuer_province and not areas.is_province_code(item.issuer_province):
+        return "issuer_province_code", "PROVINCE_CODE_INVALID"
+    if item.colour not in (0, 1, 2, 3):
+        return "colour", "COLOUR_INVALID"
+    if not _CODE_ID.match(item.code_id):
+        return "code_id", "CODE_ID_INVALID"
+    return None
+
+
 class Checkpoint:
     def __init__(self, recognition: Recognition, repository: VerificationRepository, clock: Clock,
                  dcc: DccCheckpoint | None = None, fever_outbox: FeverOutbox | None = None) -> None:
@@ -54,11 +101,7 @@ class Checkpoint:
 
     async def verify(self, payload: str, checkpoint_id: str, area_code: str, temperature: float | None,
                      negative_test_within_hours: int = 0) -> Recorded:
-        if not _CHECKPOINT_ID.match(checkpoint_id):
-            raise InvalidArgument.for_field("checkpoint_id", "must be 1 to 64 of a-z, 0-9, '.', '-', '_'",
-                                            reason="CHECKPOINT_ID_INVALID")
-        if not areas.is_area_code(area_code):
-            raise InvalidArgument.for_field("area_code", "is not a GB/T 2260 area code", reason="AREA_CODE_INVALID")
+        _check_place(checkpoint_id, area_code)
         reading = None
         if temperature is not None:
             reading = Decimal(str(round(temperature, 1))) if temperature == temperature else None
@@ -92,6 +135,32 @@ class Checkpoint:
                 # Another province's code: its issuer is told (the outbox keeps trying until it answers).
                 await self._fever_outbox.report(verification_id, verdict.issuer_province, payload, now, reading)
         return Recorded(verdict, verification_id)
+
+    async def record_offline(self, checkpoint_id: str, area_code: str, decisions: Sequence[OfflineDecision]
+                             ) -> tuple[int, int, list[Rejection]]:
+        """A device's offline decisions: stored once per decision id (an upload retried, or sent by two
+        tabs at once, stores each decision once); a bad one is reported by index and field, the good
+        ones kept. (stored now, already stored, rejections)."""
+        _check_place(checkpoint_id, area_code)
+        if len(decisions) > MAX_OFFLINE_DECISIONS:
+            raise InvalidArgument.for_field("decisions", f"at most {MAX_OFFLINE_DECISIONS} per call",
+                                            reason="TOO_MANY_DECISIONS")
+        now = self._clock.now()
+        rows, rejections = [], []
+        for index, item in enumerate(decisions):
+            problem = _offline_problem(item, now - OFFLINE_UPLOAD_WINDOW, now + OFFLINE_CLOCK_AHEAD)
+            if problem:
+                rejections.append(Rejection(index, f"decisions[{index}].{problem[0]}", problem[1]))
+                continue
+            rows.append(DecisionRow(str(uuid.UUID(item.decision_id)), item.verify_time, checkpoint_id, area_code,
+                                    item.decision, item.reason, item.issuer_province or None, item.colour or None,
+                                    bytes.fromhex(item.code_id) if item.code_id else None))
+        unique = list({row.verification_id: row for row in rows}.values())
+        stored = await self._repository.record_offline_decisions(unique) if unique else set()
+        for row in unique:
+            if row.verification_id in stored:
+                signals.decided(Decision(row.decision).name, row.reason)
+        return len(stored), len(rows) - len(stored), rejections
 
     async def _standing(self, issuer_province: str, code_id: bytes) -> Standing | None:
         """Our status answers for our provinces; a peer for its own; None if nobody can."""

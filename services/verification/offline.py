@@ -1,8 +1,15 @@
 """Offline verification on a checkpoint device: a signed snapshot (then deltas) and the same
-check the service runs. No call to the service while verifying."""
+check the service runs. No call to the service while verifying.
+
+Two forms of snapshot: the one-message `GetOfflineSnapshot` (`apply`), for small deployments, and
+the partitioned one (`sync`): a signed manifest, then only the partitions whose digest differs from
+what the device holds, brought up to date by the changes since its version where that suffices."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -13,7 +20,8 @@ from healthcode.verification.v1 import verification_pb2 as pb
 from services import areas
 from services.codes import dcc
 from services.colours import Colour
-from services.runtime.timestamps import answer_datetime, optional_answer_datetime
+from services.runtime.timestamps import answer_datetime, optional_answer_datetime, to_timestamp
+from services.verification import partitions
 from services.verification.checker import (
     Agreement,
     Decision,
@@ -28,8 +36,18 @@ from services.verification.checker import (
 from services.verification.dcc_check import check_dcc
 from services.verification.dcc_checkpoint import verdict_of
 from services.verification.dcc_rules import Rule, load_rules
-from services.verification.exchange import SNAPSHOT, verifies
+from services.verification.exchange import MANIFEST, SNAPSHOT, manifest_from_bytes, moment_of, verifies
 from services.verification.exchange_root import ExchangeRoot, KeyNotCertified
+
+_PARALLEL_FETCHES = 4
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    version: int
+    # Partitions brought up to date from the changes, and those fetched whole.
+    patched: int
+    fetched: int
 
 
 class SnapshotRejected(Exception):
@@ -61,6 +79,77 @@ class OfflineCheckpoint:
         self._stale: dict[bytes, datetime] = {}
         self._listed: dict[bytes, set[tuple[Colour, str, str, datetime]]] = {}
         self._skew = timedelta(0)
+        # The partitioned form: each partition's sorted records and their digest.
+        self._parts: list[bytes] = [b""] * partitions.PARTITIONS
+        self._digests: list[bytes] = [partitions.EMPTY_DIGEST] * partitions.PARTITIONS
+
+    async def sync(self, verifier) -> SyncReport:
+        """Brings the device up to date from a VerificationService stub: the signed manifest, then the
+        changes since the version held (for the partitions they fix) and whole partitions (for the rest);
+        every partition is checked against the manifest's digest. All or nothing: on SnapshotRejected
+        (or a failed call) the device keeps what it held."""
+        response = await verifier.GetOfflineManifest(pb.GetOfflineManifestRequest())
+        if not verifies(self._exchange_key, MANIFEST, response.manifest, response.signature):
+            raise SnapshotRejected("the manifest's signature does not verify")
+        manifest = manifest_from_bytes(response.manifest)
+        issue_time = moment_of(manifest.issue_ms)
+        if manifest.version < self.version or (self._issue_time is not None and issue_time < self._issue_time):
+            raise SnapshotRejected("the manifest is older than the snapshot held")
+        cutoff = manifest.issue_ms // 1000
+        as_of = {"as_of_version": manifest.version, "as_of_time": to_timestamp(issue_time)}
+        parts, digests = list(self._parts), list(self._digests)
+        differing = [p for p, (_, expected) in enumerate(manifest.partitions) if digests[p] != expected]
+        patched = 0
+        if differing and self.version:
+            changes: dict[int, list[bytes]] = defaultdict(list)
+            token = ""
+            while True:
+                page = await verifier.ListSnapshotChanges(pb.ListSnapshotChangesRequest(
+                    since_version=self.version, page_token=token, **as_of))
+                for item in partitions.records_of(page.records):
+                    changes[item[0]].append(item)
+                token = page.next_page_token
+                if not token:
+                    break
+            for p in differing:
+                candidate = partitions.merged(parts[p], changes.get(p, []), cutoff)
+                if partitions.digest(candidate) == manifest.partitions[p][1]:
+                    parts[p], digests[p] = candidate, manifest.partitions[p][1]
+                    patched += 1
+        missing = [p for p in differing if digests[p] != manifest.partitions[p][1]]
+        limit = asyncio.Semaphore(_PARALLEL_FETCHES)
+
+        async def fetch(p: int) -> None:
+            async with limit:
+                data = (await verifier.GetSnapshotPartition(pb.GetSnapshotPartitionRequest(
+                    partition=p, **as_of))).records
+            try:
+                partitions.check_partition(data, p)
+            except partitions.PartitionInvalid as invalid:
+                raise SnapshotRejected(f"partition {p}: {invalid}") from None
+            if partitions.digest(data) != manifest.partitions[p][1]:
+                # Also what a record committed after the manifest was built looks like: sync again.
+                raise SnapshotRejected(f"partition {p} does not match the manifest's digest")
+            parts[p], digests[p] = data, manifest.partitions[p][1]
+
+        await asyncio.gather(*(fetch(p) for p in missing))
+        self._parts, self._digests = parts, digests
+        self._listed = {}
+        self._keys = {bytes(k[0]): TrustedKey(bytes(k[0]), k[1], k[2], serialization.load_der_public_key(k[3]),
+                                               moment_of(k[4]), moment_of(k[5]), moment_of(k[6]))
+                      for k in manifest.keys}
+        self._agreements = {a[0]: Agreement(a[0], moment_of(a[1]), {name: Colour(c) for name, c in a[2].items()},
+                                            moment_of(a[3])) for a in manifest.agreements}
+        self._stale = {bytes(code_id): moment_of(expire) for code_id, expire in manifest.stale}
+        self._dcc_signers = {}
+        for der, country in manifest.dcc:
+            held = dcc.signer_from_der(der, country)
+            self._dcc_signers[held.key_id] = held
+        self._own = frozenset(manifest.provinces)
+        self._skew = timedelta(seconds=manifest.skew_seconds)
+        self._issue_time = issue_time
+        self.version = manifest.version
+        return SyncReport(manifest.version, patched, len(missing))
 
     def _signer(self, response: pb.GetOfflineSnapshotResponse, now: datetime) -> ec.EllipticCurvePublicKey:
         if self._exchange_key is not None:
@@ -85,6 +174,8 @@ class OfflineCheckpoint:
                                    "is held")
         if snapshot.base_version == 0:
             self._keys, self._agreements, self._listed, self._dcc_signers = {}, {}, {}, {}
+            self._parts = [b""] * partitions.PARTITIONS
+            self._digests = [partitions.EMPTY_DIGEST] * partitions.PARTITIONS
         for signer in snapshot.dcc_signers:
             held = dcc.signer_from_der(signer.certificate, signer.country_code)
             self._dcc_signers[held.key_id] = held
@@ -133,4 +224,8 @@ class OfflineCheckpoint:
         standing = Standing.STALE if stale_until is not None and stale_until > now else Standing.CURRENT
         listed = max((colour for colour, _, _, expires in self._listed.get(claims.person_ref, ())
                       if expires > now), default=None)
+        partitioned = partitions.PartitionView(self._parts[claims.person_ref[0]]).most_severe(
+            claims.person_ref, now.timestamp())
+        if partitioned is not None and (listed is None or partitioned > listed):
+            listed = partitioned
         return conclude(examined, view, standing, listed, temperature, now, test_within)

@@ -20,8 +20,8 @@ from services.runtime import requests
 from services.runtime.logs import get_logger
 from services.verification.checker import SIGNS_CODES, SIGNS_EXCHANGES, Agreement, Standing, TrustedKey, TrustView
 from services.codes import is_p256_public_key, key_id_of
-from services.verification.exchange import (RISK_LIST, SNAPSHOT, TRUST_LIST, RiskRecord, risk_list_bytes, sign,
-                                            verifies)
+from services.verification.exchange import (MANIFEST, RISK_LIST, SNAPSHOT, TRUST_LIST, RiskRecord,
+                                            risk_list_bytes, sign, verifies)
 from services.verification.peers import LocalStatus, Peer, PeerTrustList, StaleCode, TrustListRefused
 from services.verification import signals
 from services.verification.exchange_root import ExchangeRoot
@@ -385,10 +385,10 @@ class Recognition:
             version=version, base_version=since_version, issue_time=now, own_provinces=self.own_provinces,
             keys=await self.repository.keys(after), agreements=await self.repository.agreements(after),
             risk_records=await self.repository.risk_records(after, now),
-            stale_codes=[code for code in await self._all_stale_codes() if code.expire_time > now],
+            stale_codes=[code for code in await self.all_stale_codes() if code.expire_time > now],
             clock_skew=self._clock_skew)
 
-    async def _all_stale_codes(self) -> list[StaleCode]:
+    async def all_stale_codes(self) -> list[StaleCode]:
         """Ours and every peer's: an offline device cannot ask an issuer about a code."""
         codes = await self.status.stale_codes()
         for peer in self.peers:
@@ -411,6 +411,9 @@ class Recognition:
 
     def sign_snapshot(self, serialized: bytes) -> bytes:
         return sign(self._exchange_key, SNAPSHOT, serialized)
+
+    def sign_manifest(self, document: bytes) -> bytes:
+        return sign(self._exchange_key, MANIFEST, document)
 
     async def standings_for_peer(self, code_ids: Sequence[bytes]) -> list[Standing]:
         standings = await self.status.standings(code_ids)

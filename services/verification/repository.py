@@ -17,6 +17,11 @@ from services.verification.exchange import RiskRecord
 # sequence number was drawn earlier but committed later is then not missed (devices upsert).
 DELTA_OVERLAP = 1000
 
+# One red/yellow record as devices hold it (partitions.py): reference, colour byte, expiry in whole
+# seconds rounded up, four bytes big-endian.
+_COMPACT_RECORD = ("person_ref || set_byte('\\x00'::bytea, 0, colour) "
+                   "|| substring(int8send(ceil(extract(epoch FROM expire_time))::bigint) FROM 5)")
+
 
 @dataclass(frozen=True)
 class KeyRow:
@@ -364,6 +369,37 @@ class VerificationRepository:
         return [RiskRecord(bytes(r["person_ref"]), Colour(r["colour"]), r["reason"], r["source"], r["expire_time"])
                 for r in rows]
 
+    # The partitioned snapshot: its records built as 21-byte strings in SQL (partitions.py), no row
+    # in Python. Only records that count after `as_of` and were drawn by `as_of_version`.
+
+    async def partition_digests(self, as_of_version: int, as_of: datetime) -> dict[int, tuple[int, bytes]]:
+        """Per non-empty partition: its record count and the SHA-256 of its records."""
+        rows = await self.pool.fetch(
+            f"""SELECT part, count(*) AS n, sha256(string_agg(rec, ''::bytea ORDER BY rec)) AS digest
+                FROM (SELECT DISTINCT get_byte(person_ref, 0) AS part, {_COMPACT_RECORD} AS rec
+                      FROM verification.risk_records WHERE change_seq <= $1 AND expire_time > $2) r
+                GROUP BY part""", as_of_version, as_of)
+        return {r["part"]: (r["n"], bytes(r["digest"])) for r in rows}
+
+    async def partition_records(self, partition: int, as_of_version: int, as_of: datetime) -> bytes:
+        lower = bytes((partition,))
+        upper = bytes((partition + 1,)) if partition < 255 else None
+        return bytes(await self.pool.fetchval(
+            f"""SELECT coalesce(string_agg(rec, ''::bytea ORDER BY rec), ''::bytea)
+                FROM (SELECT DISTINCT {_COMPACT_RECORD} AS rec FROM verification.risk_records
+                      WHERE person_ref >= $1 AND ($2::bytea IS NULL OR person_ref < $2)
+                        AND change_seq <= $3 AND expire_time > $4) r""", lower, upper, as_of_version, as_of))
+
+    async def changed_records(self, since_seq: int, as_of_version: int, as_of: datetime, after: bytes,
+                              limit: int) -> tuple[bytes, int]:
+        """Records drawn in (since_seq, as_of_version] that sort after `after`, at most `limit`; and how many."""
+        row = await self.pool.fetchrow(
+            f"""SELECT coalesce(string_agg(rec, ''::bytea ORDER BY rec), ''::bytea) AS records, count(*) AS n
+                FROM (SELECT rec FROM (SELECT DISTINCT {_COMPACT_RECORD} AS rec FROM verification.risk_records
+                                       WHERE change_seq > $1 AND change_seq <= $2 AND expire_time > $3) d
+                      WHERE rec > $4 ORDER BY rec LIMIT $5) r""", since_seq, as_of_version, as_of, after, limit)
+        return bytes(row["records"]), row["n"]
+
     async def purge_expired_records(self, now: datetime) -> int:
         result = await self.pool.execute("DELETE FROM verification.risk_records WHERE expire_time <= $1", now)
         return int(result.split()[-1])
@@ -374,6 +410,23 @@ class VerificationRepository:
         return row["last_value"] if row["is_called"] else 0
 
     # Decisions
+
+    async def record_offline_decisions(self, decisions: Sequence[DecisionRow]) -> set[str]:
+        """Stores decisions uploaded by a device; one already stored (same id) is left as it was.
+        The ids stored now."""
+        rows = await self.pool.fetch(
+            """INSERT INTO verification.decisions (verification_id, verify_time, checkpoint_id, area_code, decision,
+                   reason, issuer_province, colour, code_id, recorded_offline)
+               SELECT id, at, checkpoint, area, decision, reason, issuer, colour, code_id, true
+               FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::smallint[], $6::text[],
+                           $7::text[], $8::smallint[], $9::bytea[])
+                   AS d(id, at, checkpoint, area, decision, reason, issuer, colour, code_id)
+               ON CONFLICT (verification_id) DO NOTHING RETURNING verification_id::text""",
+            [d.verification_id for d in decisions], [d.verify_time for d in decisions],
+            [d.checkpoint_id for d in decisions], [d.area_code for d in decisions], [d.decision for d in decisions],
+            [d.reason for d in decisions], [d.issuer_province for d in decisions], [d.colour for d in decisions],
+            [d.code_id for d in decisions])
+        return {row["verification_id"] for row in rows}
 
     async def record_decision(self, decision: DecisionRow) -> None:
         await self.pool.execute(

@@ -13,7 +13,7 @@ from healthcode.verification.v1 import verification_pb2_grpc as pb_grpc
 from services.codes.ids import parse_code_ids
 from services.runtime.errors import InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_timestamp
-from services.verification.checkpoint import Checkpoint
+from services.verification.checkpoint import Checkpoint, OfflineDecision
 from services.verification.dcc_repository import SignerRow
 from services.verification.dcc_trust import DccTrust, SignerInput
 from services.verification.exchange import RiskRecord
@@ -22,6 +22,7 @@ from services.verification.peers import FeverReport
 from services.verification.federation_tls import caller_provinces
 from services.verification.recognition import Recognition, Rejection, Snapshot
 from services.verification.repository import AgreementRow, KeyRow
+from services.verification.snapshots import OfflineSnapshots
 from services.verification.venue_book import VenueBook
 from services.verification.venue_transport import VenueRpcs
 
@@ -90,11 +91,12 @@ def snapshot_message(snapshot: Snapshot) -> pb.OfflineSnapshot:
 
 class VerificationServicer(VenueRpcs, pb_grpc.VerificationServiceServicer):
     def __init__(self, checkpoint: Checkpoint, recognition: Recognition, venues: VenueBook,
-                 dcc_trust: DccTrust | None = None) -> None:
+                 dcc_trust: DccTrust | None = None, snapshots: OfflineSnapshots | None = None) -> None:
         self._checkpoint = checkpoint
         self._recognition = recognition
         self._venues = venues
         self._dcc_trust = dcc_trust
+        self._snapshots = snapshots or OfflineSnapshots(recognition, dcc_trust)
 
     async def VerifyCode(self, request, context) -> pb.VerifyCodeResponse:
         temperature = request.temperature_celsius if request.HasField("temperature_celsius") else None
@@ -117,6 +119,31 @@ class VerificationServicer(VenueRpcs, pb_grpc.VerificationServiceServicer):
                                              signature=self._recognition.sign_snapshot(serialized),
                                              key_id=self._recognition.exchange_key_id.hex(),
                                              key_certificate=self._recognition.exchange_certificate)
+
+
+    async def GetOfflineManifest(self, request, context) -> pb.GetOfflineManifestResponse:
+        signed = await self._snapshots.manifest()
+        return pb.GetOfflineManifestResponse(manifest=signed.document, signature=signed.signature,
+                                             key_id=signed.key_id.hex())
+
+    async def GetSnapshotPartition(self, request, context) -> pb.GetSnapshotPartitionResponse:
+        return pb.GetSnapshotPartitionResponse(records=await self._snapshots.partition(
+            request.partition, request.as_of_version, optional_datetime(request, "as_of_time")))
+
+    async def ListSnapshotChanges(self, request, context) -> pb.ListSnapshotChangesResponse:
+        records, token = await self._snapshots.changes(
+            request.since_version, request.as_of_version, optional_datetime(request, "as_of_time"),
+            request.page_size, request.page_token)
+        return pb.ListSnapshotChangesResponse(records=records, next_page_token=token)
+
+    async def RecordOfflineDecisions(self, request, context) -> pb.RecordOfflineDecisionsResponse:
+        decisions = [OfflineDecision(d.decision_id, optional_datetime(d, "verify_time", f"decisions[{i}]."),
+                                     d.decision, d.reason, d.issuer_province_code, d.colour, d.code_id)
+                     for i, d in enumerate(request.decisions)]
+        stored, duplicates, rejections = await self._checkpoint.record_offline(
+            request.checkpoint_id, request.area_code, decisions)
+        return pb.RecordOfflineDecisionsResponse(stored_count=stored, duplicate_count=duplicates,
+                                                 rejections=_rejections(rejections))
 
 
 class RecognitionAdminServicer(pb_grpc.RecognitionAdminServiceServicer):
@@ -215,9 +242,9 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
 
 
 def add_to_server(checkpoint: Checkpoint, recognition: Recognition, venues: VenueBook, server: grpc.aio.Server,
-                  dcc_trust: DccTrust | None = None) -> None:
-    pb_grpc.add_VerificationServiceServicer_to_server(VerificationServicer(checkpoint, recognition, venues, dcc_trust),
-                                                      server)
+                  dcc_trust: DccTrust | None = None, snapshots: OfflineSnapshots | None = None) -> None:
+    pb_grpc.add_VerificationServiceServicer_to_server(
+        VerificationServicer(checkpoint, recognition, venues, dcc_trust, snapshots), server)
     pb_grpc.add_RecognitionAdminServiceServicer_to_server(RecognitionAdminServicer(recognition, dcc_trust), server)
 
 

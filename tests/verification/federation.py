@@ -205,7 +205,9 @@ async def start_deployment(postgres_url: str, province: str, federation_port: in
         "HEALTHCODE_VERIFICATION_OUTBOX_INTERVAL_SECONDS": "0.2",
         "HEALTHCODE_VERIFICATION_KEY_PUSH_INTERVAL_SECONDS": "0.2",
         # The exporter is off unless a test turns it on (it then follows every colour change).
-        "HEALTHCODE_VERIFICATION_EXPORT_INTERVAL_SECONDS": "0", **overrides}))
+        "HEALTHCODE_VERIFICATION_EXPORT_INTERVAL_SECONDS": "0",
+        # Every manifest asked for is built afresh: a test sees the records it just published.
+        "HEALTHCODE_VERIFICATION_MANIFEST_REUSE_SECONDS": "0", **overrides}))
     deployment.verification_settings = settings
     await deployment.start_verification()
     deployment.exchange_secret = base64.b64decode(exchange)

@@ -295,7 +295,7 @@ async def test_decisions_are_recorded_without_personal_data(provinces, postgres_
     assert (row["decision"], row["checkpoint_id"], bytes(row["code_id"])) == (
         PASS, "gate-1", read_code(payload).claims.code_id)
     assert set(row.keys()) == {"verification_id", "verify_time", "checkpoint_id", "area_code", "decision", "reason",
-                               "issuer_province", "colour", "code_id", "dcc_country", "dcc_kind"}
+                               "issuer_province", "colour", "code_id", "dcc_country", "dcc_kind", "recorded_offline"}
 
 
 async def test_offline_verification_gives_the_online_answers(provinces):

@@ -30,6 +30,8 @@ const Session = (() => {
   }
   return {
     call, startClock,
+    // What the fragment held besides the token (a device's provisioning: its trust anchor).
+    fragment,
     signedIn: () => Boolean(sessionStorage.getItem(KEY)),
     keep: (token) => sessionStorage.setItem(KEY, token),
     forget: () => sessionStorage.removeItem(KEY),

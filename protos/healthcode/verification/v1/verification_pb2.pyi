@@ -200,6 +200,96 @@ class GetOfflineSnapshotResponse(_message.Message):
     key_certificate: bytes
     def __init__(self, snapshot: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., key_id: _Optional[str] = ..., key_certificate: _Optional[bytes] = ...) -> None: ...
 
+class GetOfflineManifestRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetOfflineManifestResponse(_message.Message):
+    __slots__ = ("manifest", "signature", "key_id")
+    MANIFEST_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    manifest: bytes
+    signature: bytes
+    key_id: str
+    def __init__(self, manifest: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., key_id: _Optional[str] = ...) -> None: ...
+
+class GetSnapshotPartitionRequest(_message.Message):
+    __slots__ = ("partition", "as_of_version", "as_of_time")
+    PARTITION_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_VERSION_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_TIME_FIELD_NUMBER: _ClassVar[int]
+    partition: int
+    as_of_version: int
+    as_of_time: _timestamp_pb2.Timestamp
+    def __init__(self, partition: _Optional[int] = ..., as_of_version: _Optional[int] = ..., as_of_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetSnapshotPartitionResponse(_message.Message):
+    __slots__ = ("records",)
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    records: bytes
+    def __init__(self, records: _Optional[bytes] = ...) -> None: ...
+
+class ListSnapshotChangesRequest(_message.Message):
+    __slots__ = ("since_version", "as_of_version", "as_of_time", "page_size", "page_token")
+    SINCE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_VERSION_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    since_version: int
+    as_of_version: int
+    as_of_time: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, since_version: _Optional[int] = ..., as_of_version: _Optional[int] = ..., as_of_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListSnapshotChangesResponse(_message.Message):
+    __slots__ = ("records", "next_page_token")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    records: bytes
+    next_page_token: str
+    def __init__(self, records: _Optional[bytes] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class OfflineDecision(_message.Message):
+    __slots__ = ("decision_id", "verify_time", "decision", "reason", "issuer_province_code", "colour", "code_id")
+    DECISION_ID_FIELD_NUMBER: _ClassVar[int]
+    VERIFY_TIME_FIELD_NUMBER: _ClassVar[int]
+    DECISION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    COLOUR_FIELD_NUMBER: _ClassVar[int]
+    CODE_ID_FIELD_NUMBER: _ClassVar[int]
+    decision_id: str
+    verify_time: _timestamp_pb2.Timestamp
+    decision: Decision
+    reason: str
+    issuer_province_code: str
+    colour: _common_pb2.Colour
+    code_id: str
+    def __init__(self, decision_id: _Optional[str] = ..., verify_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decision: _Optional[_Union[Decision, str]] = ..., reason: _Optional[str] = ..., issuer_province_code: _Optional[str] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., code_id: _Optional[str] = ...) -> None: ...
+
+class RecordOfflineDecisionsRequest(_message.Message):
+    __slots__ = ("checkpoint_id", "area_code", "decisions")
+    CHECKPOINT_ID_FIELD_NUMBER: _ClassVar[int]
+    AREA_CODE_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_FIELD_NUMBER: _ClassVar[int]
+    checkpoint_id: str
+    area_code: str
+    decisions: _containers.RepeatedCompositeFieldContainer[OfflineDecision]
+    def __init__(self, checkpoint_id: _Optional[str] = ..., area_code: _Optional[str] = ..., decisions: _Optional[_Iterable[_Union[OfflineDecision, _Mapping]]] = ...) -> None: ...
+
+class RecordOfflineDecisionsResponse(_message.Message):
+    __slots__ = ("stored_count", "duplicate_count", "rejections")
+    STORED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    stored_count: int
+    duplicate_count: int
+    rejections: _containers.RepeatedCompositeFieldContainer[RecordRejection]
+    def __init__(self, stored_count: _Optional[int] = ..., duplicate_count: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[RecordRejection, _Mapping]]] = ...) -> None: ...
+
 class Venue(_message.Message):
     __slots__ = ("venue_id", "name", "area_code", "category", "create_time")
     VENUE_ID_FIELD_NUMBER: _ClassVar[int]

@@ -45,6 +45,26 @@ class VerificationServiceStub:
                 request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineSnapshotRequest.SerializeToString,
                 response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineSnapshotResponse.FromString,
                 _registered_method=True)
+        self.GetOfflineManifest = channel.unary_unary(
+                '/healthcode.verification.v1.VerificationService/GetOfflineManifest',
+                request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineManifestRequest.SerializeToString,
+                response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineManifestResponse.FromString,
+                _registered_method=True)
+        self.GetSnapshotPartition = channel.unary_unary(
+                '/healthcode.verification.v1.VerificationService/GetSnapshotPartition',
+                request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetSnapshotPartitionRequest.SerializeToString,
+                response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetSnapshotPartitionResponse.FromString,
+                _registered_method=True)
+        self.ListSnapshotChanges = channel.unary_unary(
+                '/healthcode.verification.v1.VerificationService/ListSnapshotChanges',
+                request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ListSnapshotChangesRequest.SerializeToString,
+                response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ListSnapshotChangesResponse.FromString,
+                _registered_method=True)
+        self.RecordOfflineDecisions = channel.unary_unary(
+                '/healthcode.verification.v1.VerificationService/RecordOfflineDecisions',
+                request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.RecordOfflineDecisionsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.RecordOfflineDecisionsResponse.FromString,
+                _registered_method=True)
         self.RegisterVenue = channel.unary_unary(
                 '/healthcode.verification.v1.VerificationService/RegisterVenue',
                 request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.RegisterVenueRequest.SerializeToString,
@@ -81,6 +101,39 @@ class VerificationServiceServicer:
     def GetOfflineSnapshot(self, request, context):
         """A signed snapshot for offline checkpoints: everything the check needs, whole or
         as the changes after a version the device already has.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetOfflineManifest(self, request, context):
+        """The partitioned offline snapshot's signed manifest (canonical CBOR, so a browser reads it):
+        keys, agreements, stale codes and DCC signers whole, and for each of the 256 partitions of the
+        red/yellow records (by the first byte of the person reference) its record count and SHA-256.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSnapshotPartition(self, request, context):
+        """One partition's red/yellow records as of a manifest (its version and issue time), whole; the
+        manifest's digest proves them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSnapshotChanges(self, request, context):
+        """The red/yellow records changed after a version, as of a manifest, across partitions, paged: a
+        device applies them and checks each partition against the manifest's digest.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordOfflineDecisions(self, request, context):
+        """Decisions a checkpoint made offline, uploaded once it is back online; idempotent per decision
+        id (a decision sent again is counted as a duplicate and changes nothing).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -126,6 +179,26 @@ def add_VerificationServiceServicer_to_server(servicer, server):
                     servicer.GetOfflineSnapshot,
                     request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineSnapshotRequest.FromString,
                     response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineSnapshotResponse.SerializeToString,
+            ),
+            'GetOfflineManifest': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetOfflineManifest,
+                    request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineManifestRequest.FromString,
+                    response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineManifestResponse.SerializeToString,
+            ),
+            'GetSnapshotPartition': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSnapshotPartition,
+                    request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetSnapshotPartitionRequest.FromString,
+                    response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.GetSnapshotPartitionResponse.SerializeToString,
+            ),
+            'ListSnapshotChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSnapshotChanges,
+                    request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ListSnapshotChangesRequest.FromString,
+                    response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ListSnapshotChangesResponse.SerializeToString,
+            ),
+            'RecordOfflineDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordOfflineDecisions,
+                    request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.RecordOfflineDecisionsRequest.FromString,
+                    response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.RecordOfflineDecisionsResponse.SerializeToString,
             ),
             'RegisterVenue': grpc.unary_unary_rpc_method_handler(
                     servicer.RegisterVenue,
@@ -203,6 +276,114 @@ class VerificationService:
             '/healthcode.verification.v1.VerificationService/GetOfflineSnapshot',
             healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineSnapshotRequest.SerializeToString,
             healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineSnapshotResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetOfflineManifest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.verification.v1.VerificationService/GetOfflineManifest',
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineManifestRequest.SerializeToString,
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.GetOfflineManifestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSnapshotPartition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.verification.v1.VerificationService/GetSnapshotPartition',
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.GetSnapshotPartitionRequest.SerializeToString,
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.GetSnapshotPartitionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSnapshotChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.verification.v1.VerificationService/ListSnapshotChanges',
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.ListSnapshotChangesRequest.SerializeToString,
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.ListSnapshotChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordOfflineDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.verification.v1.VerificationService/RecordOfflineDecisions',
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.RecordOfflineDecisionsRequest.SerializeToString,
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.RecordOfflineDecisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
