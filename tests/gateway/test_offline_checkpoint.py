@@ -186,7 +186,8 @@ async def test_the_page_verifies_offline_as_the_server_does_and_uploads_its_deci
             "no recent test": "NEGATIVE_TEST_REQUIRED", "forged signature": "SIGNATURE_INVALID",
             "unknown issuer": "KEY_UNKNOWN", "revoked key": "KEY_REVOKED",
             "other province, no agreement": "ISSUER_NOT_RECOGNISED", "other province, agreed": "",
-            "red-listed": "RISK_LIST_RED"}
+            # The red record reached the person's home status (外省推送红码): their new code is red itself.
+            "red-listed": "COLOUR_RED"}
 
         def restore():
             browser.execute_cdp_cmd("Network.emulateNetworkConditions", {

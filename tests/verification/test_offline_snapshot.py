@@ -98,7 +98,8 @@ async def test_offline_answers_from_the_partitioned_snapshot_are_the_online_ones
         offline = checkpoint.verify(payload, jiangsu.clock.now(), test_within=None)
         answers[name] = offline.reason
         assert (int(offline.decision), offline.reason) == (online.decision, online.reason), name
-    assert (answers["listed"], answers["stale"]) == ("RISK_LIST_RED", "STATUS_STALE")
+    # Jiangsu's red record reached the person's home status (外省推送红码), so their new code is red itself.
+    assert (answers["listed"], answers["stale"]) == ("COLOUR_RED", "STATUS_STALE")
     later = jiangsu.clock.now() + timedelta(hours=25)
     assert checkpoint.verify(cases["green"], later).reason == "SNAPSHOT_TOO_OLD"
     await agree(provinces)
