@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 
 import grpc
@@ -45,6 +44,7 @@ REFUSED = Counter("healthcode_gateway_refused", "Calls the gateway refused befor
                   ("reason",))
 CACHE_ANSWERS = Counter("healthcode_gateway_cached_answers", "Answers served from the gateway's code cache.",
                         ("when",))
+# Read from the load shedder's own count when scraped: nothing to do per call.
 IN_FLIGHT = Gauge("healthcode_gateway_in_flight", "Calls forwarded and not yet answered.")
 
 
@@ -58,14 +58,25 @@ class UpstreamError(Exception):
         self.status_details = status_details
 
 
-@contextmanager
-def service_errors() -> Iterator[None]:
-    """A service's failed call raised as UpstreamError, its rich details kept, for either door to pass on."""
-    try:
-        yield
-    except grpc.aio.AioRpcError as error:
-        rich = next((value for key, value in (error.trailing_metadata() or ()) if key == STATUS_DETAILS_KEY), None)
-        raise UpstreamError(error.code(), error.details() or "", rich) from None
+class _ServiceErrors:
+    """A service's failed call raised as UpstreamError, its rich details kept, for either door to pass on.
+    (A class, not a generator context manager: it wraps every forwarded call.)"""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if isinstance(error, grpc.aio.AioRpcError):
+            rich = next((value for key, value in (error.trailing_metadata() or ()) if key == STATUS_DETAILS_KEY),
+                        None)
+            raise UpstreamError(error.code(), error.details() or "", rich) from None
+
+
+_SERVICE_ERRORS = _ServiceErrors()
+
+
+def service_errors() -> _ServiceErrors:
+    return _SERVICE_ERRORS
 
 
 @dataclass
@@ -186,6 +197,7 @@ class Forwarder:
         self._acting_streams: dict[tuple[str, str], set[asyncio.Event]] = {}
         self.limits = limits
         self.shedder = shedder
+        IN_FLIGHT.set_function(lambda: shedder.in_flight)  # every forwarded call holds a shedder slot
         self.codes = codes
         self.watches = watches or StreamShares(max_streams=10_000, max_per_person=10)
         self.stream_limits = stream_limits
@@ -209,8 +221,9 @@ class Forwarder:
         await self._session_live(principal)
         await authorize(route, principal, request, self.scope)
         cache_key = request.person_id if route.method == ISSUE_CODE else None
-        ticket = self.codes.ticket()
+        ticket = 0
         if cache_key is not None:
+            ticket = self.codes.ticket()
             cached = self.codes.get(cache_key)
             if cached is not None:
                 CACHE_ANSWERS.labels("fresh").inc()
@@ -224,7 +237,7 @@ class Forwarder:
                 return cached
             REFUSED.labels("OVERLOADED").inc()
             raise
-        with admission, IN_FLIGHT.track_inprogress(), service_errors(), ClientCall(self._metrics[route.method]):
+        with admission, service_errors(), ClientCall(self._metrics[route.method]):
             answer = await self._calls[route.method](request, timeout=_deadline(timeout), metadata=request_metadata())
         if route.response_checks:
             await authorize_response(route, principal, route.response.FromString(answer), self.scope)
@@ -341,7 +354,7 @@ class Forwarder:
                 yield message
             sending[0] = False
 
-        with admission, IN_FLIGHT.track_inprogress(), ClientCall(self._metrics[route.method], unary=False):
+        with admission, ClientCall(self._metrics[route.method], unary=False):
             call = self._calls[route.method](relayed(), timeout=deadline, metadata=request_metadata())
             watchdog = asyncio.create_task(self._idle_watch(call, last_message, sending, refusal))
             try:
