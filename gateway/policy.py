@@ -224,6 +224,22 @@ async def feed_facts(principal: Principal, request: Message, scope: Scope) -> No
     await _feed_people(principal, request, scope)
 
 
+_fact_person = own_people("person_id")
+_fact_authority = as_caller("authority")
+
+
+async def feed_correction(principal: Principal, request: Message, scope: Scope) -> None:
+    """A feed corrects only its own facts (status refuses another authority's record by name), of
+    persons of its province, and amends a fact only into a kind its credential names."""
+    if request.DESCRIPTOR.fields_by_name.get("fact") is not None and request.HasField("fact"):
+        number = enum_value(status_pb2.FactKind, request.fact.kind, "fact.kind", "FACT_KIND_INVALID")
+        kind = status_pb2.FactKind.Name(number).removeprefix("FACT_KIND_")
+        if kind not in principal.scopes:
+            raise denied(f"fact.kind: this feed may not send {kind} facts")
+    await _fact_authority(principal, request, scope)
+    await _fact_person(principal, request, scope)
+
+
 async def feed_stays(principal: Principal, request: Message, scope: Scope) -> None:
     if "STAYS" not in principal.scopes:
         raise denied("this feed may not send carrier stays")
@@ -323,6 +339,8 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("status", "StatusService/ListStatusChanges"): (
         LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id"), O: own_people("person_id")}, {}),
     ("status", "StatusService/RecordFacts"): (HEAVY, {F: feed_facts}, {}),
+    ("status", "StatusService/RetractFact"): (HEAVY, {F: feed_correction}, {}),
+    ("status", "StatusService/AmendFact"): (HEAVY, {F: feed_correction}, {}),
     ("status", "StatusService/RecordCheckIn"): (
         LIGHT, {P: all_of(as_caller("reporter_person_id"), self_or_dependent("person_id")),
                 S: own_people("person_id", "reporter_person_id")}, {}),

@@ -12,7 +12,7 @@ from services.identity.attestation import FaceAttestation, FaceCheckClaims, Rela
 from services.identity.documents import Document, DocumentKind, parse_document
 from services.identity.model import DependentLink, FaceProviderKey, Person, ProviderKind, Relation
 from services.identity.registry import PersonRegistry
-from services.runtime.errors import FieldViolation, InvalidArgument
+from services.runtime.errors import InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
 
 # Requests → domain
@@ -25,15 +25,7 @@ def _document(message: pb.Document, prefix: str = "document") -> Document:
                                             reason="DOCUMENT_KIND")
         return parse_document(DocumentKind(message.kind), message.number, message.country_code)
     except InvalidArgument as error:
-        raise _rebased(error, "document", prefix) from None
-
-
-def _rebased(error: InvalidArgument, old: str, new: str) -> InvalidArgument:
-    """The same violations, named from the request's root (e.g. inside an attestation)."""
-    if old == new:
-        return error
-    violations = [FieldViolation(new + v.field.removeprefix(old), v.description) for v in error.violations]
-    return InvalidArgument(reason=error.reason, message=error.message.replace(old, new, 1), violations=violations)
+        raise error.rebased("document", prefix) from None
 
 
 def _attestation(holder, field_name: str) -> FaceAttestation | None:

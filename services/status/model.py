@@ -533,3 +533,4 @@ class ChangeCause(enum.IntEnum):
     REVALIDATION = 8
     STAY = 9
     CONTACT_TRACE = 10
+    CORRECTION = 20
