@@ -245,6 +245,15 @@ async def feed_stays(principal: Principal, request: Message, scope: Scope) -> No
         raise denied("this feed may not send carrier stays")
 
 
+async def carrier_corrections(principal: Principal, request: Message, scope: Scope) -> None:
+    """A carrier feed corrects only stays it sent under its own name (its credential's subject, as
+    carriers name themselves in batches: `china-mobile`)."""
+    await feed_stays(principal, request, scope)
+    if request.source_carrier and request.source_carrier != principal.subject:
+        raise denied(f"source_carrier: must be the feed's own name ({principal.subject})")
+    request.source_carrier = principal.subject
+
+
 def checkpoint_at(id_path: str, area_path: str) -> Check:
     """A checkpoint verifies under its own id, in its own province."""
     fill = as_caller(id_path)
@@ -320,6 +329,7 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("identity", "FaceProviderAdminService/ListFaceProviderKeys"): (HEAVY, {O: anyone}, {}),
     # itinerary
     ("itinerary", "ItineraryService/IngestCarrierStays"): (HEAVY, {F: feed_stays}, {}),
+    ("itinerary", "ItineraryService/CorrectCarrierStays"): (HEAVY, {F: carrier_corrections}, {}),
     ("itinerary", "ItineraryService/DeclareItinerary"): (
         HEAVY, {P: self_or_dependent("person_id"), S: own_people("person_id")}, {}),
     ("itinerary", "ItineraryService/ListStays"): (
@@ -393,6 +403,7 @@ _LIST_LIMITS: dict[tuple[str, str], dict[str, int]] = {
     ("status", "StatusService/RecordFacts"): {"facts": 1000},
     ("status", "StatusService/FileAppeal"): {"evidence_refs": 10},
     ("itinerary", "ItineraryService/IngestCarrierStays"): {"stays": 10_000},  # per message of the stream
+    ("itinerary", "ItineraryService/CorrectCarrierStays"): {"corrections": 1000},
     ("verification", "RecognitionAdminService/PublishRiskList"): {"records": 10_000},
 }
 

@@ -67,6 +67,7 @@ ALLOWED = {
     "FaceProviderAdminService/RevokeFaceProviderKey": {"operator_national"},
     "FaceProviderAdminService/ListFaceProviderKeys": OPERATORS,
     "ItineraryService/IngestCarrierStays": {"feed"},
+    "ItineraryService/CorrectCarrierStays": {"feed"},
     "ItineraryService/DeclareItinerary": SEE_PERSON,
     "ItineraryService/ListStays": SEE_PERSON,
     "ItineraryService/DeclareRiskArea": SYSTEMS_OF_HUBEI | OPERATORS_OF_HUBEI,
@@ -76,6 +77,9 @@ ALLOWED = {
     "StatusService/WatchStatus": SEE_PERSON,
     "StatusService/ListStatusChanges": SEE_PERSON | OPERATORS_OF_HUBEI,
     "StatusService/RecordFacts": {"feed"},
+    # Status finds the fact's own authority (another's is FACT_OF_ANOTHER_AUTHORITY), so any feed reaches it.
+    "StatusService/RetractFact": {"feed", "feed_discharges_only"},
+    "StatusService/AmendFact": {"feed"},
     "StatusService/RecordCheckIn": SEE_PERSON,
     "StatusService/IssueCode": SEE_PERSON,
     "StatusService/FileAppeal": SEE_PERSON,
@@ -142,6 +146,10 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "ItineraryService/DeclareItinerary": itinerary_pb2.DeclareItineraryRequest(
             person_id=s.person_id, request_id=secrets.token_hex(8)),
         "ItineraryService/ListStays": itinerary_pb2.ListStaysRequest(person_id=s.person_id),
+        "ItineraryService/CorrectCarrierStays": itinerary_pb2.CorrectCarrierStaysRequest(
+            request_id=secrets.token_hex(8), corrections=[itinerary_pb2.StayCorrection(
+                stay=itinerary_pb2.CarrierStay(person_id=s.person_id, area_code=HUBEI_AREA),
+                action=itinerary_pb2.STAY_CORRECTION_ACTION_WITHDRAW, reason="matrix")]),
         "ItineraryService/DeclareRiskArea": itinerary_pb2.DeclareRiskAreaRequest(
             area_code=QUIET_AREA, level=common_pb2.RISK_LEVEL_LOW, effective_time=later,
             reason="matrix", request_id=secrets.token_hex(8)),
@@ -154,6 +162,12 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "StatusService/RecordFacts": spb.RecordFactsRequest(facts=[spb.Fact(
             person_id=s.person_id, kind=spb.FACT_KIND_NUCLEIC_ACID_TEST, authority_record_id=secrets.token_hex(6),
             effective_time=timestamp(now - timedelta(hours=1)))]),
+        "StatusService/RetractFact": spb.RetractFactRequest(
+            person_id=s.person_id, authority_record_id="matrix", reason="matrix", legal_basis="matrix",
+            request_id=secrets.token_hex(8)),
+        "StatusService/AmendFact": spb.AmendFactRequest(
+            person_id=s.person_id, authority_record_id="matrix", reason="matrix", legal_basis="matrix",
+            request_id=secrets.token_hex(8), fact=spb.Fact(kind=spb.FACT_KIND_DIAGNOSIS)),
         "StatusService/RecordCheckIn": spb.RecordCheckInRequest(
             person_id=s.person_id, temperature_celsius=36.5, request_id=secrets.token_hex(8)),
         "StatusService/IssueCode": spb.IssueCodeRequest(person_id=s.person_id),

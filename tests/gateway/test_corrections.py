@@ -7,8 +7,12 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
+
 from gateway.principals import CallerKind
-from tests.gateway.test_authority import HUBEI, JIANGSU, STATUS, Caller, reason
+from tests.gateway.conftest import bearer
+from tests.gateway.test_authority import HUBEI, ITINERARY, JIANGSU, STATUS, Caller, reason
+from tests.support import timestamp
 
 BASIS = "《传染病防治法》第三十八条"
 
@@ -76,3 +80,35 @@ async def test_a_feed_of_another_province_corrects_nothing_of_hubei(platform, ht
     assert reason(await jiangsu.rpc(STATUS, "RetractFact", {
         "person_id": person, "authority_record_id": record_id, "reason": "x", "legal_basis": BASIS,
         "request_id": secrets.token_hex(6)})) == (403, "CALLER_NOT_ALLOWED")
+
+
+async def test_a_carrier_corrects_only_stays_it_sent_under_its_own_name(platform, http):
+    front = platform.hubei
+    person = await front.deployment.resident()
+    token = front.token(CallerKind.FEED, "china-mobile", HUBEI, frozenset({"STAYS"}))
+    arrival = front.deployment.clock.now() - timedelta(days=2)
+    sent = itinerary_pb2.CarrierStay(person_id=person, area_code="420102", arrival_time=timestamp(arrival),
+                                     departure_time=timestamp(arrival + timedelta(hours=6)))
+
+    async def stays():
+        yield itinerary_pb2.IngestCarrierStaysRequest(batch_id=secrets.token_hex(6), source_carrier="china-mobile",
+                                                      stays=[sent])
+    carrier = itinerary_pb2_grpc.ItineraryServiceStub(front.channel("hubei-system"))
+    assert (await carrier.IngestCarrierStays(stays(), metadata=bearer(token))).stored == 1
+
+    body = {"request_id": secrets.token_hex(6), "corrections": [{
+        "stay": {"person_id": person, "area_code": "420102", "arrival_time": _iso(arrival),
+                 "departure_time": _iso(arrival + timedelta(hours=6))},
+        "action": "STAY_CORRECTION_ACTION_WITHDRAW", "reason": "another subscriber's record"}]}
+    other = Caller(front, http, CallerKind.FEED, "china-telecom", scopes=frozenset({"STAYS"}))
+    assert reason(await other.rpc(ITINERARY, "CorrectCarrierStays", body | {"source_carrier": "china-mobile"})) == (
+        403, "CALLER_NOT_ALLOWED")
+    status, answer = await other.rpc(ITINERARY, "CorrectCarrierStays", body)
+    assert (status, answer["outcomes"][0]["rejection_reason"]) == (200, "STAY_NOT_FOUND"), answer
+    facts_feed = Caller(front, http, CallerKind.FEED, "china-mobile", scopes=frozenset({"DIAGNOSIS"}))
+    assert reason(await facts_feed.rpc(ITINERARY, "CorrectCarrierStays", body)) == (403, "CALLER_NOT_ALLOWED")
+    mobile = Caller(front, http, CallerKind.FEED, "china-mobile", scopes=frozenset({"STAYS"}))
+    status, answer = await mobile.rpc(ITINERARY, "CorrectCarrierStays", body | {"request_id": secrets.token_hex(6)})
+    assert (status, answer["applied_count"]) == (200, 1), answer
+    status, bad = await mobile.rpc(ITINERARY, "CorrectCarrierStays", {"request_id": "x", "corrections": []})
+    assert (status, bad["error"]["reason"]) == (400, "CORRECTIONS_COUNT_INVALID"), bad
