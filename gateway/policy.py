@@ -321,6 +321,12 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("identity", "IdentityService/ListGuardians"): (
         LIGHT, {P: self_or_dependent("dependent_person_id"), S: own_people("dependent_person_id"),
                 O: own_people("dependent_person_id")}, {}),
+    # A person corrects only their own name, with a face check of their own document (identity checks
+    # the document is theirs); an identity officer (an operator) decides the later ones of their province.
+    ("identity", "IdentityService/CorrectName"): (
+        HEAVY, {P: all_of(as_caller("person_id"), face_checked("face_attestation"))}, {}),
+    ("identity", "IdentityService/ListNameCorrections"): (HEAVY, {O: own_province("province_code")}, {}),
+    ("identity", "IdentityService/DecideNameCorrection"): (HEAVY, {O: as_caller("reviewer_id")}, {}),
     # A person ends their own sessions; an operator all sessions of a person of their province.
     ("identity", "IdentityService/RevokeSessions"): (
         HEAVY, {P: as_caller("person_id"), O: own_people("person_id")}, {}),

@@ -62,6 +62,9 @@ ALLOWED = {
     "IdentityService/ListGuardians": SEE_PERSON | OPERATORS_OF_HUBEI,
     "IdentityService/ListCorrections": SEE_PERSON | OPERATORS_OF_HUBEI,
     "IdentityService/ListDependents": SEE_PERSON,
+    "IdentityService/CorrectName": {"person"},
+    "IdentityService/ListNameCorrections": OPERATORS_OF_HUBEI,
+    "IdentityService/DecideNameCorrection": OPERATORS,
     "IdentityService/RevokeSessions": {"person"} | OPERATORS_OF_HUBEI,
     "FaceProviderAdminService/RegisterFaceProviderKey": {"operator_national"},
     "FaceProviderAdminService/RevokeFaceProviderKey": {"operator_national"},
@@ -137,6 +140,12 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "IdentityService/ListDependents": identity_pb2.ListDependentsRequest(holder_person_id=s.person_id),
         "IdentityService/ListGuardians": identity_pb2.ListGuardiansRequest(dependent_person_id=s.person_id),
         "IdentityService/ListCorrections": identity_pb2.ListCorrectionsRequest(person_id=s.person_id),
+        "IdentityService/CorrectName": identity_pb2.CorrectNameRequest(
+            person_id=s.person_id, name="赵七", basis="matrix", request_id=secrets.token_hex(8),
+            face_attestation=identity_pb2.FaceAttestation(claims=b"x", signature=b"y")),
+        "IdentityService/ListNameCorrections": identity_pb2.ListNameCorrectionsRequest(province_code="420000"),
+        "IdentityService/DecideNameCorrection": identity_pb2.DecideNameCorrectionRequest(
+            correction_id=str(uuid.uuid4()), reason="matrix"),
         "IdentityService/RevokeSessions": identity_pb2.RevokeSessionsRequest(person_id=s.person_id, reason="LOGOUT"),
         "FaceProviderAdminService/RegisterFaceProviderKey": identity_pb2.RegisterFaceProviderKeyRequest(
             provider_id="matrix", key_id="k1", public_key_der=b"not a key"),

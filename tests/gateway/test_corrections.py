@@ -7,12 +7,15 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 
 from gateway.principals import CallerKind
-from tests.gateway.conftest import bearer
+from tests.gateway.conftest import as_json, bearer
 from tests.gateway.test_authority import HUBEI, ITINERARY, JIANGSU, STATUS, Caller, reason
-from tests.support import timestamp
+from tests.support import FaceProvider, id_card, timestamp
+
+IDENTITY = "healthcode.identity.v1.IdentityService"
 
 BASIS = "《传染病防治法》第三十八条"
 
@@ -112,3 +115,52 @@ async def test_a_carrier_corrects_only_stays_it_sent_under_its_own_name(platform
     assert (status, answer["applied_count"]) == (200, 1), answer
     status, bad = await mobile.rpc(ITINERARY, "CorrectCarrierStays", {"request_id": "x", "corrections": []})
     assert (status, bad["error"]["reason"]) == (400, "CORRECTIONS_COUNT_INVALID"), bad
+
+
+async def test_a_person_corrects_their_own_name_once_then_an_officer_of_their_province_decides(platform, http):
+    front = platform.hubei
+    provider = FaceProvider()
+    await identity_pb2_grpc.FaceProviderAdminServiceStub(front.channel("national-operator")).RegisterFaceProviderKey(
+        identity_pb2.RegisterFaceProviderKeyRequest(
+            provider_id=provider.provider_id, key_id=provider.key_id, public_key_der=provider.public_key_der,
+            valid_from_time=timestamp(front.deployment.clock.now() - timedelta(days=1))))
+    document = id_card()
+    person = (await front.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="刘小红", document=document, home_province_code=HUBEI))).person.person_id
+    me = {"Authorization": f"Bearer {front.token(CallerKind.PERSON, person, HUBEI)}"}
+
+    async def correct(name: str, whom: str = "me") -> tuple[int, dict]:
+        async with http.post(f"{front.url}/v1/persons/{whom}/name-corrections", headers=me, json={
+                "name": name, "basis": "户口本姓名有误", "request_id": secrets.token_hex(6),
+                "face_attestation": as_json(provider.attest(document, front.deployment.clock.now()))}) as response:
+            return response.status, await response.json()
+
+    status, first = await correct("刘晓红")
+    assert (status, first["correction"]["state"], first["person"]["masked_name"]) == (
+        200, "NAME_CORRECTION_STATE_APPLIED", "刘*红"), first
+    assert "刘晓红" not in str(first)
+    status, second = await correct("柳晓红")
+    assert (status, second["correction"]["state"]) == (200, "NAME_CORRECTION_STATE_PENDING"), second
+    # Someone else's name is not the caller's to correct, face check or not.
+    stranger = await front.deployment.resident()
+    assert reason(await correct("李四", stranger)) == (403, "CALLER_NOT_ALLOWED")
+    async with http.post(f"{front.url}/v1/persons/me/name-corrections", headers=me,
+                         json={"name": "刘三", "basis": "x", "request_id": "r1"}) as response:
+        assert (response.status, (await response.json())["error"]["reason"]) == (400, "FACE_CHECK_REQUIRED")
+
+    correction_id = second["correction"]["correction_id"]
+    jiangsu = Caller(front, http, CallerKind.OPERATOR, "identity-officer", JIANGSU)
+    assert reason(await jiangsu.rpc(IDENTITY, "ListNameCorrections", {"province_code": HUBEI})) == (
+        403, "CALLER_NOT_ALLOWED")
+    assert reason(await jiangsu.rpc(IDENTITY, "DecideNameCorrection", {
+        "correction_id": correction_id, "approve": True, "reason": "ok"})) == (403, "NOT_AN_OFFICER_OF_PROVINCE")
+    the_person = Caller(front, http, CallerKind.PERSON, person)
+    assert reason(await the_person.rpc(IDENTITY, "DecideNameCorrection", {
+        "correction_id": correction_id, "approve": True, "reason": "mine"})) == (403, "CALLER_NOT_ALLOWED")
+    officer = Caller(front, http, CallerKind.OPERATOR, "identity-officer")
+    status, queue = await officer.rpc(IDENTITY, "ListNameCorrections", {"province_code": HUBEI, "page_size": 1000})
+    assert status == 200 and correction_id in [c["correction_id"] for c in queue["corrections"]], queue
+    status, decided = await officer.rpc(IDENTITY, "DecideNameCorrection", {
+        "correction_id": correction_id, "approve": True, "reason": "户籍核实"})
+    assert (status, decided["correction"]["reviewer_id"], decided["person"]["masked_name"]) == (
+        200, f"{HUBEI}.identity-officer", "柳*红"), decided
