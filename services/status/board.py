@@ -571,6 +571,7 @@ class StatusBoard:
         codes = await self.repository.purge_codes(now)
         check_ins = await self.repository.purge_check_ins(now - self._policy.check_in_horizon)
         facts = await self.repository.purge_settled_facts(now - self._policy.fact_retention)
+        facts += await self.repository.purge_superseded(now - self._policy.fact_retention)
         # Short-lived facts go whatever the colour; a rule set never shows them that long (rules.SHORT_LIVED),
         # but their persons are decided again so no status still rests on a deleted fact.
         expired = await self.repository.purge_expired_facts(now)

@@ -434,6 +434,17 @@ class StatusRepository:
             recorded_before)
         return int(result.split()[-1])
 
+    async def purge_superseded(self, recorded_before: datetime) -> int:
+        """What corrected facts said, past the fact retention: retracted facts are deleted whatever the
+        colour (they decide nothing), and the superseded bodies corrections keep are dropped; the
+        corrections themselves (who, what fields, why, basis) stay with the audit log they explain."""
+        result = await self.pool.execute(
+            "DELETE FROM status.facts WHERE retract_time IS NOT NULL AND record_time < $1", recorded_before)
+        await self.pool.execute(
+            """UPDATE status.corrections SET superseded = NULL, superseded_key_id = NULL
+               WHERE superseded IS NOT NULL AND create_time < $1""", recorded_before)
+        return int(result.split()[-1])
+
     async def purge_expired_facts(self, now: datetime) -> list[str]:
         """Deletes facts past their kind's retention; returns the persons they belonged to."""
         rows = await self.pool.fetch(

@@ -4,14 +4,17 @@ transaction, the fact as it was is kept, and the correction shows in the person'
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
+import uuid
 from datetime import timedelta
 
 import grpc
 from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
-from tests.status.helpers import NATIONAL_ONLY, diagnosis, fact, person_in, record, status_of
+from services.status.audit import AuditChain
+from tests.status.helpers import NATIONAL_ONLY, diagnosis, fact, later, person_in, record, status_of
 from tests.support import error_details, refused, timestamp
 
 GREEN, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_RED
@@ -179,3 +182,31 @@ async def test_an_unknown_record_is_not_found(status_env, identity_env, clock):
     request.authority_record_id = "never-recorded"
     error = await refused(status_env.stub.RetractFact(request))
     assert (error.code(), error_details(error)[0]) == (grpc.StatusCode.NOT_FOUND, "FACT_NOT_FOUND")
+
+
+async def test_a_correction_entry_is_chained_and_an_edited_correction_id_is_caught(status_env, identity_env, clock):
+    recorded = await red_by_diagnosis(status_env, identity_env, clock)
+    await status_env.stub.RetractFact(retraction(recorded))
+    repository = status_env.parts.board.repository
+    chain = AuditChain(status_env.settings.audit_key)
+    async with repository.pool.acquire() as connection:
+        entries = await repository.audit_chain(connection, 0, 1_000_000)
+    entry, previous, entry_hash = next(row for row in reversed(entries) if row[0].person_id == recorded.person_id)
+    assert entry.correction_id and chain.link(previous, entry) == entry_hash
+    assert chain.link(previous, dataclasses.replace(entry, correction_id=str(uuid.uuid4()))) != entry_hash
+
+
+async def test_what_a_corrected_fact_said_goes_after_the_fact_retention_and_the_correction_stays(
+        status_env, identity_env, clock):
+    recorded = await red_by_diagnosis(status_env, identity_env, clock)
+    response = await status_env.stub.RetractFact(retraction(recorded))
+    with later(clock, status_env.settings.fact_retention + timedelta(days=1)):
+        await status_env.parts.board.purge()
+    pool = status_env.parts.board.repository.pool
+    assert await facts_rows(status_env, recorded.person_id) == []
+    row = await pool.fetchrow("SELECT superseded, reason FROM status.corrections WHERE correction_id = $1",
+                              response.correction.correction_id)
+    assert (row["superseded"], row["reason"]) == (None, "sample mixed up at the laboratory")
+    latest = (await status_env.stub.ListStatusChanges(pb.ListStatusChangesRequest(
+        person_id=recorded.person_id))).changes[0]
+    assert latest.correction.correction_id == response.correction.correction_id
