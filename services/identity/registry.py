@@ -421,8 +421,9 @@ class PersonRegistry:
         return keys[:size], encode_page_token(last.provider_id, last.key_id)
 
     async def reseal(self, batch_size: int = 1000) -> int:
-        """Re-encrypts every person sealed under an older key with the active one, and fills in the
-        federation reference of persons registered before it existed; returns how many persons.
+        """Re-encrypts every person and name correction sealed under an older key with the active one,
+        and fills in the federation reference of persons registered before it existed; returns how many
+        records.
 
         After it finishes, old keys can leave the keyring. Safe to stop and run again.
         """
@@ -430,10 +431,21 @@ class PersonRegistry:
         while True:
             async with self._repository.needing_reseal(self._keyring.active_key_id, batch_size) as (batch, writer):
                 if not batch:
-                    return total
+                    break
                 await writer.write([self._resealed(row) for row in batch])
             total += len(batch)
             log.info("persons_resealed", count=total, key_id=self._keyring.active_key_id)
+        while True:
+            async with self._repository.name_corrections_needing_reseal(self._keyring.active_key_id,
+                                                                        batch_size) as (corrections, writer):
+                if not corrections:
+                    return total
+                await writer.write_name_corrections([
+                    (correction_id, self._keyring.seal(self._keyring.open(sealed, _name_correction_context(
+                        correction_id)), _name_correction_context(correction_id)))
+                    for correction_id, sealed in corrections])
+            total += len(corrections)
+            log.info("name_corrections_resealed", count=len(corrections), key_id=self._keyring.active_key_id)
 
     def _resealed(self, row: ResealRow) -> tuple[str, Sealed, bytes]:
         context = _person_context(row.person_id)

@@ -203,6 +203,18 @@ class IdentityRepository:
                               Sealed(r["sealed_key_id"], bytes(r["sealed_record"]))) for r in rows],
                    ResealWriter(connection))
 
+    @asynccontextmanager
+    async def name_corrections_needing_reseal(self, active_key_id: str, limit: int
+                                              ) -> AsyncIterator[tuple[list[tuple[str, Sealed]], ResealWriter]]:
+        """Up to `limit` name corrections sealed under another key than the active one, locked."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                """SELECT correction_id::text, sealed_key_id, sealed_record FROM identity.name_corrections
+                   WHERE sealed_key_id <> $1 ORDER BY correction_id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+                active_key_id, limit)
+            yield ([(r["correction_id"], Sealed(r["sealed_key_id"], bytes(r["sealed_record"]))) for r in rows],
+                   ResealWriter(connection))
+
     async def purge_expired_nonces(self, now: datetime) -> int:
         result = await self._pool.execute("DELETE FROM identity.face_check_nonces WHERE expire_time < $1", now)
         return int(result.split()[-1])
@@ -233,6 +245,14 @@ class ResealWriter:
                WHERE p.person_id = r.person_id""",
             [person_id for person_id, _, _ in resealed], [s.key_id for _, s, _ in resealed],
             [s.ciphertext for _, s, _ in resealed], [ref for _, _, ref in resealed])
+
+    async def write_name_corrections(self, resealed: list[tuple[str, Sealed]]) -> None:
+        await self._connection.execute(
+            """UPDATE identity.name_corrections c SET sealed_key_id = r.key_id, sealed_record = r.record
+               FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS r(correction_id, key_id, record)
+               WHERE c.correction_id = r.correction_id""",
+            [correction_id for correction_id, _ in resealed], [s.key_id for _, s in resealed],
+            [s.ciphertext for _, s in resealed])
 
 
 class IdentityTransaction:
