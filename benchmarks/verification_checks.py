@@ -578,7 +578,8 @@ PROFILE_BUCKETS = {
     ],
     "status": [
         ("grpc's completion-queue poller thread", ("Thread.run",)),
-        ("GetCodeStanding: code_statuses SELECT (pool)", ("StatusRepository.code_statuses",)),
+        ("GetCodeStanding: code_versions SELECT (pool)", ("StatusRepository.code_versions",)),
+        ("GetCodeStanding: stored statuses not in memory (pool)", ("StatusRepository.enrolled",)),
         ("GetCodeStanding: the rest (parse, interceptor, response)",
          ("StatusBoard.code_standings", "StatusServicer.GetCodeStanding", "CallInterceptor")),
     ],

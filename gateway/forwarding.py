@@ -32,6 +32,7 @@ log = get_logger(__name__)
 
 ISSUE_CODE = "/healthcode.status.v1.StatusService/IssueCode"
 CHECK_IN = "/healthcode.status.v1.StatusService/RecordCheckIn"
+ACKNOWLEDGE_POPUP = "/healthcode.status.v1.StatusService/AcknowledgePopup"
 UNLINK_DEPENDENT = "/healthcode.identity.v1.IdentityService/UnlinkDependent"
 # An open watch of someone else's status is re-authorised this often (the link, the session); an
 # unlink through this replica ends it at once.
@@ -148,11 +149,15 @@ async def follow_status_changes(channel: grpc.aio.Channel, codes: CodeCache, *, 
     stub = status_pb2_grpc.StatusServiceStub(channel)
     while True:
         try:
+            opened = False
             async for message in stub.StreamStatusChanges(status_pb2.StreamStatusChangesRequest()):
+                # Status's first answer says it listens: from then on every change comes down this
+                # stream. A cache forgotten mid-stream stays off until a new stream opens.
+                if not opened:
+                    opened = True
+                    codes.follow()
                 if codes.live:
                     codes.changed((change.person_id, change.version) for change in message.changes)
-                else:
-                    codes.follow()
         except grpc.aio.AioRpcError as error:
             log.warning("status_changes_lost", code=error.code().name)
         codes.forget()
@@ -229,10 +234,10 @@ class Forwarder:
                 ended.set()
         if cache_key is not None:
             self.codes.put(cache_key, answer, ticket)
-        elif route.method == CHECK_IN:
-            # A check-in through this gateway voids the person's older codes before they can ask again
-            # (the change stream would, a moment later).
-            status = status_pb2.RecordCheckInResponse.FromString(answer).status
+        elif route.method in (CHECK_IN, ACKNOWLEDGE_POPUP):
+            # A check-in or a pop-up's "continue" through this gateway voids the person's older codes
+            # before they can ask again (the change stream would, a moment later).
+            status = route.response.FromString(answer).status
             self.codes.changed([(status.person_id, status.version)])
         return answer
 

@@ -360,6 +360,9 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("status", "StatusService/RecordCheckIn"): (
         LIGHT, {P: all_of(as_caller("reporter_person_id"), self_or_dependent("person_id")),
                 S: own_people("person_id", "reporter_person_id")}, {}),
+    ("status", "StatusService/AcknowledgePopup"): (
+        LIGHT, {P: all_of(as_caller("actor_person_id"), self_or_dependent("person_id")),
+                S: own_people("person_id", "actor_person_id")}, {}),
     ("status", "StatusService/IssueCode"): (
         LIGHT, {P: all_of(as_caller("requester_person_id"), self_or_dependent("person_id")),
                 S: own_people("person_id", "requester_person_id")}, {}),

@@ -28,6 +28,7 @@ from services.runtime.settings import PREFIX, Env, SettingsError
 from services.status import bootstrap as status
 from services.verification import bootstrap as verification
 from services.verification import dcc_command
+from services.verification.exchange_root import dev_exchange_files
 from services.verification.federation_tls import dev_federation_files
 
 # Every service built so far, in start order. Each module offers NAME, SCHEMA,
@@ -82,7 +83,8 @@ async def _start(service, environ: Mapping[str, str]) -> tuple[HostedServer, flo
 
 def _dev_federation(environ: dict[str, str], data_dir: Path) -> None:
     """A development federation PKI in .data/federation/ (a CA and a certificate naming this deployment's
-    provinces), unless the federation's files are configured; production mounts them from secrets."""
+    provinces; an exchange root and its certificate of the exchange key), unless the federation's files
+    are configured; production mounts them from secrets."""
     if environ.get(f"{PREFIX}VERIFICATION_FEDERATION_CA_FILE"):
         return
     provinces = verification.parse_provinces(environ.get(f"{PREFIX}VERIFICATION_PROVINCES") or "all")
@@ -92,6 +94,18 @@ def _dev_federation(environ: dict[str, str], data_dir: Path) -> None:
     environ[f"{PREFIX}VERIFICATION_FEDERATION_CA_FILE"] = str(files.ca)
     environ[f"{PREFIX}VERIFICATION_FEDERATION_CERT_FILE"] = str(files.certificate)
     environ[f"{PREFIX}VERIFICATION_FEDERATION_KEY_FILE"] = str(files.key)
+    if environ.get(f"{PREFIX}VERIFICATION_EXCHANGE_ROOT_FILE"):
+        return
+    try:
+        secret = base64.b64decode(environ.get(f"{PREFIX}VERIFICATION_EXCHANGE_KEY", ""), validate=True)
+    except ValueError:
+        return  # the settings report the bad value
+    if len(secret) == 32:
+        # The development exchange root certifies this deployment's exchange key, as production's does.
+        root, certificate = dev_exchange_files(data_dir / "federation", provinces,
+                                               verification.exchange_key_from_secret(secret).public_key())
+        environ[f"{PREFIX}VERIFICATION_EXCHANGE_ROOT_FILE"] = str(root)
+        environ[f"{PREFIX}VERIFICATION_EXCHANGE_CERT_FILE"] = str(certificate)
 
 
 async def _up(environ: dict[str, str], data_dir: Path) -> None:

@@ -156,6 +156,7 @@ async def status_env(database_url: str, clock: ManualClock, identity_env: Identi
         "HEALTHCODE_STATUS_STAY_FOLLOW_INTERVAL_SECONDS": "0",
         "HEALTHCODE_STATUS_RENEWAL_HORIZON_MINUTES": "0",
         "HEALTHCODE_STATUS_REVIEW_INTERVAL_SECONDS": "3600",
+        "HEALTHCODE_STATUS_AUDIT_CHECK_INTERVAL_SECONDS": "86400",
         "HEALTHCODE_STATUS_DEV_SIGNING_KEYS": "true",
     }))
     app, parts = await status.assemble(settings, clock)

@@ -11,9 +11,11 @@ Budgets are Hypothesis profiles: `HEALTHCODE_FUZZ_PROFILE=release` runs the long
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 
+import grpc
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from hypothesis import HealthCheck, Phase, settings
@@ -25,6 +27,9 @@ settings.register_profile("suite", max_examples=12, deadline=None, database=None
 settings.register_profile("release", max_examples=400, deadline=None,
                           suppress_health_check=list(HealthCheck))
 PROFILE = os.environ.get("HEALTHCODE_FUZZ_PROFILE", "suite")
+# What no request may ever be answered with, and how long one call may take.
+NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+CALL_SECONDS = 10
 
 _INT64 = (-(2**63), 2**63 - 1)
 _INT32 = (-(2**31), 2**31 - 1)
@@ -38,7 +43,7 @@ _ALMOST_RIGHT = [
 ]
 
 
-def _text() -> st.SearchStrategy[str]:
+def hostile_text() -> st.SearchStrategy[str]:
     return st.one_of(
         st.sampled_from(_ALMOST_RIGHT),
         st.text(max_size=40),
@@ -69,7 +74,7 @@ def _scalar(field: FieldDescriptor, depth: int) -> st.SearchStrategy:
     if kind == FieldDescriptor.TYPE_MESSAGE:
         return message_values(field.message_type, depth + 1)
     if kind == FieldDescriptor.TYPE_STRING:
-        return _text()
+        return hostile_text()
     if kind == FieldDescriptor.TYPE_BYTES:
         return st.one_of(st.binary(max_size=64), st.sampled_from([b"", b"\x00" * 17, b"\xff" * 16, b"\x0a\x05"]))
     if kind == FieldDescriptor.TYPE_BOOL:
@@ -132,3 +137,32 @@ def build(descriptor: Descriptor, values: dict):
 
 def requests(descriptor: Descriptor) -> st.SearchStrategy:
     return message_values(descriptor).map(lambda values: build(descriptor, values))
+
+
+async def call_code(channel: grpc.aio.Channel, method, request, metadata=()) -> grpc.StatusCode:
+    """Makes the call with its shape (unary, client or server stream); the code it ends with."""
+    path = f"/{method.containing_service.full_name}/{method.name}"
+    response_class = message_factory.GetMessageClass(method.output_type)
+    serialize, deserialize = (lambda m: m.SerializeToString()), response_class.FromString
+    try:
+        if method.client_streaming:
+            async def chunks():
+                for _ in range(2):
+                    yield request
+            call = channel.stream_unary(path, request_serializer=serialize, response_deserializer=deserialize)
+            await call(chunks(), timeout=CALL_SECONDS, metadata=metadata)
+        elif method.server_streaming:
+            call = channel.unary_stream(path, request_serializer=serialize, response_deserializer=deserialize)
+            stream = call(request, timeout=CALL_SECONDS, metadata=metadata)
+            # A watch never ends on its own: its first answer (or its refusal) is what input decides.
+            async for _ in stream:
+                stream.cancel()
+                break
+        else:
+            call = channel.unary_unary(path, request_serializer=serialize, response_deserializer=deserialize)
+            await call(request, timeout=CALL_SECONDS, metadata=metadata)
+    except grpc.aio.AioRpcError as error:
+        return error.code()
+    except asyncio.CancelledError:
+        return grpc.StatusCode.OK
+    return grpc.StatusCode.OK

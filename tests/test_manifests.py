@@ -1176,7 +1176,9 @@ def test_alerts_cover_errors_latency_recompute_lag_key_expiry_and_the_audit_chai
                    "healthcode_verification_trusted_key_expiry_timestamp_seconds",
                    "healthcode_verification_trust_list_synced_timestamp_seconds",
                    "healthcode_status_binding_failures_total", "healthcode_certificate_expiry_timestamp_seconds",
-                   "healthcode_federation_outbox_oldest_age_seconds"):
+                   "healthcode_federation_outbox_oldest_age_seconds",
+                   "healthcode_audit_chain_verification_failures_total", "healthcode_audit_chain_checked_timestamp_seconds",
+                   "healthcode_verification_peer_snapshot_timestamp_seconds"):
         assert series in watched, f"no alert watches {series}"
     error_ratio = next(r for r in _alert_rules(rendering) if r["alert"] == "HealthcodeGrpcErrorRatioHigh")
     assert "INTERNAL" in error_ratio["expr"] and "UNAVAILABLE" in error_ratio["expr"]  # the code names as exported
@@ -1202,4 +1204,6 @@ def test_the_dashboard_is_grafana_json_whose_panels_query_exported_metrics(rende
     # Both sides of gRPC, the HTTP door and every business signal appear on it.
     assert {"grpc_server_handled_total", "grpc_client_handled_total", "http_server_requests_total",
             "healthcode_verification_decisions_total", "healthcode_status_changes_total",
-            "healthcode_status_recompute_lag_seconds", "healthcode_status_audit_head_timestamp_seconds"} <= queried
+            "healthcode_status_recompute_lag_seconds", "healthcode_status_audit_head_timestamp_seconds",
+            "healthcode_audit_chain_verification_failures_total",
+            "healthcode_verification_peer_snapshot_timestamp_seconds"} <= queried

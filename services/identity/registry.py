@@ -137,6 +137,16 @@ class PersonRegistry:
         found = {p.person_id for p in persons}
         return persons, [p for p in wanted if p not in found]
 
+    async def find_by_federation_refs(self, federation_refs: list[bytes]) -> list[Person]:
+        if len(federation_refs) > MAX_BATCH_GET:
+            raise InvalidArgument.for_field("federation_refs", f"at most {MAX_BATCH_GET} references per call",
+                                            reason="BATCH_TOO_LARGE")
+        for index, reference in enumerate(federation_refs):
+            if len(reference) != 16:
+                raise InvalidArgument.for_field(f"federation_refs[{index}]", "must be 16 bytes",
+                                                reason="FEDERATION_REF_INVALID")
+        return await self._repository.get_persons_by_federation_ref(list(dict.fromkeys(federation_refs)))
+
     async def record_face_check(self, person_id: str, attestation: FaceAttestation) -> Person:
         person_id = model.parse_person_id(person_id, "person_id")
         now = self._clock.now()

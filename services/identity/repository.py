@@ -127,6 +127,12 @@ class IdentityRepository:
             f"SELECT {_PERSON_COLUMNS} FROM identity.persons p WHERE p.person_id = ANY($1::uuid[])", person_ids)
         return [_person(row) for row in rows]
 
+    async def get_persons_by_federation_ref(self, federation_refs: list[bytes]) -> list[Person]:
+        rows = await self._pool.fetch(
+            f"SELECT {_PERSON_COLUMNS} FROM identity.persons p WHERE p.federation_ref = ANY($1::bytea[])",
+            federation_refs)
+        return [_person(row) for row in rows]
+
     async def list_live_links(self, holder_person_id: str) -> list[DependentLink]:
         rows = await self._pool.fetch(
             f"""{_LINKS}

@@ -159,6 +159,11 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         persons, missing = await self._registry.get_many(list(request.person_ids))
         return pb.BatchGetPersonsResponse(persons=[_person(p) for p in persons], missing_person_ids=missing)
 
+    async def BatchLookupPersonsByFederationRef(self, request: pb.BatchLookupPersonsByFederationRefRequest,
+                                                context) -> pb.BatchLookupPersonsByFederationRefResponse:
+        persons = await self._registry.find_by_federation_refs([bytes(r) for r in request.federation_refs])
+        return pb.BatchLookupPersonsByFederationRefResponse(persons=[_person(p) for p in persons])
+
     async def RecordFaceCheck(self, request: pb.RecordFaceCheckRequest, context) -> pb.RecordFaceCheckResponse:
         attestation = _attestation(request, "face_attestation")
         if attestation is None:

@@ -10,12 +10,17 @@ from services.runtime.logs import get_logger
 log = get_logger(__name__)
 
 
-def every(seconds: float, job: Callable[[], Awaitable[object]], name: str) -> Callable[[], Awaitable[None]]:
-    """A background task for App.background: waits, runs `job`, and again; a failure waits for the next round."""
+def every(seconds: float, job: Callable[[], Awaitable[object]], name: str, *, at_start: bool = False
+          ) -> Callable[[], Awaitable[None]]:
+    """A background task for App.background: waits (unless `at_start`, for the first round), runs `job`,
+    and again; a failure waits for the next round."""
 
     async def loop() -> None:
+        wait = not at_start
         while True:
-            await asyncio.sleep(seconds)
+            if wait:
+                await asyncio.sleep(seconds)
+            wait = True
             try:
                 await job()
             except Exception as error:  # noqa: BLE001 - logged; the next round retries

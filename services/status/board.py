@@ -27,16 +27,21 @@ from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring
 from services.status import facts as intake
 from services.status.audit import AuditChain, AuditEntry
+from services.status.memory import RecentStatuses
 from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Evidence, Fact, FactKind, Status,
-                                   decide, reasons_from_json, reasons_to_json)
+                                   decide, popup_acknowledgement, reasons_from_json, reasons_to_json)
 from services.status import signals
 from services.status.peers import Identity, Itinerary
-from services.status.repository import CorrectionRow, Enrolment, LockedFact, StaleCode, StatusRepository
+from services.status.repository import (ColourChange, CorrectionRow, Enrolment, LockedFact, StaleCode,
+                                       StatusRepository)
 from services.status.rulebook import RuleBook
 from services.status.signing import IssuedCode, Signer
 
 log = get_logger(__name__)
+MAX_COLOUR_CHANGES = 10_000  # per ListColourChanges page
 MAX_CODE_STANDINGS = 100
+# The authority of a pop-up acknowledgement: the person's own word, through their session.
+POPUP_AUTHORITY = "person.popup"
 BINDING_FAILURES = Counter(
     "healthcode_status_binding_failures",
     "Stored statuses whose binding to the audit log did not verify (missing: written before bindings; "
@@ -101,7 +106,7 @@ class FactsResult:
 class StatusBoard:
     def __init__(self, repository: StatusRepository, keyring: Keyring, rules: RuleBook, signer: Signer,
                  chain: AuditChain, identity: Identity, itinerary: Itinerary, policy: BoardPolicy,
-                 clock: Clock) -> None:
+                 clock: Clock, recent: RecentStatuses | None = None) -> None:
         self.repository = repository
         self.rules = rules
         self.signer = signer
@@ -111,6 +116,7 @@ class StatusBoard:
         self._itinerary = itinerary
         self._policy = policy
         self._clock = clock
+        self._recent = recent if recent is not None else RecentStatuses(0)
 
     def now(self) -> datetime:
         return self._clock.now()
@@ -177,6 +183,10 @@ class StatusBoard:
                 statuses[person_id] = replace(status, binding=self._chain.bind(status))
             if statuses:
                 await self.repository.write_statuses(connection, list(statuses.values()))
+                self._recent.changed((person_id, 0) for person_id in statuses)
+        # Again once committed, before anyone is answered: a read that filled memory between the
+        # write and the commit brought back the old row.
+        self._recent.changed((person_id, 0) for person_id in statuses)
         signals.changed(((ChangeCause(entry.cause).name, Colour(entry.colour).name) for *_, entry in decided if entry),
                         now)
         for person_id, (_, current) in locked.items():
@@ -258,23 +268,39 @@ class StatusBoard:
     async def current(self, person_id: str, field_path: str = "person_id", *, replica: bool = False) -> Status:
         """The stored status if still valid under the rules in force; otherwise decided now (on the primary).
 
-        With `replica`, the stored status is read from the read replica, which may lag by a moment: for
-        showing a status, never for signing a code (a code must carry the newest status).
+        With `replica`, for showing a status, never for signing a code (a code must carry the newest
+        status): the status may come from memory (`memory.py` says how it follows every change) or
+        from the read replica, which may lag by a moment.
         """
         person_id = parse_uuid(person_id, field_path, "PERSON_ID_INVALID")
-        stored = (await self.repository.enrolled([person_id], replica=replica)).get(person_id)
-        now = self.now()
-        if stored is not None and stored[1] is not None:
-            status = stored[1]
-            rules = self.rules.in_force(stored[0].province_code, now)
-            # A row whose binding fails is never served: `decide` replaces it from the audit log and evidence.
-            if now < status.decision.valid_until and (rules.province_code, rules.version) == (
-                    status.decision.rule_province, status.decision.rule_version) and self._chain.binds(status):
-                return status
+        if replica:
+            remembered = self._recent.lookup(person_id, self.now())
+            if remembered is not None and self._under_rules_in_force(remembered, self.now()):
+                return remembered
+        # Memory is filled from the primary only (a replica's row may predate a change already announced),
+        # by every read of it: a code's status is shown next, and its standing asked at the checkpoint.
+        read = self._recent.begin(person_id)
+        kept = None
+        try:
+            stored = (await self.repository.enrolled([person_id], replica=replica and read is None)).get(person_id)
+            now = self.now()
+            if stored is not None and stored[1] is not None:
+                status = stored[1]
+                # A row whose binding fails is never served: `decide` replaces it from the audit log and evidence.
+                if (now < status.decision.valid_until and self._under_rules_in_force(status, now)
+                        and self._chain.binds(status)):
+                    kept = status
+                    return status
+        finally:
+            self._recent.keep(read, kept)
         decided = (await self.decide([person_id], ChangeCause.REVALIDATION)).statuses
         if person_id not in decided:
             raise NotFound(reason="PERSON_NOT_FOUND", message="identity knows no person with this id")
         return decided[person_id]
+
+    def _under_rules_in_force(self, status: Status, now: datetime) -> bool:
+        rules = self.rules.in_force(status.province_code, now)
+        return (rules.province_code, rules.version) == (status.decision.rule_province, status.decision.rule_version)
 
     async def changes(self, person_id: str, page_size: int, page_token: str
                       ) -> tuple[list[AuditEntry], dict[str, CorrectionRow], str]:
@@ -456,6 +482,29 @@ class StatusBoard:
             raise NotFound(reason="PERSON_NOT_FOUND", message="identity knows no person with this id")
         return decided[person_id]
 
+    async def acknowledge_popup(self, person_id: str, actor_id: str, request_id: str) -> Status:
+        """The person pressed "continue" on the pop-up: the itinerary is queried at that moment and
+        its answer kept with the press, so a later decision judges the press by what was known then
+        (and by any risky stay learned of since), never by a window that has moved on."""
+        person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
+        actor_id = parse_uuid(actor_id or person_id, "actor_person_id", "PERSON_ID_INVALID")
+        request_id = requests.request_id(request_id)
+        await self.require_acting_right(actor_id, person_id, "actor_person_id")
+        now = self.now()
+        fact = popup_acknowledgement(str(uuid.uuid4()), now, await self._itinerary.stays(person_id))
+        sealed = self._keyring.seal(intake.seal_fact_body(fact), intake.fact_context(fact.fact_id))
+        # Its record id is the request id, so a retry finds the first press; the person is the authority.
+        row = (person_id, fact.fact_id, POPUP_AUTHORITY, request_id or fact.fact_id, 0, sealed,
+               now + intake.RETENTION[FactKind.POPUP_ACKNOWLEDGEMENT])
+
+        async def store(connection: asyncpg.Connection) -> None:
+            await self.repository.insert_facts(connection, [row], now)
+
+        decided = (await self.decide([person_id], ChangeCause.FACT, within=store)).statuses
+        if person_id not in decided:
+            raise NotFound(reason="PERSON_NOT_FOUND", message="identity knows no person with this id")
+        return decided[person_id]
+
     async def require_acting_right(self, actor_id: str, subject_id: str, field_path: str) -> None:
         if actor_id != subject_id and not await self.identity.may_act_for(actor_id, subject_id):
             raise PermissionDenied(reason="NO_ACTING_RIGHT",
@@ -485,16 +534,41 @@ class StatusBoard:
         return replace(status, person_ref=card.person_ref)
 
     async def code_standings(self, code_ids_hex: Sequence[str]) -> list[int]:
-        """1 current, 2 stale, 3 unknown (as CodeStanding), per code id in order."""
+        """1 current, 2 stale, 3 unknown (as CodeStanding), per code id in order.
+
+        A person's current version comes from memory when it holds them (see `memory.py`: never older
+        than a change this replica made or was told of), else from their stored row.
+        """
         code_ids = parse_code_ids(code_ids_hex, MAX_CODE_STANDINGS)
-        held = await self.repository.code_statuses(code_ids, self.now())
-        current = {status.person_id: status.version for _, status in held.values()}
-        # A version read from a row whose binding fails is not believed: the person is decided again.
-        unbound = sorted({status.person_id for _, status in held.values() if not self._chain.binds(status)})
-        if unbound:
-            current.update((person_id, status.version) for person_id, status in
-                           (await self.decide(unbound, ChangeCause.REVALIDATION)).statuses.items())
-        return [3 if code_id not in held else (1 if held[code_id][0] == current[held[code_id][1].person_id] else 2)
+        now = self.now()
+        held = await self.repository.code_versions(code_ids, now)
+        current: dict[str, int] = {}
+        for person_id, _ in held.values():
+            remembered = self._recent.lookup(person_id, now)
+            if remembered is not None:
+                current[person_id] = remembered.version
+        unknown = sorted({person_id for person_id, _ in held.values()} - current.keys())
+        if unknown:
+            reads = [self._recent.begin(person_id) for person_id in unknown]
+            stored: dict[str, tuple] = {}
+            try:
+                stored = await self.repository.enrolled(unknown)
+            finally:
+                for read, person_id in zip(reads, unknown):
+                    status = stored.get(person_id, (None, None))[1]
+                    self._recent.keep(read, status if status is not None and self._chain.binds(status) else None)
+            # A version read from a row whose binding fails is not believed: the person is decided again.
+            unbound = []
+            for person_id, (_, status) in stored.items():
+                if status is not None and self._chain.binds(status):
+                    current[person_id] = status.version
+                else:
+                    unbound.append(person_id)
+            if unbound:
+                current.update((person_id, status.version) for person_id, status in
+                               (await self.decide(unbound, ChangeCause.REVALIDATION)).statuses.items())
+        return [3 if code_id not in held or held[code_id][0] not in current
+                else (1 if held[code_id][1] == current[held[code_id][0]] else 2)
                 for code_id in code_ids]
 
     async def stale_codes(self, page_size: int, page_token: str) -> tuple[list[StaleCode], str]:
@@ -512,6 +586,20 @@ class StatusBoard:
         if len(codes) <= size:
             return codes, ""
         return codes[:size], codes[size - 1].code_id.hex()
+
+    async def colour_changes(self, after_sequence: int, page_size: int, province_codes: Sequence[str]
+                             ) -> tuple[list[ColourChange], int, bool]:
+        """Colour changes of these provinces' persons after a sequence number (the exporter's feed)."""
+        if after_sequence < 0:
+            raise InvalidArgument.for_field("after_sequence", "must not be negative", reason="SEQUENCE_INVALID")
+        if page_size < 0:
+            raise InvalidArgument.for_field("page_size", "must not be negative", reason="PAGE_SIZE_INVALID")
+        if not province_codes:
+            raise InvalidArgument.for_field("province_codes", "is required", reason="PROVINCE_CODES_MISSING")
+        for index, code in enumerate(province_codes):
+            requests.province_code(code, f"province_codes[{index}]")
+        return await self.repository.colour_changes(after_sequence, min(page_size or 100, MAX_COLOUR_CHANGES),
+                                                    sorted(set(province_codes)))
 
     # Time
 

@@ -19,7 +19,10 @@ from services.status import servicer
 from services.status.audit import AuditChain, find_unbound_statuses, verify_chain
 from services.status.board import BoardPolicy, StatusBoard
 from services.status.casework import Casework, CaseworkPolicy, bootstrap_administrator
+from services.status.chain_check import ChainCheck
+from services.status.listings import PeerProvinceWord
 from services.status.peers import Identity, Itinerary
+from services.status.memory import RecentStatuses
 from services.status.recompute import Recomputation
 from services.status.renewal import Renewal
 from services.status.repository import StatusRepository
@@ -33,6 +36,7 @@ SCHEMA = "status"
 MIGRATIONS = Path(__file__).parent / "migrations"
 DEFAULT_PORT = 50053
 _RENEWAL_INTERVAL = 1.0  # seconds between renewal runs; the rate setting spreads the work
+_LISTEN_INTERVAL = 1.0   # how often the notification connection is proved alive while memory is on
 
 log = get_logger(__name__)
 
@@ -61,7 +65,12 @@ class StatusSettings:
     renewal_rate: float           # statuses per second a replica renews at most (spread over the horizon)
     reload_interval: float        # re-reading rule sets and signing keys published elsewhere
     purge_interval: float
+    chain_check_interval: float   # the background check of the audit chain (chain_check.py)
+    memory_entries: int           # stored statuses GetStatus may serve from memory; 0: none
     dev_signing_keys: bool        # `healthcode up`: a key for every province that has none
+    # A province's next signing key starts signing only this long after it is made (peers learn it first:
+    # pushed at once, pulled at their next sync), so no peer refuses its codes as KEY_UNKNOWN.
+    key_publish_lead: timedelta = timedelta(seconds=120)
 
     @classmethod
     def read(cls, env: Env) -> StatusSettings:
@@ -74,6 +83,8 @@ class StatusSettings:
             code_lifetime=timedelta(seconds=env.integer("STATUS_CODE_LIFETIME_SECONDS", 60, minimum=10,
                                                         maximum=600)),
             clock_skew=timedelta(seconds=env.integer("STATUS_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=3600)),
+            key_publish_lead=timedelta(seconds=env.integer("STATUS_KEY_PUBLISH_LEAD_SECONDS", 120, minimum=0,
+                                                           maximum=86400)),
             check_in_horizon=timedelta(days=env.integer("STATUS_CHECK_IN_RETENTION_DAYS", 30, minimum=15,
                                                         maximum=90)),
             fact_retention=timedelta(days=env.integer("STATUS_FACT_RETENTION_DAYS", 180, minimum=30,
@@ -92,6 +103,8 @@ class StatusSettings:
             renewal_rate=env.number("STATUS_RENEWAL_RATE", 1000.0, minimum=1.0),
             reload_interval=env.number("STATUS_RELOAD_INTERVAL_SECONDS", 30.0, minimum=0.1),
             purge_interval=env.number("STATUS_PURGE_INTERVAL_SECONDS", 600.0, minimum=1.0),
+            chain_check_interval=env.number("STATUS_AUDIT_CHECK_INTERVAL_SECONDS", 60.0, minimum=1.0),
+            memory_entries=env.integer("STATUS_MEMORY_ENTRIES", 100_000, minimum=0, maximum=10_000_000),
             dev_signing_keys=env.text("STATUS_DEV_SIGNING_KEYS", "false").lower() == "true",
         )
         env.check()
@@ -104,6 +117,9 @@ class StatusParts:
     casework: Casework
     recomputation: Recomputation
     watch: StatusWatch
+    chain_check: ChainCheck
+    recent: RecentStatuses
+    peer_word: PeerProvinceWord
 
 
 async def build_parts(settings: StatusSettings, pool, identity: Identity, itinerary: Itinerary,
@@ -113,15 +129,18 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
     rules = RuleBook(repository)
     await rules.seed_shipped(clock.now())
     await rules.reload()
-    signer = Signer(repository, keyring, settings.code_lifetime)
+    signer = Signer(repository, keyring, settings.code_lifetime, settings.key_publish_lead)
     await signer.reload(clock.now())
+    recent = RecentStatuses(settings.memory_entries)
     board = StatusBoard(repository, keyring, rules, signer, AuditChain(settings.audit_key), identity, itinerary,
                         BoardPolicy(settings.clock_skew, settings.check_in_horizon,
                                     settings.fact_retention, settings.appeal_retention,
-                                    settings.audit_detail_retention), clock)
+                                    settings.audit_detail_retention), clock, recent)
     casework = Casework(board, keyring, CaseworkPolicy(settings.appeal_review_time, settings.clock_skew))
     recomputation = Recomputation(board, itinerary, first_look_back=timedelta(days=14))
-    return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url))
+    return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url, recent),
+                       ChainCheck(pool, AuditChain(settings.audit_key), clock), recent,
+                       PeerProvinceWord(board, repository, keyring, settings.clock_skew))
 
 
 async def _ensure_dev_signing_keys(board: StatusBoard) -> None:
@@ -172,7 +191,10 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
     background = [every(settings.reload_interval, reload, "status_reload"),
                   every(settings.review_interval, board.review_due, "status_review"),
                   every(settings.purge_interval, board.purge, "status_purge"),
-                  every(settings.purge_interval, log_audit_head, "audit_chain_head")]
+                  every(settings.purge_interval, log_audit_head, "audit_chain_head"),
+                  every(settings.chain_check_interval, parts.chain_check.run, "audit_chain_check")]
+    if settings.memory_entries > 0:
+        background.append(every(_LISTEN_INTERVAL, parts.watch.keep_listening, "status_listen", at_start=True))
     if settings.renewal_horizon > timedelta(0):
         renewal = Renewal(board, settings.renewal_horizon, settings.renewal_rate, _RENEWAL_INTERVAL)
         background.append(every(_RENEWAL_INTERVAL, renewal.run, "status_renewal"))
@@ -195,7 +217,7 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
                # A rule set is a JSON document the rule book checks itself (size in bytes, schema).
                text_limits={servicer.RULE_SET_DOCUMENT_FIELD: MAX_DOCUMENT_BYTES},
                add_to_server=lambda server: servicer.add_to_server(board, parts.casework, parts.watch,
-                                                                   recomputation, server),
+                                                                   recomputation, parts.peer_word, server),
                background=tuple(background), close=close), parts
 
 

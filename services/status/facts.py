@@ -50,8 +50,14 @@ RETENTION: dict[FactKind, timedelta] = {
     FactKind.FEVER_MEDICINE_PURCHASE: SHORT_LIVED["FEVER_MEDICINE_PURCHASE"],
     FactKind.FEVER_CLINIC_VISIT: SHORT_LIVED["FEVER_CLINIC_VISIT"],
     FactKind.HOTEL_REGISTRATION: SHORT_LIVED["HOTEL_STAY"],
+    # A press of the pop-up's "continue" waives only short-lived findings: kept as long as they are.
+    FactKind.POPUP_ACKNOWLEDGEMENT: max(SHORT_LIVED.values()),
 }
 MIN_BODY_CELSIUS, MAX_BODY_CELSIUS = Decimal("34.0"), Decimal("43.0")
+# Another province's facts are recorded under the authority `<province code>.federation` (see
+# peer_authority): no feed may use it, so nothing but that province's word reaches its facts.
+PEER_AUTHORITY_SUFFIX = ".federation"
+PEER_PROVINCE = 40  # FactSource: another province's deployment
 
 
 @dataclass(frozen=True)
@@ -118,9 +124,12 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
     except ValueError:
         raise refuse("kind", "is not a known fact kind", "FACT_KIND_INVALID") from None
     if kind not in FEED_KINDS:
-        raise refuse("kind", "is recorded by the service itself (appeals, overrides)", "FACT_KIND_RESERVED")
+        raise refuse("kind", "is recorded by the service itself (appeals, overrides, pop-up presses)", "FACT_KIND_RESERVED")
     if not _AUTHORITY.match(submitted.authority):
         raise refuse("authority", "must be 1 to 64 of a-z, 0-9, '.' and '-'", "AUTHORITY_INVALID")
+    if submitted.authority.endswith(PEER_AUTHORITY_SUFFIX):
+        raise refuse("authority", "names another province's word, which only the federation brings",
+                     "AUTHORITY_RESERVED")
     if not _RECORD_ID.match(submitted.authority_record_id):
         raise refuse("authority_record_id", "must be 1 to 128 printable characters without spaces",
                      "RECORD_ID_INVALID")
@@ -156,10 +165,8 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
     elif kind is FactKind.NUCLEIC_ACID_TEST:
         fact = _with_enum(fact, "result", TestResult, submitted.test_result, refuse, field_name="test_result")
     elif kind is FactKind.FEVER_ON_SITE:
-        temperature = body_temperature(submitted.temperature, f"facts[{index}].temperature_celsius")
-        if temperature < FEVER_CELSIUS:
-            raise refuse("temperature_celsius", f"is below {FEVER_CELSIUS} ℃: not a fever", "NOT_A_FEVER")
-        fact = Fact(fact_id, kind, effective, None, temperature=temperature)
+        fact = Fact(fact_id, kind, effective, None,
+                    temperature=fever_reading(submitted.temperature, f"facts[{index}].temperature_celsius"))
     return AcceptedFact(person_id, submitted.authority, submitted.authority_record_id, submitted.source, fact,
                         code_id)
 
@@ -229,6 +236,14 @@ def body_temperature(value: float, field_path: str) -> Decimal:
     return Decimal(str(round(value, 1)))
 
 
+def fever_reading(value: float, field_path: str) -> Decimal:
+    """A reading at a checkpoint that is a fever (37.3 ℃ or more), or InvalidArgument naming the field."""
+    temperature = body_temperature(value, field_path)
+    if temperature < FEVER_CELSIUS:
+        raise InvalidArgument.for_field(field_path, f"is below {FEVER_CELSIUS} ℃: not a fever", reason="NOT_A_FEVER")
+    return temperature
+
+
 def check_symptoms(values: list[int]) -> tuple[int, ...]:
     for index, value in enumerate(values):
         if value not in _SYMPTOMS:
@@ -250,7 +265,12 @@ def seal_fact_body(fact: Fact) -> bytes:
         "result": fact.result and int(fact.result),
         "temperature": str(fact.temperature) if fact.temperature is not None else None,
         "dismissed": list(fact.dismissed), "colour": fact.colour and int(fact.colour),
-        "reason_code": fact.reason_code, "area": fact.area_code}, separators=(",", ":")).encode()
+        "reason_code": fact.reason_code, "area": fact.area_code,
+        "risky": fact.risky_departure.timestamp() if fact.risky_departure else None,
+        "provinces": [[code, departure.timestamp()] for code, departure in fact.stayed_provinces],
+        **({"origin": fact.origin_province, "provenance": fact.provenance} if fact.origin_province else {}),
+        **({"sequence": fact.list_sequence} if fact.list_sequence else {})},
+        separators=(",", ":")).encode()
 
 
 def open_fact_body(fact_id: str, body: bytes) -> Fact:
@@ -264,7 +284,12 @@ def open_fact_body(fact_id: str, body: bytes) -> Fact:
         result=TestResult(raw["result"]) if raw["result"] else None,
         temperature=Decimal(raw["temperature"]) if raw["temperature"] is not None else None,
         dismissed=tuple(raw["dismissed"]), colour=Colour(raw["colour"]) if raw["colour"] else None,
-        reason_code=raw["reason_code"], area_code=raw.get("area", ""))
+        reason_code=raw["reason_code"], area_code=raw.get("area", ""),
+        risky_departure=datetime.fromtimestamp(raw["risky"], UTC) if raw.get("risky") is not None else None,
+        stayed_provinces=tuple((code, datetime.fromtimestamp(departure, UTC))
+                               for code, departure in raw.get("provinces", ())),
+        origin_province=raw.get("origin", ""), provenance=raw.get("provenance", ""),
+        list_sequence=raw.get("sequence", 0))
 
 
 def fact_context(fact_id: str) -> bytes:
@@ -281,3 +306,95 @@ def correction_context(correction_id: str) -> bytes:
 
 def appeal_context(appeal_id: str) -> bytes:
     return b"status.appeals:" + appeal_id.encode()
+
+
+# Other provinces' word (RecordPeerListings, RecordPeerFevers): verification checked the batch's
+# signature or the code's; what is checked here is each record's shape.
+
+_PEER_BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
+_PEER_REASON = re.compile(r"^[A-Z0-9_]{1,64}\Z")
+_PEER_SOURCE = re.compile(r"^[a-z0-9-]{1,64}\Z")
+MAX_PEER_RECORD_INDEX = 1_000_000
+
+
+def peer_authority(province_code: str) -> str:
+    return province_code + PEER_AUTHORITY_SUFFIX
+
+
+@dataclass(frozen=True)
+class SubmittedListing:
+    record_index: int
+    person_ref: bytes
+    colour: int
+    reason: str
+    source: str
+    expire_time: datetime | None
+    list_sequence: int = 0
+
+
+@dataclass(frozen=True)
+class SubmittedFever:
+    report_id: str
+    code_id: str
+    person_ref: bytes
+    reading_time: datetime | None
+    temperature: float
+    code_expire_time: datetime | None
+
+
+def check_batch_id(batch_id: str) -> str:
+    if not _PEER_BATCH_ID.match(batch_id):
+        raise InvalidArgument.for_field("batch_id", "must be 1 to 128 of A-Z, a-z, 0-9, '.', '_', ':', '-'",
+                                        reason="BATCH_ID_INVALID")
+    return batch_id
+
+
+def check_listing(index: int, submitted: SubmittedListing, origin: str, batch_id: str, receive_time: datetime,
+                  fact_id: str) -> Fact:
+    """A province's record as a PEER_PROVINCE_LISTING fact, or InvalidArgument naming `listings[index].<field>`."""
+    def refuse(field_name: str, description: str, reason: str) -> InvalidArgument:
+        return InvalidArgument.for_field(f"listings[{index}].{field_name}", description, reason=reason)
+
+    if not 0 <= submitted.record_index <= MAX_PEER_RECORD_INDEX:
+        raise refuse("record_index", f"must be from 0 to {MAX_PEER_RECORD_INDEX}", "RECORD_INDEX_INVALID")
+    if len(submitted.person_ref) != 16:
+        raise refuse("person_ref", "must be 16 bytes", "PERSON_REF_INVALID")
+    if submitted.colour not in (Colour.GREEN, Colour.YELLOW, Colour.RED):
+        raise refuse("colour", "must be RED or YELLOW (a listing) or GREEN (a delisting)", "COLOUR_INVALID")
+    if not _PEER_REASON.match(submitted.reason):
+        raise refuse("reason", "must be 1 to 64 of A-Z, 0-9, '_'", "REASON_INVALID")
+    if not _PEER_SOURCE.match(submitted.source):
+        raise refuse("source", "must be 1 to 64 of a-z, 0-9, '-'", "SOURCE_INVALID")
+    if not 0 <= submitted.list_sequence < 2 ** 63:
+        raise refuse("list_sequence", "must not be negative", "LIST_SEQUENCE_INVALID")
+    colour = Colour(submitted.colour)
+    expire = submitted.expire_time
+    if colour is not Colour.GREEN and (expire is None or expire <= receive_time):
+        raise refuse("expire_time", "must be after the batch's receipt", "EXPIRE_TIME_INVALID")
+    return Fact(fact_id, FactKind.PEER_PROVINCE_LISTING, receive_time,
+                None if colour is Colour.GREEN else expire, colour=colour, reason_code=submitted.reason,
+                origin_province=origin, provenance=f"{batch_id}/{submitted.record_index}",
+                list_sequence=submitted.list_sequence)
+
+
+def check_peer_fever(index: int, submitted: SubmittedFever, origin: str, now: datetime, clock_skew: timedelta,
+                     fact_id: str) -> tuple[bytes, Fact]:
+    """A fever another province read on one of our codes: (code id, FEVER_ON_SITE fact), or
+    InvalidArgument naming `fevers[index].<field>`. The code must have been valid at the reading."""
+    def refuse(field_name: str, description: str, reason: str) -> InvalidArgument:
+        return InvalidArgument.for_field(f"fevers[{index}].{field_name}", description, reason=reason)
+
+    report_id = parse_uuid(submitted.report_id, f"fevers[{index}].report_id", "REPORT_ID_INVALID")
+    code_id = parse_code_id(submitted.code_id, f"fevers[{index}].code_id")
+    if len(submitted.person_ref) != 16:
+        raise refuse("person_ref", "must be 16 bytes", "PERSON_REF_INVALID")
+    reading = submitted.reading_time
+    if reading is None:
+        raise refuse("reading_time", "is required", "READING_TIME_MISSING")
+    if reading > now + clock_skew:
+        raise refuse("reading_time", "is in the future", "READING_TIME_IN_FUTURE")
+    if submitted.code_expire_time is None or reading >= submitted.code_expire_time + clock_skew:
+        raise refuse("code_expire_time", "the code had expired when it was read", "CODE_EXPIRED_AT_READING")
+    temperature = fever_reading(submitted.temperature, f"fevers[{index}].temperature_celsius")
+    return code_id, Fact(fact_id, FactKind.FEVER_ON_SITE, reading, None, temperature=temperature,
+                         origin_province=origin, provenance=report_id)

@@ -17,10 +17,17 @@ What each finding means is fixed here; how it shows is the province's rule set:
   from arrival until the rule's window after departure, like a risky stay.
 - FEVER_MEDICINE_PURCHASE, FEVER_CLINIC_VISIT: from the purchase or visit for the rule's `days`.
 - HOTEL_STAY: from a hotel registration until the rule's window after check-out.
+- PEER_PROVINCE_RED, PEER_PROVINCE_YELLOW: a red or yellow list record another province sent
+  (外省推送红码), from its receipt until it expires or the next record of that province about the
+  person (a GREEN one delists; a new colour replaces it).
 - A rule's `release` replaces how a finding ends: once every condition holds (days served,
   a streak of daily check-ins, negative samples on given isolation days), never before the
   natural end of an order or a stay; a clearing certificate ends it too when allowed.
-- A rule's waivers (`unless`) hide a finding while a negative test is recent enough.
+- A rule's waivers (`unless`) hide a finding while a negative test is recent enough, or from a
+  pop-up acknowledgement (the person pressed "continue") whose itinerary query, and every stay
+  learned of since, show no medium- or high-risk stay in the days before it (and, when the rule
+  names provinces, no stay outside them).
+- A rule's `in_provinces` counts a finding that names an area only for areas in those provinces.
 - A finding is held `hold_days` after it ends; findings marked `recovery` are then
   followed by RECOVERING until the rule's days or consecutive daily check-ins.
 - With no finding and no recovery, a rule set with `green_lapse` shows CHECK_IN_OVERDUE
@@ -37,8 +44,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+from services import areas
 from services.colours import Colour
-from services.status.rules import CheckInStreak, DisplayColour, FindingRule, Release, RuleSet
+from services.status.rules import CheckInStreak, DisplayColour, FindingRule, Release, RuleSet, Waiver
 
 FEVER_CELSIUS = Decimal("37.3")
 
@@ -60,6 +68,8 @@ class FactKind(enum.IntEnum):
     FEVER_CLINIC_VISIT = 12
     HOTEL_REGISTRATION = 13
     CASE_REPORTED_STAY = 14
+    POPUP_ACKNOWLEDGEMENT = 21
+    PEER_PROVINCE_LISTING = 40
 
 
 class Diagnosis(enum.IntEnum):
@@ -99,6 +109,17 @@ class Fact:
     colour: Colour | None = None          # MANUAL_OVERRIDE: the colour forced
     reason_code: str = ""                 # MANUAL_OVERRIDE: the officials' reason code
     area_code: str = ""                   # CASE_REPORTED_STAY (required), CLOSED_AREA_RESIDENCE, HOTEL_REGISTRATION
+    # POPUP_ACKNOWLEDGEMENT, what the itinerary query made with it found in the window: the latest
+    # departure of a medium- or high-risk stay (None: none), and each province stayed in with its
+    # latest departure (nothing finer: the query's answer is kept only as far as rules ask).
+    risky_departure: datetime | None = None
+    stayed_provinces: tuple[tuple[str, datetime], ...] = ()
+    # Another province's word (PEER_PROVINCE_LISTING, and a FEVER_ON_SITE it reported): the province,
+    # and where it said it ("<batch id>/<record index>" or the report id). A listing's `colour` is the
+    # record's (GREEN: a delisting), `reason_code` its reason, `end_time` its expiry.
+    origin_province: str = ""
+    provenance: str = ""
+    list_sequence: int = 0                # the origin's own order of its records about the person (0: none)
 
 
 @dataclass(frozen=True)
@@ -116,6 +137,26 @@ class Exposure:
     arrival_time: datetime
     departure_time: datetime
     high: bool
+
+
+@dataclass(frozen=True)
+class ListedStay:
+    """A stay of the person's itinerary as the 14-day query lists it, whatever its risk."""
+
+    area_code: str
+    departure_time: datetime
+    risky: bool  # MEDIUM or HIGH was in force while the person was there
+
+
+def popup_acknowledgement(fact_id: str, at: datetime, stays: Sequence[ListedStay]) -> Fact:
+    """The press of the pop-up's "continue" at `at`, with the answer of the itinerary query made then."""
+    provinces: dict[str, datetime] = {}
+    for stay in stays:
+        code = areas.province_code_of(stay.area_code)
+        provinces[code] = max(provinces.get(code, stay.departure_time), stay.departure_time)
+    return Fact(fact_id, FactKind.POPUP_ACKNOWLEDGEMENT, at,
+                risky_departure=max((s.departure_time for s in stays if s.risky), default=None),
+                stayed_provinces=tuple(sorted(provinces.items())))
 
 
 @dataclass(frozen=True)
@@ -201,7 +242,7 @@ class _Collector:
         ends (a check-out), for waivers that apply during or after it; `ongoing`: the finding has
         not ended yet (a fever with no normal reading since), so no release can end it."""
         rule = self.rules.findings.get(code)
-        if rule is None:
+        if rule is None or (rule.provinces and areas.province_code_of(detail) not in rule.provinces):
             return
         release = rule.release
         end = natural_end
@@ -290,6 +331,9 @@ def _unwaived(rule: FindingRule, since: datetime, until: datetime | None, period
     samples = _negative_samples(evidence, now)
     waived: list[tuple[datetime, datetime | None]] = []
     for waiver in rule.waivers:
+        if waiver.clear_days is not None:
+            waived += _acknowledged(waiver, since, until, evidence, now)
+            continue
         if waiver.applies == "period":
             low, high = since, period_end if period_end is not None else until
         elif waiver.applies == "after_period":
@@ -321,6 +365,26 @@ def _unwaived(rule: FindingRule, since: datetime, until: datetime | None, period
     return [(a, b) for a, b in parts if b is None or a < b]
 
 
+def _acknowledged(waiver: Waiver, since: datetime, until: datetime | None, evidence: Evidence,
+                  now: datetime) -> list[tuple[datetime, datetime | None]]:
+    """From the first clean pop-up acknowledgement made while the finding holds, to its end: no risky
+    stay in the `clear_days` before it and, when the waiver names provinces, no stay outside them."""
+    for ack in sorted((f for f in evidence.facts if f.kind is FactKind.POPUP_ACKNOWLEDGEMENT
+                       and since <= f.effective_time <= now and (until is None or f.effective_time < until)),
+                      key=lambda f: (f.effective_time, f.fact_id)):
+        checked_from = ack.effective_time - (waiver.clear_days or timedelta())
+        # What the query at the press found, and any risky stay itinerary reported since.
+        if ack.risky_departure is not None and ack.risky_departure > checked_from:
+            continue
+        if waiver.provinces and any(departure > checked_from and code not in waiver.provinces
+                                    for code, departure in ack.stayed_provinces):
+            continue
+        if any(e.departure_time > checked_from and e.arrival_time <= ack.effective_time for e in evidence.exposures):
+            continue
+        return [(ack.effective_time, until)]
+    return []
+
+
 def latest_negative_test(evidence: Evidence, now: datetime) -> datetime | None:
     """The sample time of the latest nucleic-acid result up to `now` if it is negative."""
     tests = [f for f in evidence.facts if f.kind is FactKind.NUCLEIC_ACID_TEST and f.result is not None
@@ -340,19 +404,49 @@ def _fever_findings(collector: _Collector, evidence: Evidence, now: datetime) ->
     """One finding per fever episode: from the first abnormal reading after a normal
     check-in until the next normal one."""
     readings = sorted(
-        [(c.check_in_time, c.abnormal, "FEVER_CHECK_IN", f"check-in:{c.check_in_id}") for c in evidence.check_ins
+        [(c.check_in_time, c.abnormal, "FEVER_CHECK_IN", f"check-in:{c.check_in_id}", "") for c in evidence.check_ins
          if c.check_in_time <= now]
-        + [(f.effective_time, True, "FEVER_ON_SITE", f"fact:{f.fact_id}") for f in evidence.facts
+        + [(f.effective_time, True, "FEVER_ON_SITE", f"fact:{f.fact_id}", _peer_detail(f)) for f in evidence.facts
            if f.kind is FactKind.FEVER_ON_SITE])
-    episode: tuple[datetime, str, str] | None = None
-    for moment, abnormal, code, key in readings:
+    episode: tuple[datetime, str, str, str] | None = None
+    for moment, abnormal, code, key, detail in readings:
         if abnormal and episode is None:
-            episode = (moment, code, key)
+            episode = (moment, code, key, detail)
         elif not abnormal and episode is not None:
-            collector.add(episode[1], episode[2], episode[0], moment)
+            collector.add(episode[1], episode[2], episode[0], moment, detail=episode[3])
             episode = None
     if episode is not None:
-        collector.add(episode[1], episode[2], episode[0], None, ongoing=True)
+        collector.add(episode[1], episode[2], episode[0], None, ongoing=True, detail=episode[3])
+
+
+def _peer_detail(fact: Fact) -> str:
+    """Another province's word, as a reason shows it: `<province>/<batch>/<record>[/<reason>]`."""
+    if not fact.origin_province:
+        return ""
+    return "/".join(part for part in (fact.origin_province, fact.provenance, fact.reason_code) if part)
+
+
+def _listing_order(fact: Fact) -> tuple[datetime, str, int]:
+    """A province's records about a person in the order received: by receipt, then by batch and
+    position (records of one batch are received together)."""
+    batch, _, index = fact.provenance.rpartition("/")
+    return fact.effective_time, batch, int(index) if index.isdigit() else 0
+
+
+def _said_after(later: Fact, earlier: Fact) -> bool:
+    """Whether the province said `later` after `earlier`: by its own sequence when both carry one (a
+    batch delayed by the outbox cannot undo a newer word), else in the order received."""
+    if later.list_sequence and earlier.list_sequence:
+        return later.list_sequence > earlier.list_sequence
+    return _listing_order(later) > _listing_order(earlier)
+
+
+def _listing_end(fact: Fact, facts: Sequence[Fact]) -> datetime | None:
+    """A listing ends when it expires or when its province next says something about the person (from
+    that word's receipt, or at once for a newer word that arrived first)."""
+    later = [max(f.effective_time, fact.effective_time) for f in facts if f.kind is FactKind.PEER_PROVINCE_LISTING
+             and f.origin_province == fact.origin_province and f.fact_id != fact.fact_id and _said_after(f, fact)]
+    return min([moment for moment in (fact.end_time, *later) if moment is not None], default=None)
 
 
 def _findings(evidence: Evidence, rules: RuleSet, now: datetime) -> list[_Finding]:
@@ -379,6 +473,9 @@ def _findings(evidence: Evidence, rules: RuleSet, now: datetime) -> list[_Findin
             collector.add("HOTEL_STAY", key, fact.effective_time,
                           fact.end_time + rules.window if fact.end_time else None, detail=fact.area_code,
                           period_end=fact.end_time)
+        elif fact.kind is FactKind.PEER_PROVINCE_LISTING and fact.colour in (Colour.RED, Colour.YELLOW):
+            collector.add(f"PEER_PROVINCE_{fact.colour.name}", key, fact.effective_time,
+                          _listing_end(fact, evidence.facts), detail=_peer_detail(fact))
     for exposure in evidence.exposures:
         collector.add("HIGH_RISK_STAY" if exposure.high else "MEDIUM_RISK_STAY",
                       f"stay:{exposure.area_code}:{int(exposure.arrival_time.timestamp())}",
@@ -534,3 +631,4 @@ class ChangeCause(enum.IntEnum):
     STAY = 9
     CONTACT_TRACE = 10
     CORRECTION = 20
+    PEER_PROVINCE = 40

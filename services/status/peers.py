@@ -13,11 +13,11 @@ from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 
 from services.runtime.errors import InvalidArgument, NotFound, Unavailable
 from services.runtime.timestamps import answer_datetime, to_timestamp
-from services.status.model import Exposure
+from services.status.model import Exposure, ListedStay
 
 BATCH = 1000  # identity's and itinerary's batch limits
 _PARALLEL = 4
-_HIGH = 3     # healthcode.common.v1.RiskLevel
+_MEDIUM, _HIGH = 2, 3  # healthcode.common.v1.RiskLevel
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,20 @@ class Identity:
         return {p.person_id: PersonCard(p.person_id, p.masked_name, p.home_province_code, p.federation_ref or None)
                 for response in responses for p in response.persons}
 
+    async def persons_by_ref(self, person_refs: Sequence[bytes]) -> dict[bytes, PersonCard]:
+        """The persons identity knows by these federation references (1000 a call); unknown ones are absent."""
+        async def call(chunk):
+            return await self._stub.BatchLookupPersonsByFederationRef(
+                identity_pb2.BatchLookupPersonsByFederationRefRequest(federation_refs=chunk))
+
+        try:
+            responses = await _in_batches(person_refs, call)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("identity", error) from None
+        return {bytes(p.federation_ref): PersonCard(p.person_id, p.masked_name, p.home_province_code,
+                                                    bytes(p.federation_ref))
+                for response in responses for p in response.persons if p.federation_ref}
+
     async def may_act_for(self, actor_id: str, subject_id: str) -> bool:
         try:
             response = await self._stub.CheckActingRight(identity_pb2.CheckActingRightRequest(
@@ -93,6 +107,15 @@ class StayChange:
 class Itinerary:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = itinerary_pb2_grpc.ItineraryServiceStub(channel)
+
+    async def stays(self, person_id: str) -> list[ListedStay]:
+        """The person's 14-day itinerary, every stay with whether MEDIUM or HIGH was in force there."""
+        try:
+            response = await self._stub.ListStays(itinerary_pb2.ListStaysRequest(person_id=person_id), timeout=30.0)
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("itinerary", error) from None
+        return [ListedStay(s.area_code, answer_datetime(s.departure_time), s.highest_risk_level >= _MEDIUM)
+                for s in response.stays]
 
     async def exposures(self, person_ids: Sequence[str]) -> dict[str, list[Exposure]]:
         """Stays at MEDIUM or HIGH risk in the window, per person (absent: none)."""

@@ -28,6 +28,17 @@ class Enrolment:
 
 
 @dataclass(frozen=True)
+class ColourChange:
+    sequence: int
+    person_ref: bytes
+    province_code: str
+    previous_colour: int
+    colour: int
+    change_time: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
 class StaleCode:
     code_id: bytes
     expire_time: datetime
@@ -510,6 +521,27 @@ class StatusRepository:
                ORDER BY seq DESC LIMIT $3""", person_id, before_seq, limit)
         return [_audit_entry(row) for row in rows]
 
+    async def colour_changes(self, after_seq: int, limit: int, province_codes: Sequence[str]
+                             ) -> tuple[list[ColourChange], int, bool]:
+        """The colour changes to or from RED or YELLOW among the next `limit` audit entries after `after_seq`
+        (persons of these home provinces with a federation reference), the last seq read, and whether fewer were left. Entries are
+        numbered under the audit head's lock, so they commit in seq order: a page never skips one."""
+        rows = await self.read_pool.fetch(
+            """WITH page AS (SELECT seq, person_id, previous_colour, colour, change_time, reasons
+                             FROM status.audit_log WHERE seq > $1 ORDER BY seq LIMIT $2)
+               SELECT p.seq, p.previous_colour, p.colour, p.change_time, m.person_ref, m.province_code,
+                      coalesce(p.reasons -> 0 ->> 'code', '') AS reason,
+                      -- to or from RED/YELLOW (a first status, previous 0, counts only when not green)
+                      p.colour <> p.previous_colour AND (p.colour > 1 OR p.previous_colour > 1)
+                          AND m.province_code = ANY($3::text[])
+                          AND m.person_ref IS NOT NULL AS exported
+               FROM page p JOIN status.persons m USING (person_id) ORDER BY p.seq""",
+            after_seq, limit, list(province_codes))
+        if not rows:
+            return [], after_seq, True
+        changes = [ColourChange(r["seq"], bytes(r["person_ref"]), r["province_code"], r["previous_colour"],
+                                r["colour"], r["change_time"], r["reason"]) for r in rows if r["exported"]]
+        return changes, rows[-1]["seq"], len(rows) < limit
     @staticmethod
     async def audit_chain(connection: asyncpg.Connection, after_seq: int, limit: int
                           ) -> list[tuple[AuditEntry, bytes, bytes]]:
@@ -535,6 +567,27 @@ class StatusRepository:
         row = await self.pool.fetchrow("SELECT seq, entry_hash FROM status.audit_head")
         return row["seq"], bytes(row["entry_hash"])
 
+    @staticmethod
+    async def lock_chain_check(connection: asyncpg.Connection) -> tuple[int, bytes, int] | None:
+        """(verified seq, its entry hash, recheck seq) of the background chain check, locked for the
+        transaction; None while another replica holds it (that one checks this round)."""
+        row = await connection.fetchrow(
+            "SELECT verified_seq, verified_hash, recheck_seq FROM status.audit_verification FOR UPDATE SKIP LOCKED")
+        return None if row is None else (row["verified_seq"], bytes(row["verified_hash"]), row["recheck_seq"])
+
+    @staticmethod
+    async def save_chain_check(connection: asyncpg.Connection, verified_seq: int, verified_hash: bytes,
+                               recheck_seq: int, check_time: datetime) -> None:
+        await connection.execute(
+            """UPDATE status.audit_verification SET verified_seq = $1, verified_hash = $2, recheck_seq = $3,
+                   check_time = $4""", verified_seq, verified_hash, recheck_seq, check_time)
+
+    @staticmethod
+    async def audit_entry_hash(connection: asyncpg.Connection, seq: int) -> bytes:
+        """The stored hash of entry `seq` (empty when there is none: seq 0, or a deleted row)."""
+        value = await connection.fetchval("SELECT entry_hash FROM status.audit_log WHERE seq = $1", seq)
+        return bytes(value) if value is not None else b""
+
     # Issued codes
 
     async def record_code(self, code_id: bytes, person_id: str, version: int, expire_time: datetime) -> None:
@@ -542,13 +595,39 @@ class StatusRepository:
             "INSERT INTO status.issued_codes (code_id, person_id, status_version, expire_time) VALUES ($1, $2, $3, $4)",
             code_id, person_id, version, expire_time)
 
-    async def code_statuses(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, tuple[int, Status]]:
-        """(version the code carries, the person's stored status) per known, unexpired code."""
+    async def code_versions(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, tuple[str, int]]:
+        """(person, status version the code carries) per known, unexpired code."""
         rows = await self.pool.fetch(
-            f"""SELECT c.code_id, c.status_version, {_STATUS_COLUMNS} FROM status.issued_codes c
-               JOIN status.persons p USING (person_id) JOIN status.statuses s USING (person_id)
-               WHERE c.code_id = ANY($1::bytea[]) AND c.expire_time > $2""", code_ids, now)
-        return {bytes(r["code_id"]): (r["status_version"], _status(r)) for r in rows}
+            """SELECT code_id, person_id::text, status_version FROM status.issued_codes
+               WHERE code_id = ANY($1::bytea[]) AND expire_time > $2""", code_ids, now)
+        return {bytes(r["code_id"]): (r["person_id"], r["status_version"]) for r in rows}
+
+    async def persons_by_ref(self, person_refs: Sequence[bytes], province_codes: Sequence[str] | None = None
+                             ) -> dict[bytes, str]:
+        """The enrolled persons the federation references name (of these home provinces, if given): one query."""
+        rows = await self.pool.fetch(
+            """SELECT person_ref, person_id::text FROM status.persons
+               WHERE person_ref = ANY($1::bytea[]) AND ($2::text[] IS NULL OR province_code = ANY($2::text[]))""",
+            list(person_refs), list(province_codes) if province_codes is not None else None)
+        return {bytes(r["person_ref"]): r["person_id"] for r in rows}
+
+    async def stored_fact_keys(self, keys: Sequence[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+        """Which (person, authority, record id) are already stored: a batch received again is then not
+        decided again (a concurrent first delivery is still caught by the unique key)."""
+        rows = await self.pool.fetch(
+            """SELECT f.person_id::text, f.authority, f.authority_record_id FROM status.facts f
+               JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS k(person_id, authority, record_id)
+                 ON f.person_id = k.person_id AND f.authority = k.authority AND f.authority_record_id = k.record_id""",
+            [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys])
+        return {(r[0], r[1], r[2]) for r in rows}
+
+    async def codes_issued(self, code_ids: Sequence[bytes]) -> dict[bytes, tuple[str, datetime]]:
+        """Whom each code still on record was issued to, and when it expired (expired ones included,
+        until the purge: a reading reported late is judged at its own time)."""
+        rows = await self.pool.fetch(
+            "SELECT code_id, person_id::text, expire_time FROM status.issued_codes WHERE code_id = ANY($1::bytea[])",
+            list(code_ids))
+        return {bytes(r["code_id"]): (r["person_id"], r["expire_time"]) for r in rows}
 
     async def code_holders(self, code_ids: Sequence[bytes], now: datetime) -> dict[bytes, str]:
         """The person each known, unexpired code was issued to."""

@@ -6,7 +6,8 @@ finding means (when a diagnosis starts, what clears it); a rule set says which
 colour each finding shows, how long colours are held, how people recover and for
 how long a status is valid. Since the seed provinces' rules, a finding may also say when it
 is released (days served, a streak of daily check-ins, negative tests on given days of the
-isolation), when it is waived (a recent negative test), and every rule may carry a
+isolation), when it is waived (a recent negative test, or the pop-up's "continue" with a clean
+itinerary), in which provinces a finding that names an area counts, and every rule may carry a
 `comment` citing the document it comes from.
 """
 
@@ -32,12 +33,18 @@ FINDINGS = (
     "CENTRAL_QUARANTINE", "HOME_QUARANTINE", "INBOUND_QUARANTINE", "HIGH_RISK_STAY", "MEDIUM_RISK_STAY",
     "FEVER_CHECK_IN", "FEVER_ON_SITE",
     "CLOSED_AREA_RESIDENCE", "CASE_REPORTED_STAY", "FEVER_MEDICINE_PURCHASE", "FEVER_CLINIC_VISIT", "HOTEL_STAY",
+    "PEER_PROVINCE_RED", "PEER_PROVINCE_YELLOW",
 )
 # Findings added after rule sets were first published: a document that leaves one out does not
 # count it (null), so every stored version stays valid. A finding added later (such as a red
 # pushed by another province) is appended to both tuples and rule sets may then name it.
 LATER_FINDINGS = frozenset({
     "CLOSED_AREA_RESIDENCE", "CASE_REPORTED_STAY", "FEVER_MEDICINE_PURCHASE", "FEVER_CLINIC_VISIT", "HOTEL_STAY",
+    "PEER_PROVINCE_RED", "PEER_PROVINCE_YELLOW",
+})
+# Findings that name the area they happened in: a rule may count them only in given provinces.
+AREA_FINDINGS = frozenset({
+    "HIGH_RISK_STAY", "MEDIUM_RISK_STAY", "CLOSED_AREA_RESIDENCE", "CASE_REPORTED_STAY", "HOTEL_STAY",
 })
 # Findings from facts kept only this long after they take effect (the personal data of a purchase,
 # a clinic visit, a hotel stay): a rule may show them only within it, with no release or recovery.
@@ -85,17 +92,24 @@ class Release:
 
 @dataclass(frozen=True)
 class Waiver:
-    """A finding is not shown while a negative test is recent enough.
+    """A finding is not shown while a negative test is recent enough, or once the person
+    pressed "continue" on the pop-up with a clean itinerary.
 
     `measured_from` "start": a test sampled at most `within` before the finding started (or
     after it) waives it from that test on; "now": each test waives it for `within` after its
     sample. `applies` limits the waiver to the fact's own period ("period", e.g. a hotel stay
-    until check-out), to the time after it ("after_period"), or not at all ("whole")."""
+    until check-out), to the time after it ("after_period"), or not at all ("whole").
+    `clear_days` (in place of a test): a pop-up acknowledgement made during the finding waives
+    it from then on when the itinerary query made with it, and every stay learned of since,
+    show no medium- or high-risk stay in the `clear_days` before it, and, with `provinces`, no
+    stay then outside those provinces."""
 
-    within: timedelta
+    within: timedelta | None
     measured_from: str
     applies: str
     comment: str = ""
+    clear_days: timedelta | None = None
+    provinces: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -111,6 +125,8 @@ class FindingRule:
     release: Release | None = None
     waivers: tuple[Waiver, ...] = ()
     comment: str = ""
+    # Counted only for areas in these provinces (findings that name an area); empty: everywhere.
+    provinces: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -288,7 +304,7 @@ class _RuleSetReader:
                 findings[kind] = None
                 continue
             entry = self._object(raw[kind], path, {"display", "hold_days", "days", "recovery", "release", "unless",
-                                                   "comment"})
+                                                   "in_provinces", "comment"})
             display = self._display(entry.get("display"), f"{path}.display", by_name)
             if display.national is Colour.GREEN:
                 raise _invalid(f"{path}.display", "a finding cannot show green")
@@ -301,7 +317,8 @@ class _RuleSetReader:
                                                                    0, 60)),
                 days=None if days is None else timedelta(days=self._number(days, f"{path}.days", 1, 60)),
                 recovery=recovery, release=self._release(entry.get("release"), f"{path}.release"),
-                waivers=self._waivers(entry.get("unless"), f"{path}.unless"), comment=self._comment(entry, path))
+                waivers=self._waivers(entry.get("unless"), f"{path}.unless"), comment=self._comment(entry, path),
+                provinces=self._provinces(kind, entry.get("in_provinces"), f"{path}.in_provinces"))
             if kind in SHORT_LIVED:
                 self._short_lived(kind, rule, path)
             findings[kind] = rule
@@ -309,6 +326,27 @@ class _RuleSetReader:
             if findings[kind] is not None and findings[kind].days is None:
                 raise _invalid(f"findings.{kind}.days", "is required: a contact may never receive a release")
         return findings
+
+    @staticmethod
+    def _provinces(kind: str, value: object, path: str) -> frozenset[str]:
+        if value is None:
+            return frozenset()
+        if kind not in AREA_FINDINGS:
+            raise _invalid(path, "applies only to findings that name an area")
+        return _RuleSetReader._province_list(value, path)
+
+    @staticmethod
+    def _province_list(value: object, path: str) -> frozenset[str]:
+        if value is None:
+            return frozenset()
+        if not isinstance(value, list) or not 1 <= len(value) <= 34:
+            raise _invalid(path, "must list 1 to 34 province codes")
+        for index, code in enumerate(value):
+            if not isinstance(code, str) or not areas.is_province_code(code):
+                raise _invalid(f"{path}[{index}]", "is not a GB/T 2260 province code")
+        if len(set(value)) != len(value):
+            raise _invalid(path, "must list each province once")
+        return frozenset(value)
 
     @staticmethod
     def _short_lived(kind: str, rule: FindingRule, path: str) -> None:
@@ -362,14 +400,28 @@ class _RuleSetReader:
         waivers = []
         for index, entry in enumerate(value):
             item = f"{path}[{index}]"
-            raw = self._object(entry, item, {"negative_test_within_hours", "measured_from", "applies", "comment"})
+            raw = self._object(entry, item, {"negative_test_within_hours", "measured_from", "applies",
+                                             "popup_acknowledged_clear_days", "itinerary_in_provinces", "comment"})
+            applies = raw.get("applies", "whole")
+            if applies not in ("whole", "period", "after_period"):
+                raise _invalid(f"{item}.applies", "must be whole, period or after_period")
+            if "popup_acknowledged_clear_days" in raw:
+                # The pop-up's "continue" with a clean itinerary: no test, so no test fields.
+                for name in ("negative_test_within_hours", "measured_from"):
+                    if name in raw:
+                        raise _invalid(f"{item}.{name}", "does not apply to a pop-up acknowledgement")
+                clear = self._number(raw["popup_acknowledged_clear_days"], f"{item}.popup_acknowledged_clear_days",
+                                     1, 30)
+                provinces = self._province_list(raw.get("itinerary_in_provinces"), f"{item}.itinerary_in_provinces")
+                waivers.append(Waiver(None, "now", applies, self._comment(raw, item), timedelta(days=clear),
+                                      provinces))
+                continue
+            if "itinerary_in_provinces" in raw:
+                raise _invalid(f"{item}.itinerary_in_provinces", "applies only to a pop-up acknowledgement")
             within = self._number(raw.get("negative_test_within_hours"), f"{item}.negative_test_within_hours", 1, 720)
             measured_from = raw.get("measured_from", "now")
             if measured_from not in ("start", "now"):
                 raise _invalid(f"{item}.measured_from", "must be start or now")
-            applies = raw.get("applies", "whole")
-            if applies not in ("whole", "period", "after_period"):
-                raise _invalid(f"{item}.applies", "must be whole, period or after_period")
             waivers.append(Waiver(timedelta(hours=within), measured_from, applies, self._comment(raw, item)))
         return tuple(waivers)
 

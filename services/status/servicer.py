@@ -14,7 +14,8 @@ from services.runtime.timestamps import optional_datetime, to_timestamp
 from services.status.audit import AuditEntry
 from services.status.board import StatusBoard
 from services.status.casework import Appeal, Casework
-from services.status.facts import SubmittedFact
+from services.status.facts import SubmittedFact, SubmittedFever, SubmittedListing
+from services.status.listings import PeerProvinceWord
 from services.status.model import Reason, Status, reasons_from_json
 from services.status.recompute import Recomputation
 from services.status.repository import CorrectionRow, OverrideRow, RecomputeRun, StoredKey, StoredRuleSet
@@ -25,6 +26,14 @@ REDUCED_REASON = "DETAIL_REDUCED"
 RULE_SET_DOCUMENT_FIELD = pb.PublishRuleSetRequest.DESCRIPTOR.fields_by_name["document"].full_name
 SERVICE_NAMES = (pb.DESCRIPTOR.services_by_name["StatusService"].full_name,
                  pb.DESCRIPTOR.services_by_name["StatusAdminService"].full_name)
+
+
+def _row_time(holder, field_name: str):
+    """A row's time, or None when unset or out of range: the row is then refused on its own, naming the field."""
+    try:
+        return optional_datetime(holder, field_name)
+    except InvalidArgument:
+        return None
 
 
 def _reason(reason: Reason) -> pb.Reason:
@@ -120,10 +129,12 @@ def _submitted(index: int, fact: pb.Fact) -> SubmittedFact:
 
 
 class StatusServicer(pb_grpc.StatusServiceServicer):
-    def __init__(self, board: StatusBoard, casework: Casework, watch: StatusWatch) -> None:
+    def __init__(self, board: StatusBoard, casework: Casework, watch: StatusWatch,
+                 peer_word: PeerProvinceWord) -> None:
         self._board = board
         self._casework = casework
         self._watch = watch
+        self._peer_word = peer_word
 
     async def GetStatus(self, request, context) -> pb.GetStatusResponse:
         return pb.GetStatusResponse(status=_status(await self._board.current(request.person_id, replica=True)))
@@ -182,6 +193,10 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
                                             request.temperature_celsius, list(request.symptoms), request.request_id)
         return pb.RecordCheckInResponse(status=_status(status))
 
+    async def AcknowledgePopup(self, request, context) -> pb.AcknowledgePopupResponse:
+        status = await self._board.acknowledge_popup(request.person_id, request.actor_person_id, request.request_id)
+        return pb.AcknowledgePopupResponse(status=_status(status))
+
     async def IssueCode(self, request, context) -> pb.IssueCodeResponse:
         issued, status = await self._board.issue_code(request.person_id, request.requester_person_id)
         return pb.IssueCodeResponse(payload=issued.payload, expire_time=to_timestamp(issued.expire_time),
@@ -191,6 +206,16 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
         async for changes in self._watch.every_change():
             await context.write(pb.StreamStatusChangesResponse(changes=[
                 pb.StatusVersion(person_id=person_id, version=version) for person_id, version in changes]))
+
+    async def ListColourChanges(self, request, context) -> pb.ListColourChangesResponse:
+        changes, last, caught_up = await self._board.colour_changes(request.after_sequence, request.page_size,
+                                                                    list(request.province_codes))
+        stamps: dict = {}  # changes of one recomputation share their time: one Timestamp each
+        return pb.ListColourChangesResponse(changes=[pb.ColourChange(
+            sequence=c.sequence, person_ref=c.person_ref, province_code=c.province_code,
+            previous_colour=c.previous_colour, colour=c.colour,
+            change_time=stamps.get(c.change_time) or stamps.setdefault(c.change_time, to_timestamp(c.change_time)),
+            reason=c.reason) for c in changes], last_sequence=last, caught_up=caught_up)
 
     async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
         return pb.GetCodeStandingResponse(standings=await self._board.code_standings(list(request.code_ids)))
@@ -247,6 +272,31 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
                                                rejected_count=rejected)
 
 
+    async def RecordPeerListings(self, request, context) -> pb.RecordPeerListingsResponse:
+        listings = [SubmittedListing(listing.record_index, bytes(listing.person_ref), listing.colour, listing.reason,
+                                     listing.source, _row_time(listing, "expire_time"), listing.list_sequence)
+                    for i, listing in enumerate(request.listings)]
+        result = await self._peer_word.record_listings(
+            request.origin_province_code, request.batch_id, optional_datetime(request, "receive_time"),
+            list(request.home_province_codes), listings)
+        return pb.RecordPeerListingsResponse(
+            stored_count=result.stored, duplicate_count=result.duplicates, unknown_count=result.unknown,
+            rejections=[pb.FactOutcome(index=index, rejection_reason=reason, rejection_field=field_path)
+                        for index, reason, field_path in result.rejections])
+
+    async def RecordPeerFevers(self, request, context) -> pb.RecordPeerFeversResponse:
+        fevers = [SubmittedFever(fever.report_id, fever.code_id, bytes(fever.person_ref),
+                                 _row_time(fever, "reading_time"), fever.temperature_celsius,
+                                 _row_time(fever, "code_expire_time"))
+                  for i, fever in enumerate(request.fevers)]
+        result = await self._peer_word.record_fevers(request.origin_province_code, fevers)
+        return pb.RecordPeerFeversResponse(
+            outcomes=[pb.FactOutcome(index=index, fact_id=fact_id, duplicate=duplicate, rejection_reason=reason,
+                                     rejection_field=field_path)
+                      for index, fact_id, duplicate, reason, field_path in result.outcomes],
+            stored_count=result.stored)
+
+
 class StatusAdminServicer(pb_grpc.StatusAdminServiceServicer):
     def __init__(self, board: StatusBoard, casework: Casework, recomputation: Recomputation) -> None:
         self._board = board
@@ -294,6 +344,7 @@ class StatusAdminServicer(pb_grpc.StatusAdminServiceServicer):
 
 
 def add_to_server(board: StatusBoard, casework: Casework, watch: StatusWatch, recomputation: Recomputation,
+                  peer_word: PeerProvinceWord,
                   server: grpc.aio.Server) -> None:
-    pb_grpc.add_StatusServiceServicer_to_server(StatusServicer(board, casework, watch), server)
+    pb_grpc.add_StatusServiceServicer_to_server(StatusServicer(board, casework, watch, peer_word), server)
     pb_grpc.add_StatusAdminServiceServicer_to_server(StatusAdminServicer(board, casework, recomputation), server)

@@ -37,8 +37,10 @@ class Signer:
     """Signs codes with each province's newest usable key; keys are re-read periodically
     (and on changes made here), so a rotation or revocation reaches every replica."""
 
-    def __init__(self, repository: StatusRepository, keyring: Keyring, code_lifetime: timedelta) -> None:
+    def __init__(self, repository: StatusRepository, keyring: Keyring, code_lifetime: timedelta,
+                 publish_lead: timedelta = timedelta(0)) -> None:
         self._repository = repository
+        self._publish_lead = publish_lead
         self._keyring = keyring
         self._lifetime = code_lifetime
         self._keys: dict[str, list[tuple[StoredKey, ec.EllipticCurvePrivateKey]]] = {}
@@ -82,6 +84,9 @@ class Signer:
         requests.province_code(province_code, "province_code")
         # Whole seconds, as the codes it signs state their times.
         start = (not_before or now).replace(microsecond=0)
+        if any(stored.not_before <= now < stored.not_after for stored, _ in self._keys.get(province_code, ())):
+            # A rotation: the new key signs only once peers have had time to learn it (a first key cannot wait).
+            start = max(start, (now + self._publish_lead).replace(microsecond=0))
         end = (not_after or start + timedelta(days=365)).replace(microsecond=0)
         if end <= start or end - start > MAX_KEY_LIFETIME:
             raise InvalidArgument.for_field("not_after_time", "must be after not_before_time, within two years",

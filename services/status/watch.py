@@ -14,17 +14,23 @@ import asyncpg
 
 from services.runtime.errors import ResourceExhausted, Unavailable
 from services.runtime.logs import get_logger
+from services.status.memory import RecentStatuses
 from services.status.repository import NOTIFY_CHANNEL
 
 log = get_logger(__name__)
 MAX_WATCHERS = 10_000  # streams per process; beyond it WatchStatus is refused
 MAX_SUBSCRIBERS = 256  # StreamStatusChanges subscribers (gateway replicas) per process
 _SUBSCRIBER_BACKLOG = 10_000  # notifications a slow subscriber may lag before it must start over
+# keep_listening's probe: a listening connection silent this long is treated as lost, so statuses
+# held in memory outlive an unseen change by at most the job's interval plus this.
+_PING_TIMEOUT = 2.0
+LISTENER_NAME = "healthcode-status-listen"
 
 
 class StatusWatch:
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, recent: RecentStatuses | None = None) -> None:
         self._url = database_url
+        self._recent = recent if recent is not None else RecentStatuses(0)
         self._connection: asyncpg.Connection | None = None
         self._watchers: dict[str, set[asyncio.Event]] = {}
         self._subscribers: set[asyncio.Queue[list[tuple[str, int]] | None]] = set()
@@ -38,9 +44,22 @@ class StatusWatch:
         async with self._lock:
             if self._connection is not None and not self._connection.is_closed():
                 return
-            self._connection = await asyncpg.connect(self._url)
+            self._connection = await asyncpg.connect(self._url, server_settings={"application_name": LISTENER_NAME})
             await self._connection.add_listener(NOTIFY_CHANNEL, self._on_notify)
             self._connection.add_termination_listener(self._on_lost)
+            self._recent.listening()
+
+    async def keep_listening(self) -> None:
+        """A job while statuses are held in memory: listens, and proves the connection still carries
+        notifications; a connection that does not answer in time is dropped (memory forgets with it)."""
+        await self._listen()
+        connection = self._connection
+        try:
+            await connection.fetchval("SELECT 1", timeout=_PING_TIMEOUT)
+        except (asyncpg.PostgresError, OSError, asyncio.TimeoutError):
+            self._on_lost(connection)
+            connection.terminate()
+            raise
 
     def _on_notify(self, _connection, _pid, _channel, payload: str) -> None:
         changes = []
@@ -50,6 +69,7 @@ class StatusWatch:
             changes.append((person_id, int(version) if version.isdigit() else 0))
             for event in self._watchers.get(person_id, ()):
                 event.set()
+        self._recent.changed(changes)
         for queue in self._subscribers:
             _offer(queue, changes)
 
@@ -57,6 +77,7 @@ class StatusWatch:
         # Wake everyone: each stream re-reads, and the next watcher reconnects. Subscribers to every
         # change cannot re-read what they missed: their streams end, so they forget their caches.
         log.warning("status_watch_connection_lost")
+        self._recent.lost()
         for events in self._watchers.values():
             for event in events:
                 event.set()

@@ -4,12 +4,15 @@ checkpoint, venues → servicers."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from services import areas
+from services.codes import key_id_of
 from services.codes.payload import p256_key_from_secret
 from services.runtime.clients import open_channel
 from services.runtime.clock import Clock, SystemClock
@@ -23,10 +26,14 @@ from services.verification import servicer
 from services.verification.checkpoint import Checkpoint
 from services.verification import dcc_rules
 from services.verification.contacts import StatusContactReporter
+from services.verification.exchange_root import ExchangeRoot, KeyNotCertified
+from services.verification.exporter import Exporter, ExportPolicy
 from services.verification.federation_tls import FederationTls
 from services.verification.dcc_checkpoint import DccCheckpoint
 from services.verification.dcc_repository import DccRepository
 from services.verification.dcc_rules import Rule
+from services.verification.fever_reports import FeverIntake, FeverOutbox
+from services.verification.fever_repository import FeverRepository
 from services.verification.dcc_trust import MAX_SIGNERS_PER_CALL, DccTrust, SignerInput, parse_gateway_trust_list
 from services.verification.peers import LocalStatus, Peer, parse_peers
 from services.verification.recognition import Recognition
@@ -78,6 +85,12 @@ class VerificationSettings:
     dcc_rules: tuple[Rule, ...] = ()
     # HEALTHCODE_VERIFICATION_DCC_TRUST_LIST: an EU gateway trust-list file imported at start-up, if any.
     dcc_trust_list: tuple[SignerInput, ...] = ()
+    # The federation's exchange root and its certificate (DER) of our exchange key; required with peers.
+    exchange_root: ExchangeRoot | None = None
+    exchange_certificate: bytes = b""
+    # The exporter: how often it follows status's colour changes (0: off), and how it batches them.
+    export_interval: float = 1.0
+    export_policy: ExportPolicy = ExportPolicy()
 
     @classmethod
     def read(cls, env: Env) -> VerificationSettings:
@@ -113,6 +126,10 @@ class VerificationSettings:
             federation_tls=federation_tls,
             outbox_interval=env.number("VERIFICATION_OUTBOX_INTERVAL_SECONDS", 1.0, minimum=0.05),
             key_push_interval=env.number("VERIFICATION_KEY_PUSH_INTERVAL_SECONDS", 1.0, minimum=0.05),
+            export_interval=env.number("VERIFICATION_EXPORT_INTERVAL_SECONDS", 1.0, minimum=0.0),
+            export_policy=ExportPolicy(
+                batch_size=env.integer("VERIFICATION_EXPORT_BATCH_SIZE", 5000, minimum=1, maximum=10_000),
+                max_delay=timedelta(seconds=env.number("VERIFICATION_EXPORT_MAX_DELAY_SECONDS", 1.0, minimum=0.0))),
         )
         rules_path = env.text("VERIFICATION_DCC_RULES", str(dcc_rules.PACKAGED))
         try:
@@ -126,6 +143,7 @@ class VerificationSettings:
                 settings = replace(settings, dcc_trust_list=tuple(signers))
             except (OSError, ValueError, TypeError) as error:
                 env.invalid("VERIFICATION_DCC_TRUST_LIST", f"must be an EU gateway trust-list file ({error})")
+        settings = _exchange_root(env, settings)
         env.check()
         return settings
 
@@ -162,12 +180,46 @@ def _federation_tls(env: Env, own: frozenset[str], has_peers: bool) -> Federatio
     return tls
 
 
+def _exchange_root(env: Env, settings: VerificationSettings) -> VerificationSettings:
+    """The exchange root and its certificate of our exchange key, from files (mounted secrets): required
+    once there are peers; the certificate must be the root's, of our exchange key, for all our provinces."""
+    names = ("VERIFICATION_EXCHANGE_ROOT_FILE", "VERIFICATION_EXCHANGE_CERT_FILE")
+    paths = [env.text(name, "") for name in names]
+    if not any(paths):
+        if settings.peers:
+            env.invalid(names[0], "and the exchange key's certificate are required when there are peers")
+        return settings
+    if not all(paths):
+        env.invalid(names[0], "and the exchange key's certificate must be set together")
+        return settings
+    try:
+        root = ExchangeRoot.from_pem(Path(paths[0]).read_bytes())
+        certificate = x509.load_pem_x509_certificate(Path(paths[1]).read_bytes())
+    except (OSError, ValueError):
+        env.invalid(names[0], "or the exchange key's certificate cannot be read (PEM)")
+        return settings
+    der = certificate.public_bytes(serialization.Encoding.DER)
+    try:
+        certified = root.certified(der, datetime.now(UTC))
+    except KeyNotCertified as refusal:
+        env.invalid(names[1], refusal.message)
+        return settings
+    if settings.exchange_secret and certified.key_id != key_id_of(
+            exchange_key_from_secret(settings.exchange_secret).public_key()):
+        env.invalid(names[1], "must certify the key HEALTHCODE_VERIFICATION_EXCHANGE_KEY derives")
+    if not settings.own_provinces <= certified.provinces:
+        env.invalid(names[1], "must name every province in HEALTHCODE_VERIFICATION_PROVINCES")
+    return replace(settings, exchange_root=root, exchange_certificate=der)
+
+
 @dataclass(frozen=True)
 class VerificationParts:
     recognition: Recognition
     checkpoint: Checkpoint
     venues: VenueBook
     dcc: DccCheckpoint
+    fever_outbox: FeverOutbox
+    exporter: Exporter
 
 
 async def build_app(settings: VerificationSettings, clock: Clock | None = None) -> App:
@@ -183,9 +235,13 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
     tls = settings.federation_tls
     peers = [Peer(address, provinces, tls.channel_credentials()) for address, provinces in settings.peers.items()] \
         if tls is not None else []
+    local_status = LocalStatus(status_channel)
     repository = VerificationRepository(pool, read_pool)
-    recognition = Recognition(repository, LocalStatus(status_channel), peers, settings.own_provinces,
-                              exchange_key_from_secret(settings.exchange_secret), settings.clock_skew, clock)
+    recognition = Recognition(repository, local_status, peers, settings.own_provinces,
+                              exchange_key_from_secret(settings.exchange_secret), settings.clock_skew, clock,
+                              exchange_root=settings.exchange_root,
+                              exchange_certificate=settings.exchange_certificate)
+    exporter = Exporter(repository, local_status, recognition, clock, settings.export_policy)
     await recognition.reload()
     try:
         await recognition.sync()
@@ -198,7 +254,9 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
         imported = await dcc.trust.import_signers(signers[start:start + MAX_SIGNERS_PER_CALL])
         log.info("dcc_trust_list_imported", stored=imported.stored, unchanged=imported.unchanged,
                  rejected=len(imported.rejections))
-    checkpoint = Checkpoint(recognition, repository, clock, dcc)
+    fever_outbox = FeverOutbox(FeverRepository(pool), recognition, clock)
+    fever_intake = FeverIntake(recognition, clock)
+    checkpoint = Checkpoint(recognition, repository, clock, dcc, fever_outbox)
     venues = VenueBook(VenueRepository(pool), StatusContactReporter(status_channel), settings.venue_key,
                        settings.venue_policy, clock)
 
@@ -207,6 +265,7 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
 
     async def purge() -> None:
         await recognition.purge()
+        await fever_outbox.purge()
         await venues.purge_visits()
         await repository.purge_decisions(clock.now() - settings.decision_retention)
 
@@ -220,7 +279,7 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
 
     listeners = () if tls is None else (Listener(
         FEDERATION_LISTENER, settings.federation_port, tls.server_credentials(),
-        lambda server: servicer.add_federation_to_server(recognition, server)),)
+        lambda server: servicer.add_federation_to_server(recognition, fever_intake, server)),)
     app = App(name=NAME, service_names=servicer.SERVICE_NAMES, listeners=listeners,
               # A code of any length is judged by the checker (PAYLOAD_TOO_LARGE is a DENY verdict).
               text_limits={servicer.VERIFY_PAYLOAD_FIELD: 8 * 1024 * 1024},
@@ -228,6 +287,9 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
               background=(every(settings.sync_interval, sync, "trust_sync"),
                           every(settings.purge_interval, purge, "verification_purge"),
                           every(settings.outbox_interval, recognition.outbox.run, "federation_outbox"),
-                          every(settings.key_push_interval, recognition.refresh_own_keys, "trust_key_push")),
+                          every(settings.outbox_interval, fever_outbox.run, "federation_fever_reports"),
+                          every(settings.key_push_interval, recognition.refresh_own_keys, "trust_key_push"))
+              + ((every(settings.export_interval, exporter.run, "federation_exporter"),)
+                 if settings.export_interval and peers else ()),
               close=close)
-    return app, VerificationParts(recognition, checkpoint, venues, dcc)
+    return app, VerificationParts(recognition, checkpoint, venues, dcc, fever_outbox, exporter)

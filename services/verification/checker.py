@@ -156,7 +156,9 @@ def conclude(examined: Examined, trust: TrustView, standing: Standing | None, li
         agreement = trust.agreements.get(claims.issuer_province)
         if agreement is None or not agreement.accepts(claims.issued_at, now):
             return examined.verdict(Decision.DENY, "ISSUER_NOT_RECOGNISED")
-        colour = agreement.colour_mapping.get(claims.display_colour, colour)
+        # A mapping makes an issuer's display colour stricter here (orange → red), never more
+        # lenient than the national colour the issuer signed: a purple code is red everywhere.
+        colour = max(colour, agreement.colour_mapping.get(claims.display_colour, colour))
     if listed is not None and listed > colour:
         return examined.verdict(Decision.DENY, f"RISK_LIST_{listed.name}", listed)
     if colour is not Colour.GREEN:

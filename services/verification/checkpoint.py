@@ -18,6 +18,7 @@ from services.runtime.logs import get_logger
 from services.verification import signals
 from services.verification.checker import MAX_TEST_REQUIREMENT, Examined, Standing, Verdict, conclude, examine
 from services.verification.dcc_checkpoint import DccCheckpoint
+from services.verification.fever_reports import FeverOutbox
 from services.verification.recognition import Recognition
 from services.verification.repository import DecisionRow, VerificationRepository
 
@@ -44,11 +45,12 @@ def test_requirement(hours: int, field_path: str) -> timedelta | None:
 
 class Checkpoint:
     def __init__(self, recognition: Recognition, repository: VerificationRepository, clock: Clock,
-                 dcc: DccCheckpoint | None = None) -> None:
+                 dcc: DccCheckpoint | None = None, fever_outbox: FeverOutbox | None = None) -> None:
         self._recognition = recognition
         self._repository = repository
         self._clock = clock
         self._dcc = dcc
+        self._fever_outbox = fever_outbox
 
     async def verify(self, payload: str, checkpoint_id: str, area_code: str, temperature: float | None,
                      negative_test_within_hours: int = 0) -> Recorded:
@@ -83,8 +85,12 @@ class Checkpoint:
             verification_id, now, checkpoint_id, area_code, int(verdict.decision), verdict.reason,
             verdict.issuer_province or None, int(verdict.colour) if verdict.colour else None, verdict.code_id))
         signals.decided(verdict.decision.name, verdict.reason)
-        if verdict.reason == "FEVER" and verdict.issuer_province in self._recognition.own_provinces:
-            await self._report_fever(verdict, reading, verification_id)
+        if verdict.reason == "FEVER":
+            if verdict.issuer_province in self._recognition.own_provinces:
+                await self._report_fever(verdict, reading, verification_id)
+            elif self._fever_outbox is not None:
+                # Another province's code: its issuer is told (the outbox keeps trying until it answers).
+                await self._fever_outbox.report(verification_id, verdict.issuer_province, payload, now, reading)
         return Recorded(verdict, verification_id)
 
     async def _standing(self, issuer_province: str, code_id: bytes) -> Standing | None:

@@ -25,12 +25,15 @@ class RiskRecord:
     reason: str
     source: str
     expire_time: datetime
+    # The exporter's order of the origin's records about one person (0: a list published by hand).
+    list_sequence: int = 0
 
 
 def risk_list_bytes(batch_id: str, province_code: str, records: Sequence[RiskRecord]) -> bytes:
     """The canonical form a risk-list signature covers (records in the order sent)."""
     return cbor2.dumps([batch_id, province_code, [
-        [r.person_ref, int(r.colour), r.reason, r.source, int(r.expire_time.timestamp())] for r in records]],
+        [r.person_ref, int(r.colour), r.reason, r.source, int(r.expire_time.timestamp()), r.list_sequence]
+        for r in records]],
         canonical=True)
 
 
@@ -46,6 +49,8 @@ def verifies(public_key: ec.EllipticCurvePublicKey, purpose: bytes, payload: byt
 def risk_list_from_bytes(payload: bytes) -> tuple[str, str, list[RiskRecord]]:
     """The batch id, province and records back from their canonical form (what the outbox stores)."""
     batch_id, province_code, rows = cbor2.loads(payload)
+    times: dict[int, datetime] = {}  # a batch's records share a few expiry times
     return batch_id, province_code, [
-        RiskRecord(bytes(ref), Colour(colour), reason, source, datetime.fromtimestamp(expire, UTC))
-        for ref, colour, reason, source, expire in rows]
+        RiskRecord(bytes(ref), Colour(colour), reason, source,
+                   times.get(expire) or times.setdefault(expire, datetime.fromtimestamp(expire, UTC)), sequence)
+        for ref, colour, reason, source, expire, sequence in rows]

@@ -30,7 +30,14 @@ def province_uri(province_code: str) -> str:
 def certificate_provinces(certificate_pem: bytes) -> frozenset[str]:
     """The provinces a (chain-verified) certificate names; empty when it names none or is unreadable."""
     try:
-        certificate = x509.load_pem_x509_certificate(certificate_pem)
+        return provinces_named(x509.load_pem_x509_certificate(certificate_pem))
+    except ValueError:
+        return frozenset()
+
+
+def provinces_named(certificate: x509.Certificate) -> frozenset[str]:
+    """The provinces a certificate's subject alternative names carry (healthcode://federation/<code>)."""
+    try:
         names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except (ValueError, x509.ExtensionNotFound):
         return frozenset()
@@ -104,3 +111,4 @@ def dev_federation_files(directory: Path, provinces: frozenset[str]) -> Federati
     if not files.certificate.exists() or certificate_provinces(files.certificate.read_bytes()) != provinces:
         pki.write_pair(files.certificate, files.key, *issue_deployment(ca, ca_key, "healthcode deployment", provinces))
     return files
+

@@ -3,7 +3,7 @@ check the service runs. No call to the service while verifying."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from cryptography.hazmat.primitives import serialization
@@ -29,6 +29,7 @@ from services.verification.dcc_check import check_dcc
 from services.verification.dcc_checkpoint import verdict_of
 from services.verification.dcc_rules import Rule, load_rules
 from services.verification.exchange import SNAPSHOT, verifies
+from services.verification.exchange_root import ExchangeRoot, KeyNotCertified
 
 
 class SnapshotRejected(Exception):
@@ -36,12 +37,19 @@ class SnapshotRejected(Exception):
 
 
 class OfflineCheckpoint:
-    """What a device holds: the trust view, stale codes and red/yellow records from snapshots
-    signed by its deployment's exchange key (configured on the device)."""
+    """What a device holds: the trust view, stale codes and red/yellow records from snapshots signed by
+    its deployment's exchange key: the key configured on the device, or, given the federation's exchange
+    root and the device's provinces, whichever key the root certified for one of them (so a rotated
+    exchange key is taken, and an uncertified one refused)."""
 
-    def __init__(self, exchange_key: ec.EllipticCurvePublicKey, max_age: timedelta,
-                 dcc_rules: tuple[Rule, ...] | None = None) -> None:
+    def __init__(self, exchange_key: ec.EllipticCurvePublicKey | None, max_age: timedelta,
+                 dcc_rules: tuple[Rule, ...] | None = None, *, exchange_root: ExchangeRoot | None = None,
+                 provinces: frozenset[str] = frozenset()) -> None:
+        if exchange_key is None and (exchange_root is None or not provinces):
+            raise ValueError("a device trusts its deployment's exchange key, or the exchange root and its provinces")
         self._exchange_key = exchange_key
+        self._exchange_root = exchange_root
+        self._provinces = provinces
         self._dcc_rules = load_rules() if dcc_rules is None else dcc_rules
         self._dcc_signers: dict[bytes, dcc.SignerCertificate] = {}
         self._max_age = max_age
@@ -54,9 +62,22 @@ class OfflineCheckpoint:
         self._listed: dict[bytes, set[tuple[Colour, str, str, datetime]]] = {}
         self._skew = timedelta(0)
 
-    def apply(self, response: pb.GetOfflineSnapshotResponse) -> None:
-        """Takes a whole snapshot or a delta after the version held; refuses anything unsigned."""
-        if not verifies(self._exchange_key, SNAPSHOT, response.snapshot, response.signature):
+    def _signer(self, response: pb.GetOfflineSnapshotResponse, now: datetime) -> ec.EllipticCurvePublicKey:
+        if self._exchange_key is not None:
+            return self._exchange_key
+        try:
+            certified = self._exchange_root.certified(bytes(response.key_certificate), now)
+        except KeyNotCertified as refusal:
+            raise SnapshotRejected(refusal.message) from None
+        if certified.key_id.hex() != response.key_id or not certified.provinces & self._provinces:
+            raise SnapshotRejected("the snapshot's key is not certified for this device's provinces")
+        return certified.public_key
+
+    def apply(self, response: pb.GetOfflineSnapshotResponse, now: datetime | None = None) -> None:
+        """Takes a whole snapshot or a delta after the version held; refuses anything unsigned (`now`: the
+        device's time, to judge the exchange key's certificate; the real time if not given)."""
+        signer = self._signer(response, now or datetime.now(UTC))
+        if not verifies(signer, SNAPSHOT, response.snapshot, response.signature):
             raise SnapshotRejected("the snapshot's signature does not verify")
         snapshot = pb.OfflineSnapshot.FromString(response.snapshot)
         if snapshot.base_version not in (0, self.version):

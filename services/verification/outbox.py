@@ -59,6 +59,8 @@ class Outbox:
         self._peers = {peer.address: peer for peer in peers}
         self._clock = clock
         self.policy = policy
+        # The exchange root's certificates of our exchange keys, by key id: sent with each batch they signed.
+        self.key_certificates: dict[bytes, bytes] = {}
 
     def peer_addresses(self) -> list[str]:
         return list(self._peers)
@@ -76,7 +78,7 @@ class Outbox:
         batch_id, province_code, records = risk_list_from_bytes(delivery.batch.payload)
         try:
             await peer.submit_risk_list(batch_id, province_code, records, delivery.batch.key_id,
-                                        delivery.batch.signature)
+                                        delivery.batch.signature, self.key_certificates.get(delivery.batch.key_id, b""))
         except DomainError as error:
             return error.message[:200]
         return None

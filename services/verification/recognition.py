@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -23,6 +24,7 @@ from services.verification.exchange import (RISK_LIST, SNAPSHOT, TRUST_LIST, Ris
                                             verifies)
 from services.verification.peers import LocalStatus, Peer, PeerTrustList, StaleCode, TrustListRefused
 from services.verification import signals
+from services.verification.exchange_root import ExchangeRoot
 from services.verification.outbox import Outbox
 from services.verification.repository import (DELTA_OVERLAP, AgreementRow, KeyRow, SignedBatch,
                                               VerificationRepository)
@@ -30,6 +32,7 @@ from services.verification.repository import (DELTA_OVERLAP, AgreementRow, KeyRo
 log = get_logger(__name__)
 
 MAX_RISK_RECORDS = 100_000
+STATUS_PAGE = 1000  # records per RecordPeerListings call (status's limit)
 MAX_RISK_LIFETIME = timedelta(days=30)
 OUTBOX_KEEP = timedelta(days=1)
 _BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
@@ -68,7 +71,11 @@ def check_risk_records(records: Sequence[RiskRecord], now: datetime) -> tuple[li
         problem = None
         if len(record.person_ref) != 16:
             problem = ("person_ref", "PERSON_REF_INVALID")
-        elif record.colour not in (Colour.YELLOW, Colour.RED):
+        elif not 0 <= record.list_sequence < 2 ** 63:
+            problem = ("list_sequence", "LIST_SEQUENCE_INVALID")
+        elif record.colour not in (Colour.GREEN, Colour.YELLOW, Colour.RED):
+            # RED or YELLOW lists the person; GREEN delists them: the exporter's with the sequence it
+            # lifts in, one published by hand ends the province's earlier hand records.
             problem = ("colour", "COLOUR_INVALID")
         elif not _REASON.match(record.reason):
             problem = ("reason", "REASON_INVALID")
@@ -98,15 +105,22 @@ def _is_p256(key: KeyRow) -> bool:
 class Recognition:
     def __init__(self, repository: VerificationRepository, status: LocalStatus, peers: Sequence[Peer],
                  own_provinces: frozenset[str], exchange_key: ec.EllipticCurvePrivateKey, clock_skew: timedelta,
-                 clock: Clock, outbox: Outbox | None = None) -> None:
+                 clock: Clock, outbox: Outbox | None = None, *, exchange_root: ExchangeRoot | None = None,
+                 exchange_certificate: bytes = b"") -> None:
         self.repository = repository
         self.outbox = outbox or Outbox(repository, peers, clock)
+        # The federation's exchange root: peers' exchange keys are kept only when it certified them.
+        self.exchange_root = exchange_root
+        # The root's certificate (DER) of our exchange key: sent with everything the key signs.
+        self.exchange_certificate = exchange_certificate
         self.status = status
         self.peers = list(peers)
         self.own_provinces = own_provinces
         self.home_province = min(own_provinces)
         self._exchange_key = exchange_key
         self.exchange_key_id = key_id_of(exchange_key.public_key())
+        if exchange_certificate:
+            self.outbox.key_certificates[self.exchange_key_id] = exchange_certificate
         self._clock_skew = clock_skew
         self._clock = clock
         self.view = TrustView({}, own_provinces, {}, clock_skew)
@@ -138,9 +152,14 @@ class Recognition:
 
     def _own_exchange_key(self) -> KeyRow:
         public = self._exchange_key.public_key()
+        not_before, not_after = _EPOCH, _FOREVER
+        if self.exchange_certificate:
+            # Valid as long as the root certified it: peers hold it so.
+            certificate = x509.load_der_x509_certificate(self.exchange_certificate)
+            not_before, not_after = certificate.not_valid_before_utc, certificate.not_valid_after_utc
         return KeyRow(self.exchange_key_id, self.home_province, SIGNS_EXCHANGES,
                       public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo),
-                      _EPOCH, _FOREVER, None)
+                      not_before, not_after, None)
 
     async def sync(self) -> tuple[int, list[str]]:
         """Pulls this deployment's signing keys from status and each peer's signed trust list; a peer
@@ -179,7 +198,7 @@ class Recognition:
 
     async def pull_trust_list(self, peer: Peer) -> bool:
         try:
-            accepted = await self.accept_trust_list(peer, await peer.trust_list())
+            accepted = await self.accept_trust_list(peer, await peer.trust_list(self.exchange_root, self.now()))
         except TrustListRefused as refusal:
             log.warning("trust_list_refused", provinces=sorted(peer.province_codes), reason=refusal.reason)
             return False
@@ -226,6 +245,17 @@ class Recognition:
                 if row.purpose == SIGNS_CODES and row.province_code in self.own_provinces]
         version = await self.repository.trust_list_version(sorted(self.own_provinces), replica=True)
         return version, self.own_provinces, rows, self._own_exchange_key()
+
+    def sign_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord]) -> SignedBatch:
+        """One signature over a whole batch (the exporter's: thousands of records, one ES256)."""
+        payload = risk_list_bytes(batch_id, province_code, records)
+        return SignedBatch(payload, self.exchange_key_id, sign(self._exchange_key, RISK_LIST, payload))
+
+    def export_peer_addresses(self, now: datetime) -> list[str]:
+        """The peers the exporter sends to: those speaking for a province we have an agreement with, in force."""
+        agreed = {issuer for issuer, agreement in self.view.agreements.items()
+                  if agreement.end_time is None or now < agreement.end_time}
+        return sorted(peer.address for peer in self.peers if peer.province_codes & agreed)
 
     def sign_trust_list(self, document: bytes) -> bytes:
         return sign(self._exchange_key, TRUST_LIST, document)
@@ -276,25 +306,60 @@ class Recognition:
                                         for p in peer.province_codes)
 
     async def receive_risk_list(self, batch_id: str, province_code: str, records: Sequence[RiskRecord],
-                                key_id: bytes, signature: bytes, caller: frozenset[str]
+                                key_id: bytes, signature: bytes, caller: frozenset[str], key_certificate: bytes = b""
                                 ) -> tuple[int, bool, list[Rejection]]:
         """A peer's batch: accepted only from a caller whose certificate names its province, and
         only when signed by that province's exchange key."""
         if province_code not in caller:
             raise PermissionDenied(reason="PROVINCE_NOT_IN_CERTIFICATE",
                                    message="the batch's province is not one the caller's certificate names")
-        key = self.view.keys.get(key_id)
-        if key is None or key.purpose != SIGNS_EXCHANGES or key.province_code != province_code \
-                or province_code in self.own_provinces:
-            raise PermissionDenied(reason="EXCHANGE_KEY_UNKNOWN",
-                                   message="the batch is not signed by a known exchange key of its province")
-        if not verifies(key.public_key, RISK_LIST, risk_list_bytes(batch_id, province_code, records), signature):
+        public_key = await self._exchange_key_of(province_code, key_id, key_certificate)
+        if not verifies(public_key, RISK_LIST, risk_list_bytes(batch_id, province_code, records), signature):
             raise PermissionDenied(reason="SIGNATURE_INVALID", message="the batch's signature does not verify")
         now = self.now()
         good, rejected = self._checked_batch(batch_id, records, now)
         stored = await self.repository.store_risk_batch(batch_id, province_code, good, now)
         log.info("risk_list_received", province_code=province_code, records=len(good), duplicate=stored is None)
+        # A resend of a batch status has not taken whole goes on from where it stopped, as first received.
+        progress = (0, now) if stored is not None else await self.repository.status_pages_done(province_code, batch_id)
+        if progress is not None:
+            await self._reach_our_persons(batch_id, province_code, records, {r.index for r in rejected}, *progress)
         return stored or 0, stored is None, rejected
+
+    async def _reach_our_persons(self, batch_id: str, province_code: str, records: Sequence[RiskRecord],
+                                 rejected: set[int], done: int, received: datetime) -> None:
+        """The batch's good records go to our status, which keeps those about our persons as facts of
+        the province (外省推送红码), a page of 1000 a call, from page `done` on. Until status has taken them
+        all the batch is not acknowledged (Unavailable): the sender's outbox sends it again, and this goes
+        on from the page it stopped at (the pages of a validly signed batch are the same every time)."""
+        indexed = [(index, record) for index, record in enumerate(records) if index not in rejected]
+        pages = [indexed[start:start + STATUS_PAGE] for start in range(0, len(indexed), STATUS_PAGE)]
+        for number in range(done, len(pages)):
+            await self.status.record_peer_listings(province_code, batch_id, received, sorted(self.own_provinces),
+                                                   pages[number])
+            await self.repository.mark_status_pages(province_code, batch_id, number + 1, None)
+        await self.repository.mark_status_pages(province_code, batch_id, len(pages), self.now())
+
+    async def _exchange_key_of(self, province_code: str, key_id: bytes, certificate: bytes
+                               ) -> ec.EllipticCurvePublicKey:
+        """The province's exchange key that signed a batch: one we hold, or a rotated one the batch's
+        certificate shows the federation's exchange root certified (then kept, as a trust list would)."""
+        key = self.view.keys.get(key_id)
+        if province_code in self.own_provinces:
+            pass  # nobody speaks for our provinces but us
+        elif key is not None:
+            if key.purpose == SIGNS_EXCHANGES and key.province_code == province_code:
+                return key.public_key
+        elif certificate and self.exchange_root is not None:
+            certified = self.exchange_root.certified(certificate, self.now())
+            if certified.key_id == key_id and province_code in certified.provinces:
+                await self.repository.upsert_keys([KeyRow(key_id, province_code, SIGNS_EXCHANGES, certified.public_der,
+                                                          certified.not_before, certified.not_after, None)])
+                await self.reload()
+                log.info("exchange_key_certified", province_code=province_code, key_id=key_id.hex())
+                return certified.public_key
+        raise PermissionDenied(reason="EXCHANGE_KEY_UNKNOWN",
+                               message="the batch is not signed by a known or certified exchange key of its province")
 
     @staticmethod
     def _checked_batch(batch_id: str, records: Sequence[RiskRecord], now: datetime
@@ -315,6 +380,7 @@ class Recognition:
         now = self.now()
         version = await self.repository.change_version()
         after = max(0, since_version - DELTA_OVERLAP) if since_version else 0
+        signals.snapshot_issued(now)
         return Snapshot(
             version=version, base_version=since_version, issue_time=now, own_provinces=self.own_provinces,
             keys=await self.repository.keys(after), agreements=await self.repository.agreements(after),
@@ -328,9 +394,11 @@ class Recognition:
         for peer in self.peers:
             try:
                 codes += await peer.stale_codes()
+                signals.peer_snapshot(peer.province_codes, self.now())
             except Unavailable:
                 # The device then passes such a code until its next snapshot: logged, and short-lived (60 s).
                 log.warning("stale_codes_unavailable", provinces=sorted(peer.province_codes))
+                signals.peer_snapshot(peer.province_codes, None)
         return codes
 
     async def stale_codes(self) -> list[StaleCode]:

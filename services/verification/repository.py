@@ -83,16 +83,52 @@ async def _store_batch(connection: asyncpg.Connection, batch_id: str, province_c
         batch_id, province_code, now, len(records))
     if not fresh:
         return None
-    result = await connection.execute(
-        """INSERT INTO verification.risk_records (person_ref, province_code, batch_id, colour, reason, source,
-               expire_time)
-           SELECT ref, $1, $2, colour, reason, source, expire_time
-           FROM unnest($3::bytea[], $4::smallint[], $5::text[], $6::text[], $7::timestamptz[])
-               AS r(ref, colour, reason, source, expire_time)
-           ON CONFLICT DO NOTHING""",
-        province_code, batch_id, [r.person_ref for r in records], [int(r.colour) for r in records],
-        [r.reason for r in records], [r.source for r in records], [r.expire_time for r in records])
-    return int(result.split()[-1])
+    by_hand = [r for r in records if not r.list_sequence]
+    # A person both by hand and exported in one batch (no exporter sends that) keeps the hand record only.
+    exported = [r for r in records if r.list_sequence and r.person_ref not in {h.person_ref for h in by_hand}]
+    stored = 0
+    listed = [r for r in by_hand if r.colour != Colour.GREEN]
+    if listed:
+        result = await connection.execute(
+            """INSERT INTO verification.risk_records (person_ref, province_code, batch_id, colour, reason, source,
+                   expire_time)
+               SELECT ref, $1, $2, colour, reason, source, expire_time
+               FROM unnest($3::bytea[], $4::smallint[], $5::text[], $6::text[], $7::timestamptz[])
+                   AS r(ref, colour, reason, source, expire_time)
+               ON CONFLICT DO NOTHING""",
+            province_code, batch_id, [r.person_ref for r in listed], [int(r.colour) for r in listed],
+            [r.reason for r in listed], [r.source for r in listed], [r.expire_time for r in listed])
+        stored += int(result.split()[-1])
+    delisted = sorted({r.person_ref for r in by_hand if r.colour == Colour.GREEN})
+    if delisted:
+        # A GREEN record published by hand delists: the province's earlier hand records about the
+        # person stop counting now (an exported delisting is a tombstone with its sequence, below).
+        await connection.execute(
+            """UPDATE verification.risk_records SET expire_time = $4, change_seq = nextval('verification.change_seq')
+               WHERE province_code = $1 AND person_ref = ANY($2::bytea[]) AND batch_id <> $3 AND expire_time > $4
+                 AND list_sequence = 0""",
+            province_code, delisted, batch_id, now)
+        stored += len(delisted)
+    if exported:
+        # Per (person, origin) the highest sequence wins, whichever batch brings it first: the row lock
+        # of the conflict orders concurrent batches; a person twice in one batch counts once (its latest).
+        result = await connection.execute(
+            """INSERT INTO verification.risk_records AS t (person_ref, province_code, batch_id, colour, reason,
+                   source, expire_time, list_sequence)
+               SELECT DISTINCT ON (ref) ref, $1, $2, colour, reason, source, expire_time, seq
+               FROM unnest($3::bytea[], $4::smallint[], $5::text[], $6::text[], $7::timestamptz[], $8::bigint[])
+                   AS r(ref, colour, reason, source, expire_time, seq)
+               ORDER BY ref, seq DESC
+               ON CONFLICT (person_ref, province_code) WHERE list_sequence > 0 DO UPDATE
+                   SET batch_id = EXCLUDED.batch_id, colour = EXCLUDED.colour, reason = EXCLUDED.reason,
+                       source = EXCLUDED.source, expire_time = EXCLUDED.expire_time,
+                       list_sequence = EXCLUDED.list_sequence, change_seq = nextval('verification.change_seq')
+                   WHERE t.list_sequence < EXCLUDED.list_sequence""",
+            province_code, batch_id, [r.person_ref for r in exported], [int(r.colour) for r in exported],
+            [r.reason for r in exported], [r.source for r in exported], [r.expire_time for r in exported],
+            [r.list_sequence for r in exported])
+        stored += int(result.split()[-1])
+    return stored
 
 
 def _key(row: asyncpg.Record) -> KeyRow:
@@ -192,6 +228,23 @@ class VerificationRepository:
         async with self.pool.acquire() as connection, connection.transaction():
             return await _store_batch(connection, batch_id, province_code, records, now)
 
+    async def status_pages_done(self, province_code: str, batch_id: str) -> tuple[int, datetime] | None:
+        """How many pages of a received batch our status took, and when the batch was first received;
+        None once status has them all (or for no such batch)."""
+        row = await self.pool.fetchrow(
+            """SELECT status_pages_done, status_record_time, receive_time FROM verification.risk_batches
+               WHERE province_code = $1 AND batch_id = $2""", province_code, batch_id)
+        if row is None or row["status_record_time"] is not None:
+            return None
+        return row["status_pages_done"], row["receive_time"]
+
+    async def mark_status_pages(self, province_code: str, batch_id: str, pages: int, now: datetime | None) -> None:
+        """Status took `pages` pages of the batch (all of them, when `now` is given)."""
+        await self.pool.execute(
+            """UPDATE verification.risk_batches SET status_pages_done = greatest(status_pages_done, $3),
+                   status_record_time = coalesce(status_record_time, $4)
+               WHERE province_code = $1 AND batch_id = $2""", province_code, batch_id, pages, now)
+
     async def publish_batch(self, batch_id: str, province_code: str, records: Sequence[RiskRecord], now: datetime,
                             signed: SignedBatch, peer_addresses: Sequence[str], lease_until: datetime
                             ) -> tuple[int, list[ClaimedDelivery]] | None:
@@ -212,6 +265,37 @@ class VerificationRepository:
                    SELECT $1, peer, $2, 1, $4 FROM unnest($3::text[]) AS p(peer)""",
                 batch_id, now, list(peer_addresses), lease_until)
         return stored, [ClaimedDelivery(batch_id, address, 1, signed) for address in peer_addresses]
+
+    async def export_cursor(self) -> int:
+        return await self.pool.fetchval("SELECT after_sequence FROM verification.export_cursor")
+
+    async def store_export(self, after_sequence: int, last_sequence: int,
+                           batches: Sequence[tuple[str, str, SignedBatch]], peer_addresses: Sequence[str],
+                           now: datetime) -> bool:
+        """One exported page: its signed batches (batch id, province, batch) in the outbox with one delivery
+        per peer, and the cursor moved past the page, in one transaction. False, and nothing written, when
+        the cursor is no longer at `after_sequence` (another replica exported this page first)."""
+        async with self.pool.acquire() as connection, connection.transaction():
+            moved = await connection.fetchval(
+                """UPDATE verification.export_cursor SET after_sequence = $2, update_time = $3
+                   WHERE after_sequence = $1 RETURNING true""", after_sequence, last_sequence, now)
+            if not moved:
+                return False
+            if batches:
+                await connection.execute(
+                    """INSERT INTO verification.outbox_batches (batch_id, province_code, payload, key_id, signature,
+                           create_time)
+                       SELECT b, p, payload, k, sig, $6
+                       FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bytea[], $5::bytea[])
+                           AS x(b, p, payload, k, sig)""",
+                    [b for b, _, _ in batches], [p for _, p, _ in batches], [s.payload for _, _, s in batches],
+                    [s.key_id for _, _, s in batches], [s.signature for _, _, s in batches], now)
+                await connection.execute(
+                    """INSERT INTO verification.outbox_deliveries (batch_id, peer_address, create_time, attempts,
+                           next_attempt_time)
+                       SELECT b, peer, $3, 0, $3 FROM unnest($1::text[]) AS x(b), unnest($2::text[]) AS p(peer)""",
+                    [b for b, _, _ in batches], list(peer_addresses), now)
+        return True
 
     async def claim_deliveries(self, now: datetime, lease_until: datetime, limit: int,
                                batch_id: str | None = None) -> list[ClaimedDelivery]:
@@ -268,14 +352,15 @@ class VerificationRepository:
     async def listed_colour(self, person_ref: bytes, now: datetime) -> Colour | None:
         """The most severe unexpired record for the person, from any province."""
         colour = await self.pool.fetchval(
-            "SELECT max(colour) FROM verification.risk_records WHERE person_ref = $1 AND expire_time > $2",
+            """SELECT max(colour) FROM verification.risk_records
+               WHERE person_ref = $1 AND expire_time > $2 AND colour > 1""",
             person_ref, now)
         return Colour(colour) if colour else None
 
     async def risk_records(self, after_seq: int, now: datetime) -> list[RiskRecord]:
         rows = await self.pool.fetch(
             """SELECT person_ref, colour, reason, source, expire_time FROM verification.risk_records
-               WHERE change_seq > $1 AND expire_time > $2 ORDER BY change_seq""", after_seq, now)
+               WHERE change_seq > $1 AND expire_time > $2 AND colour > 1 ORDER BY change_seq""", after_seq, now)
         return [RiskRecord(bytes(r["person_ref"]), Colour(r["colour"]), r["reason"], r["source"], r["expire_time"])
                 for r in rows]
 

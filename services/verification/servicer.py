@@ -4,6 +4,7 @@ verification_pb2; no rules here."""
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 
 import grpc
 from healthcode.verification.v1 import verification_pb2 as pb
@@ -16,6 +17,8 @@ from services.verification.checkpoint import Checkpoint
 from services.verification.dcc_repository import SignerRow
 from services.verification.dcc_trust import DccTrust, SignerInput
 from services.verification.exchange import RiskRecord
+from services.verification.fever_reports import FeverIntake
+from services.verification.peers import FeverReport
 from services.verification.federation_tls import caller_provinces
 from services.verification.recognition import Recognition, Rejection, Snapshot
 from services.verification.repository import AgreementRow, KeyRow
@@ -44,14 +47,21 @@ def _agreement(row: AgreementRow) -> pb.Agreement:
 
 def _records(messages, field_path: str = "records") -> list[RiskRecord]:
     records = []
+    # An exported batch's records share a few expiry times: each distinct one is read (and checked) once.
+    read: dict[tuple[int, int], datetime] = {}
     for index, message in enumerate(messages):
-        expire = optional_datetime(message, "expire_time", f"{field_path}[{index}].")
+        stamp = message.expire_time
+        expire = read.get((stamp.seconds, stamp.nanos)) if message.HasField("expire_time") else None
+        if expire is None:
+            expire = optional_datetime(message, "expire_time", f"{field_path}[{index}].")
+            if expire is not None:
+                read[(stamp.seconds, stamp.nanos)] = expire
         if expire is None:
             raise InvalidArgument.for_field(f"{field_path}[{index}].expire_time", "is required",
                                             reason="EXPIRE_TIME_MISSING")
         # The colour stays a plain number here: check_risk_records judges it.
         records.append(RiskRecord(bytes(message.person_ref), message.colour, message.reason, message.source,
-                                  expire))
+                                  expire, message.list_sequence))
     return records
 
 
@@ -105,7 +115,8 @@ class VerificationServicer(VenueRpcs, pb_grpc.VerificationServiceServicer):
         serialized = message.SerializeToString()
         return pb.GetOfflineSnapshotResponse(snapshot=serialized,
                                              signature=self._recognition.sign_snapshot(serialized),
-                                             key_id=self._recognition.exchange_key_id.hex())
+                                             key_id=self._recognition.exchange_key_id.hex(),
+                                             key_certificate=self._recognition.exchange_certificate)
 
 
 class RecognitionAdminServicer(pb_grpc.RecognitionAdminServiceServicer):
@@ -145,8 +156,9 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
     """Served on the federation port only: every call is from a peer whose client certificate the
     TLS handshake verified; what it may do is judged on the provinces that certificate names."""
 
-    def __init__(self, recognition: Recognition) -> None:
+    def __init__(self, recognition: Recognition, fever_intake: FeverIntake) -> None:
         self._recognition = recognition
+        self._fever_intake = fever_intake
 
     def _peer(self, context) -> frozenset[str]:
         return self._recognition.authorise_peer(caller_provinces(context))
@@ -156,7 +168,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         version, provinces, keys, exchange = await self._recognition.trust_list()
         document = pb.TrustListDocument(
             version=version, issue_time=to_timestamp(self._recognition.now()), province_codes=sorted(provinces),
-            signing_keys=[_key(k) for k in keys], exchange_key=_key(exchange)).SerializeToString()
+            signing_keys=[_key(k) for k in keys], exchange_key=_key(exchange),
+            exchange_key_certificate=self._recognition.exchange_certificate).SerializeToString()
         return pb.GetTrustListResponse(province_codes=sorted(provinces), signing_keys=[_key(k) for k in keys],
                                        exchange_key=_key(exchange), document=document,
                                        signature=self._recognition.sign_trust_list(document))
@@ -168,7 +181,8 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
         except ValueError:
             raise InvalidArgument.for_field("key_id", "must be hexadecimal", reason="KEY_ID_INVALID") from None
         stored, duplicate, rejections = await self._recognition.receive_risk_list(
-            request.batch_id, request.province_code, _records(request.records), key_id, request.signature, caller)
+            request.batch_id, request.province_code, _records(request.records), key_id, request.signature, caller,
+            bytes(request.exchange_key_certificate))
         return pb.SubmitRiskListResponse(stored_count=stored, duplicate=duplicate, rejections=_rejections(rejections))
 
     async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
@@ -178,6 +192,20 @@ class FederationServicer(pb_grpc.FederationServiceServicer):
 
     async def NotifyTrustListChanged(self, request, context) -> pb.NotifyTrustListChangedResponse:
         return pb.NotifyTrustListChangedResponse(applied=await self._recognition.trust_list_changed(self._peer(context)))
+
+    async def ReportFevers(self, request, context) -> pb.ReportFeversResponse:
+        caller = self._peer(context)
+        reports = []
+        for report in request.reports:
+            try:
+                reading = optional_datetime(report, "reading_time")
+            except InvalidArgument:
+                reading = None  # refused on its own (READING_TIME_INVALID), the other reports kept
+            reports.append(FeverReport(report.report_id, report.reporter_province_code, report.payload, reading,
+                                       report.temperature_celsius))
+        outcomes = await self._fever_intake.receive(reports, caller)
+        return pb.ReportFeversResponse(outcomes=[pb.FeverReportOutcome(index=o.index, accepted=o.accepted,
+                                                                       rejection_reason=o.reason) for o in outcomes])
 
     async def ListStaleCodes(self, request, context) -> pb.ListStaleCodesResponse:
         self._peer(context)
@@ -193,6 +221,6 @@ def add_to_server(checkpoint: Checkpoint, recognition: Recognition, venues: Venu
     pb_grpc.add_RecognitionAdminServiceServicer_to_server(RecognitionAdminServicer(recognition, dcc_trust), server)
 
 
-def add_federation_to_server(recognition: Recognition, server: grpc.aio.Server) -> None:
+def add_federation_to_server(recognition: Recognition, fever_intake: FeverIntake, server: grpc.aio.Server) -> None:
     """The federation port: FederationService alone (no admin service, no checkpoint service)."""
-    pb_grpc.add_FederationServiceServicer_to_server(FederationServicer(recognition), server)
+    pb_grpc.add_FederationServiceServicer_to_server(FederationServicer(recognition, fever_intake), server)

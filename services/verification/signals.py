@@ -1,5 +1,5 @@
 """What an operator alerts on in verification: decisions by outcome and reason, how old each peer's
-trust list is, and when the trusted keys run out."""
+trust list is and each peer's part of the offline snapshots, and when the trusted keys run out."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ DECISIONS = Counter("healthcode_verification_decisions", "Codes verified at chec
 TRUST_LIST_SYNCED = Gauge("healthcode_verification_trust_list_synced_timestamp_seconds",
                           "When each peer's trust list was last pulled (epoch seconds), by the provinces it speaks for.",
                           ("peer",))
+# Times, not ages (as the trust list's): a timestamp nobody refreshes still ages in Prometheus.
+PEER_SNAPSHOT = Gauge("healthcode_verification_peer_snapshot_timestamp_seconds",
+                      "When each peer's part of the offline snapshots (its stale codes) last came in whole (epoch "
+                      "seconds), by the provinces it speaks for; 0 until it first does. A snapshot issued without it "
+                      "lets a device pass that peer's stale codes.", ("peer",))
+SNAPSHOT_ISSUED = Gauge("healthcode_verification_snapshot_issued_timestamp_seconds",
+                        "When this process last issued an offline snapshot to a checkpoint device (epoch seconds).")
 KEY_EXPIRY = Gauge("healthcode_verification_trusted_key_expiry_timestamp_seconds",
                    "The latest not_after (epoch seconds) of an unrevoked code-signing or exchange key, per "
                    "province and purpose: codes of a province stop verifying once it is past.",
@@ -30,6 +37,17 @@ def peer_label(province_codes: Iterable[str]) -> str:
 
 def trust_list_synced(province_codes: Iterable[str], at: datetime) -> None:
     TRUST_LIST_SYNCED.labels(peer_label(province_codes)).set(at.timestamp())
+
+
+def peer_snapshot(province_codes: Iterable[str], at: datetime | None) -> None:
+    """A peer's stale codes came in at `at`; None: they did not (its time stays, 0 if they never came)."""
+    child = PEER_SNAPSHOT.labels(peer_label(province_codes))
+    if at is not None:
+        child.set(at.timestamp())
+
+
+def snapshot_issued(at: datetime) -> None:
+    SNAPSHOT_ISSUED.set(at.timestamp())
 
 
 def keys_expire(keys: Iterable[tuple[str, int, datetime, datetime | None]]) -> None:

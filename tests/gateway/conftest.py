@@ -19,7 +19,7 @@ from gateway.devcredentials import DevCredentials, dev_credentials
 from gateway.principals import CallerKind, Principal
 from services.runtime.settings import Env
 from tests.support import random_key
-from tests.verification.federation import Deployment, start_provinces
+from tests.verification.federation import Deployment, FederationPki, start_provinces
 
 
 @dataclass
@@ -87,6 +87,7 @@ async def start_front(deployment: Deployment, directory: Path, **settings: str) 
 class Platform:
     hubei: Front
     jiangsu: Front
+    pki: FederationPki | None = None  # the federation CA their verifications trust (the fuzz tests' peers)
 
 
 @pytest.fixture(scope="package")
@@ -106,7 +107,7 @@ async def hostile_platform(postgres_server_url, tmp_path_factory) -> AsyncIterat
     areas, persons, keys) and the rate limits they use up never reach the other tests."""
     provinces = await start_provinces(postgres_server_url)
     pki = tmp_path_factory.mktemp("hostile-pki")
-    both = Platform(await start_front(provinces.hubei, pki), await start_front(provinces.jiangsu, pki))
+    both = Platform(await start_front(provinces.hubei, pki), await start_front(provinces.jiangsu, pki), provinces.pki)
     yield both
     for front in (both.hubei, both.jiangsu):
         await front.stop()

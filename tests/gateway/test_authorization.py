@@ -84,6 +84,7 @@ ALLOWED = {
     "StatusService/RetractFact": {"feed", "feed_discharges_only"},
     "StatusService/AmendFact": {"feed"},
     "StatusService/RecordCheckIn": SEE_PERSON,
+    "StatusService/AcknowledgePopup": SEE_PERSON,
     "StatusService/IssueCode": SEE_PERSON,
     "StatusService/FileAppeal": SEE_PERSON,
     "StatusService/GetAppeal": {"person"} | OPERATORS_OF_HUBEI,
@@ -179,6 +180,8 @@ def _requests(s: Subject, now) -> dict[str, object]:
             request_id=secrets.token_hex(8), fact=spb.Fact(kind=spb.FACT_KIND_DIAGNOSIS)),
         "StatusService/RecordCheckIn": spb.RecordCheckInRequest(
             person_id=s.person_id, temperature_celsius=36.5, request_id=secrets.token_hex(8)),
+        "StatusService/AcknowledgePopup": spb.AcknowledgePopupRequest(
+            person_id=s.person_id, request_id=secrets.token_hex(8)),
         "StatusService/IssueCode": spb.IssueCodeRequest(person_id=s.person_id),
         "StatusService/FileAppeal": spb.FileAppealRequest(
             person_id=s.person_id, category=spb.APPEAL_CATEGORY_OTHER, statement="matrix",

@@ -84,3 +84,43 @@ async def test_the_cache_serves_nothing_while_it_cannot_follow_status(platform, 
         codes.follow()
     assert first == "COLOUR_GREEN"
     assert second != third  # each fetch was a fresh code from status, none from the cache
+
+
+async def test_continue_on_the_pop_up_through_the_persons_door_shows_on_the_next_status_read(platform, http):
+    async def shown(front, http, me: dict) -> str:
+        async with http.get(f"{front.url}/v1/persons/me/status", headers=me) as response:
+            body = await response.json()
+            assert response.status == 200, body
+            return body["status"]["display_colour"]
+
+    from datetime import timedelta
+
+    from healthcode.identity.v1 import identity_pb2
+
+    from tests.support import passport
+
+    hubei = platform.hubei
+    # A Tianjin resident (Tianjin's rule set decides) registered at a Beijing hotel: the pop-up. (This
+    # deployment signs Hubei's codes only, so the status is read, not a code.)
+    person = (await hubei.deployment.persons.RegisterPerson(identity_pb2.RegisterPersonRequest(
+        name="路人丙", document=passport(), home_province_code="120000"))).person.person_id
+    now = hubei.deployment.clock.now()
+    registration = fact(person, status_pb2.FACT_KIND_HOTEL_REGISTRATION, now - timedelta(hours=1),
+                        end=now + timedelta(days=1), area_code="110101")
+    registration.source = status_pb2.FACT_SOURCE_POLICE
+    await hubei.deployment.status.RecordFacts(status_pb2.RecordFactsRequest(facts=[registration]))
+    me = {"Authorization": "Bearer " + hubei.token(CallerKind.PERSON, person, "120000")}
+    stranger = await hubei.deployment.resident()
+    other = {"Authorization": "Bearer " + hubei.token(CallerKind.PERSON, stranger, "420000")}
+    assert await shown(hubei, http, me) == "popup"
+
+    async with http.post(f"{hubei.url}/v1/persons/{person}/popup-acknowledgements", headers=other,
+                         json={}) as response:
+        assert response.status == 403   # nobody presses continue for a person they do not act for
+    async with http.post(f"{hubei.url}/v1/persons/me/popup-acknowledgements", headers=me,
+                         json={"request_id": "7f9c2b1e-2f1a-4a7e-9a53-0d6f1c2b3a4d"}) as response:
+        body = await response.json()
+        assert response.status == 200, body
+        assert body["status"]["display_colour"] == "green"
+
+    assert await shown(hubei, http, me) == "green"

@@ -3,12 +3,10 @@ the gateway, with requests built from the proto descriptors (tests/hostile.py)."
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 
 import grpc
 import pytest
-from google.protobuf import message_factory
 from healthcode.identity.v1 import identity_pb2
 from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
@@ -18,7 +16,7 @@ from hypothesis import strategies as st
 
 from gateway.policy import ROUTES
 from gateway.principals import CallerKind
-from tests.hostile import PROFILE, requests
+from tests.hostile import CALL_SECONDS, NEVER, PROFILE, call_code, requests
 from tests.support import error_details
 
 pytestmark = pytest.mark.slow
@@ -30,14 +28,12 @@ SERVICES = {"identity": identity_pb2, "itinerary": itinerary_pb2, "status": stat
 CERTIFICATES = {CallerKind.PROVINCE_SYSTEM: "national-platform", CallerKind.OPERATOR: "national-operator",
                 CallerKind.FEED: "hubei-health-feed", CallerKind.CHECKPOINT: "wuhan-checkpoint",
                 CallerKind.PERSON: "hubei-system"}
-NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
-CALL_SECONDS = 10
 
 TRIED: Counter[str] = Counter()
 
 
-# FederationService is served on verification's federation port (mutual TLS between deployments),
-# which these tests do not reach; every other service is on its service's main port.
+# FederationService is served on verification's federation port (mutual TLS between deployments):
+# test_hostile_federation.py fuzzes it there; every other service is on its service's main port.
 NOT_ON_MAIN_PORT = {"healthcode.verification.v1.FederationService"}
 
 
@@ -48,35 +44,6 @@ def _methods():
                 continue
             for method in service.methods:
                 yield pytest.param(upstream, method, id=f"{service.name}.{method.name}")
-
-
-async def _call(channel: grpc.aio.Channel, method, request, metadata=()) -> grpc.StatusCode:
-    """Makes the call with its shape (unary, client or server stream); the code it ends with."""
-    path = f"/{method.containing_service.full_name}/{method.name}"
-    response_class = message_factory.GetMessageClass(method.output_type)
-    serialize, deserialize = (lambda m: m.SerializeToString()), response_class.FromString
-    try:
-        if method.client_streaming:
-            async def chunks():
-                for _ in range(2):
-                    yield request
-            call = channel.stream_unary(path, request_serializer=serialize, response_deserializer=deserialize)
-            await call(chunks(), timeout=CALL_SECONDS, metadata=metadata)
-        elif method.server_streaming:
-            call = channel.unary_stream(path, request_serializer=serialize, response_deserializer=deserialize)
-            stream = call(request, timeout=CALL_SECONDS, metadata=metadata)
-            # A watch never ends on its own: its first answer (or its refusal) is what input decides.
-            async for _ in stream:
-                stream.cancel()
-                break
-        else:
-            call = channel.unary_unary(path, request_serializer=serialize, response_deserializer=deserialize)
-            await call(request, timeout=CALL_SECONDS, metadata=metadata)
-    except grpc.aio.AioRpcError as error:
-        return error.code()
-    except asyncio.CancelledError:
-        return grpc.StatusCode.OK
-    return grpc.StatusCode.OK
 
 
 def _described(code: grpc.StatusCode, where: str, request) -> str:
@@ -104,7 +71,7 @@ def inputs_tried():
 @given(data=st.data())
 async def test_no_request_makes_a_service_fail_internally(hostile_platform, channels, upstream, method, data):
     request = data.draw(requests(method.input_type))
-    code = await _call(channels[upstream], method, request)
+    code = await call_code(channels[upstream], method, request)
     TRIED["services"] += 1
     assert code not in NEVER, _described(code, upstream, request)
 
@@ -138,7 +105,7 @@ async def callers(hostile_platform):
 async def test_no_request_makes_the_gateway_fail_internally(callers, method, kind, data):
     channel, metadata = callers[kind]
     request = data.draw(requests(method.input_type))
-    code = await _call(channel, method, request, metadata)
+    code = await call_code(channel, method, request, metadata)
     TRIED["gateway"] += 1
     assert code not in NEVER, _described(code, "gateway", request)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -12,8 +13,10 @@ import asyncpg
 import pytest
 from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
+from prometheus_client import REGISTRY
 
 from services.status.audit import AuditChain, verify_chain
+from services.status.chain_check import ChainCheck, ChainReport
 from services.status.repository import StatusRepository
 from tests.status.helpers import NATIONAL_ONLY, diagnosis, person_in, record, status_of
 
@@ -129,3 +132,88 @@ def test_the_verify_command_reports_an_intact_chain(status_env, database_url):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "audit chain intact" in result.stdout
+
+
+@asynccontextmanager
+async def tampered(database_url: str, seq: int) -> AsyncIterator[None]:
+    """Entry `seq` edited and committed (what the background check reads), put back afterwards."""
+    connection = await asyncpg.connect(database_url)
+    original = await connection.fetchval("SELECT colour FROM status.audit_log WHERE seq = $1", seq)
+
+    async def set_colour(colour: int) -> None:
+        async with connection.transaction():
+            await connection.execute("SET LOCAL session_replication_role = replica")
+            await connection.execute("UPDATE status.audit_log SET colour = $2 WHERE seq = $1", seq, colour)
+    await set_colour(original % 3 + 1)  # another colour
+    try:
+        yield
+    finally:
+        await set_colour(original)
+        await connection.close()
+
+
+def _failures(check: str) -> float:
+    return REGISTRY.get_sample_value("healthcode_audit_chain_verification_failures_total", {"check": check}) or 0.0
+
+
+async def _checked_up_to_head(chain_check: ChainCheck, head_seq: int) -> ChainReport:
+    """Rounds until one has verified the chain up to `head_seq` (a round verifies at most its pages)."""
+    for _ in range(50):
+        report = await chain_check.run()
+        if report is not None and report.verified_seq >= head_seq:
+            return report
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the chain was not checked up to seq {head_seq}")
+
+
+async def test_the_background_check_verifies_each_new_entry_once_and_counts_a_tampered_one(
+        status_env, identity_env, clock, database_url, capsys):
+    chain_check = status_env.parts.chain_check
+    repository = status_env.parts.board.repository
+    await _checked_up_to_head(chain_check, (await repository.audit_head())[0])
+    quiet = await _checked_up_to_head(chain_check, (await repository.audit_head())[0])
+    assert (quiet.new_entries, quiet.new_problems) == (0, [])  # nothing is verified twice as new
+    new_failures, recheck_failures = _failures("new"), _failures("recheck")
+
+    person = await some_changes(status_env, identity_env, clock)
+    head = (await repository.audit_head())[0]
+    capsys.readouterr()
+    async with tampered(database_url, head - 1):
+        report = await _checked_up_to_head(chain_check, head)
+    assert _failures("new") - new_failures == 1
+    logs = capsys.readouterr()
+    line = next(line for line in (logs.out + logs.err).splitlines() if "audit_chain_verification_failed" in line)
+    assert f"seq {head - 1}" in line and "edited" in line
+    assert person not in line  # seqs only: no person id, colour or reason
+    assert REGISTRY.get_sample_value("healthcode_audit_chain_verified_seq") >= head
+    assert report.verified_seq >= head
+
+    # An entry already verified, edited afterwards: the recheck of older entries finds it on its lap.
+    async with tampered(database_url, head - 2):
+        for _ in range(1000):
+            found = await chain_check.run()
+            if _failures("recheck") > recheck_failures:
+                break
+            assert found is None or not found.new_problems
+        else:
+            raise AssertionError("the recheck never reached the edited entry")
+    assert _failures("new") - new_failures == 1  # put back, nothing more is found
+    report = await chain_check.run()
+    assert report is None or not (report.new_problems or report.recheck_problems)
+
+
+async def test_with_several_replicas_one_checks_a_round_and_the_position_is_shared(status_env, identity_env, clock,
+                                                                                   db):
+    repository = status_env.parts.board.repository
+    await _checked_up_to_head(status_env.parts.chain_check, (await repository.audit_head())[0])
+    before = await db.fetchval("SELECT verified_seq FROM status.audit_verification")
+    await some_changes(status_env, identity_env, clock)
+    replicas = [ChainCheck(repository.pool, AuditChain(status_env.settings.audit_key), clock) for _ in range(4)]
+    reports = [report for report in await asyncio.gather(*(replica.run() for replica in replicas)) if report]
+    after = await db.fetchval("SELECT verified_seq FROM status.audit_verification")
+    assert reports and all(not report.new_problems for report in reports)
+    # Each new entry verified by exactly one of them: none twice, none left out.
+    assert sum(report.new_entries for report in reports) == after - before == 3
+    # One that never ran a round goes on from where the others stopped.
+    late = ChainCheck(repository.pool, AuditChain(status_env.settings.audit_key), clock)
+    assert (await late.run()).new_entries == 0

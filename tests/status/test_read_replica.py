@@ -29,7 +29,8 @@ async def test_a_shown_status_is_read_from_the_replica_and_a_code_from_the_prima
     # A second replica of the shared status service (its keys), whose read pool is one connection.
     server_settings = replace(status_env.settings.server, read_database_url=database_url, pool_min_size=1,
                               pool_max_size=1)
-    settings = replace(status_env.settings, server=server_settings)
+    # Statuses in memory off: this is about where the database reads go.
+    settings = replace(status_env.settings, server=server_settings, memory_entries=0)
     app, _ = await status.assemble(settings, clock)
     server = await start_server(app, "127.0.0.1", 0)
     try:

@@ -683,8 +683,8 @@ def test_every_shipped_rule_set_parses(province_code):
     assert {d.national for d in rules.displays} == {Colour.GREEN, Colour.YELLOW, Colour.RED}
 
 
-def test_the_shipped_rule_sets_are_the_five_described():
-    assert sorted(SHIPPED) == ["000000", "110000", "210000", "320000", "420000"]
+def test_the_shipped_rule_sets_are_the_eight_described():
+    assert sorted(SHIPPED) == ["000000", "110000", "120000", "130000", "210000", "320000", "420000", "460000"]
     assert (HUBEI.green_lapse.after, LIAONING.recovery.check_in_days) == (timedelta(hours=72), 14)
     assert BEIJING.valid_until_midnight and not NATIONAL.valid_until_midnight
 

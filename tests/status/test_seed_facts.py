@@ -11,12 +11,11 @@ from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.codes import read_code
-from services.status.rules import template_rule_sets
 from tests.status.helpers import NATIONAL_ONLY, fact, later, person_in, record, status_of
-from tests.support import error_details, refused, timestamp
+from tests.support import error_details, refused
 
 RED, YELLOW, GREEN = common_pb2.COLOUR_RED, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_GREEN
-FIVE_COLOUR_PROVINCE = "460000"  # Hainan: only these tests publish rules for it
+FIVE_COLOUR_PROVINCE = "460000"  # Hainan ships the five-colour set
 
 
 def lab_result(person_id: str, result: int, at, source: int = pb.FACT_SOURCE_LABORATORY) -> pb.Fact:
@@ -127,11 +126,6 @@ async def test_concurrent_test_results_for_one_person_keep_the_latest_and_duplic
 
 async def test_a_fever_medicine_purchase_is_deleted_after_its_retention_and_the_status_decided_again(
         status_env, identity_env, clock):
-    document = dict(template_rule_sets())["five-colour.json"]
-    published = await status_env.admin.ListRuleSets(pb.ListRuleSetsRequest(province_code=FIVE_COLOUR_PROVINCE))
-    if not published.rule_sets:
-        await status_env.admin.PublishRuleSet(pb.PublishRuleSetRequest(
-            province_code=FIVE_COLOUR_PROVINCE, effective_time=timestamp(clock.now()), document=document))
     person = await person_in(identity_env, FIVE_COLOUR_PROVINCE)
     bought = clock.now()
     purchase = of_source(fact(person, pb.FACT_KIND_FEVER_MEDICINE_PURCHASE, bought), pb.FACT_SOURCE_MARKET_REGULATION)

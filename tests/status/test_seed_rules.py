@@ -36,7 +36,9 @@ SHIPPED = dict(shipped_rule_sets())
 TEMPLATES = dict(template_rule_sets())
 RULES = {code: parse_rule_set(code, 1, START, document) for code, document in SHIPPED.items()}
 NATIONAL, BEIJING, LIAONING, JIANGSU, HUBEI = (RULES[c] for c in ("000000", "110000", "210000", "320000", "420000"))
+TIANJIN, HEBEI, HAINAN = (RULES[c] for c in ("120000", "130000", "460000"))
 FIVE = parse_rule_set("330000", 1, START, TEMPLATES["five-colour.json"])
+DONGCHENG, HEPING = "110101", "120101"  # a Beijing district, a Tianjin district
 
 
 def negative(at):
@@ -56,7 +58,8 @@ _CITATION = re.compile(r"^(\d{3}_[0-9a-f]{16}\.txt): (.+)$")
 def _comments(node, path=""):
     if isinstance(node, dict):
         if "display" in node or "national" in node or "hours" in node or "until_local_midnight" in node \
-                or "negative_test_within_hours" in node or "after_days" in node or "check_ins" in node:
+                or "negative_test_within_hours" in node or "after_days" in node or "check_ins" in node \
+                or "popup_acknowledged_clear_days" in node:
             yield path, node.get("comment")
         for key, value in node.items():
             if key != "comment":
@@ -190,6 +193,87 @@ def test_beijing_home_observation_outranks_the_pop_up():
     assert shown(person, BEIJING, day(2)) == (Colour.YELLOW, "yellow", ["HOME_QUARANTINE", "HOTEL_STAY"])
 
 
+# Tianjin (120000) and Hebei (130000): 001, the pop-up's "continue" and the 14-day itinerary query
+
+
+def pressed_continue(at, risky_departure=None, **provinces):
+    """The person pressed "continue"; what the itinerary query then found: `risky_departure`, and
+    the provinces stayed in (`p120000=departure`)."""
+    return _fact(FactKind.POPUP_ACKNOWLEDGEMENT, at, risky_departure=risky_departure,
+                 stayed_provinces=tuple(sorted((code[1:], departure) for code, departure in provinces.items())))
+
+
+def in_beijing_hotel(at, until=None, area=DONGCHENG):
+    return _fact(FactKind.HOTEL_REGISTRATION, at, end_time=until, area_code=area)
+
+
+@pytest.mark.parametrize("rules", [TIANJIN, HEBEI], ids=["tianjin", "hebei"])
+def test_a_resident_entering_beijing_sees_the_pop_up_until_continue_with_a_clean_itinerary_gives_no_abnormality(
+        rules):
+    person = evidence(in_beijing_hotel(day(0), day(3)), pressed_continue(day(0, 1)))
+
+    assert shown(person, rules, day(0)) == (Colour.YELLOW, "popup", ["HOTEL_STAY"])
+    # The press at 01:00 with no medium- or high-risk stay in 14 days: 未見異常 from then on.
+    for moment in (day(0, 1), day(2), day(3), day(16)):
+        assert shown(person, rules, moment) == (Colour.GREEN, "green", [])
+
+
+@pytest.mark.parametrize("rules", [TIANJIN, HEBEI], ids=["tianjin", "hebei"])
+def test_continue_does_not_help_when_the_itinerary_query_found_a_risky_stay_in_the_fourteen_days(rules):
+    person = evidence(in_beijing_hotel(day(0), day(3)), pressed_continue(day(1), risky_departure=day(-10)))
+
+    assert shown(person, rules, day(2)) == (Colour.YELLOW, "popup", ["HOTEL_STAY"])
+    # A risky stay that ended more than 14 days before the press does not count.
+    older = evidence(in_beijing_hotel(day(0), day(3)), pressed_continue(day(1), risky_departure=day(-14)))
+    assert shown(older, TIANJIN, day(2))[0] is Colour.GREEN
+
+
+def test_a_risky_stay_itinerary_reports_after_the_press_takes_the_waiver_back():
+    late = stay(day(-5), day(-4), high=False, area=HEPING)  # a carrier's late batch: medium risk in Tianjin
+    person = evidence(in_beijing_hotel(day(0), day(3)), pressed_continue(day(0, 1)), late)
+
+    assert shown(person, TIANJIN, day(1)) == (Colour.YELLOW, "yellow", ["MEDIUM_RISK_STAY", "HOTEL_STAY"])
+    # Once the medium-risk stay's 14 days are over, the pop-up remains: the press was not clean.
+    assert shown(person, TIANJIN, day(11)) == (Colour.YELLOW, "popup", ["HOTEL_STAY"])
+
+
+def test_a_press_before_the_pop_up_was_shown_does_not_count_and_a_later_one_does():
+    person = evidence(pressed_continue(day(-1)), in_beijing_hotel(day(0), day(3)))
+
+    assert shown(person, HEBEI, day(1))[1] == "popup"
+    again = evidence(pressed_continue(day(-1)), in_beijing_hotel(day(0), day(3)), pressed_continue(day(1)))
+    assert shown(again, HEBEI, day(1))[0] is Colour.GREEN
+
+
+def test_a_hotel_at_home_shows_no_pop_up_and_the_pop_up_lasts_at_most_thirty_days():
+    assert shown(evidence(in_beijing_hotel(day(0), day(3), area=HEPING)), TIANJIN, day(1)) == (
+        Colour.GREEN, "green", [])
+    assert shown(evidence(in_beijing_hotel(day(0))), TIANJIN, day(30) - TICK)[1] == "popup"
+    assert shown(evidence(in_beijing_hotel(day(0))), TIANJIN, day(30))[0] is Colour.GREEN
+
+
+@pytest.mark.parametrize("rules", [TIANJIN, HEBEI], ids=["tianjin", "hebei"])
+def test_continue_does_not_help_after_a_stay_outside_beijing_tianjin_and_hebei_in_the_fourteen_days(rules):
+    shanghai = evidence(in_beijing_hotel(day(0), day(3)),
+                        pressed_continue(day(1), p120000=day(0), p310000=day(-3), p110000=day(1)))
+    long_ago = evidence(in_beijing_hotel(day(0), day(3)),
+                        pressed_continue(day(1), p130000=day(0), p310000=day(-13, -1), p110000=day(1)))
+
+    assert shown(shanghai, rules, day(2)) == (Colour.YELLOW, "popup", ["HOTEL_STAY"])
+    assert shown(long_ago, rules, day(2)) == (Colour.GREEN, "green", [])
+
+
+def test_in_beijing_a_resident_back_from_tianjin_presses_continue_one_back_from_shanghai_needs_the_test():
+    """«以及本市往返天津、河北低風險地區的人員» get it by continue; «本市出差低風險地區的返京人員如果入住酒店,
+    參照來京出差人員管理»: the others need the hotel rule's test."""
+    tianjin = evidence(in_beijing_hotel(day(0), day(3)), pressed_continue(day(0, 1), p120000=day(-1), p110000=day(0)))
+    shanghai = evidence(in_beijing_hotel(day(0), day(3)), pressed_continue(day(0, 1), p310000=day(-1), p110000=day(0)))
+
+    assert shown(tianjin, BEIJING, day(1)) == (Colour.GREEN, "green", [])
+    assert shown(shanghai, BEIJING, day(1)) == (Colour.YELLOW, "popup", ["HOTEL_STAY"])
+    assert shown(evidence(negative(day(-1)), *shanghai.facts), BEIJING, day(1))[0] is Colour.GREEN
+
+
 # Hubei (420000): 004, green valid three days
 
 
@@ -275,7 +359,16 @@ def test_jiangsu_high_risk_areas_are_red_medium_yellow_and_symptoms_yellow():
     assert shown(evidence(diagnosed(Diagnosis.CLOSE_CONTACT, day(0))), JIANGSU, day(14))[0] is Colour.GREEN
 
 
-# Five colours (template): 002 ❶ ❹ ❾
+# Five colours (template, shipped for Hainan 460000): 002 ❶ ❹ ❾
+
+
+def test_hainan_ships_the_five_colour_set_and_says_the_province_is_the_deployments_choice():
+    hainan, template = json.loads(SHIPPED["460000"]), json.loads(TEMPLATES["five-colour.json"])
+
+    assert {k: v for k, v in hainan.items() if k not in ("province_code", "name", "comment")} == {
+        k: v for k, v in template.items() if k != "name"}
+    assert hainan["comment"].startswith("not in the seeds: ") and "deployment's choice" in hainan["comment"]
+    assert [d.name for d in HAINAN.displays] == ["green", "yellow", "orange", "red", "purple"]
 
 
 def test_five_colours_purple_for_cases_and_positives_orange_for_contacts_and_suspects():
@@ -387,6 +480,23 @@ def _doc(name="000000") -> dict:
                  "rule_set.findings.CONFIRMED.comment", id="comment-not-text"),
     pytest.param(lambda d: d["findings"]["CONFIRMED"].update(comment="x" * 501),
                  "rule_set.findings.CONFIRMED.comment", id="comment-too-long"),
+    pytest.param(lambda d: d["findings"]["CONFIRMED"].update(in_provinces=["110000"]),
+                 "rule_set.findings.CONFIRMED.in_provinces", id="provinces-on-a-finding-without-an-area"),
+    pytest.param(lambda d: d["findings"].update(HOTEL_STAY={"display": "yellow", "days": 10,
+                                                            "in_provinces": ["110100"]}),
+                 "rule_set.findings.HOTEL_STAY.in_provinces[0]", id="provinces-not-a-province"),
+    pytest.param(lambda d: d["findings"].update(HOTEL_STAY={"display": "yellow", "days": 10, "unless": [
+        {"popup_acknowledged_clear_days": 14, "negative_test_within_hours": 48}]}),
+                 "rule_set.findings.HOTEL_STAY.unless[0].negative_test_within_hours", id="popup-with-a-test"),
+    pytest.param(lambda d: d["findings"].update(HOTEL_STAY={"display": "yellow", "days": 10, "unless": [
+        {"popup_acknowledged_clear_days": 0}]}),
+                 "rule_set.findings.HOTEL_STAY.unless[0].popup_acknowledged_clear_days", id="popup-zero-days"),
+    pytest.param(lambda d: d["findings"].update(HOTEL_STAY={"display": "yellow", "days": 10, "unless": [
+        {"negative_test_within_hours": 48, "itinerary_in_provinces": ["110000"]}]}),
+                 "rule_set.findings.HOTEL_STAY.unless[0].itinerary_in_provinces", id="provinces-on-a-test-waiver"),
+    pytest.param(lambda d: d["findings"].update(HOTEL_STAY={"display": "yellow", "days": 10, "unless": [
+        {"popup_acknowledged_clear_days": 14, "itinerary_in_provinces": ["110000", "110000"]}]}),
+                 "rule_set.findings.HOTEL_STAY.unless[0].itinerary_in_provinces", id="provinces-twice"),
     pytest.param(lambda d: d["findings"].update(PUSHED_RED={"display": "red"}),
                  "rule_set.findings.PUSHED_RED", id="finding-not-yet-known"),
 ])

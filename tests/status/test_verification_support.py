@@ -210,3 +210,55 @@ async def test_a_page_token_not_issued_by_status_is_refused(status_env):
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(error) == ("PAGE_TOKEN_INVALID", ["page_token"])
+
+
+# The exporter's feed: colour changes in commit order.
+
+async def every_colour_change(status_env, after: int, provinces: list[str], page_size: int) -> list[pb.ColourChange]:
+    changes = []
+    while True:
+        page = await status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
+            after_sequence=after, page_size=page_size, province_codes=provinces))
+        changes += page.changes
+        assert page.last_sequence >= after
+        after = page.last_sequence
+        if page.caught_up:
+            return changes
+
+
+async def test_colour_changes_come_in_commit_order_a_page_at_a_time_for_the_provinces_asked(
+        status_env, identity_env, clock):
+    start = (await status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
+        after_sequence=0, page_size=10_000, province_codes=[NATIONAL_ONLY])))
+    head = start.last_sequence
+    while not start.caught_up:
+        start = await status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
+            after_sequence=head, page_size=10_000, province_codes=[NATIONAL_ONLY]))
+        head = start.last_sequence
+    ours = [await person_in(identity_env, NATIONAL_ONLY) for _ in range(3)]
+    elsewhere = await person_in(identity_env, "530000")
+    green = await person_in(identity_env, NATIONAL_ONLY)
+    await status_of(status_env, green)  # enrolled green: no colour change
+    for person in [*ours, elsewhere]:
+        await record(status_env, diagnosis(person, pb.DIAGNOSIS_SECONDARY_CONTACT, clock.now()))
+    changes = await every_colour_change(status_env, head, [NATIONAL_ONLY], page_size=2)
+    refs = [await reference_of(identity_env, person) for person in ours]
+    mine = [c for c in changes if bytes(c.person_ref) in refs]
+    assert [bytes(c.person_ref) for c in mine] == refs  # in the order they changed, each once
+    # Each one's first status (enrolled by the fact itself), yellow from the start: a change to list.
+    assert all((c.colour, c.province_code) == (YELLOW, NATIONAL_ONLY) for c in mine)
+    assert mine[0].reason == "SECONDARY_CONTACT"
+    assert [c.sequence for c in changes] == sorted(c.sequence for c in changes)
+    assert await reference_of(identity_env, elsewhere) not in {bytes(c.person_ref) for c in changes}
+    assert await reference_of(identity_env, green) not in {bytes(c.person_ref) for c in changes}
+
+
+async def test_bad_colour_change_requests_name_the_field(status_env):
+    cases = {"after_sequence": pb.ListColourChangesRequest(after_sequence=-1, province_codes=["420000"]),
+             "page_size": pb.ListColourChangesRequest(page_size=-1, province_codes=["420000"]),
+             "province_codes": pb.ListColourChangesRequest(),
+             "province_codes[1]": pb.ListColourChangesRequest(province_codes=["420000", "12345x"])}
+    for field, request in cases.items():
+        error = await refused(status_env.stub.ListColourChanges(request))
+        assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_details(error)[1] == [field]

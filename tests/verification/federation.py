@@ -10,7 +10,7 @@ import secrets
 import socket
 import tempfile
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -29,6 +29,7 @@ from services.runtime.server import HostedServer, start_server
 from services.runtime.settings import Env
 from services.status import bootstrap as status
 from services.verification import bootstrap as verification
+from services.verification.exchange_root import certify
 from services.verification.federation_tls import FederationTls, issue_deployment
 from tests.support import ManualClock, passport, random_key, timestamp
 
@@ -48,6 +49,28 @@ class FederationPki:
         self.path = Path(self._directory.name)
         self.ca, self._ca_key = pki.new_ca("test federation CA")
         pki.write(self.path / "ca.pem", pki.certificate_pem(self.ca))
+        # The exchange root: it certifies each deployment's exchange key.
+        self.exchange_root, self._exchange_root_key = pki.new_ca("test federation exchange root")
+        pki.write(self.path / "exchange-root.pem", pki.certificate_pem(self.exchange_root))
+
+    def certify_exchange_key(self, name: str, provinces: frozenset[str], secret: bytes, *,
+                             outsider: bool = False) -> dict[str, str]:
+        """The HEALTHCODE_VERIFICATION_EXCHANGE_* files certifying the exchange key `secret` derives;
+        `outsider`: certified by a root the federation does not know."""
+        root, root_key = pki.new_ca("outsider root") if outsider else (self.exchange_root, self._exchange_root_key)
+        certificate = certify(root, root_key, verification.exchange_key_from_secret(secret).public_key(), provinces,
+                              datetime.now(UTC))
+        pki.write(self.path / f"{name}-exchange.pem", pki.certificate_pem(certificate))
+        return {"HEALTHCODE_VERIFICATION_EXCHANGE_ROOT_FILE": str(self.path / "exchange-root.pem"),
+                "HEALTHCODE_VERIFICATION_EXCHANGE_CERT_FILE": str(self.path / f"{name}-exchange.pem")}
+
+    def exchange_certificate(self, public_key, provinces: frozenset[str], *, outsider: bool = False) -> bytes:
+        """DER: the root's (or an outsider's) certificate of an exchange public key."""
+        from cryptography.hazmat.primitives import serialization
+
+        root, root_key = pki.new_ca("outsider root") if outsider else (self.exchange_root, self._exchange_root_key)
+        return certify(root, root_key, public_key, provinces, datetime.now(UTC)).public_bytes(
+            serialization.Encoding.DER)
 
     def issue(self, name: str, provinces: frozenset[str], *, outsider: bool = False) -> dict[str, str]:
         """The HEALTHCODE_VERIFICATION_FEDERATION_* files of a deployment speaking for `provinces`;
@@ -127,7 +150,7 @@ class Deployment:
 
 async def start_deployment(postgres_url: str, province: str, federation_port: int, peers: str,
                            federation_key: str, federation_pki: FederationPki,
-                           status_follow_seconds: float = 0) -> Deployment:
+                           status_follow_seconds: float = 0, **overrides: str) -> Deployment:
     """identity, itinerary, status (one signing key, for its province) and verification, whose
     FederationService listens on `federation_port` with a certificate naming `province`.
 
@@ -158,7 +181,10 @@ async def start_deployment(postgres_url: str, province: str, federation_port: in
         "HEALTHCODE_ITINERARY_ADDRESS": itinerary_server.address,
         "HEALTHCODE_STATUS_SEALING_KEYS": f"k:{random_key()}", "HEALTHCODE_STATUS_AUDIT_KEY": random_key(),
         "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": str(status_follow_seconds),
-        "HEALTHCODE_STATUS_STAY_FOLLOW_INTERVAL_SECONDS": str(status_follow_seconds)})), deployment.clock)
+        "HEALTHCODE_STATUS_STAY_FOLLOW_INTERVAL_SECONDS": str(status_follow_seconds),
+        # New keys sign at once here unless a test asks for the lead production has.
+        "HEALTHCODE_STATUS_KEY_PUBLISH_LEAD_SECONDS": overrides.pop("HEALTHCODE_STATUS_KEY_PUBLISH_LEAD_SECONDS", "0")})),
+        deployment.clock)
     status_server = await start(status_app)
     status_channel = deployment._channel(status_server.address)
     deployment.persons = identity_pb2_grpc.IdentityServiceStub(deployment._channel(identity_server.address))
@@ -170,12 +196,16 @@ async def start_deployment(postgres_url: str, province: str, federation_port: in
     settings = verification.VerificationSettings.read(Env({
         **base, "HEALTHCODE_VERIFICATION_PORT": "0", "HEALTHCODE_VERIFICATION_FEDERATION_PORT": str(federation_port),
         **federation_pki.issue(f"deployment-{province}", frozenset({province})),
+        **federation_pki.certify_exchange_key(f"deployment-{province}", frozenset({province}),
+                                              base64.b64decode(exchange)),
         "HEALTHCODE_STATUS_ADDRESS": status_server.address, "HEALTHCODE_VERIFICATION_PROVINCES": province,
         "HEALTHCODE_VERIFICATION_PEERS": peers, "HEALTHCODE_VERIFICATION_EXCHANGE_KEY": exchange,
         "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key(),
         # The outbox job runs often (its clock is the deployment's ManualClock: retries wait for it to move).
         "HEALTHCODE_VERIFICATION_OUTBOX_INTERVAL_SECONDS": "0.2",
-        "HEALTHCODE_VERIFICATION_KEY_PUSH_INTERVAL_SECONDS": "0.2"}))
+        "HEALTHCODE_VERIFICATION_KEY_PUSH_INTERVAL_SECONDS": "0.2",
+        # The exporter is off unless a test turns it on (it then follows every colour change).
+        "HEALTHCODE_VERIFICATION_EXPORT_INTERVAL_SECONDS": "0", **overrides}))
     deployment.verification_settings = settings
     await deployment.start_verification()
     deployment.exchange_secret = base64.b64decode(exchange)
@@ -197,15 +227,16 @@ class Provinces:
         self.pki.close()
 
 
-async def start_provinces(postgres_url: str, status_follow_seconds: float = 0) -> Provinces:
-    """Hubei and Jiangsu, peers of each other, their trust lists synced."""
+async def start_provinces(postgres_url: str, status_follow_seconds: float = 0, **overrides: str) -> Provinces:
+    """Hubei and Jiangsu, peers of each other, their trust lists synced (`overrides`: more settings of both
+    verifications)."""
     hubei_port, jiangsu_port = free_port(), free_port()
     federation_key = random_key()  # shared through the federation: both compute the same person references
     federation_pki = FederationPki()
     hubei = await start_deployment(postgres_url, HUBEI, hubei_port, f"{JIANGSU}=127.0.0.1:{jiangsu_port}",
-                                   federation_key, federation_pki, status_follow_seconds)
+                                   federation_key, federation_pki, status_follow_seconds, **overrides)
     jiangsu = await start_deployment(postgres_url, JIANGSU, jiangsu_port, f"{HUBEI}=127.0.0.1:{hubei_port}",
-                                     federation_key, federation_pki, status_follow_seconds)
+                                     federation_key, federation_pki, status_follow_seconds, **overrides)
     both = Provinces(hubei, jiangsu, federation_pki)
     await sync(both)
     return both

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -43,7 +44,7 @@ def test_the_signed_form_of_a_risk_list_depends_on_every_field():
 
 def test_bad_records_are_reported_by_field_and_good_ones_kept():
     good, rejected = check_risk_records([
-        record(), record(person_ref=b"x"), record(colour=Colour.GREEN), record(reason="not a code"),
+        record(), record(person_ref=b"x"), record(colour=0), record(reason="not a code"),
         record(source="Bad Source"), record(expire_time=NOW - timedelta(seconds=1)),
         record(expire_time=NOW + timedelta(days=31))], NOW)
     assert good == [record()]
@@ -51,6 +52,11 @@ def test_bad_records_are_reported_by_field_and_good_ones_kept():
         (1, "records[1].person_ref", "PERSON_REF_INVALID"), (2, "records[2].colour", "COLOUR_INVALID"),
         (3, "records[3].reason", "REASON_INVALID"), (4, "records[4].source", "SOURCE_INVALID"),
         (5, "records[5].expire_time", "EXPIRE_TIME_INVALID"), (6, "records[6].expire_time", "EXPIRE_TIME_INVALID")]
+
+
+def test_a_green_record_is_kept_as_a_delisting():
+    good, rejected = check_risk_records([record(colour=Colour.GREEN), record(colour=Colour.YELLOW)], NOW)
+    assert ([r.colour for r in good], rejected) == ([Colour.GREEN, Colour.YELLOW], [])
 
 
 def test_peers_are_read_per_address_with_the_provinces_they_speak_for():
@@ -80,9 +86,33 @@ def _settings(**extra):
         "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key(), **extra}))
 
 
+def test_the_development_exchange_root_is_kept_and_certifies_each_new_exchange_key(tmp_path):
+    from services.verification.exchange_root import ExchangeRoot, KeyNotCertified, dev_exchange_files
+
+    first_key, second_key = (exchange_key_from_secret(bytes([n]) * 32) for n in (1, 2))
+    root, certificate = dev_exchange_files(tmp_path, frozenset({"420000"}), first_key.public_key())
+    held_root, held = root.read_bytes(), certificate.read_bytes()
+    assert dev_exchange_files(tmp_path, frozenset({"420000"}), first_key.public_key())[1].read_bytes() == held
+    dev_exchange_files(tmp_path, frozenset({"420000"}), second_key.public_key())  # a rotated key
+    assert root.read_bytes() == held_root
+    anchor = ExchangeRoot.from_pem(held_root)
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from services.codes import key_id_of
+
+    der = x509.load_pem_x509_certificate(certificate.read_bytes()).public_bytes(serialization.Encoding.DER)
+    assert anchor.certified(der, datetime.now(UTC)).key_id == key_id_of(second_key.public_key())
+    assert oct((tmp_path / "exchange-root.key").stat().st_mode & 0o777) == "0o600"
+    for bad in (b"", b"junk", x509.load_pem_x509_certificate(held_root).public_bytes(serialization.Encoding.DER)):
+        with pytest.raises(KeyNotCertified):  # none, unreadable, the root itself (a CA, not a leaf)
+            anchor.certified(bad, datetime.now(UTC))
+
+
 def test_peers_need_the_federation_tls_files_and_a_certificate_naming_our_provinces(tmp_path):
     from services.runtime.settings import SettingsError
+    from services.verification.exchange_root import dev_exchange_files
     from services.verification.federation_tls import dev_federation_files
+    from tests.support import random_key
 
     with pytest.raises(SettingsError, match="FEDERATION_CA_FILE"):
         _settings(HEALTHCODE_VERIFICATION_PROVINCES="420000", HEALTHCODE_VERIFICATION_PEERS="320000=peer:50055")
@@ -92,9 +122,21 @@ def test_peers_need_the_federation_tls_files_and_a_certificate_naming_our_provin
                  "HEALTHCODE_VERIFICATION_FEDERATION_KEY_FILE": str(files.key)}
     with pytest.raises(SettingsError, match="must name every province"):
         _settings(HEALTHCODE_VERIFICATION_PROVINCES="420000,430000", **tls_files)
+    with pytest.raises(SettingsError, match="EXCHANGE_ROOT_FILE"):
+        _settings(HEALTHCODE_VERIFICATION_PROVINCES="420000", HEALTHCODE_VERIFICATION_PEERS="320000=peer:50055",
+                  **tls_files)
+    secret = random_key()
+    root, certificate = dev_exchange_files(tmp_path, frozenset({"420000"}),
+                                           exchange_key_from_secret(base64.b64decode(secret)).public_key())
+    root_files = {"HEALTHCODE_VERIFICATION_EXCHANGE_ROOT_FILE": str(root),
+                  "HEALTHCODE_VERIFICATION_EXCHANGE_CERT_FILE": str(certificate)}
+    with pytest.raises(SettingsError, match="must certify the key"):  # the certificate of another key
+        _settings(HEALTHCODE_VERIFICATION_PROVINCES="420000", HEALTHCODE_VERIFICATION_PEERS="320000=peer:50055",
+                  **tls_files, **root_files)
     settings = _settings(HEALTHCODE_VERIFICATION_PROVINCES="420000", HEALTHCODE_VERIFICATION_PEERS="320000=peer:50055",
-                         **tls_files)
+                         HEALTHCODE_VERIFICATION_EXCHANGE_KEY=secret, **tls_files, **root_files)
     assert settings.federation_tls.provinces() == {"420000"}
+    assert settings.exchange_root.certified(settings.exchange_certificate, datetime.now(UTC)).provinces == {"420000"}
     assert _settings().federation_tls is None  # no peers, no files: no federation port
 
 

@@ -168,10 +168,13 @@ async def test_a_red_record_from_the_verifying_province_denies_an_issuers_green_
     assert published.stored_count == 1
     assert [(r.index, r.field) for r in published.rejections] == [(1, "records[1].person_ref")]
     assert list(published.delivered_to_province_codes) == [HUBEI]
+    # Delivered to Hubei too, signed by Jiangsu: the person's home status follows it (外省推送红码), so the
+    # code shown before is stale, and Hubei's checkpoints count the record as well.
     denied = await verify(provinces.jiangsu, payload)
-    assert (denied.decision, denied.reason, denied.colour) == (DENY, "RISK_LIST_RED", RED)
-    # Delivered to Hubei too, signed by Jiangsu: it counts there as well.
-    assert (await verify(provinces.hubei, payload)).reason == "RISK_LIST_RED"
+    assert (denied.decision, denied.reason) == (DENY, "STATUS_STALE")
+    assert (await verify(provinces.hubei, payload)).reason == "STATUS_STALE"
+    assert await provinces.hubei.parts.recognition.repository.listed_colour(
+        reference, provinces.hubei.clock.now()) == RED
 
 
 def federation_stub(deployment: Deployment, tls) -> tuple[grpc.aio.Channel, object]:
@@ -556,3 +559,27 @@ async def test_operators_see_decisions_by_reason_trust_list_age_and_key_expiry(p
     expiry = _sample("healthcode_verification_trusted_key_expiry_timestamp_seconds",
                      province_code=HUBEI, purpose="codes")
     assert expiry > provinces.jiangsu.clock.now().timestamp()
+
+
+async def test_operators_see_how_old_each_peers_part_of_the_offline_snapshots_is(provinces):
+    """A snapshot carries every peer's stale codes; one issued while a peer is down goes out without
+    them, and the gap between the two times is what the alert watches."""
+    hubei, jiangsu = provinces.hubei, provinces.jiangsu
+    await hubei.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest())
+    fetched = _sample("healthcode_verification_peer_snapshot_timestamp_seconds", peer=JIANGSU)
+    assert fetched == _sample("healthcode_verification_snapshot_issued_timestamp_seconds")
+    assert fetched == pytest.approx(hubei.clock.now().timestamp(), abs=1)
+    start = hubei.clock.now()
+    await jiangsu.stop_verification()
+    try:
+        hubei.clock.advance(timedelta(minutes=20))
+        await hubei.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest())
+        issued = _sample("healthcode_verification_snapshot_issued_timestamp_seconds")
+        assert issued - _sample("healthcode_verification_peer_snapshot_timestamp_seconds", peer=JIANGSU) >= 20 * 60
+    finally:
+        hubei.clock.set(start)
+        await jiangsu.start_verification()
+        await sync(provinces)
+    await hubei.verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest())
+    assert _sample("healthcode_verification_peer_snapshot_timestamp_seconds", peer=JIANGSU) == _sample(
+        "healthcode_verification_snapshot_issued_timestamp_seconds")

@@ -265,6 +265,18 @@ class BatchGetPersonsResponse(_message.Message):
     missing_person_ids: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, persons: _Optional[_Iterable[_Union[Person, _Mapping]]] = ..., missing_person_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
+class BatchLookupPersonsByFederationRefRequest(_message.Message):
+    __slots__ = ("federation_refs",)
+    FEDERATION_REFS_FIELD_NUMBER: _ClassVar[int]
+    federation_refs: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, federation_refs: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class BatchLookupPersonsByFederationRefResponse(_message.Message):
+    __slots__ = ("persons",)
+    PERSONS_FIELD_NUMBER: _ClassVar[int]
+    persons: _containers.RepeatedCompositeFieldContainer[Person]
+    def __init__(self, persons: _Optional[_Iterable[_Union[Person, _Mapping]]] = ...) -> None: ...
+
 class RecordFaceCheckRequest(_message.Message):
     __slots__ = ("person_id", "face_attestation")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]

@@ -59,6 +59,11 @@ class IdentityServiceStub:
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchGetPersonsRequest.SerializeToString,
                 response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchGetPersonsResponse.FromString,
                 _registered_method=True)
+        self.BatchLookupPersonsByFederationRef = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/BatchLookupPersonsByFederationRef',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefResponse.FromString,
+                _registered_method=True)
         self.RecordFaceCheck = channel.unary_unary(
                 '/healthcode.identity.v1.IdentityService/RecordFaceCheck',
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckRequest.SerializeToString,
@@ -173,6 +178,15 @@ class IdentityServiceServicer:
 
     def BatchGetPersons(self, request, context):
         """Resolves up to 1000 person ids in one call; unknown ids are listed apart.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def BatchLookupPersonsByFederationRef(self, request, context):
+        """Internal, for status: the persons up to 1000 federation references name (what other provinces'
+        red/yellow lists and fever reports carry); references naming nobody are left out. Not forwarded
+        by the gateway.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -325,6 +339,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.BatchGetPersons,
                     request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchGetPersonsRequest.FromString,
                     response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchGetPersonsResponse.SerializeToString,
+            ),
+            'BatchLookupPersonsByFederationRef': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchLookupPersonsByFederationRef,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefResponse.SerializeToString,
             ),
             'RecordFaceCheck': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordFaceCheck,
@@ -515,6 +534,33 @@ class IdentityService:
             '/healthcode.identity.v1.IdentityService/BatchGetPersons',
             healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchGetPersonsRequest.SerializeToString,
             healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchGetPersonsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchLookupPersonsByFederationRef(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/BatchLookupPersonsByFederationRef',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefResponse.FromString,
             options,
             channel_credentials,
             insecure,

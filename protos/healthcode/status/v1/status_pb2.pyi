@@ -28,6 +28,8 @@ class FactKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FACT_KIND_FEVER_CLINIC_VISIT: _ClassVar[FactKind]
     FACT_KIND_HOTEL_REGISTRATION: _ClassVar[FactKind]
     FACT_KIND_CASE_REPORTED_STAY: _ClassVar[FactKind]
+    FACT_KIND_POPUP_ACKNOWLEDGEMENT: _ClassVar[FactKind]
+    FACT_KIND_PEER_PROVINCE_LISTING: _ClassVar[FactKind]
 
 class Diagnosis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -62,6 +64,7 @@ class FactSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     FACT_SOURCE_CHECKPOINT: _ClassVar[FactSource]
     FACT_SOURCE_MARKET_REGULATION: _ClassVar[FactSource]
     FACT_SOURCE_LABORATORY: _ClassVar[FactSource]
+    FACT_SOURCE_PEER_PROVINCE: _ClassVar[FactSource]
 
 class Symptom(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -100,6 +103,7 @@ class ChangeCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANGE_CAUSE_STAY: _ClassVar[ChangeCause]
     CHANGE_CAUSE_CONTACT_TRACE: _ClassVar[ChangeCause]
     CHANGE_CAUSE_CORRECTION: _ClassVar[ChangeCause]
+    CHANGE_CAUSE_PEER_PROVINCE: _ClassVar[ChangeCause]
 
 class CorrectionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -168,6 +172,8 @@ FACT_KIND_FEVER_MEDICINE_PURCHASE: FactKind
 FACT_KIND_FEVER_CLINIC_VISIT: FactKind
 FACT_KIND_HOTEL_REGISTRATION: FactKind
 FACT_KIND_CASE_REPORTED_STAY: FactKind
+FACT_KIND_POPUP_ACKNOWLEDGEMENT: FactKind
+FACT_KIND_PEER_PROVINCE_LISTING: FactKind
 DIAGNOSIS_UNSPECIFIED: Diagnosis
 DIAGNOSIS_CONFIRMED: Diagnosis
 DIAGNOSIS_SUSPECTED: Diagnosis
@@ -190,6 +196,7 @@ FACT_SOURCE_RAIL: FactSource
 FACT_SOURCE_CHECKPOINT: FactSource
 FACT_SOURCE_MARKET_REGULATION: FactSource
 FACT_SOURCE_LABORATORY: FactSource
+FACT_SOURCE_PEER_PROVINCE: FactSource
 SYMPTOM_UNSPECIFIED: Symptom
 SYMPTOM_FEVER: Symptom
 SYMPTOM_COUGH: Symptom
@@ -222,6 +229,7 @@ CHANGE_CAUSE_REVALIDATION: ChangeCause
 CHANGE_CAUSE_STAY: ChangeCause
 CHANGE_CAUSE_CONTACT_TRACE: ChangeCause
 CHANGE_CAUSE_CORRECTION: ChangeCause
+CHANGE_CAUSE_PEER_PROVINCE: ChangeCause
 CORRECTION_KIND_UNSPECIFIED: CorrectionKind
 CORRECTION_KIND_FACT_RETRACTED: CorrectionKind
 CORRECTION_KIND_FACT_AMENDED: CorrectionKind
@@ -348,6 +356,44 @@ class StreamStatusChangesResponse(_message.Message):
     CHANGES_FIELD_NUMBER: _ClassVar[int]
     changes: _containers.RepeatedCompositeFieldContainer[StatusVersion]
     def __init__(self, changes: _Optional[_Iterable[_Union[StatusVersion, _Mapping]]] = ...) -> None: ...
+
+class ListColourChangesRequest(_message.Message):
+    __slots__ = ("after_sequence", "page_size", "province_codes")
+    AFTER_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PROVINCE_CODES_FIELD_NUMBER: _ClassVar[int]
+    after_sequence: int
+    page_size: int
+    province_codes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, after_sequence: _Optional[int] = ..., page_size: _Optional[int] = ..., province_codes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListColourChangesResponse(_message.Message):
+    __slots__ = ("changes", "last_sequence", "caught_up")
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    LAST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[ColourChange]
+    last_sequence: int
+    caught_up: bool
+    def __init__(self, changes: _Optional[_Iterable[_Union[ColourChange, _Mapping]]] = ..., last_sequence: _Optional[int] = ..., caught_up: _Optional[bool] = ...) -> None: ...
+
+class ColourChange(_message.Message):
+    __slots__ = ("sequence", "person_ref", "province_code", "previous_colour", "colour", "change_time", "reason")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    PERSON_REF_FIELD_NUMBER: _ClassVar[int]
+    PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_COLOUR_FIELD_NUMBER: _ClassVar[int]
+    COLOUR_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    person_ref: bytes
+    province_code: str
+    previous_colour: _common_pb2.Colour
+    colour: _common_pb2.Colour
+    change_time: _timestamp_pb2.Timestamp
+    reason: str
+    def __init__(self, sequence: _Optional[int] = ..., person_ref: _Optional[bytes] = ..., province_code: _Optional[str] = ..., previous_colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class StatusVersion(_message.Message):
     __slots__ = ("person_id", "version")
@@ -532,6 +578,22 @@ class RecordCheckInRequest(_message.Message):
     def __init__(self, person_id: _Optional[str] = ..., reporter_person_id: _Optional[str] = ..., temperature_celsius: _Optional[float] = ..., symptoms: _Optional[_Iterable[_Union[Symptom, str]]] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RecordCheckInResponse(_message.Message):
+    __slots__ = ("status",)
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    status: Status
+    def __init__(self, status: _Optional[_Union[Status, _Mapping]] = ...) -> None: ...
+
+class AcknowledgePopupRequest(_message.Message):
+    __slots__ = ("person_id", "actor_person_id", "request_id")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    actor_person_id: str
+    request_id: str
+    def __init__(self, person_id: _Optional[str] = ..., actor_person_id: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class AcknowledgePopupResponse(_message.Message):
     __slots__ = ("status",)
     STATUS_FIELD_NUMBER: _ClassVar[int]
     status: Status
@@ -986,3 +1048,79 @@ class ListRecomputeRunsResponse(_message.Message):
     runs: _containers.RepeatedCompositeFieldContainer[RecomputeRun]
     next_page_token: str
     def __init__(self, runs: _Optional[_Iterable[_Union[RecomputeRun, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class PeerListing(_message.Message):
+    __slots__ = ("record_index", "person_ref", "colour", "reason", "source", "expire_time", "list_sequence")
+    RECORD_INDEX_FIELD_NUMBER: _ClassVar[int]
+    PERSON_REF_FIELD_NUMBER: _ClassVar[int]
+    COLOUR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LIST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    record_index: int
+    person_ref: bytes
+    colour: _common_pb2.Colour
+    reason: str
+    source: str
+    expire_time: _timestamp_pb2.Timestamp
+    list_sequence: int
+    def __init__(self, record_index: _Optional[int] = ..., person_ref: _Optional[bytes] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., list_sequence: _Optional[int] = ...) -> None: ...
+
+class RecordPeerListingsRequest(_message.Message):
+    __slots__ = ("origin_province_code", "batch_id", "receive_time", "home_province_codes", "listings")
+    ORIGIN_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    RECEIVE_TIME_FIELD_NUMBER: _ClassVar[int]
+    HOME_PROVINCE_CODES_FIELD_NUMBER: _ClassVar[int]
+    LISTINGS_FIELD_NUMBER: _ClassVar[int]
+    origin_province_code: str
+    batch_id: str
+    receive_time: _timestamp_pb2.Timestamp
+    home_province_codes: _containers.RepeatedScalarFieldContainer[str]
+    listings: _containers.RepeatedCompositeFieldContainer[PeerListing]
+    def __init__(self, origin_province_code: _Optional[str] = ..., batch_id: _Optional[str] = ..., receive_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., home_province_codes: _Optional[_Iterable[str]] = ..., listings: _Optional[_Iterable[_Union[PeerListing, _Mapping]]] = ...) -> None: ...
+
+class RecordPeerListingsResponse(_message.Message):
+    __slots__ = ("stored_count", "duplicate_count", "unknown_count", "rejections")
+    STORED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    UNKNOWN_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REJECTIONS_FIELD_NUMBER: _ClassVar[int]
+    stored_count: int
+    duplicate_count: int
+    unknown_count: int
+    rejections: _containers.RepeatedCompositeFieldContainer[FactOutcome]
+    def __init__(self, stored_count: _Optional[int] = ..., duplicate_count: _Optional[int] = ..., unknown_count: _Optional[int] = ..., rejections: _Optional[_Iterable[_Union[FactOutcome, _Mapping]]] = ...) -> None: ...
+
+class PeerFever(_message.Message):
+    __slots__ = ("report_id", "code_id", "person_ref", "reading_time", "temperature_celsius", "code_expire_time")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    CODE_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_REF_FIELD_NUMBER: _ClassVar[int]
+    READING_TIME_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_CELSIUS_FIELD_NUMBER: _ClassVar[int]
+    CODE_EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    code_id: str
+    person_ref: bytes
+    reading_time: _timestamp_pb2.Timestamp
+    temperature_celsius: float
+    code_expire_time: _timestamp_pb2.Timestamp
+    def __init__(self, report_id: _Optional[str] = ..., code_id: _Optional[str] = ..., person_ref: _Optional[bytes] = ..., reading_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., temperature_celsius: _Optional[float] = ..., code_expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecordPeerFeversRequest(_message.Message):
+    __slots__ = ("origin_province_code", "fevers")
+    ORIGIN_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    FEVERS_FIELD_NUMBER: _ClassVar[int]
+    origin_province_code: str
+    fevers: _containers.RepeatedCompositeFieldContainer[PeerFever]
+    def __init__(self, origin_province_code: _Optional[str] = ..., fevers: _Optional[_Iterable[_Union[PeerFever, _Mapping]]] = ...) -> None: ...
+
+class RecordPeerFeversResponse(_message.Message):
+    __slots__ = ("outcomes", "stored_count")
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    STORED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    outcomes: _containers.RepeatedCompositeFieldContainer[FactOutcome]
+    stored_count: int
+    def __init__(self, outcomes: _Optional[_Iterable[_Union[FactOutcome, _Mapping]]] = ..., stored_count: _Optional[int] = ...) -> None: ...

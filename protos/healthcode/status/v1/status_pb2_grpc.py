@@ -60,6 +60,11 @@ class StatusServiceStub:
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordCheckInRequest.SerializeToString,
                 response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordCheckInResponse.FromString,
                 _registered_method=True)
+        self.AcknowledgePopup = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/AcknowledgePopup',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupResponse.FromString,
+                _registered_method=True)
         self.IssueCode = channel.unary_unary(
                 '/healthcode.status.v1.StatusService/IssueCode',
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.IssueCodeRequest.SerializeToString,
@@ -74,6 +79,11 @@ class StatusServiceStub:
                 '/healthcode.status.v1.StatusService/StreamStatusChanges',
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesRequest.SerializeToString,
                 response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesResponse.FromString,
+                _registered_method=True)
+        self.ListColourChanges = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/ListColourChanges',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesResponse.FromString,
                 _registered_method=True)
         self.ListStaleCodes = channel.unary_unary(
                 '/healthcode.status.v1.StatusService/ListStaleCodes',
@@ -119,6 +129,16 @@ class StatusServiceStub:
                 '/healthcode.status.v1.StatusService/RecordTracedContacts',
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsRequest.SerializeToString,
                 response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsResponse.FromString,
+                _registered_method=True)
+        self.RecordPeerListings = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/RecordPeerListings',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsResponse.FromString,
+                _registered_method=True)
+        self.RecordPeerFevers = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/RecordPeerFevers',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversResponse.FromString,
                 _registered_method=True)
         self.RetractFact = channel.unary_unary(
                 '/healthcode.status.v1.StatusService/RetractFact',
@@ -172,6 +192,16 @@ class StatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AcknowledgePopup(self, request, context):
+        """The person (or a guardian) pressed "continue" on the pop-up (弹窗提示页面点击继续): the
+        14-day itinerary is queried (its medium- and high-risk stays, the provinces stayed in) and
+        the press recorded with that answer as a fact, which a rule set may let waive a finding.
+        Idempotent per request id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def IssueCode(self, request, context):
         """A short-lived signed code (the QR payload) for the person or a linked dependent.
         """
@@ -191,6 +221,16 @@ class StatusServiceServicer:
         once the stream is live, then each person's new status version, as each change commits in
         any replica. When the stream breaks, changes may have been missed: the
         subscriber must forget everything it cached from status before it subscribes again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListColourChanges(self, request, context):
+        """Internal, for verification's exporter (its red/yellow lists to other provinces): colour changes
+        of persons of the given home provinces, in the order they committed, after a sequence number,
+        one page at a time. Each page holds only committed changes and never skips one committed later
+        (changes are numbered under one lock, in commit order), so a stored sequence resumes exactly.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -264,6 +304,28 @@ class StatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordPeerListings(self, request, context):
+        """Internal, for verification: red/yellow list records another province sent (in a batch whose
+        signature verification checked) about persons whose home province is this deployment's, as
+        FACT_KIND_PEER_PROVINCE_LISTING facts of that province (外省推送红码); a GREEN record delists.
+        One call per received batch or page of it (up to 1000 records); idempotent per (origin province,
+        batch, record index). Records about persons status does not know are counted, not stored.
+        Not forwarded by the gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordPeerFevers(self, request, context):
+        """Internal, for verification: fevers read at another province's checkpoints on codes this
+        deployment issued (verification checked the code's signature), as FACT_KIND_FEVER_ON_SITE facts
+        of that province, accepted when the code was valid at the reading time. Up to 1000 a call;
+        idempotent per (origin province, report id). Not forwarded by the gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RetractFact(self, request, context):
         """The authority that recorded a fact withdraws it, by its record id, with a reason and a
         legal basis. The fact is kept as superseded (never deleted) and stops counting; the
@@ -311,6 +373,11 @@ def add_StatusServiceServicer_to_server(servicer, server):
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordCheckInRequest.FromString,
                     response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordCheckInResponse.SerializeToString,
             ),
+            'AcknowledgePopup': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgePopup,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupResponse.SerializeToString,
+            ),
             'IssueCode': grpc.unary_unary_rpc_method_handler(
                     servicer.IssueCode,
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.IssueCodeRequest.FromString,
@@ -325,6 +392,11 @@ def add_StatusServiceServicer_to_server(servicer, server):
                     servicer.StreamStatusChanges,
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesRequest.FromString,
                     response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesResponse.SerializeToString,
+            ),
+            'ListColourChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListColourChanges,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesResponse.SerializeToString,
             ),
             'ListStaleCodes': grpc.unary_unary_rpc_method_handler(
                     servicer.ListStaleCodes,
@@ -370,6 +442,16 @@ def add_StatusServiceServicer_to_server(servicer, server):
                     servicer.RecordTracedContacts,
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsRequest.FromString,
                     response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsResponse.SerializeToString,
+            ),
+            'RecordPeerListings': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPeerListings,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsResponse.SerializeToString,
+            ),
+            'RecordPeerFevers': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPeerFevers,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversResponse.SerializeToString,
             ),
             'RetractFact': grpc.unary_unary_rpc_method_handler(
                     servicer.RetractFact,
@@ -529,6 +611,33 @@ class StatusService:
             _registered_method=True)
 
     @staticmethod
+    def AcknowledgePopup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/AcknowledgePopup',
+            healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.AcknowledgePopupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def IssueCode(request,
             target,
             options=(),
@@ -599,6 +708,33 @@ class StatusService:
             '/healthcode.status.v1.StatusService/StreamStatusChanges',
             healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesRequest.SerializeToString,
             healthcode_dot_status_dot_v1_dot_status__pb2.StreamStatusChangesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListColourChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/ListColourChanges',
+            healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.ListColourChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -842,6 +978,60 @@ class StatusService:
             '/healthcode.status.v1.StatusService/RecordTracedContacts',
             healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsRequest.SerializeToString,
             healthcode_dot_status_dot_v1_dot_status__pb2.RecordTracedContactsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPeerListings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/RecordPeerListings',
+            healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerListingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPeerFevers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/RecordPeerFevers',
+            healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversResponse.FromString,
             options,
             channel_credentials,
             insecure,

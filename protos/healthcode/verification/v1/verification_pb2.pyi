@@ -135,18 +135,20 @@ class Agreement(_message.Message):
     def __init__(self, issuer_province_code: _Optional[str] = ..., accepted_since_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., colour_mapping: _Optional[_Mapping[str, _common_pb2.Colour]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RiskListRecord(_message.Message):
-    __slots__ = ("person_ref", "colour", "reason", "source", "expire_time")
+    __slots__ = ("person_ref", "colour", "reason", "source", "expire_time", "list_sequence")
     PERSON_REF_FIELD_NUMBER: _ClassVar[int]
     COLOUR_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     EXPIRE_TIME_FIELD_NUMBER: _ClassVar[int]
+    LIST_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     person_ref: bytes
     colour: _common_pb2.Colour
     reason: str
     source: str
     expire_time: _timestamp_pb2.Timestamp
-    def __init__(self, person_ref: _Optional[bytes] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    list_sequence: int
+    def __init__(self, person_ref: _Optional[bytes] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., reason: _Optional[str] = ..., source: _Optional[str] = ..., expire_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., list_sequence: _Optional[int] = ...) -> None: ...
 
 class StaleCode(_message.Message):
     __slots__ = ("code_id", "expire_time")
@@ -187,14 +189,16 @@ class GetOfflineSnapshotRequest(_message.Message):
     def __init__(self, since_version: _Optional[int] = ...) -> None: ...
 
 class GetOfflineSnapshotResponse(_message.Message):
-    __slots__ = ("snapshot", "signature", "key_id")
+    __slots__ = ("snapshot", "signature", "key_id", "key_certificate")
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    KEY_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     snapshot: bytes
     signature: bytes
     key_id: str
-    def __init__(self, snapshot: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., key_id: _Optional[str] = ...) -> None: ...
+    key_certificate: bytes
+    def __init__(self, snapshot: _Optional[bytes] = ..., signature: _Optional[bytes] = ..., key_id: _Optional[str] = ..., key_certificate: _Optional[bytes] = ...) -> None: ...
 
 class Venue(_message.Message):
     __slots__ = ("venue_id", "name", "area_code", "category", "create_time")
@@ -421,32 +425,36 @@ class NotifyTrustListChangedResponse(_message.Message):
     def __init__(self, applied: _Optional[bool] = ...) -> None: ...
 
 class TrustListDocument(_message.Message):
-    __slots__ = ("version", "issue_time", "province_codes", "signing_keys", "exchange_key")
+    __slots__ = ("version", "issue_time", "province_codes", "signing_keys", "exchange_key", "exchange_key_certificate")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ISSUE_TIME_FIELD_NUMBER: _ClassVar[int]
     PROVINCE_CODES_FIELD_NUMBER: _ClassVar[int]
     SIGNING_KEYS_FIELD_NUMBER: _ClassVar[int]
     EXCHANGE_KEY_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_KEY_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     version: int
     issue_time: _timestamp_pb2.Timestamp
     province_codes: _containers.RepeatedScalarFieldContainer[str]
     signing_keys: _containers.RepeatedCompositeFieldContainer[TrustedKey]
     exchange_key: TrustedKey
-    def __init__(self, version: _Optional[int] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., province_codes: _Optional[_Iterable[str]] = ..., signing_keys: _Optional[_Iterable[_Union[TrustedKey, _Mapping]]] = ..., exchange_key: _Optional[_Union[TrustedKey, _Mapping]] = ...) -> None: ...
+    exchange_key_certificate: bytes
+    def __init__(self, version: _Optional[int] = ..., issue_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., province_codes: _Optional[_Iterable[str]] = ..., signing_keys: _Optional[_Iterable[_Union[TrustedKey, _Mapping]]] = ..., exchange_key: _Optional[_Union[TrustedKey, _Mapping]] = ..., exchange_key_certificate: _Optional[bytes] = ...) -> None: ...
 
 class SubmitRiskListRequest(_message.Message):
-    __slots__ = ("batch_id", "province_code", "records", "key_id", "signature")
+    __slots__ = ("batch_id", "province_code", "records", "key_id", "signature", "exchange_key_certificate")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     KEY_ID_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    EXCHANGE_KEY_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     batch_id: str
     province_code: str
     records: _containers.RepeatedCompositeFieldContainer[RiskListRecord]
     key_id: str
     signature: bytes
-    def __init__(self, batch_id: _Optional[str] = ..., province_code: _Optional[str] = ..., records: _Optional[_Iterable[_Union[RiskListRecord, _Mapping]]] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    exchange_key_certificate: bytes
+    def __init__(self, batch_id: _Optional[str] = ..., province_code: _Optional[str] = ..., records: _Optional[_Iterable[_Union[RiskListRecord, _Mapping]]] = ..., key_id: _Optional[str] = ..., signature: _Optional[bytes] = ..., exchange_key_certificate: _Optional[bytes] = ...) -> None: ...
 
 class SubmitRiskListResponse(_message.Message):
     __slots__ = ("stored_count", "duplicate", "rejections")
@@ -479,3 +487,39 @@ class ListStaleCodesResponse(_message.Message):
     CODES_FIELD_NUMBER: _ClassVar[int]
     codes: _containers.RepeatedCompositeFieldContainer[StaleCode]
     def __init__(self, codes: _Optional[_Iterable[_Union[StaleCode, _Mapping]]] = ...) -> None: ...
+
+class FeverReport(_message.Message):
+    __slots__ = ("report_id", "reporter_province_code", "payload", "reading_time", "temperature_celsius")
+    REPORT_ID_FIELD_NUMBER: _ClassVar[int]
+    REPORTER_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    PAYLOAD_FIELD_NUMBER: _ClassVar[int]
+    READING_TIME_FIELD_NUMBER: _ClassVar[int]
+    TEMPERATURE_CELSIUS_FIELD_NUMBER: _ClassVar[int]
+    report_id: str
+    reporter_province_code: str
+    payload: str
+    reading_time: _timestamp_pb2.Timestamp
+    temperature_celsius: float
+    def __init__(self, report_id: _Optional[str] = ..., reporter_province_code: _Optional[str] = ..., payload: _Optional[str] = ..., reading_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., temperature_celsius: _Optional[float] = ...) -> None: ...
+
+class ReportFeversRequest(_message.Message):
+    __slots__ = ("reports",)
+    REPORTS_FIELD_NUMBER: _ClassVar[int]
+    reports: _containers.RepeatedCompositeFieldContainer[FeverReport]
+    def __init__(self, reports: _Optional[_Iterable[_Union[FeverReport, _Mapping]]] = ...) -> None: ...
+
+class FeverReportOutcome(_message.Message):
+    __slots__ = ("index", "accepted", "rejection_reason")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    REJECTION_REASON_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    accepted: bool
+    rejection_reason: str
+    def __init__(self, index: _Optional[int] = ..., accepted: _Optional[bool] = ..., rejection_reason: _Optional[str] = ...) -> None: ...
+
+class ReportFeversResponse(_message.Message):
+    __slots__ = ("outcomes",)
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    outcomes: _containers.RepeatedCompositeFieldContainer[FeverReportOutcome]
+    def __init__(self, outcomes: _Optional[_Iterable[_Union[FeverReportOutcome, _Mapping]]] = ...) -> None: ...

@@ -610,6 +610,11 @@ class FederationServiceStub:
                 request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedRequest.SerializeToString,
                 response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedResponse.FromString,
                 _registered_method=True)
+        self.ReportFevers = channel.unary_unary(
+                '/healthcode.verification.v1.FederationService/ReportFevers',
+                request_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ReportFeversRequest.SerializeToString,
+                response_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ReportFeversResponse.FromString,
+                _registered_method=True)
 
 
 class FederationServiceServicer:
@@ -653,6 +658,16 @@ class FederationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportFevers(self, request, context):
+        """Fevers read at the caller's checkpoints on codes this deployment's provinces issued: each
+        becomes a fever-on-site fact in the holder's status here when the code's signature verifies and
+        it was valid at the reading time. Idempotent per (caller's province, report id); a bad report is
+        refused on its own, the good ones kept.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FederationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -680,6 +695,11 @@ def add_FederationServiceServicer_to_server(servicer, server):
                     servicer.NotifyTrustListChanged,
                     request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedRequest.FromString,
                     response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedResponse.SerializeToString,
+            ),
+            'ReportFevers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportFevers,
+                    request_deserializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ReportFeversRequest.FromString,
+                    response_serializer=healthcode_dot_verification_dot_v1_dot_verification__pb2.ReportFeversResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -818,6 +838,33 @@ class FederationService:
             '/healthcode.verification.v1.FederationService/NotifyTrustListChanged',
             healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedRequest.SerializeToString,
             healthcode_dot_verification_dot_v1_dot_verification__pb2.NotifyTrustListChangedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportFevers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.verification.v1.FederationService/ReportFevers',
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.ReportFeversRequest.SerializeToString,
+            healthcode_dot_verification_dot_v1_dot_verification__pb2.ReportFeversResponse.FromString,
             options,
             channel_credentials,
             insecure,
