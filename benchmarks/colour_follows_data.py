@@ -1,14 +1,16 @@
 """The colour follows the data, measured: late stays reaching status, and Beijing's midnight.
 
     .venv/bin/python -m benchmarks.colour_follows_data [--stays 100000] [--midnight-persons 1000000]
-                                                       [--seconds 20] [--concurrency 32]
+                                                       [--corrections 5000] [--seconds 20] [--concurrency 32]
 
 late stays: a population of `stays` persons (COPYed as the load harness does, so identity knows them)
 is decided once (GREEN, stored); county 650102 is HIGH since ten days ago. One carrier batch of
 `stays` stays, 10 % of them in 650102 inside that period, is streamed to itinerary (chunks of 10,000):
 the batch's own ingest time next to the seconds from its answer to the last affected status turning
 RED, with status's stay follower running as deployed (every 0.5 s); then a single late stay, five
-times. Baseline: raw COPY of the same rows into a table with the stays' keys.
+times. Baseline: raw COPY of the same rows into a table with the stays' keys. Then the carrier corrects
+`corrections` of the HIGH stays into an ordinary county: the calls' time beside a batch of as many new
+stays ingested in the same run, and the seconds until the last of those persons is no longer RED.
 
 midnight: `midnight-persons` Beijing persons (COPYed into status.persons as enrolment leaves them, no
 evidence) are decided at 20:00 Beijing time (valid until 00:00). Stored GetStatus is measured at 20:10;
@@ -98,10 +100,11 @@ async def red_count(connection: asyncpg.Connection, ids: list[uuid.UUID]) -> int
         "SELECT count(*) FROM status.statuses WHERE person_id = ANY($1::uuid[]) AND colour = $2", ids, RED)
 
 
-async def until_red(connection: asyncpg.Connection, ids: list[uuid.UUID], limit: float = 120.0) -> float:
-    """Seconds until every one of `ids` is RED (polled every 20 ms)."""
+async def until_red(connection: asyncpg.Connection, ids: list[uuid.UUID], limit: float = 120.0, *,
+                    red: bool = True) -> float:
+    """Seconds until every one of `ids` is RED (or, with `red` false, none is; polled every 20 ms)."""
     started = time.perf_counter()
-    while await red_count(connection, ids) < len(ids):
+    while await red_count(connection, ids) != (len(ids) if red else 0):
         if time.perf_counter() - started > limit:
             raise RuntimeError("statuses did not turn red in time")
         await asyncio.sleep(0.02)
@@ -167,11 +170,55 @@ async def late_stays(args, url: str, keys, board, itinerary_stub) -> dict:
             started = time.perf_counter()
             await ingest(itinerary_stub, [_stay(person, HIGH_COUNTY, now - timedelta(days=2))])
             singles.append(time.perf_counter() - started + await until_red(connection, [person]))
+        corrections = await corrected_out(args, connection, itinerary_stub, affected, now)
     finally:
         await connection.close()
     return {"persons": size, "first_decisions_s": decided, "stays": len(stays), "stored": stored,
             "affected": len(affected), "ingest_s": ingest_seconds, "to_last_red_s": after_answer,
-            "raw_copy_s": copy_seconds, "single_s": statistics.median(singles), "single_max_s": max(singles)}
+            "raw_copy_s": copy_seconds, "single_s": statistics.median(singles), "single_max_s": max(singles),
+            **corrections}
+
+
+async def corrected_out(args, connection: asyncpg.Connection, stub, affected: list[uuid.UUID], now: datetime
+                        ) -> dict:
+    """The carrier corrects `args.corrections` of the HIGH-county stays into an ordinary county (1000 a
+    call): send to answer, and answer to the last of those statuses no longer RED; beside the ingest of a
+    batch of as many new stays in the same run."""
+    wanted = affected[:args.corrections]
+    if not wanted:
+        return {"corrections": 0}
+    sent = dict(zip(wanted, await _sent_stays(connection, wanted), strict=True))
+    baseline, _ = await ingest(stub, [_stay(p, ORDINARY_COUNTY, now - timedelta(days=5)) for p in wanted])
+    started = time.perf_counter()
+    for start in range(0, len(wanted), 1000):
+        corrections = []
+        for person in wanted[start:start + 1000]:
+            stay = sent[person]
+            moved = itinerary_pb2.CarrierStay()
+            moved.CopyFrom(stay)
+            moved.area_code = ORDINARY_COUNTY
+            corrections.append(itinerary_pb2.StayCorrection(
+                stay=stay, action=itinerary_pb2.STAY_CORRECTION_ACTION_CORRECT, corrected=moved, reason="benchmark"))
+        response = await stub.CorrectCarrierStays(itinerary_pb2.CorrectCarrierStaysRequest(
+            source_carrier="bench-carrier", request_id=uuid.uuid4().hex, corrections=corrections), timeout=600)
+        assert response.applied_count == len(corrections), response.outcomes[0]
+    answer = time.perf_counter() - started
+    lifted = await until_red(connection, wanted, red=False)
+    return {"corrections": len(wanted), "correct_s": answer, "to_last_lifted_s": lifted,
+            "same_size_ingest_s": baseline}
+
+
+async def _sent_stays(connection: asyncpg.Connection, persons: list[uuid.UUID]) -> list[itinerary_pb2.CarrierStay]:
+    """The HIGH-county stays the batch stored for these persons, as the carrier sent them."""
+    rows = await connection.fetch(
+        """SELECT person_id, arrival_time, departure_time FROM itinerary.stays
+           WHERE person_id = ANY($1::uuid[]) AND area_code = $2 AND source_carrier = 'bench-carrier'""",
+        persons, HIGH_COUNTY)
+    by_person = {row["person_id"]: row for row in rows}
+    return [itinerary_pb2.CarrierStay(
+        person_id=str(p), area_code=HIGH_COUNTY,
+        arrival_time=Timestamp(seconds=int(by_person[p]["arrival_time"].timestamp())),
+        departure_time=Timestamp(seconds=int(by_person[p]["departure_time"].timestamp()))) for p in persons]
 
 
 async def first_reads(stub, ids: list[str], seconds: float, concurrency: int) -> dict:
@@ -278,8 +325,10 @@ async def main(args: argparse.Namespace) -> None:
             stays = await late_stays(args, url, keys, parts.board,
                                      itinerary_pb2_grpc.ItineraryServiceStub(itinerary_channel))
             report_stays(stays)
-            night = await midnight(args, url, parts.board, clock, status_pb2_grpc.StatusServiceStub(status_channel))
-            report_midnight(night)
+            if args.midnight_persons:
+                night = await midnight(args, url, parts.board, clock,
+                                       status_pb2_grpc.StatusServiceStub(status_channel))
+                report_midnight(night)
         await server.stop(grace=1)
     finally:
         for process in processes:
@@ -299,6 +348,13 @@ def report_stays(r: dict) -> None:
           f"({r['affected'] / r['to_last_red_s']:,.0f} statuses/s; goal <= 10 s)")
     print(f"  a single late stay, ingest to RED: median {r['single_s']:.2f} s, max {r['single_max_s']:.2f} s "
           f"(goal <= 2 s)")
+    if r["corrections"]:
+        print(f"  {r['corrections']:,} of those stays corrected into an ordinary county (CorrectCarrierStays):")
+        print(f"    corrections (send to answer)            {r['correct_s']:7.2f} s   "
+              f"(a batch of as many new stays ingested in {r['same_size_ingest_s']:.2f} s, "
+              f"{r['correct_s'] / r['same_size_ingest_s']:.1f}x)")
+        print(f"    answer to the last of them not RED      {r['to_last_lifted_s']:7.2f} s   "
+              f"({r['corrections'] / r['to_last_lifted_s']:,.0f} statuses/s)")
 
 
 def report_midnight(r: dict) -> None:
@@ -316,7 +372,8 @@ def report_midnight(r: dict) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stays", type=int, default=100_000)
-    parser.add_argument("--midnight-persons", type=int, default=1_000_000)
+    parser.add_argument("--midnight-persons", type=int, default=1_000_000, help="0 skips the midnight part")
+    parser.add_argument("--corrections", type=int, default=5000, help="late stays then corrected away (0: none)")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=32)
     uvloop.run(main(parser.parse_args()))

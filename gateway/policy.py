@@ -224,9 +224,34 @@ async def feed_facts(principal: Principal, request: Message, scope: Scope) -> No
     await _feed_people(principal, request, scope)
 
 
+_fact_person = own_people("person_id")
+_fact_authority = as_caller("authority")
+
+
+async def feed_correction(principal: Principal, request: Message, scope: Scope) -> None:
+    """A feed corrects only its own facts (status refuses another authority's record by name), of
+    persons of its province, and amends a fact only into a kind its credential names."""
+    if request.DESCRIPTOR.fields_by_name.get("fact") is not None and request.HasField("fact"):
+        number = enum_value(status_pb2.FactKind, request.fact.kind, "fact.kind", "FACT_KIND_INVALID")
+        kind = status_pb2.FactKind.Name(number).removeprefix("FACT_KIND_")
+        if kind not in principal.scopes:
+            raise denied(f"fact.kind: this feed may not send {kind} facts")
+    await _fact_authority(principal, request, scope)
+    await _fact_person(principal, request, scope)
+
+
 async def feed_stays(principal: Principal, request: Message, scope: Scope) -> None:
     if "STAYS" not in principal.scopes:
         raise denied("this feed may not send carrier stays")
+
+
+async def carrier_corrections(principal: Principal, request: Message, scope: Scope) -> None:
+    """A carrier feed corrects only stays it sent under its own name (its credential's subject, as
+    carriers name themselves in batches: `china-mobile`)."""
+    await feed_stays(principal, request, scope)
+    if request.source_carrier and request.source_carrier != principal.subject:
+        raise denied(f"source_carrier: must be the feed's own name ({principal.subject})")
+    request.source_carrier = principal.subject
 
 
 def checkpoint_at(id_path: str, area_path: str) -> Check:
@@ -296,6 +321,12 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("identity", "IdentityService/ListGuardians"): (
         LIGHT, {P: self_or_dependent("dependent_person_id"), S: own_people("dependent_person_id"),
                 O: own_people("dependent_person_id")}, {}),
+    # A person corrects only their own name, with a face check of their own document (identity checks
+    # the document is theirs); an identity officer (an operator) decides the later ones of their province.
+    ("identity", "IdentityService/CorrectName"): (
+        HEAVY, {P: all_of(as_caller("person_id"), face_checked("face_attestation"))}, {}),
+    ("identity", "IdentityService/ListNameCorrections"): (HEAVY, {O: own_province("province_code")}, {}),
+    ("identity", "IdentityService/DecideNameCorrection"): (HEAVY, {O: as_caller("reviewer_id")}, {}),
     # A person ends their own sessions; an operator all sessions of a person of their province.
     ("identity", "IdentityService/RevokeSessions"): (
         HEAVY, {P: as_caller("person_id"), O: own_people("person_id")}, {}),
@@ -304,6 +335,7 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("identity", "FaceProviderAdminService/ListFaceProviderKeys"): (HEAVY, {O: anyone}, {}),
     # itinerary
     ("itinerary", "ItineraryService/IngestCarrierStays"): (HEAVY, {F: feed_stays}, {}),
+    ("itinerary", "ItineraryService/CorrectCarrierStays"): (HEAVY, {F: carrier_corrections}, {}),
     ("itinerary", "ItineraryService/DeclareItinerary"): (
         HEAVY, {P: self_or_dependent("person_id"), S: own_people("person_id")}, {}),
     ("itinerary", "ItineraryService/ListStays"): (
@@ -323,6 +355,8 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("status", "StatusService/ListStatusChanges"): (
         LIGHT, {P: self_or_dependent("person_id"), S: own_people("person_id"), O: own_people("person_id")}, {}),
     ("status", "StatusService/RecordFacts"): (HEAVY, {F: feed_facts}, {}),
+    ("status", "StatusService/RetractFact"): (HEAVY, {F: feed_correction}, {}),
+    ("status", "StatusService/AmendFact"): (HEAVY, {F: feed_correction}, {}),
     ("status", "StatusService/RecordCheckIn"): (
         LIGHT, {P: all_of(as_caller("reporter_person_id"), self_or_dependent("person_id")),
                 S: own_people("person_id", "reporter_person_id")}, {}),
@@ -383,6 +417,7 @@ _LIST_LIMITS: dict[tuple[str, str], dict[str, int]] = {
     ("status", "StatusService/RecordFacts"): {"facts": 1000},
     ("status", "StatusService/FileAppeal"): {"evidence_refs": 10},
     ("itinerary", "ItineraryService/IngestCarrierStays"): {"stays": 10_000},  # per message of the stream
+    ("itinerary", "ItineraryService/CorrectCarrierStays"): {"corrections": 1000},
     ("verification", "RecognitionAdminService/PublishRiskList"): {"records": 10_000},
 }
 

@@ -110,6 +110,8 @@ HTTP_ROUTES = (
               "End a link (its holder, the dependent, or another of the dependent's guardians)"),
     HttpRoute("GET", "/v1/persons/{dependent_person_id}/guardians", _rpc("identity", "IdentityService/ListGuardians"),
               "Who may act for a person"),
+    HttpRoute("POST", "/v1/persons/{person_id}/name-corrections", _rpc("identity", "IdentityService/CorrectName"),
+              "Correct one's own name, with a face check (once at once, then by review)", body=True),
     HttpRoute("GET", "/v1/persons/{person_id}/status", _rpc("status", "StatusService/GetStatus"), "Health status"),
     HttpRoute("GET", "/v1/persons/{person_id}/status-changes", _rpc("status", "StatusService/ListStatusChanges"),
               "Why and when the colour changed", query=("page_size", "page_token")),

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from services import areas
 from services.identity.documents import Document, DocumentKind, is_minor
-from services.runtime.errors import FailedPrecondition, InvalidArgument
+from services.runtime.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from services.runtime.requests import parse_uuid
 
 # 他人代查: Beijing allowed at most 4 people per account.
@@ -93,6 +93,67 @@ class Correction:
     reason: str
     links_ended: int
     create_time: datetime
+
+
+class NameCorrectionState(enum.IntEnum):
+    """Numbered as in healthcode.identity.v1.NameCorrectionState."""
+
+    APPLIED = 1
+    PENDING = 2
+    APPROVED = 3
+    REJECTED = 4
+
+
+# Hubei let a person edit their information once; after that an officer reviews.
+CORRECTIONS_WITHOUT_REVIEW = 1
+MAX_CORRECTION_TEXT = 500
+_OFFICER_ID = re.compile(r"^([0-9]{6})\.[a-z0-9._-]{1,64}$")
+NATIONAL = "000000"
+
+
+@dataclass(frozen=True)
+class NameCorrection:
+    """A name correction as answered: masked names only; `basis` is the person's own words."""
+
+    correction_id: str
+    person_id: str
+    state: NameCorrectionState
+    masked_old_name: str
+    masked_new_name: str
+    basis: str
+    home_province_code: str
+    reviewer_id: str | None
+    decision_reason: str | None
+    create_time: datetime
+    decide_time: datetime | None
+
+
+def check_correction_text(value: str, field_path: str) -> str:
+    text = " ".join((value or "").split())
+    if not 1 <= len(text) <= MAX_CORRECTION_TEXT:
+        raise InvalidArgument.for_field(field_path, f"must be 1 to {MAX_CORRECTION_TEXT} characters",
+                                        reason=f"{field_path.upper()}_INVALID")
+    return text
+
+
+def name_correction_state(applied_before: int) -> NameCorrectionState:
+    """Applied at once while the person has used fewer than their corrections without review."""
+    if applied_before < CORRECTIONS_WITHOUT_REVIEW:
+        return NameCorrectionState.APPLIED
+    return NameCorrectionState.PENDING
+
+
+def check_reviewer(reviewer_id: str, home_province_code: str) -> str:
+    """An identity officer decides only for persons of their own province (national ones anywhere); their
+    id is province-qualified (`420000.li-wei`), as the gateway fills it from the credential."""
+    match = _OFFICER_ID.match(reviewer_id or "")
+    if match is None:
+        raise InvalidArgument.for_field("reviewer_id", "must be a province-qualified officer id (420000.li-wei)",
+                                        reason="REVIEWER_ID_INVALID")
+    if match.group(1) not in (NATIONAL, home_province_code):
+        raise PermissionDenied(reason="NOT_AN_OFFICER_OF_PROVINCE",
+                               message="only an identity officer of the person's home province decides this")
+    return reviewer_id
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from dataclasses import replace
 from datetime import date, datetime
 
+from services import areas
 from services.identity import model
 from services.identity.attestation import (
     AttestationPolicy,
@@ -19,12 +21,14 @@ from services.identity.attestation import (
     verify_relation,
 )
 from services.identity.documents import Document, federation_reference, mask_name, normalise_name, parse_document
-from services.identity.model import ActingBasis, Correction, DependentLink, FaceProviderKey, Person, ProviderKind, Relation
+from services.identity.model import (ActingBasis, Correction, DependentLink, FaceProviderKey, NameCorrection,
+                                     NameCorrectionState, Person, ProviderKind, Relation)
 from services.identity.repository import (
     IdentityRepository,
     IdentityTransaction,
     NewPerson,
     ResealRow,
+    StoredNameCorrection,
     StoredPerson,
     decode_page_token,
     encode_page_token,
@@ -33,7 +37,8 @@ from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
-from services.runtime.requests import parse_uuid
+from services.runtime.requests import parse_time_id_token, parse_uuid, time_id_token
+from services.runtime.requests import request_id as requested_id
 from services.runtime.sealing import Keyring, LookupHasher, Sealed
 
 log = get_logger(__name__)
@@ -262,6 +267,116 @@ class PersonRegistry:
     async def list_corrections(self, person_id: str) -> list[Correction]:
         return await self._repository.list_corrections(model.parse_person_id(person_id, "person_id"))
 
+    # Name corrections
+
+    async def correct_name(self, person_id: str, name: str, attestation: FaceAttestation, basis: str,
+                           request_id: str) -> tuple[NameCorrection, Person, bool]:
+        """The person, just face-checked on their own document, corrects their name: at once the first
+        time, by an officer's review after that. (correction, person, duplicate)."""
+        person_id = model.parse_person_id(person_id, "person_id")
+        name = normalise_name(name)
+        basis = model.check_correction_text(basis, "basis")
+        checked_request_id = requested_id(request_id)
+        if checked_request_id is None:
+            raise InvalidArgument.for_field("request_id", "is required: it makes a retry safe",
+                                            reason="REQUEST_ID_INVALID")
+        now = self._clock.now()
+        name_lookup = self._name_hasher.digest(name.encode())
+        async with self._repository.transaction() as tx:
+            # Locked first: of concurrent corrections of one person, one applies and the next sees it.
+            stored = await self._stored_or_not_found(tx, person_id, "PERSON_NOT_FOUND", lock=True)
+            await self._accept_face_check(tx, attestation, stored.document_lookup,
+                                          f"name-correction:{person_id}:{checked_request_id}", now, "face_attestation")
+            earlier = await tx.find_name_correction(person_id, checked_request_id)
+            if earlier is not None:
+                if earlier.new_name_lookup != name_lookup:
+                    raise InvalidArgument.for_field("request_id", "was used for another correction",
+                                                    reason="REQUEST_ID_REUSED")
+                return self._opened(earlier), stored.person, True
+            if stored.name_lookup == name_lookup:
+                raise InvalidArgument.for_field("name", "is the registered name already", reason="NAME_UNCHANGED")
+            counts = await tx.name_corrections_of(person_id)
+            if counts.get(NameCorrectionState.PENDING):
+                raise FailedPrecondition(reason="CORRECTION_PENDING",
+                                         message="a name correction of this person is waiting for review")
+            state = model.name_correction_state(counts.get(NameCorrectionState.APPLIED, 0))
+            record = json.loads(self._keyring.open(stored.sealed, _person_context(person_id)))
+            correction = NameCorrection(
+                correction_id=model.new_person_id(), person_id=person_id, state=state,
+                masked_old_name=stored.person.masked_name, masked_new_name=mask_name(name), basis=basis,
+                home_province_code=stored.person.home_province_code, reviewer_id=None, decision_reason=None,
+                create_time=now, decide_time=now if state is NameCorrectionState.APPLIED else None)
+            await tx.insert_name_correction(
+                correction, checked_request_id, stored.name_lookup, name_lookup,
+                self._keyring.seal(json.dumps({"old_name": record["name"], "new_name": name, "basis": basis}).encode(),
+                                   _name_correction_context(correction.correction_id)))
+            person = stored.person
+            if state is NameCorrectionState.APPLIED:
+                person = await self._renamed(tx, stored, name, name_lookup, "holder",
+                                             "the holder corrected their name once without review", now)
+        log.info("name_correction_recorded", person_id=person_id, correction_id=correction.correction_id,
+                 state=state.name)
+        return correction, person, False
+
+    async def decide_name_correction(self, correction_id: str, reviewer_id: str, approve: bool, reason: str
+                                     ) -> tuple[NameCorrection, Person]:
+        correction_id = parse_uuid(correction_id, "correction_id", "CORRECTION_ID_INVALID")
+        reason = model.check_correction_text(reason, "reason")
+        now = self._clock.now()
+        async with self._repository.transaction() as tx:
+            pending = await tx.get_name_correction(correction_id, lock=True)
+            if pending is None:
+                raise NotFound(reason="CORRECTION_NOT_FOUND", message="no name correction with this id")
+            model.check_reviewer(reviewer_id, pending.correction.home_province_code)
+            if pending.correction.state is not NameCorrectionState.PENDING:
+                raise FailedPrecondition(reason="CORRECTION_DECIDED", message="this correction was already decided")
+            stored = await tx.get_stored(pending.correction.person_id, lock=True)
+            assert stored is not None
+            person = stored.person
+            if approve:
+                if stored.name_lookup != pending.old_name_lookup:
+                    raise FailedPrecondition(reason="NAME_CHANGED_SINCE",
+                                             message="the name was changed since this correction was asked for; "
+                                                     "reject it and let the person ask again")
+                asked = json.loads(self._keyring.open(pending.sealed,
+                                                      _name_correction_context(pending.correction.correction_id)))
+                person = await self._renamed(tx, stored, asked["new_name"], pending.new_name_lookup, reviewer_id,
+                                             f"name corrected on review: {reason}", now)
+            decided = await tx.decide_name_correction(
+                correction_id, NameCorrectionState.APPROVED if approve else NameCorrectionState.REJECTED,
+                reviewer_id, reason, now)
+        log.info("name_correction_decided", person_id=person.person_id, correction_id=correction_id, approve=approve)
+        return self._opened(decided), person
+
+    async def list_name_corrections(self, province_code: str, state: NameCorrectionState, page_size: int,
+                                    page_token: str) -> tuple[list[NameCorrection], str]:
+        if not areas.is_province_code(province_code):
+            raise InvalidArgument.for_field("province_code", "must be a province's six-digit code",
+                                            reason="PROVINCE_CODE_INVALID")
+        size = requested_page_size(page_size)
+        after = parse_time_id_token(page_token) if page_token else None
+        found = await self._repository.list_name_corrections(province_code, state, after, size + 1)
+        token = ""
+        if len(found) > size:
+            found = found[:size]
+            token = time_id_token(found[-1].correction.create_time, found[-1].correction.correction_id)
+        return [self._opened(row) for row in found], token
+
+    async def _renamed(self, tx: IdentityTransaction, stored: StoredPerson, name: str, name_lookup: bytes, actor: str,
+                       reason: str, now: datetime) -> Person:
+        person_id = stored.person.person_id
+        record = json.loads(self._keyring.open(stored.sealed, _person_context(person_id)))
+        record["name"] = name
+        return await tx.correct_name(person_id, name_lookup,
+                                     self._keyring.seal(json.dumps(record).encode(), _person_context(person_id)),
+                                     mask_name(name), actor, reason, now)
+
+    def _opened(self, stored: StoredNameCorrection) -> NameCorrection:
+        """The correction as answered: masked names, and the basis opened from the sealed record."""
+        correction = stored.correction
+        sealed = json.loads(self._keyring.open(stored.sealed, _name_correction_context(correction.correction_id)))
+        return replace(correction, basis=sealed["basis"])
+
     async def list_guardians(self, dependent_id: str) -> list[DependentLink]:
         return await self._repository.list_live_links_to(model.parse_person_id(dependent_id, "dependent_person_id"))
 
@@ -316,8 +431,9 @@ class PersonRegistry:
         return keys[:size], encode_page_token(last.provider_id, last.key_id)
 
     async def reseal(self, batch_size: int = 1000) -> int:
-        """Re-encrypts every person sealed under an older key with the active one, and fills in the
-        federation reference of persons registered before it existed; returns how many persons.
+        """Re-encrypts every person and name correction sealed under an older key with the active one,
+        and fills in the federation reference of persons registered before it existed; returns how many
+        records.
 
         After it finishes, old keys can leave the keyring. Safe to stop and run again.
         """
@@ -325,10 +441,21 @@ class PersonRegistry:
         while True:
             async with self._repository.needing_reseal(self._keyring.active_key_id, batch_size) as (batch, writer):
                 if not batch:
-                    return total
+                    break
                 await writer.write([self._resealed(row) for row in batch])
             total += len(batch)
             log.info("persons_resealed", count=total, key_id=self._keyring.active_key_id)
+        while True:
+            async with self._repository.name_corrections_needing_reseal(self._keyring.active_key_id,
+                                                                        batch_size) as (corrections, writer):
+                if not corrections:
+                    return total
+                await writer.write_name_corrections([
+                    (correction_id, self._keyring.seal(self._keyring.open(sealed, _name_correction_context(
+                        correction_id)), _name_correction_context(correction_id)))
+                    for correction_id, sealed in corrections])
+            total += len(corrections)
+            log.info("name_corrections_resealed", count=len(corrections), key_id=self._keyring.active_key_id)
 
     def _resealed(self, row: ResealRow) -> tuple[str, Sealed, bytes]:
         context = _person_context(row.person_id)
@@ -402,6 +529,10 @@ def _refresh_token() -> str:
 def _digest(refresh_token: str) -> bytes:
     # A random 256-bit secret: a plain hash is enough to keep it unusable at rest.
     return hashlib.sha256(refresh_token.encode()).digest()
+
+
+def _name_correction_context(correction_id: str) -> bytes:
+    return f"identity.name_corrections:{correction_id}".encode()
 
 
 def _person_context(person_id: str) -> bytes:

@@ -11,7 +11,8 @@ from datetime import datetime
 import asyncpg
 
 from services.identity.documents import DocumentKind
-from services.identity.model import Correction, DependentLink, FaceProviderKey, LinkBasis, Person, ProviderKind, Relation
+from services.identity.model import (Correction, DependentLink, FaceProviderKey, LinkBasis, NameCorrection,
+                                     NameCorrectionState, Person, ProviderKind, Relation)
 from services.runtime.errors import InvalidArgument
 from services.runtime.sealing import Sealed
 
@@ -70,6 +71,31 @@ def _link(row: asyncpg.Record) -> DependentLink:
         basis=LinkBasis(row["basis"]), link_time=row["link_time"], unlink_time=row["unlink_time"])
 
 
+@dataclass(frozen=True)
+class StoredNameCorrection:
+    """A name correction with what only identity sees: the lookups and the sealed names and basis."""
+
+    correction: NameCorrection
+    old_name_lookup: bytes
+    new_name_lookup: bytes
+    sealed: Sealed
+
+
+_NAME_CORRECTIONS = "SELECT * FROM identity.name_corrections"
+
+
+def _name_correction(row: asyncpg.Record, basis: str = "") -> StoredNameCorrection:
+    return StoredNameCorrection(
+        NameCorrection(
+            correction_id=str(row["correction_id"]), person_id=str(row["person_id"]),
+            state=NameCorrectionState(row["state"]), masked_old_name=row["masked_old_name"],
+            masked_new_name=row["masked_new_name"], basis=basis, home_province_code=row["home_province_code"],
+            reviewer_id=row["reviewer_id"], decision_reason=row["decision_reason"], create_time=row["create_time"],
+            decide_time=row["decide_time"]),
+        bytes(row["old_name_lookup"]), bytes(row["new_name_lookup"]),
+        Sealed(row["sealed_key_id"], bytes(row["sealed_record"])))
+
+
 def _key(row: asyncpg.Record) -> FaceProviderKey:
     return FaceProviderKey(
         provider_id=row["provider_id"], key_id=row["key_id"], public_key_der=bytes(row["public_key_der"]),
@@ -125,6 +151,16 @@ class IdentityRepository:
                WHERE person_id = $1 ORDER BY correction_id DESC""", person_id)
         return [Correction(r["kind"], r["actor"], r["reason"], r["links_ended"], r["create_time"]) for r in rows]
 
+    async def list_name_corrections(self, province_code: str, state: NameCorrectionState,
+                                    after: tuple[datetime, str] | None, limit: int) -> list[StoredNameCorrection]:
+        """A province's name corrections in one state, oldest first, from after (create time, id)."""
+        rows = await self._pool.fetch(
+            f"""{_NAME_CORRECTIONS} WHERE home_province_code = $1 AND state = $2
+                  AND ($3::timestamptz IS NULL OR (create_time, correction_id) > ($3, $4::uuid))
+                ORDER BY create_time, correction_id LIMIT $5""",
+            province_code, int(state), after[0] if after else None, after[1] if after else None, limit)
+        return [_name_correction(row) for row in rows]
+
     async def session_is_live(self, session_id: str, person_id: str, now: datetime) -> bool:
         return bool(await self._pool.fetchval(
             """SELECT EXISTS (SELECT 1 FROM identity.sessions WHERE session_id = $1 AND person_id = $2
@@ -173,6 +209,18 @@ class IdentityRepository:
                               Sealed(r["sealed_key_id"], bytes(r["sealed_record"]))) for r in rows],
                    ResealWriter(connection))
 
+    @asynccontextmanager
+    async def name_corrections_needing_reseal(self, active_key_id: str, limit: int
+                                              ) -> AsyncIterator[tuple[list[tuple[str, Sealed]], ResealWriter]]:
+        """Up to `limit` name corrections sealed under another key than the active one, locked."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            rows = await connection.fetch(
+                """SELECT correction_id::text, sealed_key_id, sealed_record FROM identity.name_corrections
+                   WHERE sealed_key_id <> $1 ORDER BY correction_id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+                active_key_id, limit)
+            yield ([(r["correction_id"], Sealed(r["sealed_key_id"], bytes(r["sealed_record"]))) for r in rows],
+                   ResealWriter(connection))
+
     async def purge_expired_nonces(self, now: datetime) -> int:
         result = await self._pool.execute("DELETE FROM identity.face_check_nonces WHERE expire_time < $1", now)
         return int(result.split()[-1])
@@ -203,6 +251,14 @@ class ResealWriter:
                WHERE p.person_id = r.person_id""",
             [person_id for person_id, _, _ in resealed], [s.key_id for _, s, _ in resealed],
             [s.ciphertext for _, s, _ in resealed], [ref for _, _, ref in resealed])
+
+    async def write_name_corrections(self, resealed: list[tuple[str, Sealed]]) -> None:
+        await self._connection.execute(
+            """UPDATE identity.name_corrections c SET sealed_key_id = r.key_id, sealed_record = r.record
+               FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS r(correction_id, key_id, record)
+               WHERE c.correction_id = r.correction_id""",
+            [correction_id for correction_id, _ in resealed], [s.key_id for _, s in resealed],
+            [s.ciphertext for _, s in resealed])
 
 
 class IdentityTransaction:
@@ -255,6 +311,54 @@ class IdentityTransaction:
                        masked_name = $5, face_check_time = GREATEST(p.face_check_time, $6), update_time = $7
                 WHERE p.person_id = $1 RETURNING {_PERSON_COLUMNS}""",
             person_id, name_lookup, sealed.key_id, sealed.ciphertext, masked_name, check_time, now)
+        return _person(row)
+
+    async def find_name_correction(self, person_id: str, request_id: str) -> StoredNameCorrection | None:
+        row = await self._connection.fetchrow(
+            f"{_NAME_CORRECTIONS} WHERE person_id = $1 AND request_id = $2", person_id, request_id)
+        return _name_correction(row) if row else None
+
+    async def get_name_correction(self, correction_id: str, *, lock: bool = False) -> StoredNameCorrection | None:
+        row = await self._connection.fetchrow(
+            f"{_NAME_CORRECTIONS} WHERE correction_id = $1 {'FOR UPDATE' if lock else ''}", correction_id)
+        return _name_correction(row) if row else None
+
+    async def name_corrections_of(self, person_id: str) -> dict[NameCorrectionState, int]:
+        rows = await self._connection.fetch(
+            "SELECT state, count(*) FROM identity.name_corrections WHERE person_id = $1 GROUP BY state", person_id)
+        return {NameCorrectionState(row[0]): row[1] for row in rows}
+
+    async def insert_name_correction(self, correction: NameCorrection, request_id: str, old_name_lookup: bytes,
+                                     new_name_lookup: bytes, sealed: Sealed) -> None:
+        await self._connection.execute(
+            """INSERT INTO identity.name_corrections (correction_id, person_id, request_id, state, home_province_code,
+                   old_name_lookup, new_name_lookup, masked_old_name, masked_new_name, sealed_key_id, sealed_record,
+                   create_time, decide_time)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)""",
+            correction.correction_id, correction.person_id, request_id, int(correction.state),
+            correction.home_province_code, old_name_lookup, new_name_lookup, correction.masked_old_name,
+            correction.masked_new_name, sealed.key_id, sealed.ciphertext, correction.create_time,
+            correction.decide_time)
+
+    async def decide_name_correction(self, correction_id: str, state: NameCorrectionState, reviewer_id: str,
+                                     reason: str, now: datetime) -> StoredNameCorrection:
+        row = await self._connection.fetchrow(
+            """UPDATE identity.name_corrections SET state = $2, reviewer_id = $3, decision_reason = $4,
+                   decide_time = $5 WHERE correction_id = $1 RETURNING *""",
+            correction_id, int(state), reviewer_id, reason, now)
+        return _name_correction(row)
+
+    async def correct_name(self, person_id: str, name_lookup: bytes, sealed: Sealed, masked_name: str, actor: str,
+                           reason: str, now: datetime) -> Person:
+        """The person's name replaced and the correction recorded in their history, in this transaction."""
+        await self._connection.execute(
+            """INSERT INTO identity.corrections (person_id, kind, actor, reason, links_ended, create_time)
+               VALUES ($1, 'NAME', $2, $3, 0, $4)""", person_id, actor, reason, now)
+        row = await self._connection.fetchrow(
+            f"""UPDATE identity.persons p SET name_lookup = $2, sealed_key_id = $3, sealed_record = $4,
+                       masked_name = $5, update_time = $6
+                WHERE p.person_id = $1 RETURNING {_PERSON_COLUMNS}""",
+            person_id, name_lookup, sealed.key_id, sealed.ciphertext, masked_name, now)
         return _person(row)
 
     async def record_face_check(self, person_id: str, check_time: datetime, now: datetime) -> Person:

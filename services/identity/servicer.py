@@ -10,9 +10,10 @@ from healthcode.identity.v1 import identity_pb2_grpc as pb_grpc
 
 from services.identity.attestation import FaceAttestation, FaceCheckClaims, RelationAttestation, RelationClaims
 from services.identity.documents import Document, DocumentKind, parse_document
-from services.identity.model import DependentLink, FaceProviderKey, Person, ProviderKind, Relation
+from services.identity.model import (DependentLink, FaceProviderKey, NameCorrection, NameCorrectionState, Person,
+                                     ProviderKind, Relation)
 from services.identity.registry import PersonRegistry
-from services.runtime.errors import FieldViolation, InvalidArgument
+from services.runtime.errors import InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_datetime, to_timestamp
 
 # Requests → domain
@@ -25,15 +26,7 @@ def _document(message: pb.Document, prefix: str = "document") -> Document:
                                             reason="DOCUMENT_KIND")
         return parse_document(DocumentKind(message.kind), message.number, message.country_code)
     except InvalidArgument as error:
-        raise _rebased(error, "document", prefix) from None
-
-
-def _rebased(error: InvalidArgument, old: str, new: str) -> InvalidArgument:
-    """The same violations, named from the request's root (e.g. inside an attestation)."""
-    if old == new:
-        return error
-    violations = [FieldViolation(new + v.field.removeprefix(old), v.description) for v in error.violations]
-    return InvalidArgument(reason=error.reason, message=error.message.replace(old, new, 1), violations=violations)
+        raise error.rebased("document", prefix) from None
 
 
 def _attestation(holder, field_name: str) -> FaceAttestation | None:
@@ -118,6 +111,15 @@ def _link(link: DependentLink) -> pb.DependentLink:
     return pb.DependentLink(
         holder_person_id=link.holder_person_id, dependent=_person(link.dependent), relation=int(link.relation),
         basis=int(link.basis), link_time=to_timestamp(link.link_time), unlink_time=to_timestamp(link.unlink_time))
+
+
+def _name_correction(correction: NameCorrection) -> pb.NameCorrection:
+    return pb.NameCorrection(
+        correction_id=correction.correction_id, person_id=correction.person_id, state=int(correction.state),
+        masked_old_name=correction.masked_old_name, masked_new_name=correction.masked_new_name,
+        basis=correction.basis, home_province_code=correction.home_province_code,
+        reviewer_id=correction.reviewer_id or "", decision_reason=correction.decision_reason or "",
+        create_time=to_timestamp(correction.create_time), decide_time=to_timestamp(correction.decide_time))
 
 
 def _key(key: FaceProviderKey) -> pb.FaceProviderKey:
@@ -213,6 +215,32 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         return pb.ListCorrectionsResponse(corrections=[pb.Correction(
             kind=c.kind, actor=c.actor, reason=c.reason, links_ended=c.links_ended,
             create_time=to_timestamp(c.create_time)) for c in corrections])
+
+    async def CorrectName(self, request: pb.CorrectNameRequest, context) -> pb.CorrectNameResponse:
+        attestation = _attestation(request, "face_attestation")
+        if attestation is None:
+            raise InvalidArgument.for_field("face_attestation", "is required: a face check of the person's own "
+                                            "document", reason="ATTESTATION_REQUIRED")
+        correction, person, duplicate = await self._registry.correct_name(
+            request.person_id, request.name, attestation, request.basis, request.request_id)
+        return pb.CorrectNameResponse(correction=_name_correction(correction), person=_person(person),
+                                      duplicate=duplicate)
+
+    async def ListNameCorrections(self, request: pb.ListNameCorrectionsRequest,
+                                  context) -> pb.ListNameCorrectionsResponse:
+        if request.state and request.state not in NameCorrectionState._value2member_map_:
+            raise InvalidArgument.for_field("state", "must be one of the correction states", reason="STATE_INVALID")
+        state = NameCorrectionState(request.state) if request.state else NameCorrectionState.PENDING
+        corrections, token = await self._registry.list_name_corrections(
+            request.province_code, state, request.page_size, request.page_token)
+        return pb.ListNameCorrectionsResponse(corrections=[_name_correction(c) for c in corrections],
+                                              next_page_token=token)
+
+    async def DecideNameCorrection(self, request: pb.DecideNameCorrectionRequest,
+                                   context) -> pb.DecideNameCorrectionResponse:
+        correction, person = await self._registry.decide_name_correction(
+            request.correction_id, request.reviewer_id, request.approve, request.reason)
+        return pb.DecideNameCorrectionResponse(correction=_name_correction(correction), person=_person(person))
 
     async def ListGuardians(self, request: pb.ListGuardiansRequest, context) -> pb.ListGuardiansResponse:
         links = await self._registry.list_guardians(request.dependent_person_id)

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 
 from services import areas
 from services.itinerary import model
-from services.itinerary.model import BatchResult, RiskDeclaration, RiskExposure, RiskLevel, Stay, StayPolicy
+from services.itinerary.model import (BatchResult, RiskDeclaration, RiskExposure, RiskLevel, Stay, StayChange,
+                                      StayPolicy)
 from services.itinerary.persons import PersonDirectory
 from services.itinerary.repository import CarrierBatch, ItineraryRepository, StagedStay
 from services.runtime.clock import Clock
@@ -124,11 +125,35 @@ class ItineraryLedger:
         return await self._repository.risk_exposures(persons, self.policy.window_start(self._clock.now()),
                                                      model.EXPOSING_LEVEL)
 
-    async def risky_stay_persons(self, cursor: str, page_size: int) -> tuple[list[str], str]:
-        """A page of the feed of persons with newly risky stays, and the cursor to resume from."""
+    async def risky_stay_persons(self, cursor: str, page_size: int) -> tuple[list[str], list[StayChange], str]:
+        """A page of the feed: persons with newly risky stays, stays carriers corrected, and the cursor
+        to resume from."""
         after = model.parse_feed_cursor(cursor)
-        persons, last = await self._repository.risky_stay_persons(after, requested_page_size(page_size))
-        return persons, model.feed_cursor(last)
+        persons, changes, last = await self._repository.risky_stay_persons(after, requested_page_size(page_size))
+        return persons, changes, model.feed_cursor(last)
+
+    async def correct_carrier_stays(self, carrier: str, request_id: str,
+                                    submitted: Sequence[model.SubmittedStayCorrection]
+                                    ) -> tuple[list[tuple[int, str, str, str]], bool]:
+        """A carrier's corrections of its own stays: the good ones applied together, each bad one
+        reported by index and field. Returns (outcomes: index, correction id, reason, field; replayed)."""
+        model.check_correction_header(carrier, request_id, len(submitted))
+        now = self._clock.now()
+        checked, refused = [], []
+        for index, correction in enumerate(submitted):
+            try:
+                checked.append(model.check_stay_correction(index, correction, str(uuid.uuid4()), now, self.policy))
+            except InvalidArgument as error:
+                refused.append((index, error.reason, error.violations[0].field))
+        unknown = await self._persons.unknown(sorted({c.person_id for c in checked}))
+        refused += [(c.index, "PERSON_UNKNOWN", f"corrections[{c.index}].stay.person_id")
+                    for c in checked if c.person_id in unknown]
+        checked = [c for c in checked if c.person_id not in unknown]
+        outcomes, replayed = await self._repository.correct_carrier_stays(carrier, request_id, checked, refused, now)
+        if not replayed:
+            log.info("carrier_stays_corrected", carrier=carrier, received=len(submitted),
+                     applied=sum(1 for outcome in outcomes if outcome[1]))
+        return outcomes, replayed
 
     async def maintain_partitions(self) -> list[str]:
         """Partitions for every day a stay may still arrive for; drops those past retention, and the

@@ -261,3 +261,112 @@ def parse_feed_cursor(cursor: str, field_path: str = "cursor") -> tuple[int, int
     if match is None or int(match[1]) >= 2**64 or int(match[2]) >= 2**63:
         raise InvalidArgument.for_field(field_path, "is not a cursor this service issued", reason="CURSOR_INVALID")
     return int(match[1]), int(match[2])
+
+
+# Corrections of stays a carrier sent.
+
+MAX_CORRECTIONS_PER_CALL = 1000
+
+
+class StayCorrectionAction(enum.IntEnum):
+    """Numbered as in healthcode.itinerary.v1.StayCorrectionAction."""
+
+    CORRECT = 1
+    WITHDRAW = 2
+
+
+# (area code, arrival, departure): a stay of a known person, as a carrier names it.
+StayKey = tuple[str, datetime, datetime]
+
+
+@dataclass(frozen=True)
+class SubmittedStayCorrection:
+    """A correction as the carrier sent it; `refused` when the transport could not read a field."""
+
+    person_id: str
+    stay: StayKey | None
+    action: int
+    corrected: StayKey | None
+    reason: str
+    refused: InvalidArgument | None = None
+
+
+@dataclass(frozen=True)
+class StayCorrection:
+    """A checked correction: the stay as sent, and what replaces it (None: withdrawn)."""
+
+    index: int
+    correction_id: str
+    person_id: str
+    stay: StayKey
+    action: StayCorrectionAction
+    corrected: StayKey | None
+    changed_fields: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class StayChange:
+    """A correction as the feed carries it to status: whose stay, what kind, which fields, why."""
+
+    person_id: str
+    correction_id: str
+    source_carrier: str
+    action: StayCorrectionAction
+    changed_fields: tuple[str, ...]
+    reason: str
+    create_time: datetime
+
+
+def check_correction_header(source_carrier: str, request_id: str, count: int) -> None:
+    if not _CARRIER.match(source_carrier):
+        raise InvalidArgument.for_field("source_carrier", "must be 1 to 64 characters of a-z, 0-9, '-'",
+                                        reason="CARRIER_INVALID")
+    if not _BATCH_ID.match(request_id):
+        raise InvalidArgument.for_field("request_id", "must be 1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':', '-'",
+                                        reason="REQUEST_ID_INVALID")
+    if not 1 <= count <= MAX_CORRECTIONS_PER_CALL:
+        raise InvalidArgument.for_field("corrections", f"must hold 1 to {MAX_CORRECTIONS_PER_CALL} corrections",
+                                        reason="CORRECTIONS_COUNT_INVALID")
+
+
+def check_stay_correction(index: int, submitted: SubmittedStayCorrection, correction_id: str, now: datetime,
+                          policy: StayPolicy) -> StayCorrection:
+    """A correction ready to apply, or InvalidArgument naming `corrections[index].<field>`. The stay as
+    sent is only named (a stay that is not there is STAY_NOT_FOUND later); a replacement must be a
+    stay that counts, as a declared one must."""
+    prefix = f"corrections[{index}]"
+    if submitted.refused is not None:
+        raise submitted.refused
+    person_id = checked_person_id(submitted.person_id)
+    if person_id is None:
+        raise InvalidArgument.for_field(f"{prefix}.stay.person_id", "must be a person id", reason="PERSON_ID_INVALID")
+    if submitted.stay is None:
+        raise InvalidArgument.for_field(f"{prefix}.stay", "is required: the stay as it was sent",
+                                        reason="STAY_REQUIRED")
+    check_area_code(submitted.stay[0], f"{prefix}.stay.area_code")
+    if submitted.action not in StayCorrectionAction._value2member_map_:
+        raise InvalidArgument.for_field(f"{prefix}.action", "must be CORRECT or WITHDRAW", reason="ACTION_INVALID")
+    action = StayCorrectionAction(submitted.action)
+    reason = submitted.reason.strip()
+    if not reason or len(submitted.reason) > MAX_REASON_LENGTH:
+        raise InvalidArgument.for_field(f"{prefix}.reason", f"must be 1 to {MAX_REASON_LENGTH} characters",
+                                        reason="REASON_INVALID")
+    corrected, changed = None, ("withdrawn",)
+    if action is StayCorrectionAction.CORRECT:
+        if submitted.corrected is None:
+            raise InvalidArgument.for_field(f"{prefix}.corrected", "is required to correct a stay",
+                                            reason="CORRECTED_STAY_REQUIRED")
+        corrected = submitted.corrected
+        try:
+            check_declared_stay(index, *corrected, now, policy)
+        except InvalidArgument as error:
+            raise error.rebased(f"stays[{index}]", f"{prefix}.corrected") from None
+        changed = tuple(name for name, old, new in zip(("area_code", "arrival_time", "departure_time"),
+                                                       submitted.stay, corrected) if old != new)
+        if not changed:
+            raise InvalidArgument.for_field(f"{prefix}.corrected", "is the stay as sent", reason="STAY_UNCHANGED")
+    elif submitted.corrected is not None:
+        raise InvalidArgument.for_field(f"{prefix}.corrected", "a withdrawn stay has no replacement",
+                                        reason="CORRECTED_STAY_UNEXPECTED")
+    return StayCorrection(index, correction_id, person_id, submitted.stay, action, corrected, changed, reason)

@@ -12,6 +12,8 @@ from services.itinerary.model import (
     RiskExposure,
     RiskLevel,
     Stay,
+    StayKey,
+    SubmittedStayCorrection,
     checked_person_id,
 )
 from services.runtime.errors import InvalidArgument
@@ -43,6 +45,29 @@ def _stay(stay: Stay) -> pb.Stay:
                    departure_time=to_timestamp(stay.departure_time), source=int(stay.source),
                    source_carrier=stay.source_carrier, verified=stay.verified,
                    highest_risk_level=int(stay.highest_risk_level))
+
+
+def _stay_key(holder: pb.StayCorrection, name: str, prefix: str) -> StayKey | None:
+    if not holder.HasField(name):
+        return None
+    stay: pb.CarrierStay = getattr(holder, name)
+    return (_text(stay.area_code), to_datetime(stay.arrival_time, f"{prefix}.{name}.arrival_time"),
+            to_datetime(stay.departure_time, f"{prefix}.{name}.departure_time"))
+
+
+def _stay_correction(index: int, correction: pb.StayCorrection) -> SubmittedStayCorrection:
+    # A time out of range refuses this correction only; the others are kept.
+    prefix = f"corrections[{index}]"
+    try:
+        stay, corrected, refused = _stay_key(correction, "stay", prefix), _stay_key(correction, "corrected", prefix), None
+    except InvalidArgument as error:
+        stay = corrected = None
+        refused = error
+    if corrected is not None and correction.corrected.person_id not in ("", correction.stay.person_id):
+        refused = InvalidArgument.for_field(f"{prefix}.corrected.person_id", "a corrected stay is the same person's",
+                                            reason="PERSON_CHANGED")
+    return SubmittedStayCorrection(person_id=_text(correction.stay.person_id), stay=stay, action=correction.action,
+                                   corrected=corrected, reason=_text(correction.reason), refused=refused)
 
 
 class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
@@ -121,8 +146,21 @@ class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
 
     async def ListNewlyRiskyPersons(self, request: pb.ListNewlyRiskyPersonsRequest,
                                     context) -> pb.ListNewlyRiskyPersonsResponse:
-        persons, cursor = await self._ledger.risky_stay_persons(request.cursor, request.page_size)
-        return pb.ListNewlyRiskyPersonsResponse(person_ids=persons, cursor=cursor)
+        persons, changes, cursor = await self._ledger.risky_stay_persons(request.cursor, request.page_size)
+        return pb.ListNewlyRiskyPersonsResponse(person_ids=persons, cursor=cursor, stay_changes=[pb.StayChange(
+            person_id=c.person_id, correction_id=c.correction_id, source_carrier=c.source_carrier,
+            action=int(c.action), changed_fields=list(c.changed_fields), reason=c.reason,
+            create_time=to_timestamp(c.create_time)) for c in changes])
+
+    async def CorrectCarrierStays(self, request: pb.CorrectCarrierStaysRequest,
+                                  context) -> pb.CorrectCarrierStaysResponse:
+        outcomes, replayed = await self._ledger.correct_carrier_stays(
+            request.source_carrier, request.request_id,
+            [_stay_correction(i, c) for i, c in enumerate(request.corrections)])
+        return pb.CorrectCarrierStaysResponse(
+            outcomes=[pb.StayCorrectionOutcome(index=index, correction_id=correction_id, rejection_reason=reason,
+                                               rejection_field=field) for index, correction_id, reason, field in outcomes],
+            applied_count=sum(1 for outcome in outcomes if outcome[1]), replayed=replayed)
 
 
 def add_to_server(ledger: ItineraryLedger, server) -> None:

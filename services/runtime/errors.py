@@ -47,6 +47,14 @@ class InvalidArgument(DomainError):
         return cls(reason=reason, message=f"{field_path}: {description}",
                    violations=[FieldViolation(field_path, description)])
 
+    def rebased(self, old: str, new: str) -> InvalidArgument:
+        """The same violations with the field prefix `old` named `new` (a message checked inside another)."""
+        if old == new:
+            return self
+        return InvalidArgument(reason=self.reason, message=self.message.replace(old, new, 1),
+                               violations=[FieldViolation(new + v.field.removeprefix(old), v.description)
+                                           for v in self.violations])
+
 
 class NotFound(DomainError):
     """The named resource does not exist (or the caller may not know it does)."""

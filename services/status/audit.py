@@ -43,10 +43,11 @@ class AuditEntry:
     # before minimisation existed (their chain covers the reasons themselves).
     detail_digest: bytes = b""
     reduced: bool = False         # reasons reduced to keyed digests: [{"digest": hex}, ...]
+    correction_id: str = ""       # the correction that made it (cause CORRECTION)
 
     def canonical(self) -> bytes:
-        """A byte form that does not depend on how the database hands values back. A trace id is
-        appended only when there is one, and the reasons stand in themselves when there is no
+        """A byte form that does not depend on how the database hands values back. A trace id (and a
+        correction id) is appended only when there is one, and the reasons stand in themselves when there is no
         detail digest, so entries written before either chain as before."""
         fields = [
             self.seq, self.person_id, self.version, self.change_time.timestamp(), self.previous_colour,
@@ -54,6 +55,8 @@ class AuditEntry:
             self.cause, self.rule_province, self.rule_version, list(self.officer_ids), self.legal_basis]
         if self.trace_id:
             fields.append(self.trace_id)
+        if self.correction_id:
+            fields.append(["correction", self.correction_id])
         return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

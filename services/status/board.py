@@ -19,7 +19,7 @@ from prometheus_client import Counter
 from services.colours import Colour
 from services.codes.ids import parse_code_id, parse_code_ids
 from services.runtime.clock import Clock
-from services.runtime.errors import InvalidArgument, NotFound, PermissionDenied
+from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.logs import get_logger
 from services.runtime import requests
 from services.runtime.requests import page_size as requested_page_size
@@ -32,7 +32,8 @@ from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Ev
                                    decide, popup_acknowledgement, reasons_from_json, reasons_to_json)
 from services.status import signals
 from services.status.peers import Identity, Itinerary
-from services.status.repository import ColourChange, Enrolment, StaleCode, StatusRepository
+from services.status.repository import (ColourChange, CorrectionRow, Enrolment, LockedFact, StaleCode,
+                                       StatusRepository)
 from services.status.rulebook import RuleBook
 from services.status.signing import IssuedCode, Signer
 
@@ -82,6 +83,15 @@ class Officers:
 
 
 @dataclass(frozen=True)
+class CorrectionNote:
+    """A correction a decision records: its audit entry names it, its actor and its basis."""
+
+    correction_id: str
+    actor: str
+    legal_basis: str
+
+
+@dataclass(frozen=True)
 class Decided:
     statuses: dict[str, Status]   # every enrolled person asked about
     changed: int                  # how many got a new version
@@ -115,13 +125,17 @@ class StatusBoard:
 
     async def decide(self, person_ids: Sequence[str], cause: ChangeCause, *,
                      within: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
-                     officers: Officers = Officers(), refresh: bool = True) -> Decided:
+                     officers: Officers = Officers(), refresh: bool = True,
+                     corrections: dict[str, CorrectionNote] | None = None) -> Decided:
         """Recomputes the persons' statuses; identity's unknown persons are left out.
 
         `within` runs first in the same transaction (an appeal's or override's own
         writes), so the fact and the change it causes commit together. Without
         `refresh`, a status whose outcome and next change are unchanged is not rewritten.
+        A person in `corrections` (which `within` may fill) gets an audit entry and a new
+        version even when the outcome is the same: every correction is in the history.
         """
+        corrections = {} if corrections is None else corrections
         ids = sorted(set(person_ids))
         await self._enrol_missing(ids)
         exposures = await self._itinerary.exposures(ids)
@@ -139,7 +153,8 @@ class StatusBoard:
                 rules = self.rules.in_force(enrolment.province_code, now)
                 decision = decide(replace(evidence[person_id], enrolled_time=enrolment.enrol_time,
                                           exposures=exposures.get(person_id, ())), rules, now)
-                changed = not decision.same_outcome(current.decision if current else None)
+                note = corrections.get(person_id)
+                changed = note is not None or not decision.same_outcome(current.decision if current else None)
                 if not (refresh or changed or current is None or person_id in unbound
                         or decision.next_change_time != current.decision.next_change_time
                         or (decision.rule_province, decision.rule_version)
@@ -152,10 +167,12 @@ class StatusBoard:
                     display_colour=decision.display, reasons=reasons_to_json(decision.reasons),
                     # A first status is an enrolment, unless officers made it (a trace's contact seen
                     # for the first time is still the tracer's act).
-                    cause=int(ChangeCause.ENROLMENT if current is None and not officers.officer_ids else cause),
+                    cause=int(ChangeCause.CORRECTION if note else ChangeCause.ENROLMENT
+                              if current is None and not officers.officer_ids else cause),
                     rule_province=decision.rule_province, rule_version=decision.rule_version,
-                    officer_ids=officers.officer_ids, legal_basis=officers.legal_basis,
-                    trace_id=officers.trace_id) if changed else None
+                    officer_ids=(note.actor,) if note else officers.officer_ids,
+                    legal_basis=note.legal_basis if note else officers.legal_basis,
+                    trace_id=officers.trace_id, correction_id=note.correction_id if note else "") if changed else None
                 decided.append((person_id, version, decision, entry))
             seqs = await self._append_audit(connection, [entry for *_, entry in decided if entry])
             statuses = {}
@@ -285,16 +302,20 @@ class StatusBoard:
         rules = self.rules.in_force(status.province_code, now)
         return (rules.province_code, rules.version) == (status.decision.rule_province, status.decision.rule_version)
 
-    async def changes(self, person_id: str, page_size: int, page_token: str) -> tuple[list[AuditEntry], str]:
+    async def changes(self, person_id: str, page_size: int, page_token: str
+                      ) -> tuple[list[AuditEntry], dict[str, CorrectionRow], str]:
+        """A page of the person's history, newest first, with the corrections its entries name."""
         person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
         size = requested_page_size(page_size)
         before = None
         if page_token:
             before = requests.sequence_token(page_token)
         entries = await self.repository.person_changes(person_id, before, size + 1)
-        if len(entries) <= size:
-            return entries, ""
-        return entries[:size], str(entries[size - 1].seq)
+        token = ""
+        if len(entries) > size:
+            entries, token = entries[:size], str(entries[size - 1].seq)
+        corrections = await self.repository.corrections([e.correction_id for e in entries if e.correction_id])
+        return entries, corrections, token
 
     # Facts and check-ins
 
@@ -338,6 +359,85 @@ class StatusBoard:
         log.info("facts_recorded", received=len(submitted), stored=stored_count,
                  rejected=sum(1 for o in outcomes.values() if o[3]))
         return FactsResult([outcomes[index] for index in range(len(submitted))], stored_count)
+
+    async def correct_fact(self, person_id: str, authority: str, record_id: str, amended: intake.SubmittedFact | None,
+                           reason: str, legal_basis: str, request_id: str
+                           ) -> tuple[CorrectionRow, Status, bool]:
+        """The authority that recorded a fact retracts it (`amended` None) or replaces what it says, and
+        the person is decided again in the same transaction. The fact's row is locked first, so of
+        concurrent corrections of one fact the second sees the first (an amendment after a retraction
+        is refused). Returns (correction, status, duplicate)."""
+        person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
+        intake.check_correction(authority, record_id, reason, legal_basis, request_id)
+        earlier = await self.repository.find_correction(authority, request_id)
+        if earlier is not None:
+            return self._retried(earlier, person_id, record_id), await self.current(person_id), True
+        now = self.now()
+        correction_id = str(uuid.uuid4())
+        notes: dict[str, CorrectionNote] = {}
+        recorded: list[CorrectionRow] = []
+
+        async def correct(connection: asyncpg.Connection) -> None:
+            locked = await self.repository.lock_facts_by_record(connection, person_id, record_id)
+            if await self.repository.find_correction(authority, request_id, connection):
+                # A concurrent retry of this request id held the lock first and committed.
+                raise FailedPrecondition(reason="REQUEST_IN_FLIGHT", message="this request id was just applied")
+            fact_row = self._own_fact(locked, authority)
+            stored = intake.open_fact_body(fact_row.fact_id, self._keyring.open(
+                fact_row.sealed, intake.fact_context(fact_row.fact_id)))
+            if stored.kind not in intake.FEED_KINDS:
+                raise PermissionDenied(reason="FACT_KIND_RESERVED",
+                                       message="appeal and override decisions are not corrected by record id")
+            if amended is None:
+                kind, changed = intake.FACT_RETRACTED, ()
+                await self.repository.retract_fact(connection, person_id, fact_row.fact_id, now)
+            else:
+                accepted, changed = intake.check_amendment(amended, stored, now, self._policy.clock_skew)
+                kind = intake.FACT_AMENDED
+                await self.repository.amend_fact(
+                    connection, person_id, fact_row.fact_id, accepted.source,
+                    self._keyring.seal(intake.seal_fact_body(accepted.fact), intake.fact_context(fact_row.fact_id)),
+                    accepted.retain_until)
+            # What the fact said before stays, sealed under the correction's own row.
+            superseded = self._keyring.seal(intake.seal_fact_body(stored), intake.correction_context(correction_id))
+            row = CorrectionRow(correction_id, person_id, kind, authority, record_id, changed, reason.strip(),
+                                legal_basis.strip(), request_id, now, superseded)
+            if not await self.repository.insert_corrections(connection, [row]):
+                # A concurrent retry of this request id committed first: this one rolls back.
+                raise FailedPrecondition(reason="REQUEST_IN_FLIGHT", message="this request id was just applied")
+            recorded.append(row)
+            notes[person_id] = CorrectionNote(correction_id, authority, legal_basis.strip())
+
+        try:
+            decided = await self.decide([person_id], ChangeCause.CORRECTION, within=correct, corrections=notes)
+        except FailedPrecondition as error:
+            if error.reason != "REQUEST_IN_FLIGHT":
+                raise
+            earlier = await self.repository.find_correction(authority, request_id)
+            assert earlier is not None
+            return self._retried(earlier, person_id, record_id), await self.current(person_id), True
+        log.info("fact_corrected", person_id=person_id, correction_id=correction_id, kind=recorded[0].kind)
+        return recorded[0], decided.statuses[person_id], False
+
+    @staticmethod
+    def _own_fact(rows: list[LockedFact], authority: str) -> LockedFact:
+        """The authority's own fact under the record id: another authority's is refused by name."""
+        for row in rows:
+            if row.authority == authority:
+                if row.retracted:
+                    raise FailedPrecondition(reason="FACT_RETRACTED", message="this fact was already retracted")
+                return row
+        if rows:
+            raise PermissionDenied(reason="FACT_OF_ANOTHER_AUTHORITY",
+                                   message="this record was recorded by another authority: only it may correct it")
+        raise NotFound(reason="FACT_NOT_FOUND", message="no fact of this person under this record id")
+
+    @staticmethod
+    def _retried(earlier: CorrectionRow, person_id: str, record_id: str) -> CorrectionRow:
+        if (earlier.person_id, earlier.record_id) != (person_id, record_id):
+            raise InvalidArgument.for_field("request_id", "was used for another correction",
+                                            reason="REQUEST_ID_REUSED")
+        return earlier
 
     async def _resolve_codes(self, accepted: list[tuple[int, intake.AcceptedFact]],
                              outcomes: dict[int, tuple[int, str, bool, str, str]], now: datetime
@@ -559,6 +659,7 @@ class StatusBoard:
         codes = await self.repository.purge_codes(now)
         check_ins = await self.repository.purge_check_ins(now - self._policy.check_in_horizon)
         facts = await self.repository.purge_settled_facts(now - self._policy.fact_retention)
+        facts += await self.repository.purge_superseded(now - self._policy.fact_retention)
         # Short-lived facts go whatever the colour; a rule set never shows them that long (rules.SHORT_LIVED),
         # but their persons are decided again so no status still rests on a deleted fact.
         expired = await self.repository.purge_expired_facts(now)

@@ -171,6 +171,53 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
                         code_id)
 
 
+# Corrections of a fact by the authority that recorded it.
+
+# CorrectionKind values, as in healthcode.status.v1.CorrectionKind.
+FACT_RETRACTED, FACT_AMENDED, STAY_CORRECTED, STAY_WITHDRAWN = 1, 2, 3, 4
+_REQUEST_ID = _RECORD_ID
+MAX_CORRECTION_TEXT = 500
+# What a fact says, by the name of the request field that carries it.
+_FACT_FIELDS = (("effective_time", "effective_time"), ("end_time", "end_time"), ("diagnosis", "diagnosis"),
+                ("place", "place"), ("result", "test_result"), ("temperature", "temperature_celsius"),
+                ("area_code", "area_code"))
+
+
+def check_correction(authority: str, record_id: str, reason: str, legal_basis: str, request_id: str) -> None:
+    """The fields every correction carries, or InvalidArgument naming the one at fault."""
+    if not _AUTHORITY.match(authority):
+        raise InvalidArgument.for_field("authority", "must be 1 to 64 of a-z, 0-9, '.' and '-'",
+                                        reason="AUTHORITY_INVALID")
+    if not _RECORD_ID.match(record_id):
+        raise InvalidArgument.for_field("authority_record_id", "must be 1 to 128 printable characters without spaces",
+                                        reason="RECORD_ID_INVALID")
+    for field_path, value in (("reason", reason), ("legal_basis", legal_basis)):
+        if not value.strip() or len(value) > MAX_CORRECTION_TEXT:
+            raise InvalidArgument.for_field(field_path, f"must be 1 to {MAX_CORRECTION_TEXT} characters",
+                                            reason=f"{field_path.upper()}_INVALID")
+    if not _REQUEST_ID.match(request_id):
+        raise InvalidArgument.for_field("request_id", "must be 1 to 128 printable characters without spaces",
+                                        reason="REQUEST_ID_INVALID")
+
+
+def check_amendment(submitted: SubmittedFact, stored: Fact, now: datetime, clock_skew: timedelta
+                    ) -> tuple[AcceptedFact, tuple[str, ...]]:
+    """The amended fact, checked as RecordFacts checks one and named from `fact.`, with the names of
+    the fields it changes; the same kind as the stored fact, and some change."""
+    try:
+        accepted = check_fact(0, submitted, stored.fact_id, now, clock_skew)
+    except InvalidArgument as error:
+        raise error.rebased("facts[0]", "fact") from None
+    if accepted.fact.kind is not stored.kind:
+        raise InvalidArgument.for_field("fact.kind", "must be the recorded fact's kind: retract it and record "
+                                        "the other kind instead", reason="FACT_KIND_CHANGED")
+    changed = tuple(name for attribute, name in _FACT_FIELDS
+                    if getattr(accepted.fact, attribute) != getattr(stored, attribute))
+    if not changed:
+        raise InvalidArgument.for_field("fact", "says what the recorded fact says", reason="FACT_UNCHANGED")
+    return accepted, changed
+
+
 def _with_enum(fact: Fact, attribute: str, enum_type, value: int, refuse, field_name: str | None = None) -> Fact:
     try:
         member = enum_type(value)
@@ -251,6 +298,10 @@ def fact_context(fact_id: str) -> bytes:
 
 def check_in_context(check_in_id: str) -> bytes:
     return b"status.check_ins:" + check_in_id.encode()
+
+
+def correction_context(correction_id: str) -> bytes:
+    return b"status.corrections:" + correction_id.encode()
 
 
 def appeal_context(appeal_id: str) -> bytes:

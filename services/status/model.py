@@ -725,4 +725,5 @@ class ChangeCause(enum.IntEnum):
     REVALIDATION = 8
     STAY = 9
     CONTACT_TRACE = 10
+    CORRECTION = 20
     PEER_PROVINCE = 40

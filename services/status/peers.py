@@ -91,6 +91,19 @@ class Identity:
         return response.allowed
 
 
+@dataclass(frozen=True)
+class StayChange:
+    """A stay a carrier corrected (or withdrew), from itinerary's feed."""
+
+    person_id: str
+    correction_id: str
+    carrier: str
+    withdrawn: bool
+    changed_fields: tuple[str, ...]
+    reason: str
+    create_time: datetime
+
+
 class Itinerary:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = itinerary_pb2_grpc.ItineraryServiceStub(channel)
@@ -138,14 +151,18 @@ class Itinerary:
         except grpc.aio.AioRpcError as error:
             raise _unavailable("itinerary", error) from None
 
-    async def newly_risky_persons(self, cursor: str) -> tuple[list[str], str]:
-        """A page of persons whose new stays landed in an area already at risk, and where to resume."""
+    async def newly_risky_persons(self, cursor: str) -> tuple[list[str], list[StayChange], str]:
+        """A page of persons whose new stays landed in an area already at risk, the stays carriers
+        corrected in it, and where to resume."""
         try:
             response = await self._stub.ListNewlyRiskyPersons(itinerary_pb2.ListNewlyRiskyPersonsRequest(
                 cursor=cursor, page_size=1000), timeout=30.0)
         except grpc.aio.AioRpcError as error:
             raise _unavailable("itinerary", error) from None
-        return list(response.person_ids), response.cursor
+        changes = [StayChange(c.person_id, c.correction_id, c.source_carrier,
+                              c.action == itinerary_pb2.STAY_CORRECTION_ACTION_WITHDRAW, tuple(c.changed_fields),
+                              c.reason, answer_datetime(c.create_time)) for c in response.stay_changes]
+        return list(response.person_ids), changes, response.cursor
 
     async def affected_persons(self, declaration_id: str, after_person_id: str) -> AsyncIterator[list[str]]:
         """Chunks of affected person ids in ascending order, resuming after `after_person_id`."""

@@ -18,10 +18,11 @@ from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_time_id_token, parse_uuid, time_id_token
 from services.status import signals
-from services.status.board import StatusBoard
+from services.status import facts as intake
+from services.status.board import CorrectionNote, StatusBoard
 from services.status.model import ChangeCause
-from services.status.peers import Itinerary
-from services.status.repository import RecomputeRun
+from services.status.peers import Itinerary, StayChange
+from services.status.repository import CorrectionRow, RecomputeRun
 
 log = get_logger(__name__)
 RUNNING, DONE, FAILED = 1, 2, 3
@@ -69,17 +70,16 @@ class Recomputation:
             async def settle() -> None:
                 nonlocal decided
                 task, page_end = pending.popleft()
-                decided += len((await task).statuses)
+                decided += await task
                 await self._repository.move_stay_feed_cursor(page_end)
 
             try:
                 cursor = await self._repository.stay_feed_cursor()
                 while True:
-                    persons, next_cursor = await self._itinerary.newly_risky_persons(cursor)
+                    persons, changes, next_cursor = await self._itinerary.newly_risky_persons(cursor)
                     if next_cursor == cursor:
                         break
-                    pending.append((asyncio.create_task(
-                        self._board.decide(persons, ChangeCause.STAY, refresh=False)), next_cursor))
+                    pending.append((asyncio.create_task(self._decide_page(persons, changes)), next_cursor))
                     cursor = next_cursor
                     if len(pending) >= BATCHES_IN_FLIGHT:
                         await settle()
@@ -91,6 +91,30 @@ class Recomputation:
                     task.cancel()
                 await asyncio.gather(*(task for task, _ in pending), return_exceptions=True)
                 await connection.execute("SELECT pg_advisory_unlock(hashtext('status.stay_feed'))")
+
+    async def _decide_page(self, persons: list[str], changes: list[StayChange]) -> int:
+        """A feed page's decisions: newly risky stays by the rules (cause STAY), and each person whose
+        stay a carrier corrected with the correction recorded and named in the audit entry (cause
+        CORRECTION), in the same transaction. A page redone after a crash records nothing twice."""
+        corrected = {change.person_id for change in changes}
+        decided = 0
+        if persons := [p for p in persons if p not in corrected]:
+            decided += len((await self._board.decide(persons, ChangeCause.STAY, refresh=False)).statuses)
+        if changes:
+            notes: dict[str, CorrectionNote] = {}
+
+            async def record(connection) -> None:
+                new = await self._repository.insert_corrections(connection, [CorrectionRow(
+                    change.correction_id, change.person_id,
+                    intake.STAY_WITHDRAWN if change.withdrawn else intake.STAY_CORRECTED, change.carrier,
+                    change.correction_id, change.changed_fields, change.reason, "", None, change.create_time)
+                    for change in changes])
+                notes.update({change.person_id: CorrectionNote(change.correction_id, change.carrier, "")
+                              for change in changes if change.correction_id in new})
+
+            decided += len((await self._board.decide(sorted(corrected), ChangeCause.CORRECTION, within=record,
+                                                     refresh=False, corrections=notes)).statuses)
+        return decided
 
     async def work(self) -> None:
         """Runs every unfinished run to its end (a failed batch is retried next round)."""

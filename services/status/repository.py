@@ -108,6 +108,34 @@ class RecomputeRun:
 
 
 @dataclass(frozen=True)
+class CorrectionRow:
+    """A correction of the evidence: who, what (field names only), why, on what basis."""
+
+    correction_id: str
+    person_id: str
+    kind: int                      # CorrectionKind
+    actor: str
+    record_id: str
+    changed_fields: tuple[str, ...]
+    reason: str
+    legal_basis: str
+    request_id: str | None
+    create_time: datetime
+    superseded: Sealed | None = None
+
+
+@dataclass(frozen=True)
+class LockedFact:
+    """A stored fact of a person under a record id, locked for a correction."""
+
+    fact_id: str
+    authority: str
+    source: int
+    sealed: Sealed
+    retracted: bool
+
+
+@dataclass(frozen=True)
 class StoredRuleSet:
     province_code: str
     version: int
@@ -144,8 +172,9 @@ LOCK_PERSONS_SQL = """SELECT person_id FROM status.persons WHERE person_id = ANY
                ORDER BY person_id FOR UPDATE"""
 DECISION_STATE_SQL = f"""SELECT {_STATUS_COLUMNS} FROM status.persons p LEFT JOIN status.statuses s USING (person_id)
                WHERE p.person_id = ANY($1::uuid[])"""
+# A retracted fact is kept (history) but no longer counts.
 FACTS_SQL = """SELECT person_id::text, fact_id::text, sealed_key_id, sealed FROM status.facts
-               WHERE person_id = ANY($1::uuid[])"""
+               WHERE person_id = ANY($1::uuid[]) AND retract_time IS NULL"""
 CHECK_INS_SQL = """SELECT person_id::text, check_in_id::text, check_in_time, abnormal FROM status.check_ins
                WHERE person_id = ANY($1::uuid[]) AND check_in_time >= $2"""
 WRITE_STATUSES_SQL = """INSERT INTO status.statuses (person_id, version, colour, display_colour, reasons, rule_province,
@@ -328,6 +357,69 @@ class StatusRepository:
         return {(r["person_id"], r["authority"], r["authority_record_id"]): (r["fact_id"], r["fact_id"] in new_ids)
                 for r in stored}
 
+    # Corrections
+
+    @staticmethod
+    async def lock_facts_by_record(connection: asyncpg.Connection, person_id: str, record_id: str
+                                   ) -> list[LockedFact]:
+        """Every authority's fact of the person under this record id, locked: of concurrent corrections
+        of one fact, the second sees what the first did."""
+        rows = await connection.fetch(
+            """SELECT fact_id::text, authority, source, sealed_key_id, sealed, retract_time FROM status.facts
+               WHERE person_id = $1 AND authority_record_id = $2 ORDER BY authority FOR UPDATE""",
+            person_id, record_id)
+        return [LockedFact(r["fact_id"], r["authority"], r["source"], Sealed(r["sealed_key_id"], bytes(r["sealed"])),
+                           r["retract_time"] is not None) for r in rows]
+
+    @staticmethod
+    async def retract_fact(connection: asyncpg.Connection, person_id: str, fact_id: str, now: datetime) -> None:
+        await connection.execute(
+            "UPDATE status.facts SET retract_time = $3 WHERE person_id = $1 AND fact_id = $2",
+            person_id, fact_id, now)
+
+    @staticmethod
+    async def amend_fact(connection: asyncpg.Connection, person_id: str, fact_id: str, source: int, sealed: Sealed,
+                         retain_until: datetime | None) -> None:
+        await connection.execute(
+            """UPDATE status.facts SET source = $3, sealed_key_id = $4, sealed = $5, retain_until = $6
+               WHERE person_id = $1 AND fact_id = $2""",
+            person_id, fact_id, source, sealed.key_id, sealed.ciphertext, retain_until)
+
+    @staticmethod
+    async def insert_corrections(connection: asyncpg.Connection, rows: Sequence[CorrectionRow]) -> set[str]:
+        """Stores corrections (one statement); returns the ids stored (a repeated id or (actor, request
+        id) is left out: a retry)."""
+        inserted = await connection.fetch(
+            """INSERT INTO status.corrections (correction_id, person_id, kind, actor, record_id, changed_fields,
+                   reason, legal_basis, request_id, superseded_key_id, superseded, create_time)
+               SELECT c.id, c.person_id, c.kind, c.actor, c.record_id, string_to_array(c.fields, ','), c.reason,
+                      c.basis, c.request_id, c.key_id, c.superseded, c.create_time
+               FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[],
+                           $8::text[], $9::text[], $10::text[], $11::bytea[], $12::timestamptz[])
+                    AS c(id, person_id, kind, actor, record_id, fields, reason, basis, request_id, key_id,
+                         superseded, create_time)
+               ON CONFLICT DO NOTHING RETURNING correction_id::text""",
+            [r.correction_id for r in rows], [r.person_id for r in rows], [r.kind for r in rows],
+            [r.actor for r in rows], [r.record_id for r in rows], [",".join(r.changed_fields) for r in rows],
+            [r.reason for r in rows], [r.legal_basis for r in rows], [r.request_id for r in rows],
+            [r.superseded.key_id if r.superseded else None for r in rows],
+            [r.superseded.ciphertext if r.superseded else None for r in rows], [r.create_time for r in rows])
+        return {row[0] for row in inserted}
+
+    async def find_correction(self, actor: str, request_id: str, connection: asyncpg.Connection | None = None
+                              ) -> CorrectionRow | None:
+        row = await (connection or self.pool).fetchrow(
+            "SELECT * FROM status.corrections WHERE actor = $1 AND request_id = $2", actor, request_id)
+        return _correction(row) if row else None
+
+    async def corrections(self, correction_ids: Sequence[str]) -> dict[str, CorrectionRow]:
+        """The corrections audit entries name (for a person's history)."""
+        if not correction_ids:
+            return {}
+        rows = await self.read_pool.fetch(
+            "SELECT * FROM status.corrections WHERE correction_id = ANY($1::uuid[])", list(correction_ids))
+        return {str(row["correction_id"]): _correction(row) for row in rows}
+
     async def find_check_in(self, person_id: str, request_id: str) -> str | None:
         return await self.pool.fetchval(
             "SELECT check_in_id::text FROM status.check_ins WHERE person_id = $1 AND request_id = $2",
@@ -351,6 +443,17 @@ class StatusRepository:
             """DELETE FROM status.facts f USING status.statuses s
                WHERE f.person_id = s.person_id AND f.record_time < $1 AND s.colour = 1 AND s.reasons = '[]'::jsonb""",
             recorded_before)
+        return int(result.split()[-1])
+
+    async def purge_superseded(self, recorded_before: datetime) -> int:
+        """What corrected facts said, past the fact retention: retracted facts are deleted whatever the
+        colour (they decide nothing), and the superseded bodies corrections keep are dropped; the
+        corrections themselves (who, what fields, why, basis) stay with the audit log they explain."""
+        result = await self.pool.execute(
+            "DELETE FROM status.facts WHERE retract_time IS NOT NULL AND record_time < $1", recorded_before)
+        await self.pool.execute(
+            """UPDATE status.corrections SET superseded = NULL, superseded_key_id = NULL
+               WHERE superseded IS NOT NULL AND create_time < $1""", recorded_before)
         return int(result.split()[-1])
 
     async def purge_expired_facts(self, now: datetime) -> list[str]:
@@ -383,10 +486,10 @@ class StatusRepository:
             "audit_log", schema_name="status",
             columns=["seq", "person_id", "version", "change_time", "previous_colour", "colour", "display_colour",
                      "reasons", "cause", "rule_province", "rule_version", "officer_ids", "legal_basis",
-                     "trace_id", "detail_digest", "previous_hash", "entry_hash"],
+                     "trace_id", "detail_digest", "previous_hash", "entry_hash", "correction_id"],
             records=[(e.seq, e.person_id, e.version, e.change_time, e.previous_colour, e.colour, e.display_colour,
                       json.dumps(e.reasons), e.cause, e.rule_province, e.rule_version, list(e.officer_ids),
-                      e.legal_basis, e.trace_id, e.detail_digest, previous, entry_hash)
+                      e.legal_basis, e.trace_id, e.detail_digest, previous, entry_hash, e.correction_id or None)
                      for e, previous, entry_hash in rows])
         last, _, last_hash = rows[-1]
         await connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2", last.seq, last_hash)
@@ -768,7 +871,8 @@ def _audit_entry(row: asyncpg.Record) -> AuditEntry:
         previous_colour=row["previous_colour"], colour=row["colour"], display_colour=row["display_colour"],
         reasons=json.loads(row["reasons"]), cause=row["cause"], rule_province=row["rule_province"],
         rule_version=row["rule_version"], officer_ids=tuple(row["officer_ids"]), legal_basis=row["legal_basis"],
-        trace_id=row["trace_id"], detail_digest=bytes(row["detail_digest"]), reduced=row["reduce_time"] is not None)
+        trace_id=row["trace_id"], detail_digest=bytes(row["detail_digest"]), reduced=row["reduce_time"] is not None,
+        correction_id=str(row["correction_id"]) if row["correction_id"] else "")
 
 
 def _audit_entry_json(entry: dict) -> AuditEntry:
@@ -779,7 +883,16 @@ def _audit_entry_json(entry: dict) -> AuditEntry:
         cause=entry["cause"], rule_province=entry["rule_province"], rule_version=entry["rule_version"],
         officer_ids=tuple(entry["officer_ids"]), legal_basis=entry["legal_basis"], trace_id=entry.get("trace_id", ""),
         detail_digest=bytes.fromhex(entry.get("detail_digest", "\\x")[2:]),
-        reduced=entry.get("reduce_time") is not None)
+        reduced=entry.get("reduce_time") is not None, correction_id=entry.get("correction_id") or "")
+
+
+def _correction(row: asyncpg.Record) -> CorrectionRow:
+    return CorrectionRow(
+        correction_id=str(row["correction_id"]), person_id=str(row["person_id"]), kind=row["kind"],
+        actor=row["actor"], record_id=row["record_id"], changed_fields=tuple(row["changed_fields"]),
+        reason=row["reason"], legal_basis=row["legal_basis"], request_id=row["request_id"],
+        create_time=row["create_time"],
+        superseded=Sealed(row["superseded_key_id"], bytes(row["superseded"])) if row["superseded"] else None)
 
 
 def _appeal(row: asyncpg.Record) -> AppealRow:

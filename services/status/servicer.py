@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import grpc
 from healthcode.status.v1 import status_pb2 as pb
 from healthcode.status.v1 import status_pb2_grpc as pb_grpc
@@ -16,7 +18,7 @@ from services.status.facts import SubmittedFact, SubmittedFever, SubmittedListin
 from services.status.listings import PeerProvinceWord
 from services.status.model import Reason, Status, reasons_from_json
 from services.status.recompute import Recomputation
-from services.status.repository import OverrideRow, RecomputeRun, StoredKey, StoredRuleSet
+from services.status.repository import CorrectionRow, OverrideRow, RecomputeRun, StoredKey, StoredRuleSet
 from services.status.rulebook import RuleBook
 from services.status.watch import MAX_WATCHERS, StatusWatch
 
@@ -56,8 +58,16 @@ def _status(status: Status, rules: RuleBook) -> pb.Status:
         rule_set_name=rules.name(decision.rule_province, decision.rule_version))
 
 
-def _change(entry: AuditEntry) -> pb.StatusChange:
+def _correction(row: CorrectionRow) -> pb.Correction:
+    return pb.Correction(
+        correction_id=row.correction_id, kind=row.kind, record_id=row.record_id,
+        changed_fields=list(row.changed_fields), actor=row.actor, reason=row.reason, legal_basis=row.legal_basis,
+        create_time=to_timestamp(row.create_time))
+
+
+def _change(entry: AuditEntry, correction: CorrectionRow | None = None) -> pb.StatusChange:
     return pb.StatusChange(
+        correction=_correction(correction) if correction else None,
         version=entry.version, change_time=to_timestamp(entry.change_time), previous_colour=entry.previous_colour,
         colour=entry.colour, display_colour=entry.display_colour,
         reasons=(_reduced_reasons(entry.reasons) if entry.reduced
@@ -150,8 +160,33 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
                 await context.write(pb.WatchStatusResponse(status=_status(status, self._board.rules)))
 
     async def ListStatusChanges(self, request, context) -> pb.ListStatusChangesResponse:
-        entries, token = await self._board.changes(request.person_id, request.page_size, request.page_token)
-        return pb.ListStatusChangesResponse(changes=[_change(e) for e in entries], next_page_token=token)
+        entries, corrections, token = await self._board.changes(request.person_id, request.page_size,
+                                                                request.page_token)
+        return pb.ListStatusChangesResponse(changes=[_change(e, corrections.get(e.correction_id)) for e in entries],
+                                            next_page_token=token)
+
+    async def RetractFact(self, request: pb.RetractFactRequest, context) -> pb.RetractFactResponse:
+        correction, status, duplicate = await self._board.correct_fact(
+            request.person_id, request.authority, request.authority_record_id, None, request.reason,
+            request.legal_basis, request.request_id)
+        return pb.RetractFactResponse(correction=_correction(correction), status=_status(status), duplicate=duplicate)
+
+    async def AmendFact(self, request: pb.AmendFactRequest, context) -> pb.AmendFactResponse:
+        if not request.HasField("fact"):
+            raise InvalidArgument.for_field("fact", "is required: the fact as it should have been",
+                                            reason="FACT_REQUIRED")
+        for name in ("person_id", "authority", "authority_record_id", "code_id"):
+            if getattr(request.fact, name):
+                raise InvalidArgument.for_field(f"fact.{name}", "is the request's: leave it empty",
+                                                reason="FIELD_UNEXPECTED")
+        amended = dataclasses.replace(_submitted(0, request.fact), person_id=request.person_id,
+                                      authority=request.authority, authority_record_id=request.authority_record_id)
+        if amended.refused is not None:
+            raise amended.refused.rebased("facts[0]", "fact")
+        correction, status, duplicate = await self._board.correct_fact(
+            request.person_id, request.authority, request.authority_record_id, amended, request.reason,
+            request.legal_basis, request.request_id)
+        return pb.AmendFactResponse(correction=_correction(correction), status=_status(status), duplicate=duplicate)
 
     async def RecordFacts(self, request, context) -> pb.RecordFactsResponse:
         result = await self._board.record_facts([_submitted(i, fact) for i, fact in enumerate(request.facts)])

@@ -62,11 +62,15 @@ ALLOWED = {
     "IdentityService/ListGuardians": SEE_PERSON | OPERATORS_OF_HUBEI,
     "IdentityService/ListCorrections": SEE_PERSON | OPERATORS_OF_HUBEI,
     "IdentityService/ListDependents": SEE_PERSON,
+    "IdentityService/CorrectName": {"person"},
+    "IdentityService/ListNameCorrections": OPERATORS_OF_HUBEI,
+    "IdentityService/DecideNameCorrection": OPERATORS,
     "IdentityService/RevokeSessions": {"person"} | OPERATORS_OF_HUBEI,
     "FaceProviderAdminService/RegisterFaceProviderKey": {"operator_national"},
     "FaceProviderAdminService/RevokeFaceProviderKey": {"operator_national"},
     "FaceProviderAdminService/ListFaceProviderKeys": OPERATORS,
     "ItineraryService/IngestCarrierStays": {"feed"},
+    "ItineraryService/CorrectCarrierStays": {"feed"},
     "ItineraryService/DeclareItinerary": SEE_PERSON,
     "ItineraryService/ListStays": SEE_PERSON,
     "ItineraryService/DeclareRiskArea": SYSTEMS_OF_HUBEI | OPERATORS_OF_HUBEI,
@@ -76,6 +80,9 @@ ALLOWED = {
     "StatusService/WatchStatus": SEE_PERSON,
     "StatusService/ListStatusChanges": SEE_PERSON | OPERATORS_OF_HUBEI,
     "StatusService/RecordFacts": {"feed"},
+    # Status finds the fact's own authority (another's is FACT_OF_ANOTHER_AUTHORITY), so any feed reaches it.
+    "StatusService/RetractFact": {"feed", "feed_discharges_only"},
+    "StatusService/AmendFact": {"feed"},
     "StatusService/RecordCheckIn": SEE_PERSON,
     "StatusService/AcknowledgePopup": SEE_PERSON,
     "StatusService/IssueCode": SEE_PERSON,
@@ -138,6 +145,12 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "IdentityService/ListDependents": identity_pb2.ListDependentsRequest(holder_person_id=s.person_id),
         "IdentityService/ListGuardians": identity_pb2.ListGuardiansRequest(dependent_person_id=s.person_id),
         "IdentityService/ListCorrections": identity_pb2.ListCorrectionsRequest(person_id=s.person_id),
+        "IdentityService/CorrectName": identity_pb2.CorrectNameRequest(
+            person_id=s.person_id, name="赵七", basis="matrix", request_id=secrets.token_hex(8),
+            face_attestation=identity_pb2.FaceAttestation(claims=b"x", signature=b"y")),
+        "IdentityService/ListNameCorrections": identity_pb2.ListNameCorrectionsRequest(province_code="420000"),
+        "IdentityService/DecideNameCorrection": identity_pb2.DecideNameCorrectionRequest(
+            correction_id=str(uuid.uuid4()), reason="matrix"),
         "IdentityService/RevokeSessions": identity_pb2.RevokeSessionsRequest(person_id=s.person_id, reason="LOGOUT"),
         "FaceProviderAdminService/RegisterFaceProviderKey": identity_pb2.RegisterFaceProviderKeyRequest(
             provider_id="matrix", key_id="k1", public_key_der=b"not a key"),
@@ -147,6 +160,10 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "ItineraryService/DeclareItinerary": itinerary_pb2.DeclareItineraryRequest(
             person_id=s.person_id, request_id=secrets.token_hex(8)),
         "ItineraryService/ListStays": itinerary_pb2.ListStaysRequest(person_id=s.person_id),
+        "ItineraryService/CorrectCarrierStays": itinerary_pb2.CorrectCarrierStaysRequest(
+            request_id=secrets.token_hex(8), corrections=[itinerary_pb2.StayCorrection(
+                stay=itinerary_pb2.CarrierStay(person_id=s.person_id, area_code=HUBEI_AREA),
+                action=itinerary_pb2.STAY_CORRECTION_ACTION_WITHDRAW, reason="matrix")]),
         "ItineraryService/DeclareRiskArea": itinerary_pb2.DeclareRiskAreaRequest(
             area_code=QUIET_AREA, level=common_pb2.RISK_LEVEL_LOW, effective_time=later,
             reason="matrix", request_id=secrets.token_hex(8)),
@@ -159,6 +176,12 @@ def _requests(s: Subject, now) -> dict[str, object]:
         "StatusService/RecordFacts": spb.RecordFactsRequest(facts=[spb.Fact(
             person_id=s.person_id, kind=spb.FACT_KIND_NUCLEIC_ACID_TEST, authority_record_id=secrets.token_hex(6),
             effective_time=timestamp(now - timedelta(hours=1)))]),
+        "StatusService/RetractFact": spb.RetractFactRequest(
+            person_id=s.person_id, authority_record_id="matrix", reason="matrix", legal_basis="matrix",
+            request_id=secrets.token_hex(8)),
+        "StatusService/AmendFact": spb.AmendFactRequest(
+            person_id=s.person_id, authority_record_id="matrix", reason="matrix", legal_basis="matrix",
+            request_id=secrets.token_hex(8), fact=spb.Fact(kind=spb.FACT_KIND_DIAGNOSIS)),
         "StatusService/RecordCheckIn": spb.RecordCheckInRequest(
             person_id=s.person_id, temperature_celsius=36.5, request_id=secrets.token_hex(8)),
         "StatusService/AcknowledgePopup": spb.AcknowledgePopupRequest(

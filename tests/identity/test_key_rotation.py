@@ -8,7 +8,7 @@ import pytest
 
 from healthcode.identity.v1 import identity_pb2 as pb
 from services.identity.bootstrap import build_registry
-from services.identity.model import LinkBasis, Relation
+from services.identity.model import LinkBasis, NameCorrectionState, Relation
 from services.identity.servicer import _relation_attestation
 from services.runtime.sealing import SealError
 from tests.support import id_card, years_from
@@ -36,13 +36,20 @@ async def test_after_reseal_only_the_new_key_is_needed(identity_env, db, clock):
         request = pb.LinkDependentRequest(relation_attestation=identity_env.register.relation(
             parent_document, minor_document, clock.now()))
         return _relation_attestation(request, "relation_attestation")
+    # A name correction seals the old and new names under its own row: reseal moves it too.
+    corrected = await identity_env.persons.CorrectName(pb.CorrectNameRequest(
+        person_id=parent.person_id, name="周父亲", basis="身份证换发", request_id="rotation",
+        face_attestation=identity_env.provider.attest(parent_document, clock.now())))
     try:
         resealed = await _registry(identity_env, db, clock, new_keys).reseal(batch_size=7)
-        key_ids = {r[0] for r in await db.fetch("SELECT DISTINCT sealed_key_id FROM identity.persons")}
+        key_ids = {r[0] for r in await db.fetch("""SELECT DISTINCT sealed_key_id FROM identity.persons UNION
+                                                   SELECT DISTINCT sealed_key_id FROM identity.name_corrections""")}
         only_new = _registry(identity_env, db, clock, {"rotated": new_keys["rotated"]})
         # Linking a minor opens the sealed document for its birth date: it works with the new key alone.
         link, _ = await only_new.link_dependent(parent.person_id, child.person_id, Relation.PARENT, None,
                                                 attested(documents[0]))
+        queue = await only_new.list_name_corrections(parent.home_province_code, NameCorrectionState.APPLIED, 1000, "")
+        basis = next(c.basis for c in queue[0] if c.correction_id == corrected.correction.correction_id)
         again = await _registry(identity_env, db, clock, new_keys).reseal()
         only_old = _registry(identity_env, db, clock, old_keys)
         with pytest.raises(SealError):
@@ -55,4 +62,5 @@ async def test_after_reseal_only_the_new_key_is_needed(identity_env, db, clock):
     assert resealed >= 2
     assert key_ids == {"rotated"}
     assert link.basis is LinkBasis.ATTESTED_GUARDIANSHIP
+    assert basis == "身份证换发"  # opened with the new key alone
     assert again == 0  # nothing left: running it twice is harmless

@@ -48,6 +48,14 @@ class ActingBasis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTING_BASIS_UNSPECIFIED: _ClassVar[ActingBasis]
     ACTING_BASIS_SELF: _ClassVar[ActingBasis]
     ACTING_BASIS_DEPENDENT_LINK: _ClassVar[ActingBasis]
+
+class NameCorrectionState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    NAME_CORRECTION_STATE_UNSPECIFIED: _ClassVar[NameCorrectionState]
+    NAME_CORRECTION_STATE_APPLIED: _ClassVar[NameCorrectionState]
+    NAME_CORRECTION_STATE_PENDING: _ClassVar[NameCorrectionState]
+    NAME_CORRECTION_STATE_APPROVED: _ClassVar[NameCorrectionState]
+    NAME_CORRECTION_STATE_REJECTED: _ClassVar[NameCorrectionState]
 DOCUMENT_KIND_UNSPECIFIED: DocumentKind
 DOCUMENT_KIND_RESIDENT_ID_CARD: DocumentKind
 DOCUMENT_KIND_PASSPORT: DocumentKind
@@ -71,6 +79,11 @@ PROVIDER_KIND_HOUSEHOLD_REGISTER: ProviderKind
 ACTING_BASIS_UNSPECIFIED: ActingBasis
 ACTING_BASIS_SELF: ActingBasis
 ACTING_BASIS_DEPENDENT_LINK: ActingBasis
+NAME_CORRECTION_STATE_UNSPECIFIED: NameCorrectionState
+NAME_CORRECTION_STATE_APPLIED: NameCorrectionState
+NAME_CORRECTION_STATE_PENDING: NameCorrectionState
+NAME_CORRECTION_STATE_APPROVED: NameCorrectionState
+NAME_CORRECTION_STATE_REJECTED: NameCorrectionState
 
 class Document(_message.Message):
     __slots__ = ("kind", "number", "country_code")
@@ -415,6 +428,96 @@ class Correction(_message.Message):
     links_ended: int
     create_time: _timestamp_pb2.Timestamp
     def __init__(self, kind: _Optional[str] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., links_ended: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class NameCorrection(_message.Message):
+    __slots__ = ("correction_id", "person_id", "state", "masked_old_name", "masked_new_name", "basis", "home_province_code", "reviewer_id", "decision_reason", "create_time", "decide_time")
+    CORRECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    MASKED_OLD_NAME_FIELD_NUMBER: _ClassVar[int]
+    MASKED_NEW_NAME_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    HOME_PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    REVIEWER_ID_FIELD_NUMBER: _ClassVar[int]
+    DECISION_REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_TIME_FIELD_NUMBER: _ClassVar[int]
+    correction_id: str
+    person_id: str
+    state: NameCorrectionState
+    masked_old_name: str
+    masked_new_name: str
+    basis: str
+    home_province_code: str
+    reviewer_id: str
+    decision_reason: str
+    create_time: _timestamp_pb2.Timestamp
+    decide_time: _timestamp_pb2.Timestamp
+    def __init__(self, correction_id: _Optional[str] = ..., person_id: _Optional[str] = ..., state: _Optional[_Union[NameCorrectionState, str]] = ..., masked_old_name: _Optional[str] = ..., masked_new_name: _Optional[str] = ..., basis: _Optional[str] = ..., home_province_code: _Optional[str] = ..., reviewer_id: _Optional[str] = ..., decision_reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., decide_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class CorrectNameRequest(_message.Message):
+    __slots__ = ("person_id", "name", "face_attestation", "basis", "request_id")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FACE_ATTESTATION_FIELD_NUMBER: _ClassVar[int]
+    BASIS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    name: str
+    face_attestation: FaceAttestation
+    basis: str
+    request_id: str
+    def __init__(self, person_id: _Optional[str] = ..., name: _Optional[str] = ..., face_attestation: _Optional[_Union[FaceAttestation, _Mapping]] = ..., basis: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class CorrectNameResponse(_message.Message):
+    __slots__ = ("correction", "person", "duplicate")
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    correction: NameCorrection
+    person: Person
+    duplicate: bool
+    def __init__(self, correction: _Optional[_Union[NameCorrection, _Mapping]] = ..., person: _Optional[_Union[Person, _Mapping]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
+class ListNameCorrectionsRequest(_message.Message):
+    __slots__ = ("province_code", "state", "page_size", "page_token")
+    PROVINCE_CODE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    province_code: str
+    state: NameCorrectionState
+    page_size: int
+    page_token: str
+    def __init__(self, province_code: _Optional[str] = ..., state: _Optional[_Union[NameCorrectionState, str]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListNameCorrectionsResponse(_message.Message):
+    __slots__ = ("corrections", "next_page_token")
+    CORRECTIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    corrections: _containers.RepeatedCompositeFieldContainer[NameCorrection]
+    next_page_token: str
+    def __init__(self, corrections: _Optional[_Iterable[_Union[NameCorrection, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class DecideNameCorrectionRequest(_message.Message):
+    __slots__ = ("correction_id", "reviewer_id", "approve", "reason")
+    CORRECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REVIEWER_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    correction_id: str
+    reviewer_id: str
+    approve: bool
+    reason: str
+    def __init__(self, correction_id: _Optional[str] = ..., reviewer_id: _Optional[str] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class DecideNameCorrectionResponse(_message.Message):
+    __slots__ = ("correction", "person")
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
+    PERSON_FIELD_NUMBER: _ClassVar[int]
+    correction: NameCorrection
+    person: Person
+    def __init__(self, correction: _Optional[_Union[NameCorrection, _Mapping]] = ..., person: _Optional[_Union[Person, _Mapping]] = ...) -> None: ...
 
 class ListCorrectionsRequest(_message.Message):
     __slots__ = ("person_id",)

@@ -119,6 +119,21 @@ class IdentityServiceStub:
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsRequest.SerializeToString,
                 response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsResponse.FromString,
                 _registered_method=True)
+        self.CorrectName = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/CorrectName',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CorrectNameRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CorrectNameResponse.FromString,
+                _registered_method=True)
+        self.ListNameCorrections = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/ListNameCorrections',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameCorrectionsRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameCorrectionsResponse.FromString,
+                _registered_method=True)
+        self.DecideNameCorrection = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/DecideNameCorrection',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.DecideNameCorrectionRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.DecideNameCorrectionResponse.FromString,
+                _registered_method=True)
         self.CheckActingRight = channel.unary_unary(
                 '/healthcode.identity.v1.IdentityService/CheckActingRight',
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CheckActingRightRequest.SerializeToString,
@@ -267,6 +282,32 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CorrectName(self, request, context):
+        """A person corrects their own registered name, with a fresh face check of their document:
+        the first correction applies at once (as Hubei allowed, once); a later one waits in the
+        review queue of their home province (state PENDING) for an identity officer. Idempotent
+        per request id; of concurrent corrections of one person, one applies and one is queued
+        (at most one waits at a time: another is FAILED_PRECONDITION CORRECTION_PENDING).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNameCorrections(self, request, context):
+        """The review queue: a province's name corrections, oldest first, by state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideNameCorrection(self, request, context):
+        """An identity officer of the person's home province approves (the name is replaced) or
+        rejects a pending correction, with a reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CheckActingRight(self, request, context):
         """Answers "may the actor act for the subject?": yes for oneself and through
         a live link, no otherwise. Other services call this before acting for
@@ -358,6 +399,21 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListCorrections,
                     request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsRequest.FromString,
                     response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsResponse.SerializeToString,
+            ),
+            'CorrectName': grpc.unary_unary_rpc_method_handler(
+                    servicer.CorrectName,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CorrectNameRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.CorrectNameResponse.SerializeToString,
+            ),
+            'ListNameCorrections': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNameCorrections,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameCorrectionsRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameCorrectionsResponse.SerializeToString,
+            ),
+            'DecideNameCorrection': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideNameCorrection,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.DecideNameCorrectionRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.DecideNameCorrectionResponse.SerializeToString,
             ),
             'CheckActingRight': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckActingRight,
@@ -802,6 +858,87 @@ class IdentityService:
             '/healthcode.identity.v1.IdentityService/ListCorrections',
             healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsRequest.SerializeToString,
             healthcode_dot_identity_dot_v1_dot_identity__pb2.ListCorrectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CorrectName(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/CorrectName',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.CorrectNameRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.CorrectNameResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNameCorrections(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/ListNameCorrections',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameCorrectionsRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameCorrectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideNameCorrection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/DecideNameCorrection',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.DecideNameCorrectionRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.DecideNameCorrectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,14 +11,85 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class StayCorrectionAction(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STAY_CORRECTION_ACTION_UNSPECIFIED: _ClassVar[StayCorrectionAction]
+    STAY_CORRECTION_ACTION_CORRECT: _ClassVar[StayCorrectionAction]
+    STAY_CORRECTION_ACTION_WITHDRAW: _ClassVar[StayCorrectionAction]
+
 class StaySource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     STAY_SOURCE_UNSPECIFIED: _ClassVar[StaySource]
     STAY_SOURCE_CARRIER: _ClassVar[StaySource]
     STAY_SOURCE_DECLARED: _ClassVar[StaySource]
+STAY_CORRECTION_ACTION_UNSPECIFIED: StayCorrectionAction
+STAY_CORRECTION_ACTION_CORRECT: StayCorrectionAction
+STAY_CORRECTION_ACTION_WITHDRAW: StayCorrectionAction
 STAY_SOURCE_UNSPECIFIED: StaySource
 STAY_SOURCE_CARRIER: StaySource
 STAY_SOURCE_DECLARED: StaySource
+
+class StayCorrection(_message.Message):
+    __slots__ = ("stay", "action", "corrected", "reason")
+    STAY_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    stay: CarrierStay
+    action: StayCorrectionAction
+    corrected: CarrierStay
+    reason: str
+    def __init__(self, stay: _Optional[_Union[CarrierStay, _Mapping]] = ..., action: _Optional[_Union[StayCorrectionAction, str]] = ..., corrected: _Optional[_Union[CarrierStay, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CorrectCarrierStaysRequest(_message.Message):
+    __slots__ = ("source_carrier", "request_id", "corrections")
+    SOURCE_CARRIER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECTIONS_FIELD_NUMBER: _ClassVar[int]
+    source_carrier: str
+    request_id: str
+    corrections: _containers.RepeatedCompositeFieldContainer[StayCorrection]
+    def __init__(self, source_carrier: _Optional[str] = ..., request_id: _Optional[str] = ..., corrections: _Optional[_Iterable[_Union[StayCorrection, _Mapping]]] = ...) -> None: ...
+
+class StayCorrectionOutcome(_message.Message):
+    __slots__ = ("index", "correction_id", "rejection_reason", "rejection_field")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REJECTION_REASON_FIELD_NUMBER: _ClassVar[int]
+    REJECTION_FIELD_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    correction_id: str
+    rejection_reason: str
+    rejection_field: str
+    def __init__(self, index: _Optional[int] = ..., correction_id: _Optional[str] = ..., rejection_reason: _Optional[str] = ..., rejection_field: _Optional[str] = ...) -> None: ...
+
+class CorrectCarrierStaysResponse(_message.Message):
+    __slots__ = ("outcomes", "applied_count", "replayed")
+    OUTCOMES_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_COUNT_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    outcomes: _containers.RepeatedCompositeFieldContainer[StayCorrectionOutcome]
+    applied_count: int
+    replayed: bool
+    def __init__(self, outcomes: _Optional[_Iterable[_Union[StayCorrectionOutcome, _Mapping]]] = ..., applied_count: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class StayChange(_message.Message):
+    __slots__ = ("person_id", "correction_id", "source_carrier", "action", "changed_fields", "reason", "create_time")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_CARRIER_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    correction_id: str
+    source_carrier: str
+    action: StayCorrectionAction
+    changed_fields: _containers.RepeatedScalarFieldContainer[str]
+    reason: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, person_id: _Optional[str] = ..., correction_id: _Optional[str] = ..., source_carrier: _Optional[str] = ..., action: _Optional[_Union[StayCorrectionAction, str]] = ..., changed_fields: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CarrierStay(_message.Message):
     __slots__ = ("person_id", "area_code", "arrival_time", "departure_time")
@@ -277,9 +348,11 @@ class ListNewlyRiskyPersonsRequest(_message.Message):
     def __init__(self, cursor: _Optional[str] = ..., page_size: _Optional[int] = ...) -> None: ...
 
 class ListNewlyRiskyPersonsResponse(_message.Message):
-    __slots__ = ("person_ids", "cursor")
+    __slots__ = ("person_ids", "cursor", "stay_changes")
     PERSON_IDS_FIELD_NUMBER: _ClassVar[int]
     CURSOR_FIELD_NUMBER: _ClassVar[int]
+    STAY_CHANGES_FIELD_NUMBER: _ClassVar[int]
     person_ids: _containers.RepeatedScalarFieldContainer[str]
     cursor: str
-    def __init__(self, person_ids: _Optional[_Iterable[str]] = ..., cursor: _Optional[str] = ...) -> None: ...
+    stay_changes: _containers.RepeatedCompositeFieldContainer[StayChange]
+    def __init__(self, person_ids: _Optional[_Iterable[str]] = ..., cursor: _Optional[str] = ..., stay_changes: _Optional[_Iterable[_Union[StayChange, _Mapping]]] = ...) -> None: ...

@@ -89,6 +89,11 @@ class ItineraryServiceStub:
                 request_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsRequest.SerializeToString,
                 response_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsResponse.FromString,
                 _registered_method=True)
+        self.CorrectCarrierStays = channel.unary_unary(
+                '/healthcode.itinerary.v1.ItineraryService/CorrectCarrierStays',
+                request_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.CorrectCarrierStaysRequest.SerializeToString,
+                response_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.CorrectCarrierStaysResponse.FromString,
+                _registered_method=True)
 
 
 class ItineraryServiceServicer:
@@ -190,6 +195,21 @@ class ItineraryServiceServicer:
         risk while they were there (late carrier batches, travellers' declarations), in record order
         from a cursor. A page ends where every earlier write has committed, so a reader that resumes
         from the returned cursor misses nothing; an empty page means it has caught up.
+
+        The same feed carries the stays carriers corrected or withdrew (`stay_changes`): each of those
+        persons' colour is decided again, whichever way the correction moves it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CorrectCarrierStays(self, request, context):
+        """A carrier corrects or withdraws stays it sent, each named by the stay as sent (person,
+        area, arrival, departure: the carrier's own key for it). Only the carrier's own stays are
+        found. A corrected stay is the same person's; the stays are replaced in one transaction and
+        every person concerned goes to the feed status follows, so the colour follows both ways.
+        Up to 1000 corrections a call; a bad one is reported by index and field, the good ones are
+        kept. Idempotent per (carrier, request id): a retry gets the first answer.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -247,6 +267,11 @@ def add_ItineraryServiceServicer_to_server(servicer, server):
                     servicer.ListNewlyRiskyPersons,
                     request_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsRequest.FromString,
                     response_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsResponse.SerializeToString,
+            ),
+            'CorrectCarrierStays': grpc.unary_unary_rpc_method_handler(
+                    servicer.CorrectCarrierStays,
+                    request_deserializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.CorrectCarrierStaysRequest.FromString,
+                    response_serializer=healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.CorrectCarrierStaysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -524,6 +549,33 @@ class ItineraryService:
             '/healthcode.itinerary.v1.ItineraryService/ListNewlyRiskyPersons',
             healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsRequest.SerializeToString,
             healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.ListNewlyRiskyPersonsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CorrectCarrierStays(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.itinerary.v1.ItineraryService/CorrectCarrierStays',
+            healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.CorrectCarrierStaysRequest.SerializeToString,
+            healthcode_dot_itinerary_dot_v1_dot_itinerary__pb2.CorrectCarrierStaysResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -102,7 +102,16 @@ class ChangeCause(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CHANGE_CAUSE_REVALIDATION: _ClassVar[ChangeCause]
     CHANGE_CAUSE_STAY: _ClassVar[ChangeCause]
     CHANGE_CAUSE_CONTACT_TRACE: _ClassVar[ChangeCause]
+    CHANGE_CAUSE_CORRECTION: _ClassVar[ChangeCause]
     CHANGE_CAUSE_PEER_PROVINCE: _ClassVar[ChangeCause]
+
+class CorrectionKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CORRECTION_KIND_UNSPECIFIED: _ClassVar[CorrectionKind]
+    CORRECTION_KIND_FACT_RETRACTED: _ClassVar[CorrectionKind]
+    CORRECTION_KIND_FACT_AMENDED: _ClassVar[CorrectionKind]
+    CORRECTION_KIND_STAY_CORRECTED: _ClassVar[CorrectionKind]
+    CORRECTION_KIND_STAY_WITHDRAWN: _ClassVar[CorrectionKind]
 
 class AppealState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -219,7 +228,13 @@ CHANGE_CAUSE_OVERRIDE: ChangeCause
 CHANGE_CAUSE_REVALIDATION: ChangeCause
 CHANGE_CAUSE_STAY: ChangeCause
 CHANGE_CAUSE_CONTACT_TRACE: ChangeCause
+CHANGE_CAUSE_CORRECTION: ChangeCause
 CHANGE_CAUSE_PEER_PROVINCE: ChangeCause
+CORRECTION_KIND_UNSPECIFIED: CorrectionKind
+CORRECTION_KIND_FACT_RETRACTED: CorrectionKind
+CORRECTION_KIND_FACT_AMENDED: CorrectionKind
+CORRECTION_KIND_STAY_CORRECTED: CorrectionKind
+CORRECTION_KIND_STAY_WITHDRAWN: CorrectionKind
 APPEAL_STATE_UNSPECIFIED: AppealState
 APPEAL_STATE_PENDING: AppealState
 APPEAL_STATE_APPROVED: AppealState
@@ -247,6 +262,26 @@ RECOMPUTE_STATE_UNSPECIFIED: RecomputeState
 RECOMPUTE_STATE_RUNNING: RecomputeState
 RECOMPUTE_STATE_DONE: RecomputeState
 RECOMPUTE_STATE_FAILED: RecomputeState
+
+class Correction(_message.Message):
+    __slots__ = ("correction_id", "kind", "record_id", "changed_fields", "actor", "reason", "legal_basis", "create_time")
+    CORRECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    correction_id: str
+    kind: CorrectionKind
+    record_id: str
+    changed_fields: _containers.RepeatedScalarFieldContainer[str]
+    actor: str
+    reason: str
+    legal_basis: str
+    create_time: _timestamp_pb2.Timestamp
+    def __init__(self, correction_id: _Optional[str] = ..., kind: _Optional[_Union[CorrectionKind, str]] = ..., record_id: _Optional[str] = ..., changed_fields: _Optional[_Iterable[str]] = ..., actor: _Optional[str] = ..., reason: _Optional[str] = ..., legal_basis: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Reason(_message.Message):
     __slots__ = ("code", "finding_key", "since_time", "until_time", "detail", "release_progress")
@@ -387,7 +422,7 @@ class StatusVersion(_message.Message):
     def __init__(self, person_id: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class StatusChange(_message.Message):
-    __slots__ = ("version", "change_time", "previous_colour", "colour", "display_colour", "reasons", "cause", "rule_set_province_code", "rule_set_version", "officer_ids", "legal_basis", "trace_id")
+    __slots__ = ("version", "change_time", "previous_colour", "colour", "display_colour", "reasons", "cause", "rule_set_province_code", "rule_set_version", "officer_ids", "legal_basis", "trace_id", "correction")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CHANGE_TIME_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_COLOUR_FIELD_NUMBER: _ClassVar[int]
@@ -400,6 +435,7 @@ class StatusChange(_message.Message):
     OFFICER_IDS_FIELD_NUMBER: _ClassVar[int]
     LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
     version: int
     change_time: _timestamp_pb2.Timestamp
     previous_colour: _common_pb2.Colour
@@ -412,7 +448,8 @@ class StatusChange(_message.Message):
     officer_ids: _containers.RepeatedScalarFieldContainer[str]
     legal_basis: str
     trace_id: str
-    def __init__(self, version: _Optional[int] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., display_colour: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., cause: _Optional[_Union[ChangeCause, str]] = ..., rule_set_province_code: _Optional[str] = ..., rule_set_version: _Optional[int] = ..., officer_ids: _Optional[_Iterable[str]] = ..., legal_basis: _Optional[str] = ..., trace_id: _Optional[str] = ...) -> None: ...
+    correction: Correction
+    def __init__(self, version: _Optional[int] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., previous_colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., colour: _Optional[_Union[_common_pb2.Colour, str]] = ..., display_colour: _Optional[str] = ..., reasons: _Optional[_Iterable[_Union[Reason, _Mapping]]] = ..., cause: _Optional[_Union[ChangeCause, str]] = ..., rule_set_province_code: _Optional[str] = ..., rule_set_version: _Optional[int] = ..., officer_ids: _Optional[_Iterable[str]] = ..., legal_basis: _Optional[str] = ..., trace_id: _Optional[str] = ..., correction: _Optional[_Union[Correction, _Mapping]] = ...) -> None: ...
 
 class ListStatusChangesRequest(_message.Message):
     __slots__ = ("person_id", "page_size", "page_token")
@@ -461,6 +498,60 @@ class Fact(_message.Message):
     code_id: str
     area_code: str
     def __init__(self, person_id: _Optional[str] = ..., kind: _Optional[_Union[FactKind, str]] = ..., authority: _Optional[str] = ..., authority_record_id: _Optional[str] = ..., source: _Optional[_Union[FactSource, str]] = ..., effective_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., diagnosis: _Optional[_Union[Diagnosis, str]] = ..., place: _Optional[_Union[QuarantinePlace, str]] = ..., test_result: _Optional[_Union[TestResult, str]] = ..., temperature_celsius: _Optional[float] = ..., code_id: _Optional[str] = ..., area_code: _Optional[str] = ...) -> None: ...
+
+class RetractFactRequest(_message.Message):
+    __slots__ = ("person_id", "authority", "authority_record_id", "reason", "legal_basis", "request_id")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    authority: str
+    authority_record_id: str
+    reason: str
+    legal_basis: str
+    request_id: str
+    def __init__(self, person_id: _Optional[str] = ..., authority: _Optional[str] = ..., authority_record_id: _Optional[str] = ..., reason: _Optional[str] = ..., legal_basis: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class RetractFactResponse(_message.Message):
+    __slots__ = ("correction", "status", "duplicate")
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    correction: Correction
+    status: Status
+    duplicate: bool
+    def __init__(self, correction: _Optional[_Union[Correction, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
+
+class AmendFactRequest(_message.Message):
+    __slots__ = ("person_id", "authority", "authority_record_id", "fact", "reason", "legal_basis", "request_id")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    AUTHORITY_RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    FACT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    authority: str
+    authority_record_id: str
+    fact: Fact
+    reason: str
+    legal_basis: str
+    request_id: str
+    def __init__(self, person_id: _Optional[str] = ..., authority: _Optional[str] = ..., authority_record_id: _Optional[str] = ..., fact: _Optional[_Union[Fact, _Mapping]] = ..., reason: _Optional[str] = ..., legal_basis: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class AmendFactResponse(_message.Message):
+    __slots__ = ("correction", "status", "duplicate")
+    CORRECTION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
+    correction: Correction
+    status: Status
+    duplicate: bool
+    def __init__(self, correction: _Optional[_Union[Correction, _Mapping]] = ..., status: _Optional[_Union[Status, _Mapping]] = ..., duplicate: _Optional[bool] = ...) -> None: ...
 
 class RecordFactsRequest(_message.Message):
     __slots__ = ("facts",)

@@ -140,6 +140,16 @@ class StatusServiceStub:
                 request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversRequest.SerializeToString,
                 response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversResponse.FromString,
                 _registered_method=True)
+        self.RetractFact = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/RetractFact',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RetractFactRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RetractFactResponse.FromString,
+                _registered_method=True)
+        self.AmendFact = channel.unary_unary(
+                '/healthcode.status.v1.StatusService/AmendFact',
+                request_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.AmendFactRequest.SerializeToString,
+                response_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.AmendFactResponse.FromString,
+                _registered_method=True)
 
 
 class StatusServiceServicer:
@@ -316,6 +326,25 @@ class StatusServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetractFact(self, request, context):
+        """The authority that recorded a fact withdraws it, by its record id, with a reason and a
+        legal basis. The fact is kept as superseded (never deleted) and stops counting; the
+        person's colour is decided again in the same transaction (cause CORRECTION). Another
+        authority's fact is PERMISSION_DENIED (FACT_OF_ANOTHER_AUTHORITY). Idempotent per request id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AmendFact(self, request, context):
+        """The authority that recorded a fact replaces what it says (a wrong test result, a
+        diagnosis time), by its record id, with a reason and a legal basis; the fact as it was is
+        kept as superseded. Same checks, same transaction and same idempotency as RetractFact.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StatusServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -423,6 +452,16 @@ def add_StatusServiceServicer_to_server(servicer, server):
                     servicer.RecordPeerFevers,
                     request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversRequest.FromString,
                     response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversResponse.SerializeToString,
+            ),
+            'RetractFact': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetractFact,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.RetractFactRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.RetractFactResponse.SerializeToString,
+            ),
+            'AmendFact': grpc.unary_unary_rpc_method_handler(
+                    servicer.AmendFact,
+                    request_deserializer=healthcode_dot_status_dot_v1_dot_status__pb2.AmendFactRequest.FromString,
+                    response_serializer=healthcode_dot_status_dot_v1_dot_status__pb2.AmendFactResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -993,6 +1032,60 @@ class StatusService:
             '/healthcode.status.v1.StatusService/RecordPeerFevers',
             healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversRequest.SerializeToString,
             healthcode_dot_status_dot_v1_dot_status__pb2.RecordPeerFeversResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetractFact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/RetractFact',
+            healthcode_dot_status_dot_v1_dot_status__pb2.RetractFactRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.RetractFactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AmendFact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.status.v1.StatusService/AmendFact',
+            healthcode_dot_status_dot_v1_dot_status__pb2.AmendFactRequest.SerializeToString,
+            healthcode_dot_status_dot_v1_dot_status__pb2.AmendFactResponse.FromString,
             options,
             channel_credentials,
             insecure,
