@@ -169,7 +169,7 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
         correction, status, duplicate = await self._board.correct_fact(
             request.person_id, request.authority, request.authority_record_id, None, request.reason,
             request.legal_basis, request.request_id)
-        return pb.RetractFactResponse(correction=_correction(correction), status=_status(status), duplicate=duplicate)
+        return pb.RetractFactResponse(correction=_correction(correction), status=_status(status, self._board.rules), duplicate=duplicate)
 
     async def AmendFact(self, request: pb.AmendFactRequest, context) -> pb.AmendFactResponse:
         if not request.HasField("fact"):
@@ -186,7 +186,7 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
         correction, status, duplicate = await self._board.correct_fact(
             request.person_id, request.authority, request.authority_record_id, amended, request.reason,
             request.legal_basis, request.request_id)
-        return pb.AmendFactResponse(correction=_correction(correction), status=_status(status), duplicate=duplicate)
+        return pb.AmendFactResponse(correction=_correction(correction), status=_status(status, self._board.rules), duplicate=duplicate)
 
     async def RecordFacts(self, request, context) -> pb.RecordFactsResponse:
         result = await self._board.record_facts([_submitted(i, fact) for i, fact in enumerate(request.facts)])
