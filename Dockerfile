@@ -18,13 +18,14 @@ RUN python -m venv /opt/healthcode
 WORKDIR /src
 # Dependencies first, from pyproject.toml alone, so a code change reuses this layer.
 COPY pyproject.toml README.md ./
-RUN mkdir -p services gateway protos/healthcode \
+RUN mkdir -p cli services gateway protos/healthcode \
     && /opt/healthcode/bin/pip install . \
     && /opt/healthcode/bin/pip uninstall --yes healthcode
 
 COPY protos ./protos
 COPY services ./services
 COPY gateway ./gateway
+COPY cli ./cli
 # A wheel of the project (not an editable install: /src does not exist at runtime), then every
 # module compiled, since the running container cannot write __pycache__.
 RUN /opt/healthcode/bin/pip install --no-deps . \

@@ -40,7 +40,7 @@ from services.runtime import errors, tracing
 from services.runtime.logs import get_logger
 from services.runtime.metrics import observe_http
 from services.runtime.server import REQUEST_ID_HEADER, SAFE_REQUEST_ID
-from services.runtime.status import code_for
+from services.runtime.grpc_errors import code_for
 
 log = get_logger(__name__)
 PAGES = Path(__file__).parent / "pages"

@@ -17,7 +17,7 @@ from healthcode.identity.v1 import identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2_grpc
 from healthcode.status.v1 import status_pb2_grpc
 
-from services.cli import SERVICES
+from cli.healthcode import SERVICES
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
 from services.runtime.database import migrate

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services import protogen
+from tools import protogen
 
 
 def test_committed_generated_code_matches_the_protos(tmp_path):

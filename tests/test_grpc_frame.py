@@ -12,8 +12,8 @@ import pytest
 from healthcode.status.v1 import status_pb2
 from prometheus_client import REGISTRY
 
-from services.load.frames import frame, frame_from_json, unframe
-from tests.status.helpers import NATIONAL_ONLY, person_in
+from tools.load.frames import frame, frame_from_json, unframe
+from tests.support.status import NATIONAL_ONLY, person_in
 
 GET_STATUS = "/healthcode.status.v1.StatusService/GetStatus"
 

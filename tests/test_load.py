@@ -24,13 +24,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc
 
-from services.cli import SERVICES, SETTINGS
+from cli.healthcode import SERVICES, SETTINGS
 from services.identity.documents import DocumentKind, mask_name, parse_document
-from services.load import cli as load_cli
-from services.load import harness, population
-from services.load.cpu import listening_pids
-from services.load.display import Progress
-from services.load.workload import DEFAULT_MIX, RPCS, parse_mix
+from tools.load import cli as load_cli
+from tools.load import harness, population
+from tools.load.cpu import listening_pids
+from tools.load.display import Progress
+from tools.load.workload import DEFAULT_MIX, RPCS, parse_mix
 from services.runtime.database import migrate
 from services.runtime.server import HostedServer, start_server
 from services.runtime.settings import Env
@@ -197,7 +197,7 @@ async def test_a_service_runs_as_several_workers_on_one_port(database_url):
     environ.update(HEALTHCODE_DATABASE_URL=database_url, HEALTHCODE_IDENTITY_PORT="0", HEALTHCODE_WORKERS="2",
                    HEALTHCODE_METRICS_PORT="0", HEALTHCODE_IDENTITY_SEALING_KEYS=f"k:{random_key()}",
                    HEALTHCODE_IDENTITY_LOOKUP_KEY=random_key(), HEALTHCODE_FEDERATION_KEY=random_key())
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "services.cli", "identity", cwd=ROOT,
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "cli.healthcode", "identity", cwd=ROOT,
                                                    env=environ, stdout=asyncio.subprocess.PIPE,
                                                    stderr=asyncio.subprocess.DEVNULL)
     try:
@@ -234,9 +234,9 @@ async def test_the_workload_runs_through_a_gateway_as_the_callers_it_expects(rep
     from gateway.bootstrap import GatewaySettings, start_gateway
     from gateway.credentials import SessionKeys
     from gateway.devcredentials import dev_credentials
-    from services.load.callers import GatewayCallers
-    from services.load.client import SERVICES as LOAD_SERVICES
-    from services.load.client import tls_credentials
+    from tools.load.callers import GatewayCallers
+    from tools.load.client import SERVICES as LOAD_SERVICES
+    from tools.load.client import tls_credentials
 
     pki = dev_credentials(tmp_path / "pki")
     secret = random_key()

@@ -1,10 +1,10 @@
 """The Kubernetes manifests in k8s/ run every service the way its code expects to be run.
 
-The base and every overlay under k8s/overlays are rendered offline by tests/k8s_render.py (the
+The base and every overlay under k8s/overlays are rendered offline by tests/support/k8s_render.py (the
 subset of kustomize they use; no kustomize binary, no cluster, no database). Every built-in object
 is validated strictly against the Kubernetes 1.30 schemas; custom resources (CloudNativePG, Barman
 Cloud, Istio), whose schemas kubernetes-validate does not have, are checked field by field against
-the shapes below. In every rendering, each service in `services.cli.SERVICES` and the gateway has a
+the shapes below. In every rendering, each service in `cli.healthcode.SERVICES` and the gateway has a
 Deployment and a Service that match its code, native gRPC health probes, an autoscaler and a
 disruption budget; pods are hardened, drain within their grace period and are configured only with
 settings the code reads. Where network policies are rendered they allow exactly the calls the
@@ -29,9 +29,9 @@ import yaml
 from google.protobuf import descriptor_pool
 
 from gateway import bootstrap as gateway
-from services.cli import SERVICES, SETTINGS
+from cli.healthcode import SERVICES, SETTINGS
 from services.runtime.settings import PREFIX, Env, ServerSettings, SettingsError
-from tests import k8s_render
+from tests.support import k8s_render
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s"
@@ -162,7 +162,7 @@ def _matches(selector: dict, labels: dict) -> bool:
 
 @cache
 def _source_nodes() -> tuple[ast.AST, ...]:
-    paths = sorted([*(ROOT / "services").rglob("*.py"), *(ROOT / "gateway").rglob("*.py")])
+    paths = sorted(path for top in ("services", "gateway", "cli") for path in (ROOT / top).rglob("*.py"))
     return tuple(node for path in paths for node in ast.walk(ast.parse(path.read_text(), filename=str(path))))
 
 
@@ -1110,7 +1110,7 @@ def _exported_series() -> set[str]:
     import services.runtime.metrics  # noqa: F401 - gRPC and HTTP families
     import services.status.board  # noqa: F401 - binding failures
     import services.status.signals  # noqa: F401
-    import services.verification.outbox  # noqa: F401 - federation outbox depth and age
+    import services.verification.recognition.outbox  # noqa: F401 - federation outbox depth and age
     import services.verification.signals  # noqa: F401
     from prometheus_client import REGISTRY
 

@@ -24,7 +24,7 @@ from tests.support import id_card, random_key, years_from
 
 pytestmark = pytest.mark.slow
 
-HEALTHCODE = [sys.executable, "-m", "services.cli"]
+HEALTHCODE = [sys.executable, "-m", "cli.healthcode"]
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 60
 

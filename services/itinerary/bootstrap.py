@@ -9,7 +9,7 @@ from pathlib import Path
 from services.itinerary import servicer
 from services.itinerary.ledger import ItineraryLedger
 from services.itinerary.model import StayPolicy
-from services.itinerary.persons import PersonDirectory
+from services.itinerary.clients import PersonDirectory
 from services.itinerary.repository import ItineraryRepository
 from services.runtime.clients import open_channel
 from services.runtime.clock import Clock, SystemClock

@@ -11,7 +11,7 @@ from services import areas
 from services.itinerary import model
 from services.itinerary.model import (BatchResult, RiskDeclaration, RiskExposure, RiskLevel, Stay, StayChange,
                                       StayPolicy)
-from services.itinerary.persons import PersonDirectory
+from services.itinerary.clients import PersonDirectory
 from services.itinerary.repository import CarrierBatch, ItineraryRepository, StagedStay
 from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, InvalidArgument, NotFound

@@ -1,6 +1,6 @@
 """Domain errors: the one exception tree every service raises, free of any gRPC import.
 
-The transport maps each class to one gRPC status code in `services.runtime.status`;
+The transport maps each class to one gRPC status code in `services.runtime.grpc_errors`;
 domain and repository code raise these and never touch grpc directly.
 """
 

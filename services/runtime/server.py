@@ -23,7 +23,7 @@ from services.runtime.logs import get_logger
 from services.runtime.metrics import (BIDI_STREAM, CLIENT_STREAM, SERVER_STREAM, UNARY, MethodMetrics,
                                       server_method)
 from services.runtime.reading import Undecodable, check_text, refuse_undecodable, tolerant
-from services.runtime.status import refused_value_status, retryable_database_status, to_rpc_status
+from services.runtime.grpc_errors import refused_value_status, retryable_database_status, to_rpc_status
 
 log = get_logger(__name__)
 

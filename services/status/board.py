@@ -31,7 +31,7 @@ from services.status.memory import RecentStatuses
 from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Evidence, Fact, FactKind, Status,
                                    decide, popup_acknowledgement, reasons_from_json, reasons_to_json)
 from services.status import signals
-from services.status.peers import Identity, Itinerary
+from services.status.clients import Identity, Itinerary
 from services.status.repository import (ColourChange, CorrectionRow, Enrolment, LockedFact, StaleCode,
                                        StatusRepository)
 from services.status.rulebook import RuleBook

@@ -21,7 +21,7 @@ from services.status.board import BoardPolicy, StatusBoard
 from services.status.casework import Casework, CaseworkPolicy, bootstrap_administrator
 from services.status.chain_check import ChainCheck
 from services.status.listings import PeerProvinceWord
-from services.status.peers import Identity, Itinerary
+from services.status.clients import Identity, Itinerary
 from services.status.memory import RecentStatuses
 from services.status.recompute import Recomputation
 from services.status.renewal import Renewal

@@ -21,7 +21,7 @@ from services.status import signals
 from services.status import facts as intake
 from services.status.board import CorrectionNote, StatusBoard
 from services.status.model import ChangeCause
-from services.status.peers import Itinerary, StayChange
+from services.status.clients import Itinerary, StayChange
 from services.status.repository import CorrectionRow, RecomputeRun
 
 log = get_logger(__name__)

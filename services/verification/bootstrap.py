@@ -23,24 +23,24 @@ from services.runtime.logs import get_logger
 from services.runtime.server import App, Listener
 from services.runtime.settings import Env, ServerSettings
 from services.verification import servicer
-from services.verification.checkpoint import Checkpoint
-from services.verification import dcc_rules
-from services.verification.contacts import StatusContactReporter
-from services.verification.exchange_root import ExchangeRoot, KeyNotCertified
-from services.verification.exporter import Exporter, ExportPolicy
-from services.verification.federation_tls import FederationTls
-from services.verification.dcc_checkpoint import DccCheckpoint
-from services.verification.dcc_repository import DccRepository
-from services.verification.dcc_rules import Rule
-from services.verification.fever_reports import FeverIntake, FeverOutbox
-from services.verification.fever_repository import FeverRepository
-from services.verification.dcc_trust import MAX_SIGNERS_PER_CALL, DccTrust, SignerInput, parse_gateway_trust_list
-from services.verification.peers import LocalStatus, Peer, parse_peers
-from services.verification.recognition import Recognition
-from services.verification.repository import VerificationRepository
-from services.verification.snapshots import DEFAULT_MANIFEST_REUSE_SECONDS, OfflineSnapshots
-from services.verification.venue_book import VenueBook, VenuePolicy
-from services.verification.venue_repository import VenueRepository
+from services.verification.recognition.checkpoint import Checkpoint
+from services.verification.recognition import dcc_rules
+from services.verification.clients import StatusContactReporter
+from services.verification.recognition.exchange_root import ExchangeRoot, KeyNotCertified
+from services.verification.recognition.exporter import Exporter, ExportPolicy
+from services.verification.recognition.federation_tls import FederationTls
+from services.verification.recognition.dcc_checkpoint import DccCheckpoint
+from services.verification.recognition.dcc_repository import DccRepository
+from services.verification.recognition.dcc_rules import Rule
+from services.verification.recognition.fever_reports import FeverIntake, FeverOutbox
+from services.verification.recognition.fever_repository import FeverRepository
+from services.verification.recognition.dcc_trust import MAX_SIGNERS_PER_CALL, DccTrust, SignerInput, parse_gateway_trust_list
+from services.verification.recognition.federation import LocalStatus, Peer, parse_peers
+from services.verification.recognition.mutual import Recognition
+from services.verification.recognition.repository import VerificationRepository
+from services.verification.recognition.snapshots import DEFAULT_MANIFEST_REUSE_SECONDS, OfflineSnapshots
+from services.verification.venues.book import VenueBook, VenuePolicy
+from services.verification.venues.repository import VenueRepository
 
 NAME = "verification"
 SCHEMA = "verification"

@@ -1,4 +1,4 @@
-"""gRPC transport for verification: the only module (with venue_transport.py) that touches
+"""gRPC transport for verification: the only module (with venues/servicer.py) that touches
 verification_pb2; no rules here."""
 
 from __future__ import annotations
@@ -13,18 +13,18 @@ from healthcode.verification.v1 import verification_pb2_grpc as pb_grpc
 from services.codes.ids import parse_code_ids
 from services.runtime.errors import InvalidArgument
 from services.runtime.timestamps import optional_datetime, to_timestamp
-from services.verification.checkpoint import Checkpoint, OfflineDecision
-from services.verification.dcc_repository import SignerRow
-from services.verification.dcc_trust import DccTrust, SignerInput
-from services.verification.exchange import RiskRecord
-from services.verification.fever_reports import FeverIntake
-from services.verification.peers import FeverReport
-from services.verification.federation_tls import caller_provinces
-from services.verification.recognition import Recognition, Rejection, Snapshot
-from services.verification.repository import AgreementRow, KeyRow
-from services.verification.snapshots import OfflineSnapshots
-from services.verification.venue_book import VenueBook
-from services.verification.venue_transport import VenueRpcs
+from services.verification.recognition.checkpoint import Checkpoint, OfflineDecision
+from services.verification.recognition.dcc_repository import SignerRow
+from services.verification.recognition.dcc_trust import DccTrust, SignerInput
+from services.verification.recognition.exchange import RiskRecord
+from services.verification.recognition.fever_reports import FeverIntake
+from services.verification.recognition.federation import FeverReport
+from services.verification.recognition.federation_tls import caller_provinces
+from services.verification.recognition.mutual import Recognition, Rejection, Snapshot
+from services.verification.recognition.repository import AgreementRow, KeyRow
+from services.verification.recognition.snapshots import OfflineSnapshots
+from services.verification.venues.book import VenueBook
+from services.verification.venues.servicer import VenueRpcs
 
 MAX_CODE_IDS = 100  # per GetCodeStanding, as status allows
 # The main port: checkpoints, venues and operators (through the gateway). FederationService is

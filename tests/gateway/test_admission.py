@@ -13,7 +13,7 @@ from gateway.forwarding import CodeCache
 from gateway.policy import Cost
 from gateway.principals import CallerKind
 from services.runtime.errors import ResourceExhausted
-from tests.gateway.conftest import start_front
+from tests.support.gateway import start_front
 from tests.support import timestamp
 
 

@@ -26,36 +26,13 @@ from gateway.principals import CallerKind
 from services.codes import P256_ORDER, PREFIX
 from services.runtime.metrics import CLIENT_STARTED
 from services.status.casework import bootstrap_administrator
-from tests.gateway.conftest import bearer, start_front
+from tests.support.gateway import bearer, start_front
 from tests.support import error_details, passport
+from tests.support.gateway import (ADMIN_SERVICE, Caller, HUBEI, ITINERARY, JIANGSU, NATIONAL, STATUS, VERIFICATION,
+                                   reason)
 
-HUBEI, JIANGSU, NATIONAL = "420000", "320000", "000000"
 ADMIN = "hubei-admin"  # its acting id through the gateway: 420000.hubei-admin
 BASIS = "《传染病防治法》第十二条; 湖北省卫健委流调令 2026-3"
-STATUS, ADMIN_SERVICE = "healthcode.status.v1.StatusService", "healthcode.status.v1.StatusAdminService"
-VERIFICATION, ITINERARY = "healthcode.verification.v1.VerificationService", "healthcode.itinerary.v1.ItineraryService"
-
-
-class Caller:
-    """One caller of the Hubei gateway's HTTP door, with a session token for its credential."""
-
-    def __init__(self, front, http, kind: CallerKind, subject: str, province: str = HUBEI,
-                 scopes: frozenset[str] = frozenset()) -> None:
-        self._front, self._http = front, http
-        self._headers = {"Authorization": f"Bearer {front.token(kind, subject, province, scopes)}"}
-
-    async def rpc(self, service: str, method: str, body: dict) -> tuple[int, dict]:
-        async with self._http.post(f"{self._front.url}/v1/rpc/{service}/{method}", json=body,
-                                   headers=self._headers) as response:
-            return response.status, await response.json()
-
-    async def get(self, path: str) -> tuple[int, dict]:
-        async with self._http.get(f"{self._front.url}{path}", headers=self._headers) as response:
-            return response.status, await response.json()
-
-
-def reason(answer: tuple[int, dict]) -> tuple[int, str]:
-    return answer[0], answer[1].get("error", {}).get("reason", "")
 
 
 @pytest.fixture(scope="module")

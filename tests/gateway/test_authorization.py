@@ -26,7 +26,7 @@ from healthcode.verification.v1 import verification_pb2 as vpb
 from gateway.credentials import SessionKeys
 from gateway.policy import ROUTES
 from gateway.principals import FEED_SCOPES, CallerKind, Principal
-from tests.gateway.conftest import bearer
+from tests.support.gateway import bearer
 from tests.support import FaceProvider, error_details, id_card, passport, random_key, timestamp
 
 HUBEI_AREA, QUIET_AREA = "420102", "421127"

@@ -4,32 +4,15 @@ as a QR image with its colour, and a checkpoint's verdict on it."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
-import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
 from gateway.principals import CallerKind
-
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
-                                reason="./dev test installs Debian's chromium and chromium-driver; not found here")
-
-
-def _browser(profile: Path) -> webdriver.Chrome:
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    # As root in a closed network: no sandbox, and none of Chromium's own calls home.
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=420,900", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+from tests.support.gateway import _browser
+from tests.support.gateway import pytestmark  # noqa: F401 - pytest reads it here
 
 
 def _show_and_verify(url: str, person_token: str, checkpoint_token: str, profile: Path, screenshots: Path) -> dict:

@@ -7,7 +7,7 @@ import asyncio
 from healthcode.status.v1 import status_pb2
 
 from gateway.principals import CallerKind
-from tests.status.helpers import fact
+from tests.support.status import fact
 
 
 async def code_colour(front, http, me: dict) -> str:

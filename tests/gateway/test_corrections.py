@@ -11,8 +11,8 @@ from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 
 from gateway.principals import CallerKind
-from tests.gateway.conftest import as_json, bearer
-from tests.gateway.test_authority import HUBEI, ITINERARY, JIANGSU, STATUS, Caller, reason
+from tests.support.gateway import as_json, bearer
+from tests.support.gateway import HUBEI, ITINERARY, JIANGSU, STATUS, Caller, reason
 from tests.support import FaceProvider, id_card, timestamp
 
 IDENTITY = "healthcode.identity.v1.IdentityService"

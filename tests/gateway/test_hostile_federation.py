@@ -1,5 +1,5 @@
 """Bad input on the federation port: every FederationService method over real mutual TLS, with
-requests built from the proto descriptors (tests/hostile.py), from a peer holding a valid federation
+requests built from the proto descriptors (tests/support/hostile.py), from a peer holding a valid federation
 certificate and from the callers a deployment must turn away. No answer is INTERNAL or UNKNOWN, and
 no refused call changes what the receiving deployment holds."""
 
@@ -21,12 +21,12 @@ from hypothesis import strategies as st
 
 from services.runtime.timestamps import in_range
 from services.verification.bootstrap import exchange_key_from_secret
-from services.verification.exchange import RISK_LIST, RiskRecord, risk_list_bytes, sign
-from services.verification.federation_tls import FederationTls
-from services.verification.recognition import MAX_RISK_RECORDS
-from tests.hostile import CALL_SECONDS, NEVER, PROFILE, call_code, hostile_text, requests
+from services.verification.recognition.exchange import RISK_LIST, RiskRecord, risk_list_bytes, sign
+from services.verification.recognition.federation_tls import FederationTls
+from services.verification.recognition.mutual import MAX_RISK_RECORDS
+from tests.support.hostile import CALL_SECONDS, NEVER, PROFILE, call_code, hostile_text, requests
 from tests.support import error_details, refused, timestamp
-from tests.verification.federation import HUBEI, JIANGSU, Deployment
+from tests.support.deployments import HUBEI, JIANGSU, Deployment
 
 pytestmark = pytest.mark.slow
 

@@ -1,5 +1,5 @@
 """Bad input is a clear error, never INTERNAL or UNKNOWN: every RPC of every service, straight and through
-the gateway, with requests built from the proto descriptors (tests/hostile.py)."""
+the gateway, with requests built from the proto descriptors (tests/support/hostile.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from gateway.policy import ROUTES
 from gateway.principals import CallerKind
-from tests.hostile import CALL_SECONDS, NEVER, PROFILE, call_code, requests
+from tests.support.hostile import CALL_SECONDS, NEVER, PROFILE, call_code, requests
 from tests.support import error_details
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY, generate_latest
 
 from gateway.principals import CallerKind
 from gateway.web import HTTP_ROUTES
-from tests.gateway.conftest import sign_in_challenge
+from tests.support.gateway import sign_in_challenge
 from tests.support import FaceProvider, id_card, timestamp
 
 

@@ -16,7 +16,7 @@ from healthcode.status.v1 import status_pb2, status_pb2_grpc
 from healthcode.verification.v1 import verification_pb2
 
 from gateway.principals import CallerKind
-from tests.gateway.conftest import bearer
+from tests.support.gateway import bearer
 from tests.support import FaceProvider, HouseholdRegister, id_card, timestamp
 
 WUHAN_DISTRICT = "420106"

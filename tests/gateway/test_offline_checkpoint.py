@@ -24,8 +24,8 @@ from gateway.principals import CallerKind
 from services.codes import CodeClaims, key_id_of, read_code, sign_code
 from services.colours import Colour
 from services.verification.bootstrap import exchange_key_from_secret
-from services.verification.exchange import anchor_text
-from tests.gateway.test_browser import _browser, pytestmark  # noqa: F401 - the same browser, the same skip
+from services.verification.recognition.exchange import anchor_text
+from tests.support.gateway import _browser, pytestmark  # noqa: F401 - the same browser, the same skip
 from tests.support import timestamp
 
 HUBEI, JIANGSU, AREA = "420000", "320000", "320102"

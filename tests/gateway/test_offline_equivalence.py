@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from services.codes import CodeClaims, es256_sign, key_id_of, sign_code
 from services.codes.payload import P256_ORDER, _cose_sign1, _sig_structure
 from services.colours import Colour
-from services.verification.checker import Agreement, Examined, Standing, TrustedKey, TrustView, conclude, examine
+from services.verification.recognition.checker import Agreement, Examined, Standing, TrustedKey, TrustView, conclude, examine
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(__file__).parent / "js" / "check_cases.mjs"

@@ -1,7 +1,7 @@
 """schemathesis against the gateway's own OpenAPI document: whatever it sends, no answer is a 5xx.
 
 Schemathesis calls synchronously (requests), so its Hypothesis run goes to a worker thread while
-the gateway keeps serving on the test's event loop. Budget: tests/hostile.py's profile
+the gateway keeps serving on the test's event loop. Budget: tests/support/hostile.py's profile
 (HEALTHCODE_FUZZ_PROFILE=release for the long run)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from schemathesis.generation import GenerationMode
 
 from gateway.principals import CallerKind
-from tests.hostile import PROFILE
+from tests.support.hostile import PROFILE
 
 pytestmark = pytest.mark.slow
 

@@ -24,11 +24,10 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.ui import WebDriverWait
 
 from gateway.principals import CallerKind
-from tests.gateway import test_proof
-from tests.gateway.conftest import as_json, start_front
-from tests.gateway.test_browser import CHROMEDRIVER, CHROMIUM, _browser
+from tests.support.gateway import as_json, start_front
+from tests.support.gateway import CHROMEDRIVER, CHROMIUM, _browser
 from tests.support import id_card, random_key, timestamp
-from tests.verification.federation import FederationPki, free_port, start_deployment
+from tests.support.deployments import FederationPki, free_port, start_deployment
 
 pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
                                 reason="./dev test installs Debian's chromium and chromium-driver; not found here")
@@ -37,7 +36,6 @@ LIAONING = "210000"
 WUCHANG = "420106"
 BEIJING_TIME = timedelta(hours=8)
 RED, WHITE = (0xC4, 0x16, 0x1C), (0xFF, 0xFF, 0xFF)
-provider = test_proof.provider  # the fixture: a face-check provider Hubei's identity trusts
 
 
 def beijing(moment: datetime) -> str:

@@ -11,19 +11,8 @@ import pytest
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 
 from gateway.principals import CallerKind
-from tests.gateway.conftest import as_json, bearer, sign_in_challenge
-from tests.support import FaceProvider, error_details, id_card, refused, timestamp
-
-
-@pytest.fixture(scope="module")
-async def provider(platform) -> FaceProvider:
-    """A face-check provider registered with Hubei's identity by the national operator."""
-    provider = FaceProvider()
-    admin = identity_pb2_grpc.FaceProviderAdminServiceStub(platform.hubei.channel("national-operator"))
-    await admin.RegisterFaceProviderKey(identity_pb2.RegisterFaceProviderKeyRequest(
-        provider_id=provider.provider_id, key_id=provider.key_id, public_key_der=provider.public_key_der,
-        valid_from_time=timestamp(datetime.now(UTC) - timedelta(days=3650))))
-    return provider
+from tests.support.gateway import as_json, bearer, sign_in_challenge
+from tests.support import FaceProvider, error_details, id_card, refused
 
 
 def _document_json(document: identity_pb2.Document) -> dict:
@@ -196,7 +185,7 @@ async def _me(http, front, token) -> tuple[int, str]:
 @pytest.fixture(scope="module")
 async def replicas(platform, tmp_path_factory):
     """Two more replicas of Hubei's gateway, sharing their session keys as replicas do."""
-    from tests.gateway.conftest import start_front
+    from tests.support.gateway import start_front
     from tests.support import random_key
 
     secret = random_key()

@@ -10,7 +10,7 @@ from opentelemetry.trace import SpanKind
 
 from gateway.principals import CallerKind
 from services.runtime import tracing
-from tests.gateway.conftest import bearer
+from tests.support.gateway import bearer
 
 GET_STATUS = "/healthcode.status.v1.StatusService/GetStatus"
 

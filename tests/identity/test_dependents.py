@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import date
 
 import grpc
 from google.type import date_pb2
 
 from healthcode.identity.v1 import identity_pb2 as pb
-from tests.support import HouseholdRegister, error_details, id_card, passport, refused, years_from
-
-
-async def person(env, document=None, name="陈大明"):
-    return (await env.persons.RegisterPerson(pb.RegisterPersonRequest(
-        name=name, document=document or id_card(date(1960, 3, 3))))).person
+from tests.support import HouseholdRegister, error_details, id_card, passport, refused
+from tests.support.identity import attested_link, birth_date_for_age, person
 
 
 async def link(env, holder, dependent, relation=pb.RELATION_CHILD, attestation=None):
@@ -27,11 +23,6 @@ async def consenting(env, clock):
     """A registered adult and their fresh face-check attestation."""
     document = id_card(date(1950, 6, 1))
     return await person(env, document), env.provider.attest(document, clock.now())
-
-
-def birth_date_for_age(clock, years: int, days_extra: int = 0) -> date:
-    today = clock.now().date()
-    return years_from(today, -years) - timedelta(days=days_extra)
 
 
 async def test_an_adult_dependent_is_linked_by_their_own_face_check(identity_env, clock):
@@ -62,12 +53,6 @@ async def test_a_claimed_parent_cannot_link_a_minor(identity_env, clock):
     error = await refused(link(identity_env, stranger, child, relation=pb.RELATION_PARENT))
 
     assert error_details(error)[0] == "DEPENDENT_CONSENT_REQUIRED"
-
-
-async def attested_link(env, holder, dependent, attestation, relation=pb.RELATION_PARENT):
-    return await env.persons.LinkDependent(pb.LinkDependentRequest(
-        holder_person_id=holder.person_id, dependent_person_id=dependent.person_id, relation=relation,
-        relation_attestation=attestation))
 
 
 async def test_a_parent_the_household_register_attests_links_a_minor_child(identity_env, clock):

@@ -10,7 +10,7 @@ import pytest
 
 from healthcode.itinerary.v1 import itinerary_pb2 as pb
 from services.itinerary.ledger import ItineraryLedger
-from services.itinerary.persons import PersonDirectory
+from services.itinerary.clients import PersonDirectory
 from services.itinerary.repository import ItineraryRepository
 from tests.support import error_details, ingest_one_stay, register_persons, timestamp
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import grpc
 
 from healthcode.itinerary.v1 import itinerary_pb2 as pb
-from tests.itinerary.test_ingest import ingest, listed, stay
+from tests.support.itinerary import ingest, listed, stay
 from tests.support import error_details, register_persons, timestamp
 
 CORRECT, WITHDRAW = pb.STAY_CORRECTION_ACTION_CORRECT, pb.STAY_CORRECTION_ACTION_WITHDRAW

@@ -16,9 +16,9 @@ from healthcode.status.v1 import status_pb2
 
 from services import areas
 from services.runtime.database import _reset_if_dirty
-from services.runtime.status import retryable_database_status
-from tests.itinerary.test_ingest import ingest, stay
-from tests.status.helpers import NATIONAL_ONLY, diagnosis, person_in, record
+from services.runtime.grpc_errors import retryable_database_status
+from tests.support.itinerary import ingest, stay
+from tests.support.status import NATIONAL_ONLY, diagnosis, person_in, record
 from tests.support import error_details, id_card, refused, register_persons
 
 

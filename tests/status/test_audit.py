@@ -15,10 +15,11 @@ from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 from prometheus_client import REGISTRY
 
-from services.status.audit import AuditChain, verify_chain
+from services.status.audit import AuditChain
 from services.status.chain_check import ChainCheck, ChainReport
 from services.status.repository import StatusRepository
-from tests.status.helpers import NATIONAL_ONLY, diagnosis, person_in, record, status_of
+from tests.support.status import NATIONAL_ONLY, diagnosis, person_in, record, status_of
+from tests.support.status import problems, tampering
 
 
 async def some_changes(status_env, identity_env, clock) -> str:
@@ -27,27 +28,6 @@ async def some_changes(status_env, identity_env, clock) -> str:
     await record(status_env, diagnosis(person, pb.DIAGNOSIS_SECONDARY_CONTACT, clock.now()))
     await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, clock.now()))
     return person
-
-
-@asynccontextmanager
-async def tampering(database_url: str) -> AsyncIterator[asyncpg.Connection]:
-    """A superuser's connection that can rewrite the log (triggers off); everything is rolled back."""
-    connection = await asyncpg.connect(database_url)
-    transaction = connection.transaction()
-    await transaction.start()
-    await connection.execute("SET LOCAL session_replication_role = replica")
-    try:
-        yield connection
-    finally:
-        await transaction.rollback()
-        await connection.close()
-
-
-async def problems(status_env, connection: asyncpg.Connection, expected_head=None) -> list[str]:
-    repository = StatusRepository(status_env.parts.board.repository.pool)
-    return await verify_chain(AuditChain(status_env.settings.audit_key),
-                              lambda seq: repository.audit_chain(connection, seq, 1000),
-                              await repository.lock_audit_head(connection, lock=False), expected_head)
 
 
 async def test_a_person_reads_why_and_when_their_colour_changed(status_env, identity_env, clock):
@@ -128,7 +108,7 @@ def test_the_verify_command_reports_an_intact_chain(status_env, database_url):
     environ = {**os.environ, "HEALTHCODE_DATABASE_URL": database_url,
                "HEALTHCODE_STATUS_SEALING_KEYS": "k:" + __import__("base64").b64encode(os.urandom(32)).decode(),
                "HEALTHCODE_STATUS_AUDIT_KEY": __import__("base64").b64encode(status_env.settings.audit_key).decode()}
-    result = subprocess.run([sys.executable, "-m", "services.cli", "verify-audit"], env=environ,
+    result = subprocess.run([sys.executable, "-m", "cli.healthcode", "verify-audit"], env=environ,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "audit chain intact" in result.stdout

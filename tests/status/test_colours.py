@@ -10,7 +10,7 @@ from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.status.rules import SHIPPED
-from tests.status.helpers import (
+from tests.support.status import (
     BEIJING,
     HUBEI,
     NATIONAL_ONLY,

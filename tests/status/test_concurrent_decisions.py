@@ -10,7 +10,7 @@ from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.status.model import ChangeCause
-from tests.status.helpers import NATIONAL_ONLY, diagnosis, grant, person_in, record, status_of
+from tests.support.status import NATIONAL_ONLY, diagnosis, grant, person_in, record, status_of
 
 GREEN, YELLOW, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED
 

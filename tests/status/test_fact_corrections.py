@@ -14,7 +14,7 @@ from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.status.audit import AuditChain
-from tests.status.helpers import NATIONAL_ONLY, diagnosis, fact, later, person_in, record, status_of
+from tests.support.status import NATIONAL_ONLY, diagnosis, fact, later, person_in, record, status_of
 from tests.support import error_details, refused, timestamp
 
 GREEN, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_RED

@@ -14,7 +14,7 @@ from healthcode.status.v1 import status_pb2 as pb
 
 from services.codes import CodeRejected, read_code
 from services.runtime.sealing import Keyring, Sealed
-from tests.status.helpers import NATIONAL_ONLY, diagnosis, guardian_and_child, later, person_in, record
+from tests.support.status import NATIONAL_ONLY, diagnosis, guardian_and_child, later, person_in, record
 from tests.support import error_details, refused, timestamp
 
 CURRENT, STALE, UNKNOWN = pb.CODE_STANDING_CURRENT, pb.CODE_STANDING_STALE, pb.CODE_STANDING_UNKNOWN

@@ -6,29 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from healthcode.common.v1 import common_pb2
 from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.status.recompute import Recomputation
-from tests.status.helpers import NATIONAL_ONLY, person_in, status_of
+from tests.support.status import NATIONAL_ONLY, person_in, status_of
 from tests.support import ingest_one_stay, timestamp
-
-RED, YELLOW, GREEN = common_pb2.COLOUR_RED, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_GREEN
-
-
-async def declared_high(itinerary_env, clock, area: str, days_ago: int = 10) -> str:
-    response = await itinerary_env.stub.DeclareRiskArea(itinerary_pb2.DeclareRiskAreaRequest(
-        area_code=area, level=common_pb2.RISK_LEVEL_HIGH,
-        effective_time=timestamp(clock.now() - timedelta(days=days_ago)), authority="xinjiang-hc", reason="cases"))
-    return response.declaration.declaration_id
-
-
-async def recompute(status_env, declaration_id: str) -> None:
-    """The declaration's own recomputation (as the follower would start it)."""
-    recomputation = status_env.parts.recomputation
-    await recomputation.start(declaration_id)
-    await recomputation.work()
+from tests.support.status import GREEN, RED, declared_high, recompute
 
 
 async def test_a_late_carrier_stay_in_a_high_risk_county_turns_the_person_red(

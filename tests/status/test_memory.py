@@ -24,7 +24,7 @@ from services.status import bootstrap as status
 from services.status.memory import LOOKUPS, RecentStatuses
 from services.status.model import Decision, Status
 from services.status.watch import LISTENER_NAME
-from tests.status.helpers import NATIONAL_ONLY, diagnosis, person_in, record
+from tests.support.status import NATIONAL_ONLY, diagnosis, person_in, record
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
 

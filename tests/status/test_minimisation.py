@@ -15,8 +15,8 @@ from healthcode.status.v1 import status_pb2 as pb
 from services.status import bootstrap as status
 from services.status.audit import AuditChain
 from services.status.servicer import REDUCED_REASON
-from tests.status.helpers import NATIONAL_ONLY, diagnosis, later, person_in, record, status_of
-from tests.status.test_audit import problems, tampering
+from tests.support.status import NATIONAL_ONLY, diagnosis, later, person_in, record, status_of
+from tests.support.status import problems, tampering
 
 
 async def entries_of(db, person: str) -> list[asyncpg.Record]:

@@ -14,7 +14,7 @@ from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.status.board import POPUP_AUTHORITY
-from tests.status.helpers import fact, later, person_in, record, status_of
+from tests.support.status import fact, later, person_in, record, status_of
 from tests.support import error_details, ingest_one_stay, refused, timestamp
 
 GREEN, YELLOW = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW

@@ -11,7 +11,7 @@ from healthcode.status.v1 import status_pb2, status_pb2_grpc
 
 from services.runtime.server import start_server
 from services.status import bootstrap as status
-from tests.status.helpers import NATIONAL_ONLY, person_in
+from tests.support.status import NATIONAL_ONLY, person_in
 
 
 async def _last_queries(database_url: str, application: str) -> list[tuple[str, object]]:

@@ -11,7 +11,7 @@ from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2 as pb
 from prometheus_client import REGISTRY
 
-from tests.status.helpers import NATIONAL_ONLY, person_in, status_of
+from tests.support.status import NATIONAL_ONLY, person_in, status_of
 from tests.support import ingest_one_stay, timestamp
 
 RED, GREEN = common_pb2.COLOUR_RED, common_pb2.COLOUR_GREEN

@@ -11,7 +11,7 @@ from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.status.renewal import Renewal
-from tests.status.helpers import BEIJING, diagnosis, fact, person_in, record, status_of
+from tests.support.status import BEIJING, diagnosis, fact, person_in, record, status_of
 
 GREEN, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_RED
 HORIZON = timedelta(hours=3)

@@ -3,76 +3,28 @@ and risky stays at explicit instants, and how a rule set document is parsed or r
 
 from __future__ import annotations
 
-import itertools
 import json
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
-from decimal import Decimal
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from services.colours import Colour
 from services.runtime.errors import InvalidArgument
-from services.status.model import (
-    CheckIn,
-    Decision,
-    Diagnosis,
-    Evidence,
-    Exposure,
-    Fact,
-    FactKind,
-    QuarantinePlace,
-    decide,
-)
+from services.status.model import CheckIn, Diagnosis, Evidence, Fact, FactKind, QuarantinePlace, decide
 from services.status.model import TestResult as SampleResult  # aliased so pytest does not collect it
 from services.status.rules import RuleSet, parse_rule_set, shipped_rule_sets
+from tests.support.status import (START, TICK, WUCHANG, _fact, check_in, codes, day, diagnosed, discharged, evidence,
+                                  fever_on_site, quarantined, released, sampled, stay)
 
-START = datetime(2020, 2, 1, tzinfo=UTC)  # 08:00 on 1 February in Beijing time (UTC+8)
-TICK = timedelta(microseconds=1)
 SHIPPED = dict(shipped_rule_sets())
 RULES = {code: parse_rule_set(code, 1, START, document) for code, document in SHIPPED.items()}
 NATIONAL, HUBEI, LIAONING, BEIJING = (RULES[code] for code in ("000000", "420000", "210000", "110000"))
-WUCHANG = "420106"
-
-_ids = itertools.count(1)
-
-
-def day(offset: float, hours: float = 0) -> datetime:
-    """`offset` days and `hours` hours after START (00:00Z on 1 February 2020)."""
-    return START + timedelta(days=offset, hours=hours)
-
-
-def _fact(kind: FactKind, at: datetime, **fields) -> Fact:
-    return Fact(f"fact-{next(_ids)}", kind, at, **fields)
-
-
-def diagnosed(diagnosis: Diagnosis, at: datetime) -> Fact:
-    return _fact(FactKind.DIAGNOSIS, at, diagnosis=diagnosis)
-
-
-def discharged(at: datetime) -> Fact:
-    return _fact(FactKind.DISCHARGE, at)
-
-
-def released(at: datetime) -> Fact:
-    return _fact(FactKind.QUARANTINE_RELEASE, at)
-
-
-def sampled(result: SampleResult, at: datetime) -> Fact:
-    return _fact(FactKind.NUCLEIC_ACID_TEST, at, result=result)
-
-
-def quarantined(place: QuarantinePlace, start: datetime, end: datetime) -> Fact:
-    return _fact(FactKind.QUARANTINE_ORDER, start, end_time=end, place=place)
 
 
 def inbound_quarantine(start: datetime, end: datetime) -> Fact:
     return _fact(FactKind.INBOUND_QUARANTINE, start, end_time=end)
-
-
-def fever_on_site(at: datetime) -> Fact:
-    return _fact(FactKind.FEVER_ON_SITE, at, temperature=Decimal("38.2"))
 
 
 def appeal_granted(at: datetime, *keys: str) -> Fact:
@@ -81,26 +33,6 @@ def appeal_granted(at: datetime, *keys: str) -> Fact:
 
 def overridden(colour: Colour, start: datetime, end: datetime | None, reason_code: str = "CDC_ORDER_17") -> Fact:
     return _fact(FactKind.MANUAL_OVERRIDE, start, end_time=end, colour=colour, reason_code=reason_code)
-
-
-def check_in(at: datetime, abnormal: bool = False) -> CheckIn:
-    return CheckIn(f"check-in-{next(_ids)}", at, abnormal)
-
-
-def stay(arrival: datetime, departure: datetime, *, high: bool, area: str = WUCHANG) -> Exposure:
-    return Exposure(area, arrival, departure, high)
-
-
-def evidence(*items: Fact | CheckIn | Exposure, enrolled: datetime = START) -> Evidence:
-    return Evidence(
-        enrolled_time=enrolled,
-        facts=tuple(item for item in items if isinstance(item, Fact)),
-        check_ins=tuple(item for item in items if isinstance(item, CheckIn)),
-        exposures=tuple(item for item in items if isinstance(item, Exposure)))
-
-
-def codes(decision: Decision) -> list[str]:
-    return [reason.code for reason in decision.reasons]
 
 
 def colour(person: Evidence, rules: RuleSet, now: datetime) -> Colour:

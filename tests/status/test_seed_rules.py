@@ -14,22 +14,8 @@ from services.runtime.errors import InvalidArgument
 from services.status.model import Diagnosis, FactKind, QuarantinePlace, ReleaseProgress, decide
 from services.status.model import TestResult as SampleResult  # aliased so pytest does not collect it
 from services.status.rules import parse_rule_set, shipped_rule_sets, template_rule_sets
-from tests.status.test_rules import (
-    START,
-    TICK,
-    _fact,
-    check_in,
-    codes,
-    day,
-    diagnosed,
-    discharged,
-    evidence,
-    fever_on_site,
-    quarantined,
-    released,
-    sampled,
-    stay,
-)
+from tests.support.status import (START, TICK, _fact, check_in, codes, day, diagnosed, discharged, evidence,
+                                  fever_on_site, quarantined, released, sampled, stay)
 
 SEEDS = Path(__file__).resolve().parents[2] / "docs" / "seeds"
 SHIPPED = dict(shipped_rule_sets())

@@ -12,7 +12,7 @@ from services.codes import read_code
 from services.status import bootstrap as status
 from services.status.board import BINDING_FAILURES
 from services.status.model import ChangeCause
-from tests.status.helpers import NATIONAL_ONLY, diagnosis, person_in, record, status_of
+from tests.support.status import NATIONAL_ONLY, diagnosis, person_in, record, status_of
 
 GREEN, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_RED
 CURRENT, STALE = pb.CODE_STANDING_CURRENT, pb.CODE_STANDING_STALE

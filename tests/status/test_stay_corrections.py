@@ -9,8 +9,8 @@ from datetime import timedelta
 from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
-from tests.status.helpers import NATIONAL_ONLY, person_in, status_of
-from tests.status.test_late_stays import GREEN, RED, declared_high, recompute
+from tests.support.status import NATIONAL_ONLY, person_in, status_of
+from tests.support.status import GREEN, RED, declared_high, recompute
 from tests.support import ingest_one_stay, timestamp
 
 CARRIER = "china-unicom"  # ingest_one_stay's

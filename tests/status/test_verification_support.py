@@ -11,7 +11,7 @@ from healthcode.identity.v1 import identity_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.codes import read_code
-from tests.status.helpers import NATIONAL_ONLY, diagnosis, fact, later, person_in, record, status_of
+from tests.support.status import NATIONAL_ONLY, diagnosis, fact, later, person_in, record, status_of
 from tests.support import error_details, refused
 
 YELLOW = common_pb2.COLOUR_YELLOW

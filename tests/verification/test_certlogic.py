@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.verification.certlogic import MAX_DEPTH, MAX_STEPS, CertLogicError, check, evaluate, is_truthy
+from services.verification.recognition.certlogic import MAX_DEPTH, MAX_STEPS, CertLogicError, check, evaluate, is_truthy
 
 DATA = {"payload": {"v": [{"dn": 2, "sd": 2, "dt": "2021-05-01", "ci": "URN:UVCI:01:AT:10807843F94AEE0EE5093FBC254BD813#B",
                            "tg": "840539006"}], "dob": "1964-07"},

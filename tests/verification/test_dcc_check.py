@@ -12,10 +12,10 @@ import cbor2
 import pytest
 
 from services.codes import dcc
-from services.verification.checker import Decision
-from services.verification.dcc_check import OK, SKIPPED, STEPS, check_dcc
-from services.verification.dcc_rules import load_rules, parse_rules
-from tests.verification import dcc_factory as f
+from services.verification.recognition.checker import Decision
+from services.verification.recognition.dcc_check import OK, SKIPPED, STEPS, check_dcc
+from services.verification.recognition.dcc_rules import load_rules, parse_rules
+from tests.support import dcc_factory as f
 
 NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 GUANGDONG, BEIJING, HUBEI = "440000", "110000", "420000"

@@ -13,17 +13,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.runtime.settings import Env, SettingsError
-from services.verification import dcc_command
+from services.verification import commands as dcc_command
 from services.verification.bootstrap import VerificationSettings
 from tests.support import random_key
-from tests.verification import dcc_factory as f
-from tests.verification.test_dcc_vectors import VECTORS
+from tests.support import dcc_factory as f
+from tests.support.verification import VECTORS
 
 AT = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def main(argv: list[str]) -> int:
-    # The command's own parser: services.cli.main would also point the process's logging at the
+    # The command's own parser: cli.healthcode.main would also point the process's logging at the
     # captured stdout, which pytest closes after the test.
     parser = argparse.ArgumentParser()
     dcc_command.add_parser(parser.add_subparsers())
@@ -99,7 +99,7 @@ def test_an_eu_vector_verifies_with_its_own_certificate_and_clock(capsys, tmp_pa
 def test_the_healthcode_command_runs_it(tmp_path, signer) -> None:
     (tmp_path / "dsc.der").write_bytes(signer.der)
     payload = f.make_dcc(signer, f.vaccination("2026-01-10"), AT - timedelta(days=40), AT + timedelta(days=200))
-    done = subprocess.run([sys.executable, "-c", "import sys; from services.cli import main; sys.exit(main())",
+    done = subprocess.run([sys.executable, "-c", "import sys; from cli.healthcode import main; sys.exit(main())",
                            "dcc-verify", "--certificate", str(tmp_path / "dsc.der"), "--at", AT.isoformat(), "-"],
                           input=payload, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr

@@ -18,12 +18,12 @@ import pytest
 from healthcode.verification.v1 import verification_pb2 as pb
 
 from services.verification.bootstrap import exchange_key_from_secret
-from services.verification.dcc_repository import SignerRow
-from services.verification.dcc_trust import parse_gateway_trust_list
-from services.verification.offline import OfflineCheckpoint
+from services.verification.recognition.dcc_repository import SignerRow
+from services.verification.recognition.dcc_trust import parse_gateway_trust_list
+from services.verification.recognition.offline import OfflineCheckpoint
 from tests.support import random_key
-from tests.verification import dcc_factory as f
-from tests.verification.federation import Deployment, FederationPki, free_port, start_deployment
+from tests.support import dcc_factory as f
+from tests.support.deployments import Deployment, FederationPki, free_port, start_deployment
 
 GUANGDONG, GUANGZHOU = "440000", "440106"
 PASS, DENY, CHECK_MANUALLY = pb.DECISION_PASS, pb.DECISION_DENY, pb.DECISION_CHECK_MANUALLY

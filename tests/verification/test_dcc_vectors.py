@@ -18,8 +18,8 @@ import pytest
 
 from services.codes import dcc
 from services.codes.payload import CodeRejected, decode_base45, decode_cbor
+from tests.support.verification import VECTORS
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "dcc"
 FILES = sorted(VECTORS.glob("*/*/*/*.json")) if VECTORS.is_dir() else []
 
 # Upstream's test functions by the expected result each checks.

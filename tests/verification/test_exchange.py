@@ -10,9 +10,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.colours import Colour
 from services.verification.bootstrap import exchange_key_from_secret
-from services.verification.exchange import RISK_LIST, SNAPSHOT, RiskRecord, risk_list_bytes, sign, verifies
-from services.verification.peers import parse_peers
-from services.verification.recognition import check_risk_records
+from services.verification.recognition.exchange import RISK_LIST, SNAPSHOT, RiskRecord, risk_list_bytes, sign, verifies
+from services.verification.recognition.federation import parse_peers
+from services.verification.recognition.mutual import check_risk_records
 
 NOW = datetime(2026, 11, 22, 8, tzinfo=UTC)
 
@@ -87,7 +87,7 @@ def _settings(**extra):
 
 
 def test_the_development_exchange_root_is_kept_and_certifies_each_new_exchange_key(tmp_path):
-    from services.verification.exchange_root import ExchangeRoot, KeyNotCertified, dev_exchange_files
+    from services.verification.recognition.exchange_root import ExchangeRoot, KeyNotCertified, dev_exchange_files
 
     first_key, second_key = (exchange_key_from_secret(bytes([n]) * 32) for n in (1, 2))
     root, certificate = dev_exchange_files(tmp_path, frozenset({"420000"}), first_key.public_key())
@@ -110,8 +110,8 @@ def test_the_development_exchange_root_is_kept_and_certifies_each_new_exchange_k
 
 def test_peers_need_the_federation_tls_files_and_a_certificate_naming_our_provinces(tmp_path):
     from services.runtime.settings import SettingsError
-    from services.verification.exchange_root import dev_exchange_files
-    from services.verification.federation_tls import dev_federation_files
+    from services.verification.recognition.exchange_root import dev_exchange_files
+    from services.verification.recognition.federation_tls import dev_federation_files
     from tests.support import random_key
 
     with pytest.raises(SettingsError, match="FEDERATION_CA_FILE"):
@@ -141,7 +141,7 @@ def test_peers_need_the_federation_tls_files_and_a_certificate_naming_our_provin
 
 
 def test_the_development_federation_pki_is_made_once_and_reissued_when_the_provinces_change(tmp_path):
-    from services.verification.federation_tls import certificate_provinces, dev_federation_files
+    from services.verification.recognition.federation_tls import certificate_provinces, dev_federation_files
 
     first = dev_federation_files(tmp_path, frozenset({"420000"}))
     ca, certificate = first.ca.read_bytes(), first.certificate.read_bytes()
@@ -154,8 +154,8 @@ def test_the_development_federation_pki_is_made_once_and_reissued_when_the_provi
 
 
 def test_outbox_backoff_doubles_to_its_cap_and_a_stored_batch_reads_back_as_signed():
-    from services.verification.exchange import risk_list_from_bytes
-    from services.verification.outbox import OutboxPolicy, next_attempt
+    from services.verification.recognition.exchange import risk_list_from_bytes
+    from services.verification.recognition.outbox import OutboxPolicy, next_attempt
 
     policy = OutboxPolicy()
     assert [(next_attempt(n, NOW, policy) - NOW).total_seconds() for n in (1, 2, 3, 9, 10, 500)] == [

@@ -19,13 +19,13 @@ from healthcode.verification.v1 import verification_pb2 as pb
 from services.codes import read_code
 from services.colours import Colour
 from services.verification.bootstrap import exchange_key_from_secret
-from services.verification.exchange import RISK_LIST, risk_list_bytes, sign
-from services.verification.exporter import ExportPolicy, Exporter, batch_id, export_records
-from services.verification.offline import OfflineCheckpoint, SnapshotRejected
-from services.verification.peers import ColourChange
-from services.verification.repository import VerificationRepository
+from services.verification.recognition.exchange import RISK_LIST, risk_list_bytes, sign
+from services.verification.recognition.exporter import ExportPolicy, Exporter, batch_id, export_records
+from services.verification.recognition.offline import OfflineCheckpoint, SnapshotRejected
+from services.verification.recognition.federation import ColourChange
+from services.verification.recognition.repository import VerificationRepository
 from tests.support import error_details, random_key, refused, timestamp
-from tests.verification.federation import HUBEI, JIANGSU, Deployment, Provinces, start_provinces, sync
+from tests.support.deployments import HUBEI, JIANGSU, Deployment, Provinces, start_provinces, sync
 
 GREEN, YELLOW, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED
 
@@ -131,7 +131,7 @@ async def test_a_delisting_arriving_before_the_older_record_still_wins(provinces
     key = exchange_key_from_secret(hubei.exchange_secret)
     ref = b"o" * 16
     expire = jiangsu.clock.now() + timedelta(days=1)
-    from services.verification.exchange import RiskRecord
+    from services.verification.recognition.exchange import RiskRecord
 
     later = [RiskRecord(ref, Colour.GREEN, "DELISTED", "status", expire, 900_002)]
     older = [RiskRecord(ref, Colour.RED, "CONFIRMED_CASE", "status", expire, 900_001)]
@@ -148,7 +148,7 @@ async def test_concurrent_batches_about_the_same_persons_keep_each_ones_highest_
     key = exchange_key_from_secret(hubei.exchange_secret)
     expire = jiangsu.clock.now() + timedelta(days=1)
     refs = [bytes([n]) * 16 for n in range(200, 210)]
-    from services.verification.exchange import RiskRecord
+    from services.verification.recognition.exchange import RiskRecord
 
     async def submit(sequence: int) -> None:
         colour = Colour.GREEN if sequence % 3 == 0 else Colour.RED if sequence % 3 == 1 else Colour.YELLOW
@@ -280,7 +280,7 @@ async def test_an_exchange_key_the_root_did_not_certify_is_refused_by_the_peer_a
                                       provinces.pki.tls("hubei-impostor", frozenset({HUBEI})).channel_credentials())
     federation = verification_pb2_grpc.FederationServiceStub(channel)
     key = ec.generate_private_key(ec.SECP256R1())
-    from services.verification.exchange import RiskRecord
+    from services.verification.recognition.exchange import RiskRecord
 
     records = [RiskRecord(b"u" * 16, Colour.RED, "CLOSE_CONTACT", "hubei-cdc", jiangsu.clock.now() + timedelta(days=1))]
     message = [pb.RiskListRecord(person_ref=r.person_ref, colour=int(r.colour), reason=r.reason, source=r.source,
@@ -302,8 +302,8 @@ async def test_an_exchange_key_the_root_did_not_certify_is_refused_by_the_peer_a
     # A trust list it signs is refused too, whatever it claims.
     from cryptography.hazmat.primitives import serialization
 
-    from services.verification.exchange import TRUST_LIST
-    from services.verification.peers import TrustListRefused, read_trust_list
+    from services.verification.recognition.exchange import TRUST_LIST
+    from services.verification.recognition.federation import TrustListRefused, read_trust_list
 
     public_der = key.public_key().public_bytes(serialization.Encoding.DER,
                                                serialization.PublicFormat.SubjectPublicKeyInfo)

@@ -16,9 +16,9 @@ from healthcode.verification.v1 import verification_pb2 as pb
 from services.codes import read_code
 from services.colours import Colour
 from services.verification.bootstrap import exchange_key_from_secret
-from services.verification.offline import OfflineCheckpoint
+from services.verification.recognition.offline import OfflineCheckpoint
 from tests.support import random_key, timestamp
-from tests.verification.federation import (
+from tests.support.deployments import (
     JIANGSU,
     Deployment,
     FederationPki,

@@ -16,12 +16,12 @@ from healthcode.identity.v1 import identity_pb2
 from healthcode.status.v1 import status_pb2
 from healthcode.verification.v1 import verification_pb2 as pb
 
-from services.verification import partitions
+from services.verification.recognition import partitions
 from services.verification.bootstrap import exchange_key_from_secret
-from services.verification.exchange import manifest_from_bytes
-from services.verification.offline import OfflineCheckpoint, SnapshotRejected
+from services.verification.recognition.exchange import manifest_from_bytes
+from services.verification.recognition.offline import OfflineCheckpoint, SnapshotRejected
 from tests.support import error_details, random_key, refused, timestamp
-from tests.verification.federation import HUBEI, Provinces, start_provinces
+from tests.support.deployments import HUBEI, Provinces, start_provinces
 
 YELLOW, RED = common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED
 
@@ -79,7 +79,7 @@ async def test_a_device_bootstraps_from_partitions_then_takes_only_the_changes(p
 
 
 async def test_offline_answers_from_the_partitioned_snapshot_are_the_online_ones(provinces):
-    from tests.verification.test_recognition import agree, verify
+    from tests.support.verification import agree, verify
 
     hubei, jiangsu = provinces.hubei, provinces.jiangsu
     await agree(provinces, {"yellow": RED})

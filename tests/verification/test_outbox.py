@@ -16,11 +16,11 @@ from healthcode.common.v1 import common_pb2
 from healthcode.verification.v1 import verification_pb2 as pb
 
 from services.runtime.clock import Clock
-from services.verification.outbox import Outbox
-from services.verification.peers import Peer
-from services.verification.repository import VerificationRepository
+from services.verification.recognition.outbox import Outbox
+from services.verification.recognition.federation import Peer
+from services.verification.recognition.repository import VerificationRepository
 from tests.support import timestamp
-from tests.verification.federation import HUBEI, JIANGSU, Deployment, Provinces, start_provinces
+from tests.support.deployments import HUBEI, JIANGSU, Deployment, Provinces, start_provinces
 
 RED = common_pb2.COLOUR_RED
 
@@ -169,7 +169,7 @@ async def test_a_replayed_batch_is_acknowledged_and_changes_nothing(provinces):
     await drained(jiangsu, ["js-replayed"])
     row = await jiangsu.parts.recognition.repository.pool.fetchrow(
         "SELECT payload, key_id, signature FROM verification.outbox_batches WHERE batch_id = 'js-replayed'")
-    from services.verification.exchange import risk_list_from_bytes
+    from services.verification.recognition.exchange import risk_list_from_bytes
     batch_id, province, rows = risk_list_from_bytes(bytes(row["payload"]))
     peer = jiangsu.parts.recognition.peers[0]
     before = await received(hubei, JIANGSU, ["js-replayed"])

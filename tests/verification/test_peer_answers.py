@@ -1,5 +1,5 @@
 """Bad input from the other side: a peer deployment (over real mutual TLS) answering with hostile
-values built from the proto descriptors (tests/hostile.py). Whatever it sends, reading it gives
+values built from the proto descriptors (tests/support/hostile.py). Whatever it sends, reading it gives
 good data or a refusal the callers handle (Unavailable, TrustListRefused, no standing): never an
 exception that would make this deployment's own answer INTERNAL."""
 
@@ -20,12 +20,12 @@ from hypothesis import strategies as st
 
 from services.codes import key_id_of
 from services.runtime.errors import Unavailable
-from services.verification.checker import Standing
-from services.verification.exchange import TRUST_LIST, sign
-from services.verification.peers import Peer, PeerTrustList, TrustListRefused
-from tests.hostile import PROFILE, requests
+from services.verification.recognition.checker import Standing
+from services.verification.recognition.exchange import TRUST_LIST, sign
+from services.verification.recognition.federation import Peer, PeerTrustList, TrustListRefused
+from tests.support.hostile import PROFILE, requests
 from tests.support import timestamp
-from tests.verification.federation import HUBEI, JIANGSU, FederationPki
+from tests.support.deployments import HUBEI, JIANGSU, FederationPki
 
 pytestmark = pytest.mark.slow
 OUTCOMES: Counter[str] = Counter()

@@ -22,12 +22,12 @@ from healthcode.verification.v1 import verification_pb2_grpc
 from services.codes import key_id_of
 from services.colours import Colour
 from services.verification.bootstrap import exchange_key_from_secret
-from services.verification.exchange import RISK_LIST, RiskRecord, risk_list_bytes, sign
-from services.verification.fever_reports import FeverOutbox
-from services.verification.fever_repository import FeverRepository
-from services.verification.peers import LocalStatus
+from services.verification.recognition.exchange import RISK_LIST, RiskRecord, risk_list_bytes, sign
+from services.verification.recognition.fever_reports import FeverOutbox
+from services.verification.recognition.fever_repository import FeverRepository
+from services.verification.recognition.federation import LocalStatus
 from tests.support import error_details, refused, timestamp
-from tests.verification.federation import HUBEI, JIANGSU, Deployment, Provinces, free_port, start_provinces
+from tests.support.deployments import HUBEI, JIANGSU, Deployment, Provinces, free_port, start_provinces
 
 GREEN, YELLOW, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED
 DENY = pb.DECISION_DENY

@@ -23,7 +23,8 @@ from healthcode.verification.v1 import verification_pb2_grpc
 
 from services.codes import read_code
 from tests.support import error_details, random_key, refused, timestamp
-from tests.verification.federation import HUBEI, JIANGSU, Deployment, Provinces, start_provinces, sync
+from tests.support.deployments import HUBEI, JIANGSU, Deployment, Provinces, start_provinces, sync
+from tests.support.verification import agree, verify
 
 PASS, DENY, MANUALLY = pb.DECISION_PASS, pb.DECISION_DENY, pb.DECISION_CHECK_MANUALLY
 GREEN, YELLOW, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED
@@ -34,18 +35,6 @@ async def provinces(postgres_server_url) -> AsyncIterator[Provinces]:
     both = await start_provinces(postgres_server_url)
     yield both
     await both.stop()
-
-
-async def verify(deployment: Deployment, payload: str, **extra) -> pb.VerifyCodeResponse:
-    return await deployment.verifier.VerifyCode(pb.VerifyCodeRequest(
-        payload=payload, checkpoint_id="gate-1", area_code="320102", **extra))
-
-
-async def agree(p: Provinces, mapping: dict[str, int] | None = None) -> None:
-    """Jiangsu accepts Hubei's codes (issued from a day ago on)."""
-    await p.jiangsu.recognition_admin.SetAgreement(pb.SetAgreementRequest(agreement=pb.Agreement(
-        issuer_province_code=HUBEI, accepted_since_time=timestamp(p.jiangsu.clock.now() - timedelta(days=1)),
-        colour_mapping=mapping or {})))
 
 
 async def test_a_code_passes_in_its_own_province(provinces):
@@ -205,7 +194,7 @@ async def test_a_forged_risk_list_is_refused_and_changes_nothing(provinces):
 
 
 async def test_the_federation_port_refuses_callers_without_a_federation_certificate(provinces):
-    from services.verification.federation_tls import FederationTls
+    from services.verification.recognition.federation_tls import FederationTls
 
     hubei = provinces.hubei
     plaintext = grpc.aio.insecure_channel(hubei.federation_address)
@@ -302,7 +291,7 @@ async def test_offline_verification_gives_the_online_answers(provinces):
     from cryptography.hazmat.primitives.asymmetric import ec  # noqa: F401
 
     from services.verification.bootstrap import exchange_key_from_secret
-    from services.verification.offline import OfflineCheckpoint
+    from services.verification.recognition.offline import OfflineCheckpoint
 
     await agree(provinces, {"yellow": RED})
     hubei, jiangsu = provinces.hubei, provinces.jiangsu
@@ -331,7 +320,7 @@ async def test_offline_verification_gives_the_online_answers(provinces):
 
 async def test_a_snapshot_syncs_by_delta_and_too_old_a_snapshot_is_a_verdict(provinces):
     from services.verification.bootstrap import exchange_key_from_secret
-    from services.verification.offline import OfflineCheckpoint, SnapshotRejected
+    from services.verification.recognition.offline import OfflineCheckpoint, SnapshotRejected
 
     hubei, jiangsu = provinces.hubei, provinces.jiangsu
     device = OfflineCheckpoint(exchange_key_from_secret(jiangsu.exchange_secret).public_key(), timedelta(hours=1))
@@ -376,7 +365,7 @@ async def test_a_code_from_a_province_outside_the_federation_is_refused(province
 
 
 async def test_a_revocation_once_known_is_never_undone_by_a_later_list(provinces):
-    from services.verification.repository import KeyRow
+    from services.verification.recognition.repository import KeyRow
 
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -413,7 +402,7 @@ async def test_an_old_green_code_made_current_again_in_sql_is_still_refused(prov
 
 
 async def test_a_peers_trust_list_is_signed_and_its_version_only_grows(provinces):
-    from services.verification.peers import TrustListRefused, read_trust_list
+    from services.verification.recognition.federation import TrustListRefused, read_trust_list
 
     hubei, jiangsu = provinces.hubei, provinces.jiangsu
     recognition = jiangsu.parts.recognition
@@ -489,7 +478,7 @@ def _lab_result(person_id: str, at, result: int = status_pb2.TEST_RESULT_NEGATIV
 
 async def test_a_checkpoint_requiring_a_recent_negative_test_denies_without_one_online_and_offline(provinces):
     from services.verification.bootstrap import exchange_key_from_secret
-    from services.verification.offline import OfflineCheckpoint
+    from services.verification.recognition.offline import OfflineCheckpoint
 
     hubei = provinces.hubei
     fresh, stale, untested = [await hubei.resident() for _ in range(3)]

@@ -21,15 +21,15 @@ from services.runtime.clients import open_channel
 from services.runtime.database import migrate
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.server import App, start_server
-from services.verification import venues
-from services.verification.contacts import AUTHORITY, StatusContactReporter
-from services.verification.venue_book import VenueBook, VenuePolicy
-from services.verification.venue_repository import VenueRepository
-from services.verification.venue_transport import VenueRpcs
-from tests.status.helpers import diagnosis, grant, person_in, record, status_of
+from services.verification.venues import model as venues
+from services.verification.clients import AUTHORITY, StatusContactReporter
+from services.verification.venues.book import VenueBook, VenuePolicy
+from services.verification.venues.repository import VenueRepository
+from services.verification.venues.servicer import VenueRpcs
+from tests.support.status import diagnosis, grant, person_in, record, status_of
 from tests.support import ManualClock, error_details, refused
 
-MIGRATIONS = Path(venues.__file__).parent / "migrations"
+MIGRATIONS = Path(venues.__file__).parent.parent / "migrations"
 QINGHAI = "630000"  # ships no rules of its own: the national rule set decides
 GREEN, YELLOW, RED = common_pb2.COLOUR_GREEN, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_RED
 ROTATION = VenuePolicy().rotation

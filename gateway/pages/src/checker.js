@@ -1,4 +1,4 @@
-// The code check in the browser, in services/verification/checker.py's order and with its reasons:
+// The code check in the browser, in services/verification/recognition/checker.py's order and with its reasons:
 // read the code → key known → signature (ES256 by WebCrypto, low-S only) → key's province, validity
 // at signing, revocation → time and skew → standing (the snapshot's stale codes) → recognition and
 // colour mapping → risk lists → colour → temperature → the checkpoint's test requirement.

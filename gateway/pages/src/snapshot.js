@@ -1,7 +1,7 @@
 // The offline snapshot on the device: the signed manifest (verified with WebCrypto against the trust
 // anchor the page was provisioned with: this deployment's exchange key), the 256 partitions of
 // red/yellow records proved by its digests, all kept in IndexedDB; and the queue of decisions made
-// offline. The layout is services/verification/exchange.py's Manifest and partitions.py's records.
+// offline. The layout is services/verification/recognition/exchange.py's Manifest and partitions.py's records.
 import { decode } from "cborg";
 import { es256Verifies, hex } from "./checker.js";
 

@@ -1,0 +1,1 @@
+"""Venues (场所码): registration, rotating codes, visits, contact tracing."""

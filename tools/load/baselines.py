@@ -1,0 +1,125 @@
+"""Baselines measured in the same run, on the same machine, just before the workload: a bare grpc.aio
+echo server (in its own process, as a service is), a raw asyncpg primary-key lookup, and a raw ES256
+signature check. Each platform figure is printed as a ratio to one of them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+
+import asyncpg
+import grpc
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tools.load.cpu import CpuMeter
+from tools.load.echo import METHOD
+from tools.load.recorder import Recorder
+
+
+def _same(data: bytes) -> bytes:
+    return data
+
+
+async def start_echo() -> tuple[asyncio.subprocess.Process, str]:
+    """The echo server in its own process; returns it and the address it listens on."""
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "tools.load.echo",
+                                                   stdout=asyncio.subprocess.PIPE)
+    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
+    match = re.search(r"grpc://(\S+)", line)
+    if not match:
+        process.kill()
+        raise RuntimeError("the echo server did not start")
+    return process, match[1]
+
+
+async def stop_echo(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        await process.wait()
+
+
+async def echo(address: str, channels: int, concurrency: int, seconds: float, meter: CpuMeter,
+               payload: bytes) -> dict:
+    """Closed loop against the echo server, over as many channels and with as many calls in flight as the
+    platform's measurements use."""
+    opened = [grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
+              for _ in range(channels)]
+    calls = [c.unary_unary(METHOD, request_serializer=_same, response_deserializer=_same) for c in opened]
+    try:
+        for call in calls:
+            await call(payload, timeout=10)
+        recorder = Recorder(time.perf_counter())
+        ends = recorder.start + seconds
+        turn = iter(range(1 << 62))
+
+        async def caller() -> None:
+            while (started := time.perf_counter()) < ends:
+                call = calls[next(turn) % len(calls)]
+                try:
+                    await call(payload, timeout=30)
+                    code = None
+                except grpc.aio.AioRpcError as error:
+                    code = error.code().name
+                recorder.record("echo", time.perf_counter() - started, code, time.perf_counter())
+
+        before = meter.snapshot()
+        await asyncio.gather(*(caller() for _ in range(concurrency)))
+        cpu = meter.spent(before, meter.snapshot())
+        return {**recorder.summary()["echo"], "seconds": recorder.seconds(), "concurrency": concurrency,
+                "cpu_seconds": cpu}
+    finally:
+        for channel in opened:
+            await channel.close()
+
+
+async def asyncpg_lookup(url: str, person_ids: Sequence[str], seconds: float, connections: int = 8) -> dict:
+    """Primary-key lookups of identity.persons (the row GetPerson reads), each connection held by one task
+    with a prepared statement: the most Postgres and asyncpg give one process here."""
+    ids = [uuid.UUID(p) for p in person_ids[:100_000]]
+    held = [await asyncpg.connect(url, server_settings={"application_name": "healthcode-load-baseline"})
+            for _ in range(connections)]
+    try:
+        statements = [await c.prepare("SELECT person_id, masked_name, home_province_code FROM identity.persons "
+                                      "WHERE person_id = $1") for c in held]
+        recorder = Recorder(time.perf_counter())
+        ends = recorder.start + seconds
+
+        async def worker(n: int) -> None:
+            statement = statements[n]
+            i = n
+            while (started := time.perf_counter()) < ends:
+                await statement.fetchrow(ids[i % len(ids)])
+                i += 7919
+                recorder.record("lookup", time.perf_counter() - started, None, time.perf_counter())
+
+        client = time.process_time()
+        await asyncio.gather(*(worker(n) for n in range(connections)))
+        return {**recorder.summary()["lookup"], "seconds": recorder.seconds(), "connections": connections,
+                "client_cpu_seconds": time.process_time() - client}
+    finally:
+        for connection in held:
+            await connection.close()
+
+
+def es256_verify(seconds: float) -> dict:
+    """ES256 signature checks per second on one core (`cryptography`), over 160 bytes: about a code's
+    COSE Sig_structure."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key()
+    message = os.urandom(160)
+    algorithm = ec.ECDSA(hashes.SHA256())
+    signature = key.sign(message, algorithm)
+    count, started = 0, time.perf_counter()
+    ends = started + seconds
+    while time.perf_counter() < ends:
+        for _ in range(50):
+            public.verify(signature, message, algorithm)
+        count += 50
+    elapsed = time.perf_counter() - started
+    return {"per_second": count / elapsed, "calls": count, "seconds": elapsed, "us_each": elapsed / count * 1e6}
