@@ -203,7 +203,7 @@ def cmd_service(args: argparse.Namespace) -> int:
     service = next(s for s in SERVICES if s.NAME == args.command)
     env = Env()
     settings = SETTINGS[service.NAME].read(env)
-    migrate_on_start = env.text("MIGRATE_ON_START", "true").lower() != "false"
+    migrate_on_start = env.flag("MIGRATE_ON_START", True)
     workers = env.integer("WORKERS", 1, minimum=1, maximum=64)
     env.check()
     if workers > 1:
@@ -290,7 +290,7 @@ def _worker(name: str, index: int, port: int | None, ready) -> None:
     settings = SETTINGS[name].read(env)
     if port is not None:
         settings = dataclasses.replace(settings, server=dataclasses.replace(settings.server, port=port))
-    migrate_on_start = index == 0 and env.text("MIGRATE_ON_START", "true").lower() != "false"
+    migrate_on_start = index == 0 and env.flag("MIGRATE_ON_START", True)
 
     async def serve() -> None:
         if migrate_on_start:

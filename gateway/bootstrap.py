@@ -96,7 +96,7 @@ class GatewaySettings:
                 upload_seconds=env.number("GATEWAY_UPLOAD_SECONDS", 600.0, minimum=1.0),
                 watch_seconds=env.number("GATEWAY_WATCH_SECONDS", 3600.0, minimum=1.0)),
             rates=_rates(env),
-            dev_sessions=env.text("GATEWAY_DEV_SESSIONS", "false").lower() == "true",
+            dev_sessions=env.flag("GATEWAY_DEV_SESSIONS", False),
             anonymous_rate=_anonymous_rate(env),
         )
         env.check()

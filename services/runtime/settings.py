@@ -73,6 +73,17 @@ class Env:
             self._problems.append(f"{PREFIX}{name} must be between {minimum} and {maximum}")
         return value
 
+    def flag(self, name: str, default: bool) -> bool:
+        """`true` or `false` (any case): every boolean setting is read here, so `no` or `0` is refused
+        instead of meaning whatever one comparison happened to make of it."""
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() not in ("true", "false"):
+            self._problems.append(f"{PREFIX}{name} must be true or false")
+            return default
+        return raw.lower() == "true"
+
     def secret_key(self, name: str, *, size: int = 32) -> bytes:
         """A base64 key of exactly `size` bytes."""
         raw = self.text(name)

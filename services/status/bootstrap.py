@@ -105,7 +105,7 @@ class StatusSettings:
             purge_interval=env.number("STATUS_PURGE_INTERVAL_SECONDS", 600.0, minimum=1.0),
             chain_check_interval=env.number("STATUS_AUDIT_CHECK_INTERVAL_SECONDS", 60.0, minimum=1.0),
             memory_entries=env.integer("STATUS_MEMORY_ENTRIES", 100_000, minimum=0, maximum=10_000_000),
-            dev_signing_keys=env.text("STATUS_DEV_SIGNING_KEYS", "false").lower() == "true",
+            dev_signing_keys=env.flag("STATUS_DEV_SIGNING_KEYS", False),
         )
         env.check()
         return settings

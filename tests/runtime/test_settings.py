@@ -34,6 +34,24 @@ def test_a_key_of_the_wrong_size_is_refused_without_echoing_it():
     assert short not in str(error.value)
 
 
+@pytest.mark.parametrize("raw, value", [("true", True), ("TRUE", True), ("False", False), ("", True)])
+def test_a_flag_reads_true_or_false_in_any_case_and_empty_means_the_default(raw, value):
+    env = Env({"HEALTHCODE_SOME_FLAG": raw})
+
+    assert env.flag("SOME_FLAG", True) is value
+    env.check()
+
+
+@pytest.mark.parametrize("raw", ["no", "0", "1", "yes", "off", "treu"])
+def test_a_flag_that_is_neither_true_nor_false_is_refused_without_echoing_it(raw):
+    env = Env({"HEALTHCODE_SOME_FLAG": raw})
+    env.flag("SOME_FLAG", False)
+
+    with pytest.raises(SettingsError) as error:
+        env.check()
+    assert str(error.value) == "invalid settings: HEALTHCODE_SOME_FLAG must be true or false"
+
+
 def test_a_port_out_of_range_is_refused():
     with pytest.raises(SettingsError, match="HEALTHCODE_IDENTITY_PORT must be between"):
         IdentitySettings.read(Env({"HEALTHCODE_DATABASE_URL": "postgresql://x", "HEALTHCODE_IDENTITY_PORT": "70000",
