@@ -423,7 +423,7 @@ class ItineraryRepository:
                                       ) -> list[RiskDeclaration]:
         rows = await self._pool.fetch(
             f"""SELECT {_DECLARATION_COLUMNS} FROM itinerary.risk_periods
-                WHERE start_time <= $1 AND (end_time IS NULL OR end_time > $1) AND level > 0
+                WHERE start_time <= $1 AND (end_time IS NULL OR end_time > $1) AND level > {RiskLevel.NONE:d}
                   AND ($2::text IS NULL OR area_code > $2)
                 ORDER BY area_code LIMIT $3""", now, after_area, limit)
         return [_declaration(row) for row in rows]

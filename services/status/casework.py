@@ -26,22 +26,20 @@ from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring
 from services.status import facts as intake
 from services.status.board import Officers, StatusBoard
-from services.status.model import ChangeCause, Diagnosis, Fact, FactKind, Status
+from services.status.model import (AppealCategory, AppealState, ChangeCause, Diagnosis, Fact, FactKind, FactSource,
+                                   OfficerRole, OverrideState, Status)
 from services.status.repository import AppealRow, OverrideRow, StatusRepository
 
 log = get_logger(__name__)
 
-APPEAL_REVIEWER, OVERRIDE_OFFICER, CONTACT_TRACER, ADMINISTRATOR = 1, 2, 3, 4  # OfficerRole
-_ROLE_NAMES = {APPEAL_REVIEWER: "an appeal reviewer", OVERRIDE_OFFICER: "an override officer",
-               CONTACT_TRACER: "a contact tracer", ADMINISTRATOR: "an administrator"}
+_ROLE_NAMES = {OfficerRole.APPEAL_REVIEWER: "an appeal reviewer", OfficerRole.OVERRIDE_OFFICER: "an override officer",
+               OfficerRole.CONTACT_TRACER: "a contact tracer", OfficerRole.ADMINISTRATOR: "an administrator"}
 # The authority of traced contacts' facts; with the record id `<trace>:<person>:<close|secondary>`,
 # what makes a rerun of a trace report nobody twice.
 TRACE_AUTHORITY = "verification-tracing"
 MAX_TRACED_PER_CALL = 1000
 _TRACE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-_HEALTH_SOURCE = 1  # FactSource HEALTH
-PENDING, APPROVED, REJECTED = 1, 2, 3                    # AppealState and OverrideState share the numbers
-_CATEGORIES = range(1, 6)
+_CATEGORIES = frozenset(AppealCategory)
 _OFFICER_ID = re.compile(r"^[a-z0-9._-]{1,64}\Z")
 _QUALIFIED = re.compile(r"^([0-9]{6})\.")
 NATIONAL = "000000"
@@ -115,8 +113,8 @@ async def bootstrap_administrator(repository: StatusRepository, officer_id: str,
     """The first administrator of a province (or "000000": of every province), granted by the
     deployment's operators from the command line (`healthcode grant-administrator`); every later
     grant is an administrator's, through SetOfficerRoles."""
-    _checked_grant(officer_id, province_code, [ADMINISTRATOR])
-    granted = sorted(await repository.officer_roles(officer_id, province_code) | {ADMINISTRATOR})
+    _checked_grant(officer_id, province_code, [OfficerRole.ADMINISTRATOR])
+    granted = sorted(await repository.officer_roles(officer_id, province_code) | {OfficerRole.ADMINISTRATOR})
     await repository.set_officer_roles(officer_id, province_code, granted, now, BOOTSTRAP_GRANTER)
     log.warning("administrator_bootstrapped", officer_id=officer_id, province_code=province_code)
     return granted
@@ -150,8 +148,8 @@ class Casework:
         _officer_id(granted_by, "granted_by_id")
         if granted_by == officer_id:
             raise PermissionDenied(reason="SELF_GRANT", message="an administrator never grants roles to themselves")
-        if not (await self._holds(granted_by, province_code, ADMINISTRATOR)
-                or await self._holds(granted_by, NATIONAL, ADMINISTRATOR)):
+        if not (await self._holds(granted_by, province_code, OfficerRole.ADMINISTRATOR)
+                or await self._holds(granted_by, NATIONAL, OfficerRole.ADMINISTRATOR)):
             raise PermissionDenied(reason="ADMINISTRATOR_REQUIRED",
                                    message=f"granted_by_id is not an administrator of province {province_code} "
                                            "nor a national one")
@@ -182,7 +180,7 @@ class Casework:
         body = json.dumps({"statement": statement, "evidence_refs": evidence_refs}).encode()
         row = await self._repository.insert_appeal(AppealRow(
             appeal_id=appeal_id, person_id=person_id, filer_person_id=filer_id, category=category,
-            province_code=status.province_code, state=PENDING, file_time=now,
+            province_code=status.province_code, state=AppealState.PENDING, file_time=now,
             deadline_time=now + self._policy.review_time, request_id=request_id,
             sealed=self._keyring.seal(body, intake.appeal_context(appeal_id))))
         log.info("appeal_filed", appeal_id=row.appeal_id, category=category)
@@ -200,13 +198,13 @@ class Casework:
 
     async def list_appeals(self, state: int, overdue_only: bool, page_size: int, page_token: str,
                            province: str = "") -> tuple[list[Appeal], str]:
-        if state and state not in (PENDING, APPROVED, REJECTED):
+        if state and state not in (AppealState.PENDING, AppealState.APPROVED, AppealState.REJECTED):
             raise InvalidArgument.for_field("state", "is not a known state", reason="STATE_INVALID")
         province = requests.province_code(province, "province_code") if province else ""
         size = requested_page_size(page_size)
         after = requests.parse_time_id_token(page_token) if page_token else None
         if overdue_only:
-            state = PENDING
+            state = AppealState.PENDING
         rows = await self._repository.list_appeals(state or None, self._board.now() if overdue_only else None,
                                                    after, size + 1, province or None)
         token = ""
@@ -223,7 +221,7 @@ class Casework:
         appeal = await self._repository.get_appeal(appeal_id)
         if appeal is None:
             raise NotFound(reason="APPEAL_NOT_FOUND", message="no appeal with this id")
-        await self._require_role(reviewer_id, appeal.province_code, APPEAL_REVIEWER, "reviewer_id")
+        await self._require_role(reviewer_id, appeal.province_code, OfficerRole.APPEAL_REVIEWER, "reviewer_id")
         if approve:
             if not dismissed:
                 raise InvalidArgument.for_field("dismissed_finding_keys", "an approval names the findings it "
@@ -238,11 +236,11 @@ class Casework:
         elif dismissed:
             raise InvalidArgument.for_field("dismissed_finding_keys", "a rejection dismisses nothing",
                                             reason="DISMISSED_FINDINGS_UNEXPECTED")
-        state = APPROVED if approve else REJECTED
+        state = AppealState.APPROVED if approve else AppealState.REJECTED
 
         async def record(connection: asyncpg.Connection) -> None:
             locked = await self._repository.get_appeal(appeal_id, connection, for_update=True)
-            if locked.state != PENDING:
+            if locked.state != AppealState.PENDING:
                 if (locked.state, locked.reviewer_id) == (state, reviewer_id):
                     return  # a retry of the same decision
                 raise FailedPrecondition(reason="APPEAL_ALREADY_DECIDED", message="the appeal was already decided")
@@ -282,7 +280,7 @@ class Casework:
                 if person_id != case_id:
                     contacts.setdefault(person_id, name)   # close wins over secondary
         case = await self._board.current(case_id, "case_person_id")
-        await self._require_role(tracer_id, case.province_code, CONTACT_TRACER, "tracer_id")
+        await self._require_role(tracer_id, case.province_code, OfficerRole.CONTACT_TRACER, "tracer_id")
         if not await self._board.has_case_diagnosis(case_id):
             raise FailedPrecondition(reason="CASE_NOT_DIAGNOSED",
                                      message="tracing starts only from a confirmed or asymptomatic case")
@@ -300,7 +298,7 @@ class Casework:
 
             async def store(connection: asyncpg.Connection) -> None:
                 rows = [(person_id, fact.fact_id, TRACE_AUTHORITY, f"{trace_id}:{person_id}:{traced[person_id]}",
-                         _HEALTH_SOURCE, self._keyring.seal(intake.seal_fact_body(fact),
+                         FactSource.HEALTH, self._keyring.seal(intake.seal_fact_body(fact),
                                                             intake.fact_context(fact.fact_id)), None)
                         for person_id, fact in facts.items()]
                 stored = await self._repository.insert_facts(connection, rows, now)
@@ -341,7 +339,7 @@ class Casework:
                                             f"{MAX_OVERRIDE.days} days", reason="END_TIME_INVALID")
         request_id = requests.request_id(request_id)
         status = await self._board.current(person_id)
-        await self._require_role(proposer_id, status.province_code, OVERRIDE_OFFICER, "proposer_id")
+        await self._require_role(proposer_id, status.province_code, OfficerRole.OVERRIDE_OFFICER, "proposer_id")
         row = await self._repository.insert_override(OverrideRow(
             override_id=str(uuid.uuid4()), person_id=person_id, province_code=status.province_code,
             colour=int(colour), reason_code=reason_code, legal_basis=legal_basis, start_time=start, end_time=end,
@@ -360,12 +358,12 @@ class Casework:
         if approver_id == override.proposer_id:
             raise PermissionDenied(reason="SECOND_OFFICER_REQUIRED",
                                    message="an override is decided by a second officer, never its proposer")
-        await self._require_role(approver_id, override.province_code, OVERRIDE_OFFICER, "approver_id")
-        state = APPROVED if approve else REJECTED
+        await self._require_role(approver_id, override.province_code, OfficerRole.OVERRIDE_OFFICER, "approver_id")
+        state = OverrideState.APPROVED if approve else OverrideState.REJECTED
 
         async def record(connection: asyncpg.Connection) -> None:
             locked = await self._repository.get_override(override_id, connection, for_update=True)
-            if locked.state != PENDING:
+            if locked.state != OverrideState.PROPOSED:
                 if (locked.state, locked.approver_id) == (state, approver_id):
                     return
                 raise FailedPrecondition(reason="OVERRIDE_ALREADY_DECIDED",
@@ -389,7 +387,7 @@ class Casework:
 
     async def list_overrides(self, state: int, page_size: int, page_token: str,
                              province: str = "") -> tuple[list[OverrideRow], str]:
-        if state and state not in (PENDING, APPROVED, REJECTED):
+        if state and state not in (OverrideState.PROPOSED, OverrideState.APPROVED, OverrideState.REJECTED):
             raise InvalidArgument.for_field("state", "is not a known state", reason="STATE_INVALID")
         province = requests.province_code(province, "province_code") if province else ""
         size = requested_page_size(page_size)

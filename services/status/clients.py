@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import grpc
+from healthcode.common.v1 import common_pb2
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 
@@ -17,7 +18,6 @@ from services.status.model import Exposure, ListedStay
 
 BATCH = 1000  # identity's and itinerary's batch limits
 _PARALLEL = 4
-_MEDIUM, _HIGH = 2, 3  # healthcode.common.v1.RiskLevel
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,8 @@ class Itinerary:
             response = await self._stub.ListStays(itinerary_pb2.ListStaysRequest(person_id=person_id), timeout=30.0)
         except grpc.aio.AioRpcError as error:
             raise _unavailable("itinerary", error) from None
-        return [ListedStay(s.area_code, answer_datetime(s.departure_time), s.highest_risk_level >= _MEDIUM)
+        return [ListedStay(s.area_code, answer_datetime(s.departure_time),
+                           s.highest_risk_level >= common_pb2.RISK_LEVEL_MEDIUM)
                 for s in response.stays]
 
     async def exposures(self, person_ids: Sequence[str]) -> dict[str, list[Exposure]]:
@@ -132,7 +133,7 @@ class Itinerary:
             for e in response.exposures:
                 found.setdefault(e.person_id, []).append(Exposure(
                     e.area_code, answer_datetime(e.arrival_time),
-                    answer_datetime(e.departure_time), e.level == _HIGH))
+                    answer_datetime(e.departure_time), e.level == common_pb2.RISK_LEVEL_HIGH))
         return found
 
     async def declarations_since(self, created_after: datetime) -> list[DeclarationNotice]:

@@ -15,7 +15,8 @@ from services.colours import Colour
 from services.codes.ids import parse_code_id
 from services.runtime.errors import InvalidArgument
 from services.runtime.requests import parse_uuid
-from services.status.model import FEVER_CELSIUS, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
+from services.status.model import (FEVER_CELSIUS, Diagnosis, Fact, FactKind, FactSource, QuarantinePlace, Symptom,
+                                   TestResult)
 from services.status.rules import SHORT_LIVED
 
 MAX_FACTS_PER_CALL = 1000
@@ -25,21 +26,21 @@ FEED_KINDS = {FactKind.DIAGNOSIS, FactKind.QUARANTINE_ORDER, FactKind.NUCLEIC_AC
               FactKind.INBOUND_QUARANTINE, FactKind.DISCHARGE, FactKind.QUARANTINE_RELEASE,
               FactKind.FEVER_ON_SITE, FactKind.CLOSED_AREA_RESIDENCE, FactKind.FEVER_MEDICINE_PURCHASE,
               FactKind.FEVER_CLINIC_VISIT, FactKind.HOTEL_REGISTRATION, FactKind.CASE_REPORTED_STAY}
-_SOURCES = range(1, 10)  # FactSource values
-_SYMPTOMS = range(1, 20)  # Symptom values
+# Another province's word comes as a listing (listings.py), never in a feed.
+_SOURCES = frozenset(FactSource) - {FactSource.PEER_PROVINCE}
+_SYMPTOMS = frozenset(Symptom)
 
-# FactSource values, as in healthcode.status.v1.FactSource.
-HEALTH, POLICE, BORDER, COMMUNITY, AVIATION, RAIL, CHECKPOINT, MARKET_REGULATION, LABORATORY = range(1, 10)
-_CLASSIC_SOURCES = frozenset({HEALTH, POLICE, BORDER, COMMUNITY, AVIATION, RAIL, CHECKPOINT})
+_CLASSIC_SOURCES = frozenset({FactSource.HEALTH, FactSource.POLICE, FactSource.BORDER, FactSource.COMMUNITY,
+                              FactSource.AVIATION, FactSource.RAIL, FactSource.CHECKPOINT})
 # Provenance: which kind of authority may state which fact. Kinds from before these feeds keep
 # accepting the seven original sources; the newer feeds are each their own authority's word.
-ALLOWED_SOURCES: dict[FactKind, frozenset[int]] = {
-    FactKind.NUCLEIC_ACID_TEST: frozenset({HEALTH, LABORATORY}),
-    FactKind.CLOSED_AREA_RESIDENCE: frozenset({COMMUNITY, POLICE}),
-    FactKind.FEVER_MEDICINE_PURCHASE: frozenset({MARKET_REGULATION}),
-    FactKind.FEVER_CLINIC_VISIT: frozenset({HEALTH}),
-    FactKind.HOTEL_REGISTRATION: frozenset({POLICE}),
-    FactKind.CASE_REPORTED_STAY: frozenset({HEALTH}),
+ALLOWED_SOURCES: dict[FactKind, frozenset[FactSource]] = {
+    FactKind.NUCLEIC_ACID_TEST: frozenset({FactSource.HEALTH, FactSource.LABORATORY}),
+    FactKind.CLOSED_AREA_RESIDENCE: frozenset({FactSource.COMMUNITY, FactSource.POLICE}),
+    FactKind.FEVER_MEDICINE_PURCHASE: frozenset({FactSource.MARKET_REGULATION}),
+    FactKind.FEVER_CLINIC_VISIT: frozenset({FactSource.HEALTH}),
+    FactKind.HOTEL_REGISTRATION: frozenset({FactSource.POLICE}),
+    FactKind.CASE_REPORTED_STAY: frozenset({FactSource.HEALTH}),
 }
 _PERIOD_KINDS = {FactKind.QUARANTINE_ORDER, FactKind.INBOUND_QUARANTINE, FactKind.CLOSED_AREA_RESIDENCE,
                  FactKind.HOTEL_REGISTRATION, FactKind.CASE_REPORTED_STAY}

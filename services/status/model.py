@@ -712,6 +712,88 @@ def reasons_from_json(stored: Sequence[dict]) -> tuple[Reason, ...]:
                         ReleaseProgress(**r["progress"]) if r.get("progress") else None) for r in stored)
 
 
+class FactSource(enum.IntEnum):
+    """Numbered as in healthcode.status.v1.FactSource: who states a fact."""
+
+    HEALTH = 1
+    POLICE = 2
+    BORDER = 3
+    COMMUNITY = 4
+    AVIATION = 5
+    RAIL = 6
+    CHECKPOINT = 7
+    MARKET_REGULATION = 8
+    LABORATORY = 9
+    PEER_PROVINCE = 40
+
+
+class Symptom(enum.IntEnum):
+    """Numbered as in healthcode.status.v1.Symptom."""
+
+    FEVER = 1
+    COUGH = 2
+    SORE_THROAT = 3
+    SHORTNESS_OF_BREATH = 4
+    DIARRHOEA = 5
+    FATIGUE = 6
+    LOSS_OF_SMELL_OR_TASTE = 7
+    DRY_COUGH = 8
+    SPUTUM = 9
+    NASAL_CONGESTION = 10
+    RUNNY_NOSE = 11
+    DIFFICULTY_BREATHING = 12
+    MUSCLE_ACHE = 13
+    HEADACHE = 14
+    JOINT_PAIN = 15
+    ABDOMINAL_PAIN = 16
+    NAUSEA_OR_VOMITING = 17
+    CONJUNCTIVAL_CONGESTION = 18
+    OTHER_RESPIRATORY = 19
+
+
+class OfficerRole(enum.IntEnum):
+    """Numbered as in healthcode.status.v1.OfficerRole."""
+
+    APPEAL_REVIEWER = 1
+    OVERRIDE_OFFICER = 2
+    CONTACT_TRACER = 3
+    ADMINISTRATOR = 4
+
+
+class AppealCategory(enum.IntEnum):
+    """Numbered as in healthcode.status.v1.AppealCategory."""
+
+    ITINERARY = 1
+    DIAGNOSIS = 2
+    QUARANTINE = 3
+    READING = 4
+    OTHER = 5
+
+
+class AppealState(enum.IntEnum):
+    """Numbered as in healthcode.status.v1.AppealState (status.appeals.state)."""
+
+    PENDING = 1
+    APPROVED = 2
+    REJECTED = 3
+
+
+class OverrideState(enum.IntEnum):
+    """Numbered as in healthcode.status.v1.OverrideState (status.overrides.state)."""
+
+    PROPOSED = 1
+    APPROVED = 2
+    REJECTED = 3
+
+
+class RecomputeState(enum.IntEnum):
+    """Numbered as in healthcode.status.v1.RecomputeState (status.recompute_runs.state)."""
+
+    RUNNING = 1
+    DONE = 2
+    FAILED = 3
+
+
 class ChangeCause(enum.IntEnum):
     """Numbered as in healthcode.status.v1.ChangeCause."""
 

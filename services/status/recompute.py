@@ -20,12 +20,11 @@ from services.runtime.requests import parse_time_id_token, parse_uuid, time_id_t
 from services.status import signals
 from services.status import facts as intake
 from services.status.board import CorrectionNote, StatusBoard
-from services.status.model import ChangeCause
+from services.status.model import ChangeCause, RecomputeState
 from services.status.clients import Itinerary, StayChange
 from services.status.repository import CorrectionRow, RecomputeRun
 
 log = get_logger(__name__)
-RUNNING, DONE, FAILED = 1, 2, 3
 BATCHES_IN_FLIGHT = 2
 # Declarations are re-read this far back, so one committed late is not skipped.
 _OVERLAP = timedelta(minutes=1)
@@ -134,7 +133,7 @@ class Recomputation:
 
     async def _run(self, run: RecomputeRun) -> None:
         current = await self._repository.get_run(run.declaration_id)
-        if current is None or current.state != RUNNING:
+        if current is None or current.state != RecomputeState.RUNNING:
             return
         # Two batches in flight overlap one's database waits with the other's Python (measured
         # +25 %); progress is recorded in stream order, so a restart redoes at most those two.
@@ -160,14 +159,14 @@ class Recomputation:
             log.warning("recompute_paused", declaration_id=run.declaration_id)
             return
         except (NotFound, InvalidArgument, DomainError) as error:
-            await self._repository.finish_run(run.declaration_id, FAILED, self._board.now(), error.reason)
+            await self._repository.finish_run(run.declaration_id, RecomputeState.FAILED, self._board.now(), error.reason)
             log.warning("recompute_failed", declaration_id=run.declaration_id, reason=error.reason)
             return
         finally:
             for task, _ in pending:
                 task.cancel()
             await asyncio.gather(*(task for task, _ in pending), return_exceptions=True)
-        await self._repository.finish_run(run.declaration_id, DONE, self._board.now(), None)
+        await self._repository.finish_run(run.declaration_id, RecomputeState.DONE, self._board.now(), None)
         done = await self._repository.get_run(run.declaration_id)
         log.info("recompute_done", declaration_id=run.declaration_id, persons=done.persons_done,
                  changed=done.persons_changed)

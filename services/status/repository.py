@@ -12,7 +12,7 @@ import asyncpg
 from services.colours import Colour
 from services.runtime.sealing import Sealed
 from services.status.audit import AuditEntry
-from services.status.model import Decision, Status, reasons_from_json, reasons_to_json
+from services.status.model import AppealState, Decision, OverrideState, RecomputeState, Status, reasons_from_json, reasons_to_json
 
 NOTIFY_CHANNEL = "status_changed"
 _NOTIFY_IDS = 150  # "person_id:version" items per notification: Postgres caps a payload at 8000 bytes
@@ -441,8 +441,8 @@ class StatusRepository:
         still change a decision."""
         result = await self.pool.execute(
             """DELETE FROM status.facts f USING status.statuses s
-               WHERE f.person_id = s.person_id AND f.record_time < $1 AND s.colour = 1 AND s.reasons = '[]'::jsonb""",
-            recorded_before)
+               WHERE f.person_id = s.person_id AND f.record_time < $1 AND s.colour = $2 AND s.reasons = '[]'::jsonb""",
+            recorded_before, Colour.GREEN)
         return int(result.split()[-1])
 
     async def purge_superseded(self, recorded_before: datetime) -> int:
@@ -464,7 +464,7 @@ class StatusRepository:
 
     async def purge_decided_appeals(self, decided_before: datetime) -> int:
         result = await self.pool.execute(
-            "DELETE FROM status.appeals WHERE state <> 1 AND decide_time < $1", decided_before)
+            "DELETE FROM status.appeals WHERE state <> $2 AND decide_time < $1", decided_before, AppealState.PENDING)
         return int(result.split()[-1])
 
     async def purge_check_ins(self, before: datetime) -> int:
@@ -734,10 +734,10 @@ class StatusRepository:
         row = await self.pool.fetchrow(
             """INSERT INTO status.appeals (appeal_id, person_id, filer_person_id, category, province_code, state,
                    file_time, deadline_time, request_id, sealed_key_id, sealed)
-               VALUES ($1, $2, $3, $4, $5, 1, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING *""",
+               VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING *""",
             appeal.appeal_id, appeal.person_id, appeal.filer_person_id, appeal.category, appeal.province_code,
             appeal.file_time, appeal.deadline_time, appeal.request_id, appeal.sealed.key_id,
-            appeal.sealed.ciphertext)
+            appeal.sealed.ciphertext, AppealState.PENDING)
         if row is None:
             row = await self.pool.fetchrow(
                 "SELECT * FROM status.appeals WHERE person_id = $1 AND request_id = $2",
@@ -776,10 +776,10 @@ class StatusRepository:
         row = await self.pool.fetchrow(
             """INSERT INTO status.overrides (override_id, person_id, province_code, colour, reason_code,
                    legal_basis, start_time, end_time, proposer_id, state, propose_time, request_id)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $11) ON CONFLICT DO NOTHING RETURNING *""",
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $10, $11) ON CONFLICT DO NOTHING RETURNING *""",
             override.override_id, override.person_id, override.province_code, override.colour,
             override.reason_code, override.legal_basis, override.start_time, override.end_time,
-            override.proposer_id, override.propose_time, override.request_id)
+            override.proposer_id, override.propose_time, override.request_id, OverrideState.PROPOSED)
         if row is None:
             row = await self.pool.fetchrow(
                 "SELECT * FROM status.overrides WHERE proposer_id = $1 AND request_id = $2",
@@ -816,7 +816,7 @@ class StatusRepository:
     async def create_runs(self, declaration_ids: Sequence[str], now: datetime) -> int:
         result = await self.pool.execute(
             """INSERT INTO status.recompute_runs (declaration_id, state, start_time)
-               SELECT unnest($1::uuid[]), 1, $2 ON CONFLICT DO NOTHING""", declaration_ids, now)
+               SELECT unnest($1::uuid[]), $3, $2 ON CONFLICT DO NOTHING""", declaration_ids, now, RecomputeState.RUNNING)
         return int(result.split()[-1])
 
     async def get_run(self, declaration_id: str) -> RecomputeRun | None:
@@ -825,7 +825,9 @@ class StatusRepository:
         return _run(row) if row else None
 
     async def running_runs(self) -> list[RecomputeRun]:
-        rows = await self.pool.fetch("SELECT * FROM status.recompute_runs WHERE state = 1 ORDER BY start_time")
+        # A literal, as in the partial index recompute_runs_running (WHERE state = 1), so the planner uses it.
+        rows = await self.pool.fetch(f"SELECT * FROM status.recompute_runs WHERE state = {RecomputeState.RUNNING:d} "
+                                     "ORDER BY start_time")
         return [_run(row) for row in rows]
 
     async def advance_run(self, declaration_id: str, last_person_id: str, done: int, changed: int) -> None:

@@ -23,7 +23,16 @@ from services.codes import CodeRejected, SignedCode, read_code
 from services.colours import Colour
 
 FEVER_CELSIUS = Decimal("37.3")
-SIGNS_CODES, SIGNS_EXCHANGES = 1, 2  # key purposes
+
+
+class KeyPurpose(enum.IntEnum):
+    """Numbered as healthcode.verification.v1.KeyPurpose: what a trusted key signs."""
+
+    CODES = 1
+    EXCHANGES = 2
+
+
+SIGNS_CODES, SIGNS_EXCHANGES = KeyPurpose.CODES, KeyPurpose.EXCHANGES
 
 
 class Decision(enum.IntEnum):
