@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import importlib.util
 import json
 import os
 import secrets
@@ -17,7 +18,6 @@ from gateway import bootstrap as gateway
 from gateway.devcredentials import DEV_CALLERS, dev_credentials
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
-from tools.load import cli as load_cli
 from services.runtime.database import migrate
 from services.runtime.logs import configure_logging, get_logger
 from services.runtime import tracing
@@ -393,6 +393,20 @@ def cmd_protos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_tool_commands(commands) -> None:
+    """The development tools' commands (code generation, h2load request files, the load harness): in a
+    checkout, not in the production image, which ships without tools/ and their dependencies."""
+    from tools.load import cli as load_cli
+
+    commands.add_parser("protos", help="regenerate Python code from protos/").set_defaults(handler=cmd_protos)
+    frame = commands.add_parser("grpc-frame", help="write one request as a length-prefixed gRPC message "
+                                                   "(a request file for h2load -d)")
+    frame.add_argument("message", help="the request's full name, e.g. healthcode.status.v1.GetStatusRequest")
+    frame.add_argument("json", nargs="?", default="{}", help="the request in proto3 JSON")
+    frame.set_defaults(handler=cmd_grpc_frame)
+    load_cli.add_parser(commands)
+
+
 def _run(coroutine) -> None:
     import uvloop
 
@@ -421,14 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     grant.add_argument("officer_id", help="province-qualified, as the gateway names operators: 420000.li-admin")
     grant.add_argument("province_code", help="the province, or 000000 for every province")
     grant.set_defaults(handler=cmd_grant_administrator)
-    commands.add_parser("protos", help="regenerate Python code from protos/").set_defaults(handler=cmd_protos)
-    frame = commands.add_parser("grpc-frame", help="write one request as a length-prefixed gRPC message "
-                                                   "(a request file for h2load -d)")
-    frame.add_argument("message", help="the request's full name, e.g. healthcode.status.v1.GetStatusRequest")
-    frame.add_argument("json", nargs="?", default="{}", help="the request in proto3 JSON")
-    frame.set_defaults(handler=cmd_grpc_frame)
-    load_cli.add_parser(commands)
     dcc_command.add_parser(commands)
+    if importlib.util.find_spec("tools") is not None:
+        _add_tool_commands(commands)
     args = parser.parse_args(argv)
     configure_logging(os.environ.get(f"{PREFIX}LOG_LEVEL", "info"))
     try:

@@ -6,6 +6,7 @@ import warnings
 from pathlib import Path
 
 from services.runtime.logs import get_logger
+from services.runtime.settings import PREFIX, SettingsError
 
 log = get_logger(__name__)
 
@@ -30,7 +31,11 @@ class EmbeddedPostgres:
         with warnings.catch_warnings():
             # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
             warnings.simplefilter("ignore")
-            import pgserver
+            try:
+                import pgserver
+            except ModuleNotFoundError:  # the production image: a configured database, no extras
+                raise SettingsError(f"{PREFIX}DATABASE_URL is required (the embedded PostgreSQL is the "
+                                    "development extra healthcode[embedded])") from None
 
             self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop" if self._keep else "delete")
         log.info("embedded_postgres_started", data_dir=str(self.data_dir))
