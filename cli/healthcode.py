@@ -31,11 +31,8 @@ from services.verification import commands as dcc_command
 from services.verification.recognition.exchange_root import dev_exchange_files
 from services.verification.recognition.federation_tls import dev_federation_files
 
-# Every service built so far, in start order. Each module offers NAME, SCHEMA,
-# MIGRATIONS, DEFAULT_PORT, a settings class with read(env), and build_app(settings).
-SERVICES = (identity, itinerary, status, verification)
-SETTINGS = {identity.NAME: identity.IdentitySettings, itinerary.NAME: itinerary.ItinerarySettings,
-            status.NAME: status.StatusSettings, verification.NAME: verification.VerificationSettings}
+# Every service, in start order: the one service list (each bootstrap's SPEC says how to build it).
+SERVICES = (identity.SPEC, itinerary.SPEC, status.SPEC, verification.SPEC)
 
 log = get_logger("healthcode.cli")
 
@@ -71,13 +68,13 @@ def _dev_secrets(data_dir: Path) -> dict[str, str]:
 
 async def _migrate_all(url: str) -> None:
     for service in SERVICES:
-        await migrate(url, service.SCHEMA, service.MIGRATIONS)
+        await migrate(url, service.schema, service.migrations)
 
 
 async def _start(service, environ: Mapping[str, str]) -> tuple[HostedServer, float]:
     """The started server and its drain time."""
-    settings = SETTINGS[service.NAME].read(Env(environ))
-    app = await service.build_app(settings)
+    settings = service.settings.read(Env(environ))
+    app = await service.assemble(settings)
     return await start_server(app, settings.server.host, settings.server.port), settings.server.grace_seconds
 
 
@@ -120,7 +117,7 @@ async def _up(environ: dict[str, str], data_dir: Path) -> None:
     for service in SERVICES:
         server, grace = await _start(service, environ)
         # Services started later reach this one where it actually listens (ports may be 0 in tests).
-        environ.setdefault(f"{PREFIX}{service.NAME.upper()}_ADDRESS", server.address)
+        environ.setdefault(f"{PREFIX}{service.name.upper()}_ADDRESS", server.address)
         servers.append(server)
     front = await _start_dev_gateway(environ, data_dir)
     servers.append(front.grpc)
@@ -200,23 +197,23 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_service(args: argparse.Namespace) -> int:
     """One service alone, as a Kubernetes pod runs it: settings from the environment only.
     HEALTHCODE_WORKERS=N runs it as N processes on one port (SO_REUSEPORT), to use N cores."""
-    service = next(s for s in SERVICES if s.NAME == args.command)
+    service = next(s for s in SERVICES if s.name == args.command)
     env = Env()
-    settings = SETTINGS[service.NAME].read(env)
+    settings = service.settings.read(env)
     migrate_on_start = env.flag("MIGRATE_ON_START", True)
     workers = env.integer("WORKERS", 1, minimum=1, maximum=64)
     env.check()
     if workers > 1:
-        return _serve_workers(service.NAME, workers, settings.server.host)
+        return _serve_workers(service.name, workers, settings.server.host)
 
     async def serve() -> None:
         if migrate_on_start:
-            await migrate(settings.server.database_url, service.SCHEMA, service.MIGRATIONS)
-        tracing.configure(f"healthcode-{service.NAME}")
-        app = await service.build_app(settings)
+            await migrate(settings.server.database_url, service.schema, service.migrations)
+        tracing.configure(f"healthcode-{service.name}")
+        app = await service.assemble(settings)
         server = await start_server(app, settings.server.host, settings.server.port)
         serve_metrics(settings.server.host, settings.server.metrics_port)
-        print(f"{service.NAME} grpc://{server.address}", flush=True)
+        print(f"{service.name} grpc://{server.address}", flush=True)
         await run_until_signalled([server], settings.server.grace_seconds)
 
     _run(serve())
@@ -285,18 +282,18 @@ def _worker(name: str, index: int, port: int | None, ready) -> None:
 
     configure_logging(os.environ.get(f"{PREFIX}LOG_LEVEL", "info"))
     structlog.contextvars.bind_contextvars(worker=index)
-    service = next(s for s in SERVICES if s.NAME == name)
+    service = next(s for s in SERVICES if s.name == name)
     env = Env()
-    settings = SETTINGS[name].read(env)
+    settings = service.settings.read(env)
     if port is not None:
         settings = dataclasses.replace(settings, server=dataclasses.replace(settings.server, port=port))
     migrate_on_start = index == 0 and env.flag("MIGRATE_ON_START", True)
 
     async def serve() -> None:
         if migrate_on_start:
-            await migrate(settings.server.database_url, service.SCHEMA, service.MIGRATIONS)
-        tracing.configure(f"healthcode-{service.NAME}")
-        app = await service.build_app(settings)
+            await migrate(settings.server.database_url, service.schema, service.migrations)
+        tracing.configure(f"healthcode-{service.name}")
+        app = await service.assemble(settings)
         server = await start_server(app, settings.server.host, settings.server.port, reuse_port=True)
         # One /metrics per process: worker i on the metrics port + i.
         metrics_port = settings.server.metrics_port
@@ -420,8 +417,8 @@ def main(argv: list[str] | None = None) -> int:
                         ).set_defaults(handler=cmd_up)
     commands.add_parser("migrate", help="apply pending migrations of every schema").set_defaults(handler=cmd_migrate)
     for service in SERVICES:
-        commands.add_parser(service.NAME, help=f"run the {service.NAME} service alone (port "
-                                                f"{service.DEFAULT_PORT})").set_defaults(handler=cmd_service)
+        commands.add_parser(service.name, help=f"run the {service.name} service alone (port "
+                                                f"{service.port})").set_defaults(handler=cmd_service)
     commands.add_parser("gateway", help=f"run the gateway alone (gRPC {gateway.DEFAULT_PORT}, HTTP "
                                         f"{gateway.DEFAULT_HTTP_PORT})").set_defaults(handler=cmd_gateway)
     commands.add_parser("reseal", help="re-encrypt identity's personal data under the active sealing key "

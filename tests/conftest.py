@@ -52,7 +52,7 @@ async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = _with_database(postgres_server_url, name)
     for service in SERVICES:
-        await migrate(url, service.SCHEMA, service.MIGRATIONS)
+        await migrate(url, service.schema, service.migrations)
     yield url
     await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
     await admin.close()

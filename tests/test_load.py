@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc
 
-from cli.healthcode import SERVICES, SETTINGS
+from cli.healthcode import SERVICES
 from services.identity.documents import DocumentKind, mask_name, parse_document
 from tools.load import cli as load_cli
 from tools.load import harness, population
@@ -59,20 +59,20 @@ async def platform(postgres_server_url: str) -> AsyncIterator[Platform]:
     await admin.execute(f'CREATE DATABASE "{name}"')
     url = urlunsplit(urlsplit(postgres_server_url)._replace(path="/" + name))
     for service in SERVICES:
-        await migrate(url, service.SCHEMA, service.MIGRATIONS)
+        await migrate(url, service.schema, service.migrations)
     environ = {"HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_IDENTITY_SEALING_KEYS": f"t1:{random_key()}",
                "HEALTHCODE_IDENTITY_LOOKUP_KEY": random_key(), "HEALTHCODE_FEDERATION_KEY": random_key(),
                "HEALTHCODE_STATUS_SEALING_KEYS": f"t1:{random_key()}", "HEALTHCODE_STATUS_AUDIT_KEY": random_key(),
                "HEALTHCODE_STATUS_DEV_SIGNING_KEYS": "true", "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": "1",
                "HEALTHCODE_VERIFICATION_EXCHANGE_KEY": random_key(), "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key(),
-               **{f"HEALTHCODE_{s.NAME.upper()}_PORT": "0" for s in SERVICES}}
+               **{f"HEALTHCODE_{s.name.upper()}_PORT": "0" for s in SERVICES}}
     servers: list[HostedServer] = []
     try:
         for service in SERVICES:
-            app = await service.build_app(SETTINGS[service.NAME].read(Env(environ)))
+            app = await service.assemble(service.settings.read(Env(environ)))
             servers.append(await start_server(app, "127.0.0.1", 0))
-            environ[f"HEALTHCODE_{service.NAME.upper()}_ADDRESS"] = servers[-1].address
-        yield Platform(url, {s.NAME: environ[f"HEALTHCODE_{s.NAME.upper()}_ADDRESS"] for s in SERVICES},
+            environ[f"HEALTHCODE_{service.name.upper()}_ADDRESS"] = servers[-1].address
+        yield Platform(url, {s.name: environ[f"HEALTHCODE_{s.name.upper()}_ADDRESS"] for s in SERVICES},
                        population.PopulationKeys.read(environ))
     finally:
         for server in reversed(servers):

@@ -29,7 +29,7 @@ import yaml
 from google.protobuf import descriptor_pool
 
 from gateway import bootstrap as gateway
-from cli.healthcode import SERVICES, SETTINGS
+from cli.healthcode import SERVICES
 from services.runtime.settings import PREFIX, Env, ServerSettings, SettingsError
 from tests.support import k8s_render
 
@@ -64,7 +64,7 @@ class Server:
         return s.host, s.port, s.grace_seconds, s.metrics_port
 
 
-SERVERS = [Server(service.NAME, service.DEFAULT_PORT, SETTINGS[service.NAME], True) for service in SERVICES] + [
+SERVERS = [Server(service.name, service.port, service.settings, True) for service in SERVICES] + [
     Server(gateway.NAME, gateway.DEFAULT_PORT, gateway.GatewaySettings, False)]
 
 by_rendering = pytest.mark.parametrize("rendering", list(RENDERINGS))
@@ -170,7 +170,7 @@ def _settings_the_code_reads() -> frozenset[str]:
     """Every string literal in services/ and gateway/, plus the names built with f-strings: each
     service's port (ServerSettings: f"{upper}_PORT") and the gateway's upstreams (f"{NAME}_ADDRESS")."""
     literals = {node.value for node in _source_nodes() if isinstance(node, ast.Constant) and isinstance(node.value, str)}
-    return frozenset(literals | {f"{service.NAME.upper()}_PORT" for service in SERVICES}
+    return frozenset(literals | {f"{service.name.upper()}_PORT" for service in SERVICES}
                      | {f"{name.upper()}_ADDRESS" for name in gateway.UPSTREAMS})
 
 
@@ -925,7 +925,7 @@ def test_every_database_client_uses_the_primary_with_verified_tls(rendering):
     clients = [w for w in _workloads(rendering) if any(item["name"] == f"{PREFIX}DATABASE_URL"
                                                        for c in _containers(w) for item in c.get("env", []))]
     assert sorted(w["metadata"]["name"] for w in clients) == sorted(
-        [s.NAME for s in SERVICES] + ["healthcode-migrate"])
+        [s.name for s in SERVICES] + ["healthcode-migrate"])
     for workload in clients:
         volumes = {volume["name"]: volume for volume in _pod_spec(workload).get("volumes", [])}
         for container in _containers(workload):

@@ -18,7 +18,7 @@ from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import open_pool
 from services.runtime.jobs import every
 from services.runtime.sealing import Keyring, LookupHasher
-from services.runtime.server import App
+from services.runtime.server import App, ServiceSpec
 from services.runtime.settings import Env, ServerSettings
 
 NAME = "identity"
@@ -78,6 +78,10 @@ async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> A
     return App(name=NAME, service_names=servicer.SERVICE_NAMES,
                add_to_server=lambda server: servicer.add_to_server(registry, server),
                background=(purge_nonces, purge_sessions), close=pool.close)
+
+
+SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
+                   settings=IdentitySettings, assemble=build_app)
 
 
 async def reseal(settings: IdentitySettings) -> int:

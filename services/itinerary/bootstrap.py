@@ -15,7 +15,7 @@ from services.runtime.clients import open_channel
 from services.runtime.clock import Clock, SystemClock
 from services.runtime.database import open_pool
 from services.runtime.jobs import every
-from services.runtime.server import App
+from services.runtime.server import App, ServiceSpec
 from services.runtime.settings import Env, ServerSettings
 
 NAME = "itinerary"
@@ -68,3 +68,7 @@ async def build_app(settings: ItinerarySettings, clock: Clock | None = None) -> 
                add_to_server=lambda server: servicer.add_to_server(ledger, server),
                background=(every(settings.maintenance_interval, ledger.maintain_partitions, "stay_partitions"),),
                close=close)
+
+
+SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
+                   settings=ItinerarySettings, assemble=build_app)

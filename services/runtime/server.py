@@ -11,6 +11,7 @@ import traceback
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import grpc
 import structlog
@@ -60,6 +61,19 @@ class App:
 
     def __post_init__(self) -> None:
         self.error_domain = self.error_domain or f"{self.name}.healthcode"
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One service as the composition root (the `healthcode` command, the tests' deployments) starts it:
+    each service's bootstrap declares its SPEC, and the service list is a tuple of them."""
+
+    name: str
+    schema: str               # its Postgres schema: no other service reads it
+    migrations: Path          # versioned SQL applied to that schema
+    port: int                 # the default; HEALTHCODE_<NAME>_PORT overrides it
+    settings: type            # a settings class with read(env) and a `server: ServerSettings`
+    assemble: Callable[..., Awaitable[App]]  # settings (and, in tests, a clock) → the App to host
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):

@@ -13,7 +13,7 @@ from services.runtime.database import open_pool, open_read_pool
 from services.runtime.jobs import every
 from services.runtime.logs import get_logger
 from services.runtime.sealing import Keyring
-from services.runtime.server import App
+from services.runtime.server import App, ServiceSpec
 from services.runtime.settings import Env, ServerSettings
 from services.status import servicer
 from services.status.audit import AuditChain, find_unbound_statuses, verify_chain
@@ -161,6 +161,10 @@ async def _ensure_dev_signing_keys(board: StatusBoard) -> None:
 async def build_app(settings: StatusSettings, clock: Clock | None = None) -> App:
     app, _ = await assemble(settings, clock or SystemClock())
     return app
+
+
+SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
+                   settings=StatusSettings, assemble=build_app)
 
 
 async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusParts]:

@@ -20,7 +20,7 @@ from services.runtime.database import open_pool, open_read_pool
 from services.runtime.errors import Unavailable
 from services.runtime.jobs import every
 from services.runtime.logs import get_logger
-from services.runtime.server import App, Listener
+from services.runtime.server import App, Listener, ServiceSpec
 from services.runtime.settings import Env, ServerSettings
 from services.verification import servicer
 from services.verification.recognition.checkpoint import Checkpoint
@@ -230,6 +230,10 @@ class VerificationParts:
 async def build_app(settings: VerificationSettings, clock: Clock | None = None) -> App:
     app, _ = await assemble(settings, clock or SystemClock())
     return app
+
+
+SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
+                   settings=VerificationSettings, assemble=build_app)
 
 
 async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, VerificationParts]:

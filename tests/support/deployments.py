@@ -162,7 +162,7 @@ async def start_deployment(postgres_url: str, province: str, federation_port: in
     await admin.close()
     url = urlunsplit(urlsplit(postgres_url)._replace(path="/" + name))
     for service in SERVICES:
-        await migrate(url, service.SCHEMA, service.MIGRATIONS)
+        await migrate(url, service.schema, service.migrations)
     deployment = Deployment(province, ManualClock(), drop=(postgres_url, name))
     base = {"HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_FEDERATION_KEY": federation_key}
 

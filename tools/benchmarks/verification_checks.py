@@ -667,12 +667,12 @@ async def main(args: argparse.Namespace) -> None:
         embedded = EmbeddedPostgres(work / "pg", keep=False)
         url = embedded.start()
     for service in SERVICES:
-        await migrate(url, service.SCHEMA, service.MIGRATIONS)
+        await migrate(url, service.schema, service.migrations)
     exchange_secret, venue_key = secrets.token_bytes(32), secrets.token_bytes(32)
     environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_LOG_LEVEL": "warning",
                "HEALTHCODE_MIGRATE_ON_START": "false",
                "HEALTHCODE_POOL_MAX_SIZE": "8", "HEALTHCODE_POOL_MIN_SIZE": "8",
-               **{f"HEALTHCODE_{s.NAME.upper()}_PORT": "0" for s in SERVICES},
+               **{f"HEALTHCODE_{s.name.upper()}_PORT": "0" for s in SERVICES},
                "HEALTHCODE_IDENTITY_SEALING_KEYS": f"b:{key()}", "HEALTHCODE_IDENTITY_LOOKUP_KEY": key(),
                "HEALTHCODE_FEDERATION_KEY": key(),
                "HEALTHCODE_STATUS_SEALING_KEYS": f"b:{key()}", "HEALTHCODE_STATUS_AUDIT_KEY": key(),
