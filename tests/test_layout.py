@@ -1,0 +1,44 @@
+"""The layout's import rules: one direction (services ← gateway ← cli, tools), and tests that import
+only support modules, never another test module or a conftest."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Each top-level package and the first-party packages it may not import.
+FORBIDDEN = {"services": {"gateway", "cli", "tools", "tests"}, "gateway": {"cli", "tools", "tests"},
+             "cli": {"tests"}}
+# A benchmark may start deployments with the tests' starter (tests.support), never use a test module.
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def test_imports_go_one_way():
+    wrong = [f"{path.relative_to(ROOT)}:{line} imports {name}"
+             for package, forbidden in FORBIDDEN.items() for path in sorted((ROOT / package).rglob("*.py"))
+             for line, name in _imports(path) if name.split(".")[0] in forbidden]
+    wrong += [f"{path.relative_to(ROOT)}:{line} imports {name}" for path in sorted((ROOT / "tools").rglob("*.py"))
+              for line, name in _imports(path) if name.startswith("tests.") and not name.startswith("tests.support")]
+
+    assert wrong == []
+
+
+def test_no_test_module_imports_another_test_module_or_a_conftest():
+    wrong = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for line, name in _imports(path):
+            parts = name.split(".")
+            if parts[0] == "tests" and any(p.startswith("test_") or p == "conftest" for p in parts[1:]):
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
+
+    assert wrong == []
