@@ -16,8 +16,8 @@ from healthcode.verification.v1 import verification_pb2
 
 from services.colours import Colour
 from services.identity.documents import DocumentKind
-from services.identity.model import ActingBasis, LinkBasis, ProviderKind, Relation
-from services.itinerary.model import RiskLevel, StaySource
+from services.identity.model import ActingBasis, LinkBasis, NameCorrectionState, ProviderKind, Relation
+from services.itinerary.model import RiskLevel, StayCorrectionAction, StaySource
 from services.status import model as status
 from services.verification.recognition.checker import Decision, KeyPurpose, Standing
 from services.verification.venues.model import VenueCategory
@@ -26,14 +26,15 @@ MIRRORS = [
     (Colour, common_pb2.Colour), (RiskLevel, common_pb2.RiskLevel),
     (DocumentKind, identity_pb2.DocumentKind), (Relation, identity_pb2.Relation),
     (LinkBasis, identity_pb2.LinkBasis), (ProviderKind, identity_pb2.ProviderKind),
-    (ActingBasis, identity_pb2.ActingBasis),
-    (StaySource, itinerary_pb2.StaySource),
+    (ActingBasis, identity_pb2.ActingBasis), (NameCorrectionState, identity_pb2.NameCorrectionState),
+    (StaySource, itinerary_pb2.StaySource), (StayCorrectionAction, itinerary_pb2.StayCorrectionAction),
     (status.FactKind, status_pb2.FactKind), (status.Diagnosis, status_pb2.Diagnosis),
     (status.QuarantinePlace, status_pb2.QuarantinePlace), (status.TestResult, status_pb2.TestResult),
     (status.FactSource, status_pb2.FactSource), (status.Symptom, status_pb2.Symptom),
     (status.OfficerRole, status_pb2.OfficerRole), (status.AppealCategory, status_pb2.AppealCategory),
     (status.AppealState, status_pb2.AppealState), (status.OverrideState, status_pb2.OverrideState),
     (status.RecomputeState, status_pb2.RecomputeState), (status.ChangeCause, status_pb2.ChangeCause),
+    (status.CorrectionKind, status_pb2.CorrectionKind),
     (Decision, verification_pb2.Decision), (VenueCategory, verification_pb2.VenueCategory),
     (KeyPurpose, verification_pb2.KeyPurpose), (Standing, verification_pb2.CodeStanding),
 ]

@@ -28,8 +28,8 @@ from services.runtime.sealing import Keyring
 from services.status import facts as intake
 from services.status.audit import AuditChain, AuditEntry
 from services.status.memory import RecentStatuses
-from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Evidence, Fact, FactKind, Status,
-                                   decide, popup_acknowledgement, reasons_from_json, reasons_to_json)
+from services.status.model import (ChangeCause, CheckIn, CorrectionKind, Decision, Diagnosis, Evidence, Fact, FactKind,
+                                   Status, decide, popup_acknowledgement, reasons_from_json, reasons_to_json)
 from services.status import signals
 from services.status.clients import Identity, Itinerary
 from services.status.repository import (ColourChange, CorrectionRow, Enrolment, LockedFact, StaleCode,
@@ -389,11 +389,11 @@ class StatusBoard:
                 raise PermissionDenied(reason="FACT_KIND_RESERVED",
                                        message="appeal and override decisions are not corrected by record id")
             if amended is None:
-                kind, changed = intake.FACT_RETRACTED, ()
+                kind, changed = CorrectionKind.FACT_RETRACTED, ()
                 await self.repository.retract_fact(connection, person_id, fact_row.fact_id, now)
             else:
                 accepted, changed = intake.check_amendment(amended, stored, now, self._policy.clock_skew)
-                kind = intake.FACT_AMENDED
+                kind = CorrectionKind.FACT_AMENDED
                 await self.repository.amend_fact(
                     connection, person_id, fact_row.fact_id, accepted.source,
                     self._keyring.seal(intake.seal_fact_body(accepted.fact), intake.fact_context(fact_row.fact_id)),

@@ -173,9 +173,6 @@ def check_fact(index: int, submitted: SubmittedFact, fact_id: str, now: datetime
 
 
 # Corrections of a fact by the authority that recorded it.
-
-# CorrectionKind values, as in healthcode.status.v1.CorrectionKind.
-FACT_RETRACTED, FACT_AMENDED, STAY_CORRECTED, STAY_WITHDRAWN = 1, 2, 3, 4
 _REQUEST_ID = _RECORD_ID
 MAX_CORRECTION_TEXT = 500
 # What a fact says, by the name of the request field that carries it.

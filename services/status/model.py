@@ -794,6 +794,15 @@ class RecomputeState(enum.IntEnum):
     FAILED = 3
 
 
+class CorrectionKind(enum.IntEnum):
+    """Numbered as in healthcode.status.v1.CorrectionKind."""
+
+    FACT_RETRACTED = 1
+    FACT_AMENDED = 2
+    STAY_CORRECTED = 3
+    STAY_WITHDRAWN = 4
+
+
 class ChangeCause(enum.IntEnum):
     """Numbered as in healthcode.status.v1.ChangeCause."""
 

@@ -18,9 +18,8 @@ from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_time_id_token, parse_uuid, time_id_token
 from services.status import signals
-from services.status import facts as intake
 from services.status.board import CorrectionNote, StatusBoard
-from services.status.model import ChangeCause, RecomputeState
+from services.status.model import ChangeCause, CorrectionKind, RecomputeState
 from services.status.clients import Itinerary, StayChange
 from services.status.repository import CorrectionRow, RecomputeRun
 
@@ -105,7 +104,7 @@ class Recomputation:
             async def record(connection) -> None:
                 new = await self._repository.insert_corrections(connection, [CorrectionRow(
                     change.correction_id, change.person_id,
-                    intake.STAY_WITHDRAWN if change.withdrawn else intake.STAY_CORRECTED, change.carrier,
+                    CorrectionKind.STAY_WITHDRAWN if change.withdrawn else CorrectionKind.STAY_CORRECTED, change.carrier,
                     change.correction_id, change.changed_fields, change.reason, "", None, change.create_time)
                     for change in changes])
                 notes.update({change.person_id: CorrectionNote(change.correction_id, change.carrier, "")
