@@ -141,7 +141,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         for url in urls.values():
             for service in SERVICES:
-                await migrate(url, service.SCHEMA, service.MIGRATIONS)
+                await migrate(url, service.schema, service.migrations)
         started = time.perf_counter()
         await seed_changes(urls[HOME], args.changes, now)
         print(f"setup: {args.changes} colour changes seeded in {time.perf_counter() - started:.1f} s", flush=True)

@@ -111,7 +111,7 @@ async def raw_read(url: str) -> tuple[float, int]:
 async def start_platform(url: str, work: Path) -> tuple[asyncio.subprocess.Process, dict[str, str]]:
     environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_DATA_DIR": str(work / "data"),
                "HEALTHCODE_LOG_LEVEL": "warning", "HEALTHCODE_METRICS_PORT": "0",
-               **{f"HEALTHCODE_{s.NAME.upper()}_PORT": "0" for s in SERVICES},
+               **{f"HEALTHCODE_{s.name.upper()}_PORT": "0" for s in SERVICES},
                "HEALTHCODE_VERIFICATION_FEDERATION_PORT": "0", "HEALTHCODE_GATEWAY_PORT": "0",
                "HEALTHCODE_GATEWAY_HTTP_PORT": "0", "HEALTHCODE_GATEWAY_HEALTH_PORT": "0"}
     log = (work / "up.log").open("ab")
@@ -231,7 +231,7 @@ async def main() -> None:
     platform = None
     try:
         for service in SERVICES:
-            await migrate(url, service.SCHEMA, service.MIGRATIONS)
+            await migrate(url, service.schema, service.migrations)
         seeded = await seed(url, args.records, rng, "bench-1")
         print(f"seeded {args.records:,} records by COPY in {seeded:.1f} s (setup)", flush=True)
         platform, seen = await start_platform(url, work)
