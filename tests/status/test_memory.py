@@ -8,8 +8,9 @@ connection was down.
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import grpc
@@ -26,7 +27,7 @@ from services.status.model import Decision, Status
 from services.status.watch import LISTENER_NAME
 from tests.support.status import NATIONAL_ONLY, diagnosis, person_in, record
 
-NOW = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 
 
 def _status(person_id: str, version: int, valid_for: timedelta = timedelta(hours=1)) -> Status:
@@ -119,6 +120,18 @@ async def _until(condition, seconds: float = 10.0) -> None:
     raise AssertionError("condition not reached")
 
 
+@asynccontextmanager
+async def another_replica(status_env, clock):
+    """A second replica of the shared status service (its database, its keys), as its client."""
+    app, _ = await status.assemble(status_env.settings, clock)
+    server = await start_server(app, "127.0.0.1", 0)
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            yield status_pb2_grpc.StatusServiceStub(channel)
+    finally:
+        await server.stop(grace=0.5)
+
+
 def _hits() -> float:
     return LOOKUPS.labels("hit")._value.get()
 
@@ -139,26 +152,20 @@ async def test_a_shown_status_comes_from_memory_and_a_change_here_is_seen_at_onc
 
 async def test_a_change_on_another_replica_is_seen_once_its_notification_arrives(
         status_env, identity_env, clock):
-    other_app, _ = await status.assemble(status_env.settings, clock)
-    other = await start_server(other_app, "127.0.0.1", 0)
-    try:
-        async with grpc.aio.insecure_channel(other.address) as channel:
-            elsewhere = status_pb2_grpc.StatusServiceStub(channel)
-            await _until(lambda: status_env.parts.recent.enabled)
-            person = await person_in(identity_env, NATIONAL_ONLY)
-            for _ in range(2):
-                first = (await status_env.stub.GetStatus(pb.GetStatusRequest(person_id=person))).status
-            watch = status_env.stub.WatchStatus(pb.WatchStatusRequest(person_id=person))
-            assert (await watch.read()).status.version == first.version
-            await elsewhere.RecordFacts(pb.RecordFactsRequest(
-                facts=[diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.board.now())]))
-            # The notification that woke this watch dropped the entry first.
-            assert (await watch.read()).status.version == first.version + 1
-            watch.cancel()
-            after = (await status_env.stub.GetStatus(pb.GetStatusRequest(person_id=person))).status
-            assert after.version == first.version + 1 and after.colour == common_pb2.COLOUR_RED
-    finally:
-        await other.stop(grace=0.5)
+    async with another_replica(status_env, clock) as elsewhere:
+        await _until(lambda: status_env.parts.recent.enabled)
+        person = await person_in(identity_env, NATIONAL_ONLY)
+        for _ in range(2):
+            first = (await status_env.stub.GetStatus(pb.GetStatusRequest(person_id=person))).status
+        watch = status_env.stub.WatchStatus(pb.WatchStatusRequest(person_id=person))
+        assert (await watch.read()).status.version == first.version
+        await elsewhere.RecordFacts(pb.RecordFactsRequest(
+            facts=[diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.board.now())]))
+        # The notification that woke this watch dropped the entry first.
+        assert (await watch.read()).status.version == first.version + 1
+        watch.cancel()
+        after = (await status_env.stub.GetStatus(pb.GetStatusRequest(person_id=person))).status
+        assert after.version == first.version + 1 and after.colour == common_pb2.COLOUR_RED
 
 
 async def test_while_notifications_are_down_every_status_is_read_from_the_database(
@@ -198,30 +205,24 @@ async def test_while_notifications_are_down_every_status_is_read_from_the_databa
 async def test_a_code_turns_stale_at_the_checkpoint_once_another_replica_changes_its_status(
         status_env, identity_env, clock):
     # The standing a checkpoint asks for reads the person's version from memory when it can.
-    other_app, _ = await status.assemble(status_env.settings, clock)
-    other = await start_server(other_app, "127.0.0.1", 0)
-    try:
-        async with grpc.aio.insecure_channel(other.address) as channel:
-            elsewhere = status_pb2_grpc.StatusServiceStub(channel)
-            await _until(lambda: status_env.parts.recent.enabled)
-            person = await person_in(identity_env, NATIONAL_ONLY)
-            code = read_code((await status_env.stub.IssueCode(pb.IssueCodeRequest(person_id=person))).payload)
-            standing = pb.GetCodeStandingRequest(code_ids=[code.claims.code_id.hex()])
-            for _ in range(2):  # the second from memory
-                assert list((await status_env.stub.GetCodeStanding(standing)).standings) == [
-                    pb.CODE_STANDING_CURRENT]
-            watch = status_env.stub.WatchStatus(pb.WatchStatusRequest(person_id=person))
-            await watch.read()
-            await elsewhere.RecordFacts(pb.RecordFactsRequest(
-                facts=[diagnosis(person, pb.DIAGNOSIS_CLOSE_CONTACT, status_env.parts.board.now())]))
-            await watch.read()  # the notification has arrived here
-            watch.cancel()
-            assert list((await status_env.stub.GetCodeStanding(standing)).standings) == [pb.CODE_STANDING_STALE]
-            # And a change made on this replica is seen by the next standing, with no wait at all.
-            fresh = read_code((await status_env.stub.IssueCode(pb.IssueCodeRequest(person_id=person))).payload)
-            again = pb.GetCodeStandingRequest(code_ids=[fresh.claims.code_id.hex()])
-            assert list((await status_env.stub.GetCodeStanding(again)).standings) == [pb.CODE_STANDING_CURRENT]
-            await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.board.now()))
-            assert list((await status_env.stub.GetCodeStanding(again)).standings) == [pb.CODE_STANDING_STALE]
-    finally:
-        await other.stop(grace=0.5)
+    async with another_replica(status_env, clock) as elsewhere:
+        await _until(lambda: status_env.parts.recent.enabled)
+        person = await person_in(identity_env, NATIONAL_ONLY)
+        code = read_code((await status_env.stub.IssueCode(pb.IssueCodeRequest(person_id=person))).payload)
+        standing = pb.GetCodeStandingRequest(code_ids=[code.claims.code_id.hex()])
+        for _ in range(2):  # the second from memory
+            assert list((await status_env.stub.GetCodeStanding(standing)).standings) == [
+                pb.CODE_STANDING_CURRENT]
+        watch = status_env.stub.WatchStatus(pb.WatchStatusRequest(person_id=person))
+        await watch.read()
+        await elsewhere.RecordFacts(pb.RecordFactsRequest(
+            facts=[diagnosis(person, pb.DIAGNOSIS_CLOSE_CONTACT, status_env.parts.board.now())]))
+        await watch.read()  # the notification has arrived here
+        watch.cancel()
+        assert list((await status_env.stub.GetCodeStanding(standing)).standings) == [pb.CODE_STANDING_STALE]
+        # And a change made on this replica is seen by the next standing, with no wait at all.
+        fresh = read_code((await status_env.stub.IssueCode(pb.IssueCodeRequest(person_id=person))).payload)
+        again = pb.GetCodeStandingRequest(code_ids=[fresh.claims.code_id.hex()])
+        assert list((await status_env.stub.GetCodeStanding(again)).standings) == [pb.CODE_STANDING_CURRENT]
+        await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.board.now()))
+        assert list((await status_env.stub.GetCodeStanding(again)).standings) == [pb.CODE_STANDING_STALE]
