@@ -154,6 +154,7 @@ async def status_env(database_url: str, clock: ManualClock, identity_env: Identi
         # Tests drive the scheduler, the follower and recomputation themselves.
         "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": "0",
         "HEALTHCODE_STATUS_STAY_FOLLOW_INTERVAL_SECONDS": "0",
+        "HEALTHCODE_STATUS_NAME_FOLLOW_INTERVAL_SECONDS": "0",
         "HEALTHCODE_STATUS_RENEWAL_HORIZON_MINUTES": "0",
         "HEALTHCODE_STATUS_REVIEW_INTERVAL_SECONDS": "3600",
         "HEALTHCODE_STATUS_AUDIT_CHECK_INTERVAL_SECONDS": "86400",

@@ -37,7 +37,7 @@ from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
-from services.runtime.requests import parse_time_id_token, parse_uuid, time_id_token
+from services.runtime.requests import parse_time_id_token, parse_uuid, sequence_token, time_id_token
 from services.runtime.requests import request_id as requested_id
 from services.runtime.sealing import Keyring, LookupHasher, Sealed
 
@@ -266,6 +266,15 @@ class PersonRegistry:
 
     async def list_corrections(self, person_id: str) -> list[Correction]:
         return await self._repository.list_corrections(model.parse_person_id(person_id, "person_id"))
+
+    async def name_changes(self, changed_after: datetime | None, page_size: int, page_token: str
+                           ) -> tuple[list[tuple[str, str, datetime]], str]:
+        """Persons whose name was corrected since `changed_after`: (person, masked name now, when)."""
+        size = requested_page_size(page_size)
+        after_id = sequence_token(page_token) if page_token else 0
+        rows = await self._repository.name_changes(changed_after, after_id, size + 1)
+        token = str(rows[size - 1][0]) if len(rows) > size else ""
+        return [(person_id, masked, when) for _, person_id, masked, when in rows[:size]], token
 
     # Name corrections
 

@@ -151,6 +151,18 @@ class IdentityRepository:
                WHERE person_id = $1 ORDER BY correction_id DESC""", person_id)
         return [Correction(r["kind"], r["actor"], r["reason"], r["links_ended"], r["create_time"]) for r in rows]
 
+    async def name_changes(self, changed_after: datetime | None, after_id: int, limit: int
+                           ) -> list[tuple[int, str, str, datetime]]:
+        """(correction id, person, masked name now, when) of every name correction or reclaim made at or
+        after `changed_after`, by correction id from after `after_id`."""
+        rows = await self._pool.fetch(
+            """SELECT c.correction_id, c.person_id::text, p.masked_name, c.create_time
+               FROM identity.corrections c JOIN identity.persons p USING (person_id)
+               WHERE c.kind IN ('NAME', 'RECLAIM') AND ($1::timestamptz IS NULL OR c.create_time >= $1)
+                 AND c.correction_id > $2
+               ORDER BY c.correction_id LIMIT $3""", changed_after, after_id, limit)
+        return [(r["correction_id"], r["person_id"], r["masked_name"], r["create_time"]) for r in rows]
+
     async def list_name_corrections(self, province_code: str, state: NameCorrectionState,
                                     after: tuple[datetime, str] | None, limit: int) -> list[StoredNameCorrection]:
         """A province's name corrections in one state, oldest first, from after (create time, id)."""

@@ -164,6 +164,13 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
         persons = await self._registry.find_by_federation_refs([bytes(r) for r in request.federation_refs])
         return pb.BatchLookupPersonsByFederationRefResponse(persons=[_person(p) for p in persons])
 
+    async def ListNameChanges(self, request: pb.ListNameChangesRequest, context) -> pb.ListNameChangesResponse:
+        changes, token = await self._registry.name_changes(optional_datetime(request, "changed_after"),
+                                                           request.page_size, request.page_token)
+        return pb.ListNameChangesResponse(changes=[pb.NameChange(
+            person_id=person_id, masked_name=masked, change_time=to_timestamp(when))
+            for person_id, masked, when in changes], next_page_token=token)
+
     async def RecordFaceCheck(self, request: pb.RecordFaceCheckRequest, context) -> pb.RecordFaceCheckResponse:
         attestation = _attestation(request, "face_attestation")
         if attestation is None:

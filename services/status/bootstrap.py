@@ -23,6 +23,7 @@ from services.status.chain_check import ChainCheck
 from services.status.listings import PeerProvinceWord
 from services.status.clients import Identity, Itinerary
 from services.status.memory import RecentStatuses
+from services.status.names import NameFollower
 from services.status.recompute import Recomputation
 from services.status.renewal import Renewal
 from services.status.repository import StatusRepository
@@ -61,6 +62,7 @@ class StatusSettings:
     review_interval: float        # the scheduler of time-based changes
     follow_interval: float        # following itinerary's declarations; 0 turns it off
     stay_follow_interval: float   # following itinerary's newly risky stays; 0 turns it off
+    name_follow_interval: float   # following identity's name corrections; 0 turns it off
     renewal_horizon: timedelta    # statuses lapsing this soon are renewed ahead when nothing changes; 0: off
     renewal_rate: float           # statuses per second a replica renews at most (spread over the horizon)
     reload_interval: float        # re-reading rule sets and signing keys published elsewhere
@@ -98,6 +100,7 @@ class StatusSettings:
             review_interval=env.number("STATUS_REVIEW_INTERVAL_SECONDS", 30.0, minimum=0.1),
             follow_interval=env.number("STATUS_FOLLOW_INTERVAL_SECONDS", 5.0, minimum=0.0),
             stay_follow_interval=env.number("STATUS_STAY_FOLLOW_INTERVAL_SECONDS", 0.5, minimum=0.0),
+            name_follow_interval=env.number("STATUS_NAME_FOLLOW_INTERVAL_SECONDS", 5.0, minimum=0.0),
             renewal_horizon=timedelta(minutes=env.integer("STATUS_RENEWAL_HORIZON_MINUTES", 180, minimum=0,
                                                           maximum=720)),
             renewal_rate=env.number("STATUS_RENEWAL_RATE", 1000.0, minimum=1.0),
@@ -120,6 +123,7 @@ class StatusParts:
     chain_check: ChainCheck
     recent: RecentStatuses
     peer_word: PeerProvinceWord
+    names: NameFollower
 
 
 async def build_parts(settings: StatusSettings, pool, identity: Identity, itinerary: Itinerary,
@@ -140,7 +144,8 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
     recomputation = Recomputation(board, itinerary, first_look_back=timedelta(days=14))
     return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url, recent),
                        ChainCheck(pool, AuditChain(settings.audit_key), clock), recent,
-                       PeerProvinceWord(board, repository, keyring, settings.clock_skew))
+                       PeerProvinceWord(board, repository, keyring, settings.clock_skew),
+                       NameFollower(repository, identity, recent, first_look_back=timedelta(days=1)))
 
 
 async def _ensure_dev_signing_keys(board: StatusBoard) -> None:
@@ -202,6 +207,9 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
     if settings.renewal_horizon > timedelta(0):
         renewal = Renewal(board, settings.renewal_horizon, settings.renewal_rate, _RENEWAL_INTERVAL)
         background.append(every(_RENEWAL_INTERVAL, renewal.run, "status_renewal"))
+    if settings.name_follow_interval > 0:
+        background.append(every(settings.name_follow_interval, lambda: parts.names.follow(clock.now()),
+                                "status_name_follow"))
     if settings.stay_follow_interval > 0:
         background.append(every(settings.stay_follow_interval, recomputation.follow_stays, "status_stay_follow"))
     if settings.follow_interval > 0:

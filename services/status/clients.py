@@ -82,6 +82,21 @@ class Identity:
                                                     bytes(p.federation_ref))
                 for response in responses for p in response.persons if p.federation_ref}
 
+    async def name_changes(self, changed_after: datetime) -> list[tuple[str, str, datetime]]:
+        """(person, masked name now, when) of every name corrected at or after `changed_after`, oldest first."""
+        changes: list[tuple[str, str, datetime]] = []
+        token = ""
+        try:
+            while True:
+                response = await self._stub.ListNameChanges(identity_pb2.ListNameChangesRequest(
+                    changed_after=to_timestamp(changed_after), page_size=1000, page_token=token))
+                changes += [(c.person_id, c.masked_name, answer_datetime(c.change_time)) for c in response.changes]
+                token = response.next_page_token
+                if not token:
+                    return changes
+        except grpc.aio.AioRpcError as error:
+            raise _unavailable("identity", error) from None
+
     async def may_act_for(self, actor_id: str, subject_id: str) -> bool:
         try:
             response = await self._stub.CheckActingRight(identity_pb2.CheckActingRightRequest(

@@ -857,6 +857,24 @@ class StatusRepository:
             """INSERT INTO status.stay_feed_cursor (cursor) VALUES ($1)
                ON CONFLICT (singleton) DO UPDATE SET cursor = $1""", cursor)
 
+    async def name_cursor(self) -> datetime | None:
+        return await self.pool.fetchval("SELECT changed_after FROM status.name_cursor")
+
+    async def move_name_cursor(self, changed_after: datetime) -> None:
+        await self.pool.execute(
+            """INSERT INTO status.name_cursor (changed_after) VALUES ($1)
+               ON CONFLICT (singleton) DO UPDATE SET changed_after = greatest(status.name_cursor.changed_after, $1)""",
+            changed_after)
+
+    @staticmethod
+    async def rename(connection: asyncpg.Connection, names: dict[str, str]) -> list[str]:
+        """Sets the persons' masked names; the ids of those whose name it changed."""
+        return [row[0] for row in await connection.fetch(
+            """UPDATE status.persons p SET masked_name = n.masked_name
+               FROM unnest($1::uuid[], $2::text[]) AS n(person_id, masked_name)
+               WHERE p.person_id = n.person_id AND p.masked_name IS DISTINCT FROM n.masked_name
+               RETURNING p.person_id::text""", list(names), list(names.values()))]
+
     async def declaration_cursor(self) -> datetime | None:
         return await self.pool.fetchval("SELECT created_after FROM status.declaration_cursor")
 

@@ -277,6 +277,34 @@ class BatchLookupPersonsByFederationRefResponse(_message.Message):
     persons: _containers.RepeatedCompositeFieldContainer[Person]
     def __init__(self, persons: _Optional[_Iterable[_Union[Person, _Mapping]]] = ...) -> None: ...
 
+class ListNameChangesRequest(_message.Message):
+    __slots__ = ("changed_after", "page_size", "page_token")
+    CHANGED_AFTER_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    changed_after: _timestamp_pb2.Timestamp
+    page_size: int
+    page_token: str
+    def __init__(self, changed_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class NameChange(_message.Message):
+    __slots__ = ("person_id", "masked_name", "change_time")
+    PERSON_ID_FIELD_NUMBER: _ClassVar[int]
+    MASKED_NAME_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_TIME_FIELD_NUMBER: _ClassVar[int]
+    person_id: str
+    masked_name: str
+    change_time: _timestamp_pb2.Timestamp
+    def __init__(self, person_id: _Optional[str] = ..., masked_name: _Optional[str] = ..., change_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListNameChangesResponse(_message.Message):
+    __slots__ = ("changes", "next_page_token")
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    changes: _containers.RepeatedCompositeFieldContainer[NameChange]
+    next_page_token: str
+    def __init__(self, changes: _Optional[_Iterable[_Union[NameChange, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
 class RecordFaceCheckRequest(_message.Message):
     __slots__ = ("person_id", "face_attestation")
     PERSON_ID_FIELD_NUMBER: _ClassVar[int]

@@ -64,6 +64,11 @@ class IdentityServiceStub:
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefRequest.SerializeToString,
                 response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefResponse.FromString,
                 _registered_method=True)
+        self.ListNameChanges = channel.unary_unary(
+                '/healthcode.identity.v1.IdentityService/ListNameChanges',
+                request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameChangesRequest.SerializeToString,
+                response_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameChangesResponse.FromString,
+                _registered_method=True)
         self.RecordFaceCheck = channel.unary_unary(
                 '/healthcode.identity.v1.IdentityService/RecordFaceCheck',
                 request_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.RecordFaceCheckRequest.SerializeToString,
@@ -187,6 +192,15 @@ class IdentityServiceServicer:
         """Internal, for status: the persons up to 1000 federation references name (what other provinces'
         red/yellow lists and fever reports carry); references naming nobody are left out. Not forwarded
         by the gateway.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNameChanges(self, request, context):
+        """Internal, for status: the persons whose name was corrected (a name correction applied, or a
+        reclaim) at or after `changed_after`, each with the masked name they have now, in the order the
+        corrections were made. Status follows it so codes show the corrected name. Not forwarded by the gateway.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -344,6 +358,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.BatchLookupPersonsByFederationRef,
                     request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefRequest.FromString,
                     response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefResponse.SerializeToString,
+            ),
+            'ListNameChanges': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNameChanges,
+                    request_deserializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameChangesRequest.FromString,
+                    response_serializer=healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameChangesResponse.SerializeToString,
             ),
             'RecordFaceCheck': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordFaceCheck,
@@ -561,6 +580,33 @@ class IdentityService:
             '/healthcode.identity.v1.IdentityService/BatchLookupPersonsByFederationRef',
             healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefRequest.SerializeToString,
             healthcode_dot_identity_dot_v1_dot_identity__pb2.BatchLookupPersonsByFederationRefResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNameChanges(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/healthcode.identity.v1.IdentityService/ListNameChanges',
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameChangesRequest.SerializeToString,
+            healthcode_dot_identity_dot_v1_dot_identity__pb2.ListNameChangesResponse.FromString,
             options,
             channel_credentials,
             insecure,
