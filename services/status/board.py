@@ -274,8 +274,9 @@ class StatusBoard:
         """
         person_id = parse_uuid(person_id, field_path, "PERSON_ID_INVALID")
         if replica:
-            remembered = self._recent.lookup(person_id, self.now())
-            if remembered is not None and self._under_rules_in_force(remembered, self.now()):
+            now = self.now()
+            remembered = self._recent.lookup(person_id, now)
+            if remembered is not None and self._under_rules_in_force(remembered, now):
                 return remembered
         # Memory is filled from the primary only (a replica's row may predate a change already announced),
         # by every read of it: a code's status is shown next, and its standing asked at the checkpoint.
@@ -551,19 +552,17 @@ class StatusBoard:
         if unknown:
             reads = [self._recent.begin(person_id) for person_id in unknown]
             stored: dict[str, tuple] = {}
+            # A version read from a row whose binding fails is not believed: the person is decided again.
+            believed: dict[str, Status] = {}
             try:
                 stored = await self.repository.enrolled(unknown)
+                believed = {person_id: status for person_id, (_, status) in stored.items()
+                            if status is not None and self._chain.binds(status)}
             finally:
                 for read, person_id in zip(reads, unknown):
-                    status = stored.get(person_id, (None, None))[1]
-                    self._recent.keep(read, status if status is not None and self._chain.binds(status) else None)
-            # A version read from a row whose binding fails is not believed: the person is decided again.
-            unbound = []
-            for person_id, (_, status) in stored.items():
-                if status is not None and self._chain.binds(status):
-                    current[person_id] = status.version
-                else:
-                    unbound.append(person_id)
+                    self._recent.keep(read, believed.get(person_id))
+            current.update((person_id, status.version) for person_id, status in believed.items())
+            unbound = [person_id for person_id in stored if person_id not in believed]
             if unbound:
                 current.update((person_id, status.version) for person_id, status in
                                (await self.decide(unbound, ChangeCause.REVALIDATION)).statuses.items())
