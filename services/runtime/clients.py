@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import grpc
 import structlog
 
 from services.runtime import tracing
+from services.runtime.errors import Unavailable
 from services.runtime.metrics import SERVER_STREAM, UNARY, MethodMetrics, client_method
 from services.runtime.server import REQUEST_ID_HEADER
 
@@ -155,3 +158,58 @@ def open_channel(address: str, *, default_timeout: float = 5.0, propagate: bool 
     if credentials is not None:
         return grpc.aio.secure_channel(address, credentials, options=options, interceptors=interceptors)
     return grpc.aio.insecure_channel(address, options=options, interceptors=interceptors)
+
+
+T = TypeVar("T")
+
+
+class Upstream:
+    """A sibling service as its caller sees it: a call it does not answer is the one `Unavailable`
+    naming it (retry as is), long id lists go in batches a few at a time, and a paged list is read
+    to its end. Errors the caller must tell apart (NOT_FOUND, INVALID_ARGUMENT) it catches first.
+    """
+
+    def __init__(self, service: str, *, batch: int = 1000, parallel: int = 4) -> None:
+        self.service = service
+        self.batch = batch
+        self._parallel = parallel
+
+    def unavailable(self, error: grpc.aio.AioRpcError) -> Unavailable:
+        return Unavailable(reason=f"{self.service.upper()}_UNAVAILABLE",
+                           message=f"{self.service} did not answer ({error.code().name}); retry")
+
+    async def call(self, call: Awaitable[T]) -> T:
+        """One call's answer, or Unavailable."""
+        try:
+            return await call
+        except grpc.aio.AioRpcError as error:
+            raise self.unavailable(error) from None
+
+    async def in_batches(self, items: Sequence[Any], call: Callable[[Sequence[Any]], Awaitable[T]]) -> list[T]:
+        """`call` on each batch of `items` (at most `batch` each, `parallel` at once), answers in order."""
+        limit = asyncio.Semaphore(self._parallel)
+
+        async def one(chunk: Sequence[Any]) -> T:
+            async with limit:
+                return await call(chunk)
+
+        try:
+            return list(await asyncio.gather(*(one(items[i:i + self.batch])
+                                               for i in range(0, len(items), self.batch))))
+        except grpc.aio.AioRpcError as error:
+            raise self.unavailable(error) from None
+
+    async def every_page(self, call: Callable[[str], Awaitable[Any]], items: Callable[[Any], Iterable[T]]
+                         ) -> list[T]:
+        """Every item of a paged list: `call(page_token)` answers a page with `next_page_token`."""
+        found: list[T] = []
+        token = ""
+        try:
+            while True:
+                page = await call(token)
+                found += items(page)
+                token = page.next_page_token
+                if not token:
+                    return found
+        except grpc.aio.AioRpcError as error:
+            raise self.unavailable(error) from None
