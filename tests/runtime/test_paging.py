@@ -7,7 +7,6 @@ import json
 import uuid
 from datetime import datetime, timezone
 
-import grpc
 import pytest
 
 from services.runtime.clients import Upstream, open_channel
