@@ -42,3 +42,29 @@ def test_no_test_module_imports_another_test_module_or_a_conftest():
                 wrong.append(f"{path.relative_to(ROOT)}:{line} imports {name}")
 
     assert wrong == []
+
+
+# The one starter of servers in tests (tests/support/platform.py); the ways around it, by name.
+STARTING = {"start_server", "start_gateway", "HostedServer", "build_app", "assemble"}
+# The runtime's own tests of start_server (a port taken, health on shutdown) call it as the thing under test.
+STARTS_ITS_OWN = {Path("tests/runtime/test_server.py")}
+
+
+def test_every_test_starts_servers_through_the_one_starter():
+    """No test module or conftest outside tests/support/ starts a server, a gateway or a bootstrap's app
+    itself: each goes through tests/support/platform.py, so there is one way services start in tests."""
+    wrong = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        relative = path.relative_to(ROOT)
+        if relative.parts[:2] == ("tests", "support") or relative in STARTS_ITS_OWN:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Call):
+                name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
+                if name in STARTING:
+                    wrong.append(f"{relative}:{node.lineno} calls {name}")
+            elif isinstance(node, ast.ImportFrom):
+                wrong += [f"{relative}:{node.lineno} imports {alias.name}" for alias in node.names
+                          if alias.name in STARTING - {"HostedServer"}]  # the type, for annotations, is fine
+
+    assert wrong == []

@@ -15,26 +15,21 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc
 
-from cli.healthcode import SERVICES
 from services.identity.documents import DocumentKind, mask_name, parse_document
 from tools.load import cli as load_cli
 from tools.load import harness, population
 from tools.load.cpu import listening_pids
 from tools.load.display import Progress
 from tools.load.workload import DEFAULT_MIX, RPCS, parse_mix
-from services.runtime.database import migrate
-from services.runtime.server import HostedServer, start_server
-from services.runtime.settings import Env
 from tests.support import HouseholdRegister, random_key
+from tests.support.platform import Platform as StartedPlatform, new_database, start_platform
 
 pytestmark = pytest.mark.slow  # the echo baseline and the workers are processes of their own
 
@@ -48,37 +43,23 @@ class Platform:
     url: str
     addresses: dict[str, str]
     keys: population.PopulationKeys
+    started: StartedPlatform
 
 
 @pytest.fixture(scope="module")
 async def platform(postgres_server_url: str) -> AsyncIterator[Platform]:
     """The four services on ephemeral ports, with the real clock, in a database of their own (the harness
     declares risk areas and issues codes: nothing another test should see)."""
-    name = f"healthcode_load_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(postgres_server_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = urlunsplit(urlsplit(postgres_server_url)._replace(path="/" + name))
-    for service in SERVICES:
-        await migrate(url, service.schema, service.migrations)
-    environ = {"HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_IDENTITY_SEALING_KEYS": f"t1:{random_key()}",
-               "HEALTHCODE_IDENTITY_LOOKUP_KEY": random_key(), "HEALTHCODE_FEDERATION_KEY": random_key(),
-               "HEALTHCODE_STATUS_SEALING_KEYS": f"t1:{random_key()}", "HEALTHCODE_STATUS_AUDIT_KEY": random_key(),
-               "HEALTHCODE_STATUS_DEV_SIGNING_KEYS": "true", "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": "1",
-               "HEALTHCODE_VERIFICATION_EXCHANGE_KEY": random_key(), "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key(),
-               **{f"HEALTHCODE_{s.name.upper()}_PORT": "0" for s in SERVICES}}
-    servers: list[HostedServer] = []
+    database = await new_database(postgres_server_url, "healthcode_load")
+    started = None
     try:
-        for service in SERVICES:
-            app = await service.assemble(service.settings.read(Env(environ)))
-            servers.append(await start_server(app, "127.0.0.1", 0))
-            environ[f"HEALTHCODE_{service.name.upper()}_ADDRESS"] = servers[-1].address
-        yield Platform(url, {s.name: environ[f"HEALTHCODE_{s.name.upper()}_ADDRESS"] for s in SERVICES},
-                       population.PopulationKeys.read(environ))
+        started = await start_platform(database.url, settings={"HEALTHCODE_STATUS_DEV_SIGNING_KEYS": "true",
+                                                               "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": "1"})
+        yield Platform(database.url, started.addresses(), population.PopulationKeys.read(started.environ), started)
     finally:
-        for server in reversed(servers):
-            await server.stop(grace=0.5)
-        await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        await admin.close()
+        if started is not None:
+            await started.stop(grace=0.5)
+        await database.drop()
 
 
 @pytest.fixture(scope="module")
@@ -231,28 +212,19 @@ def test_keys_are_read_from_the_development_secrets_when_the_environment_has_non
 async def test_the_workload_runs_through_a_gateway_as_the_callers_it_expects(report, platform, tmp_path):
     """Every operation through a gateway, each relaying its caller's session on one mutual-TLS connection:
     none is refused as unauthenticated or not allowed."""
-    from gateway.bootstrap import GatewaySettings, start_gateway
-    from gateway.credentials import SessionKeys
-    from gateway.devcredentials import dev_credentials
     from tools.load.callers import GatewayCallers
     from tools.load.client import SERVICES as LOAD_SERVICES
     from tools.load.client import tls_credentials
 
-    pki = dev_credentials(tmp_path / "pki")
-    secret = random_key()
-    gateway = await start_gateway(GatewaySettings.read(Env({
-        **{f"HEALTHCODE_{name.upper()}_ADDRESS": address for name, address in platform.addresses.items()},
-        "HEALTHCODE_GATEWAY_PORT": "0", "HEALTHCODE_GATEWAY_HTTP_PORT": "0", "HEALTHCODE_GATEWAY_HEALTH_PORT": "0",
-        "HEALTHCODE_GATEWAY_TLS_CERT_FILE": str(pki.server_certificate),
-        "HEALTHCODE_GATEWAY_TLS_KEY_FILE": str(pki.server_key), "HEALTHCODE_GATEWAY_CLIENT_CA_FILE": str(pki.ca),
-        "HEALTHCODE_GATEWAY_SESSION_KEYS": f"s1:{secret}"})))
+    gateway = await platform.started.add_gateway(tmp_path / "pki")
+    pki = gateway.credentials
     certificate, key = pki.client("national-platform")
     try:
         options = harness.Options(
             addresses={name: gateway.address for name in LOAD_SERVICES},
             cpu_addresses={"gateway": gateway.address, **platform.addresses}, out=tmp_path / "report",
             credentials=tls_credentials(pki.ca, certificate, key), via=gateway.address,
-            callers=GatewayCallers(SessionKeys({"s1": base64.b64decode(secret)})), database_url=platform.url,
+            callers=GatewayCallers(gateway.keys), database_url=platform.url,
             persons=PERSONS, populate=False, rate=10.0, duration=1.0, declare_at=0.2, surge_at=0.5,
             surge_seconds=0.2, surge_factor=2.0, isolated_seconds=0.2, isolated_concurrency=2, baseline_seconds=0,
             warmup_calls=1, channels=1, batch_rows=10, quiet_wait=0, chart=False,
@@ -260,7 +232,7 @@ async def test_the_workload_runs_through_a_gateway_as_the_callers_it_expects(rep
                  "IngestCarrierStays": 1}, progress=Progress(io.StringIO(), live=False))
         await harness.run(options)
     finally:
-        await gateway.grpc.stop(grace=0.5)
+        await gateway.stop(grace=0.5)
     written = json.loads((tmp_path / "report" / "report.json").read_text())
     summaries = {**written["scenario"]["rpcs"], **{entry["rpc"]: entry for entry in written["isolated"]}}
     refused = {rpc: summary["errors"] for rpc, summary in summaries.items()

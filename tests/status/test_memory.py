@@ -20,11 +20,10 @@ from healthcode.status.v1 import status_pb2_grpc
 
 from services.codes import read_code
 from services.colours import Colour
-from services.runtime.server import start_server
-from services.status import bootstrap as status
 from services.status.memory import LOOKUPS, RecentStatuses
 from services.status.model import Decision, Status
 from services.status.watch import LISTENER_NAME
+from tests.support.platform import replica
 from tests.support.status import NATIONAL_ONLY, diagnosis, person_in, record
 
 NOW = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
@@ -123,13 +122,9 @@ async def _until(condition, seconds: float = 10.0) -> None:
 @asynccontextmanager
 async def another_replica(status_env, clock):
     """A second replica of the shared status service (its database, its keys), as its client."""
-    app, _ = await status.assemble(status_env.settings, clock)
-    server = await start_server(app, "127.0.0.1", 0)
-    try:
-        async with grpc.aio.insecure_channel(server.address) as channel:
+    async with replica("status", status_env.settings, clock) as started:
+        async with grpc.aio.insecure_channel(started.address) as channel:
             yield status_pb2_grpc.StatusServiceStub(channel)
-    finally:
-        await server.stop(grace=0.5)
 
 
 def _hits() -> float:
@@ -171,10 +166,9 @@ async def test_a_change_on_another_replica_is_seen_once_its_notification_arrives
 async def test_while_notifications_are_down_every_status_is_read_from_the_database(
         status_env, identity_env, database_url, clock):
     # A replica of its own whose memory is watched; the shared replica makes the change.
-    app, parts = await status.assemble(replace(status_env.settings), clock)
-    server = await start_server(app, "127.0.0.1", 0)
-    try:
-        async with grpc.aio.insecure_channel(server.address) as channel:
+    async with replica("status", replace(status_env.settings), clock) as started:
+        parts = started.parts
+        async with grpc.aio.insecure_channel(started.address) as channel:
             here = status_pb2_grpc.StatusServiceStub(channel)
             await _until(lambda: parts.recent.enabled)
             person = await person_in(identity_env, NATIONAL_ONLY)
@@ -198,8 +192,6 @@ async def test_while_notifications_are_down_every_status_is_read_from_the_databa
                 shown = (await here.GetStatus(pb.GetStatusRequest(person_id=person))).status
             assert shown.version == first.version + 1 and shown.colour == common_pb2.COLOUR_RED
             assert len(parts.recent) >= 1
-    finally:
-        await server.stop(grace=0.5)
 
 
 async def test_a_code_turns_stale_at_the_checkpoint_once_another_replica_changes_its_status(

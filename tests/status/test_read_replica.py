@@ -9,8 +9,7 @@ import asyncpg
 import grpc
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
 
-from services.runtime.server import start_server
-from services.status import bootstrap as status
+from tests.support.platform import replica
 from tests.support.status import NATIONAL_ONLY, person_in
 
 
@@ -31,10 +30,8 @@ async def test_a_shown_status_is_read_from_the_replica_and_a_code_from_the_prima
                               pool_max_size=1)
     # Statuses in memory off: this is about where the database reads go.
     settings = replace(status_env.settings, server=server_settings, memory_entries=0)
-    app, _ = await status.assemble(settings, clock)
-    server = await start_server(app, "127.0.0.1", 0)
-    try:
-        async with grpc.aio.insecure_channel(server.address) as channel:
+    async with replica("status", settings, clock) as started:
+        async with grpc.aio.insecure_channel(started.address) as channel:
             stub = status_pb2_grpc.StatusServiceStub(channel)
             person = await person_in(identity_env, NATIONAL_ONLY)
             await stub.GetStatus(status_pb2.GetStatusRequest(person_id=person))  # decided on the primary
@@ -42,7 +39,5 @@ async def test_a_shown_status_is_read_from_the_replica_and_a_code_from_the_prima
             read_after_status = await _last_queries(database_url, "healthcode-status-read")
             await stub.IssueCode(status_pb2.IssueCodeRequest(person_id=person))
             read_after_code = await _last_queries(database_url, "healthcode-status-read")
-    finally:
-        await server.stop(grace=0.5)
     assert any("status.statuses" in query for query, _ in read_after_status)
     assert read_after_code == read_after_status  # no new query on the replica: the code's status is the primary's

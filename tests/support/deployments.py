@@ -6,32 +6,25 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import secrets
 import socket
 import tempfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import grpc
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
 from healthcode.verification.v1 import verification_pb2, verification_pb2_grpc
 
-from cli.healthcode import SERVICES
 from services.runtime import pki
-from services.identity import bootstrap as identity
-from services.itinerary import bootstrap as itinerary
-from services.runtime.database import migrate
-from services.runtime.server import HostedServer, start_server
-from services.runtime.settings import Env
+from services.runtime.server import HostedServer
 from services.status import bootstrap as status
 from services.verification import bootstrap as verification
 from services.verification.recognition.exchange_root import certify
 from services.verification.recognition.federation_tls import FederationTls, issue_deployment
 from tests.support import ManualClock, passport, random_key, timestamp
+from tests.support.platform import Database, Platform, new_database, start_platform
 
 
 def free_port() -> int:
@@ -94,8 +87,8 @@ class FederationPki:
 @dataclass
 class Deployment:
     province: str
-    clock: ManualClock
-    servers: list[HostedServer] = field(default_factory=list)
+    platform: Platform  # its identity, itinerary, status and verification
+    database: Database
     channels: list[grpc.aio.Channel] = field(default_factory=list)
     persons: identity_pb2_grpc.IdentityServiceStub | None = None
     status: status_pb2_grpc.StatusServiceStub | None = None
@@ -108,21 +101,32 @@ class Deployment:
     federation_address: str = ""  # its federation port (mutual TLS)
     verification_settings: verification.VerificationSettings | None = None
 
+    @property
+    def clock(self) -> ManualClock:
+        return self.platform.clock
+
+    @property
+    def servers(self) -> list[HostedServer]:
+        """The running servers, in start order."""
+        return [service.server for service in self.platform.services.values()]
+
+    @property
+    def drop(self) -> tuple[str, str]:
+        """(server URL, database): dropped on stop, so a shared server keeps nothing."""
+        return self.database.server_url, self.database.name
+
     async def stop_verification(self) -> None:
         """Verification goes down (its peers' deliveries to it then fail); the rest keeps running."""
-        server = self.servers.pop()
-        await server.stop(grace=0)
+        await self.platform.stop_service("verification", grace=0)
 
     async def start_verification(self) -> None:
         """Verification comes back on the same federation port, over the same database."""
-        app, self.parts = await verification.assemble(self.verification_settings, self.clock)
-        server = await start_server(app, "127.0.0.1", 0)
-        self.servers.append(server)
-        self.federation_address = server.listener_address(verification.FEDERATION_LISTENER)
-        channel = self._channel(server.address)
+        started = await self.platform.start("verification", self.verification_settings)
+        self.parts = started.parts
+        self.federation_address = started.server.listener_address(verification.FEDERATION_LISTENER)
+        channel = self._channel(started.address)
         self.verifier = verification_pb2_grpc.VerificationServiceStub(channel)
         self.recognition_admin = verification_pb2_grpc.RecognitionAdminServiceStub(channel)
-    drop: tuple[str, str] = ("", "")  # (server URL, database): dropped on stop, so a shared server keeps nothing
 
     def _channel(self, address: str) -> grpc.aio.Channel:
         channel = grpc.aio.insecure_channel(address)
@@ -141,11 +145,8 @@ class Deployment:
     async def stop(self) -> None:
         for channel in self.channels:
             await channel.close()
-        for server in reversed(self.servers):
-            await server.stop(grace=0.5)
-        admin = await asyncpg.connect(self.drop[0])
-        await admin.execute(f'DROP DATABASE "{self.drop[1]}" WITH (FORCE)')
-        await admin.close()
+        await self.platform.stop(grace=0.5)
+        await self.database.drop()
 
 
 async def start_deployment(postgres_url: str, province: str, federation_port: int, peers: str,
@@ -156,59 +157,36 @@ async def start_deployment(postgres_url: str, province: str, federation_port: in
 
     Status follows itinerary's risk declarations every `status_follow_seconds` (0: never, tests
     start recomputation themselves)."""
-    name = f"healthcode_{province}_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    url = urlunsplit(urlsplit(postgres_url)._replace(path="/" + name))
-    for service in SERVICES:
-        await migrate(url, service.schema, service.migrations)
-    deployment = Deployment(province, ManualClock(), drop=(postgres_url, name))
-    base = {"HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_FEDERATION_KEY": federation_key}
-
-    async def start(app) -> HostedServer:
-        server = await start_server(app, "127.0.0.1", 0)
-        deployment.servers.append(server)
-        return server
-
-    identity_server = await start(await identity.build_app(identity.IdentitySettings.read(Env({
-        **base, "HEALTHCODE_IDENTITY_SEALING_KEYS": f"k:{random_key()}",
-        "HEALTHCODE_IDENTITY_LOOKUP_KEY": random_key()})), deployment.clock))
-    itinerary_server = await start(await itinerary.build_app(itinerary.ItinerarySettings.read(Env({
-        **base, "HEALTHCODE_IDENTITY_ADDRESS": identity_server.address})), deployment.clock))
-    status_app, deployment.status_parts = await status.assemble(status.StatusSettings.read(Env({
-        **base, "HEALTHCODE_IDENTITY_ADDRESS": identity_server.address,
-        "HEALTHCODE_ITINERARY_ADDRESS": itinerary_server.address,
-        "HEALTHCODE_STATUS_SEALING_KEYS": f"k:{random_key()}", "HEALTHCODE_STATUS_AUDIT_KEY": random_key(),
+    database = await new_database(postgres_url, f"healthcode_{province}")
+    exchange = random_key()
+    platform = await start_platform(database.url, ("identity", "itinerary", "status"), clock=ManualClock(), settings={
+        "HEALTHCODE_FEDERATION_KEY": federation_key,
         "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": str(status_follow_seconds),
         "HEALTHCODE_STATUS_STAY_FOLLOW_INTERVAL_SECONDS": str(status_follow_seconds),
         # New keys sign at once here unless a test asks for the lead production has.
-        "HEALTHCODE_STATUS_KEY_PUBLISH_LEAD_SECONDS": overrides.pop("HEALTHCODE_STATUS_KEY_PUBLISH_LEAD_SECONDS", "0")})),
-        deployment.clock)
-    status_server = await start(status_app)
-    status_channel = deployment._channel(status_server.address)
-    deployment.persons = identity_pb2_grpc.IdentityServiceStub(deployment._channel(identity_server.address))
-    deployment.status = status_pb2_grpc.StatusServiceStub(status_channel)
-    deployment.status_admin = status_pb2_grpc.StatusAdminServiceStub(status_channel)
-    await deployment.status_admin.CreateSigningKey(status_pb2.CreateSigningKeyRequest(
-        province_code=province, not_before_time=timestamp(deployment.clock.now() - timedelta(days=1))))
-    exchange = random_key()
-    settings = verification.VerificationSettings.read(Env({
-        **base, "HEALTHCODE_VERIFICATION_PORT": "0", "HEALTHCODE_VERIFICATION_FEDERATION_PORT": str(federation_port),
+        "HEALTHCODE_STATUS_KEY_PUBLISH_LEAD_SECONDS": overrides.pop("HEALTHCODE_STATUS_KEY_PUBLISH_LEAD_SECONDS", "0"),
+        "HEALTHCODE_VERIFICATION_FEDERATION_PORT": str(federation_port),
         **federation_pki.issue(f"deployment-{province}", frozenset({province})),
         **federation_pki.certify_exchange_key(f"deployment-{province}", frozenset({province}),
                                               base64.b64decode(exchange)),
-        "HEALTHCODE_STATUS_ADDRESS": status_server.address, "HEALTHCODE_VERIFICATION_PROVINCES": province,
+        "HEALTHCODE_VERIFICATION_PROVINCES": province,
         "HEALTHCODE_VERIFICATION_PEERS": peers, "HEALTHCODE_VERIFICATION_EXCHANGE_KEY": exchange,
-        "HEALTHCODE_VERIFICATION_VENUE_KEY": random_key(),
         # The outbox job runs often (its clock is the deployment's ManualClock: retries wait for it to move).
         "HEALTHCODE_VERIFICATION_OUTBOX_INTERVAL_SECONDS": "0.2",
         "HEALTHCODE_VERIFICATION_KEY_PUSH_INTERVAL_SECONDS": "0.2",
         # The exporter is off unless a test turns it on (it then follows every colour change).
         "HEALTHCODE_VERIFICATION_EXPORT_INTERVAL_SECONDS": "0",
         # Every manifest asked for is built afresh: a test sees the records it just published.
-        "HEALTHCODE_VERIFICATION_MANIFEST_REUSE_SECONDS": "0", **overrides}))
-    deployment.verification_settings = settings
+        "HEALTHCODE_VERIFICATION_MANIFEST_REUSE_SECONDS": "0", **overrides})
+    deployment = Deployment(province, platform, database)
+    status_channel = deployment._channel(platform["status"].address)
+    deployment.status_parts = platform["status"].parts
+    deployment.persons = identity_pb2_grpc.IdentityServiceStub(deployment._channel(platform["identity"].address))
+    deployment.status = status_pb2_grpc.StatusServiceStub(status_channel)
+    deployment.status_admin = status_pb2_grpc.StatusAdminServiceStub(status_channel)
+    await deployment.status_admin.CreateSigningKey(status_pb2.CreateSigningKeyRequest(
+        province_code=province, not_before_time=timestamp(deployment.clock.now() - timedelta(days=1))))
+    deployment.verification_settings = platform.read_settings("verification")
     await deployment.start_verification()
     deployment.exchange_secret = base64.b64decode(exchange)
     return deployment

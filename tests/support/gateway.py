@@ -14,12 +14,10 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from gateway.bootstrap import GatewaySettings, StartedGateway, start_gateway
+from gateway.bootstrap import StartedGateway
 from gateway.credentials import SessionKeys
-from gateway.devcredentials import DevCredentials, dev_credentials
+from gateway.devcredentials import DevCredentials
 from gateway.principals import CallerKind, Principal
-from services.runtime.settings import Env
-from tests.support import random_key
 from tests.support.deployments import Deployment
 
 
@@ -63,25 +61,18 @@ def bearer(token: str) -> tuple[tuple[str, str]]:
 
 
 async def start_front(deployment: Deployment, directory: Path, **settings: str) -> Front:
-    credentials = dev_credentials(directory)
-    session_secret = random_key()
-    addresses = {f"HEALTHCODE_{server.app.name.upper()}_ADDRESS": server.address for server in deployment.servers}
-    environ = {**addresses, "HEALTHCODE_GATEWAY_PORT": "0", "HEALTHCODE_GATEWAY_HTTP_PORT": "0",
-               "HEALTHCODE_GATEWAY_HEALTH_PORT": "0",
-               "HEALTHCODE_GATEWAY_TLS_CERT_FILE": str(credentials.server_certificate),
-               "HEALTHCODE_GATEWAY_TLS_KEY_FILE": str(credentials.server_key),
-               "HEALTHCODE_GATEWAY_CLIENT_CA_FILE": str(credentials.ca),
-               "HEALTHCODE_GATEWAY_SESSION_KEYS": f"s1:{session_secret}",
-               "HEALTHCODE_GATEWAY_PROVINCES": deployment.province,
-               # Tests make many calls as one caller in a few seconds; the limits have tests of their own.
-               "HEALTHCODE_GATEWAY_RATES": ",".join(f"{kind}=10000/10000" for kind in CallerKind),
-               "HEALTHCODE_GATEWAY_ANONYMOUS_RATE": "10000/10000", **settings}
-    started = await start_gateway(GatewaySettings.read(Env(environ)))
+    """A gateway (the starter's) in front of the deployment, speaking for its province."""
+    gateway = await deployment.platform.add_gateway(directory, {
+        "HEALTHCODE_GATEWAY_PROVINCES": deployment.province,
+        # Tests make many calls as one caller in a few seconds; the limits have tests of their own.
+        "HEALTHCODE_GATEWAY_RATES": ",".join(f"{kind}=10000/10000" for kind in CallerKind),
+        "HEALTHCODE_GATEWAY_ANONYMOUS_RATE": "10000/10000", **settings})
+    started = gateway.started
     for _ in range(100):  # its code cache answers once it follows status's changes
         if started.forwarder.codes.live:
             break
         await asyncio.sleep(0.05)
-    return Front(deployment, started, SessionKeys({"s1": base64.b64decode(session_secret)}), credentials)
+    return Front(deployment, started, gateway.keys, gateway.credentials)
 
 
 def as_json(attestation) -> dict:

@@ -20,7 +20,7 @@ from healthcode.verification.v1 import verification_pb2_grpc as pb_grpc
 from services.runtime.clients import open_channel
 from services.runtime.database import migrate
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
-from services.runtime.server import App, start_server
+from services.runtime.server import App
 from services.verification.venues import model as venues
 from services.verification.clients import AUTHORITY, StatusContactReporter
 from services.verification.venues.book import VenueBook, VenuePolicy
@@ -28,6 +28,7 @@ from services.verification.venues.repository import VenueRepository
 from services.verification.venues.servicer import VenueRpcs
 from tests.support.status import diagnosis, grant, person_in, record, status_of
 from tests.support import ManualClock, error_details, refused
+from tests.support.platform import hosted
 
 MIGRATIONS = Path(venues.__file__).parent.parent / "migrations"
 QINGHAI = "630000"  # ships no rules of its own: the national rule set decides
@@ -560,11 +561,10 @@ async def stub(book) -> AsyncIterator[pb_grpc.VerificationServiceStub]:
     app = App(name="verification",
               service_names=(pb.DESCRIPTOR.services_by_name["VerificationService"].full_name,),
               add_to_server=lambda server: pb_grpc.add_VerificationServiceServicer_to_server(servicer, server))
-    server = await start_server(app, "127.0.0.1", 0)
-    channel = grpc.aio.insecure_channel(server.address)
-    yield pb_grpc.VerificationServiceStub(channel)
-    await channel.close()
-    await server.stop(grace=1)
+    async with hosted(app, grace=1) as server:
+        channel = grpc.aio.insecure_channel(server.address)
+        yield pb_grpc.VerificationServiceStub(channel)
+        await channel.close()
 
 
 async def test_a_venue_registered_over_grpc_shows_a_code_a_person_can_scan(stub, identity_env, clock):
