@@ -207,6 +207,9 @@ class Provinces:
         self.pki.close()
 
 
+SYNC_WAIT_SECONDS = 60
+
+
 async def start_provinces(postgres_url: str, status_follow_seconds: float = 0, **overrides: str) -> Provinces:
     """Hubei and Jiangsu, peers of each other, their trust lists synced (`overrides`: more settings of both
     verifications)."""
@@ -224,12 +227,15 @@ async def start_provinces(postgres_url: str, status_follow_seconds: float = 0, *
 
 async def sync(p: Provinces) -> None:
     """Both pull each other's trust lists; a peer first tried before it was up is retried
-    once its connection's backoff ends (about a second)."""
+    once its connection's backoff ends (about a second, far longer on a loaded machine: a readiness
+    wait, so its bound is generous rather than tight)."""
+    loop = asyncio.get_running_loop()
     for deployment in (p.hubei, p.jiangsu):
-        for _ in range(50):
+        give_up = loop.time() + SYNC_WAIT_SECONDS
+        while True:
             response = await deployment.recognition_admin.SyncTrustList(verification_pb2.SyncTrustListRequest())
             if not response.unreachable_province_codes:
                 break
+            if loop.time() > give_up:
+                raise AssertionError(f"{deployment.province} could not reach its peer in {SYNC_WAIT_SECONDS} s")
             await asyncio.sleep(0.1)
-        else:
-            raise AssertionError(f"{deployment.province} could not reach its peer")
