@@ -22,7 +22,7 @@ from services import areas
 from services.runtime.clients import open_channel
 from services.runtime.metrics import certificate_expires
 from services.runtime.logs import get_logger
-from services.runtime.server import App, HostedServer, start_server
+from services.runtime.server import App, CallInterceptor, HostedServer, start_server
 from services.runtime.settings import Env
 
 NAME = "gateway"
@@ -189,9 +189,12 @@ async def start_gateway(settings: GatewaySettings) -> StartedGateway:
         for channel in (*channels.values(), identity_channel):
             await channel.close()
 
-    app = App(name=NAME, service_names=PUBLIC_SERVICES,
-              add_to_server=lambda server: server.add_generic_rpc_handlers(generic_handlers(ROUTES, forwarder, keys)),
-              close=close)
+    def add_to_server(server: grpc.aio.Server) -> None:
+        # Each method's handler is wrapped once here, so the server runs no interceptor per call.
+        wrap = CallInterceptor(app.error_domain, app.name, app.text_limits).wrap
+        server.add_generic_rpc_handlers(generic_handlers(ROUTES, forwarder, keys, wrap))
+
+    app = App(name=NAME, service_names=PUBLIC_SERVICES, add_to_server=add_to_server, close=close, intercepted=False)
     credentials = None
     if settings.tls_certificate:
         # Every connection presents a client certificate: gRPC is for systems. A system may relay an

@@ -1,8 +1,10 @@
 """One forwarded call: rate limit, authorise, shed or serve from cache, call the service, check the answer.
 
 Both front doors (gRPC and HTTP/JSON) go through here, so they cannot disagree on who may do
-what. Requests are re-serialised (authorisation may fill in the caller's id); answers travel
-as the service's bytes and are parsed only where the gateway must look at them.
+what. A unary request is parsed for its checks and then goes upstream as the caller's own bytes
+when its check only reads it (`Route.passes_bytes`), re-serialised when the check may fill in the
+caller's id; answers travel as the service's bytes and are parsed only where the gateway must look
+at them.
 """
 
 from __future__ import annotations
@@ -201,7 +203,8 @@ class Forwarder:
         self.codes = codes
         self.watches = watches or StreamShares(max_streams=10_000, max_per_person=10)
         self.stream_limits = stream_limits
-        # One multicallable per route, made once; answers stay bytes (no deserializer).
+        # One multicallable per route, made once; answers stay bytes (no deserializer), and so do unary
+        # requests (serialised by `unary` only when a check may have changed them).
         self._calls = {}
         # Client-side metrics per route, bound once (the channels have no interceptor).
         self._metrics = {}
@@ -209,14 +212,17 @@ class Forwarder:
             channel = channels[route.upstream]
             make = (channel.stream_unary if route.client_streaming else
                     channel.unary_stream if route.server_streaming else channel.unary_unary)
-            self._calls[route.method] = make(route.method, request_serializer=route.request.SerializeToString,
-                                             response_deserializer=None)
+            unary = not (route.client_streaming or route.server_streaming)
+            serializer = None if unary else route.request.SerializeToString
+            self._calls[route.method] = make(route.method, request_serializer=serializer, response_deserializer=None)
             self._metrics[route.method] = forwarding_metrics(
                 CLIENT_STREAM if route.client_streaming else SERVER_STREAM if route.server_streaming else UNARY,
                 route.method)
 
     async def unary(self, route: Route, principal: Principal, request: protobuf_message.Message,
-                    timeout: float | None) -> bytes:
+                    timeout: float | None, raw: bytes | None = None) -> bytes:
+        """The service's answer to `request`; `raw` is the request as the caller sent it (the gRPC
+        door), forwarded as it is when the route's check for this caller only reads."""
         self._limit(principal)
         await self._session_live(principal)
         await authorize(route, principal, request, self.scope)
@@ -237,8 +243,10 @@ class Forwarder:
                 return cached
             REFUSED.labels("OVERLOADED").inc()
             raise
+        if raw is None or not route.passes_bytes(principal.kind):
+            raw = request.SerializeToString()
         with admission, service_errors(), ClientCall(self._metrics[route.method]):
-            answer = await self._calls[route.method](request, timeout=_deadline(timeout), metadata=request_metadata())
+            answer = await self._calls[route.method](raw, timeout=_deadline(timeout), metadata=request_metadata())
         if route.response_checks:
             await authorize_response(route, principal, route.response.FromString(answer), self.scope)
         if route.method == UNLINK_DEPENDENT:

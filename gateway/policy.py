@@ -85,6 +85,12 @@ class Route:
     def service(self) -> str:
         return self.method.split("/")[1]
 
+    def passes_bytes(self, kind: CallerKind) -> bool:
+        """True when this kind's check only reads the request: the caller's bytes go upstream as they
+        came. A check not declared `reads_only` may fill in the caller's id, so its request is
+        serialised again after the check."""
+        return getattr(self.checks.get(kind), "reads_only", False)
+
     @property
     def name(self) -> str:
         return self.method.rsplit("/", 1)[1]
@@ -94,8 +100,16 @@ def denied(message: str) -> PermissionDenied:
     return PermissionDenied("CALLER_NOT_ALLOWED", message)
 
 
+def reads_only(check: Check) -> Check:
+    """Declares that a check never changes the request (the gateway then forwards the caller's bytes).
+    Undeclared checks are assumed to rewrite; tests/gateway run every declared one to hold it to that."""
+    check.reads_only = True
+    return check
+
+
 # --- checks ---------------------------------------------------------------------------------
 
+@reads_only
 async def anyone(principal: Principal, request: Message, scope: Scope) -> None:
     """Public data (risk areas, venue posters): any authenticated caller."""
 
@@ -121,7 +135,7 @@ def self_or_dependent(path: str) -> Check:
             parse_uuid(person_id, path, "PERSON_ID_INVALID")
             if person_id != principal.subject and not await scope.directory.may_act_for(principal.subject, person_id):
                 raise denied(f"{path}: a person may act only for themselves and their dependents")
-    return check
+    return reads_only(check)
 
 
 def own_people(*paths: str) -> Check:
@@ -137,7 +151,7 @@ def own_people(*paths: str) -> Check:
             provinces = await scope.directory.home_provinces(set(person_ids))
             if any(provinces.get(person_id) != principal.province for person_id in person_ids):
                 raise denied(f"{path}: not a person of province {principal.province}")
-    return check
+    return reads_only(check)
 
 
 def as_caller(path: str) -> Check:
@@ -159,7 +173,7 @@ def own_province(path: str) -> Check:
             raise denied(f"{path}: must name the caller's province {principal.province}")
         if province and not principal.covers(province):
             raise denied(f"{path}: outside the caller's province {principal.province}")
-    return check
+    return reads_only(check)
 
 
 async def party_to_link(principal: Principal, request: Message, scope: Scope) -> None:
@@ -182,7 +196,7 @@ def face_checked(path: str) -> Check:
         if not request.HasField(path):
             raise InvalidArgument.for_field(path, "a person registers a document only with its holder's face check",
                                             reason="FACE_CHECK_REQUIRED")
-    return check
+    return reads_only(check)
 
 
 def own_area(path: str) -> Check:
@@ -191,9 +205,10 @@ def own_area(path: str) -> Check:
         area = getattr(request, path)
         if is_area_code(area) and not principal.covers(province_code_of(area)):
             raise denied(f"{path}: outside the caller's province {principal.province}")
-    return check
+    return reads_only(check)
 
 
+@reads_only
 async def covers_deployment(principal: Principal, request: Message, scope: Scope) -> None:
     """Deployment-wide administration (agreements, risk lists, trust sync, recompute, revoking a key
     by id): only a caller whose jurisdiction covers every province this deployment serves."""
@@ -201,6 +216,7 @@ async def covers_deployment(principal: Principal, request: Message, scope: Scope
         raise denied("deployment-wide administration needs an operator of every province this deployment serves")
 
 
+@reads_only
 async def national_only(principal: Principal, request: Message, scope: Scope) -> None:
     if not principal.national:
         raise denied("national operators only")
@@ -240,6 +256,7 @@ async def feed_correction(principal: Principal, request: Message, scope: Scope) 
     await _fact_person(principal, request, scope)
 
 
+@reads_only
 async def feed_stays(principal: Principal, request: Message, scope: Scope) -> None:
     if "STAYS" not in principal.scopes:
         raise denied("this feed may not send carrier stays")
@@ -269,7 +286,7 @@ def all_of(*checks: Check) -> Check:
     async def check(principal: Principal, request: Message, scope: Scope) -> None:
         for each in checks:
             await each(principal, request, scope)
-    return check
+    return reads_only(check) if all(getattr(each, "reads_only", False) for each in checks) else check
 
 
 def resident_found(path: str) -> ResponseCheck:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import grpc
 
@@ -11,8 +11,14 @@ from gateway.forwarding import STATUS_DETAILS_KEY, Forwarder, UpstreamError
 from gateway.policy import Route
 from gateway.principals import Principal
 from services.runtime.errors import Unauthenticated
+from services.runtime.reading import Undecodable, check_text, refuse_undecodable, tolerant
+
+# Wraps a method's handler with the runtime's per-call work (request id, logs, metrics, errors), once
+# per method at startup: `CallInterceptor.wrap`.
+Wrap = Callable[[grpc.RpcMethodHandler, str], grpc.RpcMethodHandler]
 
 BEARER = "bearer "
+_NO_TEXT_LIMITS: Mapping[str, int] = {}  # the gateway's App sets none: every string field is held to MAX_TEXT
 
 
 def principal_of_call(context: grpc.aio.ServicerContext, keys: SessionKeys) -> Principal:
@@ -42,12 +48,14 @@ async def _relayed(context: grpc.aio.ServicerContext, answer: Awaitable[bytes]) 
         await _abort_with(context, error)
 
 
-def generic_handlers(routes: Mapping[str, Route], forwarder: Forwarder,
-                     keys: SessionKeys) -> list[grpc.GenericRpcHandler]:
-    """One generic handler per public service; requests are parsed (to authorise), answers passed as bytes."""
+def generic_handlers(routes: Mapping[str, Route], forwarder: Forwarder, keys: SessionKeys,
+                     wrap: Wrap | None = None) -> list[grpc.GenericRpcHandler]:
+    """One generic handler per public service, each method's handler made (and wrapped) once; unary
+    requests arrive as bytes and are parsed here to authorise, answers are passed on as bytes."""
     by_service: dict[str, dict[str, grpc.RpcMethodHandler]] = {}
     for route in routes.values():
-        by_service.setdefault(route.service, {})[route.name] = _handler(route, forwarder, keys)
+        handler = _handler(route, forwarder, keys)
+        by_service.setdefault(route.service, {})[route.name] = wrap(handler, route.method) if wrap else handler
     return [grpc.method_handlers_generic_handler(service, methods) for service, methods in by_service.items()]
 
 
@@ -69,7 +77,14 @@ def _handler(route: Route, forwarder: Forwarder, keys: SessionKeys) -> grpc.RpcM
                 await _abort_with(context, error)
         return grpc.unary_stream_rpc_method_handler(watch, request_deserializer=route.request.FromString)
 
-    async def call(request, context):
+    parse = tolerant(route.request.FromString)
+
+    async def call(raw: bytes, context):
+        # What the runtime checks of every parsed request, before the caller is looked at.
+        request = parse(raw)
+        if isinstance(request, Undecodable):
+            raise refuse_undecodable(request)
+        check_text(request, _NO_TEXT_LIMITS)
         principal = principal_of_call(context, keys)
-        return await _relayed(context, forwarder.unary(route, principal, request, context.time_remaining()))
-    return grpc.unary_unary_rpc_method_handler(call, request_deserializer=route.request.FromString)
+        return await _relayed(context, forwarder.unary(route, principal, request, context.time_remaining(), raw))
+    return grpc.unary_unary_rpc_method_handler(call)

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
+import os
 import re
 import signal
 import time
 import traceback
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
 import structlog
+from structlog.contextvars import bind_contextvars, reset_contextvars
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -58,6 +60,9 @@ class App:
     listeners: Sequence[Listener] = ()
     # String fields (full proto name) allowed longer than services.runtime.reading.MAX_TEXT.
     text_limits: Mapping[str, int] = field(default_factory=dict)
+    # False: the App registers handlers already wrapped once per method (`CallInterceptor.wrap`, as the
+    # gateway does), so the server runs no interceptor per call; health and reflection go unwrapped.
+    intercepted: bool = True
 
     def __post_init__(self) -> None:
         self.error_domain = self.error_domain or f"{self.name}.healthcode"
@@ -97,11 +102,13 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         handler = await continuation(handler_call_details)
         if handler is None:
             return None
-        wrapped = self._wrap(handler, method)
+        wrapped = self.wrap(handler, method)
         self._handlers[method] = wrapped
         return wrapped
 
-    def _wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+    def wrap(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        """The handler with this interceptor's per-call work folded in: made once per method, either on
+        the method's first call (as an interceptor) or at registration (an App with `intercepted=False`)."""
         # Undecodable bytes reach the handler as an Undecodable (refused as INVALID_ARGUMENT there),
         # instead of grpc's own INTERNAL.
         serializers = {"request_deserializer": tolerant(handler.request_deserializer),
@@ -145,11 +152,16 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
         return unary
 
     def _wrap_unary(self, behaviour, metrics: MethodMetrics, streamed_in: bool, answers_once: bool = True):
+        full_method = metrics.full_method
+
         async def unary(request, context):
             metadata = context.invocation_metadata()
             request_id = _request_id(metadata)
-            with structlog.contextvars.bound_contextvars(request_id=request_id, rpc=metrics.full_method):
-                span = tracing.server_span(metrics.full_method, metadata, request_id) if tracing.ENABLED else None
+            # Bound and reset by token (the call's task owns its context): what bound_contextvars does,
+            # without its copy of the whole context on every call.
+            bound = bind_contextvars(request_id=request_id, rpc=full_method)
+            try:
+                span = tracing.server_span(full_method, metadata, request_id) if tracing.ENABLED else None
                 started = time.perf_counter()
                 metrics.started.inc()
                 if streamed_in:
@@ -170,6 +182,8 @@ class CallInterceptor(grpc.aio.ServerInterceptor):
                     code = _observe(metrics, context, started)
                     if span is not None:
                         span.end(code)
+            finally:
+                reset_contextvars(**bound)
         return unary
 
     def _wrap_stream(self, behaviour, metrics: MethodMetrics, streamed_in: bool):
@@ -280,11 +294,28 @@ def _log_cancelled(started: float) -> None:
     log.info("rpc_cancelled", duration_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
+# A call that brings no request id gets this process's random prefix and the next number: unique
+# (64 random bits per process, drawn again in a forked worker), the shape of a uuid4 hex, without a
+# getrandom call per call.
+def _new_request_ids() -> None:
+    global _REQUEST_ID_PREFIX, _REQUEST_NUMBERS
+    _REQUEST_ID_PREFIX = os.urandom(8).hex()
+    _REQUEST_NUMBERS = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+
+_new_request_ids()
+os.register_at_fork(after_in_child=_new_request_ids)
+
+
+def new_request_id() -> str:
+    return f"{_REQUEST_ID_PREFIX}{next(_REQUEST_NUMBERS):016x}"
+
+
 def _request_id(metadata) -> str:
     for key, value in metadata or ():
         if key == REQUEST_ID_HEADER and isinstance(value, str) and SAFE_REQUEST_ID.match(value):
             return value
-    return uuid.uuid4().hex
+    return new_request_id()
 
 
 class HostedServer:
@@ -347,7 +378,7 @@ async def start_server(app: App, host: str, port: int, *, max_message_bytes: int
     """
     def new_server() -> grpc.aio.Server:
         return grpc.aio.server(
-            interceptors=[CallInterceptor(app.error_domain, app.name, app.text_limits)],
+            interceptors=[CallInterceptor(app.error_domain, app.name, app.text_limits)] if app.intercepted else None,
             options=[
                 # grpcio 1.85 defaults SO_REUSEPORT on: a second server on a taken port would bind
                 # silently and steal connections (LIMITS.md). Multi-worker setups opt in explicitly.
