@@ -11,10 +11,9 @@ from datetime import timedelta, timezone
 
 from services.colours import Colour
 from services.status import model
-from services.status.model import Evidence, decide
+from services.status.model import Diagnosis, Evidence, decide
 from services.status.rules import parse_rule_set, shipped_rule_sets
 from tests.support.status import START, check_in, day, diagnosed, evidence, stay
-from services.status.model import Diagnosis
 
 SHIPPED = dict(shipped_rule_sets())
 NATIONAL, HUBEI = (parse_rule_set(code, 1, START, SHIPPED[code]) for code in ("000000", "420000"))
