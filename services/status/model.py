@@ -635,8 +635,45 @@ def _valid_until(rules: RuleSet, now: datetime) -> datetime:
     return now + (rules.valid_hours or timedelta(hours=24))
 
 
+# Decisions shared between persons of one batch whose evidence is the same in everything the
+# decision reads: no facts and no check-ins (their ids are in reason keys, so no two persons'
+# would match), the same exposures, the same rule set object and the same `now` (a batch decides
+# everyone at one `now`), and the same enrolment time when the rule set lets green lapse (the only
+# place the engine reads it). Most of a population has no evidence at all, so a batch of 1000
+# decides a handful of times. The key is the whole input the decision reads, so a person whose
+# evidence differs in anything can never be handed another's decision; the table is emptied
+# whenever `now` moves on and is bounded, and the rule set object is held with each decision, so
+# a reloaded rule set (a new object) never meets a decision of the old one.
+_SHARED_LIMIT = 4096
+_shared: dict[tuple, tuple[RuleSet, Decision]] = {}
+_shared_now: list[tuple | None] = [None]
+
+
+def _sharing_key(evidence: Evidence, rules: RuleSet, now: datetime) -> tuple | None:
+    if evidence.facts or evidence.check_ins:
+        return None
+    return (id(rules), evidence.enrolled_time if rules.green_lapse is not None else None, tuple(evidence.exposures))
+
+
 def decide(evidence: Evidence, rules: RuleSet, now: datetime) -> Decision:
-    """The person's colour at `now`, every reason for it, and when time alone will change it."""
+    """The person's colour at `now`, every reason for it, and when time alone will change it
+    (shared with an earlier call whose inputs were the same, see `_shared`)."""
+    key = _sharing_key(evidence, rules, now)
+    if key is None:
+        return _decide(evidence, rules, now)
+    # The same instant in another zone is another input: decisions carry times in `now`'s zone.
+    if _shared_now[0] != (now, now.tzinfo) or len(_shared) >= _SHARED_LIMIT:
+        _shared.clear()
+        _shared_now[0] = (now, now.tzinfo)
+    held = _shared.get(key)
+    if held is not None and held[0] is rules:
+        return held[1]
+    decision = _decide(evidence, rules, now)
+    _shared[key] = (rules, decision)
+    return decision
+
+
+def _decide(evidence: Evidence, rules: RuleSet, now: datetime) -> Decision:
     findings = _findings(evidence, rules, now)
     changes = [moment for f in findings for moment in (f.since, f.until, f.progress_change) if moment is not None]
     changes += [f.effective_time for f in evidence.facts if f.kind is FactKind.APPEAL_GRANTED]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import UTC, datetime
 
 from services.runtime.errors import FailedPrecondition, InvalidArgument
@@ -16,6 +17,9 @@ class RuleBook:
     def __init__(self, repository: StatusRepository) -> None:
         self._repository = repository
         self._by_province: dict[str, list[RuleSet]] = {}
+        # Each province's effective times, in the order of its versions: `in_force` bisects them
+        # (it runs once per person decided).
+        self._effective: dict[str, list[datetime]] = {}
 
     async def seed_shipped(self, now: datetime) -> None:
         """Stores each shipped rule set as version 1 where its province has none (idempotent)."""
@@ -32,13 +36,14 @@ class RuleBook:
         for versions in by_province.values():
             versions.sort(key=lambda rules: rules.effective_time)
         self._by_province = by_province
+        self._effective = {code: [rules.effective_time for rules in versions] for code, versions in by_province.items()}
 
     def in_force(self, province_code: str, at: datetime) -> RuleSet:
         """The province's latest version in force at `at`, else the national default's."""
         for code in (province_code, NATIONAL):
-            versions = [rules for rules in self._by_province.get(code, ()) if rules.effective_time <= at]
-            if versions:
-                return versions[-1]
+            index = bisect_right(self._effective.get(code, ()), at)
+            if index:
+                return self._by_province[code][index - 1]
         raise FailedPrecondition(reason="NO_RULE_SET", message="no national default rule set is in force")
 
     def name(self, province_code: str, version: int) -> str:
