@@ -36,7 +36,8 @@ from services.verification.recognition.dcc_rules import Rule
 from services.verification.recognition.fever_reports import FeverIntake, FeverOutbox
 from services.verification.recognition.fever_repository import FeverRepository
 from services.verification.recognition.dcc_trust import MAX_SIGNERS_PER_CALL, DccTrust, SignerInput, parse_gateway_trust_list
-from services.verification.recognition.federation import LocalStatus, Peer, parse_peers
+from services.verification.clients import LocalStatus
+from services.verification.recognition.federation import PeerProvince, parse_peers
 from services.verification.recognition.mutual import Recognition
 from services.verification.recognition.repository import VerificationRepository
 from services.verification.recognition.servicer import FederationServicer, RecognitionAdminServicer, RecognitionServicer
@@ -245,8 +246,8 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
     read_pool = await open_read_pool(settings.server, NAME)
     status_channel = open_channel(settings.status_address)
     tls = settings.federation_tls
-    peers = [Peer(address, provinces, tls.channel_credentials()) for address, provinces in settings.peers.items()] \
-        if tls is not None else []
+    peers = [PeerProvince(address, provinces, tls.channel_credentials())
+             for address, provinces in settings.peers.items()] if tls is not None else []
     local_status = LocalStatus(status_channel)
     repository = VerificationRepository(pool, read_pool)
     recognition = Recognition(repository, local_status, peers, settings.own_provinces,
