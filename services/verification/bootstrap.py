@@ -23,6 +23,7 @@ from services.runtime.logs import get_logger
 from services.runtime.server import App, Listener, ServiceSpec
 from services.runtime.settings import Env, ServerSettings
 from services.verification import servicer
+from services.verification.servicer import VerificationServicer
 from services.verification.recognition.checkpoint import Checkpoint
 from services.verification.recognition import dcc_rules
 from services.verification.clients import StatusContactReporter
@@ -35,12 +36,15 @@ from services.verification.recognition.dcc_rules import Rule
 from services.verification.recognition.fever_reports import FeverIntake, FeverOutbox
 from services.verification.recognition.fever_repository import FeverRepository
 from services.verification.recognition.dcc_trust import MAX_SIGNERS_PER_CALL, DccTrust, SignerInput, parse_gateway_trust_list
-from services.verification.recognition.federation import LocalStatus, Peer, parse_peers
+from services.verification.clients import LocalStatus
+from services.verification.recognition.federation import PeerProvince, parse_peers
 from services.verification.recognition.mutual import Recognition
 from services.verification.recognition.repository import VerificationRepository
+from services.verification.recognition.servicer import FederationServicer, RecognitionAdminServicer, RecognitionServicer
 from services.verification.recognition.snapshots import DEFAULT_MANIFEST_REUSE_SECONDS, OfflineSnapshots
 from services.verification.venues.book import VenueBook, VenuePolicy
 from services.verification.venues.repository import VenueRepository
+from services.verification.venues.servicer import VenueServicer
 
 NAME = "verification"
 SCHEMA = "verification"
@@ -242,8 +246,8 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
     read_pool = await open_read_pool(settings.server, NAME)
     status_channel = open_channel(settings.status_address)
     tls = settings.federation_tls
-    peers = [Peer(address, provinces, tls.channel_credentials()) for address, provinces in settings.peers.items()] \
-        if tls is not None else []
+    peers = [PeerProvince(address, provinces, tls.channel_credentials())
+             for address, provinces in settings.peers.items()] if tls is not None else []
     local_status = LocalStatus(status_channel)
     repository = VerificationRepository(pool, read_pool)
     recognition = Recognition(repository, local_status, peers, settings.own_provinces,
@@ -287,14 +291,17 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
         if read_pool is not None:
             await read_pool.close()
 
+    verification = VerificationServicer(RecognitionServicer(checkpoint, recognition, snapshots, dcc.trust),
+                                        VenueServicer(venues))
+    admin = RecognitionAdminServicer(recognition, dcc.trust)
+    federation = FederationServicer(recognition, fever_intake)
     listeners = () if tls is None else (Listener(
         FEDERATION_LISTENER, settings.federation_port, tls.server_credentials(),
-        lambda server: servicer.add_federation_to_server(recognition, fever_intake, server)),)
+        lambda server: servicer.add_federation_to_server(server, federation)),)
     app = App(name=NAME, service_names=servicer.SERVICE_NAMES, listeners=listeners,
               # A code of any length is judged by the checker (PAYLOAD_TOO_LARGE is a DENY verdict).
               text_limits={servicer.VERIFY_PAYLOAD_FIELD: 8 * 1024 * 1024},
-              add_to_server=lambda server: servicer.add_to_server(checkpoint, recognition, venues, server, dcc.trust,
-                                                                   snapshots),
+              add_to_server=lambda server: servicer.add_to_server(server, verification, admin),
               background=(every(settings.sync_interval, sync, "trust_sync"),
                           every(settings.purge_interval, purge, "verification_purge"),
                           every(settings.outbox_interval, recognition.outbox.run, "federation_outbox"),

@@ -22,7 +22,7 @@ from services.verification.bootstrap import exchange_key_from_secret
 from services.verification.recognition.exchange import RISK_LIST, risk_list_bytes, sign
 from services.verification.recognition.exporter import ExportPolicy, Exporter, batch_id, export_records
 from services.verification.recognition.offline import OfflineCheckpoint, SnapshotRejected
-from services.verification.recognition.federation import ColourChange
+from services.verification.recognition.model import ColourChange
 from services.verification.recognition.repository import VerificationRepository
 from tests.support import error_details, random_key, refused, timestamp
 from tests.support.deployments import HUBEI, JIANGSU, Deployment, Provinces, start_provinces, sync

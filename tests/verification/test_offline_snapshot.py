@@ -16,10 +16,12 @@ from healthcode.identity.v1 import identity_pb2
 from healthcode.status.v1 import status_pb2
 from healthcode.verification.v1 import verification_pb2 as pb
 
+from services.runtime.paging import Cursor
 from services.verification.recognition import partitions
 from services.verification.bootstrap import exchange_key_from_secret
 from services.verification.recognition.exchange import manifest_from_bytes
 from services.verification.recognition.offline import OfflineCheckpoint, SnapshotRejected
+from services.verification.recognition.snapshots import CHANGES_PAGES
 from tests.support import error_details, random_key, refused, timestamp
 from tests.support.deployments import HUBEI, Provinces, start_provinces
 
@@ -163,6 +165,21 @@ async def test_bad_snapshot_requests_name_the_field(provinces):
     error = await refused(verifier.ListSnapshotChanges(pb.ListSnapshotChangesRequest(
         as_of_time=timestamp(provinces.jiangsu.clock.now()), page_token="zz")))
     assert error_details(error) == ("PAGE_TOKEN_INVALID", ["page_token"])
+
+
+async def test_a_changes_page_token_of_another_list_or_not_a_record_is_refused(provinces):
+    verifier = provinces.jiangsu.verifier
+    record = bytes(partitions.RECORD_BYTES)
+    forged = base64.urlsafe_b64encode(b'["snapshot_changes","not hex"]').decode().rstrip("=")
+    # Another list's token, a cut record, a forged one, and the hex of a record (the format before Cursor).
+    for token in (Cursor("stale_codes", bytes).token(record), CHANGES_PAGES.token(record[:-1]), forged,
+                  record.hex()):
+        error = await refused(verifier.ListSnapshotChanges(pb.ListSnapshotChangesRequest(
+            as_of_time=timestamp(provinces.jiangsu.clock.now()), page_token=token)))
+        assert error_details(error) == ("PAGE_TOKEN_INVALID", ["page_token"])
+    page = await verifier.ListSnapshotChanges(pb.ListSnapshotChangesRequest(
+        as_of_time=timestamp(provinces.jiangsu.clock.now()), page_token=CHANGES_PAGES.token(b"\xff" * len(record))))
+    assert page.records == b"" and page.next_page_token == ""
 
 
 async def test_changes_are_paged_and_every_record_arrives_once(provinces):

@@ -17,7 +17,7 @@ from healthcode.verification.v1 import verification_pb2 as pb
 
 from services.runtime.clock import Clock
 from services.verification.recognition.outbox import Outbox
-from services.verification.recognition.federation import Peer
+from services.verification.recognition.federation import PeerProvince
 from services.verification.recognition.repository import VerificationRepository
 from tests.support import timestamp
 from tests.support.deployments import HUBEI, JIANGSU, Deployment, Provinces, start_provinces
@@ -74,7 +74,7 @@ async def sender_process(sender: Deployment, clock: Clock):
     moments a test kills one: only its outbox, no servers."""
     settings = sender.verification_settings
     pool = await asyncpg.create_pool(settings.server.database_url, min_size=1, max_size=2)
-    peers = [Peer(address, provinces, settings.federation_tls.channel_credentials())
+    peers = [PeerProvince(address, provinces, settings.federation_tls.channel_credentials())
              for address, provinces in settings.peers.items()]
     try:
         yield Outbox(VerificationRepository(pool), peers, clock)

@@ -22,10 +22,11 @@ from services.codes import key_id_of
 from services.runtime.errors import Unavailable
 from services.verification.recognition.checker import Standing
 from services.verification.recognition.exchange import TRUST_LIST, sign
-from services.verification.recognition.federation import Peer, PeerTrustList, TrustListRefused
+from services.verification.recognition.federation import PeerProvince, TrustListRefused
+from services.verification.recognition.model import PeerTrustList
 from tests.support.hostile import PROFILE, requests
 from tests.support import timestamp
-from tests.support.deployments import HUBEI, JIANGSU, FederationPki
+from tests.support.deployments import HUBEI, JIANGSU, FederationPki, free_port
 
 pytestmark = pytest.mark.slow
 OUTCOMES: Counter[str] = Counter()
@@ -54,22 +55,22 @@ class HostilePeer(verification_pb2_grpc.FederationServiceServicer):
 
 
 class Far:
-    def __init__(self, servicer: HostilePeer, peer: Peer, server: grpc.aio.Server) -> None:
+    def __init__(self, servicer: HostilePeer, peer: PeerProvince, server: grpc.aio.Server) -> None:
         self.servicer, self.peer, self.server = servicer, peer, server
         self.exchange_key = ec.generate_private_key(ec.SECP256R1())
 
 
 @pytest.fixture(scope="module")
 async def far() -> AsyncIterator[Far]:
-    """A hostile Jiangsu, and Hubei's Peer for it (each with a federation certificate of its province)."""
+    """A hostile Jiangsu, and Hubei's client of it (each with a federation certificate of its province)."""
     pki = FederationPki()
     servicer = HostilePeer()
     server = grpc.aio.server()
     verification_pb2_grpc.add_FederationServiceServicer_to_server(servicer, server)
     port = server.add_secure_port("127.0.0.1:0", pki.tls("hostile-jiangsu", frozenset({JIANGSU})).server_credentials())
     await server.start()
-    peer = Peer(f"127.0.0.1:{port}", frozenset({JIANGSU}),
-                pki.tls("hubei", frozenset({HUBEI})).channel_credentials())
+    peer = PeerProvince(f"127.0.0.1:{port}", frozenset({JIANGSU}),
+                        pki.tls("hubei", frozenset({HUBEI})).channel_credentials())
     yield Far(servicer, peer, server)
     await peer.close()
     await server.stop(0)
@@ -133,3 +134,17 @@ async def test_a_peer_answering_an_unknown_standing_or_too_many_gives_none(far):
         assert await far.peer.standings([b"\x01" * 16]) is None
     far.servicer.answer = pb.GetCodeStandingResponse(standings=[pb.CODE_STANDING_STALE])
     assert await far.peer.standings([b"\x01" * 16]) == [Standing.STALE]
+
+
+async def test_a_peer_that_does_not_answer_is_peer_unavailable_naming_its_address():
+    pki = FederationPki()
+    address = f"127.0.0.1:{free_port()}"
+    peer = PeerProvince(address, frozenset({JIANGSU}), pki.tls("hubei", frozenset({HUBEI})).channel_credentials())
+    try:
+        for call in (peer.trust_list(), peer.stale_codes(), peer.notify_trust_list_changed(1)):
+            with pytest.raises(Unavailable) as refusal:
+                await call
+            assert refusal.value.reason == "PEER_UNAVAILABLE" and address in refusal.value.message
+    finally:
+        await peer.close()
+        pki.close()

@@ -25,7 +25,7 @@ from services.verification.bootstrap import exchange_key_from_secret
 from services.verification.recognition.exchange import RISK_LIST, RiskRecord, risk_list_bytes, sign
 from services.verification.recognition.fever_reports import FeverOutbox
 from services.verification.recognition.fever_repository import FeverRepository
-from services.verification.recognition.federation import LocalStatus
+from services.verification.clients import LocalStatus
 from tests.support import error_details, refused, timestamp
 from tests.support.deployments import HUBEI, JIANGSU, Deployment, Provinces, free_port, start_provinces
 
@@ -395,6 +395,7 @@ async def test_a_batch_received_while_status_is_down_is_not_acknowledged_and_rea
         recognition.status = working
         await dead.close()
     assert error.code() == grpc.StatusCode.UNAVAILABLE
+    assert error_details(error)[0] == "STATUS_UNAVAILABLE"
     assert (await status_of(provinces, person)).colour == GREEN
     # The sender's outbox sends it again: stored once already, it now reaches status.
     again = await sender.federation.SubmitRiskList(request)

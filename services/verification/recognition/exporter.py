@@ -25,7 +25,8 @@ from services.colours import Colour
 from services.runtime.clock import Clock
 from services.runtime.logs import get_logger
 from services.verification.recognition.exchange import RiskRecord
-from services.verification.recognition.federation import ColourChange, ColourChangePage, LocalStatus
+from services.verification.clients import LocalStatus
+from services.verification.recognition.model import ColourChange, ColourChangePage
 from services.verification.recognition.repository import VerificationRepository
 
 log = get_logger(__name__)

@@ -25,7 +25,7 @@ from services.runtime.logs import get_logger
 from services.verification.recognition.checker import FEVER_CELSIUS, Examined, examine
 from services.verification.recognition.fever_repository import FeverRepository, FeverRetry, QueuedFever
 from services.verification.recognition.outbox import OutboxPolicy, next_attempt
-from services.verification.recognition.federation import FeverReport, PeerFever
+from services.verification.recognition.model import FeverReport, PeerFever
 from services.verification.recognition.mutual import Recognition
 
 log = get_logger(__name__)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import asyncpg
 
-from services.verification.recognition.federation import FeverReport
+from services.verification.recognition.model import FeverReport
 
 
 @dataclass(frozen=True)

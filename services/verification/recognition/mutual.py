@@ -22,7 +22,9 @@ from services.verification.recognition.checker import SIGNS_CODES, SIGNS_EXCHANG
 from services.codes import is_p256_public_key, key_id_of
 from services.verification.recognition.exchange import (MANIFEST, RISK_LIST, SNAPSHOT, TRUST_LIST, RiskRecord,
                                             risk_list_bytes, sign, verifies)
-from services.verification.recognition.federation import LocalStatus, Peer, PeerTrustList, StaleCode, TrustListRefused
+from services.verification.clients import LocalStatus
+from services.verification.recognition.federation import PeerProvince, TrustListRefused
+from services.verification.recognition.model import PeerTrustList, StaleCode
 from services.verification import signals
 from services.verification.recognition.exchange_root import ExchangeRoot
 from services.verification.recognition.outbox import Outbox
@@ -103,7 +105,7 @@ def _is_p256(key: KeyRow) -> bool:
 
 
 class Recognition:
-    def __init__(self, repository: VerificationRepository, status: LocalStatus, peers: Sequence[Peer],
+    def __init__(self, repository: VerificationRepository, status: LocalStatus, peers: Sequence[PeerProvince],
                  own_provinces: frozenset[str], exchange_key: ec.EllipticCurvePrivateKey, clock_skew: timedelta,
                  clock: Clock, outbox: Outbox | None = None, *, exchange_root: ExchangeRoot | None = None,
                  exchange_certificate: bytes = b"") -> None:
@@ -145,7 +147,7 @@ class Recognition:
                                    message="the certificate names provinces this deployment has no peer for")
         return caller
 
-    def peer_for(self, province_code: str) -> Peer | None:
+    def peer_for(self, province_code: str) -> PeerProvince | None:
         return next((peer for peer in self.peers if province_code in peer.province_codes), None)
 
     # Trust list
@@ -196,7 +198,7 @@ class Recognition:
             else:
                 self._pushed_version = version
 
-    async def pull_trust_list(self, peer: Peer) -> bool:
+    async def pull_trust_list(self, peer: PeerProvince) -> bool:
         try:
             accepted = await self.accept_trust_list(peer, await peer.trust_list(self.exchange_root, self.now()))
         except TrustListRefused as refusal:
@@ -214,7 +216,7 @@ class Recognition:
             await self.reload()
         return applied
 
-    async def accept_trust_list(self, peer: Peer, listed: PeerTrustList) -> bool:
+    async def accept_trust_list(self, peer: PeerProvince, listed: PeerTrustList) -> bool:
         """Applies a peer's checked list if newer than the last good one; False (logged) if not."""
         keys = [key for key in listed.keys if key.province_code not in self.own_provinces and _is_p256(key)]
         if await self.repository.accept_peer_keys(peer.address, listed.version, keys, self.now()):

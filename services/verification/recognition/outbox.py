@@ -20,7 +20,7 @@ from services.runtime.clock import Clock
 from services.runtime.errors import DomainError
 from services.runtime.logs import get_logger
 from services.verification.recognition.exchange import risk_list_from_bytes
-from services.verification.recognition.federation import Peer
+from services.verification.recognition.federation import PeerProvince
 from services.verification.recognition.repository import ClaimedDelivery, Retry, VerificationRepository
 
 log = get_logger(__name__)
@@ -53,7 +53,7 @@ class Round:
 
 
 class Outbox:
-    def __init__(self, repository: VerificationRepository, peers: Sequence[Peer], clock: Clock,
+    def __init__(self, repository: VerificationRepository, peers: Sequence[PeerProvince], clock: Clock,
                  policy: OutboxPolicy = OutboxPolicy()) -> None:
         self._repository = repository
         self._peers = {peer.address: peer for peer in peers}

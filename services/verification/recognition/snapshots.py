@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from services.runtime import requests
 from services.runtime.errors import InvalidArgument
+from services.runtime.paging import Cursor
 from services.verification.recognition import partitions
 from services.verification.recognition.dcc_trust import DccTrust
 from services.verification.recognition.exchange import Manifest, manifest_bytes, milliseconds, moment_of
@@ -22,6 +23,9 @@ MAX_CHANGES_PAGE = 50_000  # ~1 MB of records: well within the 8 MB message cap
 # reads every record); a device gets the last one built, a few seconds behind.
 DEFAULT_MANIFEST_REUSE_SECONDS = 5.0
 _MANIFEST_MAX_AGE = timedelta(seconds=60)
+# ListSnapshotChanges pages by the last record sent (records sort as bytes). A page token lives for one
+# sync (the device keeps the manifest's version across syncs, never a token), so it is a plain page token.
+CHANGES_PAGES = Cursor("snapshot_changes", bytes)
 
 
 @dataclass(frozen=True)
@@ -108,16 +112,13 @@ class OfflineSnapshots:
         if page_size < 0:
             raise InvalidArgument.for_field("page_size", "must not be negative", reason="PAGE_SIZE_INVALID")
         limit = min(page_size or MAX_CHANGES_PAGE, MAX_CHANGES_PAGE)
-        try:
-            after = bytes.fromhex(page_token)
-        except ValueError:
-            raise requests.invalid_page_token() from None
+        (after,) = CHANGES_PAGES.after(page_token) or (b"",)
         if page_token and len(after) != partitions.RECORD_BYTES:
             raise requests.invalid_page_token()
         # Rows drawn a little before the device's version may have committed after it: sent again.
         records, count = await self._repository.changed_records(max(0, since - DELTA_OVERLAP), until,
                                                                 _as_of(as_of), after, limit)
-        return records, (records[-partitions.RECORD_BYTES:].hex() if count == limit else "")
+        return records, (CHANGES_PAGES.token(records[-partitions.RECORD_BYTES:]) if count == limit else "")
 
 
 def _version(value: int, field_path: str) -> int:

@@ -1,7 +1,8 @@
-"""gRPC transport of the venue RPCs (venues, visits, contact tracing); VerificationServicer inherits them."""
+"""gRPC transport of the venue RPCs (venues, visits, contact tracing); no rules here."""
 
 from __future__ import annotations
 
+import grpc
 from healthcode.verification.v1 import verification_pb2 as pb
 
 from services.runtime.timestamps import optional_datetime, to_timestamp
@@ -19,25 +20,31 @@ def _visit(visit: VisitRecord) -> pb.Visit:
                     visit_time=to_timestamp(visit.visit_time), flagged=visit.flagged)
 
 
-class VenueRpcs:
-    """RegisterVenue, GetVenueCode, RecordVisit and TraceContacts; the servicer sets `_venues`."""
+class VenueServicer:
+    """VerificationService's venue RPCs: RegisterVenue, GetVenueCode, RecordVisit and TraceContacts
+    (VerificationServicer hands each of them here)."""
 
-    _venues: VenueBook
+    def __init__(self, venues: VenueBook) -> None:
+        self._venues = venues
 
-    async def RegisterVenue(self, request: pb.RegisterVenueRequest, context) -> pb.RegisterVenueResponse:
+    async def RegisterVenue(self, request: pb.RegisterVenueRequest,
+                            context: grpc.aio.ServicerContext) -> pb.RegisterVenueResponse:
         venue = await self._venues.register_venue(request.name, request.area_code, request.category,
                                                   request.request_id)
         return pb.RegisterVenueResponse(venue=_venue(venue))
 
-    async def GetVenueCode(self, request: pb.GetVenueCodeRequest, context) -> pb.GetVenueCodeResponse:
+    async def GetVenueCode(self, request: pb.GetVenueCodeRequest,
+                           context: grpc.aio.ServicerContext) -> pb.GetVenueCodeResponse:
         payload, expire_time = await self._venues.venue_code(request.venue_id)
         return pb.GetVenueCodeResponse(payload=payload, expire_time=to_timestamp(expire_time))
 
-    async def RecordVisit(self, request: pb.RecordVisitRequest, context) -> pb.RecordVisitResponse:
+    async def RecordVisit(self, request: pb.RecordVisitRequest,
+                          context: grpc.aio.ServicerContext) -> pb.RecordVisitResponse:
         visit = await self._venues.record_visit(request.person_id, request.venue_code, request.request_id)
         return pb.RecordVisitResponse(visit=_visit(visit))
 
-    async def TraceContacts(self, request: pb.TraceContactsRequest, context) -> pb.TraceContactsResponse:
+    async def TraceContacts(self, request: pb.TraceContactsRequest,
+                            context: grpc.aio.ServicerContext) -> pb.TraceContactsResponse:
         close, secondary = await self._venues.trace_contacts(
             request.case_person_id, request.window_minutes, optional_datetime(request, "since_time"),
             request.include_secondary, request.trace_id, tracer_id=request.tracer_id,
