@@ -10,6 +10,7 @@ import re
 import secrets
 import signal
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -132,3 +133,18 @@ async def test_a_sigterm_loses_no_answered_decision(database):
     assert sorted(r["verification_id"] for r in stored) == sorted(a.verification_id for a in answers)
     assert {r["decision"] for r in stored} == {pb.DECISION_DENY}
     assert "batch_rows_unwritten" not in "".join(output)
+
+
+async def test_a_batch_written_again_after_a_lost_answer_is_stored_once(provinces):
+    from services.verification.recognition.repository import DecisionRow
+
+    repository = provinces.hubei.parts.recognition.repository
+    now = provinces.hubei.clock.now()
+    rows = [DecisionRow(str(uuid.uuid4()), now, "gate-9", "420102", 2, "KEY_UNKNOWN", None, None, None)
+            for _ in range(4)]
+    await repository.record_decisions(rows)
+    await asyncio.gather(repository.record_decisions(rows), repository.record_decisions(rows[:1]),
+                         repository.record_decisions(rows[2:]))  # each a retry of rows already committed
+    assert await repository.pool.fetchval(
+        "SELECT count(*) FROM verification.decisions WHERE verification_id = ANY($1::uuid[])",
+        [r.verification_id for r in rows]) == 4

@@ -432,6 +432,16 @@ class VerificationRepository:
     async def record_decisions(self, decisions: Sequence[DecisionRow]) -> None:
         """Stores online decisions in one COPY (the batched writer's flush, runtime/batches.py). A batch sent
         again after a commit whose answer was lost would clash on the id: then each is stored once."""
+        if len(decisions) == 1:
+            # One row alone is cheaper as an INSERT than as a COPY (which first asks for the table's types).
+            decision = decisions[0]
+            await self.pool.execute(
+                """INSERT INTO verification.decisions (verification_id, verify_time, checkpoint_id, area_code,
+                       decision, reason, issuer_province, colour, code_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                   ON CONFLICT (verification_id) DO NOTHING""",
+                decision.verification_id, decision.verify_time, decision.checkpoint_id, decision.area_code,
+                decision.decision, decision.reason, decision.issuer_province, decision.colour, decision.code_id)
+            return
         columns = ("verification_id", "verify_time", "checkpoint_id", "area_code", "decision", "reason",
                    "issuer_province", "colour", "code_id")
         records = [(uuid.UUID(d.verification_id), d.verify_time, d.checkpoint_id, d.area_code, d.decision,
