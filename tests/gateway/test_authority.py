@@ -176,6 +176,7 @@ async def test_a_checkpoint_verifies_only_under_its_own_province_qualified_id(pl
     status, answer = await Caller(front, http, CallerKind.CHECKPOINT, "wuhan-station-1").rpc(
         VERIFICATION, "VerifyCode", {"payload": code, "area_code": "420102"})
     assert (status, answer["decision"]) == (200, "DECISION_PASS")
+    await front.deployment.parts.checkpoint.decisions.flush()  # written in batches after the answer
     recorded = await front.deployment.status_parts.board.repository.pool.fetchval(
         "SELECT checkpoint_id FROM verification.decisions WHERE verification_id::text = $1",
         answer["verification_id"])

@@ -278,6 +278,7 @@ async def test_bad_requests_name_the_field(provinces):
 async def test_decisions_are_recorded_without_personal_data(provinces, postgres_server_url):
     payload = await provinces.hubei.code(await provinces.hubei.resident())
     response = await verify(provinces.hubei, payload)
+    await provinces.hubei.parts.checkpoint.decisions.flush()  # decisions are written in batches after the answer
     pool = provinces.hubei.parts.recognition.repository.pool
     row = await pool.fetchrow("SELECT * FROM verification.decisions WHERE verification_id = $1",
                               response.verification_id)

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from services import areas
 from services.codes.dcc import HC1_PREFIX
+from services.runtime.batches import BatchWriter
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument, Unavailable
 from services.runtime.logs import get_logger
@@ -92,8 +93,12 @@ def _offline_problem(item: OfflineDecision, earliest: datetime, latest: datetime
 
 class Checkpoint:
     def __init__(self, recognition: Recognition, repository: VerificationRepository, clock: Clock,
-                 dcc: DccCheckpoint | None = None, fever_outbox: FeverOutbox | None = None) -> None:
+                 dcc: DccCheckpoint | None = None, fever_outbox: FeverOutbox | None = None,
+                 decisions: BatchWriter[DecisionRow] | None = None) -> None:
         self._recognition = recognition
+        # Online decisions are queued and written in batches off the response path (runtime/batches.py);
+        # without a writer each is INSERTed before the answer.
+        self.decisions = decisions
         self._repository = repository
         self._clock = clock
         self._dcc = dcc
@@ -124,9 +129,13 @@ class Checkpoint:
         else:
             verdict = examined
         verification_id = str(uuid.uuid4())
-        await self._repository.record_decision(DecisionRow(
-            verification_id, now, checkpoint_id, area_code, int(verdict.decision), verdict.reason,
-            verdict.issuer_province or None, int(verdict.colour) if verdict.colour else None, verdict.code_id))
+        row = DecisionRow(verification_id, now, checkpoint_id, area_code, int(verdict.decision), verdict.reason,
+                          verdict.issuer_province or None, int(verdict.colour) if verdict.colour else None,
+                          verdict.code_id)
+        if self.decisions is not None:
+            await self.decisions.put(row)
+        else:
+            await self._repository.record_decision(row)
         signals.decided(verdict.decision.name, verdict.reason)
         if verdict.reason == "FEVER":
             if verdict.issuer_province in self._recognition.own_provinces:

@@ -4,6 +4,7 @@ Venues and visits have theirs in venues/repository.py."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -427,6 +428,35 @@ class VerificationRepository:
             [d.reason for d in decisions], [d.issuer_province for d in decisions], [d.colour for d in decisions],
             [d.code_id for d in decisions])
         return {row["verification_id"] for row in rows}
+
+    async def record_decisions(self, decisions: Sequence[DecisionRow]) -> None:
+        """Stores online decisions in one COPY (the batched writer's flush, runtime/batches.py). A batch sent
+        again after a commit whose answer was lost would clash on the id: then each is stored once."""
+        if len(decisions) == 1:
+            # One row alone is cheaper as an INSERT than as a COPY (which first asks for the table's types).
+            decision = decisions[0]
+            await self.pool.execute(
+                """INSERT INTO verification.decisions (verification_id, verify_time, checkpoint_id, area_code,
+                       decision, reason, issuer_province, colour, code_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                   ON CONFLICT (verification_id) DO NOTHING""",
+                decision.verification_id, decision.verify_time, decision.checkpoint_id, decision.area_code,
+                decision.decision, decision.reason, decision.issuer_province, decision.colour, decision.code_id)
+            return
+        columns = ("verification_id", "verify_time", "checkpoint_id", "area_code", "decision", "reason",
+                   "issuer_province", "colour", "code_id")
+        records = [(uuid.UUID(d.verification_id), d.verify_time, d.checkpoint_id, d.area_code, d.decision,
+                    d.reason, d.issuer_province, d.colour, d.code_id) for d in decisions]
+        try:
+            await self.pool.copy_records_to_table("decisions", schema_name="verification", columns=columns,
+                                                  records=records)
+        except asyncpg.UniqueViolationError:
+            await self.pool.execute(
+                """INSERT INTO verification.decisions (verification_id, verify_time, checkpoint_id, area_code,
+                       decision, reason, issuer_province, colour, code_id)
+                   SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::smallint[],
+                                        $6::text[], $7::text[], $8::smallint[], $9::bytea[])
+                   ON CONFLICT (verification_id) DO NOTHING""",
+                *([record[i] for record in records] for i in range(len(columns))))
 
     async def record_decision(self, decision: DecisionRow) -> None:
         await self.pool.execute(
