@@ -669,7 +669,7 @@ async def main(args: argparse.Namespace) -> None:
     for service in SERVICES:
         await migrate(url, service.schema, service.migrations)
     exchange_secret, venue_key = secrets.token_bytes(32), secrets.token_bytes(32)
-    environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_LOG_LEVEL": "warning",
+    environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_LOG_LEVEL": "warning", "HEALTHCODE_METRICS_PORT": "0",
                "HEALTHCODE_MIGRATE_ON_START": "false",
                "HEALTHCODE_POOL_MAX_SIZE": "8", "HEALTHCODE_POOL_MIN_SIZE": "8",
                **{f"HEALTHCODE_{s.name.upper()}_PORT": "0" for s in SERVICES},
