@@ -177,7 +177,10 @@ async def seed_population(connection: asyncpg.Connection, keyring: Keyring, ids:
         sealed = keyring.seal(intake.seal_fact_body(fact), intake.fact_context(fact_id))
         facts.append((p, uuid.UUID(fact_id), "bench-cdc", f"r{n}", 1, now, sealed.key_id, sealed.ciphertext))
     facts.sort(key=lambda f: f[0])
-    await connection.copy_records_to_table("facts", schema_name="status", records=facts)
+    await connection.copy_records_to_table(
+        "facts", schema_name="status", records=facts,
+        columns=["person_id", "fact_id", "authority", "authority_record_id", "source", "record_time", "sealed_key_id",
+                 "sealed"])
     check_ins = []
     for p in rng.sample(ids, len(ids) // 5):
         check_in_id, abnormal = str(uuid.uuid4()), rng.random() < 0.02

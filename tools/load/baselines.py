@@ -22,6 +22,13 @@ from tools.load.measure import measure, round_robin
 from tools.load.processes import spawn_server, stop
 from tools.load.recorder import Recorder
 
+# What each RPC is compared with: the echo server always (both are one gRPC call to a Python process),
+# and the work at its heart where there is one.
+BASELINES = {"IssueCode": ("grpc_echo", "es256_verify"), "VerifyCode": ("grpc_echo", "es256_verify"),
+             "GetStatus": ("grpc_echo", "asyncpg_lookup"), "RecordCheckIn": ("grpc_echo", "asyncpg_lookup"),
+             "GetVenueCode": ("grpc_echo",), "RecordVisit": ("grpc_echo", "asyncpg_lookup"),
+             "IngestCarrierStays": ("grpc_echo",), "DeclareRiskArea": ("grpc_echo",)}
+
 
 def _same(data: bytes) -> bytes:
     return data

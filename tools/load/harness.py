@@ -30,13 +30,6 @@ from tools.load.workload import (
     phases,
 )
 
-# What each RPC is compared with: the echo server always (both are one gRPC call to a Python process),
-# and the work at its heart where there is one.
-BASELINES = {"IssueCode": ("grpc_echo", "es256_verify"), "VerifyCode": ("grpc_echo", "es256_verify"),
-             "GetStatus": ("grpc_echo", "asyncpg_lookup"), "RecordCheckIn": ("grpc_echo", "asyncpg_lookup"),
-             "GetVenueCode": ("grpc_echo",), "RecordVisit": ("grpc_echo", "asyncpg_lookup"),
-             "IngestCarrierStays": ("grpc_echo",), "DeclareRiskArea": ("grpc_echo",)}
-
 
 @dataclass
 class Options:
