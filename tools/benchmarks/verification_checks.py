@@ -78,8 +78,8 @@ from services import areas
 from cli.healthcode import SERVICES
 from services.codes import read_code
 from tools.load.baselines import echo_call
-from tools.load.cpu import CpuMeter, code_state, machine_line, other_measurements
-from tools.load.measure import Measured, concurrently, measure, rate
+from tools.load.cpu import CpuMeter, code_state, machine_line
+from tools.load.measure import Measured, concurrently, measure, quiet, rate
 from tools.load.processes import spawn_server, stop
 from tools.load.table import Table
 from services.runtime.clients import open_channel
@@ -121,19 +121,6 @@ COUNTIES = [f"{p}{c:02d}{k:02d}" for p in sorted(areas.PROVINCES) if p < "71" fo
 
 
 # Where CPU goes: tools.load.cpu.CpuMeter
-
-async def quiet(what: str, limit: float = 900.0) -> None:
-    """Before measuring `what`: waits (polling every 10 s, at most `limit` s) while another benchmark runs,
-    so two never measure at the same time on this small machine."""
-    waited = 0.0
-    while (others := other_measurements()) and waited < limit:
-        if not waited:
-            print(f"   (waiting before {what}: another benchmark runs, pids {others})", flush=True)
-        await asyncio.sleep(10)
-        waited += 10
-    if others:
-        print(f"   (measuring {what} although another benchmark still runs after {limit:.0f} s)", flush=True)
-
 
 def key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()

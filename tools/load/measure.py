@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import grpc
 
-from tools.load.cpu import CpuMeter
+from tools.load.cpu import CpuMeter, other_measurements
 from tools.load.recorder import Recorder
 from tools.load.table import Column
 
@@ -63,6 +63,21 @@ class Measured:
 
     def versus(self, baseline: Measured) -> float:
         return self.per_second / baseline.per_second if baseline.per_second else 0.0
+
+
+async def quiet(what: str, limit: float = 900.0, *, poll: float = 10.0,
+                note: Callable[[str], None] = lambda text: print(text, flush=True)) -> float:
+    """Before measuring `what`: waits (polling, at most `limit` s) while another benchmark or `healthcode
+    load` runs on this machine (two measurements at once measure each other); the seconds waited."""
+    waited = 0.0
+    while limit > 0 and (others := other_measurements()) and waited < limit:
+        if not waited:
+            note(f"   (waiting before {what}: another benchmark or load run is on this machine, pids {others})")
+        await asyncio.sleep(poll)
+        waited += poll
+    if waited and other_measurements():
+        note(f"   (measuring {what} although another benchmark still runs after {waited:.0f} s)")
+    return waited
 
 
 def round_robin(calls: Sequence[Call]) -> Call:
