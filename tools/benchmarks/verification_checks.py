@@ -868,16 +868,16 @@ def report_offline(found: Offline, n: int) -> None:
         Table(52).print(name, f"{per_second:.0f}", f"{1e6 / per_second:.1f}", f"{per_second / raw_rate:.2f}")
 
 
-def report_tracing(found: Tracing) -> None:
-    total_visits, visits_seconds, visits_cpu = found.total_visits, found.visits_seconds, found.visits_cpu
-    person_count, traced = found.person_count, found.traced
+def report_tracing(tracing: Tracing) -> None:
+    total_visits, visits_seconds, visits_cpu = tracing.total_visits, tracing.visits_seconds, tracing.visits_cpu
+    person_count, traced = tracing.person_count, tracing.traced
     line = Table(38).print
 
-    print(f"\n3. Contact tracing among {total_visits} visits ({person_count} persons, {found.venue_count} venues, {DAYS} days, "
-          f"{FLAGGED_SHARE:.0%} flagged; verification.visits {found.table_size} with indexes)")
+    print(f"\n3. Contact tracing among {total_visits} visits ({person_count} persons, {tracing.venue_count} venues, {DAYS} days, "
+          f"{FLAGGED_SHARE:.0%} flagged; verification.visits {tracing.table_size} with indexes)")
     print(f"   seeding: {total_visits / visits_seconds:.0f} visits/s by COPY ({visits_seconds:.1f} s; CPU s: this "
           f"process {visits_cpu['client']:.0f}, Postgres {visits_cpu['postgres']:.0f}, others "
-          f"{visits_cpu['others']:.0f}, kernel writeback included); persons into identity and status {2 * person_count / found.persons_seconds:.0f} "
+          f"{visits_cpu['others']:.0f}, kernel writeback included); persons into identity and status {2 * person_count / tracing.persons_seconds:.0f} "
           "rows/s")
     print("   window ±60 min; medians of 3 for the SQL paths; trace_contacts once per case and mode (new trace ids)")
     line("case (visits, flagged)", "contacts", "raw ms", "repo ms", "× raw", "trace ms", "× raw", "sql ms",
@@ -906,12 +906,12 @@ def report_tracing(found: Tracing) -> None:
           ", ".join(f"{row['cold_ms']:.0f} ms" for row in traced) + ")")
     rejected = sum(row[s]["facts"].rejected for row in traced for s in (False, True))
     print(f"   facts rejected by status: {rejected}; colours of traced persons now: "
-          + ", ".join(f"{['', 'green', 'yellow', 'red'][r[0]]} {r[1]}" for r in found.colours))
+          + ", ".join(f"{['', 'green', 'yellow', 'red'][r[0]]} {r[1]}" for r in tracing.colours))
     print("   plan of the close query (first case):")
-    print(found.close_plan)
-    if found.secondary_plan:
+    print(tracing.close_plan)
+    if tracing.secondary_plan:
         print("   plan of the secondary query (first case):")
-        print(found.secondary_plan)
+        print(tracing.secondary_plan)
 
 
 if __name__ == "__main__":
