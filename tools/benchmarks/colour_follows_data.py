@@ -45,8 +45,9 @@ from healthcode.common.v1 import common_pb2
 from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
 
-from tools.benchmarks.identity_lookups import _spawn, measure
-from tools.benchmarks.machine import code_state, machine
+from tools.load.cpu import code_state, machine_line
+from tools.load.measure import measure, measure_each
+from tools.load.processes import spawn_server, stop
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
 from tools.load import population
@@ -221,24 +222,6 @@ async def _sent_stays(connection: asyncpg.Connection, persons: list[uuid.UUID]) 
         departure_time=Timestamp(seconds=int(by_person[p]["departure_time"].timestamp()))) for p in persons]
 
 
-async def first_reads(stub, ids: list[str], seconds: float, concurrency: int) -> dict:
-    """GetStatus of persons each read once (their first read after the lapse), for at most `seconds`."""
-    pending, latencies = list(ids), []
-    deadline = time.perf_counter() + seconds
-
-    async def worker() -> None:
-        while pending and time.perf_counter() < deadline:
-            started = time.perf_counter()
-            await stub.GetStatus(status_pb2.GetStatusRequest(person_id=pending.pop()))
-            latencies.append(time.perf_counter() - started)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    cuts = statistics.quantiles(latencies, n=100)
-    return {"per_second": len(latencies) / elapsed, "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000}
-
-
 async def enrol_beijing(url: str, count: int, enrolled: datetime) -> list[str]:
     ids = sorted(uuid.UUID(bytes=os.urandom(16), version=4) for _ in range(count))
     connection = await asyncpg.connect(url)
@@ -272,7 +255,8 @@ async def midnight(args, url: str, board, clock: MovableClock, stub) -> dict:
     clock.move_to(lapse - timedelta(hours=4))                       # 20:00
     first = await decide_all(board, renewed_ids)
     clock.move_to(lapse - timedelta(hours=3, minutes=50))           # 20:10
-    stored = await measure("GetStatus stored (20:10)", reader(renewed_ids), args.seconds, args.concurrency)
+    stored = await measure("GetStatus stored (20:10)", reader(renewed_ids), seconds=args.seconds,
+                           concurrency=args.concurrency)
     clock.move_to(lapse - timedelta(hours=3))                       # 21:00
     started = time.perf_counter()
     renewed = await Renewal(board, timedelta(hours=3), rate=10**9, interval=1.0).run()
@@ -280,9 +264,14 @@ async def midnight(args, url: str, board, clock: MovableClock, stub) -> dict:
     clock.move_to(lapse - timedelta(minutes=10))                    # 23:50
     await decide_all(board, control_ids)
     clock.move_to(lapse + timedelta(seconds=5))                     # 00:00:05
-    after = await measure("GetStatus, first minute after midnight", reader(renewed_ids), 60.0, args.concurrency)
+    after = await measure("GetStatus, first minute after midnight", reader(renewed_ids), seconds=60.0,
+                          concurrency=args.concurrency)
     clock.move_to(lapse + timedelta(seconds=5))
-    unrenewed = await first_reads(stub, control_ids, min(args.seconds, 20.0), args.concurrency)
+    # First reads after the lapse, each person once (for at most 20 s).
+    unrenewed = await measure_each(
+        "GetStatus, first reads after the lapse",
+        lambda person_id: stub.GetStatus(status_pb2.GetStatusRequest(person_id=person_id)), control_ids[::-1],
+        concurrency=args.concurrency, seconds=min(args.seconds, 20.0))
     return {"persons": len(renewed_ids), "first_decisions_s": first, "renewed": renewed,
             "renewal_s": renewal_seconds, "stored": stored, "after": after, "unrenewed": unrenewed,
             "control": len(control_ids)}
@@ -292,7 +281,7 @@ async def main(args: argparse.Namespace) -> None:
     configure_logging("warning")
     now = datetime.now(UTC)
     print(f"colour_follows_data: {now:%Y-%m-%d %H:%M} UTC", flush=True)
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine_line()}", flush=True)
     print(f"code: {code_state()}", flush=True)
     embedded = None
     url = os.environ.get("HEALTHCODE_DATABASE_URL")
@@ -313,7 +302,7 @@ async def main(args: argparse.Namespace) -> None:
     processes = []
     try:
         for name in ("identity", "itinerary"):
-            process, environ[f"HEALTHCODE_{name.upper()}_ADDRESS"] = await _spawn(["-m", "cli.healthcode", name],
+            process, environ[f"HEALTHCODE_{name.upper()}_ADDRESS"] = await spawn_server(["-m", "cli.healthcode", name],
                                                                                   environ)
             processes.append(process)
         clock = MovableClock()
@@ -331,9 +320,7 @@ async def main(args: argparse.Namespace) -> None:
                 report_midnight(night)
         await server.stop(grace=1)
     finally:
-        for process in processes:
-            process.terminate()
-            await process.wait()
+        await stop(*processes)
         if embedded is not None:
             embedded.stop()
 
@@ -364,8 +351,8 @@ def report_midnight(r: dict) -> None:
     for label, m in (("stored GetStatus at 20:10 (baseline)", r["stored"]),
                      ("GetStatus, first minute after midnight", r["after"]),
                      (f"after midnight, {r['control']:,} not renewed", r["unrenewed"])):
-        print(f"  {label:42s} {m['per_second']:8,.0f}/s  ({m['per_second'] / r['stored']['per_second']:.2f}x)  "
-              f"p50 {m['p50_ms']:.1f} ms  p99 {m['p99_ms']:.1f} ms")
+        print(f"  {label:42s} {m.per_second:8,.0f}/s  ({m.versus(r['stored']):.2f}x)  "
+              f"p50 {m.p50_ms:.1f} ms  p99 {m.p99_ms:.1f} ms")
     print("  goal: the first minute after midnight >= 0.80x the stored rate")
 
 

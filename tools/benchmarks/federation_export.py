@@ -35,8 +35,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import uvloop
 
-from tools.benchmarks.machine import code_state, machine
-from tools.benchmarks.verification_checks import key, spawn
+from tools.load.cpu import code_state, machine_line
+from tools.load.processes import spawn_server, stop
 from cli.healthcode import SERVICES
 from services.runtime import pki
 from services.runtime.database import migrate
@@ -48,6 +48,10 @@ from services.verification.recognition.federation_tls import issue_deployment
 
 HOME, PEER = "420000", "320000"
 LIFETIME = timedelta(days=29)
+
+
+def key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def free_port() -> int:
@@ -124,7 +128,7 @@ async def main(args: argparse.Namespace) -> None:
     configure_logging("warning")
     now = datetime.now(UTC).replace(microsecond=0)
     print(f"federation_export: {now:%Y-%m-%d %H:%M} UTC", flush=True)
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine_line()}", flush=True)
     print(f"code: {code_state()}", flush=True)
     work = Path(tempfile.mkdtemp(prefix="hc-bench-export-"))
     embedded = None
@@ -178,18 +182,18 @@ async def main(args: argparse.Namespace) -> None:
         # The peer first, whole; then Hubei's status; its verification's start starts the clock.
         for province in (PEER, HOME):
             environ = environments[province]
-            process, environ["HEALTHCODE_STATUS_ADDRESS"] = await spawn(
-                ["-m", "cli.healthcode", "status"], environ, work / f"status-{province}.log")
+            process, environ["HEALTHCODE_STATUS_ADDRESS"] = await spawn_server(
+                ["-m", "cli.healthcode", "status"], environ, log=work / f"status-{province}.log")
             processes.append(process)
             if province == PEER:
-                process, _ = await spawn(["-m", "cli.healthcode", "verification"], environ,
-                                         work / f"verification-{province}.log")
+                process, _ = await spawn_server(["-m", "cli.healthcode", "verification"], environ,
+                                                log=work / f"verification-{province}.log")
                 processes.append(process)
         peer = await asyncpg.connect(urls[PEER])
         home = await asyncpg.connect(urls[HOME])
         started = time.perf_counter()
-        process, _ = await spawn(["-m", "cli.healthcode", "verification"], environments[HOME],
-                                 work / f"verification-{HOME}.log")
+        process, _ = await spawn_server(["-m", "cli.healthcode", "verification"], environments[HOME],
+                                        log=work / f"verification-{HOME}.log")
         processes.append(process)
         ready = time.perf_counter() - started
         exported_at = None
@@ -228,10 +232,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"goal: {args.changes} records in ≤ 600 s: {'met' if stored == args.changes and elapsed <= 600 else 'NOT met'}")
         print(f"server logs: {work}")
     finally:
-        for process in processes:
-            if process.returncode is None:
-                process.terminate()
-                await process.wait()
+        await stop(*processes)
         for name in names.values():
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

@@ -19,14 +19,12 @@ The goal (issue 19): the gateway's CPU per forwarded call ≤ 2 × the echo's CP
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import json
 import os
 import secrets
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import grpc
@@ -34,53 +32,37 @@ import uvloop
 from healthcode.status.v1 import status_pb2
 from healthcode.verification.v1 import verification_pb2
 
-from tools.benchmarks.gateway_shedding import _spawn_lines
-from tools.benchmarks.machine import code_state, machine
 from gateway.devcredentials import dev_credentials
-from tools.load.cpu import process_cpu
+from tools.load.baselines import echo_call
+from tools.load.cpu import CpuMeter, code_state, machine_line
+from tools.load.measure import Measured, measure, round_robin
+from tools.load.processes import spawn, stop
 
 GET_STATUS = "/healthcode.status.v1.StatusService/GetStatus"
 VERIFY_CODE = "/healthcode.verification.v1.VerificationService/VerifyCode"
 WARM_UP_CALLS = 500
 
 
-def _same(data: bytes) -> bytes:
-    return data
+async def phase(name: str, calls: list, args: argparse.Namespace, meter: CpuMeter) -> Measured:
+    """`--calls` calls, `--in-flight` at a time, spread over the given callables, after a warm-up."""
+    return await measure(name, round_robin(calls), concurrency=args.in_flight, calls=args.calls, meter=meter,
+                         warm_up=WARM_UP_CALLS)
 
 
-async def drive(calls: list, count: int, in_flight: int) -> float:
-    """`count` calls, `in_flight` at a time, spread over the given callables; returns the seconds taken."""
-    left = count
-
-    async def worker(index: int) -> None:
-        nonlocal left
-        call = calls[index % len(calls)]
-        while left > 0:
-            left -= 1
-            await call()
-    start = time.perf_counter()
-    await asyncio.gather(*(worker(index) for index in range(in_flight)))
-    return time.perf_counter() - start
-
-
-async def phase(name: str, calls: list, args: argparse.Namespace, pids: dict[str, int]) -> dict:
-    await drive(calls, WARM_UP_CALLS, args.in_flight)
-    before = {who: process_cpu(pid) for who, pid in pids.items()}
-    seconds = await drive(calls, args.calls, args.in_flight)
-    spent = {who: process_cpu(pid) - before[who] for who, pid in pids.items()}
-    figures = {"phase": name, "calls": args.calls, "per_second": round(args.calls / seconds),
-               **{f"{who}_cpu_us_per_call": round(cpu / args.calls * 1e6) for who, cpu in spent.items()}}
-    return figures
+def as_json(measured: Measured) -> dict:
+    """A phase as forwarding.json records it."""
+    return {"phase": measured.name, "calls": measured.calls, "per_second": round(measured.per_second),
+            **{f"{who}_cpu_us_per_call": round(measured.us_per_call(who)) for who in ("gateway", "echo")}}
 
 
 async def main(args: argparse.Namespace) -> None:
-    print(f"machine: {machine()}\ncode: {code_state()}", flush=True)
+    print(f"machine: {machine_line()}\ncode: {code_state()}", flush=True)
     data = Path(tempfile.mkdtemp(prefix="healthcode-forwarding-"))
     pki = dev_credentials(data / "pki")
     environ = {key: value for key, value in os.environ.items() if not key.startswith("HEALTHCODE_")}
     environ.update(HEALTHCODE_LOG_LEVEL="warning", HEALTHCODE_METRICS_PORT="0")
-    echo, (echo_address,) = await _spawn_lines(["-m", "tools.load.echo", "--method", GET_STATUS,
-                                                "--method", VERIFY_CODE], environ, [r"echo grpc://(\S+)"])
+    echo, (echo_address,) = await spawn(["-m", "tools.load.echo", "--method", GET_STATUS, "--method", VERIFY_CODE],
+                                        environ, patterns=[r"echo grpc://(\S+)"])
     gateway_environ = {
         **environ, **{f"HEALTHCODE_{name}_ADDRESS": echo_address
                       for name in ("IDENTITY", "ITINERARY", "STATUS", "VERIFICATION")},
@@ -90,8 +72,8 @@ async def main(args: argparse.Namespace) -> None:
         "HEALTHCODE_GATEWAY_TLS_KEY_FILE": str(pki.server_key),
         "HEALTHCODE_GATEWAY_CLIENT_CA_FILE": str(pki.ca),
         "HEALTHCODE_GATEWAY_RATES": "province-system=1000000/1000000,checkpoint=1000000/1000000"}
-    gateway, (gateway_address,) = await _spawn_lines(["-m", "cli.healthcode", "gateway"], gateway_environ,
-                                                     [r"gateway grpc://(\S+)"])
+    gateway, (gateway_address,) = await spawn(["-m", "cli.healthcode", "gateway"], gateway_environ,
+                                              patterns=[r"gateway grpc://(\S+)"])
     channels = []
     try:
         def secure(client: str) -> list[grpc.aio.Channel]:
@@ -106,9 +88,7 @@ async def main(args: argparse.Namespace) -> None:
             return opened
 
         def callers(opened: list[grpc.aio.Channel], method: str, request: bytes) -> list:
-            multicallables = [channel.unary_unary(method, request_serializer=_same, response_deserializer=_same)
-                              for channel in opened]
-            return [lambda call=call: call(request) for call in multicallables]
+            return [echo_call(channel, request, method) for channel in opened]
 
         status_request = status_pb2.GetStatusRequest(person_id="0b6a8c59-2f3e-4d8a-9c1b-7e2f3a4b5c6d")
         verify_request = verification_pb2.VerifyCodeRequest(
@@ -116,17 +96,17 @@ async def main(args: argparse.Namespace) -> None:
         direct = [grpc.aio.insecure_channel(echo_address, options=[("grpc.use_local_subchannel_pool", 1)])
                   for _ in range(args.channels)]
         channels.extend(direct)
-        pids = {"gateway": gateway.pid, "echo": echo.pid}
-        report = [
+        meter = await CpuMeter.watching({"gateway": gateway.pid, "echo": echo.pid})
+        report = [as_json(measured) for measured in (
             await phase("echo, straight", callers(direct, GET_STATUS, status_request.SerializeToString()),
-                        args, pids),
+                        args, meter),
             await phase("GetStatus via gateway (province system)",
                         callers(secure("national-platform"), GET_STATUS, status_request.SerializeToString()),
-                        args, pids),
+                        args, meter),
             await phase("VerifyCode via gateway (checkpoint)",
                         callers(secure("wuhan-checkpoint"), VERIFY_CODE, verify_request.SerializeToString()),
-                        args, pids),
-        ]
+                        args, meter),
+        )]
         echo_baseline = report[0]["echo_cpu_us_per_call"]
         print(f"\n{args.calls} calls per phase, {args.in_flight} in flight over {args.channels} connections")
         # "÷ echo": over the echo's CPU per call when called straight (the goal's baseline); "÷ same
@@ -146,10 +126,7 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         for channel in channels:
             await channel.close()
-        for process in (gateway, echo):
-            if process.returncode is None:
-                process.terminate()
-                await process.wait()
+        await stop(gateway, echo)
 
 
 if __name__ == "__main__":

@@ -30,8 +30,6 @@ import asyncio
 import json
 import os
 import random
-import re
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -42,47 +40,28 @@ import uvloop
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
 
-from tools.benchmarks.identity_lookups import _identity_bytes, _spawn, measure
-from tools.benchmarks.machine import code_state, machine
+from tools.load.baselines import echo_call
+from tools.load.cpu import CpuMeter, code_state, machine_line
+from tools.load.measure import Measured, measure
+from tools.load.processes import spawn, spawn_server, stop
+from tools.load.recorder import Recorder
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 GET_STATUS = "/healthcode.status.v1.StatusService/GetStatus"
 ISSUE_CODE = "/healthcode.status.v1.StatusService/IssueCode"
 HOT_PERSONS = 50
 MAX_OUTSTANDING = 5000  # the load generator's own bound, far above what the gateway admits
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _figures(measured: Measured, gateway: str | None = None) -> dict:
+    figures = {"per_second": measured.per_second, "p50_ms": measured.p50_ms, "p99_ms": measured.p99_ms}
+    if gateway:
+        figures["gateway_cpu_us_per_call"] = round(measured.us_per_call(gateway))
+    return figures
 
 
-async def _spawn_lines(args: list[str], environ: dict[str, str], patterns: list[str], cpus: set[int] | None = None):
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, *args, cwd=ROOT, env=environ, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL, preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
-    found = {}
-    while len(found) < len(patterns):
-        line = (await process.stdout.readline()).decode()
-        if not line:
-            raise RuntimeError(f"{args} ended before printing {patterns}")
-        for pattern in patterns:
-            if match := re.search(pattern, line):
-                found[pattern] = match[1]
-    return process, [found[pattern] for pattern in patterns]
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-async def open_loop(calls, rate: float, seconds: float, gateway_pid: int) -> dict:
+async def open_loop(calls, rate: float, seconds: float, meter: CpuMeter) -> dict:
     """Sends at `rate` per second on schedule; each call's latency counts from its scheduled time."""
-    accepted: dict[str, list[float]] = {"forwarded": [], "cached": []}
-    refused: list[float] = []
+    recorder = Recorder(time.perf_counter())
     errors: Counter[str] = Counter()
     dropped = 0
     outstanding: set[asyncio.Task] = set()
@@ -90,14 +69,15 @@ async def open_loop(calls, rate: float, seconds: float, gateway_pid: int) -> dic
     async def one(kind: str, call, scheduled: float) -> None:
         try:
             await call()
-            accepted[kind].append(time.perf_counter() - scheduled)
         except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
-                refused.append(time.perf_counter() - scheduled)
-            else:
+            if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
                 errors[error.code().name] += 1
+                return
+            kind = "refused"
+        now = time.perf_counter()
+        recorder.record(kind, now - scheduled, None, now)
 
-    cpu_before = _cpu_seconds(gateway_pid)
+    before = meter.snapshot()
     start = time.perf_counter()
     count = int(rate * seconds)
     for index in range(count):
@@ -114,27 +94,29 @@ async def open_loop(calls, rate: float, seconds: float, gateway_pid: int) -> dic
         task.add_done_callback(outstanding.discard)
     await asyncio.gather(*outstanding)
     elapsed = time.perf_counter() - start
-    handled = sum(map(len, accepted.values())) + len(refused)
-    gateway_cpu = _cpu_seconds(gateway_pid) - cpu_before
-    forwarded = accepted["forwarded"]
+    gateway_cpu = meter.spent(before, meter.snapshot()).get("gateway", 0.0)
+    kinds = {kind: recorder.rpcs[kind] for kind in ("forwarded", "cached", "refused")}
+    handled = sum(stats.calls for stats in kinds.values())
+
+    def ms(kind: str, percentile: float) -> float:
+        stats = kinds[kind]
+        return round(stats.histogram.get_value_at_percentile(percentile) / 1000, 1) if stats.calls else 0.0
+
     return {
         "offered_per_second": rate, "seconds": round(elapsed, 1),
-        "accepted_per_second": round(len(forwarded) / elapsed, 1),
-        "cached_codes_per_second": round(len(accepted["cached"]) / elapsed, 1),
-        "refused_per_second": round(len(refused) / elapsed, 1),
-        "accepted_p50_ms": round(_percentile(forwarded, 0.5) * 1000, 1),
-        "accepted_p99_ms": round(_percentile(forwarded, 0.99) * 1000, 1),
-        "accepted_max_ms": round(max(forwarded, default=0) * 1000, 1),
-        "cached_code_p99_ms": round(_percentile(accepted["cached"], 0.99) * 1000, 1),
-        "refused_p50_ms": round(_percentile(refused, 0.5) * 1000, 1),
-        "refused_p99_ms": round(_percentile(refused, 0.99) * 1000, 1),
+        "accepted_per_second": round(kinds["forwarded"].calls / elapsed, 1),
+        "cached_codes_per_second": round(kinds["cached"].calls / elapsed, 1),
+        "refused_per_second": round(kinds["refused"].calls / elapsed, 1),
+        "accepted_p50_ms": ms("forwarded", 50), "accepted_p99_ms": ms("forwarded", 99),
+        "accepted_max_ms": ms("forwarded", 100), "cached_code_p99_ms": ms("cached", 99),
+        "refused_p50_ms": ms("refused", 50), "refused_p99_ms": ms("refused", 99),
         "other_errors": dict(errors), "client_dropped": dropped,
         "gateway_cpu_us_per_call": round(gateway_cpu / handled * 1e6) if handled else 0,
     }
 
 
 async def main(args: argparse.Namespace) -> None:
-    print(f"machine: {machine()}\ncode: {code_state()}", flush=True)
+    print(f"machine: {machine_line()}\ncode: {code_state()}", flush=True)
     # The gateway gets a core of its own; the services, Postgres (started by up) and this load share
     # the other. Without this, a surge from a Python client on the same two cores measures the client.
     gateway_cpus, rest_cpus = ({1}, {0}) if args.pin and os.cpu_count() >= 2 else (None, None)
@@ -146,8 +128,8 @@ async def main(args: argparse.Namespace) -> None:
     environ.update(HEALTHCODE_DATA_DIR=str(data), HEALTHCODE_LOG_LEVEL="warning", HEALTHCODE_METRICS_PORT="0",
                    **{f"HEALTHCODE_{name}_PORT": "0" for name in ("IDENTITY", "ITINERARY", "STATUS", "VERIFICATION",
                                                                   "GATEWAY", "GATEWAY_HTTP", "GATEWAY_HEALTH")})
-    echo, echo_address = await _spawn(["-m", "tools.benchmarks.identity_lookups", "--echo-server"], environ)
-    up, addresses = await _spawn_lines(["-m", "cli.healthcode", "up"], environ, [
+    echo, echo_address = await spawn_server(["-m", "tools.load.echo"], environ)
+    up, addresses = await spawn(["-m", "cli.healthcode", "up"], environ, patterns=[
         r"identity\s+grpc://(\S+)", r"itinerary\s+grpc://(\S+)", r"status\s+grpc://(\S+)",
         r"verification\s+grpc://(\S+)"])
     secrets_file = json.loads((data / "dev-secrets.json").read_text())
@@ -159,12 +141,12 @@ async def main(args: argparse.Namespace) -> None:
                        "HEALTHCODE_GATEWAY_TLS_KEY_FILE": str(pki / "server.key"),
                        "HEALTHCODE_GATEWAY_CLIENT_CA_FILE": str(pki / "ca.pem"),
                        "HEALTHCODE_GATEWAY_RATES": "province-system=1000000/1000000"}
-    gateway, (gateway_address,) = await _spawn_lines(["-m", "cli.healthcode", "gateway"], gateway_environ,
-                                                     [r"gateway grpc://(\S+)"], gateway_cpus)
+    gateway, (gateway_address,) = await spawn(["-m", "cli.healthcode", "gateway"], gateway_environ,
+                                              patterns=[r"gateway grpc://(\S+)"], cpus=gateway_cpus)
     # A second gateway that refuses everything (its rate limit is spent at once): what a refusal costs.
-    refuser, (refuser_address,) = await _spawn_lines(
+    refuser, (refuser_address,) = await spawn(
         ["-m", "cli.healthcode", "gateway"], {**gateway_environ, "HEALTHCODE_GATEWAY_RATES": "province-system=0.001/1"},
-        [r"gateway grpc://(\S+)"], gateway_cpus)
+        patterns=[r"gateway grpc://(\S+)"], cpus=gateway_cpus)
     try:
         credentials = grpc.ssl_channel_credentials((pki / "ca.pem").read_bytes(),
                                                    (pki / "clients" / "national-platform.key").read_bytes(),
@@ -186,8 +168,7 @@ async def main(args: argparse.Namespace) -> None:
                 await stubs[0].GetStatus(status_pb2.GetStatusRequest(person_id=person))
         await asyncio.gather(*(decide(person) for person in persons))
 
-        echo_call = echo_channel.unary_unary("/bench.Echo/Echo", request_serializer=_identity_bytes,
-                                             response_deserializer=_identity_bytes)
+        echo = echo_call(echo_channel, b"x" * 64)
         direct_stub = status_pb2_grpc.StatusServiceStub(direct)
 
         def through_gateway():
@@ -207,22 +188,16 @@ async def main(args: argparse.Namespace) -> None:
             except grpc.aio.AioRpcError as error:
                 assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error
 
-        # CPU per call counts measure()'s 200 warm-up calls too.
-        refuser_cpu = _cpu_seconds(refuser.pid)
-        refusals = await measure("refusals", refused_call, args.phase_seconds, 64)
-        refusals["gateway_cpu_us_per_call"] = round((_cpu_seconds(refuser.pid) - refuser_cpu)
-                                                    / (refusals["per_second"] * args.phase_seconds + 200) * 1e6)
-        refuser.terminate()
-        report = {"echo": await measure("echo", lambda: echo_call(b"x" * 64), args.phase_seconds, 64),
-                  "status_direct": await measure("status_direct", lambda: direct_stub.GetStatus(
-                      status_pb2.GetStatusRequest(person_id=random.choice(persons))), args.phase_seconds, 64),
-                  }
-        capacity_cpu = _cpu_seconds(gateway.pid)
-        report["gateway_capacity"] = await measure("gateway_capacity", through_gateway, args.phase_seconds, 64)
-        report["gateway_capacity"]["gateway_cpu_us_per_call"] = round(
-            (_cpu_seconds(gateway.pid) - capacity_cpu)
-            / (report["gateway_capacity"]["per_second"] * args.phase_seconds + 200) * 1e6)
-        report["refusals"] = refusals
+        meter = await CpuMeter.watching({"gateway": gateway.pid, "refuser": refuser.pid})
+        loop = {"seconds": args.phase_seconds, "concurrency": 64, "meter": meter}
+        refusals = _figures(await measure("refusals", refused_call, **loop), "refuser")
+        await stop(refuser)
+        meter.groups.pop("refuser")
+        report = {"echo": _figures(await measure("echo", echo, **loop)),
+                  "status_direct": _figures(await measure("status_direct", lambda: direct_stub.GetStatus(
+                      status_pb2.GetStatusRequest(person_id=random.choice(persons))), **loop)),
+                  "gateway_capacity": _figures(await measure("gateway_capacity", through_gateway, **loop), "gateway"),
+                  "refusals": refusals}
         capacity = report["gateway_capacity"]["per_second"]
         for name, figures in report.items():
             print(f"{name:<18} {figures['per_second']:8.0f}/s  p50 {figures['p50_ms']:6.1f} ms  "
@@ -238,7 +213,7 @@ async def main(args: argparse.Namespace) -> None:
 
         phases = []
         for label, factor in (("1x", 1.0), ("1.5x", 1.5), (f"{args.surge:g}x surge", args.surge), ("0.5x after", 0.5)):
-            figures = await open_loop(mixed, capacity * factor, args.phase_seconds, gateway.pid)
+            figures = await open_loop(mixed, capacity * factor, args.phase_seconds, meter)
             figures["phase"] = label
             phases.append(figures)
             print(f"{label:<12} offered {figures['offered_per_second']:7.0f}/s  accepted "
@@ -255,14 +230,11 @@ async def main(args: argparse.Namespace) -> None:
         for channel in (*channels, direct, echo_channel, refusing_channel):
             await channel.close()
     finally:
-        for process in (refuser, gateway, up, echo):
-            if process.returncode is None:
-                process.terminate()
-                await process.wait()
+        await stop(refuser, gateway, up, echo)
 
 
 async def register(stub: identity_pb2_grpc.IdentityServiceStub, count: int) -> list[str]:
-    semaphore = asyncio.Semaphore(8)  # registrations are heavy calls: within their share
+    semaphore = asyncio.Semaphore(4)  # registrations are heavy calls: the gateway admits 4 a caller
 
     async def one(index: int) -> str:
         async with semaphore:

@@ -40,7 +40,7 @@ from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2 as pb
 from healthcode.itinerary.v1 import itinerary_pb2_grpc
 
-from tools.benchmarks.identity_lookups import _spawn
+from tools.load.processes import spawn_server, stop
 from services import areas
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
@@ -201,7 +201,7 @@ async def main(args: argparse.Namespace) -> None:
     for service in (identity, itinerary):
         await migrate(url, service.SCHEMA, service.MIGRATIONS)
     environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_IDENTITY_PORT": "0",
-               "HEALTHCODE_ITINERARY_PORT": "0", "HEALTHCODE_LOG_LEVEL": "warning",
+               "HEALTHCODE_ITINERARY_PORT": "0", "HEALTHCODE_LOG_LEVEL": "warning", "HEALTHCODE_METRICS_PORT": "0",
                "HEALTHCODE_POOL_MAX_SIZE": "8", "HEALTHCODE_POOL_MIN_SIZE": "8",
                "HEALTHCODE_IDENTITY_SEALING_KEYS": "b:" + base64.b64encode(secrets.token_bytes(32)).decode(),
                "HEALTHCODE_IDENTITY_LOOKUP_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
@@ -209,9 +209,9 @@ async def main(args: argparse.Namespace) -> None:
     processes = []
     try:
         # Itinerary calls identity, so it starts second, with identity's actual address.
-        process, identity_address = await _spawn(["-m", "cli.healthcode", "identity"], environ)
+        process, identity_address = await spawn_server(["-m", "cli.healthcode", "identity"], environ)
         processes.append(process)
-        process, address = await _spawn(["-m", "cli.healthcode", "itinerary"],
+        process, address = await spawn_server(["-m", "cli.healthcode", "itinerary"],
                                         {**environ, "HEALTHCODE_IDENTITY_ADDRESS": identity_address})
         processes.append(process)
         phase("start postgres, migrate, spawn services")
@@ -245,9 +245,7 @@ async def main(args: argparse.Namespace) -> None:
                         for level, code in (("county", county), ("city", city))]
             phase("declare and stream: 2 areas × 3 × 2 paths")
     finally:
-        for process in reversed(processes):
-            process.terminate()
-            await process.wait()
+        await stop(*reversed(processes))
         if embedded is not None:
             embedded.stop()
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tools.benchmarks.machine import code_state, machine
+from tools.load.cpu import code_state, machine_line
 from cli.healthcode import SERVICES
 from services.runtime.database import migrate
 from services.runtime.postgres import EmbeddedPostgres
@@ -220,7 +220,7 @@ async def main() -> None:
         await device(args.device, args.anchor)
         return
     now = datetime.now(UTC)
-    print(f"offline_snapshot: {now:%Y-%m-%d %H:%M} UTC; machine: {machine()}; code: {code_state()}", flush=True)
+    print(f"offline_snapshot: {now:%Y-%m-%d %H:%M} UTC; machine: {machine_line()}; code: {code_state()}", flush=True)
     rng = random.Random(2_260)
     work = Path(tempfile.mkdtemp(prefix="hc-offline-"))
     embedded = None

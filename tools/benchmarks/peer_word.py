@@ -36,7 +36,7 @@ from healthcode.identity.v1 import identity_pb2
 from healthcode.verification.v1 import verification_pb2 as pb
 from healthcode.verification.v1 import verification_pb2_grpc
 
-from tools.benchmarks.machine import code_state, machine
+from tools.load.cpu import code_state, machine_line
 from services.codes import key_id_of
 from services.colours import Colour
 from services.runtime.logs import configure_logging
@@ -87,7 +87,7 @@ async def timed(call) -> float:
 async def main(args: argparse.Namespace) -> None:
     configure_logging("warning")
     print(f"peer_word: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", flush=True)
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine_line()}", flush=True)
     print(f"code: {code_state()}", flush=True)
     embedded = None
     url = os.environ.get("HEALTHCODE_DATABASE_URL")

@@ -45,12 +45,12 @@ import os
 import pstats
 import random
 import secrets
-import statistics
 import tempfile
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Self
@@ -66,9 +66,6 @@ from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 from healthcode.status.v1 import status_pb2 as pb
 from healthcode.status.v1 import status_pb2_grpc
 
-from tools.benchmarks.identity_lookups import _identity_bytes, _spawn
-from tools.benchmarks.machine import code_state, machine
-from tools.load.cpu import children, machine_busy, proc_stat, process_cpu
 from services.codes import CodeClaims, key_id_of, sign_code
 from services.colours import Colour
 from services.identity import bootstrap as identity
@@ -86,8 +83,13 @@ from services.status import bootstrap as status
 from services.status import facts as intake
 from services.status import repository as status_repository
 from services.status.board import StatusBoard
-from services.status.model import ChangeCause, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
 from services.status.clients import Identity, Itinerary
+from services.status.model import ChangeCause, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
+from tools.load.baselines import echo_call
+from tools.load.cpu import CpuMeter, code_state, machine_busy, machine_line
+from tools.load.measure import Measured, cpu_columns, measure, measure_each, rate, rate_columns
+from tools.load.table import Table, print_table
+from tools.load.processes import spawn_server, stop
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BATCH = 1000                      # Recomputation's chunk: itinerary streams affected persons 1000 at a time
@@ -116,50 +118,7 @@ BASELINE_TABLES = """DROP TABLE IF EXISTS public.bench_statuses, public.bench_au
     INSERT INTO public.bench_audit_head (seq, entry_hash) VALUES (0, '\\x')"""
 
 
-# Machine and CPU accounting
-
-class Cpu:
-    """CPU seconds of this process, each service process, our Postgres (the postmaster and its
-    children, when it runs on this machine) and every other process on the machine."""
-
-    def __init__(self, processes: dict[str, int], postmaster: int | None) -> None:
-        self._processes = processes
-        self._postmaster = postmaster
-
-    @classmethod
-    async def watching(cls, processes: dict[str, int], url: str) -> Cpu:
-        connection = await asyncpg.connect(url)
-        fields = proc_stat(await connection.fetchval("SELECT pg_backend_pid()"))  # none when Postgres is elsewhere
-        await connection.close()
-        return cls(processes, int(fields[1]) if fields else None)
-
-    def snapshot(self) -> dict[str, float | dict[int, float]]:
-        taken: dict = {name: process_cpu(pid) for name, pid in self._processes.items()}
-        taken["bench"] = time.process_time()
-        taken["postgres"] = ({pid: process_cpu(pid) for pid in children(self._postmaster)} if self._postmaster
-                             else {})
-        taken["machine"] = machine_busy()
-        return taken
-
-    @staticmethod
-    def spent(before: dict, after: dict) -> dict[str, float]:
-        spent = {name: after[name] - before[name] for name in after if name not in ("postgres", "machine")}
-        spent["postgres"] = sum(cpu - before["postgres"].get(pid, 0.0) for pid, cpu in after["postgres"].items())
-        spent["others"] = max(0.0, after["machine"] - before["machine"] - sum(spent.values()))
-        return spent
-
-
 # Signatures, in-process
-
-def rate(call: Callable[[], object], seconds: float) -> float:
-    count, started = 0, time.perf_counter()
-    deadline = started + seconds
-    while time.perf_counter() < deadline:
-        for _ in range(100):
-            call()
-        count += 100
-    return count / (time.perf_counter() - started)
-
 
 def signatures(seconds: float) -> tuple[list[tuple[str, float]], float]:
     key = ec.generate_private_key(ec.SECP256R1())
@@ -178,56 +137,6 @@ def signatures(seconds: float) -> tuple[list[tuple[str, float]], float]:
              ("sign_code: CWT + COSE_Sign1 + zlib + base45", rate(lambda: sign_code(claims, key, key_id), seconds))]
     others = (machine_busy() - busy - (time.process_time() - own)) / (time.perf_counter() - started)
     return rates, max(0.0, others)
-
-
-# Load
-
-def _summary(name: str, latencies: list[float], elapsed: float, cpu: dict[str, float], server: str) -> dict:
-    cuts = statistics.quantiles(latencies, n=100)
-    calls = len(latencies)
-    return {"name": name, "calls": calls, "per_second": calls / elapsed, "p50_ms": cuts[49] * 1000,
-            "p99_ms": cuts[98] * 1000, "server_us": cpu[server] / calls * 1e6,
-            "postgres_us": cpu["postgres"] / calls * 1e6, "client_us": cpu["bench"] / calls * 1e6,
-            "others": cpu["others"] / elapsed}
-
-
-async def measure(name: str, call: Callable[[], Awaitable[object]], seconds: float, concurrency: int,
-                  cpu: Cpu, server: str) -> dict:
-    """Closed loop for `seconds` after 200 warm-up calls (as identity_lookups.measure), with CPU per call."""
-    latencies: list[float] = []
-    deadline = 0.0
-
-    async def worker() -> None:
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            await call()
-            latencies.append(time.perf_counter() - started)
-
-    for _ in range(200):  # warm-up: connections, prepared statements, caches
-        await call()
-    deadline = time.perf_counter() + seconds
-    before, started = cpu.snapshot(), time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    return _summary(name, latencies, elapsed, Cpu.spent(before, cpu.snapshot()), server)
-
-
-async def measure_each(name: str, call: Callable[[str], Awaitable[object]], items: Sequence[str], concurrency: int,
-                       cpu: Cpu, server: str) -> dict:
-    """One call per item, `concurrency` in flight: the first read of every person."""
-    latencies: list[float] = []
-    pending = iter(items)
-
-    async def worker() -> None:
-        for item in pending:
-            started = time.perf_counter()
-            await call(item)
-            latencies.append(time.perf_counter() - started)
-
-    before, started = cpu.snapshot(), time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    return _summary(name, latencies, elapsed, Cpu.spent(before, cpu.snapshot()), server)
 
 
 # Population
@@ -268,7 +177,10 @@ async def seed_population(connection: asyncpg.Connection, keyring: Keyring, ids:
         sealed = keyring.seal(intake.seal_fact_body(fact), intake.fact_context(fact_id))
         facts.append((p, uuid.UUID(fact_id), "bench-cdc", f"r{n}", 1, now, sealed.key_id, sealed.ciphertext))
     facts.sort(key=lambda f: f[0])
-    await connection.copy_records_to_table("facts", schema_name="status", records=facts)
+    await connection.copy_records_to_table(
+        "facts", schema_name="status", records=facts,
+        columns=["person_id", "fact_id", "authority", "authority_record_id", "source", "record_time", "sealed_key_id",
+                 "sealed"])
     check_ins = []
     for p in rng.sample(ids, len(ids) // 5):
         check_in_id, abnormal = str(uuid.uuid4()), rng.random() < 0.02
@@ -298,7 +210,7 @@ def batches(ids: Sequence[str]) -> list[Sequence[str]]:
 
 
 async def run_batches(work: Callable[[Sequence[str]], Awaitable[int]], ids: Sequence[str], concurrency: int,
-                      cpu: Cpu) -> dict:
+                      cpu: CpuMeter) -> dict:
     """`work` on every batch, `concurrency` at a time; wall seconds, CPU by process, and its count."""
     pending = iter(batches(ids))
     counted = 0
@@ -313,7 +225,7 @@ async def run_batches(work: Callable[[Sequence[str]], Awaitable[int]], ids: Sequ
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     return {"persons": len(ids), "concurrency": concurrency, "seconds": elapsed, "per_second": len(ids) / elapsed,
-            "cpu": Cpu.spent(before, cpu.snapshot()), "counted": counted}
+            "cpu": cpu.spent(before, cpu.snapshot()), "counted": counted}
 
 
 def service_work(board: StatusBoard) -> Callable[[Sequence[str]], Awaitable[int]]:
@@ -505,7 +417,7 @@ async def main(args: argparse.Namespace) -> None:
 
     now = datetime.now(UTC)
     print(f"status_codes: {now:%Y-%m-%d %H:%M} UTC ({now + timedelta(hours=8):%H:%M} UTC+8)", flush=True)
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine_line()}", flush=True)
     print(f"code: {code_state()}", flush=True)
     signed = signatures(2.0)
     phase("signatures (in-process)")
@@ -523,7 +435,7 @@ async def main(args: argparse.Namespace) -> None:
         return base64.b64encode(secrets.token_bytes(32)).decode()
 
     environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_IDENTITY_PORT": "0",
-               "HEALTHCODE_ITINERARY_PORT": "0", "HEALTHCODE_STATUS_PORT": "0", "HEALTHCODE_LOG_LEVEL": "warning",
+               "HEALTHCODE_ITINERARY_PORT": "0", "HEALTHCODE_STATUS_PORT": "0", "HEALTHCODE_LOG_LEVEL": "warning", "HEALTHCODE_METRICS_PORT": "0",
                "HEALTHCODE_POOL_MAX_SIZE": "8", "HEALTHCODE_POOL_MIN_SIZE": "8",
                "HEALTHCODE_IDENTITY_SEALING_KEYS": f"b:{key()}", "HEALTHCODE_IDENTITY_LOOKUP_KEY": key(),
                "HEALTHCODE_FEDERATION_KEY": key(),
@@ -535,14 +447,14 @@ async def main(args: argparse.Namespace) -> None:
     processes: dict[str, asyncio.subprocess.Process] = {}
     rpc, recompute, stages, profiles = [], {}, {}, []
     try:
-        processes["echo"], echo_address = await _spawn(["-m", "tools.benchmarks.identity_lookups", "--echo-server"],
+        processes["echo"], echo_address = await spawn_server(["-m", "tools.load.echo"],
                                                        environ)
-        processes["identity"], environ["HEALTHCODE_IDENTITY_ADDRESS"] = await _spawn(
+        processes["identity"], environ["HEALTHCODE_IDENTITY_ADDRESS"] = await spawn_server(
             ["-m", "cli.healthcode", "identity"], environ)
-        processes["itinerary"], environ["HEALTHCODE_ITINERARY_ADDRESS"] = await _spawn(
+        processes["itinerary"], environ["HEALTHCODE_ITINERARY_ADDRESS"] = await spawn_server(
             ["-m", "cli.healthcode", "itinerary"], environ)
-        processes["status"], address = await _spawn(["-m", "cli.healthcode", "status"], environ)
-        cpu = await Cpu.watching({name: process.pid for name, process in processes.items()}, url)
+        processes["status"], address = await spawn_server(["-m", "cli.healthcode", "status"], environ)
+        cpu = await CpuMeter.watching({name: process.pid for name, process in processes.items()}, url)
         settings = status.StatusSettings.read(Env(environ))
         keyring = Keyring(settings.sealing_keys)
         rng = random.Random(2260)
@@ -560,25 +472,24 @@ async def main(args: argparse.Namespace) -> None:
             phase(f"seed {args.persons} persons by COPY (setup)")
 
             stub = status_pb2_grpc.StatusServiceStub(channel)
+            loop = {"concurrency": args.concurrency, "meter": cpu}
             rpc.append(await measure_each(
                 "GetStatus, first read (decides, stores)",
                 lambda person_id: stub.GetStatus(pb.GetStatusRequest(person_id=person_id)),
-                rpc_ids, args.concurrency, cpu, "status"))
+                rpc_ids, server="status", **loop))
             warmed = datetime.now(UTC)
             phase("first read of every person")
-            echo_call = echo_channel.unary_unary("/bench.Echo/Echo", request_serializer=_identity_bytes,
-                                                 response_deserializer=_identity_bytes)
-            payload = pb.GetStatusRequest(person_id=rpc_ids[0]).SerializeToString()
-            rpc.append(await measure("baseline: grpc.aio echo", lambda: echo_call(payload), args.seconds,
-                                     args.concurrency, cpu, "echo"))
+            loop["seconds"] = args.seconds
+            echo = echo_call(echo_channel, pb.GetStatusRequest(person_id=rpc_ids[0]))
+            rpc.append(await measure("baseline: grpc.aio echo", echo, server="echo", **loop))
             rpc.append(await measure(
                 "GetStatus (stored status)",
                 lambda: stub.GetStatus(pb.GetStatusRequest(person_id=random.choice(rpc_ids))),
-                args.seconds, args.concurrency, cpu, "status"))
+                server="status", **loop))
             rpc.append(await measure(
                 "IssueCode (requester = person)",
                 lambda: stub.IssueCode(pb.IssueCodeRequest(person_id=random.choice(rpc_ids))),
-                args.seconds, args.concurrency, cpu, "status"))
+                server="status", **loop))
             connection = await asyncpg.connect(url)
             redecided = await connection.fetchval(
                 "SELECT count(*) FROM status.statuses WHERE compute_time > $1", warmed)
@@ -672,45 +583,77 @@ async def main(args: argparse.Namespace) -> None:
             await peer_channel.close()
             await pool.close()
     finally:
-        for process in reversed(processes.values()):
-            process.terminate()
-            await process.wait()
+        await stop(*reversed(processes.values()))
         if embedded is not None:
             embedded.stop()
-    report(args, signed, rpc, redecided, rpc_colours, rpc_population, recompute, population, len(main_ids),
-           trial_size, colours, audit_rows, stages, len(profile_ids), exposure_plan, profiles, phases)
+    report_signatures(signed)
+    report_rpc(args, RpcFigures(rpc, rpc_population, rpc_colours, redecided))
+    report_recompute(Recomputed(recompute, population, len(main_ids), trial_size, colours, audit_rows))
+    report_stages(Stages(stages, len(profile_ids), exposure_plan, profiles), phases)
 
 
-def report(args, signed, rpc, redecided, rpc_colours, rpc_population, recompute, population, main_count,
-           trial_size, colours, audit_rows, stages, profile_count, exposure_plan, profiles, phases) -> None:
-    def line(name: str, *cells: str, width: int = 50) -> None:
-        print(f"{name:<{width}}" + "".join(f"{cell:>10}" for cell in cells))
+@dataclass(frozen=True)
+class RpcFigures:
+    """The rpc part: each path measured (the echo first among them), over what population."""
 
+    measured: list[Measured]
+    population: dict[str, int]
+    colours: list
+    redecided: int
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """The recompute part: each run by key (("raw"|"service", pass) and trials), over what population."""
+
+    runs: dict
+    population: dict[str, int]
+    main_count: int
+    trial_size: int
+    colours: list
+    audit_rows: int
+
+
+@dataclass(frozen=True)
+class Stages:
+    """One batch at a time, stage by stage, and the plans and profiles taken."""
+
+    times: dict[str, dict[str, float]]
+    profile_count: int
+    exposure_plan: str
+    profiles: list[tuple[int, str]]
+
+
+def report_signatures(signed: tuple[list[tuple[str, float]], float]) -> None:
     rates, others = signed
     print(f"\nsignatures, in this process, one core (others: {others:.2f} cores busy outside this benchmark)")
-    line("path", "per s", "µs each")
+    Table().print("path", "per s", "µs each")
     for name, per_second in rates:
-        line(name, f"{per_second:.0f}", f"{1e6 / per_second:.1f}")
+        Table().print(name, f"{per_second:.0f}", f"{1e6 / per_second:.1f}")
 
-    echo = next(r for r in rpc if r["name"].startswith("baseline"))
-    colour_text = ", ".join(f"{Colour(r[0]).name.lower()} {r[1]}" for r in rpc_colours)
-    print(f"\nrpc: {args.persons} persons ({_evidence(rpc_population)}; {colour_text}), "
+
+def report_rpc(args: argparse.Namespace, rpc: RpcFigures) -> None:
+    echo = next(r for r in rpc.measured if r.name.startswith("baseline"))
+    colour_text = ", ".join(f"{Colour(r[0]).name.lower()} {r[1]}" for r in rpc.colours)
+    print(f"\nrpc: {args.persons} persons ({_evidence(rpc.population)}; {colour_text}), "
           f"{args.concurrency} calls in flight, {args.seconds:.0f} s each (the first read: one per person)")
-    line("path", "per s", "p50 ms", "p99 ms", "× echo", "server µs", "pg µs", "client µs", "others", width=42)
-    for r in rpc:
-        line(r["name"], f"{r['per_second']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
-             f"{r['per_second'] / echo['per_second']:.2f}", f"{r['server_us']:.0f}", f"{r['postgres_us']:.0f}",
-             f"{r['client_us']:.0f}", f"{r['others']:.2f}", width=42)
+    columns = rate_columns(echo) + cpu_columns(("server µs", "server"), ("pg µs", "postgres"), ("client µs", "client"))
+    print_table("path", columns, [(r.name, r) for r in rpc.measured], label_width=42)
     print(f"(server/pg/client µs: CPU per call of the answering server, of Postgres, of this process; others: "
           f"cores busy outside this benchmark; statuses decided again while timing GetStatus and IssueCode: "
-          f"{redecided})")
+          f"{rpc.redecided})")
 
+
+def report_recompute(computed: Recomputed) -> None:
+    recompute, population, main_count, trial_size = (computed.runs, computed.population, computed.main_count,
+                                                     computed.trial_size)
+    colours, audit_rows = computed.colours, computed.audit_rows
+    line = Table(44).print
     print(f"\nrecompute: {main_count} persons, batches of {BATCH} ascending ids ({_evidence(population)} "
           f"over all {population['persons']} seeded)")
     print("colours after the first pass: " + ", ".join(f"{r[1]} {r[2]}" for r in colours)
           + f"; audit entries in total {audit_rows}")
-    line("path", "in flight", "persons/s", "s", "× raw", "changed", "bench cpu", "itin cpu", "pg cpu", "others",
-         width=44)
+    line("path", "in flight", "persons/s", "s", "× raw", "changed", "bench cpu", "itin cpu", "pg cpu", "others")
     rows = [("baseline: raw asyncpg, same SQL, writes", ("raw", 1), None),
             ("StatusBoard.decide, first pass", ("service", 1), ("raw", 1)),
             ("baseline: raw asyncpg, same SQL, reads only", ("raw", 2), None),
@@ -720,18 +663,23 @@ def report(args, signed, rpc, redecided, rpc_colours, rpc_population, recompute,
         ratio = r["seconds"] / recompute[raw]["seconds"] if raw else 1.0
         changed = str(r["counted"]) if key[0] == "service" else ""
         line(name, str(r["concurrency"]), f"{r['per_second']:.0f}", f"{r['seconds']:.1f}", f"{ratio:.2f}", changed,
-             f"{r['cpu']['bench']:.1f}", f"{r['cpu']['itinerary']:.1f}", f"{r['cpu']['postgres']:.1f}",
-             f"{r['cpu']['others']:.1f}", width=44)
+             f"{r['cpu']['client']:.1f}", f"{r['cpu']['itinerary']:.1f}", f"{r['cpu']['postgres']:.1f}",
+             f"{r['cpu']['others']:.1f}")
     print("(× raw: how many times longer than raw asyncpg; cpu: CPU seconds of this process, itinerary, Postgres, "
           "and of processes outside this benchmark)")
     print(f"trials, {trial_size} fresh persons each, persons/s at 1 / 2 / 4 batches in flight:")
     for kind, name in (("trial", "StatusBoard.decide"), ("raw trial", "raw asyncpg")):
         for pass_number in (1, 2):
             line(f"  {name}, pass {pass_number}",
-                 *(f"{recompute[(kind, pass_number, c)]['per_second']:.0f}" for c in CONCURRENCIES), width=44)
+                 *(f"{recompute[(kind, pass_number, c)]['per_second']:.0f}" for c in CONCURRENCIES))
 
+
+def report_stages(timed: Stages, phases: dict[str, float]) -> None:
+    stages, profile_count, exposure_plan, profiles = timed.times, timed.profile_count, timed.exposure_plan, \
+        timed.profiles
+    line = Table(58).print
     print(f"\nwhere one batch of {BATCH} goes, one batch at a time, mean of {profile_count // BATCH} batches (ms)")
-    line("stage", "pass 1", "raw 1", "pass 2", "raw 2", width=58)
+    line("stage", "pass 1", "raw 1", "pass 2", "raw 2")
     batches_timed = profile_count // BATCH
     service_1, service_2 = stages["service 1"], stages["service 2"]
 
@@ -749,18 +697,16 @@ def report(args, signed, rpc, redecided, rpc_colours, rpc_population, recompute,
                          ("lock persons + read statuses (SELECT … FOR UPDATE)", "lock"),
                          ("facts (SQL)", "facts"), ("check-ins (SQL)", "check_ins")):
         line(f"  {label}", ms(service_1, stage), ms(stages["raw 1"], stage), ms(service_2, stage),
-             ms(stages["raw 2"], stage), width=58)
-    line("  open sealed facts, build evidence (Python)", ms(extra_1, "opening"), "", ms(extra_2, "opening"), "",
-         width=58)
-    line("  model.decide × persons (Python)", ms(service_1, "model"), "", ms(service_2, "model"), "", width=58)
+             ms(stages["raw 2"], stage))
+    line("  open sealed facts, build evidence (Python)", ms(extra_1, "opening"), "", ms(extra_2, "opening"), "")
+    line("  model.decide × persons (Python)", ms(service_1, "model"), "", ms(service_2, "model"), "")
     line("  write statuses (unnest upsert)", ms(service_1, "write"), ms(stages["raw 1"], "write"),
-         ms(service_2, "write"), "", width=58)
+         ms(service_2, "write"), "")
     line("  audit: head lock, HMAC chain, COPY, head, notify", ms(service_1, "audit"), ms(stages["raw 1"], "audit"),
-         ms(service_2, "audit"), "", width=58)
-    line("  other: pool, BEGIN/COMMIT, loop, entries (Python)", ms(extra_1, "other"), "", ms(extra_2, "other"), "",
-         width=58)
+         ms(service_2, "audit"), "")
+    line("  other: pool, BEGIN/COMMIT, loop, entries (Python)", ms(extra_1, "other"), "", ms(extra_2, "other"), "")
     line("  total", ms(service_1, "total"), ms(stages["raw 1"], "total"), ms(service_2, "total"),
-         ms(stages["raw 2"], "total"), width=58)
+         ms(stages["raw 2"], "total"))
     print(f"itinerary's exposure query, EXPLAIN ANALYZE: {exposure_plan}")
     for pass_number, text in profiles:
         print(f"\ncProfile of StatusBoard.decide, pass {pass_number}, {BATCH}-person batches, by own time")
@@ -768,7 +714,7 @@ def report(args, signed, rpc, redecided, rpc_colours, rpc_population, recompute,
 
     print("\nphase wall times (s)")
     for name, seconds in phases.items():
-        line(f"  {name}", f"{seconds:.1f}", width=60)
+        Table(60).print(f"  {name}", f"{seconds:.1f}")
 
 
 def _evidence(population: dict[str, int]) -> str:

@@ -54,8 +54,10 @@ import statistics
 import sys
 import tempfile
 import time
+import itertools
 import uuid
 from collections import Counter
+from dataclasses import dataclass
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -72,12 +74,14 @@ from healthcode.status.v1 import status_pb2, status_pb2_grpc
 from healthcode.verification.v1 import verification_pb2 as pb
 from healthcode.verification.v1 import verification_pb2_grpc
 
-from tools.benchmarks.identity_lookups import _identity_bytes
-from tools.benchmarks.machine import code_state, machine
 from services import areas
 from cli.healthcode import SERVICES
 from services.codes import read_code
-from tools.load.cpu import machine_busy, other_measurements, proc_stat, process_cpu, system_cpu
+from tools.load.baselines import echo_call
+from tools.load.cpu import CpuMeter, code_state, machine_line
+from tools.load.measure import Measured, concurrently, measure, quiet, rate
+from tools.load.processes import spawn_server, stop
+from tools.load.table import Table
 from services.runtime.clients import open_channel
 from services.runtime.clock import SystemClock
 from services.runtime.database import migrate, open_pool
@@ -116,131 +120,10 @@ COUNTIES = [f"{p}{c:02d}{k:02d}" for p in sorted(areas.PROVINCES) if p < "71" fo
             for k in range(1, 9)]
 
 
-# The machine, and where CPU goes
-
-class CpuMeter:
-    """CPU seconds of each server process, of this process, of our Postgres (the postmaster and its
-    children, when it runs here) and of everything else on the machine.
-
-    A Postgres backend that ends between two snapshots (a COPY connection, an autovacuum worker) keeps
-    the CPU it had when last seen: `following` looks every half second during long phases."""
-
-    def __init__(self, pids: dict[str, int], postmaster: int | None) -> None:
-        self.pids = pids
-        self._postmaster = postmaster
-        self._postgres_seen: dict[int, float] = {}
-
-    def _postgres(self) -> dict[int, float]:
-        if self._postmaster:
-            self._postgres_seen[self._postmaster] = process_cpu(self._postmaster)
-            for entry in Path("/proc").iterdir():
-                if entry.name.isdigit() and (fields := proc_stat(int(entry.name))) and \
-                        int(fields[1]) == self._postmaster:
-                    self._postgres_seen[int(entry.name)] = process_cpu(int(entry.name))
-        return dict(self._postgres_seen)
-
-    async def following(self) -> None:
-        while True:
-            self._postgres()
-            await asyncio.sleep(0.5)
-
-    @classmethod
-    async def watching(cls, pids: dict[str, int], url: str) -> CpuMeter:
-        connection = await asyncpg.connect(url)
-        fields = proc_stat(await connection.fetchval("SELECT pg_backend_pid()"))
-        await connection.close()
-        return cls(pids, int(fields[1]) if fields else None)
-
-    def snapshot(self) -> dict:
-        taken: dict = {name: process_cpu(pid) for name, pid in self.pids.items()}
-        taken["system"] = {name: system_cpu(pid) for name, pid in self.pids.items()}
-        taken["bench"] = time.process_time()
-        taken["postgres"] = self._postgres()
-        taken["machine"] = machine_busy()
-        return taken
-
-    @staticmethod
-    def spent(before: dict, after: dict) -> dict[str, float]:
-        spent = {name: after[name] - before[name] for name in after if name not in ("postgres", "machine", "system")}
-        spent["postgres"] = sum(cpu - before["postgres"].get(pid, 0.0) for pid, cpu in after["postgres"].items())
-        spent["others"] = max(0.0, after["machine"] - before["machine"] - sum(spent.values()))
-        spent.update({f"{name} system": after["system"][name] - before["system"][name] for name in after["system"]})
-        return spent
-
-
-async def quiet(what: str, limit: float = 900.0) -> None:
-    """Before measuring `what`: waits (polling every 10 s, at most `limit` s) while another benchmark runs,
-    so two never measure at the same time on this small machine."""
-    waited = 0.0
-    while (others := other_measurements()) and waited < limit:
-        if not waited:
-            print(f"   (waiting before {what}: another benchmark runs, pids {others})", flush=True)
-        await asyncio.sleep(10)
-        waited += 10
-    if others:
-        print(f"   (measuring {what} although another benchmark still runs after {limit:.0f} s)", flush=True)
-
-
-# Processes
-
-async def spawn(args: list[str], environ: dict[str, str], log_path: Path) -> tuple[asyncio.subprocess.Process, str]:
-    """A server in its own process, its log in `log_path`; returns it and the address it printed."""
-    with log_path.open("ab") as log:
-        process = await asyncio.create_subprocess_exec(sys.executable, *args, cwd=ROOT, env=environ,
-                                                       stdout=asyncio.subprocess.PIPE, stderr=log)
-    while True:
-        line = (await process.stdout.readline()).decode()
-        if not line:
-            tail = log_path.read_text(errors="replace")[-2000:]
-            raise RuntimeError(f"{args} ended before printing its address; its log ends:\n{tail}")
-        if match := re.search(r"grpc://(\S+)", line):
-            return process, match[1]
-
+# Where CPU goes: tools.load.cpu.CpuMeter
 
 def key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-# Closed-loop load
-
-async def measure(name: str, call: Callable[[], Awaitable[object]], seconds: float, concurrency: int,
-                  meter: CpuMeter) -> dict:
-    """`concurrency` workers calling for `seconds` after 200 warm-up calls; rate, latency, CPU per call."""
-    latencies: list[float] = []
-    deadline = 0.0
-
-    async def worker() -> None:
-        while time.perf_counter() < deadline:
-            started = time.perf_counter()
-            await call()
-            latencies.append(time.perf_counter() - started)
-
-    for _ in range(200):
-        await call()
-    before, started = meter.snapshot(), time.perf_counter()
-    deadline = started + seconds
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - started
-    cpu = CpuMeter.spent(before, meter.snapshot())
-    cuts = statistics.quantiles(latencies, n=100)
-    calls = len(latencies)
-    return {"name": name, "per_second": calls / elapsed, "p50_ms": cuts[49] * 1000, "p99_ms": cuts[98] * 1000,
-            "us": {part: cpu[part] / calls * 1e6 for part in cpu if part != "others"},
-            "system_share": {name: cpu[f"{name} system"] / cpu[name] if cpu[name] else 0.0 for name in meter.pids},
-            "others": cpu["others"] / elapsed}
-
-
-async def each(items: Sequence, call: Callable[[object], Awaitable[object]], concurrency: int) -> list:
-    """`call` once per item, `concurrency` in flight; results in item order."""
-    results: list = [None] * len(items)
-    pending = iter(range(len(items)))
-
-    async def worker() -> None:
-        for index in pending:
-            results[index] = await call(items[index])
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return results
 
 
 # The code pool
@@ -271,7 +154,7 @@ class CodePool:
                 home_province_code=PROVINCES[i % len(PROVINCES)]))
             return response.person.person_id, bytes(response.person.federation_ref)
 
-        return cls(await each(list(range(count)), one, 64), status_stub, verification_admin, rng)
+        return cls(await concurrently(list(range(count)), one, 64), status_stub, verification_admin, rng)
 
     async def publish_risk_list(self) -> int:
         """This province's red/yellow list: strangers and 1 % of the code holders (yellow, 7 days)."""
@@ -291,7 +174,7 @@ class CodePool:
         """A new code for everyone, then a close-contact diagnosis for 1 % fresh holders (their status turns
         red, so their codes are stale); seconds taken."""
         started = time.perf_counter()
-        responses = await each([p for p, _ in self.persons],
+        responses = await concurrently([p for p, _ in self.persons],
                                lambda person_id: self._status.IssueCode(status_pb2.IssueCodeRequest(
                                    person_id=person_id)), 64)
         elapsed = time.perf_counter() - started
@@ -321,14 +204,10 @@ def verdict_name(decision: int, reason: str) -> str:
 
 # Offline
 
-def rate(items: Sequence, check: Callable[[object], object], seconds: float) -> float:
-    count, n, started = 0, len(items), time.perf_counter()
-    deadline = started + seconds
-    while time.perf_counter() < deadline:
-        for i in range(count, count + 100):
-            check(items[i % n])
-        count += 100
-    return count / (time.perf_counter() - started)
+def each_in_turn(items: Sequence, check: Callable[[object], object]) -> Callable[[], object]:
+    """A call that checks the next item each time (round the list)."""
+    turn = itertools.cycle(items)
+    return lambda: check(next(turn))
 
 
 def offline_rates(device: OfflineCheckpoint, payloads: list[str], keys: dict[bytes, ec.EllipticCurvePublicKey],
@@ -346,10 +225,10 @@ def offline_rates(device: OfflineCheckpoint, payloads: list[str], keys: dict[byt
     try:
         return [
             ("baseline: ES256 verify alone (cryptography)",
-             rate(signed, lambda s: s[0].verify(s[1], s[2], algorithm), seconds)),
-            ("read_code alone (base45, zlib, CBOR, structure)", rate(payloads, read_code, seconds)),
+             rate(each_in_turn(signed, lambda s: s[0].verify(s[1], s[2], algorithm)), seconds)),
+            ("read_code alone (base45, zlib, CBOR, structure)", rate(each_in_turn(payloads, read_code), seconds)),
             ("OfflineCheckpoint.verify (whole check)",
-             rate(payloads, lambda p: device.verify(p, datetime.now(UTC)), seconds)),
+             rate(each_in_turn(payloads, lambda p: device.verify(p, datetime.now(UTC))), seconds)),
         ]
     finally:
         os.sched_setaffinity(0, affinity)
@@ -657,7 +536,7 @@ async def main(args: argparse.Namespace) -> None:
 
     now = datetime.now(UTC)
     print(f"verification_checks: {now:%Y-%m-%d %H:%M} UTC ({now + LOCAL:%H:%M} UTC+8)", flush=True)
-    print(f"machine: {machine()}", flush=True)
+    print(f"machine: {machine_line()}", flush=True)
     print(f"code: {code_state()}", flush=True)
     rng = random.Random(2_260)
     work = Path(tempfile.mkdtemp(prefix="hc-bench-"))
@@ -669,7 +548,7 @@ async def main(args: argparse.Namespace) -> None:
     for service in SERVICES:
         await migrate(url, service.schema, service.migrations)
     exchange_secret, venue_key = secrets.token_bytes(32), secrets.token_bytes(32)
-    environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_LOG_LEVEL": "warning",
+    environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_LOG_LEVEL": "warning", "HEALTHCODE_METRICS_PORT": "0",
                "HEALTHCODE_MIGRATE_ON_START": "false",
                "HEALTHCODE_POOL_MAX_SIZE": "8", "HEALTHCODE_POOL_MIN_SIZE": "8",
                **{f"HEALTHCODE_{s.name.upper()}_PORT": "0" for s in SERVICES},
@@ -687,15 +566,15 @@ async def main(args: argparse.Namespace) -> None:
                "HEALTHCODE_VERIFICATION_PURGE_INTERVAL_SECONDS": "3600"}
     processes: dict[str, asyncio.subprocess.Process] = {}
     channels: list[grpc.aio.Channel] = []
-    online: list[dict] = []
+    online: list[OnlinePath] = []
     profiles: list[tuple[str, str]] = []
     try:
-        processes["echo"], echo_address = await spawn(["-m", "tools.benchmarks.identity_lookups", "--echo-server"],
-                                                      environ, work / "echo.log")
+        processes["echo"], echo_address = await spawn_server(["-m", "tools.load.echo"], environ,
+                                                             log=work / "echo.log")
         # Each service reaches the ones started before it where they actually listen.
         for name in ("identity", "itinerary", "status", "verification"):
-            processes[name], environ[f"HEALTHCODE_{name.upper()}_ADDRESS"] = await spawn(
-                ["-m", "cli.healthcode", name], environ, work / f"{name}.log")
+            processes[name], environ[f"HEALTHCODE_{name.upper()}_ADDRESS"] = await spawn_server(
+                ["-m", "cli.healthcode", name], environ, log=work / f"{name}.log")
         meter = await CpuMeter.watching({name: p.pid for name, p in processes.items()}, url)
 
         def channel(address: str) -> grpc.aio.Channel:
@@ -722,15 +601,13 @@ async def main(args: argparse.Namespace) -> None:
             return pb.VerifyCodeRequest(payload=payload, checkpoint_id=CHECKPOINT, area_code=CHECKPOINT_AREA,
                                         temperature_celsius=36.5)
 
-        verdicts = await each(codes.payloads, lambda p: verifier.VerifyCode(request(p)), args.concurrency)
+        verdicts = await concurrently(codes.payloads, lambda p: verifier.VerifyCode(request(p)), args.concurrency)
         online_verdicts = [verdict_name(v.decision, v.reason) for v in verdicts]
         code_ids = [read_code(p).claims.code_id.hex() for p in codes.payloads]
-        echo_call = channel(echo_address).unary_unary("/bench.Echo/Echo", request_serializer=_identity_bytes,
-                                                      response_deserializer=_identity_bytes)
-        echo_payload = request(codes.payloads[0]).SerializeToString()
+        echo = echo_call(channel(echo_address), request(codes.payloads[0]))
         corrupt: list[pb.VerifyCodeRequest] = []
         paths = [
-            ("baseline: grpc.aio echo", lambda: echo_call(echo_payload), "echo"),
+            ("baseline: grpc.aio echo", echo, "echo"),
             ("GetCodeStanding, asked of status directly", lambda: status_stub.GetCodeStanding(
                 status_pb2.GetCodeStandingRequest(code_ids=[rng.choice(code_ids)])), "status"),
             ("VerifyCode", lambda: verifier.VerifyCode(request(rng.choice(codes.payloads))), "verification"),
@@ -744,13 +621,14 @@ async def main(args: argparse.Namespace) -> None:
             # A broken zlib header: refused right after base45, so no status call and no risk-list SELECT.
             corrupt[:] = [request(p[:5] + "000" + p[8:]) for p in codes.payloads]
             await quiet("the online measurements")
-            rounds.append({name: await measure(name, call, args.seconds, args.concurrency, meter) | {"server": server}
+            rounds.append({name: await measure(name, call, seconds=args.seconds, concurrency=args.concurrency,
+                                               meter=meter, server=server)
                            for name, call, server in paths})
         for name, _, _ in paths:
-            ordered = sorted((r[name] for r in rounds), key=lambda r: r["per_second"])
-            ratios = sorted(r[name]["per_second"] / r[paths[0][0]]["per_second"] for r in rounds)
-            online.append(ordered[len(ordered) // 2] | {"ratio": ratios[len(ratios) // 2],
-                                                         "rounds": [r[name]["per_second"] for r in rounds]})
+            ordered = sorted((r[name] for r in rounds), key=lambda r: r.per_second)
+            ratios = sorted(r[name].versus(r[paths[0][0]]) for r in rounds)
+            online.append(OnlinePath(ordered[len(ordered) // 2], ratios[len(ratios) // 2],
+                                     [r[name].per_second for r in rounds]))
         phase(f"online: echo, GetCodeStanding, VerifyCode × {args.rounds} rounds")
 
         if args.profile:
@@ -759,7 +637,7 @@ async def main(args: argparse.Namespace) -> None:
             else:
                 async def load(seconds: float) -> None:
                     await measure("profiled", lambda: verifier.VerifyCode(request(rng.choice(codes.payloads))),
-                                  seconds, args.concurrency, meter)
+                                  seconds=seconds, concurrency=args.concurrency)
 
                 for name in ("verification", "status"):
                     await quiet(f"profiling {name}")
@@ -771,7 +649,7 @@ async def main(args: argparse.Namespace) -> None:
         # Offline
         await quiet("the offline measurements")
         await codes.fresh_for(3 * args.seconds + 60)
-        verdicts = await each(codes.payloads, lambda p: verifier.VerifyCode(request(p)), args.concurrency)
+        verdicts = await concurrently(codes.payloads, lambda p: verifier.VerifyCode(request(p)), args.concurrency)
         online_verdicts = [verdict_name(v.decision, v.reason) for v in verdicts]
         started = time.perf_counter()
         snapshot = await verifier.GetOfflineSnapshot(pb.GetOfflineSnapshotRequest())
@@ -800,13 +678,11 @@ async def main(args: argparse.Namespace) -> None:
         counts = poisson_counts(person_count, args.visits, rng)
         phase(f"seed {person_count} persons (identity, status) and {venue_count} venues by COPY (setup)")
         await quiet("seeding visits")
-        follower = asyncio.create_task(meter.following())
         before = meter.snapshot()
         started = time.perf_counter()
         total_visits = await seed_visits(url, persons, counts, venues, venue_weights, datetime.now(UTC), rng)
         visits_seconds = time.perf_counter() - started
-        visits_cpu = CpuMeter.spent(before, meter.snapshot())
-        follower.cancel()
+        visits_cpu = meter.spent(before, meter.snapshot())
         phase(f"seed {total_visits} visits by COPY")
         await connection.execute("VACUUM ANALYZE verification.visits, verification.venues, identity.persons, "
                                  "status.persons")
@@ -883,75 +759,129 @@ async def main(args: argparse.Namespace) -> None:
     finally:
         for c in channels:
             await c.close()
-        for process in reversed(processes.values()):
-            if process.returncode is None:
-                process.terminate()
-                await process.wait()
+        await stop(*reversed(processes.values()))
         if embedded is not None:
             embedded.stop()
 
-    report(args, synced, listed_stored, issue_seconds, codes, online_verdicts, online, profiles, snapshot, parsed,
-           snapshot_ms, apply_ms, offline_verdicts, mismatches, offline, persons_seconds, person_count, venue_count,
-           total_visits, visits_seconds, visits_cpu, table_size, traced, close_plan, secondary_plan, colours,
-           phases, work)
+    report_online(args, Online(synced.key_count, listed_stored, issue_seconds, codes, online_verdicts, online,
+                               profiles))
+    report_offline(Offline(snapshot, parsed, snapshot_ms, apply_ms, offline_verdicts, mismatches, offline),
+                   len(codes.payloads))
+    report_tracing(Tracing(persons_seconds, person_count, venue_count, total_visits, visits_seconds, visits_cpu,
+                           table_size, traced, close_plan, secondary_plan, colours))
+    print("\nphase wall times (s)")
+    for name, seconds in phases.items():
+        Table(64).print(f"  {name}", f"{seconds:.1f}")
+    print(f"server logs and raw profiles: {work}")
 
 
-def report(args, synced, listed_stored, issue_seconds, codes, online_verdicts, online, profiles, snapshot, parsed,
-           snapshot_ms, apply_ms, offline_verdicts, mismatches, offline, persons_seconds, person_count, venue_count,
-           total_visits, visits_seconds, visits_cpu, table_size, traced, close_plan, secondary_plan, colours,
-           phases, work) -> None:
-    def line(name: str, *cells: str, width: int = 50) -> None:
-        print(f"{name:<{width}}" + "".join(f"{cell:>10}" for cell in cells))
+@dataclass(frozen=True)
+class OnlinePath:
+    """One online path over the rounds: its median round, the median ratio to the echo, each round's rate."""
 
+    measured: Measured
+    ratio: float
+    rounds: list[float]
+
+
+@dataclass(frozen=True)
+class Online:
+    trust_keys: int
+    listed_stored: int
+    issue_seconds: float
+    codes: CodePool
+    verdicts: list[str]
+    paths: list[OnlinePath]
+    profiles: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Offline:
+    snapshot: pb.GetOfflineSnapshotResponse
+    parsed: pb.OfflineSnapshot
+    snapshot_ms: float
+    apply_ms: float
+    verdicts: list[str]
+    mismatches: int
+    rates: list[tuple[str, float]]
+
+
+@dataclass(frozen=True)
+class Tracing:
+    persons_seconds: float
+    person_count: int
+    venue_count: int
+    total_visits: int
+    visits_seconds: float
+    visits_cpu: dict[str, float]
+    table_size: str
+    traced: list[dict]
+    close_plan: str
+    secondary_plan: str
+    colours: list
+
+
+def report_online(args: argparse.Namespace, found: Online) -> None:
+    codes, online, profiles = found.codes, found.paths, found.profiles
+    line = Table(44).print
     n = len(codes.payloads)
     print(f"\n1. VerifyCode online: {n} codes of {n} persons ({len(codes.listed)} on the risk list beside "
-          f"{STRANGER_RECORDS} strangers: {listed_stored} records stored; {len(codes.stale)} stale), "
+          f"{STRANGER_RECORDS} strangers: {found.listed_stored} records stored; {len(codes.stale)} stale), "
           f"{args.concurrency} calls in flight, "
-          f"{args.seconds:.0f} s each; trust list {synced.key_count} keys; IssueCode {n / issue_seconds:.0f}/s "
+          f"{args.seconds:.0f} s each; trust list {found.trust_keys} keys; IssueCode {n / found.issue_seconds:.0f}/s "
           f"while setting up")
     print("   each VerifyCode: decode + ES256 check, GetCodeStanding to status (status: one SQL join), "
           "a risk-list SELECT and a decision INSERT in Postgres")
     print("   verdicts over the pool: " + ", ".join(f"{name} {count}" for name, count in
-                                                   Counter(online_verdicts).most_common()))
+                                                   Counter(found.verdicts).most_common()))
     print(f"   medians of {args.rounds} rounds, the four paths in turn in each round; a row's other figures come "
           "from its median round, × echo is the median of the rounds' ratios")
     line("path", "per s", "p50 ms", "p99 ms", "× echo", "server µs", "kernel", "status µs", "pg µs", "client µs",
-         "others", width=44)
-    for r in online:
-        us = r["us"]
-        line(r["name"], f"{r['per_second']:.0f}", f"{r['p50_ms']:.2f}", f"{r['p99_ms']:.2f}",
-             f"{r['ratio']:.2f}", f"{us[r['server']]:.0f}",
-             f"{r['system_share'][r['server']]:.0%}", f"{us['status']:.0f}" if r["server"] != "status" else "",
-             f"{us['postgres']:.0f}", f"{us['bench']:.0f}", f"{r['others']:.2f}", width=44)
+         "others")
+    for path in online:
+        r = path.measured
+        line(r.name, f"{r.per_second:.0f}", f"{r.p50_ms:.2f}", f"{r.p99_ms:.2f}", f"{path.ratio:.2f}",
+             f"{r.us_per_call(r.server):.0f}", f"{r.kernel_share(r.server):.0%}",
+             f"{r.us_per_call('status'):.0f}" if r.server != "status" else "", f"{r.us_per_call('postgres'):.0f}",
+             f"{r.us_per_call('client'):.0f}", f"{r.cores('others'):.2f}")
     print("   (µs: CPU per call of the server called (kernel: its share in system calls), of status behind it, of "
           "Postgres, of this client; others: cores busy outside this benchmark)")
     print("   per s in each round: " + "; ".join(
-        f"{r['name'].split(',')[0] if not r['name'].startswith('VerifyCode,') else 'corrupt'} "
-        + " / ".join(f"{v:.0f}" for v in r["rounds"]) for r in online))
+        f"{p.measured.name.split(',')[0] if not p.measured.name.startswith('VerifyCode,') else 'corrupt'} "
+        + " / ".join(f"{v:.0f}" for v in p.rounds) for p in online))
     for name, text in profiles:
         print(f"\n   py-spy, {name} server under VerifyCode load ({args.concurrency} in flight):")
         print(text)
 
+
+def report_offline(found: Offline, n: int) -> None:
+    snapshot, parsed, offline = found.snapshot, found.parsed, found.rates
     print(f"\n2. Offline verification, one core, this process: snapshot {len(snapshot.snapshot)} bytes "
           f"({len(parsed.keys)} keys, {len(parsed.risk_records)} risk records, {len(parsed.stale_codes)} stale codes), "
-          f"GetOfflineSnapshot {snapshot_ms:.0f} ms, apply {apply_ms:.0f} ms")
+          f"GetOfflineSnapshot {found.snapshot_ms:.0f} ms, apply {found.apply_ms:.0f} ms")
     print("   offline verdicts: " + ", ".join(f"{name} {count}" for name, count in
-                                               Counter(offline_verdicts).most_common())
-          + f"; differing from the online verdict: {mismatches} of {n}")
+                                               Counter(found.verdicts).most_common())
+          + f"; differing from the online verdict: {found.mismatches} of {n}")
     raw_rate = offline[0][1]
-    line("path", "per s", "µs each", "× ES256", width=52)
+    Table(52).print("path", "per s", "µs each", "× ES256")
     for name, per_second in offline:
-        line(name, f"{per_second:.0f}", f"{1e6 / per_second:.1f}", f"{per_second / raw_rate:.2f}", width=52)
+        Table(52).print(name, f"{per_second:.0f}", f"{1e6 / per_second:.1f}", f"{per_second / raw_rate:.2f}")
 
-    print(f"\n3. Contact tracing among {total_visits} visits ({person_count} persons, {venue_count} venues, {DAYS} days, "
-          f"{FLAGGED_SHARE:.0%} flagged; verification.visits {table_size} with indexes)")
+
+def report_tracing(tracing: Tracing) -> None:
+    total_visits, visits_seconds, visits_cpu = tracing.total_visits, tracing.visits_seconds, tracing.visits_cpu
+    person_count, traced = tracing.person_count, tracing.traced
+    line = Table(38).print
+
+    print(f"\n3. Contact tracing among {total_visits} visits ({person_count} persons, {tracing.venue_count} venues, {DAYS} days, "
+          f"{FLAGGED_SHARE:.0%} flagged; verification.visits {tracing.table_size} with indexes)")
     print(f"   seeding: {total_visits / visits_seconds:.0f} visits/s by COPY ({visits_seconds:.1f} s; CPU s: this "
-          f"process {visits_cpu['bench']:.0f}, Postgres {visits_cpu['postgres']:.0f}, others "
-          f"{visits_cpu['others']:.0f}, kernel writeback included); persons into identity and status {2 * person_count / persons_seconds:.0f} "
+          f"process {visits_cpu['client']:.0f}, Postgres {visits_cpu['postgres']:.0f}, others "
+          f"{visits_cpu['others']:.0f}, kernel writeback included); persons into identity and status {2 * person_count / tracing.persons_seconds:.0f} "
           "rows/s")
     print("   window ±60 min; medians of 3 for the SQL paths; trace_contacts once per case and mode (new trace ids)")
     line("case (visits, flagged)", "contacts", "raw ms", "repo ms", "× raw", "trace ms", "× raw", "sql ms",
-         "report ms", "stored", width=38)
+         "report ms", "stored")
     for row in traced:
         for secondary in (False, True):
             r = row[secondary]
@@ -961,7 +891,7 @@ def report(args, synced, listed_stored, issue_seconds, codes, online_verdicts, o
             line(label, f"{r['close']}+{r['further']}" if secondary else str(found), f"{r['raw'] * 1000:.1f}",
                  f"{r['service'] * 1000:.1f}", f"{r['service'] / r['raw']:.2f}", f"{r['trace'] * 1000:.0f}",
                  f"{r['trace'] / r['raw']:.2f}", f"{r['sql'] * 1000:.1f}", f"{r['report'] * 1000:.0f}",
-                 f"{r['facts'].stored}", width=38)
+                 f"{r['facts'].stored}")
     for secondary in (False, True):
         rows = [row[secondary] for row in traced]
         label = "median, " + ("+ secondary" if secondary else "close only")
@@ -969,24 +899,19 @@ def report(args, synced, listed_stored, issue_seconds, codes, online_verdicts, o
              f"{statistics.median(r['service'] for r in rows) * 1000:.1f}",
              f"{statistics.median(r['service'] / r['raw'] for r in rows):.2f}",
              f"{statistics.median(r['trace'] for r in rows) * 1000:.0f}",
-             f"{statistics.median(r['trace'] / r['raw'] for r in rows):.2f}", width=38)
+             f"{statistics.median(r['trace'] / r['raw'] for r in rows):.2f}")
     print("   (contacts: close, or close+secondary; raw: the service's SQL through asyncpg; repo: "
           "VenueRepository.contacts; trace: VenueBook.trace_contacts = sql + report to status; stored: facts "
           "status stored; first raw run of each case, cold: " +
           ", ".join(f"{row['cold_ms']:.0f} ms" for row in traced) + ")")
     rejected = sum(row[s]["facts"].rejected for row in traced for s in (False, True))
     print(f"   facts rejected by status: {rejected}; colours of traced persons now: "
-          + ", ".join(f"{['', 'green', 'yellow', 'red'][r[0]]} {r[1]}" for r in colours))
+          + ", ".join(f"{['', 'green', 'yellow', 'red'][r[0]]} {r[1]}" for r in tracing.colours))
     print("   plan of the close query (first case):")
-    print(close_plan)
-    if secondary_plan:
+    print(tracing.close_plan)
+    if tracing.secondary_plan:
         print("   plan of the secondary query (first case):")
-        print(secondary_plan)
-
-    print("\nphase wall times (s)")
-    for name, seconds in phases.items():
-        line(f"  {name}", f"{seconds:.1f}", width=64)
-    print(f"server logs and raw profiles: {work}")
+        print(tracing.secondary_plan)
 
 
 if __name__ == "__main__":

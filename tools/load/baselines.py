@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -16,32 +14,40 @@ import asyncpg
 import grpc
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
+from google.protobuf import message
 
 from tools.load.cpu import CpuMeter
 from tools.load.echo import METHOD
+from tools.load.measure import measure, round_robin
+from tools.load.processes import spawn_server, stop
 from tools.load.recorder import Recorder
+
+# What each RPC is compared with: the echo server always (both are one gRPC call to a Python process),
+# and the work at its heart where there is one.
+BASELINES = {"IssueCode": ("grpc_echo", "es256_verify"), "VerifyCode": ("grpc_echo", "es256_verify"),
+             "GetStatus": ("grpc_echo", "asyncpg_lookup"), "RecordCheckIn": ("grpc_echo", "asyncpg_lookup"),
+             "GetVenueCode": ("grpc_echo",), "RecordVisit": ("grpc_echo", "asyncpg_lookup"),
+             "IngestCarrierStays": ("grpc_echo",), "DeclareRiskArea": ("grpc_echo",)}
 
 
 def _same(data: bytes) -> bytes:
     return data
 
 
-async def start_echo() -> tuple[asyncio.subprocess.Process, str]:
-    """The echo server in its own process; returns it and the address it listens on."""
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "tools.load.echo",
-                                                   stdout=asyncio.subprocess.PIPE)
-    line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
-    match = re.search(r"grpc://(\S+)", line)
-    if not match:
-        process.kill()
-        raise RuntimeError("the echo server did not start")
-    return process, match[1]
+async def start_echo(*methods: str) -> tuple[asyncio.subprocess.Process, str]:
+    """The echo server in its own process (answering `methods` too); returns it and its address."""
+    return await spawn_server(["-m", "tools.load.echo", *(f"--method={m}" for m in methods)])
 
 
 async def stop_echo(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.terminate()
-        await process.wait()
+    await stop(process)
+
+
+def echo_call(channel: grpc.aio.Channel, request: message.Message | bytes, method: str = METHOD):
+    """A call of the echo server with a request's bytes: a gRPC call that costs nothing but gRPC."""
+    payload = request if isinstance(request, bytes) else request.SerializeToString()
+    call = channel.unary_unary(method, request_serializer=_same, response_deserializer=_same)
+    return lambda: call(payload, timeout=30)
 
 
 async def echo(address: str, channels: int, concurrency: int, seconds: float, meter: CpuMeter,
@@ -50,29 +56,13 @@ async def echo(address: str, channels: int, concurrency: int, seconds: float, me
     platform's measurements use."""
     opened = [grpc.aio.insecure_channel(address, options=[("grpc.use_local_subchannel_pool", 1)])
               for _ in range(channels)]
-    calls = [c.unary_unary(METHOD, request_serializer=_same, response_deserializer=_same) for c in opened]
     try:
-        for call in calls:
-            await call(payload, timeout=10)
-        recorder = Recorder(time.perf_counter())
-        ends = recorder.start + seconds
-        turn = iter(range(1 << 62))
-
-        async def caller() -> None:
-            while (started := time.perf_counter()) < ends:
-                call = calls[next(turn) % len(calls)]
-                try:
-                    await call(payload, timeout=30)
-                    code = None
-                except grpc.aio.AioRpcError as error:
-                    code = error.code().name
-                recorder.record("echo", time.perf_counter() - started, code, time.perf_counter())
-
-        before = meter.snapshot()
-        await asyncio.gather(*(caller() for _ in range(concurrency)))
-        cpu = meter.spent(before, meter.snapshot())
-        return {**recorder.summary()["echo"], "seconds": recorder.seconds(), "concurrency": concurrency,
-                "cpu_seconds": cpu}
+        measured = await measure("echo", round_robin([echo_call(c, payload) for c in opened]),
+                                 concurrency=concurrency, seconds=seconds, meter=meter, warm_up=channels)
+        return {"calls": measured.calls, "per_second": measured.per_second,
+                "ok": measured.calls - sum(measured.errors.values()), "latency_ms": measured.latency_ms,
+                "errors": measured.errors, "seconds": measured.seconds, "concurrency": concurrency,
+                "cpu_seconds": measured.cpu}
     finally:
         for channel in opened:
             await channel.close()

@@ -9,6 +9,9 @@ import platform
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import subprocess
+from importlib.metadata import version
+
 import asyncpg
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -128,24 +131,19 @@ class CpuMeter:
         groups: dict[str, list[int]] = {}
         for name, port in ports.items():
             groups[name] = pids.get(port, [])
-        postmaster = None
-        if database_url:
-            try:
-                connection = await asyncpg.connect(database_url)
-                try:
-                    fields = proc_stat(await connection.fetchval("SELECT pg_backend_pid()"))
-                finally:
-                    await connection.close()
-                postmaster = int(fields[1]) if fields else None
-            except (OSError, asyncpg.PostgresError):
-                postmaster = None
-        return cls(groups, postmaster)
+        return cls(groups, await postmaster_of(database_url))
+
+    @classmethod
+    async def watching(cls, pids: Mapping[str, int], database_url: str | None = None) -> CpuMeter:
+        """Named processes (one each), and the Postgres behind the URL when it runs here."""
+        return cls({name: [pid] for name, pid in pids.items()}, await postmaster_of(database_url))
 
     def add_group(self, name: str, pids: list[int]) -> None:
         self.groups[name] = pids
 
     def snapshot(self) -> dict:
         taken: dict = {"processes": {pid: process_cpu(pid) for pids in self.groups.values() for pid in pids},
+                       "kernel": {pid: system_cpu(pid) for pids in self.groups.values() for pid in pids},
                        "client": process_cpu(os.getpid()), "machine": machine_busy()}
         if self.postmaster:
             taken["postgres"] = {self.postmaster: process_cpu(self.postmaster, with_reaped_children=True),
@@ -178,8 +176,28 @@ class CpuMeter:
         spent["others"] = max(0.0, after["machine"] - before["machine"] - sum(spent.values()))
         return spent
 
+    def kernel(self, before: dict, after: dict) -> dict[str, float]:
+        """Kernel CPU seconds per group (system calls, and on loopback the receiver's TCP path too)."""
+        return {name: sum(after["kernel"].get(pid, 0.0) - before["kernel"].get(pid, 0.0) for pid in pids)
+                for name, pids in self.groups.items()}
+
     def describe(self) -> dict:
         return {"groups": self.groups, "postmaster": self.postmaster}
+
+
+async def postmaster_of(database_url: str | None) -> int | None:
+    """The postmaster behind the URL when it runs on this machine (its backends are its children)."""
+    if not database_url:
+        return None
+    try:
+        connection = await asyncpg.connect(database_url)
+        try:
+            fields = proc_stat(await connection.fetchval("SELECT pg_backend_pid()"))
+        finally:
+            await connection.close()
+    except (OSError, asyncpg.PostgresError):
+        return None
+    return int(fields[1]) if fields else None
 
 
 def machine() -> dict:
@@ -190,8 +208,31 @@ def machine() -> dict:
                      if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    from importlib.metadata import version
-
     return {"cores": os.cpu_count(), "cpu": model, "system": f"{platform.system()} {platform.release()}",
             "python": platform.python_version(),
             "packages": {name: version(name) for name in ("grpcio", "asyncpg", "cryptography", "uvloop")}}
+
+
+def machine_line() -> str:
+    """The machine in one line, as every benchmark prints it first."""
+    found = machine()
+    packages = found["packages"]
+    return (f"{found['cores']} cores, {found['cpu']}, {found['system']}, Python {found['python']}, "
+            f"grpcio {packages['grpcio']}, asyncpg {packages['asyncpg']}, cryptography {packages['cryptography']}")
+
+
+def code_state() -> str:
+    """The commit measured, and whether the services differ from it (figures follow the code)."""
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str:
+        try:
+            return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10,
+                                  check=False).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = [line for line in git("status", "--porcelain", "--", "services", "protos").splitlines() if line]
+    return f"commit {head}" + (f" with {len(changed)} uncommitted changes under services/ and protos/" if changed
+                               else ", services/ and protos/ as committed")

@@ -15,8 +15,9 @@ from healthcode.status.v1 import status_pb2
 from tools.load import baselines, population, report
 from tools.load.callers import Callers
 from tools.load.client import Channels, open_channels
-from tools.load.cpu import CpuMeter, machine, other_measurements
+from tools.load.cpu import CpuMeter, machine
 from tools.load.display import Progress
+from tools.load.measure import quiet
 from tools.load.recorder import Recorder
 from tools.load.workload import (
     DEFAULT_MIX,
@@ -29,13 +30,6 @@ from tools.load.workload import (
     open_loop,
     phases,
 )
-
-# What each RPC is compared with: the echo server always (both are one gRPC call to a Python process),
-# and the work at its heart where there is one.
-BASELINES = {"IssueCode": ("grpc_echo", "es256_verify"), "VerifyCode": ("grpc_echo", "es256_verify"),
-             "GetStatus": ("grpc_echo", "asyncpg_lookup"), "RecordCheckIn": ("grpc_echo", "asyncpg_lookup"),
-             "GetVenueCode": ("grpc_echo",), "RecordVisit": ("grpc_echo", "asyncpg_lookup"),
-             "IngestCarrierStays": ("grpc_echo",), "DeclareRiskArea": ("grpc_echo",)}
 
 
 @dataclass
@@ -135,16 +129,9 @@ async def run(options: Options) -> dict:
 async def _quiet(options: Options, what: str, progress: Progress, waits: dict) -> None:
     """Waits (polling every 5 s, at most `options.quiet_wait` s) while another benchmark or load run is on
     this machine: two measurements at once on two cores measure each other."""
-    waited = 0.0
-    while options.quiet_wait > 0 and (others := other_measurements()) and waited < options.quiet_wait:
-        if not waited:
-            progress.note(f"  (waiting before {what}: another benchmark or load run is on this machine, pids {others})")
-        await asyncio.sleep(5.0)
-        waited += 5.0
+    waited = await quiet(what, options.quiet_wait, poll=5.0, note=progress.note)
     if waited:
         waits[what] = waited
-        if other_measurements():
-            progress.note(f"  (measuring {what} although another benchmark still runs)")
 
 
 async def _populate(options: Options, channels: Channels, progress: Progress) -> dict:

@@ -7,6 +7,8 @@ import json
 import os
 from pathlib import Path
 
+from tools.load.baselines import BASELINES
+
 SERVICE_GROUPS = ("identity", "itinerary", "status", "verification", "platform", "gateway")
 _SCENARIO_ORDER = ("IssueCode", "VerifyCode", "GetStatus", "RecordCheckIn", "GetVenueCode", "RecordVisit",
                    "IngestCarrierStays", "DeclareRiskArea")
@@ -32,8 +34,6 @@ def _costs(cpu: dict, calls: int, seconds: float, per_second: float) -> dict:
 
 def add_ratios(result: dict) -> None:
     """Fills in, for every figure, its ratio to its baseline, and the cores it used."""
-    from tools.load.harness import BASELINES
-
     found = result.get("baselines", {})
     echo = found.get("grpc_echo")
     if echo:
