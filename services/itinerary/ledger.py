@@ -11,7 +11,7 @@ from services import areas
 from services.itinerary import model
 from services.itinerary.model import (BatchResult, RiskDeclaration, RiskExposure, RiskLevel, Stay, StayChange,
                                       StayPolicy)
-from services.itinerary.clients import PersonDirectory
+from services.itinerary.clients import RegisteredPersons
 from services.itinerary.repository import CarrierBatch, ItineraryRepository, StagedStay
 from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, InvalidArgument, NotFound
@@ -25,7 +25,7 @@ AFFECTED_CHUNK = 1000
 
 
 class ItineraryLedger:
-    def __init__(self, repository: ItineraryRepository, persons: PersonDirectory, policy: StayPolicy,
+    def __init__(self, repository: ItineraryRepository, persons: RegisteredPersons, policy: StayPolicy,
                  clock: Clock, max_batch_rows: int) -> None:
         self._repository = repository
         self._persons = persons

@@ -1,0 +1,36 @@
+"""Itinerary's view of identity: which of a batch's persons identity has registered."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.itinerary.clients import BATCH_GET_LIMIT, RegisteredPersons
+from services.runtime.clients import open_channel
+from services.runtime.errors import Unavailable
+from tests.support import register_persons
+
+
+async def test_ids_past_one_call_are_asked_in_batches_and_only_the_unregistered_come_back(identity_env):
+    registered = await register_persons(identity_env.persons, 3)
+    strangers = [str(uuid.uuid4()) for _ in range(2 * BATCH_GET_LIMIT + 7)]
+    # The registered ones fall in the first, a middle and the last batch.
+    asked = strangers[:5] + [registered[0]] + strangers[5:1500] + [registered[1]] + strangers[1500:] + [registered[2]]
+
+    unknown = await RegisteredPersons(identity_env.channel).unknown(asked)
+
+    assert unknown == set(strangers)
+    assert await RegisteredPersons(identity_env.channel).exists(registered[1])
+    assert not await RegisteredPersons(identity_env.channel).exists(strangers[0])
+
+
+async def test_an_identity_that_does_not_answer_is_identity_unavailable():
+    channel = open_channel("127.0.0.1:1", default_timeout=0.5)  # nothing listens on port 1
+    try:
+        with pytest.raises(Unavailable) as refused:
+            await RegisteredPersons(channel).unknown([str(uuid.uuid4())])
+    finally:
+        await channel.close()
+
+    assert refused.value.reason == "IDENTITY_UNAVAILABLE"
