@@ -17,11 +17,16 @@ from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
+from services.runtime.paging import Cursor
 from services.runtime.requests import parse_uuid
 
 log = get_logger(__name__)
 
 AFFECTED_CHUNK = 1000
+
+# The page tokens of the lists, each the sort key of the last row a page returned.
+RISK_AREAS = Cursor("risk_areas", str)
+DECLARATIONS = Cursor("risk_declarations", datetime, uuid.UUID)
 
 
 class ItineraryLedger:
@@ -84,23 +89,22 @@ class ItineraryLedger:
 
     async def list_risk_areas(self, page_size: int, page_token: str) -> tuple[list[RiskDeclaration], str]:
         size = requested_page_size(page_size)
-        if page_token and not areas.is_area_code(page_token):
-            raise InvalidArgument.for_field("page_token", "is not a token this service issued",
-                                            reason="PAGE_TOKEN_INVALID")
-        found = await self._repository.list_current_risk_areas(self._clock.now(), page_token or None, size + 1)
+        (after_area,) = RISK_AREAS.after(page_token) or (None,)
+        found = await self._repository.list_current_risk_areas(self._clock.now(), after_area, size + 1)
         if len(found) <= size:
             return found, ""
-        return found[:size], found[size - 1].area_code
+        return found[:size], RISK_AREAS.token(found[size - 1].area_code)
 
     async def list_declarations(self, created_after: datetime | None, page_size: int, page_token: str
                                 ) -> tuple[list[RiskDeclaration], str]:
         """Every declaration, lifts included, in the order they were recorded."""
         size = requested_page_size(page_size)
-        after = model.parse_declaration_page_token(page_token)
+        after = DECLARATIONS.after(page_token)
         found = await self._repository.list_declarations(created_after, after, size + 1)
         if len(found) <= size:
             return found, ""
-        return found[:size], model.declaration_page_token(found[size - 1])
+        last = found[size - 1]
+        return found[:size], DECLARATIONS.token(last.create_time, last.declaration_id)
 
     async def affected_persons(self, declaration_id: str, after_person_id: str) -> AsyncIterator[list[str]]:
         """Everyone whose exposure the declaration may have changed (RiskDeclaration.affected_stays),
