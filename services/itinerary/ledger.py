@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -47,11 +48,13 @@ class ItineraryLedger:
         """Opens a batch for its chunks; close it with `finish()` for the answer."""
         model.check_batch_header(batch_id, carrier)
         async with self._repository.open_carrier_batch(batch_id, carrier, self._clock.now()) as batch:
-            yield CarrierBatchIngest(batch, self)
+            ingest = CarrierBatchIngest(batch, self, self._persons)
+            try:
+                yield ingest
+            finally:
+                ingest.abandon()
 
-    async def _settle(self, batch: CarrierBatch) -> BatchResult:
-        # Identity is asked once per distinct well-formed id, 1000 at a time.
-        unknown = await self._persons.unknown(await batch.person_ids())
+    async def _settle(self, batch: CarrierBatch, unknown: set[str]) -> BatchResult:
         result = await batch.settle(sorted(unknown), areas.known_area_codes(), self._clock.now(), self.policy)
         log.info("carrier_batch_ingested", carrier=batch.carrier, received=result.received, stored=result.stored,
                  duplicates=result.duplicates, rejected=result.rejected)
@@ -201,22 +204,48 @@ class ItineraryLedger:
 
 
 class CarrierBatchIngest:
-    """A batch being received: chunks go straight to staging, so memory holds one chunk at a time."""
+    """A batch being received: chunks go straight to staging, so memory holds one chunk at a time.
 
-    def __init__(self, batch: CarrierBatch, ledger: ItineraryLedger) -> None:
+    Identity is asked about each chunk's new persons while the next chunks are staged, one chunk's
+    question at a time (1000 ids a call, a few calls at once), so its answer is mostly in by the
+    last chunk instead of starting after it."""
+
+    def __init__(self, batch: CarrierBatch, ledger: ItineraryLedger, persons: RegisteredPersons) -> None:
         self._batch = batch
         self._ledger = ledger
+        self._persons = persons
+        self._asked: set[str] = set()
+        self._lookups: list[asyncio.Task[set[str]]] = []
+        self._one_at_a_time = asyncio.Lock()
 
     async def add(self, rows: Sequence[StagedStay]) -> None:
         if self._batch.received + len(rows) > self._ledger.max_batch_rows:
             raise InvalidArgument.for_field("stays", f"a batch holds at most {self._ledger.max_batch_rows} stays; "
                                             "split it", reason="BATCH_TOO_LARGE")
+        if self._batch.replayed is None:
+            new = {row[1] for row in rows if row[1] is not None} - self._asked
+            if new:
+                self._asked |= new
+                self._lookups.append(asyncio.create_task(self._unknown(sorted(new))))
         await self._batch.stage(rows)
+
+    async def _unknown(self, person_ids: list[str]) -> set[str]:
+        async with self._one_at_a_time:
+            return await self._persons.unknown(person_ids)
 
     async def finish(self) -> BatchResult:
         if self._batch.replayed is not None:
             return self._batch.replayed
-        return await self._ledger._settle(self._batch)
+        answers = await asyncio.gather(*self._lookups)
+        return await self._ledger._settle(self._batch, set().union(*answers))
+
+    def abandon(self) -> None:
+        """Stops the questions still out when the stream ends without `finish` (an error, a cancel)."""
+        for lookup in self._lookups:
+            if not lookup.done():
+                lookup.cancel()
+            elif not lookup.cancelled():
+                lookup.exception()  # retrieved: the first failure was raised by `finish` already
 
 
 def _person_id(value: str) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
+from datetime import timedelta
 
 import pytest
 
 from services.itinerary.clients import BATCH_GET_LIMIT, RegisteredPersons
+from services.itinerary.ledger import ItineraryLedger
+from services.itinerary.repository import ItineraryRepository
 from services.runtime.clients import open_channel
 from services.runtime.errors import Unavailable
 from tests.support import register_persons
@@ -34,3 +38,33 @@ async def test_an_identity_that_does_not_answer_is_identity_unavailable():
         await channel.close()
 
     assert refused.value.reason == "IDENTITY_UNAVAILABLE"
+
+
+async def test_a_batch_identity_cannot_confirm_stores_nothing_and_may_be_sent_again(identity_env, itinerary_env,
+                                                                                   clock, db):
+    person = (await register_persons(identity_env.persons, 1))[0]
+    arrival = clock.now() - timedelta(days=2)
+    micros = int(arrival.timestamp() * 1_000_000)
+    rows = [(0, person, "420106", micros, micros + 5 * 3600 * 1_000_000)]
+    policy = itinerary_env.settings.policy
+    batch_id = f"identity-down-{secrets.token_hex(4)}"
+    dead = open_channel("127.0.0.1:1", default_timeout=0.5)  # nothing listens on port 1
+    try:
+        down = ItineraryLedger(ItineraryRepository(db), RegisteredPersons(dead), policy, clock, 100)
+        with pytest.raises(Unavailable) as refused:
+            async with down.carrier_batch(batch_id, "china-mobile") as batch:
+                await batch.add(rows)
+                await batch.finish()
+    finally:
+        await dead.close()
+    stored_while_down = await db.fetchval("SELECT count(*) FROM itinerary.stays WHERE person_id = $1",
+                                          uuid.UUID(person))
+
+    up = ItineraryLedger(ItineraryRepository(db), RegisteredPersons(identity_env.channel), policy, clock, 100)
+    async with up.carrier_batch(batch_id, "china-mobile") as batch:
+        await batch.add(rows)
+        result = await batch.finish()
+
+    assert refused.value.reason == "IDENTITY_UNAVAILABLE"
+    assert stored_while_down == 0
+    assert (result.replayed, result.stored) == (False, 1)
