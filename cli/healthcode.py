@@ -17,6 +17,7 @@ from google.protobuf import json_format
 from gateway import bootstrap as gateway
 from gateway.devcredentials import DEV_CALLERS, dev_credentials
 from services.identity import bootstrap as identity
+from services.identity import commands as identity_commands
 from services.itinerary import bootstrap as itinerary
 from services.runtime.database import migrate
 from services.runtime.logs import configure_logging, get_logger
@@ -330,7 +331,7 @@ def cmd_reseal(args: argparse.Namespace) -> int:
 
     async def run() -> None:
         nonlocal count
-        count = await identity.reseal(settings)
+        count = await identity_commands.reseal(settings)
 
     _run(run())
     print(f"resealed {count} persons under key {next(iter(settings.sealing_keys))}")

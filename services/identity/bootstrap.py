@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import asyncpg
-
 from services.identity import servicer
 from services.identity.attestation import AttestationPolicy
 from services.identity.documents import FEDERATION_PURPOSE, load_reference_data
@@ -58,9 +56,9 @@ class IdentitySettings:
         return settings
 
 
-def build_registry(settings: IdentitySettings, pool: asyncpg.Pool, clock: Clock) -> PersonRegistry:
+def build_registry(settings: IdentitySettings, repository: IdentityRepository, clock: Clock) -> PersonRegistry:
     return PersonRegistry(
-        IdentityRepository(pool), Keyring(settings.sealing_keys),
+        repository, Keyring(settings.sealing_keys),
         document_hasher=LookupHasher(settings.lookup_key, "identity.document"),
         name_hasher=LookupHasher(settings.lookup_key, "identity.name"),
         federation_hasher=LookupHasher(settings.federation_key, FEDERATION_PURPOSE),
@@ -70,7 +68,7 @@ def build_registry(settings: IdentitySettings, pool: asyncpg.Pool, clock: Clock)
 async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> App:
     await asyncio.to_thread(load_reference_data)
     pool = await open_pool(settings.server, NAME)
-    registry = build_registry(settings, pool, clock or SystemClock())
+    registry = build_registry(settings, IdentityRepository(pool), clock or SystemClock())
     # Spent nonces are kept only while their attestation could still be accepted.
     purge_nonces = every(settings.nonce_purge_interval, registry.purge_expired_nonces, "purge_nonces")
     # Sessions past their end refresh no more; they go on the same schedule.
@@ -83,12 +81,3 @@ async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> A
 SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
                    settings=IdentitySettings, assemble=build_app)
 
-
-async def reseal(settings: IdentitySettings) -> int:
-    """Moves every person onto the active sealing key (after a rotation), then old keys may go;
-    fills in the federation reference of persons registered before it existed."""
-    pool = await open_pool(settings.server, NAME)
-    try:
-        return await build_registry(settings, pool, SystemClock()).reseal()
-    finally:
-        await pool.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import uuid
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -30,20 +31,24 @@ from services.identity.repository import (
     ResealRow,
     StoredNameCorrection,
     StoredPerson,
-    decode_page_token,
-    encode_page_token,
 )
 from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
-from services.runtime.requests import parse_time_id_token, parse_uuid, sequence_token, time_id_token
+from services.runtime.paging import Cursor
+from services.runtime.requests import parse_uuid
 from services.runtime.requests import request_id as requested_id
 from services.runtime.sealing import Keyring, LookupHasher, Sealed
 
 log = get_logger(__name__)
 
 MAX_BATCH_GET = 1000
+
+# The page tokens of the lists, each the sort key of the last row a page returned.
+NAME_CHANGES = Cursor("name_changes", int)
+NAME_CORRECTIONS = Cursor("name_corrections", datetime, uuid.UUID)
+PROVIDER_KEYS = Cursor("face_provider_keys", str, str)
 
 
 class PersonRegistry:
@@ -271,9 +276,9 @@ class PersonRegistry:
                            ) -> tuple[list[tuple[str, str, datetime]], str]:
         """Persons whose name was corrected since `changed_after`: (person, masked name now, when)."""
         size = requested_page_size(page_size)
-        after_id = sequence_token(page_token) if page_token else 0
+        (after_id,) = NAME_CHANGES.after(page_token) or (0,)
         rows = await self._repository.name_changes(changed_after, after_id, size + 1)
-        token = str(rows[size - 1][0]) if len(rows) > size else ""
+        token = NAME_CHANGES.token(rows[size - 1][0]) if len(rows) > size else ""
         return [(person_id, masked, when) for _, person_id, masked, when in rows[:size]], token
 
     # Name corrections
@@ -363,12 +368,12 @@ class PersonRegistry:
             raise InvalidArgument.for_field("province_code", "must be a province's six-digit code",
                                             reason="PROVINCE_CODE_INVALID")
         size = requested_page_size(page_size)
-        after = parse_time_id_token(page_token) if page_token else None
+        after = NAME_CORRECTIONS.after(page_token)
         found = await self._repository.list_name_corrections(province_code, state, after, size + 1)
         token = ""
         if len(found) > size:
             found = found[:size]
-            token = time_id_token(found[-1].correction.create_time, found[-1].correction.correction_id)
+            token = NAME_CORRECTIONS.token(found[-1].correction.create_time, found[-1].correction.correction_id)
         return [self._opened(row) for row in found], token
 
     async def _renamed(self, tx: IdentityTransaction, stored: StoredPerson, name: str, name_lookup: bytes, actor: str,
@@ -433,11 +438,11 @@ class PersonRegistry:
 
     async def list_provider_keys(self, page_size: int, page_token: str) -> tuple[list[FaceProviderKey], str]:
         size = requested_page_size(page_size)
-        keys = await self._repository.list_provider_keys(decode_page_token(page_token), size + 1)
+        keys = await self._repository.list_provider_keys(PROVIDER_KEYS.after(page_token), size + 1)
         if len(keys) <= size:
             return keys, ""
         last = keys[size - 1]
-        return keys[:size], encode_page_token(last.provider_id, last.key_id)
+        return keys[:size], PROVIDER_KEYS.token(last.provider_id, last.key_id)
 
     async def reseal(self, batch_size: int = 1000) -> int:
         """Re-encrypts every person and name correction sealed under an older key with the active one,

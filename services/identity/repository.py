@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,7 +12,6 @@ import asyncpg
 from services.identity.documents import DocumentKind
 from services.identity.model import (Correction, DependentLink, FaceProviderKey, LinkBasis, NameCorrection,
                                      NameCorrectionState, Person, ProviderKind, Relation)
-from services.runtime.errors import InvalidArgument
 from services.runtime.sealing import Sealed
 
 _PERSON_COLUMNS = """p.person_id, p.masked_name, p.document_kind, p.masked_document_number,
@@ -461,19 +459,4 @@ class IdentityTransaction:
                WHERE holder_person_id = $1 AND dependent_person_id = $2 AND unlink_time IS NULL""",
             holder_person_id, dependent_person_id, now)
         return result != "UPDATE 0"
-
-
-def encode_page_token(provider_id: str, key_id: str) -> str:
-    return base64.urlsafe_b64encode(f"{provider_id}\x00{key_id}".encode()).decode()
-
-
-def decode_page_token(token: str) -> tuple[str, str] | None:
-    if not token:
-        return None
-    try:
-        provider_id, key_id = base64.urlsafe_b64decode(token.encode()).decode().split("\x00")
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidArgument.for_field("page_token", "is not a token this service issued",
-                                        reason="PAGE_TOKEN_INVALID") from None
-    return provider_id, key_id
 

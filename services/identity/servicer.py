@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import grpc
 from google.protobuf.message import DecodeError
 from healthcode.identity.v1 import identity_pb2 as pb
 from healthcode.identity.v1 import identity_pb2_grpc as pb_grpc
@@ -141,89 +142,104 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
     def __init__(self, registry: PersonRegistry) -> None:
         self._registry = registry
 
-    async def RegisterPerson(self, request: pb.RegisterPersonRequest, context) -> pb.RegisterPersonResponse:
+    async def RegisterPerson(self, request: pb.RegisterPersonRequest,
+                             context: grpc.aio.ServicerContext) -> pb.RegisterPersonResponse:
         person, created, reclaimed = await self._registry.register(
             request.name, _document(request.document), request.home_province_code, _birth_date(request),
             _attestation(request, "face_attestation"))
         return pb.RegisterPersonResponse(person=_person(person), created=created, reclaimed=reclaimed)
 
-    async def GetPerson(self, request: pb.GetPersonRequest, context) -> pb.GetPersonResponse:
+    async def GetPerson(self, request: pb.GetPersonRequest, context: grpc.aio.ServicerContext) -> pb.GetPersonResponse:
         return pb.GetPersonResponse(person=_person(await self._registry.get(request.person_id)))
 
     async def LookupPersonByDocument(self, request: pb.LookupPersonByDocumentRequest,
-                                     context) -> pb.LookupPersonByDocumentResponse:
+                                     context: grpc.aio.ServicerContext) -> pb.LookupPersonByDocumentResponse:
         person = await self._registry.find_by_document(_document(request.document))
         return pb.LookupPersonByDocumentResponse(person=_person(person))
 
-    async def BatchGetPersons(self, request: pb.BatchGetPersonsRequest, context) -> pb.BatchGetPersonsResponse:
+    async def BatchGetPersons(self, request: pb.BatchGetPersonsRequest,
+                              context: grpc.aio.ServicerContext) -> pb.BatchGetPersonsResponse:
         persons, missing = await self._registry.get_many(list(request.person_ids))
         return pb.BatchGetPersonsResponse(persons=[_person(p) for p in persons], missing_person_ids=missing)
 
-    async def BatchLookupPersonsByFederationRef(self, request: pb.BatchLookupPersonsByFederationRefRequest,
-                                                context) -> pb.BatchLookupPersonsByFederationRefResponse:
+    async def BatchLookupPersonsByFederationRef(
+            self, request: pb.BatchLookupPersonsByFederationRefRequest,
+            context: grpc.aio.ServicerContext) -> pb.BatchLookupPersonsByFederationRefResponse:
         persons = await self._registry.find_by_federation_refs([bytes(r) for r in request.federation_refs])
         return pb.BatchLookupPersonsByFederationRefResponse(persons=[_person(p) for p in persons])
 
-    async def ListNameChanges(self, request: pb.ListNameChangesRequest, context) -> pb.ListNameChangesResponse:
+    async def ListNameChanges(self, request: pb.ListNameChangesRequest,
+                              context: grpc.aio.ServicerContext) -> pb.ListNameChangesResponse:
         changes, token = await self._registry.name_changes(optional_datetime(request, "changed_after"),
                                                            request.page_size, request.page_token)
         return pb.ListNameChangesResponse(changes=[pb.NameChange(
             person_id=person_id, masked_name=masked, change_time=to_timestamp(when))
             for person_id, masked, when in changes], next_page_token=token)
 
-    async def RecordFaceCheck(self, request: pb.RecordFaceCheckRequest, context) -> pb.RecordFaceCheckResponse:
+    async def RecordFaceCheck(self, request: pb.RecordFaceCheckRequest,
+                              context: grpc.aio.ServicerContext) -> pb.RecordFaceCheckResponse:
         attestation = _attestation(request, "face_attestation")
         if attestation is None:
             raise InvalidArgument.for_field("face_attestation", "is required", reason="ATTESTATION_REQUIRED")
         person = await self._registry.record_face_check(request.person_id, attestation)
         return pb.RecordFaceCheckResponse(person=_person(person))
 
-    async def SignInPerson(self, request: pb.SignInPersonRequest, context) -> pb.SignInPersonResponse:
+    async def SignInPerson(self, request: pb.SignInPersonRequest,
+                           context: grpc.aio.ServicerContext) -> pb.SignInPersonResponse:
         document = _document(request.document)
         attestation = _attestation(request, "face_attestation")
         if attestation is None:
             raise InvalidArgument.for_field("face_attestation", "is required", reason="ATTESTATION_REQUIRED")
         return pb.SignInPersonResponse(person=_person(await self._registry.sign_in(document, attestation)))
 
-    async def StartSession(self, request: pb.StartSessionRequest, context) -> pb.StartSessionResponse:
+    async def StartSession(self, request: pb.StartSessionRequest,
+                           context: grpc.aio.ServicerContext) -> pb.StartSessionResponse:
         session_id, refresh_token, expire_time = await self._registry.start_session(request.person_id)
         return pb.StartSessionResponse(session_id=session_id, refresh_token=refresh_token,
                                        expire_time=to_timestamp(expire_time))
 
-    async def RefreshSession(self, request: pb.RefreshSessionRequest, context) -> pb.RefreshSessionResponse:
+    async def RefreshSession(self, request: pb.RefreshSessionRequest,
+                             context: grpc.aio.ServicerContext) -> pb.RefreshSessionResponse:
         session_id, person, refresh_token = await self._registry.refresh_session(request.refresh_token)
         return pb.RefreshSessionResponse(session_id=session_id, person=_person(person), refresh_token=refresh_token)
 
-    async def CheckSession(self, request: pb.CheckSessionRequest, context) -> pb.CheckSessionResponse:
+    async def CheckSession(self, request: pb.CheckSessionRequest,
+                           context: grpc.aio.ServicerContext) -> pb.CheckSessionResponse:
         return pb.CheckSessionResponse(live=await self._registry.session_is_live(request.session_id,
                                                                                   request.person_id))
 
-    async def RevokeSessions(self, request: pb.RevokeSessionsRequest, context) -> pb.RevokeSessionsResponse:
+    async def RevokeSessions(self, request: pb.RevokeSessionsRequest,
+                             context: grpc.aio.ServicerContext) -> pb.RevokeSessionsResponse:
         count = await self._registry.revoke_sessions(request.person_id, request.session_id, request.reason)
         return pb.RevokeSessionsResponse(revoked_count=count)
 
-    async def LinkDependent(self, request: pb.LinkDependentRequest, context) -> pb.LinkDependentResponse:
+    async def LinkDependent(self, request: pb.LinkDependentRequest,
+                            context: grpc.aio.ServicerContext) -> pb.LinkDependentResponse:
         relation = Relation(request.relation) if request.relation in Relation._value2member_map_ else None
         link, created = await self._registry.link_dependent(
             request.holder_person_id, request.dependent_person_id, relation,
             _attestation(request, "dependent_face_attestation"), _relation_attestation(request, "relation_attestation"))
         return pb.LinkDependentResponse(link=_link(link), created=created)
 
-    async def UnlinkDependent(self, request: pb.UnlinkDependentRequest, context) -> pb.UnlinkDependentResponse:
+    async def UnlinkDependent(self, request: pb.UnlinkDependentRequest,
+                              context: grpc.aio.ServicerContext) -> pb.UnlinkDependentResponse:
         link = await self._registry.unlink_dependent(request.holder_person_id, request.dependent_person_id)
         return pb.UnlinkDependentResponse(link=_link(link))
 
-    async def ListDependents(self, request: pb.ListDependentsRequest, context) -> pb.ListDependentsResponse:
+    async def ListDependents(self, request: pb.ListDependentsRequest,
+                             context: grpc.aio.ServicerContext) -> pb.ListDependentsResponse:
         links = await self._registry.list_dependents(request.holder_person_id)
         return pb.ListDependentsResponse(links=[_link(link) for link in links])
 
-    async def ListCorrections(self, request: pb.ListCorrectionsRequest, context) -> pb.ListCorrectionsResponse:
+    async def ListCorrections(self, request: pb.ListCorrectionsRequest,
+                              context: grpc.aio.ServicerContext) -> pb.ListCorrectionsResponse:
         corrections = await self._registry.list_corrections(request.person_id)
         return pb.ListCorrectionsResponse(corrections=[pb.Correction(
             kind=c.kind, actor=c.actor, reason=c.reason, links_ended=c.links_ended,
             create_time=to_timestamp(c.create_time)) for c in corrections])
 
-    async def CorrectName(self, request: pb.CorrectNameRequest, context) -> pb.CorrectNameResponse:
+    async def CorrectName(self, request: pb.CorrectNameRequest,
+                          context: grpc.aio.ServicerContext) -> pb.CorrectNameResponse:
         attestation = _attestation(request, "face_attestation")
         if attestation is None:
             raise InvalidArgument.for_field("face_attestation", "is required: a face check of the person's own "
@@ -234,7 +250,7 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                                       duplicate=duplicate)
 
     async def ListNameCorrections(self, request: pb.ListNameCorrectionsRequest,
-                                  context) -> pb.ListNameCorrectionsResponse:
+                                  context: grpc.aio.ServicerContext) -> pb.ListNameCorrectionsResponse:
         if request.state and request.state not in NameCorrectionState._value2member_map_:
             raise InvalidArgument.for_field("state", "must be one of the correction states", reason="STATE_INVALID")
         state = NameCorrectionState(request.state) if request.state else NameCorrectionState.PENDING
@@ -244,16 +260,18 @@ class IdentityServicer(pb_grpc.IdentityServiceServicer):
                                               next_page_token=token)
 
     async def DecideNameCorrection(self, request: pb.DecideNameCorrectionRequest,
-                                   context) -> pb.DecideNameCorrectionResponse:
+                                   context: grpc.aio.ServicerContext) -> pb.DecideNameCorrectionResponse:
         correction, person = await self._registry.decide_name_correction(
             request.correction_id, request.reviewer_id, request.approve, request.reason)
         return pb.DecideNameCorrectionResponse(correction=_name_correction(correction), person=_person(person))
 
-    async def ListGuardians(self, request: pb.ListGuardiansRequest, context) -> pb.ListGuardiansResponse:
+    async def ListGuardians(self, request: pb.ListGuardiansRequest,
+                            context: grpc.aio.ServicerContext) -> pb.ListGuardiansResponse:
         links = await self._registry.list_guardians(request.dependent_person_id)
         return pb.ListGuardiansResponse(links=[_link(link) for link in links])
 
-    async def CheckActingRight(self, request: pb.CheckActingRightRequest, context) -> pb.CheckActingRightResponse:
+    async def CheckActingRight(self, request: pb.CheckActingRightRequest,
+                               context: grpc.aio.ServicerContext) -> pb.CheckActingRightResponse:
         basis = await self._registry.acting_basis(request.actor_person_id, request.subject_person_id)
         return pb.CheckActingRightResponse(allowed=bool(basis), basis=int(basis))
 
@@ -263,7 +281,7 @@ class FaceProviderAdminServicer(pb_grpc.FaceProviderAdminServiceServicer):
         self._registry = registry
 
     async def RegisterFaceProviderKey(self, request: pb.RegisterFaceProviderKeyRequest,
-                                      context) -> pb.RegisterFaceProviderKeyResponse:
+                                      context: grpc.aio.ServicerContext) -> pb.RegisterFaceProviderKeyResponse:
         key, created = await self._registry.register_provider_key(
             request.provider_id, request.key_id, request.public_key_der,
             optional_datetime(request, "valid_from_time"), optional_datetime(request, "valid_until_time"),
@@ -271,12 +289,12 @@ class FaceProviderAdminServicer(pb_grpc.FaceProviderAdminServiceServicer):
         return pb.RegisterFaceProviderKeyResponse(key=_key(key), created=created)
 
     async def RevokeFaceProviderKey(self, request: pb.RevokeFaceProviderKeyRequest,
-                                    context) -> pb.RevokeFaceProviderKeyResponse:
+                                    context: grpc.aio.ServicerContext) -> pb.RevokeFaceProviderKeyResponse:
         key = await self._registry.revoke_provider_key(request.provider_id, request.key_id)
         return pb.RevokeFaceProviderKeyResponse(key=_key(key))
 
     async def ListFaceProviderKeys(self, request: pb.ListFaceProviderKeysRequest,
-                                   context) -> pb.ListFaceProviderKeysResponse:
+                                   context: grpc.aio.ServicerContext) -> pb.ListFaceProviderKeysResponse:
         keys, token = await self._registry.list_provider_keys(request.page_size, request.page_token)
         return pb.ListFaceProviderKeysResponse(keys=[_key(k) for k in keys], next_page_token=token)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from services.itinerary import servicer
 from services.itinerary.ledger import ItineraryLedger
 from services.itinerary.model import StayPolicy
-from services.itinerary.clients import PersonDirectory
+from services.itinerary.clients import RegisteredPersons
 from services.itinerary.repository import ItineraryRepository
 from services.runtime.clients import open_channel
 from services.runtime.clock import Clock, SystemClock
@@ -55,7 +55,7 @@ async def build_app(settings: ItinerarySettings, clock: Clock | None = None) -> 
     clock = clock or SystemClock()
     pool = await open_pool(settings.server, NAME)
     identity_channel = open_channel(settings.identity_address)
-    ledger = ItineraryLedger(ItineraryRepository(pool), PersonDirectory(identity_channel), settings.policy, clock,
+    ledger = ItineraryLedger(ItineraryRepository(pool), RegisteredPersons(identity_channel), settings.policy, clock,
                              settings.max_batch_rows)
     # Today's partitions must exist before the first batch arrives.
     await ledger.maintain_partitions()

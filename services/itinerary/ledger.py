@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -11,21 +12,26 @@ from services import areas
 from services.itinerary import model
 from services.itinerary.model import (BatchResult, RiskDeclaration, RiskExposure, RiskLevel, Stay, StayChange,
                                       StayPolicy)
-from services.itinerary.clients import PersonDirectory
+from services.itinerary.clients import RegisteredPersons
 from services.itinerary.repository import CarrierBatch, ItineraryRepository, StagedStay
 from services.runtime.clock import Clock
 from services.runtime.errors import AlreadyExists, InvalidArgument, NotFound
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
+from services.runtime.paging import Cursor
 from services.runtime.requests import parse_uuid
 
 log = get_logger(__name__)
 
 AFFECTED_CHUNK = 1000
 
+# The page tokens of the lists, each the sort key of the last row a page returned.
+RISK_AREAS = Cursor("risk_areas", str)
+DECLARATIONS = Cursor("risk_declarations", datetime, uuid.UUID)
+
 
 class ItineraryLedger:
-    def __init__(self, repository: ItineraryRepository, persons: PersonDirectory, policy: StayPolicy,
+    def __init__(self, repository: ItineraryRepository, persons: RegisteredPersons, policy: StayPolicy,
                  clock: Clock, max_batch_rows: int) -> None:
         self._repository = repository
         self._persons = persons
@@ -42,11 +48,13 @@ class ItineraryLedger:
         """Opens a batch for its chunks; close it with `finish()` for the answer."""
         model.check_batch_header(batch_id, carrier)
         async with self._repository.open_carrier_batch(batch_id, carrier, self._clock.now()) as batch:
-            yield CarrierBatchIngest(batch, self)
+            ingest = CarrierBatchIngest(batch, self, self._persons)
+            try:
+                yield ingest
+            finally:
+                ingest.abandon()
 
-    async def _settle(self, batch: CarrierBatch) -> BatchResult:
-        # Identity is asked once per distinct well-formed id, 1000 at a time.
-        unknown = await self._persons.unknown(await batch.person_ids())
+    async def _settle(self, batch: CarrierBatch, unknown: set[str]) -> BatchResult:
         result = await batch.settle(sorted(unknown), areas.known_area_codes(), self._clock.now(), self.policy)
         log.info("carrier_batch_ingested", carrier=batch.carrier, received=result.received, stored=result.stored,
                  duplicates=result.duplicates, rejected=result.rejected)
@@ -84,23 +92,22 @@ class ItineraryLedger:
 
     async def list_risk_areas(self, page_size: int, page_token: str) -> tuple[list[RiskDeclaration], str]:
         size = requested_page_size(page_size)
-        if page_token and not areas.is_area_code(page_token):
-            raise InvalidArgument.for_field("page_token", "is not a token this service issued",
-                                            reason="PAGE_TOKEN_INVALID")
-        found = await self._repository.list_current_risk_areas(self._clock.now(), page_token or None, size + 1)
+        (after_area,) = RISK_AREAS.after(page_token) or (None,)
+        found = await self._repository.list_current_risk_areas(self._clock.now(), after_area, size + 1)
         if len(found) <= size:
             return found, ""
-        return found[:size], found[size - 1].area_code
+        return found[:size], RISK_AREAS.token(found[size - 1].area_code)
 
     async def list_declarations(self, created_after: datetime | None, page_size: int, page_token: str
                                 ) -> tuple[list[RiskDeclaration], str]:
         """Every declaration, lifts included, in the order they were recorded."""
         size = requested_page_size(page_size)
-        after = model.parse_declaration_page_token(page_token)
+        after = DECLARATIONS.after(page_token)
         found = await self._repository.list_declarations(created_after, after, size + 1)
         if len(found) <= size:
             return found, ""
-        return found[:size], model.declaration_page_token(found[size - 1])
+        last = found[size - 1]
+        return found[:size], DECLARATIONS.token(last.create_time, last.declaration_id)
 
     async def affected_persons(self, declaration_id: str, after_person_id: str) -> AsyncIterator[list[str]]:
         """Everyone whose exposure the declaration may have changed (RiskDeclaration.affected_stays),
@@ -197,22 +204,48 @@ class ItineraryLedger:
 
 
 class CarrierBatchIngest:
-    """A batch being received: chunks go straight to staging, so memory holds one chunk at a time."""
+    """A batch being received: chunks go straight to staging, so memory holds one chunk at a time.
 
-    def __init__(self, batch: CarrierBatch, ledger: ItineraryLedger) -> None:
+    Identity is asked about each chunk's new persons while the next chunks are staged, one chunk's
+    question at a time (1000 ids a call, a few calls at once), so its answer is mostly in by the
+    last chunk instead of starting after it."""
+
+    def __init__(self, batch: CarrierBatch, ledger: ItineraryLedger, persons: RegisteredPersons) -> None:
         self._batch = batch
         self._ledger = ledger
+        self._persons = persons
+        self._asked: set[str] = set()
+        self._lookups: list[asyncio.Task[set[str]]] = []
+        self._one_at_a_time = asyncio.Lock()
 
     async def add(self, rows: Sequence[StagedStay]) -> None:
         if self._batch.received + len(rows) > self._ledger.max_batch_rows:
             raise InvalidArgument.for_field("stays", f"a batch holds at most {self._ledger.max_batch_rows} stays; "
                                             "split it", reason="BATCH_TOO_LARGE")
+        if self._batch.replayed is None:
+            new = {row[1] for row in rows if row[1] is not None} - self._asked
+            if new:
+                self._asked |= new
+                self._lookups.append(asyncio.create_task(self._unknown(sorted(new))))
         await self._batch.stage(rows)
+
+    async def _unknown(self, person_ids: list[str]) -> set[str]:
+        async with self._one_at_a_time:
+            return await self._persons.unknown(person_ids)
 
     async def finish(self) -> BatchResult:
         if self._batch.replayed is not None:
             return self._batch.replayed
-        return await self._ledger._settle(self._batch)
+        answers = await asyncio.gather(*self._lookups)
+        return await self._ledger._settle(self._batch, set().union(*answers))
+
+    def abandon(self) -> None:
+        """Stops the questions still out when the stream ends without `finish` (an error, a cancel)."""
+        for lookup in self._lookups:
+            if not lookup.done():
+                lookup.cancel()
+            elif not lookup.cancelled():
+                lookup.exception()  # retrieved: the first failure was raised by `finish` already
 
 
 def _person_id(value: str) -> str:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import enum
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from services import areas
 from services.runtime.errors import InvalidArgument
@@ -17,7 +15,6 @@ from services.runtime.errors import InvalidArgument
 _PERSON_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 _CARRIER = re.compile(r"^[a-z0-9-]{1,64}\Z")
 _BATCH_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 MAX_STAYS_PER_CHUNK = 10_000
 MAX_REPORTED_REJECTIONS = 10_000
@@ -225,24 +222,6 @@ def check_authority(authority: str, reason: str) -> None:
     if len(reason) > MAX_REASON_LENGTH:
         raise InvalidArgument.for_field("reason", f"must be at most {MAX_REASON_LENGTH} characters",
                                         reason="REASON_TOO_LONG")
-
-
-def declaration_page_token(declaration: RiskDeclaration) -> str:
-    """Where the next page of declarations starts: after this one, in record order."""
-    micros = (declaration.create_time - _EPOCH) // timedelta(microseconds=1)
-    return base64.urlsafe_b64encode(f"{micros}/{declaration.declaration_id}".encode()).decode()
-
-
-def parse_declaration_page_token(token: str) -> tuple[datetime, str] | None:
-    """The (create time, declaration id) a token from `declaration_page_token` resumes after."""
-    if not token:
-        return None
-    try:
-        micros, declaration_id = base64.urlsafe_b64decode(token.encode()).decode().split("/")
-        return _EPOCH + timedelta(microseconds=int(micros)), str(uuid.UUID(declaration_id))
-    except (ValueError, OverflowError):
-        raise InvalidArgument.for_field("page_token", "is not a token this service issued",
-                                        reason="PAGE_TOKEN_INVALID") from None
 
 
 _FEED_CURSOR = re.compile(r"^([0-9]{1,20})\.([0-9]{1,19})$")

@@ -109,11 +109,6 @@ class CarrierBatch:
         if self.replayed is None:
             await self._connection.copy_records_to_table("staged_stays", records=rows)
 
-    async def person_ids(self) -> list[str]:
-        """The distinct well-formed person ids staged, for identity to confirm."""
-        return [r[0] for r in await self._connection.fetch(
-            "SELECT DISTINCT person_id::text FROM staged_stays WHERE person_id IS NOT NULL")]
-
     async def settle(self, unknown_persons: Sequence[str], area_codes: Sequence[str], now: datetime,
                      policy: StayPolicy) -> BatchResult:
         """Judges every staged row in one statement, merges the good ones, keeps the answer."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import grpc
+
 from healthcode.itinerary.v1 import itinerary_pb2 as pb
 from healthcode.itinerary.v1 import itinerary_pb2_grpc as pb_grpc
 from services.itinerary.ledger import ItineraryLedger
@@ -74,7 +78,8 @@ class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
     def __init__(self, ledger: ItineraryLedger) -> None:
         self._ledger = ledger
 
-    async def IngestCarrierStays(self, request_iterator, context) -> pb.IngestCarrierStaysResponse:
+    async def IngestCarrierStays(self, request_iterator: AsyncIterator[pb.IngestCarrierStaysRequest],
+                                 context: grpc.aio.ServicerContext) -> pb.IngestCarrierStaysResponse:
         chunks = aiter(request_iterator)
         first = await anext(chunks, None)
         if first is None:
@@ -102,50 +107,55 @@ class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
                             for row, reason in result.rejected_rows],
             replayed=result.replayed)
 
-    async def DeclareItinerary(self, request: pb.DeclareItineraryRequest, context) -> pb.DeclareItineraryResponse:
+    async def DeclareItinerary(self, request: pb.DeclareItineraryRequest,
+                               context: grpc.aio.ServicerContext) -> pb.DeclareItineraryResponse:
         stays = [(s.area_code, to_datetime(s.arrival_time, f"stays[{i}].arrival_time"),
                   to_datetime(s.departure_time, f"stays[{i}].departure_time")) for i, s in enumerate(request.stays)]
         return pb.DeclareItineraryResponse(stored=await self._ledger.declare_itinerary(request.person_id, stays))
 
-    async def ListStays(self, request: pb.ListStaysRequest, context) -> pb.ListStaysResponse:
+    async def ListStays(self, request: pb.ListStaysRequest, context: grpc.aio.ServicerContext) -> pb.ListStaysResponse:
         return pb.ListStaysResponse(stays=[_stay(s) for s in await self._ledger.list_stays(request.person_id)])
 
-    async def DeclareRiskArea(self, request: pb.DeclareRiskAreaRequest, context) -> pb.DeclareRiskAreaResponse:
+    async def DeclareRiskArea(self, request: pb.DeclareRiskAreaRequest,
+                              context: grpc.aio.ServicerContext) -> pb.DeclareRiskAreaResponse:
         level = RiskLevel(request.level) if request.level in RiskLevel._value2member_map_ else RiskLevel.NONE
         declaration, raised = await self._ledger.declare_risk_area(
             request.area_code, level, optional_datetime(request, "effective_time"), request.authority,
             request.reason, request.request_id)
         return pb.DeclareRiskAreaResponse(declaration=_declaration(declaration), raised=raised)
 
-    async def LiftRiskArea(self, request: pb.LiftRiskAreaRequest, context) -> pb.LiftRiskAreaResponse:
+    async def LiftRiskArea(self, request: pb.LiftRiskAreaRequest,
+                           context: grpc.aio.ServicerContext) -> pb.LiftRiskAreaResponse:
         declaration = await self._ledger.lift_risk_area(
             request.area_code, optional_datetime(request, "effective_time"), request.authority, request.reason,
             request.request_id)
         return pb.LiftRiskAreaResponse(declaration=_declaration(declaration))
 
-    async def ListRiskAreas(self, request: pb.ListRiskAreasRequest, context) -> pb.ListRiskAreasResponse:
+    async def ListRiskAreas(self, request: pb.ListRiskAreasRequest,
+                            context: grpc.aio.ServicerContext) -> pb.ListRiskAreasResponse:
         declarations, token = await self._ledger.list_risk_areas(request.page_size, request.page_token)
         return pb.ListRiskAreasResponse(declarations=[_declaration(d) for d in declarations],
                                         next_page_token=token)
 
     async def ListRiskDeclarations(self, request: pb.ListRiskDeclarationsRequest,
-                                   context) -> pb.ListRiskDeclarationsResponse:
+                                   context: grpc.aio.ServicerContext) -> pb.ListRiskDeclarationsResponse:
         declarations, token = await self._ledger.list_declarations(
             optional_datetime(request, "created_after"), request.page_size, request.page_token)
         return pb.ListRiskDeclarationsResponse(declarations=[_declaration(d) for d in declarations],
                                                next_page_token=token)
 
-    async def StreamAffectedPersons(self, request: pb.StreamAffectedPersonsRequest, context):
+    async def StreamAffectedPersons(self, request: pb.StreamAffectedPersonsRequest, context: grpc.aio.ServicerContext
+                                    ) -> AsyncIterator[pb.StreamAffectedPersonsResponse]:
         async for chunk in self._ledger.affected_persons(request.declaration_id, request.after_person_id):
             yield pb.StreamAffectedPersonsResponse(person_ids=chunk)
 
     async def BatchGetRiskExposures(self, request: pb.BatchGetRiskExposuresRequest,
-                                    context) -> pb.BatchGetRiskExposuresResponse:
+                                    context: grpc.aio.ServicerContext) -> pb.BatchGetRiskExposuresResponse:
         exposures = await self._ledger.risk_exposures(list(request.person_ids))
         return pb.BatchGetRiskExposuresResponse(exposures=[_exposure(e) for e in exposures])
 
     async def ListNewlyRiskyPersons(self, request: pb.ListNewlyRiskyPersonsRequest,
-                                    context) -> pb.ListNewlyRiskyPersonsResponse:
+                                    context: grpc.aio.ServicerContext) -> pb.ListNewlyRiskyPersonsResponse:
         persons, changes, cursor = await self._ledger.risky_stay_persons(request.cursor, request.page_size)
         return pb.ListNewlyRiskyPersonsResponse(person_ids=persons, cursor=cursor, stay_changes=[pb.StayChange(
             person_id=c.person_id, correction_id=c.correction_id, source_carrier=c.source_carrier,
@@ -153,7 +163,7 @@ class ItineraryServicer(pb_grpc.ItineraryServiceServicer):
             create_time=to_timestamp(c.create_time)) for c in changes])
 
     async def CorrectCarrierStays(self, request: pb.CorrectCarrierStaysRequest,
-                                  context) -> pb.CorrectCarrierStaysResponse:
+                                  context: grpc.aio.ServicerContext) -> pb.CorrectCarrierStaysResponse:
         outcomes, replayed = await self._ledger.correct_carrier_stays(
             request.source_carrier, request.request_id,
             [_stay_correction(i, c) for i, c in enumerate(request.corrections)])

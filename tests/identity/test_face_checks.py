@@ -211,3 +211,17 @@ async def test_provider_keys_are_listed_page_by_page(identity_env, clock):
 
     assert [p for p in seen if p.startswith(prefix)] == [f"{prefix}-{i}" for i in range(5)]
     assert len(seen) == len(set(seen))
+
+
+async def test_a_page_token_of_another_list_is_refused(identity_env):
+    for index in range(2):
+        provider = FaceProvider(f"token-{secrets.token_hex(3)}-{index}")
+        await identity_env.admin.RegisterFaceProviderKey(pb.RegisterFaceProviderKeyRequest(
+            provider_id=provider.provider_id, key_id="k1", public_key_der=provider.public_key_der))
+    keys_token = (await identity_env.admin.ListFaceProviderKeys(pb.ListFaceProviderKeysRequest(page_size=1))
+                  ).next_page_token
+
+    error = await refused(identity_env.persons.ListNameChanges(pb.ListNameChangesRequest(page_token=keys_token)))
+
+    assert keys_token
+    assert error_details(error) == ("PAGE_TOKEN_INVALID", ["page_token"])

@@ -10,6 +10,7 @@ import os
 from healthcode.identity.v1 import identity_pb2 as pb
 
 from services.identity.bootstrap import build_registry
+from services.identity.repository import IdentityRepository
 from services.identity.documents import (
     FEDERATION_PURPOSE,
     DocumentKind,
@@ -131,7 +132,7 @@ async def test_reseal_fills_in_the_reference_of_a_person_registered_before_refer
     await db.execute("UPDATE identity.persons SET federation_ref = NULL WHERE person_id = $1", person.person_id)
     before = (await identity_env.persons.GetPerson(pb.GetPersonRequest(person_id=person.person_id))).person
 
-    filled = await build_registry(identity_env.settings, db, clock).reseal(batch_size=7)
+    filled = await build_registry(identity_env.settings, IdentityRepository(db), clock).reseal(batch_size=7)
 
     after = (await identity_env.persons.GetPerson(pb.GetPersonRequest(person_id=person.person_id))).person
     assert before.federation_ref == b""

@@ -7,7 +7,9 @@ import os
 import pytest
 
 from healthcode.identity.v1 import identity_pb2 as pb
+from services.identity import commands
 from services.identity.bootstrap import build_registry
+from services.identity.repository import IdentityRepository
 from services.identity.model import LinkBasis, NameCorrectionState, Relation
 from services.identity.servicer import _relation_attestation
 from services.runtime.sealing import SealError
@@ -17,7 +19,7 @@ from tests.support import id_card, years_from
 def _registry(identity_env, db, clock, keys):
     settings = identity_env.settings
     rotated = type(settings)(**{**settings.__dict__, "sealing_keys": keys})
-    return build_registry(rotated, db, clock)
+    return build_registry(rotated, IdentityRepository(db), clock)
 
 
 async def test_after_reseal_only_the_new_key_is_needed(identity_env, db, clock):
@@ -64,3 +66,20 @@ async def test_after_reseal_only_the_new_key_is_needed(identity_env, db, clock):
     assert link.basis is LinkBasis.ATTESTED_GUARDIANSHIP
     assert basis == "身份证换发"  # opened with the new key alone
     assert again == 0  # nothing left: running it twice is harmless
+
+
+async def test_the_reseal_command_opens_its_own_pool_and_moves_every_record(identity_env, db, clock):
+    old_keys = identity_env.settings.sealing_keys
+    new_keys = {"command": os.urandom(32), **old_keys}
+    await identity_env.persons.RegisterPerson(pb.RegisterPersonRequest(name="吴运维", document=id_card()))
+    settings = identity_env.settings
+    try:
+        resealed = await commands.reseal(type(settings)(**{**settings.__dict__, "sealing_keys": new_keys}))
+        key_ids = {r[0] for r in await db.fetch("""SELECT DISTINCT sealed_key_id FROM identity.persons UNION
+                                                   SELECT DISTINCT sealed_key_id FROM identity.name_corrections""")}
+    finally:
+        # Back to the session's key, which the running test server holds.
+        await commands.reseal(type(settings)(**{**settings.__dict__,
+                                                "sealing_keys": {**old_keys, "command": new_keys["command"]}}))
+    assert resealed >= 1
+    assert key_ids == {"command"}

@@ -10,7 +10,7 @@ import pytest
 
 from healthcode.itinerary.v1 import itinerary_pb2 as pb
 from services.itinerary.ledger import ItineraryLedger
-from services.itinerary.clients import PersonDirectory
+from services.itinerary.clients import RegisteredPersons
 from services.itinerary.repository import ItineraryRepository
 from tests.support import error_details, ingest_one_stay, register_persons, timestamp
 
@@ -84,7 +84,7 @@ async def test_the_purge_drops_partitions_past_retention_and_keeps_the_rest(
     morning = clock.now().replace(hour=8, minute=0, second=0)
     await carrier_stay(itinerary_env, person, "510107", morning - timedelta(days=10))
     await carrier_stay(itinerary_env, person, "510107", morning - timedelta(days=1))
-    ledger = ItineraryLedger(ItineraryRepository(db), PersonDirectory(identity_env.channel), policy, clock, 1)
+    ledger = ItineraryLedger(ItineraryRepository(db), RegisteredPersons(identity_env.channel), policy, clock, 1)
     repository = ItineraryRepository(db)
     old_day = (morning - timedelta(days=10)).date()
     recent_day = (morning - timedelta(days=1)).date()

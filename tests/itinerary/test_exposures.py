@@ -294,3 +294,14 @@ async def test_resuming_after_something_that_is_not_a_person_id_is_refused(itine
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_details(error) == ("PERSON_ID_INVALID", ["after_person_id"])
+
+
+async def test_a_page_token_of_the_risk_areas_list_is_refused_by_the_declarations_list(itinerary_env):
+    # The module's declarations are in force: more than one area is at risk.
+    areas_token = (await itinerary_env.stub.ListRiskAreas(pb.ListRiskAreasRequest(page_size=1))).next_page_token
+
+    error = await refused(itinerary_env.stub.ListRiskDeclarations(
+        pb.ListRiskDeclarationsRequest(page_token=areas_token)))
+
+    assert areas_token
+    assert error_details(error) == ("PAGE_TOKEN_INVALID", ["page_token"])
