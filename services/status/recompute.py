@@ -18,10 +18,10 @@ from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_time_id_token, parse_uuid, time_id_token
 from services.status import signals
-from services.status.board import CorrectionNote, StatusBoard
+from services.status.deciding import CorrectionNote, Decider
 from services.status.model import ChangeCause, CorrectionKind, RecomputeState
 from services.status.clients import Itinerary, StayChange
-from services.status.repository import CorrectionRow, RecomputeRun
+from services.status.repository import CorrectionRow, RecomputeRun, StatusRepository
 
 log = get_logger(__name__)
 BATCHES_IN_FLIGHT = 2
@@ -30,9 +30,10 @@ _OVERLAP = timedelta(minutes=1)
 
 
 class Recomputation:
-    def __init__(self, board: StatusBoard, itinerary: Itinerary, first_look_back: timedelta) -> None:
+    def __init__(self, board: Decider, repository: StatusRepository, itinerary: Itinerary,
+                 first_look_back: timedelta) -> None:
         self._board = board
-        self._repository = board.repository
+        self._repository = repository
         self._itinerary = itinerary
         self._first_look_back = first_look_back
 

@@ -94,7 +94,7 @@ async def test_a_re_chained_forgery_fails_without_the_key(status_env, identity_e
 async def test_a_cut_tail_is_detected_against_a_head_recorded_elsewhere(status_env, identity_env, clock,
                                                                          database_url):
     await some_changes(status_env, identity_env, clock)
-    recorded_head = await status_env.parts.board.repository.audit_head()
+    recorded_head = await status_env.parts.repository.audit_head()
     async with tampering(database_url) as connection:
         last = recorded_head[0]
         previous = await connection.fetchval("SELECT entry_hash FROM status.audit_log WHERE seq = $1", last - 1)
@@ -149,7 +149,7 @@ async def _checked_up_to_head(chain_check: ChainCheck, head_seq: int) -> ChainRe
 async def test_the_background_check_verifies_each_new_entry_once_and_counts_a_tampered_one(
         status_env, identity_env, clock, database_url, capsys):
     chain_check = status_env.parts.chain_check
-    repository = status_env.parts.board.repository
+    repository = status_env.parts.repository
     await _checked_up_to_head(chain_check, (await repository.audit_head())[0])
     quiet = await _checked_up_to_head(chain_check, (await repository.audit_head())[0])
     assert (quiet.new_entries, quiet.new_problems) == (0, [])  # nothing is verified twice as new
@@ -184,7 +184,7 @@ async def test_the_background_check_verifies_each_new_entry_once_and_counts_a_ta
 
 async def test_with_several_replicas_one_checks_a_round_and_the_position_is_shared(status_env, identity_env, clock,
                                                                                    db):
-    repository = status_env.parts.board.repository
+    repository = status_env.parts.repository
     await _checked_up_to_head(status_env.parts.chain_check, (await repository.audit_head())[0])
     before = await db.fetchval("SELECT verified_seq FROM status.audit_verification")
     await some_changes(status_env, identity_env, clock)

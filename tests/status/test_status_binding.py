@@ -10,7 +10,7 @@ from healthcode.status.v1 import status_pb2 as pb
 
 from services.codes import read_code
 from services.status import bootstrap as status
-from services.status.board import BINDING_FAILURES
+from services.status.deciding import BINDING_FAILURES
 from services.status.model import ChangeCause
 from tests.support.status import NATIONAL_ONLY, diagnosis, person_in, record, status_of
 
@@ -76,7 +76,7 @@ async def test_an_old_row_put_back_with_its_own_binding_is_caught_by_verify_audi
     problems = await status.verify_audit(status_env.settings)
 
     assert [p for p in problems if person in p] == [f"status of {person}: is not its newest audit entry"]
-    await status_env.parts.board.decide([person], ChangeCause.REVALIDATION)  # put right for the tests that follow
+    await status_env.parts.decider.decide([person], ChangeCause.REVALIDATION)  # put right for the tests that follow
     assert not [p for p in await status.verify_audit(status_env.settings) if person in p]
 
 

@@ -70,8 +70,8 @@ ADMINISTRATOR = "000000.test-administrator"
 
 
 async def administrator(status_env) -> str:
-    await bootstrap_administrator(status_env.parts.board.repository, ADMINISTRATOR, "000000",
-                                  status_env.parts.board.now())
+    await bootstrap_administrator(status_env.parts.repository, ADMINISTRATOR, "000000",
+                                  status_env.parts.decider.now())
     return ADMINISTRATOR
 
 
@@ -110,7 +110,7 @@ async def tampering(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def problems(status_env, connection: asyncpg.Connection, expected_head=None) -> list[str]:
-    repository = StatusRepository(status_env.parts.board.repository.pool)
+    repository = StatusRepository(status_env.parts.repository.pool)
     return await verify_chain(AuditChain(status_env.settings.audit_key),
                               lambda seq: repository.audit_chain(connection, seq, 1000),
                               await repository.lock_audit_head(connection, lock=False), expected_head)
