@@ -162,7 +162,7 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
                           CaseworkPolicy(settings.appeal_review_time, settings.clock_skew)),
         recomputation=Recomputation(decider, repository, itinerary, first_look_back=timedelta(days=14)),
         watch=StatusWatch(settings.server.database_url, recent),
-        chain_check=ChainCheck(pool, AuditChain(settings.audit_key), clock), recent=recent,
+        chain_check=ChainCheck(repository, chain, clock), recent=recent,
         peer_word=PeerProvinceWord(decider, repository, identity, keyring, clock, settings.clock_skew),
         names=NameFollower(repository, identity, recent, first_look_back=timedelta(days=1)))
 
@@ -270,14 +270,13 @@ async def verify_audit(settings: StatusSettings, expected_head: tuple[int, bytes
     pool = await open_pool(settings.server, NAME)
     repository = StatusRepository(pool)
     try:
-        async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read",
-                                                                         readonly=True):
+        async with repository.snapshot() as snapshot:
             chain = AuditChain(settings.audit_key)
             problems = await verify_chain(
-                chain, lambda seq: repository.audit_chain(connection, seq, 10_000),
-                await repository.lock_audit_head(connection, lock=False), expected_head)
+                chain, lambda seq: snapshot.audit_chain(seq, 10_000),
+                await snapshot.lock_audit_head(lock=False), expected_head)
             after = None
-            while rows := await repository.statuses_with_last_entry(connection, after, 10_000):
+            while rows := await snapshot.statuses_with_last_entry(after, 10_000):
                 problems += find_unbound_statuses(chain, rows)
                 after = rows[-1][0].person_id
             return problems

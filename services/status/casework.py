@@ -15,8 +15,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
-
 from services.colours import Colour
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.logs import get_logger
@@ -30,7 +28,7 @@ from services.status.clients import Identity
 from services.status.deciding import Decider, Officers, require_acting_right
 from services.status.model import (AppealCategory, AppealState, ChangeCause, Diagnosis, Fact, FactKind, FactSource,
                                    OfficerRole, OverrideState, Status)
-from services.status.repository import AppealRow, OverrideRow, StatusRepository
+from services.status.repository import AppealRow, OverrideRow, StatusRepository, StatusTransaction
 
 log = get_logger(__name__)
 
@@ -243,16 +241,16 @@ class Casework:
                                             reason="DISMISSED_FINDINGS_UNEXPECTED")
         state = AppealState.APPROVED if approve else AppealState.REJECTED
 
-        async def record(connection: asyncpg.Connection) -> None:
-            locked = await self._repository.get_appeal(appeal_id, connection, for_update=True)
+        async def record(tx: StatusTransaction) -> None:
+            locked = await tx.lock_appeal(appeal_id)
             if locked.state != AppealState.PENDING:
                 if (locked.state, locked.reviewer_id) == (state, reviewer_id):
                     return  # a retry of the same decision
                 raise FailedPrecondition(reason="APPEAL_ALREADY_DECIDED", message="the appeal was already decided")
             now = self._clock.now()
-            await self._repository.decide_appeal(connection, appeal_id, state, reviewer_id, reason, dismissed, now)
+            await tx.decide_appeal(appeal_id, state, reviewer_id, reason, dismissed, now)
             if approve:
-                await self._record_fact(connection, appeal.person_id, "status-appeals", appeal_id, Fact(
+                await self._record_fact(tx, appeal.person_id, "status-appeals", appeal_id, Fact(
                     str(uuid.uuid4()), FactKind.APPEAL_GRANTED, now, dismissed=tuple(dismissed)), now)
 
         status = (await self._decider.decide([appeal.person_id], ChangeCause.APPEAL, within=record,
@@ -301,12 +299,12 @@ class Casework:
             facts = {person_id: Fact(str(uuid.uuid4()), FactKind.DIAGNOSIS, now, diagnosis=diagnosis[kind])
                      for person_id, kind in traced.items()}
 
-            async def store(connection: asyncpg.Connection) -> None:
+            async def store(tx: StatusTransaction) -> None:
                 rows = [(person_id, fact.fact_id, TRACE_AUTHORITY, f"{trace_id}:{person_id}:{traced[person_id]}",
                          FactSource.HEALTH, self._keyring.seal(inbound.seal_fact_body(fact),
                                                             inbound.fact_context(fact.fact_id)), None)
                         for person_id, fact in facts.items()]
-                stored = await self._repository.insert_facts(connection, rows, now)
+                stored = await tx.insert_facts(rows, now)
                 new = sum(1 for _, is_new in stored.values() if is_new)
                 counts[:] = [new, len(stored) - new]
 
@@ -316,11 +314,11 @@ class Casework:
                  known=counts[1], rejected=rejected)
         return counts[0], counts[1], rejected
 
-    async def _record_fact(self, connection: asyncpg.Connection, person_id: str, authority: str, record_id: str,
+    async def _record_fact(self, tx: StatusTransaction, person_id: str, authority: str, record_id: str,
                            fact: Fact, now: datetime) -> None:
         sealed = self._keyring.seal(inbound.seal_fact_body(fact), inbound.fact_context(fact.fact_id))
-        await self._repository.insert_facts(
-            connection, [(person_id, fact.fact_id, authority, record_id, 0, sealed, None)], now)
+        await tx.insert_facts(
+            [(person_id, fact.fact_id, authority, record_id, 0, sealed, None)], now)
 
     # Overrides
 
@@ -366,8 +364,8 @@ class Casework:
         await self._require_role(approver_id, override.province_code, OfficerRole.OVERRIDE_OFFICER, "approver_id")
         state = OverrideState.APPROVED if approve else OverrideState.REJECTED
 
-        async def record(connection: asyncpg.Connection) -> None:
-            locked = await self._repository.get_override(override_id, connection, for_update=True)
+        async def record(tx: StatusTransaction) -> None:
+            locked = await tx.lock_override(override_id)
             if locked.state != OverrideState.PROPOSED:
                 if (locked.state, locked.approver_id) == (state, approver_id):
                     return
@@ -376,10 +374,10 @@ class Casework:
             now = self._clock.now()
             if approve and locked.end_time <= now:
                 raise FailedPrecondition(reason="OVERRIDE_EXPIRED", message="the override's period has ended")
-            await self._repository.decide_override(connection, override_id, state, approver_id, now)
+            await tx.decide_override(override_id, state, approver_id, now)
             if approve:
                 start = max(locked.start_time or now, now)
-                await self._record_fact(connection, locked.person_id, "status-overrides", override_id, Fact(
+                await self._record_fact(tx, locked.person_id, "status-overrides", override_id, Fact(
                     str(uuid.uuid4()), FactKind.MANUAL_OVERRIDE, start, locked.end_time,
                     colour=Colour(locked.colour), reason_code=locked.reason_code), now)
 

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-import asyncpg
 from prometheus_client import Counter
 
 from services.colours import Colour
@@ -29,7 +28,7 @@ from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Ev
                                    reasons_from_json, reasons_to_json)
 from services.status import signals
 from services.status.clients import Identity, Itinerary
-from services.status.repository import CorrectionRow, Enrolment, StatusRepository
+from services.status.repository import CorrectionRow, Enrolment, StatusRepository, StatusTransaction
 from services.status.rulebook import RuleBook
 
 log = get_logger(__name__)
@@ -104,7 +103,7 @@ class Decider:
     # Deciding
 
     async def decide(self, person_ids: Sequence[str], cause: ChangeCause, *,
-                     within: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+                     within: Callable[[StatusTransaction], Awaitable[None]] | None = None,
                      officers: Officers = Officers(), refresh: bool = True,
                      corrections: dict[str, CorrectionNote] | None = None) -> Decided:
         """Recomputes the persons' statuses; identity's unknown persons are left out.
@@ -119,15 +118,15 @@ class Decider:
         ids = sorted(set(person_ids))
         await self._enrol_missing(ids)
         exposures = await self._itinerary.exposures(ids)
-        async with self._repository.pool.acquire() as connection, connection.transaction():
+        async with self._repository.transaction() as tx:
             if within is not None:
-                await within(connection)
-            locked = await self._repository.lock_for_decision(connection, ids)
+                await within(tx)
+            locked = await tx.lock_for_decision(ids)
             # After the lock: a decision this one waited for, and what `within` just wrote (a check-in,
             # an approval), are in its past.
             now = self.now()
-            locked, unbound = await self._audited(connection, locked)
-            evidence = await self._evidence(connection, list(locked), now)
+            locked, unbound = await self._audited(tx, locked)
+            evidence = await self._evidence(tx, list(locked), now)
             decided: list[tuple[str, int, Decision, AuditEntry | None]] = []
             for person_id, (enrolment, current) in locked.items():
                 rules = self._rules.in_force(enrolment.province_code, now)
@@ -154,7 +153,7 @@ class Decider:
                     legal_basis=note.legal_basis if note else officers.legal_basis,
                     trace_id=officers.trace_id, correction_id=note.correction_id if note else "") if changed else None
                 decided.append((person_id, version, decision, entry))
-            seqs = await self._append_audit(connection, [entry for *_, entry in decided if entry])
+            seqs = await self._append_audit(tx, [entry for *_, entry in decided if entry])
             statuses = {}
             for person_id, version, decision, entry in decided:
                 enrolment, current = locked[person_id]
@@ -162,7 +161,7 @@ class Decider:
                                 version, decision, now, seqs[person_id] if entry else current.audit_seq)
                 statuses[person_id] = replace(status, binding=self._chain.bind(status))
             if statuses:
-                await self._repository.write_statuses(connection, list(statuses.values()))
+                await tx.write_statuses(list(statuses.values()))
                 self._recent.changed((person_id, 0) for person_id in statuses)
         # Again once committed, before anyone is answered: a read that filled memory between the
         # write and the commit brought back the old row.
@@ -174,7 +173,7 @@ class Decider:
                 statuses[person_id] = current
         return Decided(statuses, sum(1 for *_, entry in decided if entry))
 
-    async def _audited(self, connection: asyncpg.Connection, locked: dict[str, tuple[Enrolment, Status | None]]
+    async def _audited(self, tx: StatusTransaction, locked: dict[str, tuple[Enrolment, Status | None]]
                        ) -> tuple[dict[str, tuple[Enrolment, Status | None]], set[str]]:
         """The locked statuses with every one whose binding fails replaced by what the audit log last
         recorded for that person (so a row edited in SQL is neither served nor compared against), and
@@ -183,7 +182,7 @@ class Decider:
                    if status is not None and not self._chain.binds(status)}
         if not unbound:
             return locked, unbound
-        entries = await self._repository.last_audit_entries(connection, sorted(unbound))
+        entries = await tx.last_audit_entries(sorted(unbound))
         for person_id in unbound:
             status = locked[person_id][1]
             kind = "missing" if status.binding is None else "mismatch"
@@ -202,14 +201,14 @@ class Decider:
         await self._repository.enrol([Enrolment(card.person_id, card.province_code, card.masked_name, card.person_ref,
                                                now) for card in cards.values()])
 
-    async def _evidence(self, connection: asyncpg.Connection, person_ids: list[str], now: datetime
+    async def _evidence(self, tx: StatusTransaction, person_ids: list[str], now: datetime
                         ) -> dict[str, Evidence]:
         facts: dict[str, list[Fact]] = {person_id: [] for person_id in person_ids}
-        for row in await self._repository.sealed_facts(connection, person_ids):
+        for row in await tx.sealed_facts(person_ids):
             body = self._keyring.open(row.sealed, inbound.fact_context(row.row_id))
             facts[row.person_id].append(inbound.open_fact_body(row.row_id, body))
         check_ins: dict[str, list[CheckIn]] = {person_id: [] for person_id in person_ids}
-        for row in await self._repository.check_ins(connection, person_ids, now - self._check_in_horizon):
+        for row in await tx.check_ins(person_ids, now - self._check_in_horizon):
             check_ins[row.person_id].append(CheckIn(row.check_in_id, row.check_in_time, row.abnormal))
         return {person_id: Evidence(now, tuple(facts[person_id]), tuple(check_ins[person_id]))
                 for person_id in person_ids}
@@ -218,8 +217,7 @@ class Decider:
         """Whether the person has a confirmed or asymptomatic diagnosis in force: recorded, in
         effect now, and not dismissed by an approved appeal."""
         now = self.now()
-        async with self._repository.pool.acquire() as connection:
-            rows = await self._repository.sealed_facts(connection, [person_id])
+        rows = await self._repository.sealed_facts([person_id])
         facts = [inbound.open_fact_body(row.row_id, self._keyring.open(row.sealed, inbound.fact_context(row.row_id)))
                  for row in rows]
         dismissed = {key for fact in facts if fact.kind is FactKind.APPEAL_GRANTED and fact.effective_time <= now
@@ -227,11 +225,11 @@ class Decider:
         return any(fact.kind is FactKind.DIAGNOSIS and fact.diagnosis in CASE_DIAGNOSES
                    and fact.effective_time <= now and f"fact:{fact.fact_id}" not in dismissed for fact in facts)
 
-    async def _append_audit(self, connection: asyncpg.Connection, entries: list[AuditEntry]) -> dict[str, int]:
+    async def _append_audit(self, tx: StatusTransaction, entries: list[AuditEntry]) -> dict[str, int]:
         """Chains the entries (one per person) and returns each person's new seq."""
         if not entries:
             return {}
-        seq, previous = await self._repository.lock_audit_head(connection)
+        seq, previous = await tx.lock_audit_head()
         rows = []
         for entry in entries:
             seq += 1
@@ -239,8 +237,8 @@ class Decider:
             entry_hash = self._chain.link(previous, chained)
             rows.append((chained, previous, entry_hash))
             previous = entry_hash
-        await self._repository.append_audit(connection, rows)
-        await self._repository.notify_changed(connection, [(entry.person_id, entry.version) for entry in entries])
+        await tx.append_audit(rows)
+        await tx.notify_changed([(entry.person_id, entry.version) for entry in entries])
         return {entry.person_id: entry.seq for entry, _, _ in rows}
 
     # Reading
@@ -343,9 +341,9 @@ class Decider:
             return 0, None
         ids = sorted(person_id for _, person_id in candidates)
         exposures = await self._itinerary.exposures(ids)
-        async with self._repository.pool.acquire() as connection, connection.transaction():
-            locked = await self._repository.lock_for_renewal(connection, ids)
-            evidence = await self._evidence(connection, list(locked), now)
+        async with self._repository.transaction() as tx:
+            locked = await tx.lock_for_renewal(ids)
+            evidence = await self._evidence(tx, list(locked), now)
             renewed = []
             for person_id, (enrolment, current) in locked.items():
                 # Re-checked under the lock: another replica may have renewed it, a decision changed it.
@@ -366,6 +364,6 @@ class Decider:
                 status = replace(current, decision=decision, compute_time=now)
                 renewed.append(replace(status, binding=self._chain.bind(status)))
             if renewed:
-                await self._repository.write_statuses(connection, renewed)
+                await tx.write_statuses(renewed)
         return len(renewed), candidates[-1]
 

@@ -9,8 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-import asyncpg
-
 from services.runtime.clock import Clock
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.logs import get_logger
@@ -21,7 +19,7 @@ from services.status import facts as inbound
 from services.status.clients import Identity, Itinerary
 from services.status.deciding import CorrectionNote, Decider, require_acting_right
 from services.status.model import ChangeCause, CorrectionKind, FactKind, Status, popup_acknowledgement
-from services.status.repository import CorrectionRow, LockedFact, StatusRepository
+from services.status.repository import CorrectionRow, LockedFact, StatusRepository, StatusTransaction
 
 log = get_logger(__name__)
 # The authority of a pop-up acknowledgement: the person's own word, through their session.
@@ -67,13 +65,13 @@ class Intake:
         accepted = [(index, fact) for index, fact in accepted if index not in outcomes]
         stored_count = 0
         if accepted:
-            async def store(connection: asyncpg.Connection) -> None:
+            async def store(tx: StatusTransaction) -> None:
                 nonlocal stored_count
                 rows = [(a.person_id, a.fact.fact_id, a.authority, a.authority_record_id, a.source,
                          self._keyring.seal(inbound.seal_fact_body(a.fact), inbound.fact_context(a.fact.fact_id)),
                          a.retain_until)
                         for _, a in accepted]
-                stored = await self._repository.insert_facts(connection, rows, now)
+                stored = await tx.insert_facts(rows, now)
                 for index, a in accepted:
                     fact_id, new = stored[(a.person_id, a.authority, a.authority_record_id)]
                     # Two rows of one call with the same record id: the first is new, the second a duplicate.
@@ -103,9 +101,9 @@ class Intake:
         notes: dict[str, CorrectionNote] = {}
         recorded: list[CorrectionRow] = []
 
-        async def correct(connection: asyncpg.Connection) -> None:
-            locked = await self._repository.lock_facts_by_record(connection, person_id, record_id)
-            if await self._repository.find_correction(authority, request_id, connection):
+        async def correct(tx: StatusTransaction) -> None:
+            locked = await tx.lock_facts_by_record(person_id, record_id)
+            if await tx.find_correction(authority, request_id):
                 # A concurrent retry of this request id held the lock first and committed.
                 raise FailedPrecondition(reason="REQUEST_IN_FLIGHT", message="this request id was just applied")
             fact_row = self._own_fact(locked, authority)
@@ -116,19 +114,19 @@ class Intake:
                                        message="appeal and override decisions are not corrected by record id")
             if amended is None:
                 kind, changed = CorrectionKind.FACT_RETRACTED, ()
-                await self._repository.retract_fact(connection, person_id, fact_row.fact_id, now)
+                await tx.retract_fact(person_id, fact_row.fact_id, now)
             else:
                 accepted, changed = inbound.check_amendment(amended, stored, now, self._clock_skew)
                 kind = CorrectionKind.FACT_AMENDED
-                await self._repository.amend_fact(
-                    connection, person_id, fact_row.fact_id, accepted.source,
+                await tx.amend_fact(
+                    person_id, fact_row.fact_id, accepted.source,
                     self._keyring.seal(inbound.seal_fact_body(accepted.fact), inbound.fact_context(fact_row.fact_id)),
                     accepted.retain_until)
             # What the fact said before stays, sealed under the correction's own row.
             superseded = self._keyring.seal(inbound.seal_fact_body(stored), inbound.correction_context(correction_id))
             row = CorrectionRow(correction_id, person_id, kind, authority, record_id, changed, reason.strip(),
                                 legal_basis.strip(), request_id, now, superseded)
-            if not await self._repository.insert_corrections(connection, [row]):
+            if not await tx.insert_corrections([row]):
                 # A concurrent retry of this request id committed first: this one rolls back.
                 raise FailedPrecondition(reason="REQUEST_IN_FLIGHT", message="this request id was just applied")
             recorded.append(row)
@@ -198,9 +196,9 @@ class Intake:
         body = json.dumps({"temperature": str(reading), "symptoms": list(symptom_codes)}).encode()
         sealed = self._keyring.seal(body, inbound.check_in_context(check_in_id))
 
-        async def store(connection: asyncpg.Connection) -> None:
-            await self._repository.insert_check_in(
-                connection, person_id, check_in_id, reporter_id, self._clock.now(),
+        async def store(tx: StatusTransaction) -> None:
+            await tx.insert_check_in(
+                person_id, check_in_id, reporter_id, self._clock.now(),
                 inbound.is_abnormal(reading, symptom_codes), request_id, sealed)
 
         decided = (await self._decider.decide([person_id], ChangeCause.CHECK_IN, within=store)).statuses
@@ -223,8 +221,8 @@ class Intake:
         row = (person_id, fact.fact_id, POPUP_AUTHORITY, request_id or fact.fact_id, 0, sealed,
                now + inbound.RETENTION[FactKind.POPUP_ACKNOWLEDGEMENT])
 
-        async def store(connection: asyncpg.Connection) -> None:
-            await self._repository.insert_facts(connection, [row], now)
+        async def store(tx: StatusTransaction) -> None:
+            await tx.insert_facts([row], now)
 
         decided = (await self._decider.decide([person_id], ChangeCause.FACT, within=store)).statuses
         if person_id not in decided:

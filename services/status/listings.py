@@ -15,8 +15,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
-
 from services.runtime import requests
 from services.runtime.errors import InvalidArgument
 from services.runtime.logs import get_logger
@@ -26,7 +24,7 @@ from services.status import facts as inbound
 from services.status.clients import Identity
 from services.status.deciding import Decider, Officers
 from services.status.model import ChangeCause, Fact
-from services.status.repository import StatusRepository
+from services.status.repository import StatusRepository, StatusTransaction
 
 log = get_logger(__name__)
 
@@ -180,11 +178,11 @@ class PeerProvinceWord:
         authority = inbound.peer_authority(origin)
         result: dict[tuple[str, str], tuple[str, bool]] = {}
 
-        async def store(connection: asyncpg.Connection) -> None:
+        async def store(tx: StatusTransaction) -> None:
             sealed = [(person_id, fact.fact_id, authority, fact.provenance, inbound.PEER_PROVINCE,
                        self._keyring.seal(inbound.seal_fact_body(fact), inbound.fact_context(fact.fact_id)), None)
                       for person_id, fact in rows]
-            stored = await self._repository.insert_facts(connection, sealed, now)
+            stored = await tx.insert_facts(sealed, now)
             result.update({(person_id, record_id): value for (person_id, _, record_id), value in stored.items()})
 
         # The trace names the province (and batch) whose word made the change, in every audit entry.

@@ -189,8 +189,8 @@ async def test_a_correction_entry_is_chained_and_an_edited_correction_id_is_caug
     await status_env.stub.RetractFact(retraction(recorded))
     repository = status_env.parts.repository
     chain = AuditChain(status_env.settings.audit_key)
-    async with repository.pool.acquire() as connection:
-        entries = await repository.audit_chain(connection, 0, 1_000_000)
+    async with repository.snapshot() as snapshot:
+        entries = await snapshot.audit_chain(0, 1_000_000)
     entry, previous, entry_hash = next(row for row in reversed(entries) if row[0].person_id == recorded.person_id)
     assert entry.correction_id and chain.link(previous, entry) == entry_hash
     assert chain.link(previous, dataclasses.replace(entry, correction_id=str(uuid.uuid4()))) != entry_hash

@@ -85,6 +85,7 @@ from services.status import bootstrap as status
 from services.status import deciding as deciding_module
 from services.status import facts as intake
 from services.status import repository as status_repository
+from services.status.repository import StatusTransaction
 from services.status.model import ChangeCause, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
 from services.status.clients import Identity, Itinerary
 from services.status.deciding import Decider
@@ -429,10 +430,9 @@ class StageTimer:
     """Wall time per stage of `Decider.decide`, by wrapping the decider's collaborators on this
     instance only (one batch at a time, so the stages add up)."""
 
-    def __init__(self, board: Decider, repository, itinerary: Itinerary) -> None:
+    def __init__(self, board: Decider, itinerary: Itinerary) -> None:
         self.times: dict[str, float] = defaultdict(float)
         self._board = board
-        self._repository = repository
         self._itinerary = itinerary
         self._undo: list[Callable[[], None]] = []
 
@@ -458,15 +458,16 @@ class StageTimer:
         self._undo.append(lambda: setattr(owner, name, original) if own else delattr(owner, name))
 
     def __enter__(self) -> Self:
-        board, repository = self._board, self._repository
+        board = self._board
         self._wrap(board, "_enrol_missing", "unenrolled")
         self._wrap(self._itinerary, "exposures", "exposures")
-        self._wrap(repository, "lock_for_decision", "lock")
-        self._wrap(repository, "sealed_facts", "facts")
-        self._wrap(repository, "check_ins", "check_ins")
+        # Statements inside a decision run on its transaction (every instance: one batch at a time).
+        self._wrap(StatusTransaction, "lock_for_decision", "lock")
+        self._wrap(StatusTransaction, "sealed_facts", "facts")
+        self._wrap(StatusTransaction, "check_ins", "check_ins")
         self._wrap(board, "_evidence", "evidence")
         self._wrap(deciding_module, "decide", "model")
-        self._wrap(repository, "write_statuses", "write")
+        self._wrap(StatusTransaction, "write_statuses", "write")
         self._wrap(board, "_append_audit", "audit")
         self._wrap(board, "decide", "total")
         return self
@@ -654,7 +655,7 @@ async def main(args: argparse.Namespace) -> None:
             stages["raw 1"] = defaultdict(float)
             await run_batches(RawBaseline(pool, True, stages["raw 1"]).work, profile_ids, 1, cpu)
             for pass_number in (1, 2):
-                with StageTimer(board, parts.repository, parts.itinerary) as timer:
+                with StageTimer(board, parts.itinerary) as timer:
                     await run_batches(service, profile_ids, 1, cpu)
                 stages[f"service {pass_number}"] = timer.times
             stages["raw 2"] = defaultdict(float)
