@@ -17,8 +17,8 @@ from services.runtime.sealing import Keyring
 from services.runtime.server import App, ServiceSpec
 from services.runtime.settings import Env, ServerSettings
 from services.status import servicer
-from services.status.audit import AuditChain, find_unbound_statuses, verify_chain
-from services.status.casework import Casework, CaseworkPolicy, bootstrap_administrator
+from services.status.audit import AuditChain
+from services.status.casework import Casework, CaseworkPolicy
 from services.status.codes import Codes
 from services.status.deciding import Decider
 from services.status.intake import Intake
@@ -167,21 +167,6 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
         names=NameFollower(repository, identity, recent, first_look_back=timedelta(days=1)))
 
 
-async def _ensure_dev_signing_keys(signer: Signer, clock: Clock) -> None:
-    listed, token = [], ""
-    while True:
-        page, token = await signer.list_keys("", 1000, token)
-        listed += page
-        if not token:
-            break
-    now = clock.now()
-    covered = {key.province_code for key in listed if key.revoke_time is None and key.not_before <= now < key.not_after}
-    for province_code in sorted(f"{prefix}0000" for prefix in areas.PROVINCES):
-        if province_code not in covered:
-            await signer.create_key(province_code, None, None, now, reload=False)
-    await signer.reload(now)
-
-
 async def build_app(settings: StatusSettings, clock: Clock | None = None) -> App:
     app, _ = await assemble(settings, clock or SystemClock())
     return app
@@ -201,7 +186,8 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
                               read_pool)
     recomputation = parts.recomputation
     if settings.dev_signing_keys:
-        await _ensure_dev_signing_keys(parts.signer, clock)
+        await parts.signer.ensure_key_per_province(sorted(f"{prefix}0000" for prefix in areas.PROVINCES),
+                                                   clock.now())
 
     async def reload() -> None:
         await parts.rules.reload()
@@ -253,32 +239,3 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
                    servicer.StatusAdminServicer(parts.rules, parts.signer, clock, parts.casework, recomputation),
                    server),
                background=tuple(background), close=close), parts
-
-
-async def grant_administrator(settings: StatusSettings, officer_id: str, province_code: str) -> list[int]:
-    """The first administrator of a province (`healthcode grant-administrator`): every later grant
-    is an administrator's own act, through SetOfficerRoles."""
-    pool = await open_pool(settings.server, NAME)
-    try:
-        return await bootstrap_administrator(StatusRepository(pool), officer_id, province_code, SystemClock().now())
-    finally:
-        await pool.close()
-
-
-async def verify_audit(settings: StatusSettings, expected_head: tuple[int, bytes] | None = None) -> list[str]:
-    """Reads the whole audit chain in one snapshot; every problem found (empty: intact)."""
-    pool = await open_pool(settings.server, NAME)
-    repository = StatusRepository(pool)
-    try:
-        async with repository.snapshot() as snapshot:
-            chain = AuditChain(settings.audit_key)
-            problems = await verify_chain(
-                chain, lambda seq: snapshot.audit_chain(seq, 10_000),
-                await snapshot.lock_audit_head(lock=False), expected_head)
-            after = None
-            while rows := await snapshot.statuses_with_last_entry(after, 10_000):
-                problems += find_unbound_statuses(chain, rows)
-                after = rows[-1][0].person_id
-            return problems
-    finally:
-        await pool.close()

@@ -12,7 +12,7 @@ import pytest
 from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
-from services.status import bootstrap as status
+from services.status import commands
 from services.status.audit import AuditChain
 from services.status.servicer import REDUCED_REASON
 from tests.support.status import NATIONAL_ONLY, diagnosis, later, person_in, record, status_of
@@ -63,7 +63,7 @@ async def test_details_past_retention_are_reduced_to_keyed_digests_and_the_chain
     assert (changes[1].colour, changes[1].cause) == (common_pb2.COLOUR_YELLOW, pb.CHANGE_CAUSE_FACT)
 
     # `healthcode verify-audit` walks the whole chain, reduced entries included.
-    assert await status.verify_audit(status_env.settings) == []
+    assert await commands.verify_audit(status_env.settings) == []
 
 
 async def test_the_log_allows_no_update_but_one_reduction(status_env, identity_env, clock, db):
