@@ -27,6 +27,7 @@ from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.server import HostedServer, run_until_signalled, start_server
 from services.runtime.settings import PREFIX, Env, SettingsError
 from services.status import bootstrap as status
+from services.status import commands as status_commands
 from services.verification import bootstrap as verification
 from services.verification import commands as dcc_command
 from services.verification.recognition.exchange_root import dev_exchange_files
@@ -361,7 +362,7 @@ def cmd_verify_audit(args: argparse.Namespace) -> int:
     problems: list[str] = []
 
     async def run() -> None:
-        problems.extend(await status.verify_audit(settings, expected))
+        problems.extend(await status_commands.verify_audit(settings, expected))
 
     _run(run())
     for problem in problems:
@@ -376,7 +377,7 @@ def cmd_grant_administrator(args: argparse.Namespace) -> int:
     roles: list[int] = []
 
     async def run() -> None:
-        roles.extend(await status.grant_administrator(settings, args.officer_id, args.province_code))
+        roles.extend(await status_commands.grant_administrator(settings, args.officer_id, args.province_code))
 
     _run(run())
     print(f"{args.officer_id} holds roles {roles} in {args.province_code}")

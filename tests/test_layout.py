@@ -68,3 +68,26 @@ def test_every_test_starts_servers_through_the_one_starter():
                           if alias.name in STARTING - {"HostedServer"}]  # the type, for annotations, is fine
 
     assert wrong == []
+
+
+# Services whose SQL is all in their repository (the others still import asyncpg elsewhere: identity's
+# bootstrap.py, for one; extend the set as each is moved).
+SQL_IN_REPOSITORY_ONLY = ("status",)
+
+
+def test_only_a_repository_talks_to_postgres():
+    """In these services no module but repository.py imports asyncpg, takes a connection from a pool
+    or holds an advisory lock: use cases get a transaction object from the repository."""
+    wrong = []
+    for service in SQL_IN_REPOSITORY_ONLY:
+        for path in sorted((ROOT / "services" / service).rglob("*.py")):
+            if path.name == "repository.py":
+                continue
+            wrong += [f"{path.relative_to(ROOT)}:{line} imports {name}" for line, name in _imports(path)
+                      if name.split(".")[0] == "asyncpg"]
+            text = path.read_text()
+            markers = (".acquire(", "pg_advisory", "pg_try_advisory")
+            wrong += [f"{path.relative_to(ROOT)} uses {marker}" for marker in markers
+                      if marker in text]
+
+    assert wrong == []

@@ -1108,7 +1108,7 @@ def _exported_series() -> set[str]:
     registry's families give their samples' names (a counter's _total, a histogram's _bucket, ...)."""
     import gateway.forwarding  # noqa: F401 - defines the gateway's refusals and cache answers
     import services.runtime.metrics  # noqa: F401 - gRPC and HTTP families
-    import services.status.board  # noqa: F401 - binding failures
+    import services.status.deciding  # noqa: F401 - binding failures
     import services.status.signals  # noqa: F401
     import services.verification.recognition.outbox  # noqa: F401 - federation outbox depth and age
     import services.verification.signals  # noqa: F401

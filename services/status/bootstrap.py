@@ -1,4 +1,5 @@
-"""Wires the status service: settings → pool, peer channels → board, casework, recomputation → servicers."""
+"""Wires the status service: settings → pool, peer channels → the use cases (deciding, intake, codes,
+retention, casework, peer provinces' word, recomputation) → servicers."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from services.runtime.sealing import Keyring
 from services.runtime.server import App, ServiceSpec
 from services.runtime.settings import Env, ServerSettings
 from services.status import servicer
-from services.status.audit import AuditChain, find_unbound_statuses, verify_chain
-from services.status.board import BoardPolicy, StatusBoard
-from services.status.casework import Casework, CaseworkPolicy, bootstrap_administrator
+from services.status.audit import AuditChain
+from services.status.casework import Casework, CaseworkPolicy
+from services.status.codes import Codes
+from services.status.deciding import Decider
+from services.status.intake import Intake
 from services.status.chain_check import ChainCheck
 from services.status.listings import PeerProvinceWord
 from services.status.clients import Identity, Itinerary
@@ -27,6 +30,7 @@ from services.status.names import NameFollower
 from services.status.recompute import Recomputation
 from services.status.renewal import Renewal
 from services.status.repository import StatusRepository
+from services.status.retention import Retention, RetentionPolicy
 from services.status.rulebook import RuleBook
 from services.status.rules import MAX_DOCUMENT_BYTES
 from services.status.signing import Signer
@@ -116,7 +120,15 @@ class StatusSettings:
 
 @dataclass(frozen=True)
 class StatusParts:
-    board: StatusBoard
+    repository: StatusRepository
+    rules: RuleBook
+    signer: Signer
+    identity: Identity
+    itinerary: Itinerary
+    decider: Decider
+    intake: Intake
+    codes: Codes
+    retention: Retention
     casework: Casework
     recomputation: Recomputation
     watch: StatusWatch
@@ -136,31 +148,23 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
     signer = Signer(repository, keyring, settings.code_lifetime, settings.key_publish_lead)
     await signer.reload(clock.now())
     recent = RecentStatuses(settings.memory_entries)
-    board = StatusBoard(repository, keyring, rules, signer, AuditChain(settings.audit_key), identity, itinerary,
-                        BoardPolicy(settings.clock_skew, settings.check_in_horizon,
-                                    settings.fact_retention, settings.appeal_retention,
-                                    settings.audit_detail_retention), clock, recent)
-    casework = Casework(board, keyring, CaseworkPolicy(settings.appeal_review_time, settings.clock_skew))
-    recomputation = Recomputation(board, itinerary, first_look_back=timedelta(days=14))
-    return StatusParts(board, casework, recomputation, StatusWatch(settings.server.database_url, recent),
-                       ChainCheck(pool, AuditChain(settings.audit_key), clock), recent,
-                       PeerProvinceWord(board, repository, keyring, settings.clock_skew),
-                       NameFollower(repository, identity, recent, first_look_back=timedelta(days=1)))
-
-
-async def _ensure_dev_signing_keys(board: StatusBoard) -> None:
-    listed, token = [], ""
-    while True:
-        page, token = await board.signer.list_keys("", 1000, token)
-        listed += page
-        if not token:
-            break
-    now = board.now()
-    covered = {key.province_code for key in listed if key.revoke_time is None and key.not_before <= now < key.not_after}
-    for province_code in sorted(f"{prefix}0000" for prefix in areas.PROVINCES):
-        if province_code not in covered:
-            await board.signer.create_key(province_code, None, None, now, reload=False)
-    await board.signer.reload(now)
+    chain = AuditChain(settings.audit_key)
+    decider = Decider(repository, keyring, rules, chain, identity, itinerary, settings.check_in_horizon, clock,
+                      recent)
+    return StatusParts(
+        repository=repository, rules=rules, signer=signer, identity=identity, itinerary=itinerary, decider=decider,
+        intake=Intake(decider, repository, keyring, identity, itinerary, clock, settings.clock_skew),
+        codes=Codes(decider, repository, signer, identity, clock),
+        retention=Retention(decider, repository, chain, RetentionPolicy(
+            settings.check_in_horizon, settings.fact_retention, settings.appeal_retention,
+            settings.audit_detail_retention), clock),
+        casework=Casework(decider, repository, identity, keyring, clock,
+                          CaseworkPolicy(settings.appeal_review_time, settings.clock_skew)),
+        recomputation=Recomputation(decider, repository, itinerary, first_look_back=timedelta(days=14)),
+        watch=StatusWatch(settings.server.database_url, recent),
+        chain_check=ChainCheck(repository, chain, clock), recent=recent,
+        peer_word=PeerProvinceWord(decider, repository, identity, keyring, clock, settings.clock_skew),
+        names=NameFollower(repository, identity, recent, first_look_back=timedelta(days=1)))
 
 
 async def build_app(settings: StatusSettings, clock: Clock | None = None) -> App:
@@ -180,13 +184,14 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
     itinerary_channel = open_channel(settings.itinerary_address)
     parts = await build_parts(settings, pool, Identity(identity_channel), Itinerary(itinerary_channel), clock,
                               read_pool)
-    board, recomputation = parts.board, parts.recomputation
+    recomputation = parts.recomputation
     if settings.dev_signing_keys:
-        await _ensure_dev_signing_keys(board)
+        await parts.signer.ensure_key_per_province(sorted(f"{prefix}0000" for prefix in areas.PROVINCES),
+                                                   clock.now())
 
     async def reload() -> None:
-        await board.rules.reload()
-        await board.signer.reload(board.now())
+        await parts.rules.reload()
+        await parts.signer.reload(clock.now())
 
     async def follow_and_recompute() -> None:
         await recomputation.follow_declarations()
@@ -194,18 +199,18 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
 
     async def log_audit_head() -> None:
         # Recorded outside the database: cutting the chain's tail then shows against these lines.
-        seq, entry_hash = await board.repository.audit_head()
+        seq, entry_hash = await parts.repository.audit_head()
         log.info("audit_chain_head", seq=seq, entry_hash=entry_hash.hex())
 
     background = [every(settings.reload_interval, reload, "status_reload"),
-                  every(settings.review_interval, board.review_due, "status_review"),
-                  every(settings.purge_interval, board.purge, "status_purge"),
+                  every(settings.review_interval, parts.retention.review_due, "status_review"),
+                  every(settings.purge_interval, parts.retention.purge, "status_purge"),
                   every(settings.purge_interval, log_audit_head, "audit_chain_head"),
                   every(settings.chain_check_interval, parts.chain_check.run, "audit_chain_check")]
     if settings.memory_entries > 0:
         background.append(every(_LISTEN_INTERVAL, parts.watch.keep_listening, "status_listen", at_start=True))
     if settings.renewal_horizon > timedelta(0):
-        renewal = Renewal(board, settings.renewal_horizon, settings.renewal_rate, _RENEWAL_INTERVAL)
+        renewal = Renewal(parts.decider, settings.renewal_horizon, settings.renewal_rate, _RENEWAL_INTERVAL)
         background.append(every(_RENEWAL_INTERVAL, renewal.run, "status_renewal"))
     if settings.name_follow_interval > 0:
         background.append(every(settings.name_follow_interval, lambda: parts.names.follow(clock.now()),
@@ -228,36 +233,9 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
     return App(name=NAME, service_names=servicer.SERVICE_NAMES,
                # A rule set is a JSON document the rule book checks itself (size in bytes, schema).
                text_limits={servicer.RULE_SET_DOCUMENT_FIELD: MAX_DOCUMENT_BYTES},
-               add_to_server=lambda server: servicer.add_to_server(board, parts.casework, parts.watch,
-                                                                   recomputation, parts.peer_word, server),
+               add_to_server=lambda server: servicer.add_to_server(
+                   servicer.StatusServicer(parts.decider, parts.intake, parts.codes, parts.rules, parts.casework,
+                                           parts.watch, parts.peer_word),
+                   servicer.StatusAdminServicer(parts.rules, parts.signer, clock, parts.casework, recomputation),
+                   server),
                background=tuple(background), close=close), parts
-
-
-async def grant_administrator(settings: StatusSettings, officer_id: str, province_code: str) -> list[int]:
-    """The first administrator of a province (`healthcode grant-administrator`): every later grant
-    is an administrator's own act, through SetOfficerRoles."""
-    pool = await open_pool(settings.server, NAME)
-    try:
-        return await bootstrap_administrator(StatusRepository(pool), officer_id, province_code, SystemClock().now())
-    finally:
-        await pool.close()
-
-
-async def verify_audit(settings: StatusSettings, expected_head: tuple[int, bytes] | None = None) -> list[str]:
-    """Reads the whole audit chain in one snapshot; every problem found (empty: intact)."""
-    pool = await open_pool(settings.server, NAME)
-    repository = StatusRepository(pool)
-    try:
-        async with pool.acquire() as connection, connection.transaction(isolation="repeatable_read",
-                                                                         readonly=True):
-            chain = AuditChain(settings.audit_key)
-            problems = await verify_chain(
-                chain, lambda seq: repository.audit_chain(connection, seq, 10_000),
-                await repository.lock_audit_head(connection, lock=False), expected_head)
-            after = None
-            while rows := await repository.statuses_with_last_entry(connection, after, 10_000):
-                problems += find_unbound_statuses(chain, rows)
-                after = rows[-1][0].person_id
-            return problems
-    finally:
-        await pool.close()

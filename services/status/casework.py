@@ -15,8 +15,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
-
 from services.colours import Colour
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.logs import get_logger
@@ -24,11 +22,13 @@ from services.runtime import requests
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring
-from services.status import facts as intake
-from services.status.board import Officers, StatusBoard
+from services.runtime.clock import Clock
+from services.status import facts as inbound
+from services.status.clients import Identity
+from services.status.deciding import Decider, Officers, require_acting_right
 from services.status.model import (AppealCategory, AppealState, ChangeCause, Diagnosis, Fact, FactKind, FactSource,
                                    OfficerRole, OverrideState, Status)
-from services.status.repository import AppealRow, OverrideRow, StatusRepository
+from services.status.repository import AppealRow, OverrideRow, StatusRepository, StatusTransaction
 
 log = get_logger(__name__)
 
@@ -121,10 +121,13 @@ async def bootstrap_administrator(repository: StatusRepository, officer_id: str,
 
 
 class Casework:
-    def __init__(self, board: StatusBoard, keyring: Keyring, policy: CaseworkPolicy) -> None:
-        self._board = board
-        self._repository = board.repository
+    def __init__(self, decider: Decider, repository: StatusRepository, identity: Identity, keyring: Keyring,
+                 clock: Clock, policy: CaseworkPolicy) -> None:
+        self._decider = decider
+        self._repository = repository
+        self._identity = identity
         self._keyring = keyring
+        self._clock = clock
         self._policy = policy
 
     async def _holds(self, officer_id: str, province_code: str, role: int) -> bool:
@@ -153,7 +156,7 @@ class Casework:
             raise PermissionDenied(reason="ADMINISTRATOR_REQUIRED",
                                    message=f"granted_by_id is not an administrator of province {province_code} "
                                            "nor a national one")
-        await self._repository.set_officer_roles(officer_id, province_code, granted, self._board.now(), granted_by)
+        await self._repository.set_officer_roles(officer_id, province_code, granted, self._clock.now(), granted_by)
         log.info("officer_roles_set", officer_id=officer_id, province_code=province_code, roles=granted,
                  granted_by=granted_by)
         return granted
@@ -173,21 +176,21 @@ class Casework:
         for index, ref in enumerate(evidence_refs):
             _text(ref, f"evidence_refs[{index}]", MAX_EVIDENCE_REF)
         request_id = requests.request_id(request_id)
-        await self._board.require_acting_right(filer_id, person_id, "filer_person_id")
-        status = await self._board.current(person_id)
-        now = self._board.now()
+        await require_acting_right(self._identity, filer_id, person_id, "filer_person_id")
+        status = await self._decider.current(person_id)
+        now = self._clock.now()
         appeal_id = str(uuid.uuid4())
         body = json.dumps({"statement": statement, "evidence_refs": evidence_refs}).encode()
         row = await self._repository.insert_appeal(AppealRow(
             appeal_id=appeal_id, person_id=person_id, filer_person_id=filer_id, category=category,
             province_code=status.province_code, state=AppealState.PENDING, file_time=now,
             deadline_time=now + self._policy.review_time, request_id=request_id,
-            sealed=self._keyring.seal(body, intake.appeal_context(appeal_id))))
+            sealed=self._keyring.seal(body, inbound.appeal_context(appeal_id))))
         log.info("appeal_filed", appeal_id=row.appeal_id, category=category)
         return self._opened(row)
 
     def _opened(self, row: AppealRow) -> Appeal:
-        body = json.loads(self._keyring.open(row.sealed, intake.appeal_context(row.appeal_id)))
+        body = json.loads(self._keyring.open(row.sealed, inbound.appeal_context(row.appeal_id)))
         return Appeal(row, body["statement"], tuple(body["evidence_refs"]))
 
     async def get_appeal(self, appeal_id: str) -> Appeal:
@@ -205,7 +208,7 @@ class Casework:
         after = requests.parse_time_id_token(page_token) if page_token else None
         if overdue_only:
             state = AppealState.PENDING
-        rows = await self._repository.list_appeals(state or None, self._board.now() if overdue_only else None,
+        rows = await self._repository.list_appeals(state or None, self._clock.now() if overdue_only else None,
                                                    after, size + 1, province or None)
         token = ""
         if len(rows) > size:
@@ -226,7 +229,7 @@ class Casework:
             if not dismissed:
                 raise InvalidArgument.for_field("dismissed_finding_keys", "an approval names the findings it "
                                                 "dismisses", reason="DISMISSED_FINDINGS_MISSING")
-            current = await self._board.current(appeal.person_id)
+            current = await self._decider.current(appeal.person_id)
             reasons = {r.key for r in current.decision.reasons}
             for index, key in enumerate(dismissed):
                 if key not in reasons or not key.startswith(_DISMISSABLE):
@@ -238,19 +241,19 @@ class Casework:
                                             reason="DISMISSED_FINDINGS_UNEXPECTED")
         state = AppealState.APPROVED if approve else AppealState.REJECTED
 
-        async def record(connection: asyncpg.Connection) -> None:
-            locked = await self._repository.get_appeal(appeal_id, connection, for_update=True)
+        async def record(tx: StatusTransaction) -> None:
+            locked = await tx.lock_appeal(appeal_id)
             if locked.state != AppealState.PENDING:
                 if (locked.state, locked.reviewer_id) == (state, reviewer_id):
                     return  # a retry of the same decision
                 raise FailedPrecondition(reason="APPEAL_ALREADY_DECIDED", message="the appeal was already decided")
-            now = self._board.now()
-            await self._repository.decide_appeal(connection, appeal_id, state, reviewer_id, reason, dismissed, now)
+            now = self._clock.now()
+            await tx.decide_appeal(appeal_id, state, reviewer_id, reason, dismissed, now)
             if approve:
-                await self._record_fact(connection, appeal.person_id, "status-appeals", appeal_id, Fact(
+                await self._record_fact(tx, appeal.person_id, "status-appeals", appeal_id, Fact(
                     str(uuid.uuid4()), FactKind.APPEAL_GRANTED, now, dismissed=tuple(dismissed)), now)
 
-        status = (await self._board.decide([appeal.person_id], ChangeCause.APPEAL, within=record,
+        status = (await self._decider.decide([appeal.person_id], ChangeCause.APPEAL, within=record,
                                            officers=Officers((reviewer_id,)))).statuses[appeal.person_id]
         log.info("appeal_decided", appeal_id=appeal_id, approved=approve)
         return await self.get_appeal(appeal_id), status
@@ -279,43 +282,43 @@ class Casework:
                 person_id = parse_uuid(person_id, f"{name}_contact_person_ids[{index}]", "PERSON_ID_INVALID")
                 if person_id != case_id:
                     contacts.setdefault(person_id, name)   # close wins over secondary
-        case = await self._board.current(case_id, "case_person_id")
+        case = await self._decider.current(case_id, "case_person_id")
         await self._require_role(tracer_id, case.province_code, OfficerRole.CONTACT_TRACER, "tracer_id")
-        if not await self._board.has_case_diagnosis(case_id):
+        if not await self._decider.has_case_diagnosis(case_id):
             raise FailedPrecondition(reason="CASE_NOT_DIAGNOSED",
                                      message="tracing starts only from a confirmed or asymptomatic case")
         if validate_only or not contacts:
             return 0, 0, 0
-        known = await self._board.identity.persons(sorted(contacts))
+        known = await self._identity.persons(sorted(contacts))
         traced = {person_id: kind for person_id, kind in contacts.items() if person_id in known}
         rejected = len(contacts) - len(traced)
         counts = [0, 0]
         if traced:
-            now = self._board.now()
+            now = self._clock.now()
             diagnosis = {"close": Diagnosis.CLOSE_CONTACT, "secondary": Diagnosis.SECONDARY_CONTACT}
             facts = {person_id: Fact(str(uuid.uuid4()), FactKind.DIAGNOSIS, now, diagnosis=diagnosis[kind])
                      for person_id, kind in traced.items()}
 
-            async def store(connection: asyncpg.Connection) -> None:
+            async def store(tx: StatusTransaction) -> None:
                 rows = [(person_id, fact.fact_id, TRACE_AUTHORITY, f"{trace_id}:{person_id}:{traced[person_id]}",
-                         FactSource.HEALTH, self._keyring.seal(intake.seal_fact_body(fact),
-                                                            intake.fact_context(fact.fact_id)), None)
+                         FactSource.HEALTH, self._keyring.seal(inbound.seal_fact_body(fact),
+                                                            inbound.fact_context(fact.fact_id)), None)
                         for person_id, fact in facts.items()]
-                stored = await self._repository.insert_facts(connection, rows, now)
+                stored = await tx.insert_facts(rows, now)
                 new = sum(1 for _, is_new in stored.values() if is_new)
                 counts[:] = [new, len(stored) - new]
 
-            await self._board.decide(sorted(traced), ChangeCause.CONTACT_TRACE, within=store,
+            await self._decider.decide(sorted(traced), ChangeCause.CONTACT_TRACE, within=store,
                                      officers=Officers((tracer_id,), legal_basis, trace_id))
         log.info("contacts_recorded", trace_id=trace_id, tracer_id=tracer_id, stored=counts[0],
                  known=counts[1], rejected=rejected)
         return counts[0], counts[1], rejected
 
-    async def _record_fact(self, connection: asyncpg.Connection, person_id: str, authority: str, record_id: str,
+    async def _record_fact(self, tx: StatusTransaction, person_id: str, authority: str, record_id: str,
                            fact: Fact, now: datetime) -> None:
-        sealed = self._keyring.seal(intake.seal_fact_body(fact), intake.fact_context(fact.fact_id))
-        await self._repository.insert_facts(
-            connection, [(person_id, fact.fact_id, authority, record_id, 0, sealed, None)], now)
+        sealed = self._keyring.seal(inbound.seal_fact_body(fact), inbound.fact_context(fact.fact_id))
+        await tx.insert_facts(
+            [(person_id, fact.fact_id, authority, record_id, 0, sealed, None)], now)
 
     # Overrides
 
@@ -330,7 +333,7 @@ class Casework:
                                             reason="REASON_CODE_INVALID")
         _text(legal_basis, "legal_basis", MAX_DECISION_REASON)
         _officer_id(proposer_id, "proposer_id")
-        now = self._board.now()
+        now = self._clock.now()
         if start is not None and start < now - self._policy.clock_skew:
             raise InvalidArgument.for_field("start_time", "must not be in the past: a colour is never changed "
                                             "retroactively", reason="START_TIME_IN_PAST")
@@ -338,7 +341,7 @@ class Casework:
             raise InvalidArgument.for_field("end_time", f"is required, after the start, within "
                                             f"{MAX_OVERRIDE.days} days", reason="END_TIME_INVALID")
         request_id = requests.request_id(request_id)
-        status = await self._board.current(person_id)
+        status = await self._decider.current(person_id)
         await self._require_role(proposer_id, status.province_code, OfficerRole.OVERRIDE_OFFICER, "proposer_id")
         row = await self._repository.insert_override(OverrideRow(
             override_id=str(uuid.uuid4()), person_id=person_id, province_code=status.province_code,
@@ -361,25 +364,25 @@ class Casework:
         await self._require_role(approver_id, override.province_code, OfficerRole.OVERRIDE_OFFICER, "approver_id")
         state = OverrideState.APPROVED if approve else OverrideState.REJECTED
 
-        async def record(connection: asyncpg.Connection) -> None:
-            locked = await self._repository.get_override(override_id, connection, for_update=True)
+        async def record(tx: StatusTransaction) -> None:
+            locked = await tx.lock_override(override_id)
             if locked.state != OverrideState.PROPOSED:
                 if (locked.state, locked.approver_id) == (state, approver_id):
                     return
                 raise FailedPrecondition(reason="OVERRIDE_ALREADY_DECIDED",
                                          message="the override was already decided")
-            now = self._board.now()
+            now = self._clock.now()
             if approve and locked.end_time <= now:
                 raise FailedPrecondition(reason="OVERRIDE_EXPIRED", message="the override's period has ended")
-            await self._repository.decide_override(connection, override_id, state, approver_id, now)
+            await tx.decide_override(override_id, state, approver_id, now)
             if approve:
                 start = max(locked.start_time or now, now)
-                await self._record_fact(connection, locked.person_id, "status-overrides", override_id, Fact(
+                await self._record_fact(tx, locked.person_id, "status-overrides", override_id, Fact(
                     str(uuid.uuid4()), FactKind.MANUAL_OVERRIDE, start, locked.end_time,
                     colour=Colour(locked.colour), reason_code=locked.reason_code), now)
 
         officers = Officers((override.proposer_id, approver_id), override.legal_basis)
-        status = (await self._board.decide([override.person_id], ChangeCause.OVERRIDE, within=record,
+        status = (await self._decider.decide([override.person_id], ChangeCause.OVERRIDE, within=record,
                                            officers=officers)).statuses[override.person_id]
         log.warning("override_decided", override_id=override_id, approved=approve, approver_id=approver_id,
                     proposer_id=override.proposer_id, reason_code=override.reason_code)

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import asyncpg
-
 from services.runtime.clock import Clock
 from services.runtime.logs import get_logger
 from services.status import signals
 from services.status.audit import AuditChain
-from services.status.repository import StatusRepository
+from services.status.repository import StatusRepository, StatusTransaction
 
 log = get_logger(__name__)
 
@@ -37,9 +35,9 @@ class ChainReport:
 
 
 class ChainCheck:
-    def __init__(self, pool: asyncpg.Pool, chain: AuditChain, clock: Clock, page: int = 1000,
+    def __init__(self, repository: StatusRepository, chain: AuditChain, clock: Clock, page: int = 1000,
                  new_pages: int = 50, recheck_rows: int = 1000) -> None:
-        self._pool = pool
+        self._repository = repository
         self._chain = chain
         self._clock = clock
         self._page = page
@@ -48,17 +46,17 @@ class ChainCheck:
 
     async def run(self) -> ChainReport | None:
         """One round; None when another replica holds the position (it checks this round)."""
-        async with self._pool.acquire() as connection, connection.transaction():
-            position = await StatusRepository.lock_chain_check(connection)
+        async with self._repository.transaction() as tx:
+            position = await tx.lock_chain_check()
             if position is None:
                 return None
             verified_seq, verified_hash, recheck_seq = position
             # Read before the entries: a writer moves the head with its entries in one transaction,
             # so every entry up to it is visible; entries past it are left for the next round.
-            head = await StatusRepository.lock_audit_head(connection, lock=False)
+            head = await tx.lock_audit_head(lock=False)
             seq, last_hash, new_entries, new_problems = verified_seq, verified_hash, 0, []
             for _ in range(self._new_pages):
-                rows = [row for row in await StatusRepository.audit_chain(connection, seq, self._page)
+                rows = [row for row in await tx.audit_chain(seq, self._page)
                         if row[0].seq <= head[0]]
                 if not rows:
                     if (seq, last_hash) != head:
@@ -67,11 +65,11 @@ class ChainCheck:
                 new_problems += self._chain.find_breaks(rows, last_hash, seq)
                 seq, last_hash = rows[-1][0].seq, rows[-1][2]
                 new_entries += len(rows)
-            rechecked, recheck_problems, next_recheck = await self._recheck(connection, recheck_seq, verified_seq)
+            rechecked, recheck_problems, next_recheck = await self._recheck(tx, recheck_seq, verified_seq)
             # The position moves past a break too: the entries after it are still checked against their
             # links, and the recheck finds the break again on every lap until it is dealt with.
             now = self._clock.now()
-            await StatusRepository.save_chain_check(connection, seq, last_hash, next_recheck, now)
+            await tx.save_chain_check(seq, last_hash, next_recheck, now)
         signals.chain_checked(len(new_problems), len(recheck_problems), seq, head[0], now)
         for check, problems in (("new", new_problems), ("recheck", recheck_problems)):
             if problems:
@@ -79,17 +77,17 @@ class ChainCheck:
                           problem_count=len(problems))
         return ChainReport(seq, new_entries, rechecked, new_problems, recheck_problems)
 
-    async def _recheck(self, connection: asyncpg.Connection, after_seq: int, verified_seq: int
+    async def _recheck(self, tx: StatusTransaction, after_seq: int, verified_seq: int
                        ) -> tuple[int, list[str], int]:
         """(entries rechecked, problems, where the next recheck starts) for a page of entries
         verified before, after `after_seq`."""
         if after_seq >= verified_seq:
             after_seq = 0
-        rows = [row for row in await StatusRepository.audit_chain(connection, after_seq, self._recheck_rows)
+        rows = [row for row in await tx.audit_chain(after_seq, self._recheck_rows)
                 if row[0].seq <= verified_seq]
         if not rows:
             return 0, [], 0
-        start_hash = await StatusRepository.audit_entry_hash(connection, after_seq) if after_seq else b""
+        start_hash = await tx.audit_entry_hash(after_seq) if after_seq else b""
         problems = self._chain.find_breaks(rows, start_hash, after_seq)
         last = rows[-1][0].seq
         return len(rows), problems, 0 if last >= verified_seq else last

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,12 +11,12 @@ from healthcode.common.v1 import common_pb2
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 
-from services.runtime.errors import InvalidArgument, NotFound, Unavailable
+from services.runtime.clients import Upstream
+from services.runtime.errors import InvalidArgument, NotFound
 from services.runtime.timestamps import answer_datetime, to_timestamp
 from services.status.model import Exposure, ListedStay
 
 BATCH = 1000  # identity's and itinerary's batch limits
-_PARALLEL = 4
 
 
 @dataclass(frozen=True)
@@ -37,34 +36,17 @@ class DeclarationNotice:
     create_time: datetime
 
 
-def _unavailable(service: str, error: grpc.aio.AioRpcError) -> Unavailable:
-    return Unavailable(reason=f"{service.upper()}_UNAVAILABLE",
-                       message=f"{service} did not answer ({error.code().name}); retry")
-
-
-async def _in_batches(ids: Sequence[str], call) -> list:
-    limit = asyncio.Semaphore(_PARALLEL)
-
-    async def one(chunk: Sequence[str]):
-        async with limit:
-            return await call(chunk)
-
-    return await asyncio.gather(*(one(ids[i:i + BATCH]) for i in range(0, len(ids), BATCH)))
-
-
 class Identity:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = identity_pb2_grpc.IdentityServiceStub(channel)
+        self._upstream = Upstream("identity", batch=BATCH)
 
     async def persons(self, person_ids: Sequence[str]) -> dict[str, PersonCard]:
         """The persons identity knows among `person_ids`; unknown ids are absent."""
         async def call(chunk):
             return await self._stub.BatchGetPersons(identity_pb2.BatchGetPersonsRequest(person_ids=chunk))
 
-        try:
-            responses = await _in_batches(person_ids, call)
-        except grpc.aio.AioRpcError as error:
-            raise _unavailable("identity", error) from None
+        responses = await self._upstream.in_batches(person_ids, call)
         return {p.person_id: PersonCard(p.person_id, p.masked_name, p.home_province_code, p.federation_ref or None)
                 for response in responses for p in response.persons}
 
@@ -74,35 +56,21 @@ class Identity:
             return await self._stub.BatchLookupPersonsByFederationRef(
                 identity_pb2.BatchLookupPersonsByFederationRefRequest(federation_refs=chunk))
 
-        try:
-            responses = await _in_batches(person_refs, call)
-        except grpc.aio.AioRpcError as error:
-            raise _unavailable("identity", error) from None
+        responses = await self._upstream.in_batches(person_refs, call)
         return {bytes(p.federation_ref): PersonCard(p.person_id, p.masked_name, p.home_province_code,
                                                     bytes(p.federation_ref))
                 for response in responses for p in response.persons if p.federation_ref}
 
     async def name_changes(self, changed_after: datetime) -> list[tuple[str, str, datetime]]:
         """(person, masked name now, when) of every name corrected at or after `changed_after`, oldest first."""
-        changes: list[tuple[str, str, datetime]] = []
-        token = ""
-        try:
-            while True:
-                response = await self._stub.ListNameChanges(identity_pb2.ListNameChangesRequest(
-                    changed_after=to_timestamp(changed_after), page_size=1000, page_token=token))
-                changes += [(c.person_id, c.masked_name, answer_datetime(c.change_time)) for c in response.changes]
-                token = response.next_page_token
-                if not token:
-                    return changes
-        except grpc.aio.AioRpcError as error:
-            raise _unavailable("identity", error) from None
+        return await self._upstream.every_page(
+            lambda token: self._stub.ListNameChanges(identity_pb2.ListNameChangesRequest(
+                changed_after=to_timestamp(changed_after), page_size=1000, page_token=token)),
+            lambda page: [(c.person_id, c.masked_name, answer_datetime(c.change_time)) for c in page.changes])
 
     async def may_act_for(self, actor_id: str, subject_id: str) -> bool:
-        try:
-            response = await self._stub.CheckActingRight(identity_pb2.CheckActingRightRequest(
-                actor_person_id=actor_id, subject_person_id=subject_id))
-        except grpc.aio.AioRpcError as error:
-            raise _unavailable("identity", error) from None
+        response = await self._upstream.call(self._stub.CheckActingRight(identity_pb2.CheckActingRightRequest(
+            actor_person_id=actor_id, subject_person_id=subject_id)))
         return response.allowed
 
 
@@ -122,13 +90,12 @@ class StayChange:
 class Itinerary:
     def __init__(self, channel: grpc.aio.Channel) -> None:
         self._stub = itinerary_pb2_grpc.ItineraryServiceStub(channel)
+        self._upstream = Upstream("itinerary", batch=BATCH)
 
     async def stays(self, person_id: str) -> list[ListedStay]:
         """The person's 14-day itinerary, every stay with whether MEDIUM or HIGH was in force there."""
-        try:
-            response = await self._stub.ListStays(itinerary_pb2.ListStaysRequest(person_id=person_id), timeout=30.0)
-        except grpc.aio.AioRpcError as error:
-            raise _unavailable("itinerary", error) from None
+        response = await self._upstream.call(
+            self._stub.ListStays(itinerary_pb2.ListStaysRequest(person_id=person_id), timeout=30.0))
         return [ListedStay(s.area_code, answer_datetime(s.departure_time),
                            s.highest_risk_level >= common_pb2.RISK_LEVEL_MEDIUM)
                 for s in response.stays]
@@ -139,10 +106,7 @@ class Itinerary:
             return await self._stub.BatchGetRiskExposures(
                 itinerary_pb2.BatchGetRiskExposuresRequest(person_ids=chunk), timeout=30.0)
 
-        try:
-            responses = await _in_batches(person_ids, call)
-        except grpc.aio.AioRpcError as error:
-            raise _unavailable("itinerary", error) from None
+        responses = await self._upstream.in_batches(person_ids, call)
         found: dict[str, list[Exposure]] = {}
         for response in responses:
             for e in response.exposures:
@@ -153,28 +117,17 @@ class Itinerary:
 
     async def declarations_since(self, created_after: datetime) -> list[DeclarationNotice]:
         """Every declaration (and lift) recorded at or after `created_after`, oldest first."""
-        notices: list[DeclarationNotice] = []
-        token = ""
-        try:
-            while True:
-                response = await self._stub.ListRiskDeclarations(itinerary_pb2.ListRiskDeclarationsRequest(
-                    created_after=to_timestamp(created_after), page_size=1000, page_token=token))
-                notices += [DeclarationNotice(d.declaration_id, answer_datetime(d.create_time))
-                            for d in response.declarations]
-                token = response.next_page_token
-                if not token:
-                    return notices
-        except grpc.aio.AioRpcError as error:
-            raise _unavailable("itinerary", error) from None
+        return await self._upstream.every_page(
+            lambda token: self._stub.ListRiskDeclarations(itinerary_pb2.ListRiskDeclarationsRequest(
+                created_after=to_timestamp(created_after), page_size=1000, page_token=token)),
+            lambda page: [DeclarationNotice(d.declaration_id, answer_datetime(d.create_time))
+                          for d in page.declarations])
 
     async def newly_risky_persons(self, cursor: str) -> tuple[list[str], list[StayChange], str]:
         """A page of persons whose new stays landed in an area already at risk, the stays carriers
         corrected in it, and where to resume."""
-        try:
-            response = await self._stub.ListNewlyRiskyPersons(itinerary_pb2.ListNewlyRiskyPersonsRequest(
-                cursor=cursor, page_size=1000), timeout=30.0)
-        except grpc.aio.AioRpcError as error:
-            raise _unavailable("itinerary", error) from None
+        response = await self._upstream.call(self._stub.ListNewlyRiskyPersons(
+            itinerary_pb2.ListNewlyRiskyPersonsRequest(cursor=cursor, page_size=1000), timeout=30.0))
         changes = [StayChange(c.person_id, c.correction_id, c.source_carrier,
                               c.action == itinerary_pb2.STAY_CORRECTION_ACTION_WITHDRAW, tuple(c.changed_fields),
                               c.reason, answer_datetime(c.create_time)) for c in response.stay_changes]
@@ -194,4 +147,4 @@ class Itinerary:
             if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
                 raise InvalidArgument.for_field("declaration_id", "itinerary refused it",
                                                 reason="DECLARATION_ID_INVALID") from None
-            raise _unavailable("itinerary", error) from None
+            raise self._upstream.unavailable(error) from None

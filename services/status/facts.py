@@ -84,7 +84,7 @@ class SubmittedFact:
 
 @dataclass(frozen=True)
 class AcceptedFact:
-    """A checked fact; `person_id` is empty while the fact names a code, until the board finds
+    """A checked fact; `person_id` is empty while the fact names a code, until intake finds
     whom the code was issued to."""
 
     person_id: str

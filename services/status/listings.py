@@ -15,16 +15,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import asyncpg
-
 from services.runtime import requests
 from services.runtime.errors import InvalidArgument
 from services.runtime.logs import get_logger
 from services.runtime.sealing import Keyring
-from services.status import facts as intake
-from services.status.board import Officers, StatusBoard
+from services.runtime.clock import Clock
+from services.status import facts as inbound
+from services.status.clients import Identity
+from services.status.deciding import Decider, Officers
 from services.status.model import ChangeCause, Fact
-from services.status.repository import StatusRepository
+from services.status.repository import StatusRepository, StatusTransaction
 
 log = get_logger(__name__)
 
@@ -44,28 +44,30 @@ class FeversResult:
 
 
 def _count(values: Sequence, field_path: str) -> None:
-    if not 1 <= len(values) <= intake.MAX_FACTS_PER_CALL:
-        raise InvalidArgument.for_field(field_path, f"must hold 1 to {intake.MAX_FACTS_PER_CALL}",
+    if not 1 <= len(values) <= inbound.MAX_FACTS_PER_CALL:
+        raise InvalidArgument.for_field(field_path, f"must hold 1 to {inbound.MAX_FACTS_PER_CALL}",
                                         reason="RECORDS_COUNT_INVALID")
 
 
 class PeerProvinceWord:
-    def __init__(self, board: StatusBoard, repository: StatusRepository, keyring: Keyring,
-                 clock_skew: timedelta) -> None:
-        self._board = board
+    def __init__(self, decider: Decider, repository: StatusRepository, identity: Identity, keyring: Keyring,
+                 clock: Clock, clock_skew: timedelta) -> None:
+        self._decider = decider
         self._repository = repository
+        self._identity = identity
+        self._clock = clock
         self._keyring = keyring
         self._clock_skew = clock_skew
 
     async def record_listings(self, origin: str, batch_id: str, receive_time: datetime | None,
-                              home_provinces: Sequence[str], listings: Sequence[intake.SubmittedListing]
+                              home_provinces: Sequence[str], listings: Sequence[inbound.SubmittedListing]
                               ) -> ListingsResult:
         """A batch (or a page of one) from `origin`: each record about one of our persons becomes a
         PEER_PROVINCE_LISTING fact, idempotent per (origin, batch, record index); one decision for all."""
         requests.province_code(origin, "origin_province_code")
-        intake.check_batch_id(batch_id)
+        inbound.check_batch_id(batch_id)
         homes = self._homes(origin, home_provinces)
-        now = self._board.now()
+        now = self._clock.now()
         if receive_time is None:
             raise InvalidArgument.for_field("receive_time", "is required", reason="RECEIVE_TIME_MISSING")
         if receive_time > now + self._clock_skew:
@@ -79,7 +81,7 @@ class PeerProvinceWord:
                 if listing.record_index in seen:
                     raise InvalidArgument.for_field(f"listings[{index}].record_index", "appears twice",
                                                     reason="RECORD_INDEX_DUPLICATE")
-                fact = intake.check_listing(index, listing, origin, batch_id, receive_time, str(uuid.uuid4()))
+                fact = inbound.check_listing(index, listing, origin, batch_id, receive_time, str(uuid.uuid4()))
             except InvalidArgument as error:
                 rejections.append((index, error.reason, error.violations[0].field))
                 continue
@@ -87,7 +89,7 @@ class PeerProvinceWord:
             checked.append((listing.person_ref, fact))
         persons = await self._persons(sorted({ref for ref, _ in checked}), homes)
         rows = [(persons[ref], fact) for ref, fact in checked if ref in persons]
-        authority = intake.peer_authority(origin)
+        authority = inbound.peer_authority(origin)
         known = await self._repository.stored_fact_keys([(p, authority, f.provenance) for p, f in rows]) \
             if rows else set()
         fresh = [(p, f) for p, f in rows if (p, authority, f.provenance) not in known]
@@ -98,18 +100,18 @@ class PeerProvinceWord:
                  duplicates=duplicates, unknown=unknown, rejected=len(rejections))
         return ListingsResult(stored, duplicates, unknown, rejections)
 
-    async def record_fevers(self, origin: str, fevers: Sequence[intake.SubmittedFever]) -> FeversResult:
+    async def record_fevers(self, origin: str, fevers: Sequence[inbound.SubmittedFever]) -> FeversResult:
         """Fevers `origin`'s checkpoints read on our codes, as FEVER_ON_SITE facts of that province:
         the person is the one the code names (its federation reference); a code still on record must
         have been issued to them. Accepted when the code was valid at the reading, however late it comes."""
         requests.province_code(origin, "origin_province_code")
         _count(fevers, "fevers")
-        now = self._board.now()
+        now = self._clock.now()
         outcomes: dict[int, tuple[int, str, bool, str, str]] = {}
         checked: list[tuple[int, bytes, bytes, Fact]] = []
         for index, fever in enumerate(fevers):
             try:
-                code_id, fact = intake.check_peer_fever(index, fever, origin, now, self._clock_skew,
+                code_id, fact = inbound.check_peer_fever(index, fever, origin, now, self._clock_skew,
                                                         str(uuid.uuid4()))
             except InvalidArgument as error:
                 outcomes[index] = (index, "", False, error.reason, error.violations[0].field)
@@ -146,7 +148,7 @@ class PeerProvinceWord:
         persons = await self._repository.persons_by_ref(person_refs, homes)
         missing = [ref for ref in person_refs if ref not in persons]
         if missing:
-            cards = await self._board.identity.persons_by_ref(missing)
+            cards = await self._identity.persons_by_ref(missing)
             persons.update((ref, card.person_id) for ref, card in cards.items()
                            if homes is None or card.province_code in homes)
         return persons
@@ -173,17 +175,17 @@ class PeerProvinceWord:
         their persons in the same transaction; per (person, record id): the stored fact id and whether new."""
         if not rows:
             return {}
-        authority = intake.peer_authority(origin)
+        authority = inbound.peer_authority(origin)
         result: dict[tuple[str, str], tuple[str, bool]] = {}
 
-        async def store(connection: asyncpg.Connection) -> None:
-            sealed = [(person_id, fact.fact_id, authority, fact.provenance, intake.PEER_PROVINCE,
-                       self._keyring.seal(intake.seal_fact_body(fact), intake.fact_context(fact.fact_id)), None)
+        async def store(tx: StatusTransaction) -> None:
+            sealed = [(person_id, fact.fact_id, authority, fact.provenance, inbound.PEER_PROVINCE,
+                       self._keyring.seal(inbound.seal_fact_body(fact), inbound.fact_context(fact.fact_id)), None)
                       for person_id, fact in rows]
-            stored = await self._repository.insert_facts(connection, sealed, now)
+            stored = await tx.insert_facts(sealed, now)
             result.update({(person_id, record_id): value for (person_id, _, record_id), value in stored.items()})
 
         # The trace names the province (and batch) whose word made the change, in every audit entry.
-        await self._board.decide(sorted({person_id for person_id, _ in rows}), ChangeCause.PEER_PROVINCE,
+        await self._decider.decide(sorted({person_id for person_id, _ in rows}), ChangeCause.PEER_PROVINCE,
                                  within=store, officers=Officers(trace_id=trace))
         return result

@@ -32,23 +32,20 @@ class NameFollower:
 
     async def follow(self, now: datetime) -> int:
         """One round; how many persons' names it changed."""
-        async with self._repository.pool.acquire() as connection:
-            if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtext('status.names'))"):
+        async with self._repository.exclusive("status.names") as alone:
+            if not alone:
                 return 0
-            try:
-                cursor = await self._repository.name_cursor() or now - self._first_look_back
-                changes = await self._identity.name_changes(cursor - _OVERLAP)
-                if not changes:
-                    return 0
-                names = {person_id: masked for person_id, masked, _ in changes}
-                async with connection.transaction():
-                    renamed = await self._repository.rename(connection, names)
-                    if renamed:
-                        await self._repository.notify_changed(connection, [(person_id, 0) for person_id in renamed])
-                self._recent.changed((person_id, 0) for person_id in renamed)
-                await self._repository.move_name_cursor(max(when for *_, when in changes))
+            cursor = await self._repository.name_cursor() or now - self._first_look_back
+            changes = await self._identity.name_changes(cursor - _OVERLAP)
+            if not changes:
+                return 0
+            names = {person_id: masked for person_id, masked, _ in changes}
+            async with self._repository.transaction() as tx:
+                renamed = await tx.rename(names)
                 if renamed:
-                    log.info("names_followed", renamed=len(renamed))
-                return len(renamed)
-            finally:
-                await connection.execute("SELECT pg_advisory_unlock(hashtext('status.names'))")
+                    await tx.notify_changed([(person_id, 0) for person_id in renamed])
+            self._recent.changed((person_id, 0) for person_id in renamed)
+            await self._repository.move_name_cursor(max(when for *_, when in changes))
+            if renamed:
+                log.info("names_followed", renamed=len(renamed))
+            return len(renamed)

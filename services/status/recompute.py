@@ -18,10 +18,10 @@ from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_time_id_token, parse_uuid, time_id_token
 from services.status import signals
-from services.status.board import CorrectionNote, StatusBoard
+from services.status.deciding import CorrectionNote, Decider
 from services.status.model import ChangeCause, CorrectionKind, RecomputeState
 from services.status.clients import Itinerary, StayChange
-from services.status.repository import CorrectionRow, RecomputeRun
+from services.status.repository import CorrectionRow, RecomputeRun, StatusRepository, StatusTransaction
 
 log = get_logger(__name__)
 BATCHES_IN_FLIGHT = 2
@@ -30,9 +30,10 @@ _OVERLAP = timedelta(minutes=1)
 
 
 class Recomputation:
-    def __init__(self, board: StatusBoard, itinerary: Itinerary, first_look_back: timedelta) -> None:
+    def __init__(self, board: Decider, repository: StatusRepository, itinerary: Itinerary,
+                 first_look_back: timedelta) -> None:
         self._board = board
-        self._repository = board.repository
+        self._repository = repository
         self._itinerary = itinerary
         self._first_look_back = first_look_back
 
@@ -58,9 +59,9 @@ class Recomputation:
         decided at once (one's database waits overlap the other's Python, as in a run); the cursor
         moves in page order and only after a page's decisions commit, so a crash redoes at most the
         pages in flight (which changes nothing)."""
-        async with self._repository.pool.acquire() as connection:
-            # One replica at a time; the lock goes with the session if the process dies.
-            if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtext('status.stay_feed'))"):
+        # One replica at a time; the lock goes with the session if the process dies.
+        async with self._repository.exclusive("status.stay_feed") as alone:
+            if not alone:
                 return 0
             pending: deque[tuple[asyncio.Task, str]] = deque()
             decided = 0
@@ -88,7 +89,6 @@ class Recomputation:
                 for task, _ in pending:
                     task.cancel()
                 await asyncio.gather(*(task for task, _ in pending), return_exceptions=True)
-                await connection.execute("SELECT pg_advisory_unlock(hashtext('status.stay_feed'))")
 
     async def _decide_page(self, persons: list[str], changes: list[StayChange]) -> int:
         """A feed page's decisions: newly risky stays by the rules (cause STAY), and each person whose
@@ -101,8 +101,8 @@ class Recomputation:
         if changes:
             notes: dict[str, CorrectionNote] = {}
 
-            async def record(connection) -> None:
-                new = await self._repository.insert_corrections(connection, [CorrectionRow(
+            async def record(tx: StatusTransaction) -> None:
+                new = await tx.insert_corrections([CorrectionRow(
                     change.correction_id, change.person_id,
                     CorrectionKind.STAY_WITHDRAWN if change.withdrawn else CorrectionKind.STAY_CORRECTED, change.carrier,
                     change.correction_id, change.changed_fields, change.reason, "", None, change.create_time)
@@ -119,16 +119,10 @@ class Recomputation:
         runs = await self._repository.running_runs()
         signals.backlog((run.start_time for run in runs), self._board.now())
         for run in runs:
-            async with self._repository.pool.acquire() as connection:
-                # One replica per run; the lock goes with the session if the process dies.
-                if not await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
-                                                 f"status.recompute:{run.declaration_id}"):
-                    continue
-                try:
+            # One replica per run; the lock goes with the session if the process dies.
+            async with self._repository.exclusive("status.recompute", run.declaration_id) as alone:
+                if alone:
                     await self._run(run)
-                finally:
-                    await connection.execute("SELECT pg_advisory_unlock(hashtext($1))",
-                                             f"status.recompute:{run.declaration_id}")
 
     async def _run(self, run: RecomputeRun) -> None:
         current = await self._repository.get_run(run.declaration_id)

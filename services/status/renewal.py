@@ -14,7 +14,7 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from services.runtime.logs import get_logger
-from services.status.board import StatusBoard
+from services.status.deciding import Decider
 
 log = get_logger(__name__)
 _START = (datetime.min.replace(tzinfo=UTC), "00000000-0000-0000-0000-000000000000")
@@ -22,8 +22,8 @@ _BATCH = 1000
 
 
 class Renewal:
-    def __init__(self, board: StatusBoard, horizon: timedelta, rate: float, interval: float) -> None:
-        self._board = board
+    def __init__(self, decider: Decider, horizon: timedelta, rate: float, interval: float) -> None:
+        self._decider = decider
         self._horizon = horizon
         self._per_run = max(1, math.ceil(rate * interval))
         self._after = _START
@@ -32,7 +32,7 @@ class Renewal:
         """One run: up to the budget's candidates; returns how many statuses were renewed."""
         renewed, budget = 0, self._per_run
         while budget > 0:
-            count, last = await self._board.renew_lapsing(self._horizon, min(_BATCH, budget), self._after)
+            count, last = await self._decider.renew_lapsing(self._horizon, min(_BATCH, budget), self._after)
             renewed += count
             if last is None:
                 self._after = _START

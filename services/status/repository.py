@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -223,6 +225,32 @@ class StatusRepository:
         # Reads that may lag the primary by a moment (a status shown, a history) go to a replica if any.
         self.read_pool = read_pool or pool
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[StatusTransaction]:
+        async with self.pool.acquire() as connection, connection.transaction():
+            yield StatusTransaction(connection)
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[StatusTransaction]:
+        """A read-only transaction that sees one moment of the database throughout (repeatable read)."""
+        async with self.pool.acquire() as connection, connection.transaction(isolation="repeatable_read",
+                                                                              readonly=True):
+            yield StatusTransaction(connection)
+
+    @asynccontextmanager
+    async def exclusive(self, name: str, *key: str) -> AsyncIterator[bool]:
+        """Whether this replica holds the named job alone (a session advisory lock, held for the block
+        on a connection of its own and released with the session if the process dies); False: another
+        replica holds it, and the block should do nothing."""
+        lock_key = ":".join((name, *key))
+        async with self.pool.acquire() as connection:
+            held = await connection.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key)
+            try:
+                yield bool(held)
+            finally:
+                if held:
+                    await connection.execute("SELECT pg_advisory_unlock(hashtext($1))", lock_key)
+
     # Persons and statuses
 
     async def enrolled(self, person_ids: Sequence[str], *, replica: bool = False
@@ -251,54 +279,9 @@ class StatusRepository:
             "UPDATE status.persons SET person_ref = $2 WHERE person_id = $1 AND person_ref IS NULL",
             person_id, person_ref)
 
-    @staticmethod
-    async def lock_for_decision(connection: asyncpg.Connection, person_ids: Sequence[str]
-                                ) -> dict[str, tuple[Enrolment, Status | None]]:
-        """Locks the persons' rows (in id order, so concurrent batches cannot deadlock), then reads
-        their statuses as the last holder of the lock left them."""
-        await connection.execute(LOCK_PERSONS_SQL, person_ids)
-        rows = await connection.fetch(DECISION_STATE_SQL, person_ids)
-        return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
-
-    @staticmethod
-    async def last_audit_entries(connection: asyncpg.Connection, person_ids: Sequence[str]
-                                 ) -> dict[str, AuditEntry]:
-        """Each person's newest audit entry: what their status was last decided to be."""
-        rows = await connection.fetch(LAST_AUDIT_ENTRIES_SQL, person_ids)
-        return {str(row["person_id"]): _audit_entry(row) for row in rows}
-
-    @staticmethod
-    async def sealed_facts(connection: asyncpg.Connection, person_ids: Sequence[str]) -> list[SealedRow]:
-        rows = await connection.fetch(FACTS_SQL, person_ids)
-        return [SealedRow(r["person_id"], r["fact_id"], Sealed(r["sealed_key_id"], bytes(r["sealed"])))
-                for r in rows]
-
-    @staticmethod
-    async def check_ins(connection: asyncpg.Connection, person_ids: Sequence[str], since: datetime
-                        ) -> list[CheckInRow]:
-        rows = await connection.fetch(CHECK_INS_SQL, person_ids, since)
-        return [CheckInRow(r["person_id"], r["check_in_id"], r["check_in_time"], r["abnormal"]) for r in rows]
-
-    @staticmethod
-    async def write_statuses(connection: asyncpg.Connection, statuses: Sequence[Status]) -> None:
-        await connection.execute(
-            WRITE_STATUSES_SQL,
-            [s.person_id for s in statuses], [s.version for s in statuses],
-            [int(s.decision.colour) for s in statuses], [s.decision.display for s in statuses],
-            [json.dumps(reasons_to_json(s.decision.reasons)) for s in statuses],
-            [s.decision.rule_province for s in statuses], [s.decision.rule_version for s in statuses],
-            [s.compute_time for s in statuses], [s.decision.valid_until for s in statuses],
-            [s.decision.next_change_time for s in statuses], [s.audit_seq for s in statuses],
-            [s.binding for s in statuses], [s.decision.negative_test_time for s in statuses])
-
-    @staticmethod
-    async def notify_changed(connection: asyncpg.Connection, changes: Sequence[tuple[str, int]]) -> None:
-        """Sent at commit as "person_id:version,...": WatchStatus streams in every replica wake up, and
-        caches in front of status drop what an older version made."""
-        items = [f"{person_id}:{version}" for person_id, version in changes]
-        for start in range(0, len(items), _NOTIFY_IDS):
-            await connection.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL,
-                                     ",".join(items[start:start + _NOTIFY_IDS]))
+    async def sealed_facts(self, person_ids: Sequence[str]) -> list[SealedRow]:
+        """The persons' sealed facts, outside any transaction (a read that decides nothing)."""
+        return await _sealed_facts(self.pool, person_ids)
 
     async def lapsing(self, after: tuple[datetime, str], until: datetime, limit: int) -> list[tuple[datetime, str]]:
         """(valid_until, person) of statuses lapsing after the key `after` and by `until`, in lapse order,
@@ -310,17 +293,6 @@ class StatusRepository:
                ORDER BY valid_until, person_id LIMIT $4""", after[0], after[1], until, limit)
         return [(row["valid_until"], row["person_id"]) for row in rows]
 
-    @staticmethod
-    async def lock_for_renewal(connection: asyncpg.Connection, person_ids: Sequence[str]
-                               ) -> dict[str, tuple[Enrolment, Status | None]]:
-        """Locks those of the persons nobody else holds (a decision in flight, another replica's renewal
-        of them), then reads their statuses."""
-        locked = [row[0] for row in await connection.fetch(
-            """SELECT person_id FROM status.persons WHERE person_id = ANY($1::uuid[])
-               ORDER BY person_id FOR UPDATE SKIP LOCKED""", person_ids)]
-        rows = await connection.fetch(DECISION_STATE_SQL, locked)
-        return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
-
     async def due_for_review(self, now: datetime, limit: int) -> list[str]:
         rows = await self.pool.fetch(
             """SELECT person_id::text FROM status.statuses WHERE next_change_time <= $1
@@ -329,88 +301,10 @@ class StatusRepository:
 
     # Facts and check-ins
 
-    @staticmethod
-    async def insert_facts(connection: asyncpg.Connection,
-                           facts: Sequence[tuple[str, str, str, str, int, Sealed, datetime | None]],
-                           now: datetime) -> dict[tuple[str, str, str], tuple[str, bool]]:
-        """Stores (person, fact id, authority, record id, source, sealed, retain until) rows; a resent
-        (person, authority, record id) keeps its first fact. Returns, per key, the stored
-        fact id and whether it is new."""
-        inserted = await connection.fetch(
-            """INSERT INTO status.facts (person_id, fact_id, authority, authority_record_id, source, record_time,
-                   sealed_key_id, sealed, retain_until)
-               SELECT person_id, fact_id, authority, record_id, source, $7, key_id, sealed, retain_until
-               FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::smallint[], $6::text[],
-                           $8::bytea[], $9::timestamptz[])
-                    AS f(person_id, fact_id, authority, record_id, source, key_id, sealed, retain_until)
-               ON CONFLICT DO NOTHING RETURNING fact_id::text""",
-            [f[0] for f in facts], [f[1] for f in facts], [f[2] for f in facts], [f[3] for f in facts],
-            [f[4] for f in facts], [f[5].key_id for f in facts], now, [f[5].ciphertext for f in facts],
-            [f[6] for f in facts])
-        new_ids = {row[0] for row in inserted}
-        stored = await connection.fetch(
-            """SELECT f.person_id::text, f.authority, f.authority_record_id, f.fact_id::text
-               FROM status.facts f
-               JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS k(person_id, authority, record_id)
-                 ON f.person_id = k.person_id AND f.authority = k.authority AND f.authority_record_id = k.record_id""",
-            [f[0] for f in facts], [f[2] for f in facts], [f[3] for f in facts])
-        return {(r["person_id"], r["authority"], r["authority_record_id"]): (r["fact_id"], r["fact_id"] in new_ids)
-                for r in stored}
-
     # Corrections
 
-    @staticmethod
-    async def lock_facts_by_record(connection: asyncpg.Connection, person_id: str, record_id: str
-                                   ) -> list[LockedFact]:
-        """Every authority's fact of the person under this record id, locked: of concurrent corrections
-        of one fact, the second sees what the first did."""
-        rows = await connection.fetch(
-            """SELECT fact_id::text, authority, source, sealed_key_id, sealed, retract_time FROM status.facts
-               WHERE person_id = $1 AND authority_record_id = $2 ORDER BY authority FOR UPDATE""",
-            person_id, record_id)
-        return [LockedFact(r["fact_id"], r["authority"], r["source"], Sealed(r["sealed_key_id"], bytes(r["sealed"])),
-                           r["retract_time"] is not None) for r in rows]
-
-    @staticmethod
-    async def retract_fact(connection: asyncpg.Connection, person_id: str, fact_id: str, now: datetime) -> None:
-        await connection.execute(
-            "UPDATE status.facts SET retract_time = $3 WHERE person_id = $1 AND fact_id = $2",
-            person_id, fact_id, now)
-
-    @staticmethod
-    async def amend_fact(connection: asyncpg.Connection, person_id: str, fact_id: str, source: int, sealed: Sealed,
-                         retain_until: datetime | None) -> None:
-        await connection.execute(
-            """UPDATE status.facts SET source = $3, sealed_key_id = $4, sealed = $5, retain_until = $6
-               WHERE person_id = $1 AND fact_id = $2""",
-            person_id, fact_id, source, sealed.key_id, sealed.ciphertext, retain_until)
-
-    @staticmethod
-    async def insert_corrections(connection: asyncpg.Connection, rows: Sequence[CorrectionRow]) -> set[str]:
-        """Stores corrections (one statement); returns the ids stored (a repeated id or (actor, request
-        id) is left out: a retry)."""
-        inserted = await connection.fetch(
-            """INSERT INTO status.corrections (correction_id, person_id, kind, actor, record_id, changed_fields,
-                   reason, legal_basis, request_id, superseded_key_id, superseded, create_time)
-               SELECT c.id, c.person_id, c.kind, c.actor, c.record_id, string_to_array(c.fields, ','), c.reason,
-                      c.basis, c.request_id, c.key_id, c.superseded, c.create_time
-               FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[],
-                           $8::text[], $9::text[], $10::text[], $11::bytea[], $12::timestamptz[])
-                    AS c(id, person_id, kind, actor, record_id, fields, reason, basis, request_id, key_id,
-                         superseded, create_time)
-               ON CONFLICT DO NOTHING RETURNING correction_id::text""",
-            [r.correction_id for r in rows], [r.person_id for r in rows], [r.kind for r in rows],
-            [r.actor for r in rows], [r.record_id for r in rows], [",".join(r.changed_fields) for r in rows],
-            [r.reason for r in rows], [r.legal_basis for r in rows], [r.request_id for r in rows],
-            [r.superseded.key_id if r.superseded else None for r in rows],
-            [r.superseded.ciphertext if r.superseded else None for r in rows], [r.create_time for r in rows])
-        return {row[0] for row in inserted}
-
-    async def find_correction(self, actor: str, request_id: str, connection: asyncpg.Connection | None = None
-                              ) -> CorrectionRow | None:
-        row = await (connection or self.pool).fetchrow(
-            "SELECT * FROM status.corrections WHERE actor = $1 AND request_id = $2", actor, request_id)
-        return _correction(row) if row else None
+    async def find_correction(self, actor: str, request_id: str) -> CorrectionRow | None:
+        return await _find_correction(self.pool, actor, request_id)
 
     async def corrections(self, correction_ids: Sequence[str]) -> dict[str, CorrectionRow]:
         """The corrections audit entries name (for a person's history)."""
@@ -424,17 +318,6 @@ class StatusRepository:
         return await self.pool.fetchval(
             "SELECT check_in_id::text FROM status.check_ins WHERE person_id = $1 AND request_id = $2",
             person_id, request_id)
-
-    @staticmethod
-    async def insert_check_in(connection: asyncpg.Connection, person_id: str, check_in_id: str, reporter_id: str,
-                              moment: datetime, abnormal: bool, request_id: str | None, sealed: Sealed) -> bool:
-        """False when the request id was already used (a concurrent retry)."""
-        inserted = await connection.fetchval(
-            """INSERT INTO status.check_ins (person_id, check_in_time, check_in_id, reporter_person_id, abnormal,
-                   request_id, sealed_key_id, sealed)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true""",
-            person_id, moment, check_in_id, reporter_id, abnormal, request_id, sealed.key_id, sealed.ciphertext)
-        return bool(inserted)
 
     async def purge_settled_facts(self, recorded_before: datetime) -> int:
         """Deletes old facts of persons who are green with no reason left: nothing they say can
@@ -472,27 +355,6 @@ class StatusRepository:
         return int(result.split()[-1])
 
     # Audit log
-
-    @staticmethod
-    async def lock_audit_head(connection: asyncpg.Connection, *, lock: bool = True) -> tuple[int, bytes]:
-        row = await connection.fetchrow(
-            f"SELECT seq, entry_hash FROM status.audit_head {'FOR UPDATE' if lock else ''}")
-        return row["seq"], bytes(row["entry_hash"])
-
-    @staticmethod
-    async def append_audit(connection: asyncpg.Connection, rows: Sequence[tuple[AuditEntry, bytes, bytes]]) -> None:
-        """Appends chained entries (entry, previous hash, entry hash) and moves the head."""
-        await connection.copy_records_to_table(
-            "audit_log", schema_name="status",
-            columns=["seq", "person_id", "version", "change_time", "previous_colour", "colour", "display_colour",
-                     "reasons", "cause", "rule_province", "rule_version", "officer_ids", "legal_basis",
-                     "trace_id", "detail_digest", "previous_hash", "entry_hash", "correction_id"],
-            records=[(e.seq, e.person_id, e.version, e.change_time, e.previous_colour, e.colour, e.display_colour,
-                      json.dumps(e.reasons), e.cause, e.rule_province, e.rule_version, list(e.officer_ids),
-                      e.legal_basis, e.trace_id, e.detail_digest, previous, entry_hash, e.correction_id or None)
-                     for e, previous, entry_hash in rows])
-        last, _, last_hash = rows[-1]
-        await connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2", last.seq, last_hash)
 
     async def audit_details_to_reduce(self, changed_before: datetime, limit: int) -> list[tuple[int, list[dict]]]:
         """(seq, reasons) of entries past the retention whose details may be reduced: those with a
@@ -542,51 +404,9 @@ class StatusRepository:
         changes = [ColourChange(r["seq"], bytes(r["person_ref"]), r["province_code"], r["previous_colour"],
                                 r["colour"], r["change_time"], r["reason"]) for r in rows if r["exported"]]
         return changes, rows[-1]["seq"], len(rows) < limit
-    @staticmethod
-    async def audit_chain(connection: asyncpg.Connection, after_seq: int, limit: int
-                          ) -> list[tuple[AuditEntry, bytes, bytes]]:
-        rows = await connection.fetch(
-            "SELECT * FROM status.audit_log WHERE seq > $1 ORDER BY seq LIMIT $2", after_seq, limit)
-        return [(_audit_entry(row), bytes(row["previous_hash"]), bytes(row["entry_hash"])) for row in rows]
-
-    @staticmethod
-    async def statuses_with_last_entry(connection: asyncpg.Connection, after_person_id: str | None, limit: int
-                                       ) -> list[tuple[Status, AuditEntry | None]]:
-        """Stored statuses in person order, each with the newest audit entry of its person."""
-        rows = await connection.fetch(
-            f"""SELECT {_STATUS_COLUMNS}, to_jsonb(a) AS entry FROM status.statuses s
-                JOIN status.persons p USING (person_id)
-                LEFT JOIN LATERAL (SELECT * FROM status.audit_log l WHERE l.person_id = s.person_id
-                                   ORDER BY seq DESC LIMIT 1) a ON true
-                WHERE ($1::uuid IS NULL OR s.person_id > $1) ORDER BY s.person_id LIMIT $2""",
-            after_person_id, limit)
-        return [(_status(row), _audit_entry_json(json.loads(row["entry"])) if row["entry"] else None)
-                for row in rows]
-
     async def audit_head(self) -> tuple[int, bytes]:
         row = await self.pool.fetchrow("SELECT seq, entry_hash FROM status.audit_head")
         return row["seq"], bytes(row["entry_hash"])
-
-    @staticmethod
-    async def lock_chain_check(connection: asyncpg.Connection) -> tuple[int, bytes, int] | None:
-        """(verified seq, its entry hash, recheck seq) of the background chain check, locked for the
-        transaction; None while another replica holds it (that one checks this round)."""
-        row = await connection.fetchrow(
-            "SELECT verified_seq, verified_hash, recheck_seq FROM status.audit_verification FOR UPDATE SKIP LOCKED")
-        return None if row is None else (row["verified_seq"], bytes(row["verified_hash"]), row["recheck_seq"])
-
-    @staticmethod
-    async def save_chain_check(connection: asyncpg.Connection, verified_seq: int, verified_hash: bytes,
-                               recheck_seq: int, check_time: datetime) -> None:
-        await connection.execute(
-            """UPDATE status.audit_verification SET verified_seq = $1, verified_hash = $2, recheck_seq = $3,
-                   check_time = $4""", verified_seq, verified_hash, recheck_seq, check_time)
-
-    @staticmethod
-    async def audit_entry_hash(connection: asyncpg.Connection, seq: int) -> bytes:
-        """The stored hash of entry `seq` (empty when there is none: seq 0, or a deleted row)."""
-        value = await connection.fetchval("SELECT entry_hash FROM status.audit_log WHERE seq = $1", seq)
-        return bytes(value) if value is not None else b""
 
     # Issued codes
 
@@ -744,19 +564,8 @@ class StatusRepository:
                 appeal.person_id, appeal.request_id)
         return _appeal(row)
 
-    async def get_appeal(self, appeal_id: str, connection: asyncpg.Connection | None = None, *,
-                         for_update: bool = False) -> AppealRow | None:
-        row = await (connection or self.pool).fetchrow(
-            f"SELECT * FROM status.appeals WHERE appeal_id = $1 {'FOR UPDATE' if for_update else ''}", appeal_id)
-        return _appeal(row) if row else None
-
-    @staticmethod
-    async def decide_appeal(connection: asyncpg.Connection, appeal_id: str, state: int, reviewer_id: str,
-                            reason: str, dismissed: Sequence[str], now: datetime) -> None:
-        await connection.execute(
-            """UPDATE status.appeals SET state = $2, reviewer_id = $3, decision_reason = $4, dismissed = $5,
-                   decide_time = $6 WHERE appeal_id = $1""", appeal_id, state, reviewer_id, reason,
-            list(dismissed), now)
+    async def get_appeal(self, appeal_id: str) -> AppealRow | None:
+        return await _get_appeal(self.pool, appeal_id)
 
     async def list_appeals(self, state: int | None, overdue_at: datetime | None,
                            after: tuple[datetime, str] | None, limit: int, province: str | None = None
@@ -786,19 +595,8 @@ class StatusRepository:
                 override.proposer_id, override.request_id)
         return _override(row)
 
-    async def get_override(self, override_id: str, connection: asyncpg.Connection | None = None, *,
-                           for_update: bool = False) -> OverrideRow | None:
-        row = await (connection or self.pool).fetchrow(
-            f"SELECT * FROM status.overrides WHERE override_id = $1 {'FOR UPDATE' if for_update else ''}",
-            override_id)
-        return _override(row) if row else None
-
-    @staticmethod
-    async def decide_override(connection: asyncpg.Connection, override_id: str, state: int, approver_id: str,
-                              now: datetime) -> None:
-        await connection.execute(
-            "UPDATE status.overrides SET state = $2, approver_id = $3, decide_time = $4 WHERE override_id = $1",
-            override_id, state, approver_id, now)
+    async def get_override(self, override_id: str) -> OverrideRow | None:
+        return await _get_override(self.pool, override_id)
 
     async def list_overrides(self, state: int | None, after: tuple[datetime, str] | None, limit: int,
                              province: str | None = None) -> list[OverrideRow]:
@@ -866,15 +664,6 @@ class StatusRepository:
                ON CONFLICT (singleton) DO UPDATE SET changed_after = greatest(status.name_cursor.changed_after, $1)""",
             changed_after)
 
-    @staticmethod
-    async def rename(connection: asyncpg.Connection, names: dict[str, str]) -> list[str]:
-        """Sets the persons' masked names; the ids of those whose name it changed."""
-        return [row[0] for row in await connection.fetch(
-            """UPDATE status.persons p SET masked_name = n.masked_name
-               FROM unnest($1::uuid[], $2::text[]) AS n(person_id, masked_name)
-               WHERE p.person_id = n.person_id AND p.masked_name IS DISTINCT FROM n.masked_name
-               RETURNING p.person_id::text""", list(names), list(names.values()))]
-
     async def declaration_cursor(self) -> datetime | None:
         return await self.pool.fetchval("SELECT created_after FROM status.declaration_cursor")
 
@@ -883,6 +672,287 @@ class StatusRepository:
             """INSERT INTO status.declaration_cursor (created_after) VALUES ($1)
                ON CONFLICT (singleton) DO UPDATE SET created_after = greatest(status.declaration_cursor.created_after,
                                                                               $1)""", created_after)
+
+
+class StatusTransaction:
+    """Statements that must share one transaction (locks, check-then-write, a decision and what caused it),
+    on the connection `StatusRepository.transaction` holds."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    async def lock_for_decision(self, person_ids: Sequence[str]
+                                ) -> dict[str, tuple[Enrolment, Status | None]]:
+        """Locks the persons' rows (in id order, so concurrent batches cannot deadlock), then reads
+        their statuses as the last holder of the lock left them."""
+        await self._connection.execute(LOCK_PERSONS_SQL, person_ids)
+        rows = await self._connection.fetch(DECISION_STATE_SQL, person_ids)
+        return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
+
+    async def last_audit_entries(self, person_ids: Sequence[str]
+                                 ) -> dict[str, AuditEntry]:
+        """Each person's newest audit entry: what their status was last decided to be."""
+        rows = await self._connection.fetch(LAST_AUDIT_ENTRIES_SQL, person_ids)
+        return {str(row["person_id"]): _audit_entry(row) for row in rows}
+
+    async def sealed_facts(self, person_ids: Sequence[str]) -> list[SealedRow]:
+        return await _sealed_facts(self._connection, person_ids)
+
+    async def check_ins(self, person_ids: Sequence[str], since: datetime
+                        ) -> list[CheckInRow]:
+        rows = await self._connection.fetch(CHECK_INS_SQL, person_ids, since)
+        return [CheckInRow(r["person_id"], r["check_in_id"], r["check_in_time"], r["abnormal"]) for r in rows]
+
+    async def write_statuses(self, statuses: Sequence[Status]) -> None:
+        await self._connection.execute(
+            WRITE_STATUSES_SQL,
+            [s.person_id for s in statuses], [s.version for s in statuses],
+            [int(s.decision.colour) for s in statuses], [s.decision.display for s in statuses],
+            [json.dumps(reasons_to_json(s.decision.reasons)) for s in statuses],
+            [s.decision.rule_province for s in statuses], [s.decision.rule_version for s in statuses],
+            [s.compute_time for s in statuses], [s.decision.valid_until for s in statuses],
+            [s.decision.next_change_time for s in statuses], [s.audit_seq for s in statuses],
+            [s.binding for s in statuses], [s.decision.negative_test_time for s in statuses])
+
+    async def notify_changed(self, changes: Sequence[tuple[str, int]]) -> None:
+        """Sent at commit as "person_id:version,...": WatchStatus streams in every replica wake up, and
+        caches in front of status drop what an older version made."""
+        items = [f"{person_id}:{version}" for person_id, version in changes]
+        for start in range(0, len(items), _NOTIFY_IDS):
+            await self._connection.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL,
+                                     ",".join(items[start:start + _NOTIFY_IDS]))
+
+    async def lock_for_renewal(self, person_ids: Sequence[str]
+                               ) -> dict[str, tuple[Enrolment, Status | None]]:
+        """Locks those of the persons nobody else holds (a decision in flight, another replica's renewal
+        of them), then reads their statuses."""
+        locked = [row[0] for row in await self._connection.fetch(
+            """SELECT person_id FROM status.persons WHERE person_id = ANY($1::uuid[])
+               ORDER BY person_id FOR UPDATE SKIP LOCKED""", person_ids)]
+        rows = await self._connection.fetch(DECISION_STATE_SQL, locked)
+        return {row["person_id"]: (_enrolment(row), _status(row)) for row in rows}
+
+    async def insert_facts(self, facts: Sequence[tuple[str, str, str, str, int, Sealed, datetime | None]],
+                           now: datetime) -> dict[tuple[str, str, str], tuple[str, bool]]:
+        """Stores (person, fact id, authority, record id, source, sealed, retain until) rows; a resent
+        (person, authority, record id) keeps its first fact. Returns, per key, the stored
+        fact id and whether it is new."""
+        inserted = await self._connection.fetch(
+            """INSERT INTO status.facts (person_id, fact_id, authority, authority_record_id, source, record_time,
+                   sealed_key_id, sealed, retain_until)
+               SELECT person_id, fact_id, authority, record_id, source, $7, key_id, sealed, retain_until
+               FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::smallint[], $6::text[],
+                           $8::bytea[], $9::timestamptz[])
+                    AS f(person_id, fact_id, authority, record_id, source, key_id, sealed, retain_until)
+               ON CONFLICT DO NOTHING RETURNING fact_id::text""",
+            [f[0] for f in facts], [f[1] for f in facts], [f[2] for f in facts], [f[3] for f in facts],
+            [f[4] for f in facts], [f[5].key_id for f in facts], now, [f[5].ciphertext for f in facts],
+            [f[6] for f in facts])
+        new_ids = {row[0] for row in inserted}
+        stored = await self._connection.fetch(
+            """SELECT f.person_id::text, f.authority, f.authority_record_id, f.fact_id::text
+               FROM status.facts f
+               JOIN unnest($1::uuid[], $2::text[], $3::text[]) AS k(person_id, authority, record_id)
+                 ON f.person_id = k.person_id AND f.authority = k.authority AND f.authority_record_id = k.record_id""",
+            [f[0] for f in facts], [f[2] for f in facts], [f[3] for f in facts])
+        return {(r["person_id"], r["authority"], r["authority_record_id"]): (r["fact_id"], r["fact_id"] in new_ids)
+                for r in stored}
+
+    async def lock_facts_by_record(self, person_id: str, record_id: str
+                                   ) -> list[LockedFact]:
+        """Every authority's fact of the person under this record id, locked: of concurrent corrections
+        of one fact, the second sees what the first did."""
+        rows = await self._connection.fetch(
+            """SELECT fact_id::text, authority, source, sealed_key_id, sealed, retract_time FROM status.facts
+               WHERE person_id = $1 AND authority_record_id = $2 ORDER BY authority FOR UPDATE""",
+            person_id, record_id)
+        return [LockedFact(r["fact_id"], r["authority"], r["source"], Sealed(r["sealed_key_id"], bytes(r["sealed"])),
+                           r["retract_time"] is not None) for r in rows]
+
+    async def retract_fact(self, person_id: str, fact_id: str, now: datetime) -> None:
+        await self._connection.execute(
+            "UPDATE status.facts SET retract_time = $3 WHERE person_id = $1 AND fact_id = $2",
+            person_id, fact_id, now)
+
+    async def amend_fact(self, person_id: str, fact_id: str, source: int, sealed: Sealed,
+                         retain_until: datetime | None) -> None:
+        await self._connection.execute(
+            """UPDATE status.facts SET source = $3, sealed_key_id = $4, sealed = $5, retain_until = $6
+               WHERE person_id = $1 AND fact_id = $2""",
+            person_id, fact_id, source, sealed.key_id, sealed.ciphertext, retain_until)
+
+    async def insert_corrections(self, rows: Sequence[CorrectionRow]) -> set[str]:
+        """Stores corrections (one statement); returns the ids stored (a repeated id or (actor, request
+        id) is left out: a retry)."""
+        inserted = await self._connection.fetch(
+            """INSERT INTO status.corrections (correction_id, person_id, kind, actor, record_id, changed_fields,
+                   reason, legal_basis, request_id, superseded_key_id, superseded, create_time)
+               SELECT c.id, c.person_id, c.kind, c.actor, c.record_id, string_to_array(c.fields, ','), c.reason,
+                      c.basis, c.request_id, c.key_id, c.superseded, c.create_time
+               FROM unnest($1::uuid[], $2::uuid[], $3::smallint[], $4::text[], $5::text[], $6::text[], $7::text[],
+                           $8::text[], $9::text[], $10::text[], $11::bytea[], $12::timestamptz[])
+                    AS c(id, person_id, kind, actor, record_id, fields, reason, basis, request_id, key_id,
+                         superseded, create_time)
+               ON CONFLICT DO NOTHING RETURNING correction_id::text""",
+            [r.correction_id for r in rows], [r.person_id for r in rows], [r.kind for r in rows],
+            [r.actor for r in rows], [r.record_id for r in rows], [",".join(r.changed_fields) for r in rows],
+            [r.reason for r in rows], [r.legal_basis for r in rows], [r.request_id for r in rows],
+            [r.superseded.key_id if r.superseded else None for r in rows],
+            [r.superseded.ciphertext if r.superseded else None for r in rows], [r.create_time for r in rows])
+        return {row[0] for row in inserted}
+
+    async def insert_check_in(self, person_id: str, check_in_id: str, reporter_id: str,
+                              moment: datetime, abnormal: bool, request_id: str | None, sealed: Sealed) -> bool:
+        """False when the request id was already used (a concurrent retry)."""
+        inserted = await self._connection.fetchval(
+            """INSERT INTO status.check_ins (person_id, check_in_time, check_in_id, reporter_person_id, abnormal,
+                   request_id, sealed_key_id, sealed)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING true""",
+            person_id, moment, check_in_id, reporter_id, abnormal, request_id, sealed.key_id, sealed.ciphertext)
+        return bool(inserted)
+
+    async def lock_audit_head(self, *, lock: bool = True) -> tuple[int, bytes]:
+        row = await self._connection.fetchrow(
+            f"SELECT seq, entry_hash FROM status.audit_head {'FOR UPDATE' if lock else ''}")
+        return row["seq"], bytes(row["entry_hash"])
+
+    async def append_audit(self, rows: Sequence[tuple[AuditEntry, bytes, bytes]]) -> None:
+        """Appends chained entries (entry, previous hash, entry hash) and moves the head."""
+        await self._connection.copy_records_to_table(
+            "audit_log", schema_name="status",
+            columns=["seq", "person_id", "version", "change_time", "previous_colour", "colour", "display_colour",
+                     "reasons", "cause", "rule_province", "rule_version", "officer_ids", "legal_basis",
+                     "trace_id", "detail_digest", "previous_hash", "entry_hash", "correction_id"],
+            records=[(e.seq, e.person_id, e.version, e.change_time, e.previous_colour, e.colour, e.display_colour,
+                      json.dumps(e.reasons), e.cause, e.rule_province, e.rule_version, list(e.officer_ids),
+                      e.legal_basis, e.trace_id, e.detail_digest, previous, entry_hash, e.correction_id or None)
+                     for e, previous, entry_hash in rows])
+        last, _, last_hash = rows[-1]
+        await self._connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2", last.seq, last_hash)
+
+    async def audit_chain(self, after_seq: int, limit: int
+                          ) -> list[tuple[AuditEntry, bytes, bytes]]:
+        rows = await self._connection.fetch(
+            "SELECT * FROM status.audit_log WHERE seq > $1 ORDER BY seq LIMIT $2", after_seq, limit)
+        return [(_audit_entry(row), bytes(row["previous_hash"]), bytes(row["entry_hash"])) for row in rows]
+
+    async def statuses_with_last_entry(self, after_person_id: str | None, limit: int
+                                       ) -> list[tuple[Status, AuditEntry | None]]:
+        """Stored statuses in person order, each with the newest audit entry of its person."""
+        rows = await self._connection.fetch(
+            f"""SELECT {_STATUS_COLUMNS}, to_jsonb(a) AS entry FROM status.statuses s
+                JOIN status.persons p USING (person_id)
+                LEFT JOIN LATERAL (SELECT * FROM status.audit_log l WHERE l.person_id = s.person_id
+                                   ORDER BY seq DESC LIMIT 1) a ON true
+                WHERE ($1::uuid IS NULL OR s.person_id > $1) ORDER BY s.person_id LIMIT $2""",
+            after_person_id, limit)
+        return [(_status(row), _audit_entry_json(json.loads(row["entry"])) if row["entry"] else None)
+                for row in rows]
+
+    async def lock_chain_check(self) -> tuple[int, bytes, int] | None:
+        """(verified seq, its entry hash, recheck seq) of the background chain check, locked for the
+        transaction; None while another replica holds it (that one checks this round)."""
+        row = await self._connection.fetchrow(
+            "SELECT verified_seq, verified_hash, recheck_seq FROM status.audit_verification FOR UPDATE SKIP LOCKED")
+        return None if row is None else (row["verified_seq"], bytes(row["verified_hash"]), row["recheck_seq"])
+
+    async def save_chain_check(self, verified_seq: int, verified_hash: bytes,
+                               recheck_seq: int, check_time: datetime) -> None:
+        await self._connection.execute(
+            """UPDATE status.audit_verification SET verified_seq = $1, verified_hash = $2, recheck_seq = $3,
+                   check_time = $4""", verified_seq, verified_hash, recheck_seq, check_time)
+
+    async def audit_entry_hash(self, seq: int) -> bytes:
+        """The stored hash of entry `seq` (empty when there is none: seq 0, or a deleted row)."""
+        value = await self._connection.fetchval("SELECT entry_hash FROM status.audit_log WHERE seq = $1", seq)
+        return bytes(value) if value is not None else b""
+
+    async def decide_appeal(self, appeal_id: str, state: int, reviewer_id: str,
+                            reason: str, dismissed: Sequence[str], now: datetime) -> None:
+        await self._connection.execute(
+            """UPDATE status.appeals SET state = $2, reviewer_id = $3, decision_reason = $4, dismissed = $5,
+                   decide_time = $6 WHERE appeal_id = $1""", appeal_id, state, reviewer_id, reason,
+            list(dismissed), now)
+
+    async def decide_override(self, override_id: str, state: int, approver_id: str,
+                              now: datetime) -> None:
+        await self._connection.execute(
+            "UPDATE status.overrides SET state = $2, approver_id = $3, decide_time = $4 WHERE override_id = $1",
+            override_id, state, approver_id, now)
+
+    async def find_correction(self, actor: str, request_id: str) -> CorrectionRow | None:
+        return await _find_correction(self._connection, actor, request_id)
+
+    async def lock_appeal(self, appeal_id: str) -> AppealRow | None:
+        return await _get_appeal(self._connection, appeal_id, "FOR UPDATE")
+
+    async def lock_override(self, override_id: str) -> OverrideRow | None:
+        return await _get_override(self._connection, override_id, "FOR UPDATE")
+
+    async def rename(self, names: dict[str, str]) -> list[str]:
+        """Sets the persons' masked names; the ids of those whose name it changed."""
+        return [row[0] for row in await self._connection.fetch(
+            """UPDATE status.persons p SET masked_name = n.masked_name
+               FROM unnest($1::uuid[], $2::text[]) AS n(person_id, masked_name)
+               WHERE p.person_id = n.person_id AND p.masked_name IS DISTINCT FROM n.masked_name
+               RETURNING p.person_id::text""", list(names), list(names.values()))]
+
+
+# Reads both the repository (the pool) and a transaction (its connection) make.
+
+async def _sealed_facts(db: asyncpg.Pool | asyncpg.Connection, person_ids: Sequence[str]) -> list[SealedRow]:
+    rows = await db.fetch(FACTS_SQL, person_ids)
+    return [SealedRow(r["person_id"], r["fact_id"], Sealed(r["sealed_key_id"], bytes(r["sealed"]))) for r in rows]
+
+
+async def _find_correction(db: asyncpg.Pool | asyncpg.Connection, actor: str, request_id: str
+                           ) -> CorrectionRow | None:
+    row = await db.fetchrow("SELECT * FROM status.corrections WHERE actor = $1 AND request_id = $2",
+                            actor, request_id)
+    return _correction(row) if row else None
+
+
+async def _get_appeal(db: asyncpg.Pool | asyncpg.Connection, appeal_id: str, lock: str = "") -> AppealRow | None:
+    row = await db.fetchrow(f"SELECT * FROM status.appeals WHERE appeal_id = $1 {lock}", appeal_id)
+    return _appeal(row) if row else None
+
+
+async def _get_override(db: asyncpg.Pool | asyncpg.Connection, override_id: str, lock: str = ""
+                        ) -> OverrideRow | None:
+    row = await db.fetchrow(f"SELECT * FROM status.overrides WHERE override_id = $1 {lock}", override_id)
+    return _override(row) if row else None
+
+
+class ChangeListener:
+    """The one LISTEN connection of a process: `on_changes` gets each notification's payload
+    ("person_id:version,...", see `StatusTransaction.notify_changed`), `on_lost` the connection's end."""
+
+    def __init__(self, connection: asyncpg.Connection) -> None:
+        self._connection = connection
+
+    @classmethod
+    async def open(cls, database_url: str, application_name: str, on_changes: Callable[[str], None],
+                   on_lost: Callable[[], None]) -> ChangeListener:
+        connection = await asyncpg.connect(database_url, server_settings={"application_name": application_name})
+        await connection.add_listener(NOTIFY_CHANNEL, lambda _connection, _pid, _channel, payload: on_changes(payload))
+        connection.add_termination_listener(lambda _connection: on_lost())
+        return cls(connection)
+
+    def is_closed(self) -> bool:
+        return self._connection.is_closed()
+
+    async def answers(self, timeout: float) -> bool:
+        """Whether the connection answers within `timeout` seconds; one that does not is cut off."""
+        try:
+            await self._connection.fetchval("SELECT 1", timeout=timeout)
+            return True
+        except (asyncpg.PostgresError, OSError, asyncio.TimeoutError):
+            self._connection.terminate()
+            return False
+
+    async def close(self) -> None:
+        if not self._connection.is_closed():
+            await self._connection.close()
 
 
 def _audit_entry(row: asyncpg.Record) -> AuditEntry:

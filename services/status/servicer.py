@@ -12,14 +12,18 @@ from services.runtime.errors import InvalidArgument, ResourceExhausted
 from services.runtime.requests import parse_uuid
 from services.runtime.timestamps import optional_datetime, to_timestamp
 from services.status.audit import AuditEntry
-from services.status.board import StatusBoard
 from services.status.casework import Appeal, Casework
+from services.status.codes import Codes
+from services.status.deciding import Decider
 from services.status.facts import SubmittedFact, SubmittedFever, SubmittedListing
+from services.status.intake import Intake
 from services.status.listings import PeerProvinceWord
 from services.status.model import Reason, Status, reasons_from_json
 from services.status.recompute import Recomputation
 from services.status.repository import CorrectionRow, OverrideRow, RecomputeRun, StoredKey, StoredRuleSet
+from services.runtime.clock import Clock
 from services.status.rulebook import RuleBook
+from services.status.signing import Signer
 from services.status.watch import MAX_WATCHERS, StatusWatch
 
 # The code of a reason whose details were reduced to a keyed digest after the retention.
@@ -136,42 +140,47 @@ def _submitted(index: int, fact: pb.Fact) -> SubmittedFact:
 
 
 class StatusServicer(pb_grpc.StatusServiceServicer):
-    def __init__(self, board: StatusBoard, casework: Casework, watch: StatusWatch,
-                 peer_word: PeerProvinceWord) -> None:
-        self._board = board
+    def __init__(self, decider: Decider, intake: Intake, codes: Codes, rules: RuleBook, casework: Casework,
+                 watch: StatusWatch, peer_word: PeerProvinceWord) -> None:
+        self._decider = decider
+        self._intake = intake
+        self._codes = codes
+        self._rules = rules
         self._casework = casework
         self._watch = watch
         self._peer_word = peer_word
 
-    async def GetStatus(self, request, context) -> pb.GetStatusResponse:
-        status = await self._board.current(request.person_id, replica=True)
-        return pb.GetStatusResponse(status=_status(status, self._board.rules))
+    async def GetStatus(self, request: pb.GetStatusRequest, context: grpc.aio.ServicerContext) -> pb.GetStatusResponse:
+        status = await self._decider.current(request.person_id, replica=True)
+        return pb.GetStatusResponse(status=_status(status, self._rules))
 
-    async def WatchStatus(self, request, context):
+    async def WatchStatus(self, request: pb.WatchStatusRequest, context: grpc.aio.ServicerContext):
         person_id = parse_uuid(request.person_id, "person_id", "PERSON_ID_INVALID")
         if self._watch.watcher_count >= MAX_WATCHERS:
             raise ResourceExhausted(reason="TOO_MANY_WATCHERS", message="this replica watches too many statuses; "
                                     "retry on another or later")
         last_version = 0
         async for _ in self._watch.changes(person_id):
-            status = await self._board.current(person_id)
+            status = await self._decider.current(person_id)
             if status.version > last_version:
                 last_version = status.version
-                await context.write(pb.WatchStatusResponse(status=_status(status, self._board.rules)))
+                await context.write(pb.WatchStatusResponse(status=_status(status, self._rules)))
 
-    async def ListStatusChanges(self, request, context) -> pb.ListStatusChangesResponse:
-        entries, corrections, token = await self._board.changes(request.person_id, request.page_size,
+    async def ListStatusChanges(self, request: pb.ListStatusChangesRequest,
+            context: grpc.aio.ServicerContext) -> pb.ListStatusChangesResponse:
+        entries, corrections, token = await self._decider.changes(request.person_id, request.page_size,
                                                                 request.page_token)
         return pb.ListStatusChangesResponse(changes=[_change(e, corrections.get(e.correction_id)) for e in entries],
                                             next_page_token=token)
 
-    async def RetractFact(self, request: pb.RetractFactRequest, context) -> pb.RetractFactResponse:
-        correction, status, duplicate = await self._board.correct_fact(
+    async def RetractFact(self, request: pb.RetractFactRequest,
+            context: grpc.aio.ServicerContext) -> pb.RetractFactResponse:
+        correction, status, duplicate = await self._intake.correct_fact(
             request.person_id, request.authority, request.authority_record_id, None, request.reason,
             request.legal_basis, request.request_id)
-        return pb.RetractFactResponse(correction=_correction(correction), status=_status(status, self._board.rules), duplicate=duplicate)
+        return pb.RetractFactResponse(correction=_correction(correction), status=_status(status, self._rules), duplicate=duplicate)
 
-    async def AmendFact(self, request: pb.AmendFactRequest, context) -> pb.AmendFactResponse:
+    async def AmendFact(self, request: pb.AmendFactRequest, context: grpc.aio.ServicerContext) -> pb.AmendFactResponse:
         if not request.HasField("fact"):
             raise InvalidArgument.for_field("fact", "is required: the fact as it should have been",
                                             reason="FACT_REQUIRED")
@@ -183,40 +192,44 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
                                       authority=request.authority, authority_record_id=request.authority_record_id)
         if amended.refused is not None:
             raise amended.refused.rebased("facts[0]", "fact")
-        correction, status, duplicate = await self._board.correct_fact(
+        correction, status, duplicate = await self._intake.correct_fact(
             request.person_id, request.authority, request.authority_record_id, amended, request.reason,
             request.legal_basis, request.request_id)
-        return pb.AmendFactResponse(correction=_correction(correction), status=_status(status, self._board.rules), duplicate=duplicate)
+        return pb.AmendFactResponse(correction=_correction(correction), status=_status(status, self._rules), duplicate=duplicate)
 
-    async def RecordFacts(self, request, context) -> pb.RecordFactsResponse:
-        result = await self._board.record_facts([_submitted(i, fact) for i, fact in enumerate(request.facts)])
+    async def RecordFacts(self, request: pb.RecordFactsRequest,
+            context: grpc.aio.ServicerContext) -> pb.RecordFactsResponse:
+        result = await self._intake.record_facts([_submitted(i, fact) for i, fact in enumerate(request.facts)])
         return pb.RecordFactsResponse(
             outcomes=[pb.FactOutcome(index=index, fact_id=fact_id, duplicate=duplicate, rejection_reason=reason,
                                      rejection_field=field_path)
                       for index, fact_id, duplicate, reason, field_path in result.outcomes],
             stored_count=result.stored_count)
 
-    async def RecordCheckIn(self, request, context) -> pb.RecordCheckInResponse:
-        status = await self._board.check_in(request.person_id, request.reporter_person_id,
+    async def RecordCheckIn(self, request: pb.RecordCheckInRequest,
+            context: grpc.aio.ServicerContext) -> pb.RecordCheckInResponse:
+        status = await self._intake.check_in(request.person_id, request.reporter_person_id,
                                             request.temperature_celsius, list(request.symptoms), request.request_id)
-        return pb.RecordCheckInResponse(status=_status(status, self._board.rules))
+        return pb.RecordCheckInResponse(status=_status(status, self._rules))
 
-    async def AcknowledgePopup(self, request, context) -> pb.AcknowledgePopupResponse:
-        status = await self._board.acknowledge_popup(request.person_id, request.actor_person_id, request.request_id)
-        return pb.AcknowledgePopupResponse(status=_status(status, self._board.rules))
+    async def AcknowledgePopup(self, request: pb.AcknowledgePopupRequest,
+            context: grpc.aio.ServicerContext) -> pb.AcknowledgePopupResponse:
+        status = await self._intake.acknowledge_popup(request.person_id, request.actor_person_id, request.request_id)
+        return pb.AcknowledgePopupResponse(status=_status(status, self._rules))
 
-    async def IssueCode(self, request, context) -> pb.IssueCodeResponse:
-        issued, status = await self._board.issue_code(request.person_id, request.requester_person_id)
+    async def IssueCode(self, request: pb.IssueCodeRequest, context: grpc.aio.ServicerContext) -> pb.IssueCodeResponse:
+        issued, status = await self._codes.issue_code(request.person_id, request.requester_person_id)
         return pb.IssueCodeResponse(payload=issued.payload, expire_time=to_timestamp(issued.expire_time),
-                                    status=_status(status, self._board.rules))
+                                    status=_status(status, self._rules))
 
-    async def StreamStatusChanges(self, request, context):
+    async def StreamStatusChanges(self, request: pb.StreamStatusChangesRequest, context: grpc.aio.ServicerContext):
         async for changes in self._watch.every_change():
             await context.write(pb.StreamStatusChangesResponse(changes=[
                 pb.StatusVersion(person_id=person_id, version=version) for person_id, version in changes]))
 
-    async def ListColourChanges(self, request, context) -> pb.ListColourChangesResponse:
-        changes, last, caught_up = await self._board.colour_changes(request.after_sequence, request.page_size,
+    async def ListColourChanges(self, request: pb.ListColourChangesRequest,
+            context: grpc.aio.ServicerContext) -> pb.ListColourChangesResponse:
+        changes, last, caught_up = await self._codes.colour_changes(request.after_sequence, request.page_size,
                                                                     list(request.province_codes))
         stamps: dict = {}  # changes of one recomputation share their time: one Timestamp each
         return pb.ListColourChangesResponse(changes=[pb.ColourChange(
@@ -225,53 +238,62 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
             change_time=stamps.get(c.change_time) or stamps.setdefault(c.change_time, to_timestamp(c.change_time)),
             reason=c.reason) for c in changes], last_sequence=last, caught_up=caught_up)
 
-    async def GetCodeStanding(self, request, context) -> pb.GetCodeStandingResponse:
-        return pb.GetCodeStandingResponse(standings=await self._board.code_standings(list(request.code_ids)))
+    async def GetCodeStanding(self, request: pb.GetCodeStandingRequest,
+            context: grpc.aio.ServicerContext) -> pb.GetCodeStandingResponse:
+        return pb.GetCodeStandingResponse(standings=await self._codes.code_standings(list(request.code_ids)))
 
-    async def ListStaleCodes(self, request, context) -> pb.ListStaleCodesResponse:
-        codes, token = await self._board.stale_codes(request.page_size, request.page_token)
+    async def ListStaleCodes(self, request: pb.ListStaleCodesRequest,
+            context: grpc.aio.ServicerContext) -> pb.ListStaleCodesResponse:
+        codes, token = await self._codes.stale_codes(request.page_size, request.page_token)
         return pb.ListStaleCodesResponse(
             codes=[pb.StaleCode(code_id=c.code_id.hex(), expire_time=to_timestamp(c.expire_time)) for c in codes],
             next_page_token=token)
 
-    async def FileAppeal(self, request, context) -> pb.FileAppealResponse:
+    async def FileAppeal(self, request: pb.FileAppealRequest,
+            context: grpc.aio.ServicerContext) -> pb.FileAppealResponse:
         appeal = await self._casework.file_appeal(
             request.person_id, request.filer_person_id, request.category, request.statement,
             list(request.evidence_refs), request.request_id)
         return pb.FileAppealResponse(appeal=_appeal(appeal))
 
-    async def GetAppeal(self, request, context) -> pb.GetAppealResponse:
+    async def GetAppeal(self, request: pb.GetAppealRequest, context: grpc.aio.ServicerContext) -> pb.GetAppealResponse:
         return pb.GetAppealResponse(appeal=_appeal(await self._casework.get_appeal(request.appeal_id)))
 
-    async def ListAppeals(self, request, context) -> pb.ListAppealsResponse:
+    async def ListAppeals(self, request: pb.ListAppealsRequest,
+            context: grpc.aio.ServicerContext) -> pb.ListAppealsResponse:
         appeals, token = await self._casework.list_appeals(request.state, request.overdue_only, request.page_size,
                                                            request.page_token, request.province_code)
         return pb.ListAppealsResponse(appeals=[_appeal(a) for a in appeals], next_page_token=token)
 
-    async def DecideAppeal(self, request, context) -> pb.DecideAppealResponse:
+    async def DecideAppeal(self, request: pb.DecideAppealRequest,
+            context: grpc.aio.ServicerContext) -> pb.DecideAppealResponse:
         appeal, status = await self._casework.decide_appeal(
             request.appeal_id, request.reviewer_id, request.approve, request.decision_reason,
             list(request.dismissed_finding_keys))
-        return pb.DecideAppealResponse(appeal=_appeal(appeal), status=_status(status, self._board.rules))
+        return pb.DecideAppealResponse(appeal=_appeal(appeal), status=_status(status, self._rules))
 
-    async def ProposeOverride(self, request, context) -> pb.ProposeOverrideResponse:
+    async def ProposeOverride(self, request: pb.ProposeOverrideRequest,
+            context: grpc.aio.ServicerContext) -> pb.ProposeOverrideResponse:
         row = await self._casework.propose_override(
             request.person_id, request.colour, request.reason_code, request.legal_basis,
             optional_datetime(request, "start_time"), optional_datetime(request, "end_time"), request.proposer_id,
             request.request_id)
         return pb.ProposeOverrideResponse(override=_override(row))
 
-    async def DecideOverride(self, request, context) -> pb.DecideOverrideResponse:
+    async def DecideOverride(self, request: pb.DecideOverrideRequest,
+            context: grpc.aio.ServicerContext) -> pb.DecideOverrideResponse:
         row, status = await self._casework.decide_override(request.override_id, request.approver_id,
                                                            request.approve)
-        return pb.DecideOverrideResponse(override=_override(row), status=_status(status, self._board.rules))
+        return pb.DecideOverrideResponse(override=_override(row), status=_status(status, self._rules))
 
-    async def ListOverrides(self, request, context) -> pb.ListOverridesResponse:
+    async def ListOverrides(self, request: pb.ListOverridesRequest,
+            context: grpc.aio.ServicerContext) -> pb.ListOverridesResponse:
         rows, token = await self._casework.list_overrides(request.state, request.page_size, request.page_token,
                                                           request.province_code)
         return pb.ListOverridesResponse(overrides=[_override(r) for r in rows], next_page_token=token)
 
-    async def RecordTracedContacts(self, request, context) -> pb.RecordTracedContactsResponse:
+    async def RecordTracedContacts(self, request: pb.RecordTracedContactsRequest,
+            context: grpc.aio.ServicerContext) -> pb.RecordTracedContactsResponse:
         stored, duplicates, rejected = await self._casework.record_traced_contacts(
             request.trace_id, request.case_person_id, request.tracer_id, request.legal_basis,
             list(request.close_contact_person_ids), list(request.secondary_contact_person_ids),
@@ -280,7 +302,8 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
                                                rejected_count=rejected)
 
 
-    async def RecordPeerListings(self, request, context) -> pb.RecordPeerListingsResponse:
+    async def RecordPeerListings(self, request: pb.RecordPeerListingsRequest,
+            context: grpc.aio.ServicerContext) -> pb.RecordPeerListingsResponse:
         listings = [SubmittedListing(listing.record_index, bytes(listing.person_ref), listing.colour, listing.reason,
                                      listing.source, _row_time(listing, "expire_time"), listing.list_sequence)
                     for i, listing in enumerate(request.listings)]
@@ -292,7 +315,8 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
             rejections=[pb.FactOutcome(index=index, rejection_reason=reason, rejection_field=field_path)
                         for index, reason, field_path in result.rejections])
 
-    async def RecordPeerFevers(self, request, context) -> pb.RecordPeerFeversResponse:
+    async def RecordPeerFevers(self, request: pb.RecordPeerFeversRequest,
+            context: grpc.aio.ServicerContext) -> pb.RecordPeerFeversResponse:
         fevers = [SubmittedFever(fever.report_id, fever.code_id, bytes(fever.person_ref),
                                  _row_time(fever, "reading_time"), fever.temperature_celsius,
                                  _row_time(fever, "code_expire_time"))
@@ -306,53 +330,62 @@ class StatusServicer(pb_grpc.StatusServiceServicer):
 
 
 class StatusAdminServicer(pb_grpc.StatusAdminServiceServicer):
-    def __init__(self, board: StatusBoard, casework: Casework, recomputation: Recomputation) -> None:
-        self._board = board
+    def __init__(self, rules: RuleBook, signer: Signer, clock: Clock, casework: Casework,
+                 recomputation: Recomputation) -> None:
+        self._rules = rules
+        self._signer = signer
+        self._clock = clock
         self._casework = casework
         self._recomputation = recomputation
 
-    async def PublishRuleSet(self, request, context) -> pb.PublishRuleSetResponse:
+    async def PublishRuleSet(self, request: pb.PublishRuleSetRequest,
+            context: grpc.aio.ServicerContext) -> pb.PublishRuleSetResponse:
         effective = optional_datetime(request, "effective_time")
         if effective is None:
             raise InvalidArgument.for_field("effective_time", "is required", reason="EFFECTIVE_TIME_MISSING")
-        stored = await self._board.rules.publish(request.province_code, effective, request.document,
-                                                 self._board.now())
+        stored = await self._rules.publish(request.province_code, effective, request.document,
+                                                 self._clock.now())
         return pb.PublishRuleSetResponse(rule_set=_rule_set(stored))
 
-    async def ListRuleSets(self, request, context) -> pb.ListRuleSetsResponse:
+    async def ListRuleSets(self, request: pb.ListRuleSetsRequest,
+            context: grpc.aio.ServicerContext) -> pb.ListRuleSetsResponse:
         return pb.ListRuleSetsResponse(
-            rule_sets=[_rule_set(s) for s in await self._board.rules.versions(request.province_code)])
+            rule_sets=[_rule_set(s) for s in await self._rules.versions(request.province_code)])
 
-    async def CreateSigningKey(self, request, context) -> pb.CreateSigningKeyResponse:
-        stored = await self._board.signer.create_key(
+    async def CreateSigningKey(self, request: pb.CreateSigningKeyRequest,
+            context: grpc.aio.ServicerContext) -> pb.CreateSigningKeyResponse:
+        stored = await self._signer.create_key(
             request.province_code, optional_datetime(request, "not_before_time"),
-            optional_datetime(request, "not_after_time"), self._board.now())
+            optional_datetime(request, "not_after_time"), self._clock.now())
         return pb.CreateSigningKeyResponse(key=_key(stored))
 
-    async def ListSigningKeys(self, request, context) -> pb.ListSigningKeysResponse:
-        keys, token = await self._board.signer.list_keys(request.province_code, request.page_size,
+    async def ListSigningKeys(self, request: pb.ListSigningKeysRequest,
+            context: grpc.aio.ServicerContext) -> pb.ListSigningKeysResponse:
+        keys, token = await self._signer.list_keys(request.province_code, request.page_size,
                                                          request.page_token)
         return pb.ListSigningKeysResponse(keys=[_key(k) for k in keys], next_page_token=token)
 
-    async def RevokeSigningKey(self, request, context) -> pb.RevokeSigningKeyResponse:
-        return pb.RevokeSigningKeyResponse(key=_key(await self._board.signer.revoke_key(request.key_id,
-                                                                                         self._board.now())))
+    async def RevokeSigningKey(self, request: pb.RevokeSigningKeyRequest,
+            context: grpc.aio.ServicerContext) -> pb.RevokeSigningKeyResponse:
+        return pb.RevokeSigningKeyResponse(key=_key(await self._signer.revoke_key(request.key_id,
+                                                                                         self._clock.now())))
 
-    async def SetOfficerRoles(self, request, context) -> pb.SetOfficerRolesResponse:
+    async def SetOfficerRoles(self, request: pb.SetOfficerRolesRequest,
+            context: grpc.aio.ServicerContext) -> pb.SetOfficerRolesResponse:
         roles = await self._casework.set_officer_roles(request.officer_id, request.province_code,
                                                        list(request.roles), request.granted_by_id)
         return pb.SetOfficerRolesResponse(roles=roles)
 
-    async def StartRecompute(self, request, context) -> pb.StartRecomputeResponse:
+    async def StartRecompute(self, request: pb.StartRecomputeRequest,
+            context: grpc.aio.ServicerContext) -> pb.StartRecomputeResponse:
         return pb.StartRecomputeResponse(run=_run(await self._recomputation.start(request.declaration_id)))
 
-    async def ListRecomputeRuns(self, request, context) -> pb.ListRecomputeRunsResponse:
+    async def ListRecomputeRuns(self, request: pb.ListRecomputeRunsRequest,
+            context: grpc.aio.ServicerContext) -> pb.ListRecomputeRunsResponse:
         runs, token = await self._recomputation.list_runs(request.page_size, request.page_token)
         return pb.ListRecomputeRunsResponse(runs=[_run(r) for r in runs], next_page_token=token)
 
 
-def add_to_server(board: StatusBoard, casework: Casework, watch: StatusWatch, recomputation: Recomputation,
-                  peer_word: PeerProvinceWord,
-                  server: grpc.aio.Server) -> None:
-    pb_grpc.add_StatusServiceServicer_to_server(StatusServicer(board, casework, watch, peer_word), server)
-    pb_grpc.add_StatusAdminServiceServicer_to_server(StatusAdminServicer(board, casework, recomputation), server)
+def add_to_server(status: StatusServicer, admin: StatusAdminServicer, server: grpc.aio.Server) -> None:
+    pb_grpc.add_StatusServiceServicer_to_server(status, server)
+    pb_grpc.add_StatusAdminServiceServicer_to_server(admin, server)

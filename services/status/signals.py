@@ -1,7 +1,7 @@
 """What an operator alerts on in status: statuses changed per cause, recomputation backlog and lag, and
 how old the audit chain's head is (a head that stops moving while changes are expected is a stuck
 writer), and what the background check of the chain finds (chain_check.py). Binding failures are
-counted where they are found (board.BINDING_FAILURES)."""
+counted where they are found (deciding.BINDING_FAILURES)."""
 
 from __future__ import annotations
 

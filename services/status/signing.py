@@ -115,6 +115,21 @@ class Signer:
         await self.reload(now)
         return stored
 
+    async def ensure_key_per_province(self, province_codes: list[str], now: datetime) -> None:
+        """A key for each province with none in force (a development deployment, `healthcode up`)."""
+        listed, token = [], ""
+        while True:
+            page, token = await self.list_keys("", 1000, token)
+            listed += page
+            if not token:
+                break
+        covered = {key.province_code for key in listed
+                   if key.revoke_time is None and key.not_before <= now < key.not_after}
+        for province_code in province_codes:
+            if province_code not in covered:
+                await self.create_key(province_code, None, None, now, reload=False)
+        await self.reload(now)
+
     async def list_keys(self, province_code: str, page_size: int, page_token: str) -> tuple[list[StoredKey], str]:
         if province_code:
             requests.province_code(province_code, "province_code")

@@ -10,12 +10,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-import asyncpg
-
 from services.runtime.errors import ResourceExhausted, Unavailable
 from services.runtime.logs import get_logger
 from services.status.memory import RecentStatuses
-from services.status.repository import NOTIFY_CHANNEL
+from services.status.repository import ChangeListener
 
 log = get_logger(__name__)
 MAX_WATCHERS = 10_000  # streams per process; beyond it WatchStatus is refused
@@ -31,7 +29,7 @@ class StatusWatch:
     def __init__(self, database_url: str, recent: RecentStatuses | None = None) -> None:
         self._url = database_url
         self._recent = recent if recent is not None else RecentStatuses(0)
-        self._connection: asyncpg.Connection | None = None
+        self._listener: ChangeListener | None = None
         self._watchers: dict[str, set[asyncio.Event]] = {}
         self._subscribers: set[asyncio.Queue[list[tuple[str, int]] | None]] = set()
         self._lock = asyncio.Lock()
@@ -42,26 +40,20 @@ class StatusWatch:
 
     async def _listen(self) -> None:
         async with self._lock:
-            if self._connection is not None and not self._connection.is_closed():
+            if self._listener is not None and not self._listener.is_closed():
                 return
-            self._connection = await asyncpg.connect(self._url, server_settings={"application_name": LISTENER_NAME})
-            await self._connection.add_listener(NOTIFY_CHANNEL, self._on_notify)
-            self._connection.add_termination_listener(self._on_lost)
+            self._listener = await ChangeListener.open(self._url, LISTENER_NAME, self._on_notify, self._on_lost)
             self._recent.listening()
 
     async def keep_listening(self) -> None:
         """A job while statuses are held in memory: listens, and proves the connection still carries
         notifications; a connection that does not answer in time is dropped (memory forgets with it)."""
         await self._listen()
-        connection = self._connection
-        try:
-            await connection.fetchval("SELECT 1", timeout=_PING_TIMEOUT)
-        except (asyncpg.PostgresError, OSError, asyncio.TimeoutError):
-            self._on_lost(connection)
-            connection.terminate()
-            raise
+        if not await self._listener.answers(_PING_TIMEOUT):
+            self._on_lost()
+            raise TimeoutError("the listening connection did not answer in time")
 
-    def _on_notify(self, _connection, _pid, _channel, payload: str) -> None:
+    def _on_notify(self, payload: str) -> None:
         changes = []
         for item in payload.split(","):
             person_id, _, version = item.partition(":")
@@ -73,7 +65,7 @@ class StatusWatch:
         for queue in self._subscribers:
             _offer(queue, changes)
 
-    def _on_lost(self, _connection) -> None:
+    def _on_lost(self) -> None:
         # Wake everyone: each stream re-reads, and the next watcher reconnects. Subscribers to every
         # change cannot re-read what they missed: their streams end, so they forget their caches.
         log.warning("status_watch_connection_lost")
@@ -114,7 +106,7 @@ class StatusWatch:
             while True:
                 await event.wait()
                 event.clear()
-                if self._connection is None or self._connection.is_closed():
+                if self._listener is None or self._listener.is_closed():
                     await self._listen()
                 yield
         finally:
@@ -125,8 +117,8 @@ class StatusWatch:
                     del self._watchers[person_id]
 
     async def close(self) -> None:
-        if self._connection is not None and not self._connection.is_closed():
-            await self._connection.close()
+        if self._listener is not None:
+            await self._listener.close()
 
 
 def _offer(queue: asyncio.Queue[list[tuple[str, int]] | None], changes: list[tuple[str, int]] | None) -> None:

@@ -37,7 +37,7 @@ BASIS = "《传染病防治法》第十二条; 湖北省卫健委流调令 2026-
 @pytest.fixture(scope="module")
 async def hubei_admin(platform) -> str:
     deployment = platform.hubei.deployment
-    await bootstrap_administrator(deployment.status_parts.board.repository, f"{HUBEI}.{ADMIN}", HUBEI,
+    await bootstrap_administrator(deployment.status_parts.repository, f"{HUBEI}.{ADMIN}", HUBEI,
                                   deployment.clock.now())
     return ADMIN
 
@@ -177,7 +177,7 @@ async def test_a_checkpoint_verifies_only_under_its_own_province_qualified_id(pl
         VERIFICATION, "VerifyCode", {"payload": code, "area_code": "420102"})
     assert (status, answer["decision"]) == (200, "DECISION_PASS")
     await front.deployment.parts.checkpoint.decisions.flush()  # written in batches after the answer
-    recorded = await front.deployment.status_parts.board.repository.pool.fetchval(
+    recorded = await front.deployment.status_parts.repository.pool.fetchval(
         "SELECT checkpoint_id FROM verification.decisions WHERE verification_id::text = $1",
         answer["verification_id"])
     assert recorded == f"{HUBEI}.wuhan-station-1"
@@ -216,7 +216,7 @@ async def test_a_feed_reaches_persons_of_its_own_province_unless_national(platfo
     national_feed = Caller(front, http, CallerKind.FEED, "china-cdc", NATIONAL, frozenset({"DIAGNOSIS"}))
     status, answer = await national_feed.rpc(STATUS, "RecordFacts", facts())
     assert (status, answer["stored_count"]) == (200, 1)
-    stored = await front.deployment.status_parts.board.repository.pool.fetchval(
+    stored = await front.deployment.status_parts.repository.pool.fetchval(
         "SELECT authority FROM status.facts WHERE person_id = $1", jiangsu_resident)
     assert stored == f"{NATIONAL}.china-cdc"
 

@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 
 from services.status.audit import AuditChain
 from services.status.chain_check import ChainCheck, ChainReport
-from services.status.repository import StatusRepository
+from services.status.repository import StatusTransaction
 from tests.support.status import NATIONAL_ONLY, diagnosis, person_in, record, status_of
 from tests.support.status import problems, tampering
 
@@ -83,7 +83,7 @@ async def test_a_re_chained_forgery_fails_without_the_key(status_env, identity_e
     async with tampering(database_url) as connection:
         row = await connection.fetchrow(
             "SELECT seq, previous_hash FROM status.audit_log WHERE person_id = $1 AND version = 3", person)
-        entries = await StatusRepository.audit_chain(connection, row["seq"] - 1, 1)
+        entries = await StatusTransaction(connection).audit_chain(row["seq"] - 1, 1)
         forged_entry = entries[0][0].__class__(**{**entries[0][0].__dict__, "colour": 1})
         forged = AuditChain(os.urandom(32)).link(bytes(row["previous_hash"]), forged_entry)
         await connection.execute("UPDATE status.audit_log SET colour = 1, entry_hash = $2 WHERE seq = $1",
@@ -94,7 +94,7 @@ async def test_a_re_chained_forgery_fails_without_the_key(status_env, identity_e
 async def test_a_cut_tail_is_detected_against_a_head_recorded_elsewhere(status_env, identity_env, clock,
                                                                          database_url):
     await some_changes(status_env, identity_env, clock)
-    recorded_head = await status_env.parts.board.repository.audit_head()
+    recorded_head = await status_env.parts.repository.audit_head()
     async with tampering(database_url) as connection:
         last = recorded_head[0]
         previous = await connection.fetchval("SELECT entry_hash FROM status.audit_log WHERE seq = $1", last - 1)
@@ -149,7 +149,7 @@ async def _checked_up_to_head(chain_check: ChainCheck, head_seq: int) -> ChainRe
 async def test_the_background_check_verifies_each_new_entry_once_and_counts_a_tampered_one(
         status_env, identity_env, clock, database_url, capsys):
     chain_check = status_env.parts.chain_check
-    repository = status_env.parts.board.repository
+    repository = status_env.parts.repository
     await _checked_up_to_head(chain_check, (await repository.audit_head())[0])
     quiet = await _checked_up_to_head(chain_check, (await repository.audit_head())[0])
     assert (quiet.new_entries, quiet.new_problems) == (0, [])  # nothing is verified twice as new
@@ -184,16 +184,16 @@ async def test_the_background_check_verifies_each_new_entry_once_and_counts_a_ta
 
 async def test_with_several_replicas_one_checks_a_round_and_the_position_is_shared(status_env, identity_env, clock,
                                                                                    db):
-    repository = status_env.parts.board.repository
+    repository = status_env.parts.repository
     await _checked_up_to_head(status_env.parts.chain_check, (await repository.audit_head())[0])
     before = await db.fetchval("SELECT verified_seq FROM status.audit_verification")
     await some_changes(status_env, identity_env, clock)
-    replicas = [ChainCheck(repository.pool, AuditChain(status_env.settings.audit_key), clock) for _ in range(4)]
+    replicas = [ChainCheck(repository, AuditChain(status_env.settings.audit_key), clock) for _ in range(4)]
     reports = [report for report in await asyncio.gather(*(replica.run() for replica in replicas)) if report]
     after = await db.fetchval("SELECT verified_seq FROM status.audit_verification")
     assert reports and all(not report.new_problems for report in reports)
     # Each new entry verified by exactly one of them: none twice, none left out.
     assert sum(report.new_entries for report in reports) == after - before == 3
     # One that never ran a round goes on from where the others stopped.
-    late = ChainCheck(repository.pool, AuditChain(status_env.settings.audit_key), clock)
+    late = ChainCheck(repository, AuditChain(status_env.settings.audit_key), clock)
     assert (await late.run()).new_entries == 0

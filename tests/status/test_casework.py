@@ -160,7 +160,7 @@ async def test_an_override_takes_effect_only_when_a_second_officer_approves(stat
     assert (change.cause, list(change.officer_ids), change.legal_basis) == (
         pb.CHANGE_CAUSE_OVERRIDE, ["officer.a", "officer.b"], "Infectious Disease Law art. 39; order 2022-17")
     with later(clock, timedelta(days=7, seconds=1)):
-        await status_env.parts.board.review_due()
+        await status_env.parts.retention.review_due()
         assert (await status_of(status_env, person)).colour == GREEN
 
 

@@ -156,15 +156,15 @@ async def test_a_high_risk_stay_turns_red_and_time_alone_turns_it_green(status_e
     await itinerary_env.stub.DeclareRiskArea(itinerary_pb2.DeclareRiskAreaRequest(
         area_code="650102", level=common_pb2.RISK_LEVEL_HIGH, effective_time=timestamp(clock.now() - timedelta(days=1)),
         authority="xinjiang-hc", reason="test"))
-    await status_env.parts.board.decide([person], 5)
+    await status_env.parts.decider.decide([person], 5)
     status = await status_of(status_env, person)
     assert (status.colour, [r.code for r in status.reasons], status.reasons[0].detail) == (
         RED, ["HIGH_RISK_STAY"], "650102")
     departure = clock.now() - timedelta(hours=4)
     assert status.reasons[0].until_time.ToDatetime(tzinfo=departure.tzinfo) == departure + timedelta(days=14)
     with later(clock, timedelta(days=14, hours=1)):
-        assert await status_env.parts.board.review_due() >= 1
-        row = await status_env.parts.board.repository.enrolled([person])
+        assert await status_env.parts.retention.review_due() >= 1
+        row = await status_env.parts.repository.enrolled([person])
         assert row[person][1].decision.colour == 1  # green again, decided by the scheduler
 
 
@@ -179,7 +179,7 @@ async def test_a_hubei_green_lapses_to_yellow_without_a_check_in_for_72_hours(st
     person = await person_in(identity_env, HUBEI)
     await status_of(status_env, person)
     with later(clock, timedelta(hours=73)):
-        await status_env.parts.board.review_due()
+        await status_env.parts.retention.review_due()
         status = await status_of(status_env, person)
         assert (status.colour, [r.code for r in status.reasons]) == (YELLOW, ["CHECK_IN_OVERDUE"])
         checked_in = await status_env.stub.RecordCheckIn(pb.RecordCheckInRequest(person_id=person,
@@ -235,8 +235,8 @@ async def test_personal_data_past_retention_is_purged_but_an_open_case_is_kept(s
     await record(status_env, diagnosis(still_ill, pb.DIAGNOSIS_CONFIRMED, clock.now()))
     await status_env.stub.RecordCheckIn(pb.RecordCheckInRequest(person_id=settled, temperature_celsius=36.5))
     with later(clock, timedelta(days=181)):
-        await status_env.parts.board.review_due()
-        await status_env.parts.board.purge()
+        await status_env.parts.retention.review_due()
+        await status_env.parts.retention.purge()
         remaining = await db.fetch("SELECT person_id::text FROM status.facts WHERE person_id = ANY($1::uuid[])",
                                    [settled, still_ill])
         assert [row[0] for row in remaining] == [still_ill]

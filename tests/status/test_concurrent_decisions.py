@@ -29,7 +29,7 @@ async def assert_one_history(status_env, db, person: str, versions: int) -> list
                                uuid.UUID(person))
     assert (stored["version"], stored["colour"], stored["audit_seq"]) == (
         versions, entries[-1]["colour"], entries[-1]["seq"])
-    again = await status_env.parts.board.decide([person], ChangeCause.REVALIDATION)
+    again = await status_env.parts.decider.decide([person], ChangeCause.REVALIDATION)
     assert again.changed == 0
     return entries
 

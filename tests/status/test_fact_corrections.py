@@ -53,7 +53,7 @@ async def red_by_diagnosis(status_env, identity_env, clock) -> pb.Fact:
 
 
 async def facts_rows(status_env, person: str) -> list:
-    return await status_env.parts.board.repository.pool.fetch(
+    return await status_env.parts.repository.pool.fetch(
         "SELECT fact_id, retract_time FROM status.facts WHERE person_id = $1", person)
 
 
@@ -64,7 +64,7 @@ async def test_a_retracted_fact_turns_the_colour_back_and_is_kept_as_superseded(
     assert response.correction.kind == pb.CORRECTION_KIND_FACT_RETRACTED
     rows = await facts_rows(status_env, recorded.person_id)
     assert len(rows) == 1 and rows[0]["retract_time"] is not None  # kept, not deleted
-    superseded = await status_env.parts.board.repository.pool.fetchval(
+    superseded = await status_env.parts.repository.pool.fetchval(
         "SELECT superseded FROM status.corrections WHERE correction_id = $1", response.correction.correction_id)
     assert superseded and b"kind" not in superseded  # what it said is kept, sealed
 
@@ -121,7 +121,7 @@ async def test_a_retried_retraction_is_applied_once(status_env, identity_env, cl
                                          status_env.stub.RetractFact(retraction(recorded)))
     assert first.correction.correction_id == second.correction.correction_id
     assert sorted([first.duplicate, second.duplicate]) == [False, True]
-    count = await status_env.parts.board.repository.pool.fetchval(
+    count = await status_env.parts.repository.pool.fetchval(
         "SELECT count(*) FROM status.audit_log WHERE person_id = $1 AND cause = 20", recorded.person_id)
     assert count == 1
 
@@ -134,9 +134,9 @@ async def test_of_a_concurrent_retraction_and_amendment_the_second_sees_the_firs
         return_exceptions=True)
     applied = [r for r in results if not isinstance(r, Exception)]
     failed = [r for r in results if isinstance(r, Exception)]
-    corrections = await status_env.parts.board.repository.pool.fetchval(
+    corrections = await status_env.parts.repository.pool.fetchval(
         "SELECT count(*) FROM status.corrections WHERE person_id = $1", recorded.person_id)
-    entries = await status_env.parts.board.repository.pool.fetchval(
+    entries = await status_env.parts.repository.pool.fetchval(
         "SELECT count(*) FROM status.audit_log WHERE person_id = $1 AND cause = 20", recorded.person_id)
     # Serialised on the fact's row: an amendment after the retraction is refused; a retraction after
     # the amendment retracts the amended fact. Either way nothing is lost and each applied one is audited.
@@ -187,10 +187,10 @@ async def test_an_unknown_record_is_not_found(status_env, identity_env, clock):
 async def test_a_correction_entry_is_chained_and_an_edited_correction_id_is_caught(status_env, identity_env, clock):
     recorded = await red_by_diagnosis(status_env, identity_env, clock)
     await status_env.stub.RetractFact(retraction(recorded))
-    repository = status_env.parts.board.repository
+    repository = status_env.parts.repository
     chain = AuditChain(status_env.settings.audit_key)
-    async with repository.pool.acquire() as connection:
-        entries = await repository.audit_chain(connection, 0, 1_000_000)
+    async with repository.snapshot() as snapshot:
+        entries = await snapshot.audit_chain(0, 1_000_000)
     entry, previous, entry_hash = next(row for row in reversed(entries) if row[0].person_id == recorded.person_id)
     assert entry.correction_id and chain.link(previous, entry) == entry_hash
     assert chain.link(previous, dataclasses.replace(entry, correction_id=str(uuid.uuid4()))) != entry_hash
@@ -201,8 +201,8 @@ async def test_what_a_corrected_fact_said_goes_after_the_fact_retention_and_the_
     recorded = await red_by_diagnosis(status_env, identity_env, clock)
     response = await status_env.stub.RetractFact(retraction(recorded))
     with later(clock, status_env.settings.fact_retention + timedelta(days=1)):
-        await status_env.parts.board.purge()
-    pool = status_env.parts.board.repository.pool
+        await status_env.parts.retention.purge()
+    pool = status_env.parts.repository.pool
     assert await facts_rows(status_env, recorded.person_id) == []
     row = await pool.fetchrow("SELECT superseded, reason FROM status.corrections WHERE correction_id = $1",
                               response.correction.correction_id)

@@ -49,7 +49,7 @@ async def test_a_stay_outside_any_risk_period_is_not_in_the_feed(status_env, ide
     await declared_high(itinerary_env, clock, "650105", days_ago=2)
     person = await person_in(identity_env, NATIONAL_ONLY)
     await status_env.parts.recomputation.follow_stays()  # catch up with other tests' stays
-    cursor = await status_env.parts.board.repository.stay_feed_cursor()
+    cursor = await status_env.parts.repository.stay_feed_cursor()
 
     await ingest_one_stay(itinerary_env.stub, person, "650105", clock.now() - timedelta(days=6))  # before it
     page = await itinerary_env.stub.ListNewlyRiskyPersons(itinerary_pb2.ListNewlyRiskyPersonsRequest(cursor=cursor))
@@ -68,8 +68,8 @@ async def test_a_restarted_status_resumes_the_feed_where_it_stopped(status_env, 
     # The stays are ingested while status is down; a new process follows from the stored cursor.
     await asyncio.gather(*(ingest_one_stay(itinerary_env.stub, p, "650106", clock.now() - timedelta(days=2))
                            for p in persons))
-    board = status_env.parts.board
-    restarted = Recomputation(board, board._itinerary, timedelta(days=1))
+    parts = status_env.parts
+    restarted = Recomputation(parts.decider, parts.repository, parts.itinerary, timedelta(days=1))
     await restarted.follow_stays()
 
     assert [(await status_of(status_env, p)).colour for p in persons] == [RED] * 3
@@ -103,8 +103,8 @@ async def test_two_replicas_following_at_once_decide_each_change_once(
         await status_of(status_env, person)
     await asyncio.gather(*(ingest_one_stay(itinerary_env.stub, p, "650109", clock.now() - timedelta(days=1))
                            for p in persons))
-    board = status_env.parts.board
-    replicas = [Recomputation(board, board._itinerary, timedelta(days=1)) for _ in range(2)]
+    parts = status_env.parts
+    replicas = [Recomputation(parts.decider, parts.repository, parts.itinerary, timedelta(days=1)) for _ in range(2)]
 
     await asyncio.gather(*(replica.follow_stays() for replica in replicas))
     await asyncio.gather(*(replica.follow_stays() for replica in replicas))

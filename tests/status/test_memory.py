@@ -139,7 +139,7 @@ async def test_a_shown_status_comes_from_memory_and_a_change_here_is_seen_at_onc
     hits = _hits()
     shown = (await status_env.stub.GetStatus(pb.GetStatusRequest(person_id=person))).status
     assert _hits() == hits + 1 and shown == first
-    await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.board.now()))
+    await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.decider.now()))
     # No wait for the notification: this replica's own write dropped the entry before it answered.
     after = (await status_env.stub.GetStatus(pb.GetStatusRequest(person_id=person))).status
     assert after.version == first.version + 1 and after.colour == common_pb2.COLOUR_RED
@@ -155,7 +155,7 @@ async def test_a_change_on_another_replica_is_seen_once_its_notification_arrives
         watch = status_env.stub.WatchStatus(pb.WatchStatusRequest(person_id=person))
         assert (await watch.read()).status.version == first.version
         await elsewhere.RecordFacts(pb.RecordFactsRequest(
-            facts=[diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.board.now())]))
+            facts=[diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.decider.now())]))
         # The notification that woke this watch dropped the entry first.
         assert (await watch.read()).status.version == first.version + 1
         watch.cancel()
@@ -183,7 +183,7 @@ async def test_while_notifications_are_down_every_status_is_read_from_the_databa
                 await connection.close()
             await _until(lambda: not parts.recent.enabled)
             assert len(parts.recent) == 0
-            await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.board.now()))
+            await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.decider.now()))
             shown = (await here.GetStatus(pb.GetStatusRequest(person_id=person))).status
             assert shown.version == first.version + 1
             # Back within the listening job's interval, and memory fills again from then on.
@@ -208,7 +208,7 @@ async def test_a_code_turns_stale_at_the_checkpoint_once_another_replica_changes
         watch = status_env.stub.WatchStatus(pb.WatchStatusRequest(person_id=person))
         await watch.read()
         await elsewhere.RecordFacts(pb.RecordFactsRequest(
-            facts=[diagnosis(person, pb.DIAGNOSIS_CLOSE_CONTACT, status_env.parts.board.now())]))
+            facts=[diagnosis(person, pb.DIAGNOSIS_CLOSE_CONTACT, status_env.parts.decider.now())]))
         await watch.read()  # the notification has arrived here
         watch.cancel()
         assert list((await status_env.stub.GetCodeStanding(standing)).standings) == [pb.CODE_STANDING_STALE]
@@ -216,5 +216,5 @@ async def test_a_code_turns_stale_at_the_checkpoint_once_another_replica_changes
         fresh = read_code((await status_env.stub.IssueCode(pb.IssueCodeRequest(person_id=person))).payload)
         again = pb.GetCodeStandingRequest(code_ids=[fresh.claims.code_id.hex()])
         assert list((await status_env.stub.GetCodeStanding(again)).standings) == [pb.CODE_STANDING_CURRENT]
-        await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.board.now()))
+        await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, status_env.parts.decider.now()))
         assert list((await status_env.stub.GetCodeStanding(again)).standings) == [pb.CODE_STANDING_STALE]

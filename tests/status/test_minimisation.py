@@ -12,7 +12,7 @@ import pytest
 from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
-from services.status import bootstrap as status
+from services.status import commands
 from services.status.audit import AuditChain
 from services.status.servicer import REDUCED_REASON
 from tests.support.status import NATIONAL_ONLY, diagnosis, later, person_in, record, status_of
@@ -31,18 +31,18 @@ async def test_details_past_retention_are_reduced_to_keyed_digests_and_the_chain
     await record(status_env, diagnosis(person, pb.DIAGNOSIS_CONFIRMED, clock.now()))
     before = await entries_of(db, person)
     chain = AuditChain(status_env.settings.audit_key)
-    board = status_env.parts.board
+    purging = status_env.parts.retention
     retention = status_env.settings.audit_detail_retention
     assert retention == timedelta(days=180)
 
     with later(clock, retention - timedelta(days=1)):
-        await board.reduce_audit_details()
+        await purging.reduce_audit_details()
     assert all(row["reduce_time"] is None for row in await entries_of(db, person))  # not yet past the retention
     with later(clock, retention + timedelta(days=1)):
         # Two purges at once (two replicas): each entry is reduced once, from its original reasons.
-        reduced = await asyncio.gather(board.reduce_audit_details(), board.reduce_audit_details())
+        reduced = await asyncio.gather(purging.reduce_audit_details(), purging.reduce_audit_details())
         assert sum(reduced) >= 2
-        assert await board.reduce_audit_details() == 0
+        assert await purging.reduce_audit_details() == 0
     after = await entries_of(db, person)
 
     # The superseded entries' details are keyed digests of what they were; the newest keeps its
@@ -63,7 +63,7 @@ async def test_details_past_retention_are_reduced_to_keyed_digests_and_the_chain
     assert (changes[1].colour, changes[1].cause) == (common_pb2.COLOUR_YELLOW, pb.CHANGE_CAUSE_FACT)
 
     # `healthcode verify-audit` walks the whole chain, reduced entries included.
-    assert await status.verify_audit(status_env.settings) == []
+    assert await commands.verify_audit(status_env.settings) == []
 
 
 async def test_the_log_allows_no_update_but_one_reduction(status_env, identity_env, clock, db):
@@ -71,7 +71,7 @@ async def test_the_log_allows_no_update_but_one_reduction(status_env, identity_e
     await status_of(status_env, person)
     await record(status_env, diagnosis(person, pb.DIAGNOSIS_SECONDARY_CONTACT, clock.now()))
     with later(clock, status_env.settings.audit_detail_retention + timedelta(days=1)):
-        await status_env.parts.board.reduce_audit_details()
+        await status_env.parts.retention.reduce_audit_details()
     first = (await entries_of(db, person))[0]["seq"]
     for statement in (
             "UPDATE status.audit_log SET reasons = '[]', reduce_time = now() WHERE seq = $1",   # a second reduction

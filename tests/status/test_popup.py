@@ -13,7 +13,7 @@ from healthcode.common.v1 import common_pb2
 from healthcode.itinerary.v1 import itinerary_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
-from services.status.board import POPUP_AUTHORITY
+from services.status.intake import POPUP_AUTHORITY
 from tests.support.status import fact, later, person_in, record, status_of
 from tests.support import error_details, ingest_one_stay, refused, timestamp
 
@@ -41,7 +41,7 @@ async def press_continue(status_env, person_id: str, request_id: str = "", actor
 
 
 async def presses(status_env, person_id: str) -> int:
-    return await status_env.parts.board.repository.pool.fetchval(
+    return await status_env.parts.repository.pool.fetchval(
         "SELECT count(*) FROM status.facts WHERE person_id = $1 AND authority = $2", person_id, POPUP_AUTHORITY)
 
 
@@ -148,11 +148,11 @@ async def test_a_press_is_sealed_at_rest_and_deleted_with_the_registrations_it_w
                                                                                      clock):
     person = await person_in(identity_env, TIANJIN)
     await press_continue(status_env, person)
-    pool = status_env.parts.board.repository.pool
+    pool = status_env.parts.repository.pool
     row = await pool.fetchrow("SELECT sealed, retain_until, record_time FROM status.facts "
                               "WHERE person_id = $1 AND authority = $2", person, POPUP_AUTHORITY)
     assert b"risky" not in bytes(row["sealed"])
     assert row["retain_until"] == row["record_time"] + timedelta(days=60)
     with later(clock, timedelta(days=60, seconds=1)):
-        await status_env.parts.board.purge()
+        await status_env.parts.retention.purge()
         assert await presses(status_env, person) == 0

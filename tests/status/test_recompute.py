@@ -72,9 +72,9 @@ async def test_a_run_resumes_after_the_last_person_it_finished(status_env, ident
     await db.execute("UPDATE status.recompute_runs SET last_person_id = $2, persons_done = 2 "
                      "WHERE declaration_id = $1", declaration, persons[1])
     await status_env.parts.recomputation.work()
-    run = await status_env.parts.board.repository.get_run(declaration)
+    run = await status_env.parts.repository.get_run(declaration)
     assert (run.state, run.persons_done, run.persons_changed) == (2, 4, 2)
-    assert [(await status_env.parts.board.repository.enrolled([p]))[p][1].decision.colour for p in persons] == [
+    assert [(await status_env.parts.repository.enrolled([p]))[p][1].decision.colour for p in persons] == [
         1, 1, 3, 3]  # only the two after the resume point were recomputed here
 
 
@@ -82,7 +82,7 @@ async def test_declarations_are_followed_without_being_asked(status_env, identit
     persons = await travellers(status_env, identity_env, itinerary_env, clock, "620402", 2)
     declaration = await declare(itinerary_env, clock, "620402", common_pb2.RISK_LEVEL_MEDIUM)
     await status_env.parts.recomputation.follow_declarations()
-    assert (await status_env.parts.board.repository.get_run(declaration)) is not None
+    assert (await status_env.parts.repository.get_run(declaration)) is not None
     await status_env.parts.recomputation.work()
     assert [(await status_of(status_env, p)).colour for p in persons] == [common_pb2.COLOUR_YELLOW] * 2
 
@@ -114,7 +114,7 @@ async def test_operators_see_changes_per_cause_and_the_recompute_backlog_and_lag
     assert _sample("healthcode_status_recompute_persons_total") - recomputed == len(persons)
     assert _sample("healthcode_status_audit_head_timestamp_seconds") >= clock.now().timestamp() - 1
     await status_env.parts.recomputation.work()
-    still_running = await status_env.parts.board.repository.running_runs()
+    still_running = await status_env.parts.repository.running_runs()
     assert _sample("healthcode_status_recompute_runs_running") == len(still_running)
     if not still_running:
         assert _sample("healthcode_status_recompute_lag_seconds") == 0

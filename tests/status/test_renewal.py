@@ -24,7 +24,7 @@ def beijing(clock, hour: int, minute: int = 0, days: int = 0) -> datetime:
 
 
 def renewal(status_env) -> Renewal:
-    return Renewal(status_env.parts.board, HORIZON, rate=100_000, interval=1.0)
+    return Renewal(status_env.parts.decider, HORIZON, rate=100_000, interval=1.0)
 
 
 async def audit_versions(db, person: str) -> list[int]:

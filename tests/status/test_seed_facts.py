@@ -114,7 +114,7 @@ async def test_concurrent_test_results_for_one_person_keep_the_latest_and_duplic
     responses = await asyncio.gather(*(record(status_env, message) for message in facts + facts))
 
     assert sum(r.stored_count for r in responses) == 8
-    stored = await status_env.parts.board.repository.pool.fetchval(
+    stored = await status_env.parts.repository.pool.fetchval(
         "SELECT count(*) FROM status.facts WHERE person_id = $1", person)
     assert stored == 8
     status = await status_of(status_env, person)
@@ -133,16 +133,16 @@ async def test_a_fever_medicine_purchase_is_deleted_after_its_retention_and_the_
     status = await status_of(status_env, person)
     assert (status.colour, status.display_colour, [r.code for r in status.reasons]) == (
         YELLOW, "orange", ["FEVER_MEDICINE_PURCHASE"])
-    pool = status_env.parts.board.repository.pool
+    pool = status_env.parts.repository.pool
     kept = await pool.fetchval("SELECT retain_until FROM status.facts WHERE person_id = $1", person)
     assert kept == bought + timedelta(days=30)
 
     with later(clock, timedelta(days=29)):
-        await status_env.parts.board.purge()
+        await status_env.parts.retention.purge()
         assert await pool.fetchval("SELECT count(*) FROM status.facts WHERE person_id = $1", person) == 1
         assert (await status_of(status_env, person)).colour == GREEN   # orange for 4 days only
     with later(clock, timedelta(days=30, seconds=1)):
-        await status_env.parts.board.purge()
+        await status_env.parts.retention.purge()
         assert await pool.fetchval("SELECT count(*) FROM status.facts WHERE person_id = $1", person) == 0
         assert (await status_of(status_env, person)).colour == GREEN
 

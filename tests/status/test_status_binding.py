@@ -9,8 +9,8 @@ from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.codes import read_code
-from services.status import bootstrap as status
-from services.status.board import BINDING_FAILURES
+from services.status import commands
+from services.status.deciding import BINDING_FAILURES
 from services.status.model import ChangeCause
 from tests.support.status import NATIONAL_ONLY, diagnosis, person_in, record, status_of
 
@@ -73,25 +73,25 @@ async def test_an_old_row_put_back_with_its_own_binding_is_caught_by_verify_audi
         "person_id", "version", "colour", "display_colour", "reasons", "compute_time", "valid_until",
         "next_change_time", "audit_seq", "binding")])
 
-    problems = await status.verify_audit(status_env.settings)
+    problems = await commands.verify_audit(status_env.settings)
 
     assert [p for p in problems if person in p] == [f"status of {person}: is not its newest audit entry"]
-    await status_env.parts.board.decide([person], ChangeCause.REVALIDATION)  # put right for the tests that follow
-    assert not [p for p in await status.verify_audit(status_env.settings) if person in p]
+    await status_env.parts.decider.decide([person], ChangeCause.REVALIDATION)  # put right for the tests that follow
+    assert not [p for p in await commands.verify_audit(status_env.settings) if person in p]
 
 
 async def test_verify_audit_names_an_edited_status_row(status_env, identity_env, clock, db):
     person, _ = await red_after_green_code(status_env, identity_env, clock)
     await db.execute("UPDATE status.statuses SET colour = 1 WHERE person_id = $1", uuid.UUID(person))
 
-    problems = await status.verify_audit(status_env.settings)
+    problems = await commands.verify_audit(status_env.settings)
 
     assert [p for p in problems if person in p] == [
         f"status of {person}: binding does not verify (edited or unbound)"]
     # A code reads the primary's row (a shown status may still come from memory, which holds the
     # version the chain bound): the edited row is replaced then.
     await status_env.stub.IssueCode(pb.IssueCodeRequest(person_id=person))
-    assert not [p for p in await status.verify_audit(status_env.settings) if person in p]
+    assert not [p for p in await commands.verify_audit(status_env.settings) if person in p]
 
 
 async def test_a_row_from_before_bindings_is_bound_on_its_next_read_without_a_new_version(

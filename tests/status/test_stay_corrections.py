@@ -76,17 +76,17 @@ async def test_a_withdrawn_stay_lifts_its_colour_and_a_replayed_page_records_it_
     person = await person_in(identity_env, NATIONAL_ONLY)
     sent = await stay_at(itinerary_env, person, "650204", clock)
     await status_env.parts.recomputation.follow_stays()
-    cursor = await status_env.parts.board.repository.stay_feed_cursor()
+    cursor = await status_env.parts.repository.stay_feed_cursor()
 
     await correct(itinerary_env, itinerary_pb2.StayCorrection(
         stay=sent, action=itinerary_pb2.STAY_CORRECTION_ACTION_WITHDRAW, reason="another subscriber's record"))
     await status_env.parts.recomputation.follow_stays()
     # As after a crash before the cursor moved: the page is decided again.
-    await status_env.parts.board.repository.move_stay_feed_cursor(cursor)
+    await status_env.parts.repository.move_stay_feed_cursor(cursor)
     await status_env.parts.recomputation.follow_stays()
 
     assert (await status_of(status_env, person)).colour == GREEN
-    pool = status_env.parts.board.repository.pool
+    pool = status_env.parts.repository.pool
     assert await pool.fetchval("SELECT count(*) FROM status.corrections WHERE person_id = $1", person) == 1
     assert await pool.fetchval(
         "SELECT count(*) FROM status.audit_log WHERE person_id = $1 AND cause = 20", person) == 1

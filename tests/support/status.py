@@ -19,7 +19,7 @@ from healthcode.itinerary.v1 import itinerary_pb2
 from services.status.casework import bootstrap_administrator
 from tests.support import ManualClock, passport, timestamp
 from services.status.audit import AuditChain, verify_chain
-from services.status.repository import StatusRepository
+from services.status.repository import StatusTransaction
 from services.status.model import CheckIn, Decision, Diagnosis, Evidence, Exposure, Fact, FactKind, QuarantinePlace
 from services.status.model import TestResult as SampleResult
 
@@ -70,8 +70,8 @@ ADMINISTRATOR = "000000.test-administrator"
 
 
 async def administrator(status_env) -> str:
-    await bootstrap_administrator(status_env.parts.board.repository, ADMINISTRATOR, "000000",
-                                  status_env.parts.board.now())
+    await bootstrap_administrator(status_env.parts.repository, ADMINISTRATOR, "000000",
+                                  status_env.parts.decider.now())
     return ADMINISTRATOR
 
 
@@ -110,10 +110,10 @@ async def tampering(database_url: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def problems(status_env, connection: asyncpg.Connection, expected_head=None) -> list[str]:
-    repository = StatusRepository(status_env.parts.board.repository.pool)
+    transaction = StatusTransaction(connection)
     return await verify_chain(AuditChain(status_env.settings.audit_key),
-                              lambda seq: repository.audit_chain(connection, seq, 1000),
-                              await repository.lock_audit_head(connection, lock=False), expected_head)
+                              lambda seq: transaction.audit_chain(seq, 1000),
+                              await transaction.lock_audit_head(lock=False), expected_head)
 
 
 RED, YELLOW, GREEN = common_pb2.COLOUR_RED, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_GREEN

@@ -64,7 +64,7 @@ async def status_of(provinces: Provinces, person: str) -> status_pb2.Status:
 
 async def jiangsu_facts(provinces: Provinces, person: str) -> list[tuple[str, int]]:
     """(record id, source) of every fact Jiangsu's word made in the person's Hubei status."""
-    pool = provinces.hubei.status_parts.board.repository.pool
+    pool = provinces.hubei.status_parts.repository.pool
     rows = await pool.fetch("SELECT authority_record_id, source FROM status.facts WHERE person_id = $1 "
                             "AND authority = $2 ORDER BY authority_record_id", person, JIANGSU_AUTHORITY)
     return [(r["authority_record_id"], r["source"]) for r in rows]

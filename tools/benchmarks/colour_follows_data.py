@@ -311,11 +311,11 @@ async def main(args: argparse.Namespace) -> None:
         keys = population.PopulationKeys.read(environ)
         async with grpc.aio.insecure_channel(environ["HEALTHCODE_ITINERARY_ADDRESS"]) as itinerary_channel, \
                 grpc.aio.insecure_channel(server.address) as status_channel:
-            stays = await late_stays(args, url, keys, parts.board,
+            stays = await late_stays(args, url, keys, parts.decider,
                                      itinerary_pb2_grpc.ItineraryServiceStub(itinerary_channel))
             report_stays(stays)
             if args.midnight_persons:
-                night = await midnight(args, url, parts.board, clock,
+                night = await midnight(args, url, parts.decider, clock,
                                        status_pb2_grpc.StatusServiceStub(status_channel))
                 report_midnight(night)
         await server.stop(grace=1)

@@ -13,7 +13,7 @@ federation port (SubmitRiskList, as Jiangsu's outbox sends them), each timed to 
 - ours: the same size, `persons` of its records about Hubei residents: each becomes a fact and every
   person is decided (one decision per page of 1000), the rest as above;
 - replayed: the `ours` batch again after status has taken it: acknowledged as a duplicate, nothing sent;
-- decide alone: StatusBoard.decide of the same persons with no new fact (the decision's own cost,
+- decide alone: Decider.decide of the same persons with no new fact (the decision's own cost,
   what `ours` adds per person beyond storing facts).
 Medians of `rounds` (each round new batches and new persons' facts). Uses HEALTHCODE_DATABASE_URL
 when set (and writes into it), otherwise an embedded Postgres in a temporary directory.
@@ -60,7 +60,7 @@ async def register(provinces, count: int) -> list[tuple[str, bytes]]:
 
     ids = await asyncio.gather(*(one() for _ in range(count)))
     for start in range(0, len(ids), 1000):
-        await hubei.status_parts.board.decide(ids[start:start + 1000], ChangeCause.ENROLMENT)
+        await hubei.status_parts.decider.decide(ids[start:start + 1000], ChangeCause.ENROLMENT)
     refs = {}
     for start in range(0, len(ids), 1000):
         response = await hubei.persons.BatchGetPersons(identity_pb2.BatchGetPersonsRequest(
@@ -113,14 +113,14 @@ async def main(args: argparse.Namespace) -> None:
             figures["ours"].append(await timed(federation.SubmitRiskList(ours)))
             figures["replayed"].append(await timed(federation.SubmitRiskList(ours)))
             ids = [person_id for person_id, _ in persons]
-            board = provinces.hubei.status_parts.board
+            parts = provinces.hubei.status_parts
 
             async def decide_all() -> None:
                 for start in range(0, len(ids), 1000):
-                    await board.decide(ids[start:start + 1000], ChangeCause.REVALIDATION)
+                    await parts.decider.decide(ids[start:start + 1000], ChangeCause.REVALIDATION)
 
             figures["decide"].append(await timed(decide_all()))
-            red = await board.repository.pool.fetchval(
+            red = await parts.repository.pool.fetchval(
                 "SELECT count(*) FROM status.statuses WHERE person_id = ANY($1::uuid[]) AND colour = 3", ids)
             assert red == len(ids), f"{red} of {len(ids)} persons red"
     finally:

@@ -19,7 +19,7 @@ rpc: every person is read once first (GetStatus decides and stores), then GetSta
 statuses and IssueCode signs them, next to the echo server, with each server's CPU per call.
 signatures: ES256 sign and verify with `cryptography` in this process, and the whole code
 (CWT, COSE_Sign1, zlib, base45) that IssueCode signs.
-recompute: `StatusBoard.decide(ids, RISK_DECLARATION, refresh=False)` in batches of 1000 ascending
+recompute: `Decider.decide(ids, RISK_DECLARATION, refresh=False)` in batches of 1000 ascending
 ids, in this process, against the same database and the identity and itinerary processes: what
 `Recomputation._run` does per chunk of the affected-persons stream (less its progress UPDATE, and
 it runs one batch at a time). The first pass creates every status (version 1, one audit entry
@@ -78,11 +78,12 @@ from services.runtime.logs import configure_logging
 from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.sealing import Keyring
 from services.runtime.settings import Env
-from services.status import board as board_module
 from services.status import bootstrap as status
+from services.status import deciding as deciding_module
 from services.status import facts as intake
 from services.status import repository as status_repository
-from services.status.board import StatusBoard
+from services.status.deciding import Decider
+from services.status.repository import StatusTransaction
 from services.status.clients import Identity, Itinerary
 from services.status.model import ChangeCause, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
 from tools.load.baselines import echo_call
@@ -228,7 +229,7 @@ async def run_batches(work: Callable[[Sequence[str]], Awaitable[int]], ids: Sequ
             "cpu": cpu.spent(before, cpu.snapshot()), "counted": counted}
 
 
-def service_work(board: StatusBoard) -> Callable[[Sequence[str]], Awaitable[int]]:
+def service_work(board: Decider) -> Callable[[Sequence[str]], Awaitable[int]]:
     async def work(batch: Sequence[str]) -> int:
         return (await board.decide(batch, ChangeCause.RISK_DECLARATION, refresh=False)).changed
 
@@ -338,12 +339,13 @@ async def reset_baseline(url: str) -> None:
 
 
 class StageTimer:
-    """Wall time per stage of `StatusBoard.decide`, by wrapping the board's collaborators on this
+    """Wall time per stage of `Decider.decide`, by wrapping the decider's collaborators on this
     instance only (one batch at a time, so the stages add up)."""
 
-    def __init__(self, board: StatusBoard) -> None:
+    def __init__(self, board: Decider, itinerary: Itinerary) -> None:
         self.times: dict[str, float] = defaultdict(float)
         self._board = board
+        self._itinerary = itinerary
         self._undo: list[Callable[[], None]] = []
 
     def _wrap(self, owner, name: str, stage: str) -> None:
@@ -368,15 +370,16 @@ class StageTimer:
         self._undo.append(lambda: setattr(owner, name, original) if own else delattr(owner, name))
 
     def __enter__(self) -> Self:
-        board, repository = self._board, self._board.repository
+        board = self._board
         self._wrap(board, "_enrol_missing", "unenrolled")
-        self._wrap(board._itinerary, "exposures", "exposures")
-        self._wrap(repository, "lock_for_decision", "lock")
-        self._wrap(repository, "sealed_facts", "facts")
-        self._wrap(repository, "check_ins", "check_ins")
+        self._wrap(self._itinerary, "exposures", "exposures")
+        # Statements inside a decision run on its transaction (every instance: one batch at a time).
+        self._wrap(StatusTransaction, "lock_for_decision", "lock")
+        self._wrap(StatusTransaction, "sealed_facts", "facts")
+        self._wrap(StatusTransaction, "check_ins", "check_ins")
         self._wrap(board, "_evidence", "evidence")
-        self._wrap(board_module, "decide", "model")
-        self._wrap(repository, "write_statuses", "write")
+        self._wrap(deciding_module, "decide", "model")
+        self._wrap(StatusTransaction, "write_statuses", "write")
         self._wrap(board, "_append_audit", "audit")
         self._wrap(board, "decide", "total")
         return self
@@ -520,7 +523,7 @@ async def main(args: argparse.Namespace) -> None:
             peer_channel = open_channel(environ["HEALTHCODE_ITINERARY_ADDRESS"])
             parts = await status.build_parts(settings, pool, Identity(identity_channel), Itinerary(peer_channel),
                                              SystemClock())
-            board = parts.board
+            board = parts.decider
             service = service_work(board)
 
             # Trials: 1, 2, 4 batches in flight, each on its own fresh persons, raw and service, in the
@@ -563,7 +566,7 @@ async def main(args: argparse.Namespace) -> None:
             stages["raw 1"] = defaultdict(float)
             await run_batches(RawBaseline(pool, True, stages["raw 1"]).work, profile_ids, 1, cpu)
             for pass_number in (1, 2):
-                with StageTimer(board) as timer:
+                with StageTimer(board, parts.itinerary) as timer:
                     await run_batches(service, profile_ids, 1, cpu)
                 stages[f"service {pass_number}"] = timer.times
             stages["raw 2"] = defaultdict(float)
@@ -655,9 +658,9 @@ def report_recompute(computed: Recomputed) -> None:
           + f"; audit entries in total {audit_rows}")
     line("path", "in flight", "persons/s", "s", "× raw", "changed", "bench cpu", "itin cpu", "pg cpu", "others")
     rows = [("baseline: raw asyncpg, same SQL, writes", ("raw", 1), None),
-            ("StatusBoard.decide, first pass", ("service", 1), ("raw", 1)),
+            ("Decider.decide, first pass", ("service", 1), ("raw", 1)),
             ("baseline: raw asyncpg, same SQL, reads only", ("raw", 2), None),
-            ("StatusBoard.decide, second pass", ("service", 2), ("raw", 2))]
+            ("Decider.decide, second pass", ("service", 2), ("raw", 2))]
     for name, key, raw in rows:
         r = recompute[key]
         ratio = r["seconds"] / recompute[raw]["seconds"] if raw else 1.0
@@ -668,7 +671,7 @@ def report_recompute(computed: Recomputed) -> None:
     print("(× raw: how many times longer than raw asyncpg; cpu: CPU seconds of this process, itinerary, Postgres, "
           "and of processes outside this benchmark)")
     print(f"trials, {trial_size} fresh persons each, persons/s at 1 / 2 / 4 batches in flight:")
-    for kind, name in (("trial", "StatusBoard.decide"), ("raw trial", "raw asyncpg")):
+    for kind, name in (("trial", "Decider.decide"), ("raw trial", "raw asyncpg")):
         for pass_number in (1, 2):
             line(f"  {name}, pass {pass_number}",
                  *(f"{recompute[(kind, pass_number, c)]['per_second']:.0f}" for c in CONCURRENCIES))
@@ -709,7 +712,7 @@ def report_stages(timed: Stages, phases: dict[str, float]) -> None:
          ms(stages["raw 2"], "total"))
     print(f"itinerary's exposure query, EXPLAIN ANALYZE: {exposure_plan}")
     for pass_number, text in profiles:
-        print(f"\ncProfile of StatusBoard.decide, pass {pass_number}, {BATCH}-person batches, by own time")
+        print(f"\ncProfile of Decider.decide, pass {pass_number}, {BATCH}-person batches, by own time")
         print("\n".join(text.strip().splitlines()[:40]))
 
     print("\nphase wall times (s)")

@@ -460,7 +460,7 @@ PROFILE_BUCKETS = {
         ("GetCodeStanding: code_versions SELECT (pool)", ("StatusRepository.code_versions",)),
         ("GetCodeStanding: stored statuses not in memory (pool)", ("StatusRepository.enrolled",)),
         ("GetCodeStanding: the rest (parse, interceptor, response)",
-         ("StatusBoard.code_standings", "StatusServicer.GetCodeStanding", "CallInterceptor")),
+         ("Codes.code_standings", "Decider.current_versions", "StatusServicer.GetCodeStanding", "CallInterceptor")),
     ],
 }
 _SYSCALLS = {"sendmsg", "write", "writev", "recvmsg", "recv", "read", "syscall", "getpid", "eventfd_write", "futex",
