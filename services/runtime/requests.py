@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
 
 from services import areas
 
@@ -52,38 +51,6 @@ def province_code(value: str, field_path: str) -> str:
 def invalid_page_token() -> InvalidArgument:
     """The one refusal of a page token this service did not issue (or that no longer decodes)."""
     return InvalidArgument.for_field("page_token", "is not a token this service issued", reason="PAGE_TOKEN_INVALID")
-
-
-def time_id_token(moment: datetime, row_id: str) -> str:
-    """A page token for lists ordered by (time, id)."""
-    return f"{moment.isoformat()}|{row_id}"
-
-
-_TIME_ID_TOKEN = re.compile(r"[0-9T:.+-]{19,40}\|[0-9a-f-]{36}")
-
-
-def parse_time_id_token(token: str) -> tuple[datetime, str]:
-    """Decoded as `time_id_token` made it (an aware time, a canonical UUID), or refused."""
-    if not _TIME_ID_TOKEN.fullmatch(token):
-        raise invalid_page_token()
-    moment, _, row_id = token.partition("|")
-    try:
-        parsed = datetime.fromisoformat(moment)
-        if parsed.tzinfo is None:
-            raise ValueError("a naive time")
-        return parsed, str(uuid.UUID(row_id))
-    except (ValueError, OverflowError):
-        raise invalid_page_token() from None
-
-
-_SEQUENCE_TOKEN = re.compile(r"[0-9]{1,19}")
-
-
-def sequence_token(token: str) -> int:
-    """A page token that is a row sequence number: ASCII digits within a bigint, or refused."""
-    if not _SEQUENCE_TOKEN.fullmatch(token) or int(token) > 2**63 - 1:
-        raise invalid_page_token()
-    return int(token)
 
 
 def text(value: str, field_path: str, max_length: int, reason: str = "TEXT_INVALID") -> str:

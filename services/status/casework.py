@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from services.colours import Colour
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.runtime.logs import get_logger
+from services.runtime.paging import Cursor
 from services.runtime import requests
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_uuid
@@ -43,6 +44,8 @@ _CATEGORIES = frozenset(AppealCategory)
 _OFFICER_ID = re.compile(r"^[a-z0-9._-]{1,64}\Z")
 _QUALIFIED = re.compile(r"^([0-9]{6})\.")
 NATIONAL = "000000"
+APPEALS = Cursor("appeals", datetime, uuid.UUID)      # by deadline
+OVERRIDES = Cursor("overrides", datetime, uuid.UUID)  # by proposal time
 # Who granted a bootstrap administrator: the deployment's operators, from the command line.
 BOOTSTRAP_GRANTER = "healthcode-cli"
 
@@ -205,7 +208,7 @@ class Casework:
             raise InvalidArgument.for_field("state", "is not a known state", reason="STATE_INVALID")
         province = requests.province_code(province, "province_code") if province else ""
         size = requested_page_size(page_size)
-        after = requests.parse_time_id_token(page_token) if page_token else None
+        after = APPEALS.after(page_token)
         if overdue_only:
             state = AppealState.PENDING
         rows = await self._repository.list_appeals(state or None, self._clock.now() if overdue_only else None,
@@ -213,7 +216,7 @@ class Casework:
         token = ""
         if len(rows) > size:
             rows = rows[:size]
-            token = requests.time_id_token(rows[-1].deadline_time, rows[-1].appeal_id)
+            token = APPEALS.token(rows[-1].deadline_time, rows[-1].appeal_id)
         return [self._opened(row) for row in rows], token
 
     async def decide_appeal(self, appeal_id: str, reviewer_id: str, approve: bool, reason: str,
@@ -394,9 +397,9 @@ class Casework:
             raise InvalidArgument.for_field("state", "is not a known state", reason="STATE_INVALID")
         province = requests.province_code(province, "province_code") if province else ""
         size = requested_page_size(page_size)
-        after = requests.parse_time_id_token(page_token) if page_token else None
+        after = OVERRIDES.after(page_token)
         rows = await self._repository.list_overrides(state or None, after, size + 1, province or None)
         if len(rows) <= size:
             return rows, ""
         rows = rows[:size]
-        return rows, requests.time_id_token(rows[-1].propose_time, rows[-1].override_id)
+        return rows, OVERRIDES.token(rows[-1].propose_time, rows[-1].override_id)

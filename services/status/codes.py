@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from services.codes.ids import parse_code_id, parse_code_ids
+from services.codes.ids import parse_code_ids
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument
 from services.runtime import requests
+from services.runtime.paging import Cursor
+from services.runtime.requests import invalid_page_token
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_uuid
 from services.status.clients import Identity
@@ -20,6 +22,8 @@ from services.status.signing import IssuedCode, Signer
 
 MAX_COLOUR_CHANGES = 10_000  # per ListColourChanges page
 MAX_CODE_STANDINGS = 100
+STALE_CODES = Cursor("stale_codes", bytes)  # by code id
+CODE_ID_BYTES = 16
 
 
 class Codes:
@@ -66,17 +70,13 @@ class Codes:
         """Unexpired codes carrying an older status version than their person's current one, by
         code id: what an offline checkpoint's snapshot refuses without asking."""
         size = requested_page_size(page_size)
-        after = None
-        if page_token:
-            try:
-                after = parse_code_id(page_token, "page_token")
-            except InvalidArgument:
-                raise InvalidArgument.for_field("page_token", "is not a token this service issued",
-                                                reason="PAGE_TOKEN_INVALID") from None
-        codes = await self._repository.stale_codes(after, self._clock.now(), size + 1)
+        after = STALE_CODES.after(page_token)
+        if after is not None and len(after[0]) != CODE_ID_BYTES:
+            raise invalid_page_token()
+        codes = await self._repository.stale_codes(after[0] if after else None, self._clock.now(), size + 1)
         if len(codes) <= size:
             return codes, ""
-        return codes[:size], codes[size - 1].code_id.hex()
+        return codes[:size], STALE_CODES.token(codes[size - 1].code_id)
 
     async def colour_changes(self, after_sequence: int, page_size: int, province_codes: Sequence[str]
                              ) -> tuple[list[ColourChange], int, bool]:

@@ -17,7 +17,7 @@ from services.colours import Colour
 from services.runtime.clock import Clock
 from services.runtime.errors import NotFound, PermissionDenied
 from services.runtime.logs import get_logger
-from services.runtime import requests
+from services.runtime.paging import Cursor
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring
@@ -50,6 +50,7 @@ def _from_audit(person_id: str, entry: AuditEntry | None) -> Status | None:
 
 # The diagnoses a contact trace may start from.
 CASE_DIAGNOSES = frozenset({Diagnosis.CONFIRMED, Diagnosis.ASYMPTOMATIC})
+CHANGES = Cursor("status_changes", int)  # a person's history, newest first: before this audit seq
 
 
 @dataclass(frozen=True)
@@ -286,13 +287,11 @@ class Decider:
         """A page of the person's history, newest first, with the corrections its entries name."""
         person_id = parse_uuid(person_id, "person_id", "PERSON_ID_INVALID")
         size = requested_page_size(page_size)
-        before = None
-        if page_token:
-            before = requests.sequence_token(page_token)
-        entries = await self._repository.person_changes(person_id, before, size + 1)
+        before = CHANGES.after(page_token)
+        entries = await self._repository.person_changes(person_id, before[0] if before else None, size + 1)
         token = ""
         if len(entries) > size:
-            entries, token = entries[:size], str(entries[size - 1].seq)
+            entries, token = entries[:size], CHANGES.token(entries[size - 1].seq)
         corrections = await self._repository.corrections([e.correction_id for e in entries if e.correction_id])
         return entries, corrections, token
 

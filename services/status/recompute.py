@@ -10,13 +10,15 @@ at a crash is simply done again.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import deque
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.runtime.errors import DomainError, InvalidArgument, NotFound, Unavailable
 from services.runtime.logs import get_logger
 from services.runtime.requests import page_size as requested_page_size
-from services.runtime.requests import parse_time_id_token, parse_uuid, time_id_token
+from services.runtime.paging import Cursor
+from services.runtime.requests import parse_uuid
 from services.status import signals
 from services.status.deciding import CorrectionNote, Decider
 from services.status.model import ChangeCause, CorrectionKind, RecomputeState
@@ -25,6 +27,7 @@ from services.status.repository import CorrectionRow, RecomputeRun, StatusReposi
 
 log = get_logger(__name__)
 BATCHES_IN_FLIGHT = 2
+RUNS = Cursor("recompute_runs", datetime, uuid.UUID)  # by start time
 # Declarations are re-read this far back, so one committed late is not skipped.
 _OVERLAP = timedelta(minutes=1)
 
@@ -166,9 +169,9 @@ class Recomputation:
 
     async def list_runs(self, page_size: int, page_token: str) -> tuple[list[RecomputeRun], str]:
         size = requested_page_size(page_size)
-        after = parse_time_id_token(page_token) if page_token else None
+        after = RUNS.after(page_token)
         runs = await self._repository.list_runs(after, size + 1)
         if len(runs) <= size:
             return runs, ""
         runs = runs[:size]
-        return runs, time_id_token(runs[-1].start_time, runs[-1].declaration_id)
+        return runs, RUNS.token(runs[-1].start_time, runs[-1].declaration_id)

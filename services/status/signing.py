@@ -14,12 +14,15 @@ from services import areas
 from services.codes import CodeClaims, key_id_of, sign_code
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.runtime import requests
+from services.runtime.paging import Cursor
+from services.runtime.requests import invalid_page_token
 from services.runtime.requests import page_size as requested_page_size
 from services.runtime.sealing import Keyring
 from services.status.model import Status
 from services.status.repository import StatusRepository, StoredKey
 
 MAX_KEY_LIFETIME = timedelta(days=731)
+SIGNING_KEYS = Cursor("signing_keys", str, bytes)  # by province, then key id
 
 
 def _key_context(key_id: bytes) -> bytes:
@@ -134,18 +137,17 @@ class Signer:
         if province_code:
             requests.province_code(province_code, "province_code")
         size = requested_page_size(page_size)
-        after = None
-        if page_token:
-            province, _, key_hex = page_token.partition(":")
+        after = SIGNING_KEYS.after(page_token)
+        if after is not None:
+            province, key_id = after
             if not areas.is_province_code(province):
-                raise InvalidArgument.for_field("page_token", "is not a token this service issued",
-                                                reason="PAGE_TOKEN_INVALID")
-            after = (province, _parse_key_id(key_hex, "page_token"))
+                raise invalid_page_token()
+            after = (province, _parse_key_id(key_id.hex(), "page_token"))
         keys = await self._repository.list_keys(province_code or None, after, size + 1)
         if len(keys) <= size:
             return keys, ""
         last = keys[size - 1]
-        return keys[:size], f"{last.province_code}:{last.key_id.hex()}"
+        return keys[:size], SIGNING_KEYS.token(last.province_code, last.key_id)
 
 
 def _whole_second(moment: datetime | None, issued: datetime) -> datetime | None:
