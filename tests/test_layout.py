@@ -70,9 +70,8 @@ def test_every_test_starts_servers_through_the_one_starter():
     assert wrong == []
 
 
-# Services whose SQL is all in their repository (the others still import asyncpg elsewhere: identity's
-# bootstrap.py, for one; extend the set as each is moved).
-SQL_IN_REPOSITORY_ONLY = ("status",)
+# Every service's SQL is in its repositories (`repository.py`, or `<topic>_repository.py` beside it).
+SQL_IN_REPOSITORY_ONLY = ("identity", "itinerary", "status", "verification")
 
 
 def test_only_a_repository_talks_to_postgres():
@@ -81,7 +80,7 @@ def test_only_a_repository_talks_to_postgres():
     wrong = []
     for service in SQL_IN_REPOSITORY_ONLY:
         for path in sorted((ROOT / "services" / service).rglob("*.py")):
-            if path.name == "repository.py":
+            if path.name.endswith("repository.py"):
                 continue
             wrong += [f"{path.relative_to(ROOT)}:{line} imports {name}" for line, name in _imports(path)
                       if name.split(".")[0] == "asyncpg"]
@@ -90,4 +89,12 @@ def test_only_a_repository_talks_to_postgres():
             wrong += [f"{path.relative_to(ROOT)} uses {marker}" for marker in markers
                       if marker in text]
 
+    assert wrong == []
+
+
+def test_page_tokens_are_made_and_refused_in_one_place():
+    """Every list pages with services.runtime.paging.Cursor: no service spells its own token refusal."""
+    wrong = [str(path.relative_to(ROOT)) for path in sorted((ROOT / "services").rglob("*.py"))
+             if path.parent.name != "runtime" and "_pb2" not in path.name
+             and "PAGE_TOKEN_INVALID" in path.read_text()]
     assert wrong == []
