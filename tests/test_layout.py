@@ -98,3 +98,13 @@ def test_page_tokens_are_made_and_refused_in_one_place():
              if path.parent.name != "runtime" and "_pb2" not in path.name
              and "PAGE_TOKEN_INVALID" in path.read_text()]
     assert wrong == []
+
+
+def test_every_verification_rpc_is_answered_by_exactly_one_of_its_two_servicers():
+    from healthcode.verification.v1 import verification_pb2
+
+    from services.verification.servicer import RECOGNITION_RPCS, VENUE_RPCS
+
+    methods = [m.name for m in verification_pb2.DESCRIPTOR.services_by_name["VerificationService"].methods]
+    assert sorted(RECOGNITION_RPCS + VENUE_RPCS) == sorted(methods)
+    assert not set(RECOGNITION_RPCS) & set(VENUE_RPCS)
