@@ -76,7 +76,7 @@ async def _migrate_all(url: str) -> None:
 async def _start(service, environ: Mapping[str, str]) -> tuple[HostedServer, float]:
     """The started server and its drain time."""
     settings = service.settings.read(Env(environ))
-    app = await service.assemble(settings)
+    app, _ = await service.assemble(settings)
     return await start_server(app, settings.server.host, settings.server.port), settings.server.grace_seconds
 
 
@@ -212,7 +212,7 @@ def cmd_service(args: argparse.Namespace) -> int:
         if migrate_on_start:
             await migrate(settings.server.database_url, service.schema, service.migrations)
         tracing.configure(f"healthcode-{service.name}")
-        app = await service.assemble(settings)
+        app, _ = await service.assemble(settings)
         server = await start_server(app, settings.server.host, settings.server.port)
         serve_metrics(settings.server.host, settings.server.metrics_port)
         print(f"{service.name} grpc://{server.address}", flush=True)
@@ -295,7 +295,7 @@ def _worker(name: str, index: int, port: int | None, ready) -> None:
         if migrate_on_start:
             await migrate(settings.server.database_url, service.schema, service.migrations)
         tracing.configure(f"healthcode-{service.name}")
-        app = await service.assemble(settings)
+        app, _ = await service.assemble(settings)
         server = await start_server(app, settings.server.host, settings.server.port, reuse_port=True)
         # One /metrics per process: worker i on the metrics port + i.
         metrics_port = settings.server.metrics_port

@@ -45,7 +45,7 @@ def test_no_test_module_imports_another_test_module_or_a_conftest():
 
 
 # The one starter of servers in tests (tests/support/platform.py); the ways around it, by name.
-STARTING = {"start_server", "start_gateway", "HostedServer", "build_app", "assemble"}
+STARTING = {"start_server", "start_gateway", "HostedServer", "assemble"}
 # The runtime's own tests of start_server (a port taken, health on shutdown) call it as the thing under test.
 STARTS_ITS_OWN = {Path("tests/runtime/test_server.py")}
 

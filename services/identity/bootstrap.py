@@ -65,7 +65,8 @@ def build_registry(settings: IdentitySettings, repository: IdentityRepository, c
         policy=AttestationPolicy(settings.attestation_max_age, settings.attestation_clock_skew), clock=clock)
 
 
-async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> App:
+async def assemble(settings: IdentitySettings, clock: Clock | None = None) -> tuple[App, PersonRegistry]:
+    """The app and its part (the registry), as every service's bootstrap assembles them."""
     await asyncio.to_thread(load_reference_data)
     pool = await open_pool(settings.server, NAME)
     registry = build_registry(settings, IdentityRepository(pool), clock or SystemClock())
@@ -75,9 +76,9 @@ async def build_app(settings: IdentitySettings, clock: Clock | None = None) -> A
     purge_sessions = every(settings.nonce_purge_interval, registry.purge_expired_sessions, "purge_sessions")
     return App(name=NAME, service_names=servicer.SERVICE_NAMES,
                add_to_server=lambda server: servicer.add_to_server(registry, server),
-               background=(purge_nonces, purge_sessions), close=pool.close)
+               background=(purge_nonces, purge_sessions), close=pool.close), registry
 
 
 SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
-                   settings=IdentitySettings, assemble=build_app)
+                   settings=IdentitySettings, assemble=assemble)
 

@@ -51,7 +51,8 @@ class ItinerarySettings:
         return settings
 
 
-async def build_app(settings: ItinerarySettings, clock: Clock | None = None) -> App:
+async def assemble(settings: ItinerarySettings, clock: Clock | None = None) -> tuple[App, ItineraryLedger]:
+    """The app and its part (the ledger), as every service's bootstrap assembles them."""
     clock = clock or SystemClock()
     pool = await open_pool(settings.server, NAME)
     identity_channel = open_channel(settings.identity_address)
@@ -67,8 +68,8 @@ async def build_app(settings: ItinerarySettings, clock: Clock | None = None) -> 
     return App(name=NAME, service_names=servicer.SERVICE_NAMES,
                add_to_server=lambda server: servicer.add_to_server(ledger, server),
                background=(every(settings.maintenance_interval, ledger.maintain_partitions, "stay_partitions"),),
-               close=close)
+               close=close), ledger
 
 
 SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
-                   settings=ItinerarySettings, assemble=build_app)
+                   settings=ItinerarySettings, assemble=assemble)

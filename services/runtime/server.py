@@ -78,7 +78,8 @@ class ServiceSpec:
     migrations: Path          # versioned SQL applied to that schema
     port: int                 # the default; HEALTHCODE_<NAME>_PORT overrides it
     settings: type            # a settings class with read(env) and a `server: ServerSettings`
-    assemble: Callable[..., Awaitable[App]]  # settings (and, in tests, a clock) → the App to host
+    # settings (and, in tests, a clock) → the App to host and the service's parts (what tests drive)
+    assemble: Callable[..., Awaitable[tuple[App, object]]]
 
 
 class CallInterceptor(grpc.aio.ServerInterceptor):

@@ -167,17 +167,9 @@ async def build_parts(settings: StatusSettings, pool, identity: Identity, itiner
         names=NameFollower(repository, identity, recent, first_look_back=timedelta(days=1)))
 
 
-async def build_app(settings: StatusSettings, clock: Clock | None = None) -> App:
-    app, _ = await assemble(settings, clock or SystemClock())
-    return app
-
-
-SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
-                   settings=StatusSettings, assemble=build_app)
-
-
-async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusParts]:
+async def assemble(settings: StatusSettings, clock: Clock | None = None) -> tuple[App, StatusParts]:
     """The app and its parts (tests drive the scheduler and recomputation through the parts)."""
+    clock = clock or SystemClock()
     pool = await open_pool(settings.server, NAME)
     read_pool = await open_read_pool(settings.server, NAME)
     identity_channel = open_channel(settings.identity_address)
@@ -239,3 +231,7 @@ async def assemble(settings: StatusSettings, clock: Clock) -> tuple[App, StatusP
                    servicer.StatusAdminServicer(parts.rules, parts.signer, clock, parts.casework, recomputation),
                    server),
                background=tuple(background), close=close), parts
+
+
+SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
+                   settings=StatusSettings, assemble=assemble)

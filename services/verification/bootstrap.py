@@ -232,17 +232,9 @@ class VerificationParts:
     exporter: Exporter
 
 
-async def build_app(settings: VerificationSettings, clock: Clock | None = None) -> App:
-    app, _ = await assemble(settings, clock or SystemClock())
-    return app
-
-
-SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
-                   settings=VerificationSettings, assemble=build_app)
-
-
-async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, VerificationParts]:
+async def assemble(settings: VerificationSettings, clock: Clock | None = None) -> tuple[App, VerificationParts]:
     """The app and its parts (tests drive syncing and purging through the parts)."""
+    clock = clock or SystemClock()
     pool = await open_pool(settings.server, NAME)
     read_pool = await open_read_pool(settings.server, NAME)
     status_channel = open_channel(settings.status_address)
@@ -320,3 +312,7 @@ async def assemble(settings: VerificationSettings, clock: Clock) -> tuple[App, V
                  if settings.export_interval and peers else ()),
               close=close)
     return app, VerificationParts(recognition, checkpoint, venues, dcc, fever_outbox, exporter)
+
+
+SPEC = ServiceSpec(name=NAME, schema=SCHEMA, migrations=MIGRATIONS, port=DEFAULT_PORT,
+                   settings=VerificationSettings, assemble=assemble)

@@ -21,20 +21,15 @@ from cli.healthcode import SERVICES
 from gateway.bootstrap import GatewaySettings, StartedGateway, start_gateway
 from gateway.credentials import SessionKeys
 from gateway.devcredentials import DevCredentials, dev_credentials
-from services.runtime.clock import Clock, SystemClock
+from services.runtime.clock import Clock
 from services.runtime.database import migrate
 from services.runtime.server import App, HostedServer, ServiceSpec, start_server
 from services.runtime.settings import Env
-from services.status import bootstrap as status
-from services.verification import bootstrap as verification
 from tests.support import random_key
 
 SPECS: dict[str, ServiceSpec] = {spec.name: spec for spec in SERVICES}
 EVERY_SERVICE = tuple(SPECS)
 
-# The bootstraps that also hand tests the parts they drive (status's scheduler and recomputation,
-# verification's recognition and outbox); the others' SPEC.assemble gives the app alone.
-_ASSEMBLE_WITH_PARTS = {status.SPEC.name: status.assemble, verification.SPEC.name: verification.assemble}
 
 HOST = "127.0.0.1"
 
@@ -84,7 +79,7 @@ async def new_database(server_url: str, prefix: str = "healthcode_test") -> Data
 
 @dataclass
 class Service:
-    """One started service: its settings, its server, and the parts its bootstrap hands tests (or None)."""
+    """One started service: its settings, its server, and the parts its bootstrap hands tests."""
 
     spec: ServiceSpec
     settings: object
@@ -97,11 +92,7 @@ class Service:
 
 
 async def _start(spec: ServiceSpec, settings, clock: Clock | None) -> Service:
-    with_parts = _ASSEMBLE_WITH_PARTS.get(spec.name)
-    if with_parts is not None:
-        app, parts = await with_parts(settings, clock or SystemClock())
-    else:
-        app, parts = await spec.assemble(settings, clock), None
+    app, parts = await spec.assemble(settings, clock)
     return Service(spec, settings, await start_server(app, HOST, 0), parts)
 
 
