@@ -366,16 +366,20 @@ async def test_a_list_longer_than_the_service_takes_is_refused_before_any_identi
     batch = front.channel("hubei-system").unary_unary(  # the province system's own certificate
         route.method, request_serializer=route.request.SerializeToString, response_deserializer=route.response.FromString)
     ids = [str(uuid.UUID(int=i, version=4)) for i in range(200_000)]
-    before = _identity_calls()
-    with pytest.raises(grpc.aio.AioRpcError) as refused:
-        await batch(identity_pb2.BatchGetPersonsRequest(person_ids=ids), timeout=30)
-    after = _identity_calls()
+    # Status's background work may call BatchGetPersons during a window too: a forwarded list would
+    # show in every window, so one window in three with no call at all is the proof.
+    calls_made = []
+    for _ in range(3):
+        before = _identity_calls()
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await batch(identity_pb2.BatchGetPersonsRequest(person_ids=ids), timeout=30)
+        calls_made.append(_identity_calls() - before)
+        assert (refused.value.code(), error_details(refused.value)) == (
+            grpc.StatusCode.INVALID_ARGUMENT, ("LIST_TOO_LONG", ["person_ids"]))
     one = await front.deployment.resident()
     found = await batch(identity_pb2.BatchGetPersonsRequest(person_ids=[one]), timeout=30)
 
-    assert (refused.value.code(), error_details(refused.value)) == (
-        grpc.StatusCode.INVALID_ARGUMENT, ("LIST_TOO_LONG", ["person_ids"]))
-    assert after == before  # no BatchGetPersons call at all
+    assert min(calls_made) == 0  # no BatchGetPersons call for the refused list
     assert [person.person_id for person in found.persons] == [one]
 
 
