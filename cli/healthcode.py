@@ -29,7 +29,7 @@ from services.runtime.settings import PREFIX, Env, SettingsError
 from services.status import bootstrap as status
 from services.status import commands as status_commands
 from services.verification import bootstrap as verification
-from services.verification import commands as dcc_command
+from services.verification import commands as verification_commands
 from services.verification.recognition.exchange_root import dev_exchange_files
 from services.verification.recognition.federation_tls import dev_federation_files
 
@@ -434,7 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     grant.add_argument("officer_id", help="province-qualified, as the gateway names operators: 420000.li-admin")
     grant.add_argument("province_code", help="the province, or 000000 for every province")
     grant.set_defaults(handler=cmd_grant_administrator)
-    dcc_command.add_parser(commands)
+    verification_commands.add_parser(commands)
     if importlib.util.find_spec("tools") is not None:
         _add_tool_commands(commands)
     args = parser.parse_args(argv)
