@@ -352,13 +352,22 @@ def cmd_grpc_frame(args: argparse.Namespace) -> int:
     return 0
 
 
+def _logged_head(text: str) -> tuple[int, bytes]:
+    """A chain head as `audit_chain_heads` logs it: SEQ:HASH (hex)."""
+    seq, _, digest = text.partition(":")
+    try:
+        head = int(seq), bytes.fromhex(digest)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected SEQ:HASH as audit_chain_heads logs it") from None
+    if head[0] <= 0 or len(head[1]) != 32:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive seq and a 64-digit hex hash")
+    return head
+
+
 def cmd_verify_audit(args: argparse.Namespace) -> int:
     """Checks status's audit chain end to end; exit 1 if any row was edited, inserted or removed."""
     settings = status.StatusSettings.read(Env())
-    expected = None
-    if args.expect_head:
-        seq, _, digest = args.expect_head.partition(":")
-        expected = (int(seq), bytes.fromhex(digest))
+    expected = args.expect_head or []
     problems: list[str] = []
 
     async def run() -> None:
@@ -426,8 +435,9 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("reseal", help="re-encrypt identity's personal data under the active sealing key "
                                        "and fill in missing federation references").set_defaults(handler=cmd_reseal)
     verify = commands.add_parser("verify-audit", help="check status's hash-chained audit log for tampering")
-    verify.add_argument("--expect-head", metavar="SEQ:HASH",
-                        help="a head logged earlier (audit_chain_head): also detects a cut tail")
+    verify.add_argument("--expect-head", metavar="SEQ:HASH", action="append", type=_logged_head,
+                        help="a chain's head logged earlier (audit_chain_heads; once per head): "
+                             "also detects a cut tail")
     verify.set_defaults(handler=cmd_verify_audit)
     grant = commands.add_parser("grant-administrator", help="make an officer a province's administrator "
                                                             "(the first one; later grants go through SetOfficerRoles)")

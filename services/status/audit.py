@@ -1,9 +1,14 @@
-"""The audit chain: each status change is bound to the one before it by a keyed hash.
+"""The audit chains: each status change is bound to the one before it in its chain by a keyed hash.
 
 entry_hash = HMAC-SHA256(key, previous_hash || canonical entry). A plain hash chain can
 be recomputed by whoever can write the table; with the key held outside the database,
 an edited, inserted or deleted row cannot be re-chained without it. Cutting the tail
-is caught by comparing the head with one recorded elsewhere (the service logs it).
+is caught by comparing the heads with ones recorded elsewhere (the service logs them).
+
+There is one chain per shard of persons (AUDIT_SHARDS, a person's shard fixed by their id), so
+decisions for persons of different shards append at once instead of queueing on one head until
+commit. Seqs are one numbering over every chain, drawn while the shard's head is locked: within a
+chain they only grow, so a chain is read in seq order, and a person's entries are all in one chain.
 
 The chain protects the log; the row that is served is protected by a binding: a MAC under a
 key derived from the same secret over the served fields and the seq of the entry that
@@ -15,11 +20,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.status.model import Status, reasons_to_json
+
+AUDIT_SHARDS = 16  # the rows of status.audit_head (migration 0012); changing it moves persons between chains
+
+
+def shard_of(person_id: str) -> int:
+    """The chain a person's entries are appended to."""
+    return uuid.UUID(person_id).int % AUDIT_SHARDS
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,7 @@ class AuditEntry:
     detail_digest: bytes = b""
     reduced: bool = False         # reasons reduced to keyed digests: [{"digest": hex}, ...]
     correction_id: str = ""       # the correction that made it (cause CORRECTION)
+    shard: int = 0                # the chain it is in (entries written before shards are all in shard 0's)
 
     def canonical(self) -> bytes:
         """A byte form that does not depend on how the database hands values back. A trace id (and a
@@ -110,21 +124,24 @@ class AuditChain:
 
     def find_breaks(self, rows: Iterable[tuple[AuditEntry, bytes, bytes]], start_hash: bytes = b"",
                     start_seq: int = 0) -> list[str]:
-        """Problems in a chain read in seq order as (entry, previous_hash, entry_hash);
-        empty when every row is intact and none is missing."""
+        """Problems in one chain read in seq order as (entry, previous_hash, entry_hash), after the
+        entry `start_seq` whose hash is `start_hash`; empty when every row is intact and none is missing.
+        Seqs have gaps within a chain (the other chains' entries, an aborted append): a missing or
+        inserted row shows as a link that does not follow."""
         problems: list[str] = []
-        expected_previous, expected_seq = start_hash, start_seq + 1
+        expected_previous, previous_seq = start_hash, start_seq
         for entry, previous_hash, entry_hash in rows:
-            if entry.seq != expected_seq:
-                problems.append(f"seq {entry.seq}: expected seq {expected_seq} (rows missing or inserted)")
+            if entry.seq <= previous_seq:
+                problems.append(f"seq {entry.seq}: after seq {previous_seq} in its chain (rows inserted)")
             if not hmac.compare_digest(previous_hash, expected_previous):
-                problems.append(f"seq {entry.seq}: does not follow the entry before it")
+                problems.append(f"seq {entry.seq}: does not follow the entry before it in its chain "
+                                "(rows missing or inserted)")
             if not hmac.compare_digest(self.link(previous_hash, entry), entry_hash):
                 problems.append(f"seq {entry.seq}: content does not match its hash (edited)")
             elif entry.detail_digest and not entry.reduced and not hmac.compare_digest(
                     self.detail_digest(entry.reasons), entry.detail_digest):
                 problems.append(f"seq {entry.seq}: reasons do not match their digest (edited)")
-            expected_previous, expected_seq = entry_hash, entry.seq + 1
+            expected_previous, previous_seq = entry_hash, entry.seq
         return problems
 
 
@@ -135,23 +152,29 @@ def _canonical_json(value: object) -> bytes:
 ChainRows = Sequence[tuple[AuditEntry, bytes, bytes]]
 
 
-async def verify_chain(chain: AuditChain, read_after: Callable[[int], Awaitable[ChainRows]], head: tuple[int, bytes],
-                       expected_head: tuple[int, bytes] | None = None) -> list[str]:
-    """Walks the whole chain page by page (`read_after(seq)` gives the rows after seq, in
-    order) and lists every problem: edited, inserted or missing rows, a head that does not
-    match the last row, and a tail cut before a head recorded elsewhere."""
+Heads = dict[int, tuple[int, bytes]]  # shard -> (seq, entry hash) of its chain's last entry ((0, b"") when empty)
+
+
+async def verify_chain(chain: AuditChain, read_after: Callable[[int, int], Awaitable[ChainRows]], heads: Heads,
+                       expected_heads: Iterable[tuple[int, bytes]] = ()) -> list[str]:
+    """Walks every shard's chain page by page (`read_after(shard, seq)` gives the shard's rows after
+    seq, in order) and lists every problem: edited, inserted or missing rows, a head that does not
+    match its chain's last row, and a tail cut before a head recorded elsewhere (`expected_heads`,
+    each (seq, hash): seqs are unique over every chain, so each names its own)."""
     problems: list[str] = []
-    previous_hash, seq = b"", 0
+    expected = {seq: entry_hash for seq, entry_hash in expected_heads if seq}  # seq 0: a chain empty then
     seen: dict[int, bytes] = {}
-    while rows := await read_after(seq):
-        problems += chain.find_breaks(rows, previous_hash, seq)
-        if expected_head is not None:
-            seen.update((entry.seq, entry_hash) for entry, _, entry_hash in rows if entry.seq == expected_head[0])
-        seq, previous_hash = rows[-1][0].seq, rows[-1][2]
-    if (seq, previous_hash) != head:
-        problems.append(f"the chain ends at seq {seq} but its head says seq {head[0]}")
-    if expected_head is not None and seen.get(expected_head[0]) != expected_head[1]:
-        problems.append(f"seq {expected_head[0]} does not match the head recorded elsewhere (cut or rewritten)")
+    for shard, head in sorted(heads.items()):
+        previous_hash, seq = b"", 0
+        while rows := await read_after(shard, seq):
+            problems += chain.find_breaks(rows, previous_hash, seq)
+            seen.update((entry.seq, entry_hash) for entry, _, entry_hash in rows if entry.seq in expected)
+            seq, previous_hash = rows[-1][0].seq, rows[-1][2]
+        if (seq, previous_hash) != head:
+            problems.append(f"shard {shard}: the chain ends at seq {seq} but its head says seq {head[0]}")
+    for seq, entry_hash in sorted(expected.items()):
+        if seen.get(seq) != entry_hash:
+            problems.append(f"seq {seq} does not match the head recorded elsewhere (cut or rewritten)")
     return problems
 
 

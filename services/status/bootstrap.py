@@ -189,15 +189,17 @@ async def assemble(settings: StatusSettings, clock: Clock | None = None) -> tupl
         await recomputation.follow_declarations()
         await recomputation.work()
 
-    async def log_audit_head() -> None:
-        # Recorded outside the database: cutting the chain's tail then shows against these lines.
-        seq, entry_hash = await parts.repository.audit_head()
-        log.info("audit_chain_head", seq=seq, entry_hash=entry_hash.hex())
+    async def log_audit_heads() -> None:
+        # Recorded outside the database: cutting a chain's tail then shows against these lines, each head
+        # as `verify-audit --expect-head` takes it (empty chains left out).
+        heads = await parts.repository.audit_heads()
+        log.info("audit_chain_heads", heads=[f"{seq}:{entry_hash.hex()}" for _, (seq, entry_hash) in sorted(heads.items())
+                                             if seq])
 
     background = [every(settings.reload_interval, reload, "status_reload"),
                   every(settings.review_interval, parts.retention.review_due, "status_review"),
                   every(settings.purge_interval, parts.retention.purge, "status_purge"),
-                  every(settings.purge_interval, log_audit_head, "audit_chain_head"),
+                  every(settings.purge_interval, log_audit_heads, "audit_chain_heads"),
                   every(settings.chain_check_interval, parts.chain_check.run, "audit_chain_check")]
     if settings.memory_entries > 0:
         background.append(every(_LISTEN_INTERVAL, parts.watch.keep_listening, "status_listen", at_start=True))

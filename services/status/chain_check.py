@@ -1,11 +1,11 @@
 """The audit chain checked continuously, not only by `healthcode verify-audit`.
 
-Each round verifies the entries appended since the last verified one, linked to that entry's hash,
-so nothing before it is read again; and re-verifies one page of older entries after where the last
-round's recheck stopped (wrapping round), so an entry edited after it was first checked is found
-too, without a full rescan. Where both stand is kept in status.audit_verification and locked for the
-round: with several replicas one checks and the others skip. Problems are counted and logged by
-seq only (a seq names no person).
+Each round, in every shard's chain, verifies the entries appended since the last verified one,
+linked to that entry's hash, so nothing before it is read again; and re-verifies a page of older
+entries after where the last round's recheck stopped (wrapping round), so an entry edited after it
+was first checked is found too, without a full rescan. Where both stand is kept per shard in
+status.audit_verification and locked for the round: with several replicas, one checks a shard and
+the others skip it. Problems are counted and logged by seq only (a seq names no person).
 """
 
 from __future__ import annotations
@@ -25,13 +25,17 @@ _LOGGED_PROBLEMS = 20  # per round and check: a broken chain is investigated wit
 
 @dataclass(frozen=True)
 class ChainReport:
-    """What one round checked: entries verified the first time, older ones verified again, problems found."""
+    """What one round checked: entries verified the first time, older ones verified again, problems found.
+    `verified_seq` is the seq up to which every entry of the shards this round held is verified."""
 
     verified_seq: int
     new_entries: int
     rechecked: int
     new_problems: list[str]
     recheck_problems: list[str]
+
+
+Position = tuple[int, bytes, int]  # verified seq, its entry hash, recheck seq: one shard's
 
 
 class ChainCheck:
@@ -41,50 +45,67 @@ class ChainCheck:
         self._chain = chain
         self._clock = clock
         self._page = page
-        self._new_pages = new_pages          # a round stops there; the next one goes on from the position
-        self._recheck_rows = recheck_rows
+        self._new_pages = new_pages          # per shard: a round stops there; the next goes on from the position
+        self._recheck_rows = recheck_rows    # per round, over the shards held
 
     async def run(self) -> ChainReport | None:
-        """One round; None when another replica holds the position (it checks this round)."""
+        """One round over the shards no other replica holds; None when another holds them all."""
         async with self._repository.transaction() as tx:
-            position = await tx.lock_chain_check()
-            if position is None:
+            positions = await tx.lock_chain_checks()
+            if not positions:
                 return None
-            verified_seq, verified_hash, recheck_seq = position
-            # Read before the entries: a writer moves the head with its entries in one transaction,
+            # Read before the entries: a writer moves a head with its entries in one transaction,
             # so every entry up to it is visible; entries past it are left for the next round.
-            head = await tx.lock_audit_head(lock=False)
-            seq, last_hash, new_entries, new_problems = verified_seq, verified_hash, 0, []
-            for _ in range(self._new_pages):
-                rows = [row for row in await tx.audit_chain(seq, self._page)
-                        if row[0].seq <= head[0]]
-                if not rows:
-                    if (seq, last_hash) != head:
-                        new_problems.append(f"the chain ends at seq {seq} but its head says seq {head[0]}")
-                    break
-                new_problems += self._chain.find_breaks(rows, last_hash, seq)
-                seq, last_hash = rows[-1][0].seq, rows[-1][2]
-                new_entries += len(rows)
-            rechecked, recheck_problems, next_recheck = await self._recheck(tx, recheck_seq, verified_seq)
-            # The position moves past a break too: the entries after it are still checked against their
-            # links, and the recheck finds the break again on every lap until it is dealt with.
+            heads = await tx.audit_heads()
+            saved: dict[int, Position] = {}
+            new_entries, new_problems, rechecked, recheck_problems = 0, [], 0, []
+            recheck_rows = max(1, self._recheck_rows // len(positions))
+            lagging: list[int] = []
+            for shard, (verified_seq, verified_hash, recheck_seq) in sorted(positions.items()):
+                head = heads[shard]
+                seq, last_hash, count, problems = await self._new(tx, shard, verified_seq, verified_hash, head)
+                new_entries, new_problems = new_entries + count, new_problems + problems
+                checked, problems, next_recheck = await self._recheck(tx, shard, recheck_seq, verified_seq,
+                                                                      recheck_rows)
+                rechecked, recheck_problems = rechecked + checked, recheck_problems + problems
+                # The position moves past a break too: the entries after it are still checked against their
+                # links, and the recheck finds the break again on every lap until it is dealt with.
+                saved[shard] = (seq, last_hash, next_recheck)
+                if seq < head[0]:
+                    lagging.append(seq)
             now = self._clock.now()
-            await tx.save_chain_check(seq, last_hash, next_recheck, now)
-        signals.chain_checked(len(new_problems), len(recheck_problems), seq, head[0], now)
+            await tx.save_chain_checks(saved, now)
+        newest = max(seq for seq, _ in heads.values())
+        verified = min(lagging) if lagging else newest
+        signals.chain_checked(len(new_problems), len(recheck_problems), verified, newest, now)
         for check, problems in (("new", new_problems), ("recheck", recheck_problems)):
             if problems:
                 log.error("audit_chain_verification_failed", check=check, problems=problems[:_LOGGED_PROBLEMS],
                           problem_count=len(problems))
-        return ChainReport(seq, new_entries, rechecked, new_problems, recheck_problems)
+        return ChainReport(verified, new_entries, rechecked, new_problems, recheck_problems)
 
-    async def _recheck(self, tx: StatusTransaction, after_seq: int, verified_seq: int
+    async def _new(self, tx: StatusTransaction, shard: int, seq: int, last_hash: bytes, head: tuple[int, bytes]
+                   ) -> tuple[int, bytes, int, list[str]]:
+        """(seq and hash verified up to, entries verified, problems) for a shard's entries after `seq`."""
+        count, problems = 0, []
+        for _ in range(self._new_pages):
+            rows = [row for row in await tx.audit_chain(shard, seq, self._page) if row[0].seq <= head[0]]
+            if not rows:
+                if (seq, last_hash) != head:
+                    problems.append(f"shard {shard}: the chain ends at seq {seq} but its head says seq {head[0]}")
+                break
+            problems += self._chain.find_breaks(rows, last_hash, seq)
+            seq, last_hash = rows[-1][0].seq, rows[-1][2]
+            count += len(rows)
+        return seq, last_hash, count, problems
+
+    async def _recheck(self, tx: StatusTransaction, shard: int, after_seq: int, verified_seq: int, limit: int
                        ) -> tuple[int, list[str], int]:
-        """(entries rechecked, problems, where the next recheck starts) for a page of entries
+        """(entries rechecked, problems, where the next recheck starts) for a page of a shard's entries
         verified before, after `after_seq`."""
         if after_seq >= verified_seq:
             after_seq = 0
-        rows = [row for row in await tx.audit_chain(after_seq, self._recheck_rows)
-                if row[0].seq <= verified_seq]
+        rows = [row for row in await tx.audit_chain(shard, after_seq, limit) if row[0].seq <= verified_seq]
         if not rows:
             return 0, [], 0
         start_hash = await tx.audit_entry_hash(after_seq) if after_seq else b""

@@ -1,7 +1,9 @@
 """Status's operator commands: `healthcode grant-administrator` (a province's first administrator) and
-`healthcode verify-audit` (the whole audit chain in one snapshot), run by the deployment's operators."""
+`healthcode verify-audit` (every audit chain in one snapshot), run by the deployment's operators."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from services.runtime.clock import SystemClock
 from services.runtime.database import open_pool
@@ -21,16 +23,16 @@ async def grant_administrator(settings: StatusSettings, officer_id: str, provinc
         await pool.close()
 
 
-async def verify_audit(settings: StatusSettings, expected_head: tuple[int, bytes] | None = None) -> list[str]:
-    """Reads the whole audit chain in one snapshot; every problem found (empty: intact)."""
+async def verify_audit(settings: StatusSettings, expected_heads: Sequence[tuple[int, bytes]] = ()) -> list[str]:
+    """Reads every shard's audit chain in one snapshot; every problem found (empty: intact)."""
     pool = await open_pool(settings.server, NAME)
     repository = StatusRepository(pool)
     try:
         async with repository.snapshot() as snapshot:
             chain = AuditChain(settings.audit_key)
             problems = await verify_chain(
-                chain, lambda seq: snapshot.audit_chain(seq, 10_000),
-                await snapshot.lock_audit_head(lock=False), expected_head)
+                chain, lambda shard, seq: snapshot.audit_chain(shard, seq, 10_000),
+                await snapshot.audit_heads(), expected_heads)
             after = None
             while rows := await snapshot.statuses_with_last_entry(after, 10_000):
                 problems += find_unbound_statuses(chain, rows)

@@ -22,7 +22,7 @@ from services.runtime.requests import page_size as requested_page_size
 from services.runtime.requests import parse_uuid
 from services.runtime.sealing import Keyring
 from services.status import facts as inbound
-from services.status.audit import AuditChain, AuditEntry
+from services.status.audit import AuditChain, AuditEntry, shard_of
 from services.status.memory import RecentStatuses
 from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Evidence, Fact, FactKind, Status, decide,
                                    reasons_from_json, reasons_to_json)
@@ -227,17 +227,19 @@ class Decider:
                    and fact.effective_time <= now and f"fact:{fact.fact_id}" not in dismissed for fact in facts)
 
     async def _append_audit(self, tx: StatusTransaction, entries: list[AuditEntry]) -> dict[str, int]:
-        """Chains the entries (one per person) and returns each person's new seq."""
+        """Chains the entries (one per person), each onto its shard's chain, and returns each person's new seq.
+        Only the shards of these persons are locked: decisions in other shards append meanwhile."""
         if not entries:
             return {}
-        seq, previous = await tx.lock_audit_head()
+        heads = await tx.lock_audit_heads({shard_of(entry.person_id) for entry in entries})
         rows = []
-        for entry in entries:
-            seq += 1
-            chained = self._chain.with_digest(replace(entry, seq=seq))
+        for entry, seq in zip(entries, await tx.next_audit_seqs(len(entries)), strict=True):
+            shard = shard_of(entry.person_id)
+            previous = heads[shard][1]
+            chained = self._chain.with_digest(replace(entry, seq=seq, shard=shard))
             entry_hash = self._chain.link(previous, chained)
             rows.append((chained, previous, entry_hash))
-            previous = entry_hash
+            heads[shard] = (seq, entry_hash)
         await tx.append_audit(rows)
         await tx.notify_changed([(entry.person_id, entry.version) for entry in entries])
         return {entry.person_id: entry.seq for entry, _, _ in rows}

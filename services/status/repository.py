@@ -13,7 +13,7 @@ import asyncpg
 
 from services.colours import Colour
 from services.runtime.sealing import Sealed
-from services.status.audit import AuditEntry
+from services.status.audit import AuditEntry, Heads
 from services.status.model import AppealState, Decision, OverrideState, RecomputeState, Status, reasons_from_json, reasons_to_json
 
 NOTIFY_CHANNEL = "status_changed"
@@ -386,27 +386,29 @@ class StatusRepository:
     async def colour_changes(self, after_seq: int, limit: int, province_codes: Sequence[str]
                              ) -> tuple[list[ColourChange], int, bool]:
         """The colour changes to or from RED or YELLOW among the next `limit` audit entries after `after_seq`
-        (persons of these home provinces with a federation reference), the last seq read, and whether fewer were left. Entries are
-        numbered under the audit head's lock, so they commit in seq order: a page never skips one."""
-        rows = await self.read_pool.fetch(
-            """WITH page AS (SELECT seq, person_id, previous_colour, colour, change_time, reasons
-                             FROM status.audit_log WHERE seq > $1 ORDER BY seq LIMIT $2)
-               SELECT p.seq, p.previous_colour, p.colour, p.change_time, m.person_ref, m.province_code,
-                      coalesce(p.reasons -> 0 ->> 'code', '') AS reason,
-                      -- to or from RED/YELLOW (a first status, previous 0, counts only when not green)
-                      p.colour <> p.previous_colour AND (p.colour > 1 OR p.previous_colour > 1)
-                          AND m.province_code = ANY($3::text[])
-                          AND m.person_ref IS NOT NULL AS exported
-               FROM page p JOIN status.persons m USING (person_id) ORDER BY p.seq""",
-            after_seq, limit, list(province_codes))
+        (persons of these home provinces with a federation reference), the last seq read, and whether fewer were
+        left. A page never skips an entry: it reads only up to the settled seq (below), on the primary."""
+        async with self.pool.acquire() as connection:
+            settled = await _settled_audit_seq(connection)
+            rows = await connection.fetch(
+                """WITH page AS (SELECT seq, person_id, previous_colour, colour, change_time, reasons
+                                 FROM status.audit_log WHERE seq > $1 AND seq <= $4 ORDER BY seq LIMIT $2)
+                   SELECT p.seq, p.previous_colour, p.colour, p.change_time, m.person_ref, m.province_code,
+                          coalesce(p.reasons -> 0 ->> 'code', '') AS reason,
+                          -- to or from RED/YELLOW (a first status, previous 0, counts only when not green)
+                          p.colour <> p.previous_colour AND (p.colour > 1 OR p.previous_colour > 1)
+                              AND m.province_code = ANY($3::text[])
+                              AND m.person_ref IS NOT NULL AS exported
+                   FROM page p JOIN status.persons m USING (person_id) ORDER BY p.seq""",
+                after_seq, limit, list(province_codes), settled)
         if not rows:
             return [], after_seq, True
         changes = [ColourChange(r["seq"], bytes(r["person_ref"]), r["province_code"], r["previous_colour"],
                                 r["colour"], r["change_time"], r["reason"]) for r in rows if r["exported"]]
         return changes, rows[-1]["seq"], len(rows) < limit
-    async def audit_head(self) -> tuple[int, bytes]:
-        row = await self.pool.fetchrow("SELECT seq, entry_hash FROM status.audit_head")
-        return row["seq"], bytes(row["entry_hash"])
+
+    async def audit_heads(self) -> Heads:
+        return _heads(await self.pool.fetch("SELECT shard, seq, entry_hash FROM status.audit_head"))
 
     # Issued codes
 
@@ -811,29 +813,49 @@ class StatusTransaction:
             person_id, moment, check_in_id, reporter_id, abnormal, request_id, sealed.key_id, sealed.ciphertext)
         return bool(inserted)
 
-    async def lock_audit_head(self, *, lock: bool = True) -> tuple[int, bytes]:
-        row = await self._connection.fetchrow(
-            f"SELECT seq, entry_hash FROM status.audit_head {'FOR UPDATE' if lock else ''}")
-        return row["seq"], bytes(row["entry_hash"])
+    async def lock_audit_heads(self, shards: Sequence[int]) -> Heads:
+        """The heads of these shards' chains, locked until commit, in shard order (so two appends that
+        share shards never wait for each other in a cycle); seqs drawn after this follow each head."""
+        return _heads(await self._connection.fetch(
+            "SELECT shard, seq, entry_hash FROM status.audit_head WHERE shard = ANY($1::smallint[]) "
+            "ORDER BY shard FOR UPDATE", sorted(shards)))
+
+    async def audit_heads(self) -> Heads:
+        """Every chain's head, unlocked: entries up to each are visible to a reader of this transaction
+        when it was read first (a writer moves a head with its entries, in one transaction)."""
+        return _heads(await self._connection.fetch("SELECT shard, seq, entry_hash FROM status.audit_head"))
+
+    async def next_audit_seqs(self, count: int) -> list[int]:
+        """`count` new seqs, ascending; drawn with the heads locked, so each chain's only grow."""
+        return sorted(await self._connection.fetchval(
+            "SELECT array_agg(nextval('status.audit_seq')) FROM generate_series(1, $1)", count))
 
     async def append_audit(self, rows: Sequence[tuple[AuditEntry, bytes, bytes]]) -> None:
-        """Appends chained entries (entry, previous hash, entry hash) and moves the head."""
+        """Appends chained entries (entry, previous hash, entry hash), in seq order, and moves each
+        shard's head to its last one."""
         await self._connection.copy_records_to_table(
             "audit_log", schema_name="status",
             columns=["seq", "person_id", "version", "change_time", "previous_colour", "colour", "display_colour",
                      "reasons", "cause", "rule_province", "rule_version", "officer_ids", "legal_basis",
-                     "trace_id", "detail_digest", "previous_hash", "entry_hash", "correction_id"],
+                     "trace_id", "detail_digest", "previous_hash", "entry_hash", "correction_id", "shard"],
             records=[(e.seq, e.person_id, e.version, e.change_time, e.previous_colour, e.colour, e.display_colour,
                       json.dumps(e.reasons), e.cause, e.rule_province, e.rule_version, list(e.officer_ids),
-                      e.legal_basis, e.trace_id, e.detail_digest, previous, entry_hash, e.correction_id or None)
+                      e.legal_basis, e.trace_id, e.detail_digest, previous, entry_hash, e.correction_id or None,
+                      e.shard)
                      for e, previous, entry_hash in rows])
-        last, _, last_hash = rows[-1]
-        await self._connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2", last.seq, last_hash)
+        heads = {entry.shard: (entry.seq, entry_hash) for entry, _, entry_hash in rows}
+        await self._connection.execute(
+            """UPDATE status.audit_head h SET seq = u.seq, entry_hash = u.entry_hash
+               FROM unnest($1::smallint[], $2::bigint[], $3::bytea[]) AS u(shard, seq, entry_hash)
+               WHERE h.shard = u.shard""",
+            list(heads), [seq for seq, _ in heads.values()], [digest for _, digest in heads.values()])
 
-    async def audit_chain(self, after_seq: int, limit: int
+    async def audit_chain(self, shard: int, after_seq: int, limit: int
                           ) -> list[tuple[AuditEntry, bytes, bytes]]:
+        """A page of one shard's chain, in order, after `after_seq`."""
         rows = await self._connection.fetch(
-            "SELECT * FROM status.audit_log WHERE seq > $1 ORDER BY seq LIMIT $2", after_seq, limit)
+            "SELECT * FROM status.audit_log WHERE shard = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            shard, after_seq, limit)
         return [(_audit_entry(row), bytes(row["previous_hash"]), bytes(row["entry_hash"])) for row in rows]
 
     async def statuses_with_last_entry(self, after_person_id: str | None, limit: int
@@ -849,18 +871,23 @@ class StatusTransaction:
         return [(_status(row), _audit_entry_json(json.loads(row["entry"])) if row["entry"] else None)
                 for row in rows]
 
-    async def lock_chain_check(self) -> tuple[int, bytes, int] | None:
-        """(verified seq, its entry hash, recheck seq) of the background chain check, locked for the
-        transaction; None while another replica holds it (that one checks this round)."""
-        row = await self._connection.fetchrow(
-            "SELECT verified_seq, verified_hash, recheck_seq FROM status.audit_verification FOR UPDATE SKIP LOCKED")
-        return None if row is None else (row["verified_seq"], bytes(row["verified_hash"]), row["recheck_seq"])
+    async def lock_chain_checks(self) -> dict[int, tuple[int, bytes, int]]:
+        """Per shard, (verified seq, its entry hash, recheck seq) of the background chain check, locked for
+        the transaction; a shard another replica holds is left out (that one checks it this round)."""
+        rows = await self._connection.fetch(
+            """SELECT shard, verified_seq, verified_hash, recheck_seq FROM status.audit_verification
+               ORDER BY shard FOR UPDATE SKIP LOCKED""")
+        return {row["shard"]: (row["verified_seq"], bytes(row["verified_hash"]), row["recheck_seq"]) for row in rows}
 
-    async def save_chain_check(self, verified_seq: int, verified_hash: bytes,
-                               recheck_seq: int, check_time: datetime) -> None:
+    async def save_chain_checks(self, positions: dict[int, tuple[int, bytes, int]], check_time: datetime) -> None:
         await self._connection.execute(
-            """UPDATE status.audit_verification SET verified_seq = $1, verified_hash = $2, recheck_seq = $3,
-                   check_time = $4""", verified_seq, verified_hash, recheck_seq, check_time)
+            """UPDATE status.audit_verification v SET verified_seq = p.verified_seq,
+                   verified_hash = p.verified_hash, recheck_seq = p.recheck_seq, check_time = $5
+               FROM unnest($1::smallint[], $2::bigint[], $3::bytea[], $4::bigint[])
+                   AS p(shard, verified_seq, verified_hash, recheck_seq)
+               WHERE v.shard = p.shard""",
+            list(positions), [p[0] for p in positions.values()], [p[1] for p in positions.values()],
+            [p[2] for p in positions.values()], check_time)
 
     async def audit_entry_hash(self, seq: int) -> bytes:
         """The stored hash of entry `seq` (empty when there is none: seq 0, or a deleted row)."""
@@ -955,6 +982,22 @@ class ChangeListener:
             await self._connection.close()
 
 
+def _heads(rows: Sequence[asyncpg.Record]) -> Heads:
+    return {row["shard"]: (row["seq"], bytes(row["entry_hash"])) for row in rows}
+
+
+async def _settled_audit_seq(connection: asyncpg.Connection) -> int:
+    """The highest seq up to which every entry is committed or will never be: seqs are drawn with a
+    shard's head locked and the lock is held until commit, so once every head has been free for a
+    moment after the sequence was read, no append holding a seq at or below that value is open.
+    (Reading up to the newest seq instead could pass a seq whose append in another shard commits later.)"""
+    async with connection.transaction():
+        drawn = await connection.fetchval(
+            "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM status.audit_seq")
+        await connection.execute("SELECT 1 FROM status.audit_head ORDER BY shard FOR SHARE")
+    return drawn
+
+
 def _audit_entry(row: asyncpg.Record) -> AuditEntry:
     return AuditEntry(
         seq=row["seq"], person_id=str(row["person_id"]), version=row["version"], change_time=row["change_time"],
@@ -962,7 +1005,7 @@ def _audit_entry(row: asyncpg.Record) -> AuditEntry:
         reasons=json.loads(row["reasons"]), cause=row["cause"], rule_province=row["rule_province"],
         rule_version=row["rule_version"], officer_ids=tuple(row["officer_ids"]), legal_basis=row["legal_basis"],
         trace_id=row["trace_id"], detail_digest=bytes(row["detail_digest"]), reduced=row["reduce_time"] is not None,
-        correction_id=str(row["correction_id"]) if row["correction_id"] else "")
+        correction_id=str(row["correction_id"]) if row["correction_id"] else "", shard=row["shard"])
 
 
 def _audit_entry_json(entry: dict) -> AuditEntry:
@@ -973,7 +1016,8 @@ def _audit_entry_json(entry: dict) -> AuditEntry:
         cause=entry["cause"], rule_province=entry["rule_province"], rule_version=entry["rule_version"],
         officer_ids=tuple(entry["officer_ids"]), legal_basis=entry["legal_basis"], trace_id=entry.get("trace_id", ""),
         detail_digest=bytes.fromhex(entry.get("detail_digest", "\\x")[2:]),
-        reduced=entry.get("reduce_time") is not None, correction_id=entry.get("correction_id") or "")
+        reduced=entry.get("reduce_time") is not None, correction_id=entry.get("correction_id") or "",
+        shard=entry.get("shard", 0))
 
 
 def _correction(row: asyncpg.Record) -> CorrectionRow:

@@ -25,10 +25,11 @@ CHAIN_CHECK_FAILURES = Counter(
     "that does not match): check new for entries verified the first time, recheck for older ones verified again.",
     ("check",))
 CHAIN_VERIFIED_SEQ = Gauge("healthcode_audit_chain_verified_seq",
-                           "The audit entry the background check has verified the chain up to.")
+                           "The seq up to which the background check has verified every entry of the audit chains "
+                           "it last checked.")
 CHAIN_HEAD_SEQ = Gauge("healthcode_audit_chain_head_seq",
-                       "The chain's head as the background check last read it (the head minus the verified seq "
-                       "is what is left to check).")
+                       "The newest of the chains' heads as the background check last read them (the head minus "
+                       "the verified seq is how far checking trails).")
 CHAIN_CHECKED = Gauge("healthcode_audit_chain_checked_timestamp_seconds",
                       "When this process last checked the audit chain (epoch seconds); the age says whether "
                       "any replica still checks.")

@@ -15,7 +15,7 @@ from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 from prometheus_client import REGISTRY
 
-from services.status.audit import AuditChain
+from services.status.audit import AuditChain, shard_of
 from services.status.chain_check import ChainCheck, ChainReport
 from services.status.repository import StatusTransaction
 from tests.support.status import NATIONAL_ONLY, diagnosis, person_in, record, status_of
@@ -83,7 +83,7 @@ async def test_a_re_chained_forgery_fails_without_the_key(status_env, identity_e
     async with tampering(database_url) as connection:
         row = await connection.fetchrow(
             "SELECT seq, previous_hash FROM status.audit_log WHERE person_id = $1 AND version = 3", person)
-        entries = await StatusTransaction(connection).audit_chain(row["seq"] - 1, 1)
+        entries = await StatusTransaction(connection).audit_chain(shard_of(person), row["seq"] - 1, 1)
         forged_entry = entries[0][0].__class__(**{**entries[0][0].__dict__, "colour": 1})
         forged = AuditChain(os.urandom(32)).link(bytes(row["previous_hash"]), forged_entry)
         await connection.execute("UPDATE status.audit_log SET colour = 1, entry_hash = $2 WHERE seq = $1",
@@ -93,15 +93,20 @@ async def test_a_re_chained_forgery_fails_without_the_key(status_env, identity_e
 
 async def test_a_cut_tail_is_detected_against_a_head_recorded_elsewhere(status_env, identity_env, clock,
                                                                          database_url):
-    await some_changes(status_env, identity_env, clock)
-    recorded_head = await status_env.parts.repository.audit_head()
+    person = await some_changes(status_env, identity_env, clock)
+    shard = shard_of(person)
+    recorded_heads = await status_env.parts.repository.audit_heads()
     async with tampering(database_url) as connection:
-        last = recorded_head[0]
-        previous = await connection.fetchval("SELECT entry_hash FROM status.audit_log WHERE seq = $1", last - 1)
+        last = recorded_heads[shard][0]
+        previous = await connection.fetchrow(
+            "SELECT seq, entry_hash FROM status.audit_log WHERE shard = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1",
+            shard, last)
         await connection.execute("DELETE FROM status.audit_log WHERE seq = $1", last)
-        await connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2", last - 1, previous)
+        await connection.execute("UPDATE status.audit_head SET seq = $1, entry_hash = $2 WHERE shard = $3",
+                                 previous["seq"], previous["entry_hash"], shard)
         assert await problems(status_env, connection) == []  # consistent on its own...
-        assert await problems(status_env, connection, recorded_head)  # ...but not with the logged head
+        found = await problems(status_env, connection, recorded_heads.values())  # ...but not with the logged heads
+        assert found == [f"seq {last} does not match the head recorded elsewhere (cut or rewritten)"]
 
 
 def test_the_verify_command_reports_an_intact_chain(status_env, database_url):
@@ -132,6 +137,10 @@ async def tampered(database_url: str, seq: int) -> AsyncIterator[None]:
         await connection.close()
 
 
+async def newest_seq(repository) -> int:
+    return max(seq for seq, _ in (await repository.audit_heads()).values())
+
+
 def _failures(check: str) -> float:
     return REGISTRY.get_sample_value("healthcode_audit_chain_verification_failures_total", {"check": check}) or 0.0
 
@@ -147,29 +156,31 @@ async def _checked_up_to_head(chain_check: ChainCheck, head_seq: int) -> ChainRe
 
 
 async def test_the_background_check_verifies_each_new_entry_once_and_counts_a_tampered_one(
-        status_env, identity_env, clock, database_url, capsys):
+        status_env, identity_env, clock, database_url, db, capsys):
     chain_check = status_env.parts.chain_check
     repository = status_env.parts.repository
-    await _checked_up_to_head(chain_check, (await repository.audit_head())[0])
-    quiet = await _checked_up_to_head(chain_check, (await repository.audit_head())[0])
+    await _checked_up_to_head(chain_check, await newest_seq(repository))
+    quiet = await _checked_up_to_head(chain_check, await newest_seq(repository))
     assert (quiet.new_entries, quiet.new_problems) == (0, [])  # nothing is verified twice as new
     new_failures, recheck_failures = _failures("new"), _failures("recheck")
 
     person = await some_changes(status_env, identity_env, clock)
-    head = (await repository.audit_head())[0]
+    head = await newest_seq(repository)
+    entries = [row["seq"] for row in await db.fetch(
+        "SELECT seq FROM status.audit_log WHERE person_id = $1 ORDER BY seq", person)]
     capsys.readouterr()
-    async with tampered(database_url, head - 1):
+    async with tampered(database_url, entries[-2]):
         report = await _checked_up_to_head(chain_check, head)
     assert _failures("new") - new_failures == 1
     logs = capsys.readouterr()
     line = next(line for line in (logs.out + logs.err).splitlines() if "audit_chain_verification_failed" in line)
-    assert f"seq {head - 1}" in line and "edited" in line
+    assert f"seq {entries[-2]}" in line and "edited" in line
     assert person not in line  # seqs only: no person id, colour or reason
     assert REGISTRY.get_sample_value("healthcode_audit_chain_verified_seq") >= head
     assert report.verified_seq >= head
 
     # An entry already verified, edited afterwards: the recheck of older entries finds it on its lap.
-    async with tampered(database_url, head - 2):
+    async with tampered(database_url, entries[-3]):
         for _ in range(1000):
             found = await chain_check.run()
             if _failures("recheck") > recheck_failures:
@@ -185,15 +196,16 @@ async def test_the_background_check_verifies_each_new_entry_once_and_counts_a_ta
 async def test_with_several_replicas_one_checks_a_round_and_the_position_is_shared(status_env, identity_env, clock,
                                                                                    db):
     repository = status_env.parts.repository
-    await _checked_up_to_head(status_env.parts.chain_check, (await repository.audit_head())[0])
-    before = await db.fetchval("SELECT verified_seq FROM status.audit_verification")
-    await some_changes(status_env, identity_env, clock)
+    await _checked_up_to_head(status_env.parts.chain_check, await newest_seq(repository))
+    person = await some_changes(status_env, identity_env, clock)
     replicas = [ChainCheck(repository, AuditChain(status_env.settings.audit_key), clock) for _ in range(4)]
     reports = [report for report in await asyncio.gather(*(replica.run() for replica in replicas)) if report]
-    after = await db.fetchval("SELECT verified_seq FROM status.audit_verification")
+    verified = await db.fetchval("SELECT verified_seq FROM status.audit_verification WHERE shard = $1",
+                                 shard_of(person))
     assert reports and all(not report.new_problems for report in reports)
     # Each new entry verified by exactly one of them: none twice, none left out.
-    assert sum(report.new_entries for report in reports) == after - before == 3
+    assert sum(report.new_entries for report in reports) == 3
+    assert verified == await db.fetchval("SELECT max(seq) FROM status.audit_log WHERE person_id = $1", person)
     # One that never ran a round goes on from where the others stopped.
     late = ChainCheck(repository, AuditChain(status_env.settings.audit_key), clock)
     assert (await late.run()).new_entries == 0

@@ -13,7 +13,7 @@ import grpc
 from healthcode.common.v1 import common_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
-from services.status.audit import AuditChain
+from services.status.audit import AuditChain, shard_of
 from tests.support.status import NATIONAL_ONLY, diagnosis, fact, later, person_in, record, status_of
 from tests.support import error_details, refused, timestamp
 
@@ -190,7 +190,7 @@ async def test_a_correction_entry_is_chained_and_an_edited_correction_id_is_caug
     repository = status_env.parts.repository
     chain = AuditChain(status_env.settings.audit_key)
     async with repository.snapshot() as snapshot:
-        entries = await snapshot.audit_chain(0, 1_000_000)
+        entries = await snapshot.audit_chain(shard_of(recorded.person_id), 0, 1_000_000)
     entry, previous, entry_hash = next(row for row in reversed(entries) if row[0].person_id == recorded.person_id)
     assert entry.correction_id and chain.link(previous, entry) == entry_hash
     assert chain.link(previous, dataclasses.replace(entry, correction_id=str(uuid.uuid4()))) != entry_hash

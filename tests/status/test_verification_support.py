@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import grpc
 from healthcode.common.v1 import common_pb2
-from healthcode.identity.v1 import identity_pb2
 from healthcode.status.v1 import status_pb2 as pb
 
 from services.codes import read_code
-from tests.support.status import NATIONAL_ONLY, diagnosis, fact, later, person_in, record, status_of
+from tests.support.status import (NATIONAL_ONLY, diagnosis, every_colour_change, fact, feed_head, later, person_in, record,
+                                  reference_of, status_of)
 from tests.support import error_details, refused
 
 YELLOW = common_pb2.COLOUR_YELLOW
@@ -23,11 +23,6 @@ async def issue(status_env, person_id: str) -> pb.IssueCodeResponse:
 
 async def code_id_of(status_env, person_id: str) -> str:
     return read_code((await issue(status_env, person_id)).payload).claims.code_id.hex()
-
-
-async def reference_of(identity_env, person_id: str) -> bytes:
-    response = await identity_env.persons.GetPerson(identity_pb2.GetPersonRequest(person_id=person_id))
-    return response.person.federation_ref
 
 
 def fever_by_code(code_id: str, at, **fields) -> pb.Fact:
@@ -214,27 +209,9 @@ async def test_a_page_token_not_issued_by_status_is_refused(status_env):
 
 # The exporter's feed: colour changes in commit order.
 
-async def every_colour_change(status_env, after: int, provinces: list[str], page_size: int) -> list[pb.ColourChange]:
-    changes = []
-    while True:
-        page = await status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
-            after_sequence=after, page_size=page_size, province_codes=provinces))
-        changes += page.changes
-        assert page.last_sequence >= after
-        after = page.last_sequence
-        if page.caught_up:
-            return changes
-
-
 async def test_colour_changes_come_in_commit_order_a_page_at_a_time_for_the_provinces_asked(
         status_env, identity_env, clock):
-    start = (await status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
-        after_sequence=0, page_size=10_000, province_codes=[NATIONAL_ONLY])))
-    head = start.last_sequence
-    while not start.caught_up:
-        start = await status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
-            after_sequence=head, page_size=10_000, province_codes=[NATIONAL_ONLY]))
-        head = start.last_sequence
+    head = await feed_head(status_env, [NATIONAL_ONLY])
     ours = [await person_in(identity_env, NATIONAL_ONLY) for _ in range(3)]
     elsewhere = await person_in(identity_env, "530000")
     green = await person_in(identity_env, NATIONAL_ONLY)

@@ -55,6 +55,35 @@ async def record(status_env, *facts: pb.Fact) -> pb.RecordFactsResponse:
     return await status_env.stub.RecordFacts(pb.RecordFactsRequest(facts=list(facts)))
 
 
+async def reference_of(identity_env, person_id: str) -> bytes:
+    response = await identity_env.persons.GetPerson(identity_pb2.GetPersonRequest(person_id=person_id))
+    return response.person.federation_ref
+
+
+async def every_colour_change(status_env, after: int, provinces: list[str], page_size: int) -> list[pb.ColourChange]:
+    """Every colour change ListColourChanges lists after `after`, page by page until caught up."""
+    changes = []
+    while True:
+        page = await status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
+            after_sequence=after, page_size=page_size, province_codes=provinces))
+        changes += page.changes
+        assert page.last_sequence >= after
+        after = page.last_sequence
+        if page.caught_up:
+            return changes
+
+
+async def feed_head(status_env, provinces: list[str]) -> int:
+    """The last sequence ListColourChanges has read up to now (where a page of what comes next starts)."""
+    after = 0
+    while True:
+        page = await status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
+            after_sequence=after, page_size=10_000, province_codes=provinces))
+        after = page.last_sequence
+        if page.caught_up:
+            return after
+
+
 async def status_of(status_env, person_id: str) -> pb.Status:
     return (await status_env.stub.GetStatus(pb.GetStatusRequest(person_id=person_id))).status
 
@@ -109,11 +138,11 @@ async def tampering(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         await connection.close()
 
 
-async def problems(status_env, connection: asyncpg.Connection, expected_head=None) -> list[str]:
+async def problems(status_env, connection: asyncpg.Connection, expected_heads=()) -> list[str]:
     transaction = StatusTransaction(connection)
     return await verify_chain(AuditChain(status_env.settings.audit_key),
-                              lambda seq: transaction.audit_chain(seq, 1000),
-                              await transaction.lock_audit_head(lock=False), expected_head)
+                              lambda shard, seq: transaction.audit_chain(shard, seq, 1000),
+                              await transaction.audit_heads(), expected_heads)
 
 
 RED, YELLOW, GREEN = common_pb2.COLOUR_RED, common_pb2.COLOUR_YELLOW, common_pb2.COLOUR_GREEN

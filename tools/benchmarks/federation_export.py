@@ -93,7 +93,9 @@ async def seed_changes(url: str, count: int, now: datetime) -> None:
                            ELSE '[{"code": "CONFIRMED"}]'::jsonb END,
                       1, $3, 1, '{}', '', '\\x', '\\x'
                FROM generate_series(1, $1) g""", count, now, HOME)
-        await connection.execute("UPDATE status.audit_head SET seq = $1", count)
+        # All in shard 0's chain (the column's default); the feed reads up to the sequence's last value.
+        await connection.execute("UPDATE status.audit_head SET seq = $1 WHERE shard = 0", count)
+        await connection.execute("SELECT setval('status.audit_seq', $1)", count)
         await connection.execute(
             """INSERT INTO verification.agreements (issuer_province, accepted_since, colour_mapping, update_time)
                VALUES ($1, $2, '{}', $2)""", PEER, now - timedelta(days=1))

@@ -112,11 +112,13 @@ AUDIT_COLUMNS = ["seq", "person_id", "version", "change_time", "previous_colour"
                  "reasons", "cause", "rule_province", "rule_version", "officer_ids", "legal_basis",
                  "previous_hash", "entry_hash"]
 BASELINE_TABLES = """DROP TABLE IF EXISTS public.bench_statuses, public.bench_audit_log, public.bench_audit_head;
+    DROP SEQUENCE IF EXISTS public.bench_audit_seq;
     CREATE TABLE public.bench_statuses (LIKE status.statuses INCLUDING ALL,
                                         FOREIGN KEY (person_id) REFERENCES status.persons);
     CREATE TABLE public.bench_audit_log (LIKE status.audit_log INCLUDING ALL);
     CREATE TABLE public.bench_audit_head (LIKE status.audit_head INCLUDING ALL);
-    INSERT INTO public.bench_audit_head (seq, entry_hash) VALUES (0, '\\x')"""
+    CREATE SEQUENCE public.bench_audit_seq;
+    INSERT INTO public.bench_audit_head (shard, seq, entry_hash) SELECT s, 0, '\\x' FROM generate_series(0, 15) s"""
 
 
 # Signatures, in-process
@@ -279,13 +281,17 @@ class RawBaseline:
                     UPSERT_SQL, batch, [1] * n, [1] * n, ["green"] * n, ["[]"] * n, ["630000"] * n, [1] * n,
                     [now] * n, [self._valid] * n, [None] * n, list(range(1, n + 1)), [self._hash] * n, [None] * n))
                 started = time.perf_counter()
-                seq = await connection.fetchval("SELECT seq FROM public.bench_audit_head FOR UPDATE")
+                # A batch of 1000 persons spans every shard: every head is locked, n seqs drawn.
+                await connection.fetch("SELECT shard FROM public.bench_audit_head ORDER BY shard FOR UPDATE")
+                seqs = await connection.fetchval(
+                    "SELECT array_agg(nextval('public.bench_audit_seq')) FROM generate_series(1, $1)", n)
                 await connection.copy_records_to_table(
                     "bench_audit_log", schema_name="public", columns=AUDIT_COLUMNS,
-                    records=[(seq + i + 1, person_id, 1, now, 0, 1, "green", "[]", 1, "630000", 1, [], "",
-                              self._hash, self._hash) for i, person_id in enumerate(batch)])
-                await connection.execute("UPDATE public.bench_audit_head SET seq = $1, entry_hash = $2", seq + n,
-                                         self._hash)
+                    records=[(seq, person_id, 1, now, 0, 1, "green", "[]", 1, "630000", 1, [], "",
+                              self._hash, self._hash) for seq, person_id in zip(sorted(seqs), batch)])
+                await connection.execute(
+                    "UPDATE public.bench_audit_head SET seq = $1, entry_hash = $2 WHERE shard = ANY($3::smallint[])",
+                    max(seqs), self._hash, list(range(16)))
                 for start in range(0, n, 200):
                     await connection.execute("SELECT pg_notify($1, $2)", "bench_changed",
                                              ",".join(batch[start:start + 200]))
