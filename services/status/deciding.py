@@ -154,7 +154,8 @@ class Decider:
                     legal_basis=note.legal_basis if note else officers.legal_basis,
                     trace_id=officers.trace_id, correction_id=note.correction_id if note else "") if changed else None
                 decided.append((person_id, version, decision, entry))
-            seqs = await self._append_audit(tx, [entry for *_, entry in decided if entry])
+            chained = await self._chained(tx, [entry for *_, entry in decided if entry])
+            seqs = {entry.person_id: entry.seq for entry, _, _ in chained}
             statuses = {}
             for person_id, version, decision, entry in decided:
                 enrolment, current = locked[person_id]
@@ -162,7 +163,7 @@ class Decider:
                                 version, decision, now, seqs[person_id] if entry else current.audit_seq)
                 statuses[person_id] = replace(status, binding=self._chain.bind(status))
             if statuses:
-                await tx.write_statuses(list(statuses.values()))
+                await tx.record_decided(list(statuses.values()), chained)
                 self._recent.changed((person_id, 0) for person_id in statuses)
         # Again once committed, before anyone is answered: a read that filled memory between the
         # write and the commit brought back the old row.
@@ -226,11 +227,13 @@ class Decider:
         return any(fact.kind is FactKind.DIAGNOSIS and fact.diagnosis in CASE_DIAGNOSES
                    and fact.effective_time <= now and f"fact:{fact.fact_id}" not in dismissed for fact in facts)
 
-    async def _append_audit(self, tx: StatusTransaction, entries: list[AuditEntry]) -> dict[str, int]:
-        """Chains the entries (one per person), each onto its shard's chain, and returns each person's new seq.
-        Only the shards of these persons are locked: decisions in other shards append meanwhile."""
+    async def _chained(self, tx: StatusTransaction, entries: list[AuditEntry]
+                       ) -> list[tuple[AuditEntry, bytes, bytes]]:
+        """The entries (one per person) numbered and chained, each onto its shard's chain, as (entry, previous
+        hash, entry hash) in seq order; their shards' heads are locked until commit, and only those: decisions
+        in other shards append meanwhile."""
         if not entries:
-            return {}
+            return []
         heads = await tx.lock_audit_heads({shard_of(entry.person_id) for entry in entries})
         rows = []
         for entry, seq in zip(entries, await tx.next_audit_seqs(len(entries)), strict=True):
@@ -240,9 +243,7 @@ class Decider:
             entry_hash = self._chain.link(previous, chained)
             rows.append((chained, previous, entry_hash))
             heads[shard] = (seq, entry_hash)
-        await tx.append_audit(rows)
-        await tx.notify_changed([(entry.person_id, entry.version) for entry in entries])
-        return {entry.person_id: entry.seq for entry, _, _ in rows}
+        return rows
 
     # Reading
 

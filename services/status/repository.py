@@ -190,6 +190,29 @@ WRITE_STATUSES_SQL = """INSERT INTO status.statuses (person_id, version, colour,
                    compute_time = EXCLUDED.compute_time, valid_until = EXCLUDED.valid_until,
                    next_change_time = EXCLUDED.next_change_time, audit_seq = EXCLUDED.audit_seq,
                    binding = EXCLUDED.binding, negative_test_time = EXCLUDED.negative_test_time"""
+# A decision's writes in one statement (one round trip with the chains' heads locked): the statuses
+# ($1..$13, as WRITE_STATUSES_SQL), the new audit entries ($14..$32; officer ids as a JSON array each,
+# since unnest flattens an array of arrays), each shard's head moved to its last entry ($33..$35), and the
+# notification of the changes, in chunks ($36). Data-modifying CTEs run to completion whether read or not.
+RECORD_DECIDED_SQL = f"""WITH written AS ({WRITE_STATUSES_SQL}),
+    appended AS (
+        INSERT INTO status.audit_log (seq, person_id, version, change_time, previous_colour, colour, display_colour,
+            reasons, cause, rule_province, rule_version, officer_ids, legal_basis, trace_id, detail_digest,
+            previous_hash, entry_hash, correction_id, shard)
+        SELECT e.seq, e.person_id, e.version, e.change_time, e.previous_colour, e.colour, e.display_colour, e.reasons,
+               e.cause, e.rule_province, e.rule_version, ARRAY(SELECT jsonb_array_elements_text(e.officer_ids)),
+               e.legal_basis, e.trace_id, e.detail_digest, e.previous_hash, e.entry_hash, e.correction_id, e.shard
+        FROM unnest($14::bigint[], $15::uuid[], $16::bigint[], $17::timestamptz[], $18::smallint[], $19::smallint[],
+                    $20::text[], $21::jsonb[], $22::smallint[], $23::text[], $24::int[], $25::jsonb[], $26::text[],
+                    $27::text[], $28::bytea[], $29::bytea[], $30::bytea[], $31::uuid[], $32::smallint[])
+            AS e(seq, person_id, version, change_time, previous_colour, colour, display_colour, reasons, cause,
+                 rule_province, rule_version, officer_ids, legal_basis, trace_id, detail_digest, previous_hash,
+                 entry_hash, correction_id, shard)),
+    moved AS (
+        UPDATE status.audit_head h SET seq = m.seq, entry_hash = m.entry_hash
+        FROM unnest($33::smallint[], $34::bigint[], $35::bytea[]) AS m(shard, seq, entry_hash)
+        WHERE h.shard = m.shard)
+    SELECT count(pg_notify('{NOTIFY_CHANNEL}', chunk)) FROM unnest($36::text[]) AS chunk"""
 LAST_AUDIT_ENTRIES_SQL = """SELECT DISTINCT ON (person_id) * FROM status.audit_log WHERE person_id = ANY($1::uuid[])
                ORDER BY person_id, seq DESC"""
 
@@ -706,23 +729,13 @@ class StatusTransaction:
         return [CheckInRow(r["person_id"], r["check_in_id"], r["check_in_time"], r["abnormal"]) for r in rows]
 
     async def write_statuses(self, statuses: Sequence[Status]) -> None:
-        await self._connection.execute(
-            WRITE_STATUSES_SQL,
-            [s.person_id for s in statuses], [s.version for s in statuses],
-            [int(s.decision.colour) for s in statuses], [s.decision.display for s in statuses],
-            [json.dumps(reasons_to_json(s.decision.reasons)) for s in statuses],
-            [s.decision.rule_province for s in statuses], [s.decision.rule_version for s in statuses],
-            [s.compute_time for s in statuses], [s.decision.valid_until for s in statuses],
-            [s.decision.next_change_time for s in statuses], [s.audit_seq for s in statuses],
-            [s.binding for s in statuses], [s.decision.negative_test_time for s in statuses])
+        await self._connection.execute(WRITE_STATUSES_SQL, *_status_columns(statuses))
 
     async def notify_changed(self, changes: Sequence[tuple[str, int]]) -> None:
         """Sent at commit as "person_id:version,...": WatchStatus streams in every replica wake up, and
         caches in front of status drop what an older version made."""
-        items = [f"{person_id}:{version}" for person_id, version in changes]
-        for start in range(0, len(items), _NOTIFY_IDS):
-            await self._connection.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL,
-                                     ",".join(items[start:start + _NOTIFY_IDS]))
+        for chunk in _notifications(changes):
+            await self._connection.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, chunk)
 
     async def lock_for_renewal(self, person_ids: Sequence[str]
                                ) -> dict[str, tuple[Enrolment, Status | None]]:
@@ -830,25 +843,25 @@ class StatusTransaction:
         return sorted(await self._connection.fetchval(
             "SELECT array_agg(nextval('status.audit_seq')) FROM generate_series(1, $1)", count))
 
-    async def append_audit(self, rows: Sequence[tuple[AuditEntry, bytes, bytes]]) -> None:
-        """Appends chained entries (entry, previous hash, entry hash), in seq order, and moves each
-        shard's head to its last one."""
-        await self._connection.copy_records_to_table(
-            "audit_log", schema_name="status",
-            columns=["seq", "person_id", "version", "change_time", "previous_colour", "colour", "display_colour",
-                     "reasons", "cause", "rule_province", "rule_version", "officer_ids", "legal_basis",
-                     "trace_id", "detail_digest", "previous_hash", "entry_hash", "correction_id", "shard"],
-            records=[(e.seq, e.person_id, e.version, e.change_time, e.previous_colour, e.colour, e.display_colour,
-                      json.dumps(e.reasons), e.cause, e.rule_province, e.rule_version, list(e.officer_ids),
-                      e.legal_basis, e.trace_id, e.detail_digest, previous, entry_hash, e.correction_id or None,
-                      e.shard)
-                     for e, previous, entry_hash in rows])
+    async def record_decided(self, statuses: Sequence[Status], rows: Sequence[tuple[AuditEntry, bytes, bytes]]
+                             ) -> None:
+        """Writes decided statuses and appends their chained entries (entry, previous hash, entry hash), in
+        seq order, moving each shard's head to its last one and notifying the changes at commit: one round
+        trip, with the heads locked (`lock_audit_heads`) when there are entries."""
+        entries = [entry for entry, _, _ in rows]
         heads = {entry.shard: (entry.seq, entry_hash) for entry, _, entry_hash in rows}
-        await self._connection.execute(
-            """UPDATE status.audit_head h SET seq = u.seq, entry_hash = u.entry_hash
-               FROM unnest($1::smallint[], $2::bigint[], $3::bytea[]) AS u(shard, seq, entry_hash)
-               WHERE h.shard = u.shard""",
-            list(heads), [seq for seq, _ in heads.values()], [digest for _, digest in heads.values()])
+        await self._connection.fetchval(
+            RECORD_DECIDED_SQL, *_status_columns(statuses),
+            [e.seq for e in entries], [e.person_id for e in entries], [e.version for e in entries],
+            [e.change_time for e in entries], [e.previous_colour for e in entries], [e.colour for e in entries],
+            [e.display_colour for e in entries], [json.dumps(e.reasons) for e in entries],
+            [e.cause for e in entries], [e.rule_province for e in entries], [e.rule_version for e in entries],
+            [json.dumps(list(e.officer_ids)) for e in entries], [e.legal_basis for e in entries],
+            [e.trace_id for e in entries], [e.detail_digest for e in entries], [previous for _, previous, _ in rows],
+            [entry_hash for _, _, entry_hash in rows], [e.correction_id or None for e in entries],
+            [e.shard for e in entries],
+            list(heads), [seq for seq, _ in heads.values()], [digest for _, digest in heads.values()],
+            _notifications([(e.person_id, e.version) for e in entries]))
 
     async def audit_chain(self, shard: int, after_seq: int, limit: int
                           ) -> list[tuple[AuditEntry, bytes, bytes]]:
@@ -980,6 +993,23 @@ class ChangeListener:
     async def close(self) -> None:
         if not self._connection.is_closed():
             await self._connection.close()
+
+
+def _status_columns(statuses: Sequence[Status]) -> list[list]:
+    """WRITE_STATUSES_SQL's thirteen arrays."""
+    return [[s.person_id for s in statuses], [s.version for s in statuses],
+            [int(s.decision.colour) for s in statuses], [s.decision.display for s in statuses],
+            [json.dumps(reasons_to_json(s.decision.reasons)) for s in statuses],
+            [s.decision.rule_province for s in statuses], [s.decision.rule_version for s in statuses],
+            [s.compute_time for s in statuses], [s.decision.valid_until for s in statuses],
+            [s.decision.next_change_time for s in statuses], [s.audit_seq for s in statuses],
+            [s.binding for s in statuses], [s.decision.negative_test_time for s in statuses]]
+
+
+def _notifications(changes: Sequence[tuple[str, int]]) -> list[str]:
+    """The payloads that announce changes: "person_id:version,..." in chunks Postgres accepts."""
+    items = [f"{person_id}:{version}" for person_id, version in changes]
+    return [",".join(items[start:start + _NOTIFY_IDS]) for start in range(0, len(items), _NOTIFY_IDS)]
 
 
 def _heads(rows: Sequence[asyncpg.Record]) -> Heads:

@@ -88,7 +88,7 @@ async def test_the_feed_waits_for_an_append_open_in_another_shard_and_skips_none
                                      uuid.UUID(slow))
             slowly = asyncio.create_task(record(status_env, diagnosis(slow, pb.DIAGNOSIS_SECONDARY_CONTACT,
                                                                       clock.now())))
-            await waiting_on(db, "INSERT INTO status.statuses")
+            await waiting_on(db, "WITH written AS (INSERT INTO status.statuses")
             # A later seq commits in another shard.
             await record(status_env, diagnosis(fast, pb.DIAGNOSIS_SECONDARY_CONTACT, clock.now()))
             feed = asyncio.ensure_future(status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
@@ -171,7 +171,7 @@ async def test_the_chain_written_before_shards_verifies_and_goes_on_as_shard_0s(
                     seq=seq, person_id=person, version=4, change_time=datetime(2026, 1, 4, tzinfo=UTC),
                     previous_colour=3, colour=1, display_colour="x", reasons=[], cause=1, rule_province="000000",
                     rule_version=1, shard=0))
-                await tx.append_audit([(entry, locked[0][1], chain.link(locked[0][1], entry))])
+                await tx.record_decided([], [(entry, locked[0][1], chain.link(locked[0][1], entry))])
             assert seq == 4
             heads = await tx.audit_heads()
             assert await verify_chain(chain, read, heads, [(3, previous)]) == []

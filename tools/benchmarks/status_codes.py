@@ -385,8 +385,8 @@ class StageTimer:
         self._wrap(StatusTransaction, "check_ins", "check_ins")
         self._wrap(board, "_evidence", "evidence")
         self._wrap(deciding_module, "decide", "model")
-        self._wrap(StatusTransaction, "write_statuses", "write")
-        self._wrap(board, "_append_audit", "audit")
+        self._wrap(StatusTransaction, "record_decided", "write")
+        self._wrap(board, "_chained", "audit")
         self._wrap(board, "decide", "total")
         return self
 
@@ -709,9 +709,9 @@ def report_stages(timed: Stages, phases: dict[str, float]) -> None:
              ms(stages["raw 2"], stage))
     line("  open sealed facts, build evidence (Python)", ms(extra_1, "opening"), "", ms(extra_2, "opening"), "")
     line("  model.decide × persons (Python)", ms(service_1, "model"), "", ms(service_2, "model"), "")
-    line("  write statuses (unnest upsert)", ms(service_1, "write"), ms(stages["raw 1"], "write"),
+    line("  write: statuses, entries, heads, notify", ms(service_1, "write"), ms(stages["raw 1"], "write"),
          ms(service_2, "write"), "")
-    line("  audit: head lock, HMAC chain, COPY, head, notify", ms(service_1, "audit"), ms(stages["raw 1"], "audit"),
+    line("  audit: head locks, seqs, HMAC chain", ms(service_1, "audit"), ms(stages["raw 1"], "audit"),
          ms(service_2, "audit"), "")
     line("  other: pool, BEGIN/COMMIT, loop, entries (Python)", ms(extra_1, "other"), "", ms(extra_2, "other"), "")
     line("  total", ms(service_1, "total"), ms(stages["raw 1"], "total"), ms(service_2, "total"),
