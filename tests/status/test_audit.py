@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import subprocess
 import sys
@@ -109,14 +110,38 @@ async def test_a_cut_tail_is_detected_against_a_head_recorded_elsewhere(status_e
         assert found == [f"seq {last} does not match the head recorded elsewhere (cut or rewritten)"]
 
 
-def test_the_verify_command_reports_an_intact_chain(status_env, database_url):
+def _verify_command(status_env, database_url, *arguments: str) -> subprocess.CompletedProcess:
     environ = {**os.environ, "HEALTHCODE_DATABASE_URL": database_url,
-               "HEALTHCODE_STATUS_SEALING_KEYS": "k:" + __import__("base64").b64encode(os.urandom(32)).decode(),
-               "HEALTHCODE_STATUS_AUDIT_KEY": __import__("base64").b64encode(status_env.settings.audit_key).decode()}
-    result = subprocess.run([sys.executable, "-m", "cli.healthcode", "verify-audit"], env=environ,
-                            capture_output=True, text=True, timeout=60)
+               "HEALTHCODE_STATUS_SEALING_KEYS": "k:" + base64.b64encode(os.urandom(32)).decode(),
+               "HEALTHCODE_STATUS_AUDIT_KEY": base64.b64encode(status_env.settings.audit_key).decode()}
+    return subprocess.run([sys.executable, "-m", "cli.healthcode", "verify-audit", *arguments], env=environ,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_the_verify_command_reports_an_intact_chain(status_env, database_url):
+    result = _verify_command(status_env, database_url)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "audit chain intact" in result.stdout
+
+
+async def test_the_verify_command_checks_every_head_it_is_given_and_refuses_a_malformed_one(
+        status_env, identity_env, clock, database_url):
+    await some_changes(status_env, identity_env, clock)
+    heads = [f"--expect-head={seq}:{digest.hex()}"
+             for seq, digest in (await status_env.parts.repository.audit_heads()).values() if seq]
+    intact = await asyncio.to_thread(_verify_command, status_env, database_url, *heads)
+    assert intact.returncode == 0 and "audit chain intact" in intact.stdout, intact.stdout + intact.stderr
+
+    seq, digest = heads[0].removeprefix("--expect-head=").split(":")
+    unknown = f"--expect-head={seq}:{'00' * 32}"  # the seq is there, with another hash: cut or rewritten
+    broken = await asyncio.to_thread(_verify_command, status_env, database_url, *heads[1:], unknown)
+    assert broken.returncode == 1
+    assert f"seq {seq} does not match the head recorded elsewhere" in broken.stdout
+
+    for malformed in ("12", "x:ab", "12:abcd", "0:" + "00" * 32):
+        refused = await asyncio.to_thread(_verify_command, status_env, database_url, f"--expect-head={malformed}")
+        assert refused.returncode == 2, refused.stderr
+        assert "expected SEQ:HASH" in refused.stderr or "expected a positive seq" in refused.stderr
 
 
 @asynccontextmanager
