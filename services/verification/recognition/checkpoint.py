@@ -21,7 +21,8 @@ from services.verification import signals
 from services.verification.recognition.checker import MAX_TEST_REQUIREMENT, Decision, Examined, Standing, Verdict, conclude, examine
 from services.verification.recognition.dcc_checkpoint import DccCheckpoint
 from services.verification.recognition.fever_reports import FeverOutbox
-from services.verification.recognition.mutual import Recognition, Rejection
+from services.verification.recognition.model import Rejection
+from services.verification.recognition.mutual import Recognition
 from services.verification.recognition.repository import DecisionRow, VerificationRepository
 
 log = get_logger(__name__)

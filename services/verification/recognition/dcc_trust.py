@@ -14,7 +14,7 @@ from services.codes import dcc
 from services.runtime.clock import Clock
 from services.runtime.errors import InvalidArgument
 from services.verification.recognition.dcc_repository import DccRepository, SignerRow
-from services.verification.recognition.mutual import Rejection
+from services.verification.recognition.model import Rejection
 from services.verification.recognition.repository import DELTA_OVERLAP
 
 MAX_SIGNERS_PER_CALL = 1000

@@ -1,15 +1,17 @@
 """Recognition's plain data, as its use cases and clients pass it: what status and other provinces
-answer (stale codes, colour changes, trust lists) and the fevers reported between provinces."""
+answer (stale codes, colour changes, trust lists), the fevers reported between provinces, a refused
+record, and the snapshot an offline checkpoint receives."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from services.verification.recognition.repository import KeyRow
+    from services.verification.recognition.exchange import RiskRecord
+    from services.verification.recognition.repository import AgreementRow, KeyRow
 
 
 @dataclass(frozen=True)
@@ -69,3 +71,27 @@ class PeerTrustList:
     exchange_key: KeyRow
     # The keys of provinces the peer is configured to speak for (its exchange key included).
     keys: list[KeyRow]
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A record of a batch refused, by its index and field; the rest of the batch is kept."""
+
+    index: int
+    field: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an offline checkpoint receives (the servicer serialises and signs it)."""
+
+    version: int
+    base_version: int
+    issue_time: datetime
+    own_provinces: frozenset[str]
+    keys: list[KeyRow]
+    agreements: list[AgreementRow]
+    risk_records: list[RiskRecord]
+    stale_codes: list[StaleCode]
+    clock_skew: timedelta

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
@@ -24,7 +23,7 @@ from services.verification.recognition.exchange import (MANIFEST, RISK_LIST, SNA
                                             risk_list_bytes, sign, verifies)
 from services.verification.clients import LocalStatus
 from services.verification.recognition.federation import PeerProvince, TrustListRefused
-from services.verification.recognition.model import PeerTrustList, StaleCode
+from services.verification.recognition.model import PeerTrustList, Rejection, Snapshot, StaleCode
 from services.verification import signals
 from services.verification.recognition.exchange_root import ExchangeRoot
 from services.verification.recognition.outbox import Outbox
@@ -42,28 +41,6 @@ _REASON = re.compile(r"^[A-Z0-9_]{1,64}\Z")
 _SOURCE = re.compile(r"^[a-z0-9-]{1,64}\Z")
 _FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class Rejection:
-    index: int
-    field: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What an offline checkpoint receives (the servicer serialises and signs it)."""
-
-    version: int
-    base_version: int
-    issue_time: datetime
-    own_provinces: frozenset[str]
-    keys: list[KeyRow]
-    agreements: list[AgreementRow]
-    risk_records: list[RiskRecord]
-    stale_codes: list[StaleCode]
-    clock_skew: timedelta
 
 
 def check_risk_records(records: Sequence[RiskRecord], now: datetime) -> tuple[list[RiskRecord], list[Rejection]]:

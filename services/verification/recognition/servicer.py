@@ -18,9 +18,9 @@ from services.verification.recognition.dcc_repository import SignerRow
 from services.verification.recognition.dcc_trust import DccTrust, SignerInput
 from services.verification.recognition.exchange import RiskRecord
 from services.verification.recognition.fever_reports import FeverIntake
-from services.verification.recognition.model import FeverReport
+from services.verification.recognition.model import FeverReport, Rejection, Snapshot
 from services.verification.recognition.federation_tls import caller_provinces
-from services.verification.recognition.mutual import Recognition, Rejection, Snapshot
+from services.verification.recognition.mutual import Recognition
 from services.verification.recognition.repository import AgreementRow, KeyRow
 from services.verification.recognition.snapshots import OfflineSnapshots
 
