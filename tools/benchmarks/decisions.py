@@ -12,8 +12,11 @@ calls in flight, makes for each person one call of each path:
 - RecordCheckIn: a normal check-in of a person just read; status decides again (nothing changes colour).
 While each runs, pg_stat_activity is sampled every 20 ms for backends waiting on a lock in a statement
 on status.audit_head: how many decisions queue on a chain's head (a single global head made them
-queue: docs/benchmarks.md). Postgres, the services and this client share the machine: compare the
-ratios of one run. Uses HEALTHCODE_DATABASE_URL when set (and writes into it), otherwise an embedded
+queue: docs/benchmarks.md), and Postgres CPU is split by the pool (application_name) of each backend.
+Last, the pieces a decision is made of (a primary-key SELECT, a transaction with the persons lock,
+one with an INSERT, itinerary's exposure query) are timed through raw asyncpg on the same database:
+the baseline a decision's Postgres and client CPU are read against. Postgres, the services and this
+client share the machine: compare the ratios of one run. Uses HEALTHCODE_DATABASE_URL when set (and writes into it), otherwise an embedded
 Postgres in a temporary directory.
 """
 
@@ -26,9 +29,10 @@ import os
 import random
 import secrets
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -45,7 +49,8 @@ from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.sealing import Keyring
 from services.runtime.settings import Env
 from services.status import bootstrap as status
-from tools.benchmarks.status_codes import declare_high_county, person_ids, seed_population, vacuum
+from tools.benchmarks.status_codes import (EXPOSURES_SQL, LOCK_SQL, declare_high_county, person_ids, seed_population,
+                                           vacuum)
 from tools.load.baselines import echo_call
 from tools.load.cpu import CpuMeter, code_state, listening_pids, machine_line, process_cpu
 from tools.load.measure import Measured, cpu_columns, measure, measure_each, quiet, rate_columns
@@ -163,12 +168,52 @@ async def one_run(args: argparse.Namespace, workers: int, url: str, environ: dic
     return Run(workers, echo, paths)
 
 
-def report(args: argparse.Namespace, runs: list[Run]) -> None:
+async def statement_costs(url: str, calls: int = 2000) -> list[tuple[str, float, float]]:
+    """(statement, Postgres µs, client µs) per call of the pieces a decision is made of, one connection,
+    one at a time, over the persons seeded: the raw asyncpg baseline a decision's cost is read against."""
+    connection = await asyncpg.connect(url)
+    try:
+        backend = await connection.fetchval("SELECT pg_backend_pid()")
+        persons = [row[0] for row in await connection.fetch("SELECT person_id FROM status.persons LIMIT $1", calls)]
+        window_start = datetime.now(UTC) - timedelta(days=14)
+        await connection.execute("CREATE TEMP TABLE written (id uuid PRIMARY KEY)")
+
+        async def locked(person: uuid.UUID) -> None:
+            async with connection.transaction():
+                await connection.fetchrow(LOCK_SQL, [person])
+
+        async def locked_and_written(person: uuid.UUID) -> None:
+            async with connection.transaction():
+                await connection.fetchrow(LOCK_SQL, [person])
+                await connection.execute("INSERT INTO written VALUES ($1)", uuid.uuid4())
+
+        pieces = [
+            ("a primary-key SELECT", lambda person: connection.fetchrow(
+                "SELECT * FROM status.persons WHERE person_id = $1", person)),
+            ("BEGIN, the persons lock, COMMIT", locked),
+            ("BEGIN, the lock, an INSERT, COMMIT", locked_and_written),
+            ("itinerary's exposure query, one person", lambda person: connection.fetch(
+                EXPOSURES_SQL, [person], window_start, 2))]
+        costs = []
+        for name, piece in pieces:
+            before, started = process_cpu(backend), time.process_time()
+            for person in persons:
+                await piece(person)
+            count = len(persons) or 1
+            costs.append((name, (process_cpu(backend) - before) / count * 1e6,
+                          (time.process_time() - started) / count * 1e6))
+        return costs
+    finally:
+        await connection.close()
+
+
+def report(args: argparse.Namespace, runs: list[Run], costs: list[tuple[str, float, float]]) -> None:
     print(f"\n{args.persons} persons per run, {args.concurrency} calls in flight over {CHANNELS} channels; "
           "echo measured in each run")
     for run in runs:
         waits = {path.measured.name: path.head_waits for path in run.paths}
-        columns = (rate_columns(run.echo) + cpu_columns(("server µs", "server"), ("pg µs", "postgres"))
+        columns = (rate_columns(run.echo) + cpu_columns(("server µs", "server"), ("itin µs", "itinerary"),
+                                                        ("pg µs", "postgres"))
                    + [Column("head waits", lambda row: f"{waits[row.name]:.2f}" if row.name in waits else "")])
         rows = [(run.echo.name, run.echo)] + [(path.measured.name, path.measured) for path in run.paths]
         print_table(f"status with {run.workers} worker(s)", columns, rows, label_width=38)
@@ -184,7 +229,11 @@ def report(args: argparse.Namespace, runs: list[Run]) -> None:
             print(f"{path.name}: {run.workers} workers / {first.workers}: {path.per_second / base.per_second:.2f}× "
                   f"per s ({path.versus(run.echo):.2f} × echo against {base.versus(first.echo):.2f})")
     print("(head waits: backends waiting on an audit head's lock, mean of 20 ms samples; server µs: CPU per call "
-          "of every status worker; pg µs: of Postgres)")
+          "of every status worker; itin µs: of itinerary, asked for each decision's exposures; pg µs: of Postgres)")
+    print("\nbaseline: a decision's pieces through raw asyncpg, one connection, one call at a time")
+    print_table("statement", [Column("pg µs", lambda cost: f"{cost[1]:.0f}"),
+                              Column("client µs", lambda cost: f"{cost[2]:.0f}")],
+                [(cost[0], cost) for cost in costs], label_width=44)
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -222,11 +271,12 @@ async def main(args: argparse.Namespace) -> None:
         async with grpc.aio.insecure_channel(environ["HEALTHCODE_ITINERARY_ADDRESS"]) as channel:
             await declare_high_county(channel, now)
         runs = [await one_run(args, workers, url, environ, servers, echo_address) for workers in args.workers]
+        costs = await statement_costs(url)
     finally:
         await stop(*servers.values())
         if embedded:
             embedded.stop()
-    report(args, runs)
+    report(args, runs, costs)
 
 
 def parse_args() -> argparse.Namespace:
