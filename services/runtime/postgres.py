@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -9,6 +10,11 @@ from services.runtime.logs import get_logger
 from services.runtime.settings import PREFIX, SettingsError
 
 log = get_logger(__name__)
+
+# PostgreSQL's default of 100 is what `up` (four services, each pool up to its maximum, background jobs'
+# own connections, a load run's baselines) and the test suite (several replicas of a service at once)
+# come near: set once in the data directory's postgresql.auto.conf, which a restart applies.
+MAX_CONNECTIONS = 300
 
 
 class EmbeddedPostgres:
@@ -37,11 +43,27 @@ class EmbeddedPostgres:
                 raise SettingsError(f"{PREFIX}DATABASE_URL is required (the embedded PostgreSQL is the "
                                     "development extra healthcode[embedded])") from None
 
-            self._server = pgserver.get_server(self.data_dir, cleanup_mode="stop" if self._keep else "delete")
-        log.info("embedded_postgres_started", data_dir=str(self.data_dir))
+            cleanup_mode = "stop" if self._keep else "delete"
+            server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
+            if _max_connections(server) < MAX_CONNECTIONS:
+                # A new data directory: the setting is written, and applied by starting the server again.
+                server.psql(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS};")
+                server.cleanup()
+                server = pgserver.get_server(self.data_dir, cleanup_mode=cleanup_mode)
+            server.cleanup_mode = cleanup_mode
+            self._server = server
+        log.info("embedded_postgres_started", data_dir=str(self.data_dir), max_connections=_max_connections(server))
         return self._server.get_uri()
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()
             self._server = None
+
+
+def _max_connections(server) -> int:
+    answer = server.psql("SELECT 'max_connections=' || setting FROM pg_settings WHERE name = 'max_connections';")
+    found = re.search(r"max_connections=(\d+)", answer)
+    if found is None:
+        raise RuntimeError(f"the embedded PostgreSQL did not say its max_connections: {answer!r}")
+    return int(found[1])
