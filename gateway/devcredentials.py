@@ -22,7 +22,8 @@ DEV_CALLERS = {
     "hubei-system": Principal(CallerKind.PROVINCE_SYSTEM, "hubei-system", "420000"),
     "hubei-health-feed": Principal(CallerKind.FEED, "hubei-health-commission", "420000",
                                    FEED_SCOPES - {"STAYS"}),
-    "carrier-feed": Principal(CallerKind.FEED, "carriers", NATIONAL, frozenset({"STAYS"})),
+    # One carrier's own credential: a carrier sends stays under its own name only (policy.own_carrier).
+    "carrier-feed": Principal(CallerKind.FEED, "china-mobile", NATIONAL, frozenset({"STAYS"})),
     "wuhan-checkpoint": Principal(CallerKind.CHECKPOINT, "wuhan-station-1", "420000"),
     "hubei-operator": Principal(CallerKind.OPERATOR, "hubei-operator", "420000"),
     "national-operator": Principal(CallerKind.OPERATOR, "national-operator", NATIONAL),

@@ -22,10 +22,11 @@ from prometheus_client import Counter, Gauge
 from gateway.admission import LoadShedder, Overloaded, RateLimits, StreamShares
 from gateway.caching import RecentMap
 from gateway.directory import SessionStanding
-from gateway.policy import Route, Scope, authorize, authorize_response, check_list_sizes
+from gateway.policy import Route, Scope, authorize, authorize_response
 from gateway.principals import CallerKind, Principal
 from services.runtime.clients import ClientCall, forwarding_metrics, request_metadata
-from services.runtime.errors import DeadlineExceeded, InvalidArgument, ResourceExhausted, Unauthenticated
+from services.runtime.errors import (DeadlineExceeded, InvalidArgument, PermissionDenied, ResourceExhausted,
+                                     Unauthenticated)
 from services.runtime.metrics import CLIENT_STREAM, SERVER_STREAM, UNARY
 from services.runtime.logs import get_logger
 
@@ -333,9 +334,10 @@ class Forwarder:
 
     async def client_stream(self, route: Route, principal: Principal,
                             requests: AsyncIterator[protobuf_message.Message], timeout: float | None) -> bytes:
-        """A bulk upload (carrier stays): the caller is authorised by kind; its messages pass through,
-        each held to the route's list limits. The upload holds one of the caller's heavy slots, so it
-        ends when it sits idle past `idle_seconds` or runs past `upload_seconds`."""
+        """A bulk upload (carrier stays): the caller is authorised by kind first, then every message by the
+        route's check (which may fill in the caller's name) and list limits before it passes on. The
+        upload holds one of the caller's heavy slots, so it ends when it sits idle past `idle_seconds` or
+        runs past `upload_seconds`."""
         self._limit(principal)
         await self._session_live(principal)
         await authorize(route, principal, route.request(), self.scope)
@@ -353,8 +355,8 @@ class Forwarder:
         async def relayed() -> AsyncIterator[protobuf_message.Message]:
             async for message in requests:
                 try:
-                    check_list_sizes(route, message)
-                except InvalidArgument as error:
+                    await authorize(route, principal, message, self.scope)
+                except (InvalidArgument, PermissionDenied) as error:
                     refusal.append(error)
                     call.cancel()
                     return

@@ -262,9 +262,9 @@ async def feed_stays(principal: Principal, request: Message, scope: Scope) -> No
         raise denied("this feed may not send carrier stays")
 
 
-async def carrier_corrections(principal: Principal, request: Message, scope: Scope) -> None:
-    """A carrier feed corrects only stays it sent under its own name (its credential's subject, as
-    carriers name themselves in batches: `china-mobile`)."""
+async def own_carrier(principal: Principal, request: Message, scope: Scope) -> None:
+    """A carrier feed sends and corrects stays under its own name only (its credential's subject, as carriers
+    name themselves in batches: `china-mobile`), filled in when left empty: in every chunk of an upload."""
     await feed_stays(principal, request, scope)
     if request.source_carrier and request.source_carrier != principal.subject:
         raise denied(f"source_carrier: must be the feed's own name ({principal.subject})")
@@ -351,8 +351,8 @@ _TABLE: dict[tuple[str, str], tuple[Cost, dict[CallerKind, Check], dict[CallerKi
     ("identity", "FaceProviderAdminService/RevokeFaceProviderKey"): (HEAVY, {O: national_only}, {}),
     ("identity", "FaceProviderAdminService/ListFaceProviderKeys"): (HEAVY, {O: anyone}, {}),
     # itinerary
-    ("itinerary", "ItineraryService/IngestCarrierStays"): (HEAVY, {F: feed_stays}, {}),
-    ("itinerary", "ItineraryService/CorrectCarrierStays"): (HEAVY, {F: carrier_corrections}, {}),
+    ("itinerary", "ItineraryService/IngestCarrierStays"): (HEAVY, {F: own_carrier}, {}),
+    ("itinerary", "ItineraryService/CorrectCarrierStays"): (HEAVY, {F: own_carrier}, {}),
     ("itinerary", "ItineraryService/DeclareItinerary"): (
         HEAVY, {P: self_or_dependent("person_id"), S: own_people("person_id")}, {}),
     ("itinerary", "ItineraryService/ListStays"): (

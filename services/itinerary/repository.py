@@ -163,8 +163,9 @@ class CarrierBatch:
             batch_id=self.batch_id, received=self.received, stored=stored, duplicates=counts["valid"] - stored,
             below_threshold=counts["short"], rejected=counts["rejected"],
             rejected_rows=[(r["row"], r["reason"]) for r in rejections])
-        await connection.execute("UPDATE itinerary.ingest_batches SET result = $2 WHERE batch_id = $1",
-                                 self.batch_id, _result_to_json(result))
+        await connection.execute(
+            "UPDATE itinerary.ingest_batches SET result = $3 WHERE source_carrier = $1 AND batch_id = $2",
+            self.carrier, self.batch_id, _result_to_json(result))
         return result
 
 
@@ -178,18 +179,19 @@ class ItineraryRepository:
     async def open_carrier_batch(self, batch_id: str, carrier: str, now: datetime) -> AsyncIterator[CarrierBatch]:
         """A batch in its own transaction, staged chunk by chunk as the stream arrives.
 
-        The batch row is claimed first: a concurrent resend waits for this transaction,
-        then finds the first answer instead of applying twice. An error or a cancelled
-        stream rolls everything back, the claim included.
+        The batch row is claimed first, under the carrier's name (batch ids are each carrier's own): a
+        concurrent resend waits for this transaction, then finds the first answer instead of applying
+        twice. An error or a cancelled stream rolls everything back, the claim included.
         """
         async with self._pool.acquire() as connection, connection.transaction():
             claimed = await connection.fetchval(
                 """INSERT INTO itinerary.ingest_batches (batch_id, source_carrier, receive_time, result)
-                   VALUES ($1, $2, $3, '{}') ON CONFLICT (batch_id) DO NOTHING RETURNING true""",
+                   VALUES ($1, $2, $3, '{}') ON CONFLICT (source_carrier, batch_id) DO NOTHING RETURNING true""",
                 batch_id, carrier, now)
             if not claimed:
                 stored = await connection.fetchval(
-                    "SELECT result FROM itinerary.ingest_batches WHERE batch_id = $1", batch_id)
+                    "SELECT result FROM itinerary.ingest_batches WHERE source_carrier = $1 AND batch_id = $2",
+                    carrier, batch_id)
                 yield CarrierBatch(connection, batch_id, carrier, _result_from_json(batch_id, stored, replayed=True))
                 return
             await connection.execute(

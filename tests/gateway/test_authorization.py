@@ -285,7 +285,7 @@ async def test_every_forbidden_cell_is_denied_and_every_allowed_cell_gets_throug
     requests = _requests(subject, now)
     requests["StatusService/WatchStatus"] = spb.WatchStatusRequest(person_id=subject.person_id)
     requests["ItineraryService/IngestCarrierStays"] = itinerary_pb2.IngestCarrierStaysRequest(
-        batch_id=secrets.token_hex(6), source_carrier="matrix")
+        batch_id=secrets.token_hex(6))  # source_carrier: filled in with the feed's own name
     tokens = {}
     for name, (kind, province) in CALLERS.items():
         subject_id = {"person": subject.person_id, "stranger": stranger}.get(name, f"matrix-{name}")

@@ -7,13 +7,16 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
+import grpc
+import pytest
+
 from healthcode.identity.v1 import identity_pb2, identity_pb2_grpc
 from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 
 from gateway.principals import CallerKind
 from tests.support.gateway import as_json, bearer
 from tests.support.gateway import HUBEI, ITINERARY, JIANGSU, STATUS, Caller, reason
-from tests.support import FaceProvider, id_card, timestamp
+from tests.support import FaceProvider, error_details, id_card, timestamp
 
 IDENTITY = "healthcode.identity.v1.IdentityService"
 
@@ -83,6 +86,38 @@ async def test_a_feed_of_another_province_corrects_nothing_of_hubei(platform, ht
     assert reason(await jiangsu.rpc(STATUS, "RetractFact", {
         "person_id": person, "authority_record_id": record_id, "reason": "x", "legal_basis": BASIS,
         "request_id": secrets.token_hex(6)})) == (403, "CALLER_NOT_ALLOWED")
+
+
+async def test_a_carrier_sends_stays_under_its_own_name_only_in_every_chunk(platform):
+    front = platform.hubei
+    person = await front.deployment.resident()
+    token = bearer(front.token(CallerKind.FEED, "china-mobile", HUBEI, frozenset({"STAYS"})))
+    arrival = front.deployment.clock.now() - timedelta(days=2)
+    one_stay = itinerary_pb2.CarrierStay(person_id=person, area_code="420102", arrival_time=timestamp(arrival),
+                                         departure_time=timestamp(arrival + timedelta(hours=6)))
+    carrier = itinerary_pb2_grpc.ItineraryServiceStub(front.channel("hubei-system"))
+
+    def upload(*names: str):
+        batch_id = secrets.token_hex(6)
+
+        async def chunks():
+            for name in names:
+                yield itinerary_pb2.IngestCarrierStaysRequest(batch_id=batch_id, source_carrier=name,
+                                                              stays=[one_stay])
+        return carrier.IngestCarrierStays(chunks(), metadata=token)
+
+    for names in (("china-unicom",), ("china-mobile", "china-unicom")):  # another's name, first or midway
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await upload(*names)
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert error_details(refused.value)[0] == "CALLER_NOT_ALLOWED"
+    listed = carrier  # Hubei's system (the certificate, no feed token) reads its residents' stays
+    assert not (await listed.ListStays(itinerary_pb2.ListStaysRequest(person_id=person))).stays  # nothing kept
+
+    # Left empty, the name is the credential's own, in every chunk.
+    assert (await upload("", "")).stored == 1
+    stays = (await listed.ListStays(itinerary_pb2.ListStaysRequest(person_id=person))).stays
+    assert [s.source_carrier for s in stays] == ["china-mobile"]
 
 
 async def test_a_carrier_corrects_only_stays_it_sent_under_its_own_name(platform, http):

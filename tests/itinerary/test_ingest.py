@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import grpc
@@ -35,6 +36,26 @@ async def test_a_resent_batch_adds_nothing_and_gets_the_first_answer(identity_en
     assert (again.stored, again.rejected, list(again.rejected_stays)) == (
         first.stored, first.rejected, list(first.rejected_stays))
     assert len(await listed(itinerary_env, person)) == 1
+
+
+async def test_a_batch_id_is_each_carriers_own(identity_env, itinerary_env, clock):
+    """Two carriers choosing the same batch id: the second batch is its own, stored and answered for
+    itself, not taken for a resend of the first (whose answer it must not see)."""
+    mobile_person, unicom_person = await register_persons(identity_env.persons, 2)
+    batch_id = "2026-12-03-001-" + mobile_person
+    mobile = await ingest(itinerary_env, [stay(mobile_person, clock=clock), stay("not-a-person", clock=clock)],
+                          batch_id=batch_id, carrier="china-mobile")
+    unicom = await ingest(itinerary_env, [stay(unicom_person, "110105", clock=clock)], batch_id=batch_id,
+                          carrier="china-unicom")
+
+    assert (mobile.replayed, mobile.stored, mobile.rejected) == (False, 1, 1)
+    assert (unicom.replayed, unicom.stored, unicom.rejected) == (False, 1, 0)
+    assert [s.source_carrier for s in await listed(itinerary_env, unicom_person)] == ["china-unicom"]
+    # A resend is still one per carrier, concurrent ones too.
+    again = await asyncio.gather(*(ingest(itinerary_env, [stay(unicom_person, "110105", clock=clock)],
+                                          batch_id=batch_id, carrier="china-unicom") for _ in range(4)))
+    assert all(answer.replayed and answer.stored == 1 for answer in again)
+    assert len(await listed(itinerary_env, unicom_person)) == 1
 
 
 async def test_overlapping_batches_store_each_stay_once(identity_env, itinerary_env, clock):

@@ -106,8 +106,9 @@ class ItineraryServiceServicer:
 
     def IngestCarrierStays(self, request_iterator, context):
         """Ingests one batch of carrier stays (the model of the carriers' 通信大数据行程卡),
-        streamed in chunks. Idempotent per batch id (a resent batch adds nothing and
-        gets the first answer) and per stay (overlapping batches add each stay once).
+        streamed in chunks. Idempotent per carrier and batch id (a resent batch adds
+        nothing and gets the first answer; another carrier's batch of the same id is
+        its own) and per stay (overlapping batches add each stay once).
         Bad rows are reported one by one; the good rows are kept.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
