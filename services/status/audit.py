@@ -22,7 +22,7 @@ import hmac
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from services.status.model import Status, reasons_to_json
@@ -95,9 +95,6 @@ class AuditChain:
         nobody can read it back."""
         return [{"digest": hmac.new(self._reduced_key, _canonical_json(reason), hashlib.sha256).hexdigest()}
                 for reason in reasons]
-
-    def with_digest(self, entry: AuditEntry) -> AuditEntry:
-        return replace(entry, detail_digest=self.detail_digest(entry.reasons))
 
     def bind(self, status: Status) -> bytes:
         """The MAC that ties a served status (every field a reader or a code sees, its version and

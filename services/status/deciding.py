@@ -24,8 +24,8 @@ from services.runtime.sealing import Keyring
 from services.status import facts as inbound
 from services.status.audit import AuditChain, AuditEntry, shard_of
 from services.status.memory import RecentStatuses
-from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Evidence, Fact, FactKind, Status, decide,
-                                   reasons_from_json, reasons_to_json)
+from services.status.model import (ChangeCause, CheckIn, Decision, Diagnosis, Evidence, Exposure, Fact, FactKind,
+                                   Status, decide, reasons_from_json, reasons_to_json)
 from services.status import signals
 from services.status.clients import Identity, Itinerary
 from services.status.repository import CorrectionRow, Enrolment, StatusRepository, StatusTransaction
@@ -127,12 +127,11 @@ class Decider:
             # an approval), are in its past.
             now = self.now()
             locked, unbound = await self._audited(tx, locked)
-            evidence = await self._evidence(tx, list(locked), now)
+            evidence = await self._evidence(tx, locked, exposures, now)
             decided: list[tuple[str, int, Decision, AuditEntry | None]] = []
             for person_id, (enrolment, current) in locked.items():
                 rules = self._rules.in_force(enrolment.province_code, now)
-                decision = decide(replace(evidence[person_id], enrolled_time=enrolment.enrol_time,
-                                          exposures=exposures.get(person_id, ())), rules, now)
+                decision = decide(evidence[person_id], rules, now)
                 note = corrections.get(person_id)
                 changed = note is not None or not decision.same_outcome(current.decision if current else None)
                 if not (refresh or changed or current is None or person_id in unbound
@@ -203,8 +202,11 @@ class Decider:
         await self._repository.enrol([Enrolment(card.person_id, card.province_code, card.masked_name, card.person_ref,
                                                now) for card in cards.values()])
 
-    async def _evidence(self, tx: StatusTransaction, person_ids: list[str], now: datetime
-                        ) -> dict[str, Evidence]:
+    async def _evidence(self, tx: StatusTransaction, locked: dict[str, tuple[Enrolment, Status | None]],
+                        exposures: dict[str, Sequence[Exposure]], now: datetime) -> dict[str, Evidence]:
+        """What each locked person's decision is made of: their facts (opened), recent check-ins, and the
+        exposures itinerary answered, with their enrolment time."""
+        person_ids = list(locked)
         facts: dict[str, list[Fact]] = {person_id: [] for person_id in person_ids}
         for row in await tx.sealed_facts(person_ids):
             body = self._keyring.open(row.sealed, inbound.fact_context(row.row_id))
@@ -212,8 +214,9 @@ class Decider:
         check_ins: dict[str, list[CheckIn]] = {person_id: [] for person_id in person_ids}
         for row in await tx.check_ins(person_ids, now - self._check_in_horizon):
             check_ins[row.person_id].append(CheckIn(row.check_in_id, row.check_in_time, row.abnormal))
-        return {person_id: Evidence(now, tuple(facts[person_id]), tuple(check_ins[person_id]))
-                for person_id in person_ids}
+        return {person_id: Evidence(enrolment.enrol_time, tuple(facts[person_id]), tuple(check_ins[person_id]),
+                                    exposures.get(person_id, ()))
+                for person_id, (enrolment, _) in locked.items()}
 
     async def has_case_diagnosis(self, person_id: str) -> bool:
         """Whether the person has a confirmed or asymptomatic diagnosis in force: recorded, in
@@ -239,7 +242,7 @@ class Decider:
         for entry, seq in zip(entries, await tx.next_audit_seqs(len(entries)), strict=True):
             shard = shard_of(entry.person_id)
             previous = heads[shard][1]
-            chained = self._chain.with_digest(replace(entry, seq=seq, shard=shard))
+            chained = replace(entry, seq=seq, shard=shard, detail_digest=self._chain.detail_digest(entry.reasons))
             entry_hash = self._chain.link(previous, chained)
             rows.append((chained, previous, entry_hash))
             heads[shard] = (seq, entry_hash)
@@ -345,7 +348,7 @@ class Decider:
         exposures = await self._itinerary.exposures(ids)
         async with self._repository.transaction() as tx:
             locked = await tx.lock_for_renewal(ids)
-            evidence = await self._evidence(tx, list(locked), now)
+            evidence = await self._evidence(tx, locked, exposures, now)
             renewed = []
             for person_id, (enrolment, current) in locked.items():
                 # Re-checked under the lock: another replica may have renewed it, a decision changed it.
@@ -359,8 +362,7 @@ class Decider:
                 if (rules.province_code, rules.version) != (current.decision.rule_province,
                                                             current.decision.rule_version):
                     continue
-                decision = decide(replace(evidence[person_id], enrolled_time=enrolment.enrol_time,
-                                          exposures=exposures.get(person_id, ())), rules, lapse)
+                decision = decide(evidence[person_id], rules, lapse)
                 if not decision.same_outcome(current.decision):
                     continue
                 status = replace(current, decision=decision, compute_time=now)
