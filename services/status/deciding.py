@@ -237,12 +237,15 @@ class Decider:
         in other shards append meanwhile."""
         if not entries:
             return []
-        heads = await tx.lock_audit_heads({shard_of(entry.person_id) for entry in entries})
+        # What needs no seq is made before the heads are locked: the lock is held to commit.
+        shards = [shard_of(entry.person_id) for entry in entries]
+        digests = [self._chain.detail_digest(entry.reasons) for entry in entries]
+        heads = await tx.lock_audit_heads(set(shards))
         rows = []
-        for entry, seq in zip(entries, await tx.next_audit_seqs(len(entries)), strict=True):
-            shard = shard_of(entry.person_id)
+        for entry, shard, digest, seq in zip(entries, shards, digests, await tx.next_audit_seqs(len(entries)),
+                                             strict=True):
             previous = heads[shard][1]
-            chained = replace(entry, seq=seq, shard=shard, detail_digest=self._chain.detail_digest(entry.reasons))
+            chained = replace(entry, seq=seq, shard=shard, detail_digest=digest)
             entry_hash = self._chain.link(previous, chained)
             rows.append((chained, previous, entry_hash))
             heads[shard] = (seq, entry_hash)
