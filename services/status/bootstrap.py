@@ -193,8 +193,8 @@ async def assemble(settings: StatusSettings, clock: Clock | None = None) -> tupl
         # Recorded outside the database: cutting a chain's tail then shows against these lines, each head
         # as `verify-audit --expect-head` takes it (empty chains left out).
         heads = await parts.repository.audit_heads()
-        log.info("audit_chain_heads", heads=[f"{seq}:{entry_hash.hex()}" for _, (seq, entry_hash) in sorted(heads.items())
-                                             if seq])
+        log.info("audit_chain_heads", heads=[f"{seq}:{entry_hash.hex()}"
+                                             for _, (seq, entry_hash) in sorted(heads.items()) if seq])
 
     background = [every(settings.reload_interval, reload, "status_reload"),
                   every(settings.review_interval, parts.retention.review_due, "status_review"),
