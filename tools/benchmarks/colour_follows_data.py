@@ -26,16 +26,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import os
 import random
-import secrets
 import statistics
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import grpc
@@ -45,15 +41,13 @@ from healthcode.common.v1 import common_pb2
 from healthcode.itinerary.v1 import itinerary_pb2, itinerary_pb2_grpc
 from healthcode.status.v1 import status_pb2, status_pb2_grpc
 
-from tools.load.cpu import code_state, machine_line
+from tools.load.cpu import announce
 from tools.load.measure import measure, measure_each
-from tools.load.processes import spawn_server, stop
+from tools.load.processes import benchmark_database, service_environment, spawn_server, stop
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
 from tools.load import population
-from services.runtime.database import migrate
 from services.runtime.logs import configure_logging
-from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.server import start_server
 from services.runtime.settings import Env
 from services.status import bootstrap as status
@@ -78,10 +72,6 @@ class MovableClock:
 
     def move_to(self, moment: datetime) -> None:
         self._offset = moment - datetime.now(UTC)
-
-
-def _key() -> str:
-    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 async def decide_all(board, ids: list[str]) -> float:
@@ -279,26 +269,11 @@ async def midnight(args, url: str, board, clock: MovableClock, stub) -> dict:
 
 async def main(args: argparse.Namespace) -> None:
     configure_logging("warning")
-    now = datetime.now(UTC)
-    print(f"colour_follows_data: {now:%Y-%m-%d %H:%M} UTC", flush=True)
-    print(f"machine: {machine_line()}", flush=True)
-    print(f"code: {code_state()}", flush=True)
-    embedded = None
-    url = os.environ.get("HEALTHCODE_DATABASE_URL")
-    if not url:
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="hc-bench-")) / "pg", keep=False)
-        url = embedded.start()
-    for service in (identity, itinerary, status, verification):  # the population fills venues too
-        await migrate(url, service.SCHEMA, service.MIGRATIONS)
-    environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_IDENTITY_PORT": "0",
-               "HEALTHCODE_ITINERARY_PORT": "0", "HEALTHCODE_STATUS_PORT": "0", "HEALTHCODE_LOG_LEVEL": "warning",
-               "HEALTHCODE_METRICS_PORT": "0",
-               "HEALTHCODE_IDENTITY_SEALING_KEYS": f"b:{_key()}", "HEALTHCODE_IDENTITY_LOOKUP_KEY": _key(),
-               "HEALTHCODE_FEDERATION_KEY": _key(), "HEALTHCODE_STATUS_SEALING_KEYS": f"b:{_key()}",
-               "HEALTHCODE_STATUS_AUDIT_KEY": _key(), "HEALTHCODE_STATUS_DEV_SIGNING_KEYS": "true",
-               "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": "0", "HEALTHCODE_STATUS_REVIEW_INTERVAL_SECONDS": "3600",
-               "HEALTHCODE_STATUS_PURGE_INTERVAL_SECONDS": "3600", "HEALTHCODE_STATUS_RENEWAL_HORIZON_MINUTES": "0",
-               "HEALTHCODE_STATUS_STAY_FOLLOW_INTERVAL_SECONDS": "0.5"}
+    announce("colour_follows_data")
+    # The population fills venues too.
+    url, embedded = await benchmark_database(identity, itinerary, status, verification)
+    environ = service_environment(url, HEALTHCODE_STATUS_RENEWAL_HORIZON_MINUTES="0",
+                                  HEALTHCODE_STATUS_STAY_FOLLOW_INTERVAL_SECONDS="0.5")
     processes = []
     try:
         for name in ("identity", "itinerary"):

@@ -24,16 +24,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import os
 import random
-import secrets
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import grpc
@@ -43,18 +38,16 @@ from healthcode.status.v1 import status_pb2_grpc
 
 from services.identity import bootstrap as identity
 from services.itinerary import bootstrap as itinerary
-from services.runtime.database import migrate
 from services.runtime.logs import configure_logging
-from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.sealing import Keyring
 from services.runtime.settings import Env
 from services.status import bootstrap as status
 from tools.benchmarks.status_codes import (EXPOSURES_SQL, LOCK_SQL, declare_high_county, person_ids, seed_population,
                                            vacuum)
 from tools.load.baselines import echo_call
-from tools.load.cpu import CpuMeter, code_state, listening_pids, machine_line, process_cpu
+from tools.load.cpu import CpuMeter, announce, listening_pids, process_cpu
 from tools.load.measure import Measured, cpu_columns, measure, measure_each, quiet, rate_columns
-from tools.load.processes import spawn_server, stop
+from tools.load.processes import benchmark_database, service_environment, spawn_server, stop
 from tools.load.table import Column, print_table
 
 CHANNELS = 4
@@ -237,30 +230,9 @@ def report(args: argparse.Namespace, runs: list[Run], costs: list[tuple[str, flo
 
 
 async def main(args: argparse.Namespace) -> None:
-    now = datetime.now(UTC)
-    print(f"decisions: {now:%Y-%m-%d %H:%M} UTC", flush=True)
-    print(f"machine: {machine_line()}", flush=True)
-    print(f"code: {code_state()}", flush=True)
-    embedded = None
-    url = os.environ.get("HEALTHCODE_DATABASE_URL")
-    if not url:
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="hc-bench-")) / "pg", keep=False)
-        url = embedded.start()
-    for service in (identity, itinerary, status):
-        await migrate(url, service.SCHEMA, service.MIGRATIONS)
-
-    def key() -> str:
-        return base64.b64encode(secrets.token_bytes(32)).decode()
-
-    environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_IDENTITY_PORT": "0",
-               "HEALTHCODE_ITINERARY_PORT": "0", "HEALTHCODE_STATUS_PORT": "0", "HEALTHCODE_LOG_LEVEL": "warning",
-               "HEALTHCODE_METRICS_PORT": "0", "HEALTHCODE_MIGRATE_ON_START": "false",
-               "HEALTHCODE_IDENTITY_SEALING_KEYS": f"b:{key()}", "HEALTHCODE_IDENTITY_LOOKUP_KEY": key(),
-               "HEALTHCODE_FEDERATION_KEY": key(),
-               "HEALTHCODE_STATUS_SEALING_KEYS": f"b:{key()}", "HEALTHCODE_STATUS_AUDIT_KEY": key(),
-               "HEALTHCODE_STATUS_DEV_SIGNING_KEYS": "true",
-               "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": "0", "HEALTHCODE_STATUS_REVIEW_INTERVAL_SECONDS": "3600",
-               "HEALTHCODE_STATUS_PURGE_INTERVAL_SECONDS": "3600"}
+    now = announce("decisions")
+    url, embedded = await benchmark_database(identity, itinerary, status)
+    environ = service_environment(url, HEALTHCODE_MIGRATE_ON_START="false")
     servers: dict[str, asyncio.subprocess.Process] = {}
     try:
         servers["echo"], echo_address = await spawn_server(["-m", "tools.load.echo"], environ)

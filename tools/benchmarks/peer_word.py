@@ -25,10 +25,8 @@ import argparse
 import asyncio
 import os
 import statistics
-import tempfile
 import time
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import grpc
 from healthcode.common.v1 import common_pb2
@@ -36,11 +34,11 @@ from healthcode.identity.v1 import identity_pb2
 from healthcode.verification.v1 import verification_pb2 as pb
 from healthcode.verification.v1 import verification_pb2_grpc
 
-from tools.load.cpu import code_state, machine_line
+from tools.load.cpu import announce
+from tools.load.processes import benchmark_database
 from services.codes import key_id_of
 from services.colours import Colour
 from services.runtime.logs import configure_logging
-from services.runtime.postgres import EmbeddedPostgres
 from services.status.model import ChangeCause
 from services.verification.bootstrap import exchange_key_from_secret
 from services.verification.recognition.exchange import RISK_LIST, RiskRecord, risk_list_bytes, sign
@@ -86,14 +84,8 @@ async def timed(call) -> float:
 
 async def main(args: argparse.Namespace) -> None:
     configure_logging("warning")
-    print(f"peer_word: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", flush=True)
-    print(f"machine: {machine_line()}", flush=True)
-    print(f"code: {code_state()}", flush=True)
-    embedded = None
-    url = os.environ.get("HEALTHCODE_DATABASE_URL")
-    if not url:
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="hc-bench-")) / "pg", keep=False)
-        url = embedded.start()
+    announce("peer_word")
+    url, embedded = await benchmark_database()
     provinces = await start_provinces(url)
     key = exchange_key_from_secret(provinces.jiangsu.exchange_secret)
     channel = grpc.aio.secure_channel(provinces.hubei.federation_address,

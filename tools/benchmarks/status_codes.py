@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import cProfile
 import io
 import json
@@ -45,7 +44,6 @@ import os
 import pstats
 import random
 import secrets
-import tempfile
 import time
 import uuid
 from collections import defaultdict
@@ -73,9 +71,8 @@ from services.itinerary import bootstrap as itinerary
 from services.itinerary import repository as itinerary_repository
 from services.runtime.clients import open_channel
 from services.runtime.clock import SystemClock
-from services.runtime.database import migrate, open_pool
+from services.runtime.database import open_pool
 from services.runtime.logs import configure_logging
-from services.runtime.postgres import EmbeddedPostgres
 from services.runtime.sealing import Keyring
 from services.runtime.settings import Env
 from services.status import bootstrap as status
@@ -87,10 +84,10 @@ from services.status.repository import StatusTransaction
 from services.status.clients import Identity, Itinerary
 from services.status.model import ChangeCause, Diagnosis, Fact, FactKind, QuarantinePlace, TestResult
 from tools.load.baselines import echo_call
-from tools.load.cpu import CpuMeter, code_state, machine_busy, machine_line
+from tools.load.cpu import CpuMeter, announce, machine_busy
 from tools.load.measure import Measured, cpu_columns, measure, measure_each, rate, rate_columns
 from tools.load.table import Table, print_table
-from tools.load.processes import spawn_server, stop
+from tools.load.processes import benchmark_database, service_environment, spawn_server, stop
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 BATCH = 1000                      # Recomputation's chunk: itinerary streams affected persons 1000 at a time
@@ -424,35 +421,15 @@ async def main(args: argparse.Namespace) -> None:
         nonlocal started
         phases[name], started = time.perf_counter() - started, time.perf_counter()
 
-    now = datetime.now(UTC)
-    print(f"status_codes: {now:%Y-%m-%d %H:%M} UTC ({now + timedelta(hours=8):%H:%M} UTC+8)", flush=True)
-    print(f"machine: {machine_line()}", flush=True)
-    print(f"code: {code_state()}", flush=True)
+    now = announce("status_codes")
+    print(f"(UTC+8: {now + timedelta(hours=8):%H:%M})", flush=True)
     signed = signatures(2.0)
     phase("signatures (in-process)")
 
-    embedded = None
-    url = os.environ.get("HEALTHCODE_DATABASE_URL")
-    if not url:
-        embedded = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="hc-bench-")) / "pg", keep=False)
-        url = embedded.start()
-    for service in (identity, itinerary, status):
-        await migrate(url, service.SCHEMA, service.MIGRATIONS)
+    url, embedded = await benchmark_database(identity, itinerary, status)
     await reset_baseline(url)
-
-    def key() -> str:
-        return base64.b64encode(secrets.token_bytes(32)).decode()
-
-    environ = {**os.environ, "HEALTHCODE_DATABASE_URL": url, "HEALTHCODE_IDENTITY_PORT": "0",
-               "HEALTHCODE_ITINERARY_PORT": "0", "HEALTHCODE_STATUS_PORT": "0", "HEALTHCODE_LOG_LEVEL": "warning", "HEALTHCODE_METRICS_PORT": "0",
-               "HEALTHCODE_POOL_MAX_SIZE": "8", "HEALTHCODE_POOL_MIN_SIZE": "8",
-               "HEALTHCODE_IDENTITY_SEALING_KEYS": f"b:{key()}", "HEALTHCODE_IDENTITY_LOOKUP_KEY": key(),
-               "HEALTHCODE_FEDERATION_KEY": key(),
-               "HEALTHCODE_STATUS_SEALING_KEYS": f"b:{key()}", "HEALTHCODE_STATUS_AUDIT_KEY": key(),
-               "HEALTHCODE_STATUS_DEV_SIGNING_KEYS": "true",
-               # Recomputation is driven from this process; the service's own jobs stay quiet while timing.
-               "HEALTHCODE_STATUS_FOLLOW_INTERVAL_SECONDS": "0", "HEALTHCODE_STATUS_REVIEW_INTERVAL_SECONDS": "3600",
-               "HEALTHCODE_STATUS_PURGE_INTERVAL_SECONDS": "3600"}
+    # Recomputation is driven from this process; the service's own jobs stay quiet while timing.
+    environ = service_environment(url, HEALTHCODE_POOL_MAX_SIZE="8", HEALTHCODE_POOL_MIN_SIZE="8")
     processes: dict[str, asyncio.subprocess.Process] = {}
     rpc, recompute, stages, profiles = [], {}, {}, []
     try:

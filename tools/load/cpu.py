@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import subprocess
@@ -236,3 +237,13 @@ def code_state() -> str:
     changed = [line for line in git("status", "--porcelain", "--", "services", "protos").splitlines() if line]
     return f"commit {head}" + (f" with {len(changed)} uncommitted changes under services/ and protos/" if changed
                                else ", services/ and protos/ as committed")
+
+
+def announce(name: str) -> datetime:
+    """What every benchmark prints first, each on its own line: its name and the time, the machine, the
+    commit measured. Returns the time."""
+    now = datetime.now(UTC)
+    print(f"{name}: {now:%Y-%m-%d %H:%M} UTC", flush=True)
+    print(f"machine: {machine_line()}", flush=True)
+    print(f"code: {code_state()}", flush=True)
+    return now
