@@ -57,6 +57,12 @@ async def test_a_batch_id_is_each_carriers_own(identity_env, itinerary_env, cloc
     assert all(answer.replayed and answer.stored == 1 for answer in again)
     assert len(await listed(itinerary_env, unicom_person)) == 1
 
+    # Two carriers sending one new id at the same moment: each batch is its own.
+    shared, people = "2026-12-03-002-" + mobile_person, await register_persons(identity_env.persons, 2)
+    both = await asyncio.gather(*(ingest(itinerary_env, [stay(person, clock=clock)], batch_id=shared, carrier=name)
+                                  for person, name in zip(people, ("china-mobile", "china-unicom"))))
+    assert [(answer.replayed, answer.stored) for answer in both] == [(False, 1), (False, 1)]
+
 
 async def test_overlapping_batches_store_each_stay_once(identity_env, itinerary_env, clock):
     person = (await register_persons(identity_env.persons, 1))[0]
