@@ -54,7 +54,9 @@ class ItinerarySettings:
 async def assemble(settings: ItinerarySettings, clock: Clock | None = None) -> tuple[App, ItineraryLedger]:
     """The app and its part (the ledger), as every service's bootstrap assembles them."""
     clock = clock or SystemClock()
-    pool = await open_pool(settings.server, NAME)
+    # Stays are day partitions: a person's exposures span the 17 of a 14-day window, and re-planning
+    # that statement for each call cost 4x what one plan made once costs to run (docs/benchmarks.md).
+    pool = await open_pool(settings.server, NAME, generic_plans=True)
     identity_channel = open_channel(settings.identity_address)
     ledger = ItineraryLedger(ItineraryRepository(pool), RegisteredPersons(identity_channel), settings.policy, clock,
                              settings.max_batch_rows)

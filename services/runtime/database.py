@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,9 +77,15 @@ class TracedConnection(asyncpg.Connection):
         return await self._traced("copy", f"COPY {table_name}", super().copy_records_to_table(table_name, **options))
 
 
-async def open_pool(settings: ServerSettings, application: str) -> asyncpg.Pool:
-    """The pool a service's settings describe; its connections name the service in pg_stat_activity."""
-    return await _pool(settings, settings.database_url, f"healthcode-{application}")
+async def open_pool(settings: ServerSettings, application: str, *, generic_plans: bool = False) -> asyncpg.Pool:
+    """The pool a service's settings describe; its connections name the service in pg_stat_activity.
+
+    With `generic_plans`, every prepared statement runs one plan made once (plan_cache_mode =
+    force_generic_plan) instead of PostgreSQL choosing, per execution, to plan again for the values: for a
+    schema of day partitions, planning a statement that spans them costs more than running it.
+    """
+    return await _pool(settings, settings.database_url, f"healthcode-{application}",
+                       {"plan_cache_mode": "force_generic_plan"} if generic_plans else {})
 
 
 async def open_read_pool(settings: ServerSettings, application: str) -> asyncpg.Pool | None:
@@ -89,14 +96,15 @@ async def open_read_pool(settings: ServerSettings, application: str) -> asyncpg.
     return await _pool(settings, settings.read_database_url, f"healthcode-{application}-read")
 
 
-async def _pool(settings: ServerSettings, url: str, application_name: str) -> asyncpg.Pool:
+async def _pool(settings: ServerSettings, url: str, application_name: str,
+                server_settings: Mapping[str, str] | None = None) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         url,
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         reset=_reset_if_dirty,
         connection_class=TracedConnection,
-        server_settings={"application_name": application_name, "timezone": "UTC"},
+        server_settings={"application_name": application_name, "timezone": "UTC", **(server_settings or {})},
     )
     assert pool is not None
     return pool

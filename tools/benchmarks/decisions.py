@@ -164,7 +164,8 @@ async def one_run(args: argparse.Namespace, workers: int, url: str, environ: dic
 async def statement_costs(url: str, calls: int = 2000) -> list[tuple[str, float, float]]:
     """(statement, Postgres µs, client µs) per call of the pieces a decision is made of, one connection,
     one at a time, over the persons seeded: the raw asyncpg baseline a decision's cost is read against."""
-    connection = await asyncpg.connect(url)
+    # Generic plans, as itinerary's pool runs its statements (services/itinerary/bootstrap.py).
+    connection = await asyncpg.connect(url, server_settings={"plan_cache_mode": "force_generic_plan"})
     try:
         backend = await connection.fetchval("SELECT pg_backend_pid()")
         persons = [row[0] for row in await connection.fetch("SELECT person_id FROM status.persons LIMIT $1", calls)]

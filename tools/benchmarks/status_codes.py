@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import functools
 import io
 import json
 import os
@@ -238,8 +239,10 @@ def service_work(board: Decider) -> Callable[[Sequence[str]], Awaitable[int]]:
 class RawBaseline:
     """The service's statements for one batch, without the service: no gRPC, no rules, no sealing, no HMAC."""
 
-    def __init__(self, pool: asyncpg.Pool, writes: bool, timings: dict[str, float] | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool, writes: bool, timings: dict[str, float] | None = None, *,
+                 itinerary_pool: asyncpg.Pool) -> None:
         self._pool = pool
+        self._itinerary_pool = itinerary_pool  # the exposure query runs as itinerary runs it: generic plans
         self._writes = writes
         self._timings = timings
         now = datetime.now(UTC)
@@ -266,7 +269,7 @@ class RawBaseline:
         n, now = len(batch), self._now
         async with self._pool.acquire() as connection:
             await self._timed("unenrolled", connection.fetch(UNENROLLED_SQL, batch))
-            await self._timed("exposures", connection.fetch(EXPOSURES_SQL, batch, self._window_start, 2))
+            await self._timed("exposures", self._itinerary_pool.fetch(EXPOSURES_SQL, batch, self._window_start, 2))
             async with connection.transaction():
                 await self._timed("lock", connection.fetch(LOCK_SQL, batch))
                 await self._timed("lock", connection.fetch(STATE_SQL, batch))
@@ -313,8 +316,8 @@ def _partition_scans(node: dict) -> tuple[dict[str, int], int]:
 
 
 async def explain_exposures(pool: asyncpg.Pool, ids: Sequence[str]) -> str:
-    """How Postgres runs itinerary's exposure query for one batch, as a custom plan (a prepared
-    statement's first five runs on each connection) and as the generic plan it then settles on."""
+    """How Postgres runs itinerary's exposure query for one batch, as a custom plan (what PostgreSQL may
+    keep choosing for a prepared statement) and as the generic plan itinerary's pool forces."""
     window_start = datetime.now(UTC) - timedelta(days=14)
     # Our own canonical UUIDs and an ISO time: safe as literals (EXECUTE takes no bind parameters).
     execute = f"EXECUTE bench_exposures('{{{','.join(ids)}}}'::uuid[], '{window_start.isoformat()}', 2)"
@@ -502,6 +505,8 @@ async def main(args: argparse.Namespace) -> None:
             phase(f"seed {len(main_ids) + 3 * trial_size + profile_size + cprofile_size} persons by COPY (setup)")
 
             pool = await open_pool(settings.server, "status-bench")
+            itinerary_pool = await open_pool(settings.server, "itinerary-bench", generic_plans=True)
+            raw = functools.partial(RawBaseline, itinerary_pool=itinerary_pool)
             identity_channel = open_channel(environ["HEALTHCODE_IDENTITY_ADDRESS"])
             peer_channel = open_channel(environ["HEALTHCODE_ITINERARY_ADDRESS"])
             parts = await status.build_parts(settings, pool, Identity(identity_channel), Itinerary(peer_channel),
@@ -514,7 +519,7 @@ async def main(args: argparse.Namespace) -> None:
             for concurrency, ids in zip(CONCURRENCIES, trials):
                 await reset_baseline(url)
                 recompute[("raw trial", 1, concurrency)] = await run_batches(
-                    RawBaseline(pool, writes=True).work, ids, concurrency, cpu)
+                    raw(pool, writes=True).work, ids, concurrency, cpu)
             for concurrency, ids in zip(CONCURRENCIES, trials):
                 recompute[("trial", 1, concurrency)] = await run_batches(service, ids, concurrency, cpu)
             await vacuum(url)
@@ -522,7 +527,7 @@ async def main(args: argparse.Namespace) -> None:
                 recompute[("trial", 2, concurrency)] = await run_batches(service, ids, concurrency, cpu)
             for concurrency, ids in zip(CONCURRENCIES, trials):
                 recompute[("raw trial", 2, concurrency)] = await run_batches(
-                    RawBaseline(pool, writes=False).work, ids, concurrency, cpu)
+                    raw(pool, writes=False).work, ids, concurrency, cpu)
 
             def best(kind: str, pass_number: int) -> int:
                 return max(CONCURRENCIES, key=lambda c: recompute[(kind, pass_number, c)]["per_second"])
@@ -530,7 +535,7 @@ async def main(args: argparse.Namespace) -> None:
             phase(f"trials: 3 × {trial_size} persons, 2 passes, service and raw")
 
             await reset_baseline(url)
-            recompute[("raw", 1)] = await run_batches(RawBaseline(pool, writes=True).work, main_ids,
+            recompute[("raw", 1)] = await run_batches(raw(pool, writes=True).work, main_ids,
                                                       best("raw trial", 1), cpu)
             phase(f"raw first pass, {len(main_ids)} persons")
             recompute[("service", 1)] = await run_batches(service, main_ids, best("trial", 1), cpu)
@@ -539,7 +544,7 @@ async def main(args: argparse.Namespace) -> None:
             phase("vacuum analyze (setup)")
             recompute[("service", 2)] = await run_batches(service, main_ids, best("trial", 2), cpu)
             phase(f"service second pass, {len(main_ids)} persons")
-            recompute[("raw", 2)] = await run_batches(RawBaseline(pool, writes=False).work, main_ids,
+            recompute[("raw", 2)] = await run_batches(raw(pool, writes=False).work, main_ids,
                                                       best("raw trial", 2), cpu)
             phase(f"raw second pass, {len(main_ids)} persons")
 
@@ -547,13 +552,13 @@ async def main(args: argparse.Namespace) -> None:
             # Stage by stage, one batch at a time: raw first-pass shape, service passes, raw reads.
             await reset_baseline(url)
             stages["raw 1"] = defaultdict(float)
-            await run_batches(RawBaseline(pool, True, stages["raw 1"]).work, profile_ids, 1, cpu)
+            await run_batches(raw(pool, True, stages["raw 1"]).work, profile_ids, 1, cpu)
             for pass_number in (1, 2):
                 with StageTimer(board, parts.itinerary) as timer:
                     await run_batches(service, profile_ids, 1, cpu)
                 stages[f"service {pass_number}"] = timer.times
             stages["raw 2"] = defaultdict(float)
-            await run_batches(RawBaseline(pool, False, stages["raw 2"]).work, profile_ids, 1, cpu)
+            await run_batches(raw(pool, False, stages["raw 2"]).work, profile_ids, 1, cpu)
             if cprofile_ids:
                 for pass_number in (1, 2):
                     profiles.append((pass_number, await profiled(service, cprofile_ids)))
@@ -568,6 +573,7 @@ async def main(args: argparse.Namespace) -> None:
             await identity_channel.close()
             await peer_channel.close()
             await pool.close()
+            await itinerary_pool.close()
     finally:
         await stop(*reversed(processes.values()))
         if embedded is not None:
