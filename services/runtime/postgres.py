@@ -45,14 +45,16 @@ class EmbeddedPostgres:
 
             cleanup_mode = "stop" if self._keep else "delete"
             server = pgserver.get_server(self.data_dir, cleanup_mode="stop")
-            if _max_connections(server) < MAX_CONNECTIONS:
+            connections = _max_connections(server)
+            if connections < MAX_CONNECTIONS:
                 # A new data directory: the setting is written, and applied by starting the server again.
                 server.psql(f"ALTER SYSTEM SET max_connections = {MAX_CONNECTIONS};")
                 server.cleanup()
                 server = pgserver.get_server(self.data_dir, cleanup_mode=cleanup_mode)
+                connections = _max_connections(server)
             server.cleanup_mode = cleanup_mode
             self._server = server
-        log.info("embedded_postgres_started", data_dir=str(self.data_dir), max_connections=_max_connections(server))
+        log.info("embedded_postgres_started", data_dir=str(self.data_dir), max_connections=connections)
         return self._server.get_uri()
 
     def stop(self) -> None:

@@ -213,6 +213,7 @@ RECORD_DECIDED_SQL = f"""WITH written AS ({WRITE_STATUSES_SQL}),
         FROM unnest($33::smallint[], $34::bigint[], $35::bytea[]) AS m(shard, seq, entry_hash)
         WHERE h.shard = m.shard)
     SELECT count(pg_notify('{NOTIFY_CHANNEL}', chunk)) FROM unnest($36::text[]) AS chunk"""
+AUDIT_HEADS_SQL = "SELECT shard, seq, entry_hash FROM status.audit_head"
 LAST_AUDIT_ENTRIES_SQL = """SELECT DISTINCT ON (person_id) * FROM status.audit_log WHERE person_id = ANY($1::uuid[])
                ORDER BY person_id, seq DESC"""
 
@@ -431,7 +432,7 @@ class StatusRepository:
         return changes, rows[-1]["seq"], len(rows) < limit
 
     async def audit_heads(self) -> Heads:
-        return _heads(await self.pool.fetch("SELECT shard, seq, entry_hash FROM status.audit_head"))
+        return _heads(await self.pool.fetch(AUDIT_HEADS_SQL))
 
     # Issued codes
 
@@ -836,7 +837,7 @@ class StatusTransaction:
     async def audit_heads(self) -> Heads:
         """Every chain's head, unlocked: entries up to each are visible to a reader of this transaction
         when it was read first (a writer moves a head with its entries, in one transaction)."""
-        return _heads(await self._connection.fetch("SELECT shard, seq, entry_hash FROM status.audit_head"))
+        return _heads(await self._connection.fetch(AUDIT_HEADS_SQL))
 
     async def next_audit_seqs(self, count: int) -> list[int]:
         """`count` new seqs, ascending; drawn with the heads locked, so each chain's only grow."""

@@ -60,8 +60,19 @@ async def reference_of(identity_env, person_id: str) -> bytes:
     return response.person.federation_ref
 
 
-async def every_colour_change(status_env, after: int, provinces: list[str], page_size: int) -> list[pb.ColourChange]:
+async def every_colour_change(status_env, after: int, provinces: list[str], page_size: int
+                              ) -> list[pb.ColourChange]:
     """Every colour change ListColourChanges lists after `after`, page by page until caught up."""
+    return (await _colour_changes_until_caught_up(status_env, after, provinces, page_size))[0]
+
+
+async def feed_head(status_env, provinces: list[str]) -> int:
+    """The last sequence ListColourChanges has read up to now (where a page of what comes next starts)."""
+    return (await _colour_changes_until_caught_up(status_env, 0, provinces, 10_000))[1]
+
+
+async def _colour_changes_until_caught_up(status_env, after: int, provinces: list[str], page_size: int
+                                          ) -> tuple[list[pb.ColourChange], int]:
     changes = []
     while True:
         page = await status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
@@ -70,18 +81,7 @@ async def every_colour_change(status_env, after: int, provinces: list[str], page
         assert page.last_sequence >= after
         after = page.last_sequence
         if page.caught_up:
-            return changes
-
-
-async def feed_head(status_env, provinces: list[str]) -> int:
-    """The last sequence ListColourChanges has read up to now (where a page of what comes next starts)."""
-    after = 0
-    while True:
-        page = await status_env.stub.ListColourChanges(pb.ListColourChangesRequest(
-            after_sequence=after, page_size=10_000, province_codes=provinces))
-        after = page.last_sequence
-        if page.caught_up:
-            return after
+            return changes, after
 
 
 async def status_of(status_env, person_id: str) -> pb.Status:
